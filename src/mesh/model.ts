@@ -1,0 +1,211 @@
+/**
+ * The mesh model: what the mesh file says once it is validated and defaults are applied,
+ * and what the registry hands to translation after merging in auto-registered workloads.
+ * Every object here is treated as immutable once built.
+ */
+
+export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp';
+export type LoadBalancer = 'round_robin' | 'least_request' | 'ring_hash' | 'maglev' | 'random';
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+export type HealthStatus = 'HEALTHY' | 'UNHEALTHY' | 'DRAINING';
+
+export interface MeshSettings {
+  /** SPIFFE trust domain: spiffe://<trustDomain>/ns/<ns>/sa/<sa>. Default `cluster.local`. */
+  readonly trustDomain: string;
+  /** DNS suffix of service host names: <name>.<ns>.svc.<domain>. Default `cluster.local`. */
+  readonly domain: string;
+  /** Mesh-wide inbound mTLS mode. Default PERMISSIVE (as Istio). */
+  readonly mtls: MtlsMode;
+}
+
+export interface ServicePort {
+  readonly port: number;
+  readonly protocol: Protocol;
+  /** Default `<protocol>-<port>`. */
+  readonly name: string;
+}
+
+export interface Endpoint {
+  /** An IP literal (v4 or v6). */
+  readonly address: string;
+  /** The endpoint's port for each of its service's ports: servicePort -> endpoint port. */
+  readonly ports: Readonly<Record<number, number>>;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Locality; empty string when not given. */
+  readonly region: string;
+  readonly zone: string;
+  /** Load-balancing weight, 1..128. Default 1. */
+  readonly weight: number;
+  readonly health: HealthStatus;
+  /** True when a Ferry sidecar fronts this endpoint (auto-registered, or marked in the file). */
+  readonly meshed: boolean;
+  /** SPIFFE service account of a meshed endpoint; default `default`. */
+  readonly serviceAccount: string;
+  /** Where it came from: `mesh-file` or `workload:<node id>`. */
+  readonly source: string;
+}
+
+export type StringMatch =
+  | { readonly exact: string }
+  | { readonly prefix: string }
+  | { readonly regex: string };
+
+export interface HeaderMatch {
+  readonly name: string;
+  /** Absent: the header only has to be present. */
+  readonly match?: StringMatch;
+  /** True: the match is inverted. */
+  readonly invert: boolean;
+}
+
+export interface QueryParamMatch {
+  readonly name: string;
+  readonly match?: StringMatch;
+}
+
+/** All conditions of one match must hold (AND); a route's matches are alternatives (OR). */
+export interface RouteMatch {
+  /** Absent: any path (prefix `/`). */
+  readonly path?: StringMatch;
+  readonly headers: readonly HeaderMatch[];
+  readonly queryParams: readonly QueryParamMatch[];
+  /** Upper-case HTTP method, e.g. GET. */
+  readonly method?: string;
+}
+
+export interface RetryPolicy {
+  /** Number of retries after the first attempt (Envoy's num_retries). */
+  readonly attempts: number;
+  readonly perTryTimeoutMs?: number;
+  /** Envoy retry_on conditions, e.g. 5xx, connect-failure, reset, unavailable. */
+  readonly on: readonly string[];
+  readonly retriableStatusCodes: readonly number[];
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+}
+
+export interface CircuitBreaker {
+  readonly maxConnections?: number;
+  readonly maxPendingRequests?: number;
+  readonly maxRequests?: number;
+  readonly maxRetries?: number;
+}
+
+export interface OutlierDetection {
+  readonly consecutive5xx?: number;
+  readonly consecutiveGatewayErrors?: number;
+  readonly intervalMs?: number;
+  readonly baseEjectionTimeMs?: number;
+  readonly maxEjectionPercent?: number;
+}
+
+/** What a consistent-hash balancer hashes on (ring_hash, maglev). */
+export type HashOn =
+  | { readonly header: string }
+  | { readonly cookie: string; readonly ttlMs?: number }
+  | { readonly sourceIp: true };
+
+export interface ServicePolicy {
+  readonly loadBalancer: LoadBalancer;
+  readonly hashOn?: HashOn;
+  /** Request timeout for the service's routes; absent means Envoy's default (15 s). */
+  readonly timeoutMs?: number;
+  /** Upstream connect timeout. Default 5 s. */
+  readonly connectTimeoutMs: number;
+  readonly retries?: RetryPolicy;
+  readonly circuitBreaker?: CircuitBreaker;
+  readonly outlierDetection?: OutlierDetection;
+  /** Per-service inbound mTLS mode; absent means the mesh's. */
+  readonly mtls?: MtlsMode;
+}
+
+/** A named group of a service's endpoints, selected by labels (Istio DestinationRule subset). */
+export interface Subset {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Where a route sends traffic: a service (and optionally a subset), with a weight. */
+export interface Backend {
+  readonly service: string;
+  readonly namespace: string;
+  /** Service port; absent means the port the route is matched on. */
+  readonly port?: number;
+  readonly subset?: string;
+  /** Relative weight, 0..1000. Default 1 (equal split). */
+  readonly weight: number;
+}
+
+/** An HTTP route on a service's http/http2/grpc ports, after Istio's VirtualService. */
+export interface Route {
+  readonly name: string;
+  /** Empty: matches every request. */
+  readonly match: readonly RouteMatch[];
+  /** Empty: the service itself. */
+  readonly backends: readonly Backend[];
+  readonly rewrite?: { readonly prefix?: string; readonly authority?: string };
+  readonly timeoutMs?: number;
+  readonly retries?: RetryPolicy;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly namespace: string;
+  /** Fully qualified host name: <name>.<namespace>.svc.<domain>. */
+  readonly hostname: string;
+  readonly ports: readonly ServicePort[];
+  readonly endpoints: readonly Endpoint[];
+  readonly policy: ServicePolicy;
+  readonly subsets: readonly Subset[];
+  /** Evaluated in order; traffic no route matches goes to the service itself. */
+  readonly routes: readonly Route[];
+}
+
+export interface MeshConfig {
+  readonly mesh: MeshSettings;
+  readonly services: readonly Service[];
+}
+
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+export const DEFAULT_DOMAIN = 'cluster.local';
+export const DEFAULT_NAMESPACE = 'default';
+export const DEFAULT_SERVICE_ACCOUNT = 'default';
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+export const DEFAULT_RETRY_BACKOFF_BASE_MS = 25;
+export const DEFAULT_RETRY_BACKOFF_MAX_MS = 250;
+
+/** The key a service is found under: `<name>.<namespace>`. */
+export function serviceKey(name: string, namespace: string): string {
+  return `${name}.${namespace}`;
+}
+
+export function serviceHostname(name: string, namespace: string, domain: string): string {
+  return `${name}.${namespace}.svc.${domain}`;
+}
+
+/**
+ * A workload announced by a sidecar in its xDS Node metadata (auto-registration). While its
+ * stream is connected, and for a grace period after, it is an endpoint of its service.
+ */
+export interface Workload {
+  /** The xDS node id. */
+  readonly id: string;
+  readonly service: string;
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly serviceAccount: string;
+  /** IP literal other sidecars connect to. */
+  readonly address: string;
+  /** The sidecar's inbound port: the endpoint port other sidecars connect to. */
+  readonly inboundPort: number;
+  /** The sidecar's outbound port, where its app sends traffic. Default 15001. */
+  readonly outboundPort: number;
+  /** The app's own port, where the inbound listener forwards. Absent: no inbound listener. */
+  readonly appPort?: number;
+  readonly region: string;
+  readonly zone: string;
+  readonly health: HealthStatus;
+  /** For a service the mesh file does not declare: its port and protocol. */
+  readonly servicePort?: number;
+  readonly protocol?: Protocol;
+}

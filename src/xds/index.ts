@@ -1,0 +1,25 @@
+/** xDS v3: protos, type URLs, resource encoding and the ADS service definition. */
+export { type AdsClient, adsServiceDefinition, createAdsClient } from './ads-service.js';
+export {
+  type Duration,
+  decodeMessage,
+  decodeResource,
+  durationFromMs,
+  encodeMessage,
+  encodeResource,
+  type Json,
+  jsonToStruct,
+  msFromDuration,
+  type ProtoStruct,
+  structToJson,
+  typed,
+} from './codec.js';
+export type * from './messages.js';
+export { envoyRoot, messageType, protoIncludeDirs } from './protos.js';
+export * as types from './type-urls.js';
+export {
+  type EncodedResource,
+  encodeDeltaResponse,
+  encodeOnce,
+  encodeSotwResponse,
+} from './wire.js';
