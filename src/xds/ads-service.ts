@@ -17,7 +17,8 @@ const DECODE: import('protobufjs').IConversionOptions = {
 
 function serializer(fullName: string): (value: object) => Buffer {
   return (value) => {
-    if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
+    if (value instanceof Uint8Array)
+      return Buffer.from(value.buffer, value.byteOffset, value.length);
     const type = messageType(fullName);
     const bytes = type.encode(type.fromObject(value as Record<string, unknown>)).finish();
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -31,7 +32,11 @@ function deserializer(fullName: string): (bytes: Buffer) => object {
   };
 }
 
-function method(name: string, request: string, response: string): grpc.MethodDefinition<object, object> {
+function method(
+  name: string,
+  request: string,
+  response: string,
+): grpc.MethodDefinition<object, object> {
   const req = `envoy.service.discovery.v3.${request}`;
   const res = `envoy.service.discovery.v3.${response}`;
   return {

@@ -18,16 +18,15 @@ const TO_OBJECT: protobuf.IConversionOptions = {
 /** Encodes a plain object as the message `fullName`. Throws when a field has a wrong type. */
 export function encodeMessage(fullName: string, value: object): Uint8Array {
   const type = messageType(fullName);
-  const problem = type.verify(value);
+  // verify() wants enums as numbers, so check the converted message, not the plain object.
+  const message = type.fromObject(value);
+  const problem = type.verify(message);
   if (problem) throw new Error(`${fullName}: ${problem}`);
-  return type.encode(type.fromObject(value)).finish();
+  return type.encode(message).finish();
 }
 
 /** Decodes bytes of message `fullName` into a plain object (Any fields become `@type` objects). */
-export function decodeMessage<T = Record<string, unknown>>(
-  fullName: string,
-  bytes: Uint8Array,
-): T {
+export function decodeMessage<T = Record<string, unknown>>(fullName: string, bytes: Uint8Array): T {
   const type = messageType(fullName);
   return type.toObject(type.decode(bytes), TO_OBJECT) as T;
 }
@@ -64,14 +63,17 @@ export function msFromDuration(d: Duration | undefined): number | undefined {
   return Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
 }
 
-/** A google.protobuf.Value / Struct in the object form protobufjs decodes to. */
+/**
+ * A google.protobuf.Value / Struct in the object form protobufjs uses. protobufjs brings
+ * its own google/protobuf/struct.proto, whose fields are camelCase even with keepCase.
+ */
 export interface ProtoValue {
-  null_value?: unknown;
-  number_value?: number;
-  string_value?: string;
-  bool_value?: boolean;
-  struct_value?: ProtoStruct;
-  list_value?: { values?: ProtoValue[] };
+  nullValue?: unknown;
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: ProtoStruct;
+  listValue?: { values?: ProtoValue[] };
 }
 export interface ProtoStruct {
   fields?: Record<string, ProtoValue>;
@@ -87,11 +89,11 @@ export function structToJson(struct: ProtoStruct | undefined): Record<string, Js
 }
 
 function valueToJson(v: ProtoValue): Json {
-  if (v.string_value !== undefined) return v.string_value;
-  if (v.number_value !== undefined) return v.number_value;
-  if (v.bool_value !== undefined) return v.bool_value;
-  if (v.struct_value !== undefined) return structToJson(v.struct_value);
-  if (v.list_value !== undefined) return (v.list_value.values ?? []).map(valueToJson);
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.numberValue !== undefined) return v.numberValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.structValue !== undefined) return structToJson(v.structValue);
+  if (v.listValue !== undefined) return (v.listValue.values ?? []).map(valueToJson);
   return null;
 }
 
@@ -103,10 +105,10 @@ export function jsonToStruct(json: Record<string, Json>): ProtoStruct {
 }
 
 function jsonToValue(v: Json): ProtoValue {
-  if (v === null) return { null_value: 'NULL_VALUE' };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map(jsonToValue) } };
-  return { struct_value: jsonToStruct(v) };
+  if (v === null) return { nullValue: 'NULL_VALUE' };
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(jsonToValue) } };
+  return { structValue: jsonToStruct(v) };
 }

@@ -34,7 +34,12 @@ export function encodeOnce(
 ): EncodedResource {
   const bytes = encodeResource(typeUrl, value);
   const version = hash(bytes);
-  const any = protobuf.Writer.create().uint32(tag(1)).string(typeUrl).uint32(tag(2)).bytes(bytes).finish();
+  const any = protobuf.Writer.create()
+    .uint32(tag(1))
+    .string(typeUrl)
+    .uint32(tag(2))
+    .bytes(bytes)
+    .finish();
   const deltaResource = protobuf.Writer.create()
     .uint32(tag(1))
     .string(version)

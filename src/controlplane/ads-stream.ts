@@ -1,0 +1,247 @@
+/**
+ * What the SotW and delta streams share: node handling (auto-registration), per-type
+ * ACK/NACK bookkeeping and the sync status shown on /debug/syncz.
+ * Protocol: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
+ */
+import { performance } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../log/index.js';
+import type { Workload } from '../mesh/index.js';
+import { type Node, type RpcStatus, types, workloadFromNode } from '../xds/index.js';
+import type { AdsMetrics } from './ads-metrics.js';
+import type { Registry } from './registry.js';
+import type { Snapshot, TypeSet } from './snapshot.js';
+import type { SnapshotCache } from './snapshot-cache.js';
+
+export interface StreamContext {
+  readonly cache: SnapshotCache;
+  readonly registry: Registry;
+  readonly log: Logger;
+  readonly metrics: AdsMetrics;
+  readonly controlPlaneId: string;
+}
+
+export interface Nack {
+  readonly nonce: string;
+  readonly version: string;
+  readonly message: string;
+  readonly at: string;
+}
+
+/** Per resource type state of one stream. */
+export class TypeState {
+  /** Subscribed to every resource of the type (explicit `*` or legacy empty list). */
+  wildcard = false;
+  readonly names = new Set<string>();
+  requested = false;
+  lastNonce = '';
+  lastSentVersion = '';
+  sentPublishedAt = 0;
+  lastAckedVersion = '';
+  lastAckedAt = '';
+  lastNack: Nack | undefined;
+
+  /** The names in scope for this subscription in a snapshot's type set. */
+  scope(set: TypeSet | undefined): Iterable<string> {
+    if (!this.wildcard) return this.names;
+    if (!set || this.names.size === 0) return set?.wildcard ?? [];
+    return new Set([...set.wildcard, ...this.names]);
+  }
+}
+
+export interface TypeStatus {
+  readonly type: string;
+  readonly wildcard: boolean;
+  readonly names: string[];
+  readonly lastSentVersion: string;
+  readonly lastNonce: string;
+  readonly lastAckedVersion: string;
+  readonly lastAckedAt: string;
+  readonly lastNack: Nack | undefined;
+}
+
+export interface StreamStatus {
+  readonly stream: number;
+  readonly nodeId: string;
+  readonly mode: 'sotw' | 'delta';
+  readonly workload: Workload | undefined;
+  readonly connectedAt: string;
+  readonly types: TypeStatus[];
+}
+
+type Call = grpc.ServerDuplexStream<object, object>;
+
+let streamCounter = 0;
+
+export abstract class AdsStream {
+  readonly id = ++streamCounter;
+  readonly connectedAt = new Date().toISOString();
+  abstract readonly mode: 'sotw' | 'delta';
+  nodeId = '';
+  workload: Workload | undefined;
+  protected readonly types = new Map<string, TypeState>();
+  private nonceCounter = 0;
+  private disconnect: (() => void) | undefined;
+  private started = false;
+  closed = false;
+
+  constructor(
+    protected readonly call: Call,
+    protected readonly ctx: StreamContext,
+    private readonly onClose: (s: AdsStream) => void,
+  ) {
+    call.on('data', (req: object) => this.receive(req));
+    call.on('end', () => {
+      this.close();
+      call.end();
+    });
+    call.on('error', () => this.close());
+    call.on('cancelled', () => this.close());
+    call.on('close', () => this.close());
+  }
+
+  /** Handles one decoded request; subclasses implement the variant's semantics. */
+  protected abstract handle(req: object, typeUrl: string, state: TypeState): void;
+
+  /** Sends whatever changed for this client in a newly published generation. */
+  abstract push(): void;
+
+  private receive(req: object): void {
+    if (this.closed) return;
+    const r = req as { node?: Node; type_url?: string };
+    try {
+      if (!this.started) {
+        this.started = true;
+        if (!this.start(r.node)) return;
+      } else if (r.node?.metadata && this.workload) {
+        this.updateNode(r.node);
+      }
+      const typeUrl = r.type_url ?? '';
+      if (!typeUrl) {
+        this.fail(grpc.status.INVALID_ARGUMENT, 'type_url is required');
+        return;
+      }
+      // A type Ferry does not serve (e.g. SDS before mTLS) is answered with no resources.
+      let state = this.types.get(typeUrl);
+      if (!state) {
+        state = new TypeState();
+        this.types.set(typeUrl, state);
+      }
+      this.handle(req, typeUrl, state);
+    } catch (err) {
+      this.ctx.log.error({ err, node: this.nodeId }, 'xDS request failed');
+      this.fail(grpc.status.INTERNAL, `control plane error: ${(err as Error).message}`);
+    }
+  }
+
+  /** First request: who the client is, and its workload if it announces one. */
+  private start(node: Node | undefined): boolean {
+    this.nodeId = node?.id ?? '';
+    const result = workloadFromNode(node);
+    if (!result.ok) {
+      this.fail(grpc.status.INVALID_ARGUMENT, result.error);
+      return false;
+    }
+    this.workload = result.workload;
+    if (this.workload) this.disconnect = this.ctx.registry.connect(this.workload);
+    this.ctx.log.info(
+      { node: this.nodeId, mode: this.mode, workload: this.workload?.service },
+      'xDS stream connected',
+    );
+    return true;
+  }
+
+  /** A later request carrying node metadata (e.g. a health change) re-registers the workload. */
+  private updateNode(node: Node): void {
+    const result = workloadFromNode({ ...node, id: this.nodeId });
+    if (!result.ok || !result.workload) return;
+    const previous = this.disconnect;
+    this.workload = result.workload;
+    this.disconnect = this.ctx.registry.connect(result.workload);
+    previous?.();
+  }
+
+  protected snapshot(): Snapshot {
+    return this.ctx.cache.snapshotFor(this.workload);
+  }
+
+  protected nextNonce(): string {
+    return (++this.nonceCounter).toString(36);
+  }
+
+  /** Records an ACK or NACK of the response with this nonce. */
+  protected acknowledge(
+    typeUrl: string,
+    state: TypeState,
+    version: string,
+    error: RpcStatus | undefined,
+  ): void {
+    if (error) {
+      const message = error.message || `code ${error.code ?? 'unknown'}`;
+      state.lastNack = {
+        nonce: state.lastNonce,
+        version: state.lastSentVersion,
+        message,
+        at: new Date().toISOString(),
+      };
+      this.ctx.metrics.nacks.get(typeUrl)?.inc();
+      this.ctx.log.warn(
+        {
+          node: this.nodeId,
+          type: types.shortTypeName(typeUrl),
+          version: state.lastSentVersion,
+          error: message,
+        },
+        'xDS response rejected (NACK); the client keeps its previous configuration',
+      );
+      return;
+    }
+    state.lastAckedVersion = version;
+    state.lastAckedAt = new Date().toISOString();
+    if (state.sentPublishedAt) {
+      this.ctx.metrics.convergence.observe((performance.now() - state.sentPublishedAt) / 1000);
+      state.sentPublishedAt = 0;
+    }
+  }
+
+  protected write(typeUrl: string, bytes: Uint8Array): void {
+    this.call.write(bytes);
+    this.ctx.metrics.pushes.get(typeUrl)?.inc();
+  }
+
+  protected fail(code: grpc.status, details: string): void {
+    if (this.closed) return;
+    this.ctx.metrics.rejectedNodes.inc();
+    this.ctx.log.warn({ node: this.nodeId, details }, 'xDS stream refused');
+    this.call.emit('error', { code, details, metadata: new grpc.Metadata() });
+    this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.disconnect?.();
+    this.onClose(this);
+    this.ctx.log.info({ node: this.nodeId, mode: this.mode }, 'xDS stream closed');
+  }
+
+  status(): StreamStatus {
+    return {
+      stream: this.id,
+      nodeId: this.nodeId,
+      mode: this.mode,
+      workload: this.workload,
+      connectedAt: this.connectedAt,
+      types: [...this.types].map(([type, s]) => ({
+        type: types.shortTypeName(type),
+        wildcard: s.wildcard,
+        names: [...s.names].sort(),
+        lastSentVersion: s.lastSentVersion,
+        lastNonce: s.lastNonce,
+        lastAckedVersion: s.lastAckedVersion,
+        lastAckedAt: s.lastAckedAt,
+        lastNack: s.lastNack,
+      })),
+    };
+  }
+}

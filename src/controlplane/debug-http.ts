@@ -1,0 +1,98 @@
+/**
+ * The control plane's HTTP port (15014): /healthz, /metrics, /debug/syncz,
+ * /debug/config_dump?node=ID and /debug/registry.
+ */
+import http from 'node:http';
+import type { MetricsRegistry } from '../metrics/index.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics/index.js';
+import { types } from '../xds/index.js';
+import type { AdsServer } from './ads-server.js';
+import type { Registry } from './registry.js';
+import type { SnapshotCache } from './snapshot-cache.js';
+
+export interface DebugSources {
+  readonly ads: AdsServer;
+  readonly cache: SnapshotCache;
+  readonly registry: Registry;
+  readonly metrics: MetricsRegistry;
+  /** The last rejected mesh file change, if any. */
+  readonly configError: () => string | undefined;
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function json(res: http.ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** What a node has: its snapshot's resources in Envoy's JSON form, with versions. */
+export function configDump(sources: DebugSources, nodeId: string | null): object | undefined {
+  const stream = nodeId ? sources.ads.streamOf(nodeId) : undefined;
+  if (nodeId && !stream) return undefined;
+  const snapshot = sources.cache.snapshotFor(stream?.workload);
+  const resources: Record<string, object[]> = {};
+  for (const [typeUrl, set] of snapshot.types) {
+    resources[types.shortTypeName(typeUrl)] = [...set.byName.values()]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((r) => ({
+        name: r.name,
+        version: r.version,
+        on_demand: !set.wildcard.has(r.name) || undefined,
+        resource: { '@type': typeUrl, ...r.value },
+      }));
+  }
+  return {
+    node: nodeId ?? '(shared: what a client without a workload gets)',
+    version: snapshot.version,
+    sync: stream?.status().types,
+    resources,
+  };
+}
+
+export function createDebugServer(sources: DebugSources): http.Server {
+  return http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return json(res, 405, { error: `method ${req.method} not allowed` });
+    }
+    switch (url.pathname) {
+      case '/healthz':
+        return send(res, 200, 'text/plain', 'ok\n');
+      case '/metrics':
+        return send(res, 200, PROMETHEUS_CONTENT_TYPE, sources.metrics.render());
+      case '/debug/syncz':
+        return json(res, 200, {
+          version: sources.cache.version,
+          rejectedConfig: sources.configError() ?? sources.cache.lastError ?? null,
+          clients: sources.ads.status(),
+        });
+      case '/debug/config_dump': {
+        const node = url.searchParams.get('node');
+        const dump = configDump(sources, node);
+        if (!dump) return json(res, 404, { error: `no connected client has node id "${node}"` });
+        return json(res, 200, dump);
+      }
+      case '/debug/registry':
+        return json(res, 200, {
+          version: sources.cache.version,
+          config: sources.cache.config,
+          workloads: sources.registry.workloads().map((w) => ({
+            ...w,
+            connected: sources.registry.isConnected(w.id),
+          })),
+        });
+      case '/':
+        return send(
+          res,
+          200,
+          'text/plain; charset=utf-8',
+          'Ferry control plane\n\n/healthz\n/metrics\n/debug/syncz\n/debug/config_dump?node=ID\n/debug/registry\n',
+        );
+      default:
+        return json(res, 404, { error: `no such endpoint ${url.pathname}` });
+    }
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * The service registry: the mesh file's services merged with the workloads that sidecars
+ * announce (auto-registration). It owns no translation; it only says what exists, and
+ * tells its watchers when that changed.
+ */
+import {
+  type Endpoint,
+  type MeshConfig,
+  type Service,
+  serviceHostname,
+  serviceKey,
+  type Workload,
+} from '../mesh/index.js';
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_TIMERS: Timers = {
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface RegistryOptions {
+  /** How long a workload stays registered after its last stream closed. Default 10 s. */
+  readonly gracePeriodMs?: number;
+  readonly timers?: Timers;
+}
+
+interface Registration {
+  workload: Workload;
+  streams: number;
+  expiry: unknown;
+}
+
+export class Registry {
+  private meshConfig: MeshConfig;
+  private readonly registrations = new Map<string, Registration>();
+  private readonly watchers = new Set<() => void>();
+  private cachedView: MeshConfig | undefined;
+  private readonly gracePeriodMs: number;
+  private readonly timers: Timers;
+
+  constructor(initial: MeshConfig, options: RegistryOptions = {}) {
+    this.meshConfig = initial;
+    this.gracePeriodMs = options.gracePeriodMs ?? 10_000;
+    this.timers = options.timers ?? REAL_TIMERS;
+  }
+
+  /** Calls `fn` after every change; returns a function that stops it. */
+  watch(fn: () => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  setMeshConfig(config: MeshConfig): void {
+    this.meshConfig = config;
+    this.changed();
+  }
+
+  get mesh(): MeshConfig {
+    return this.meshConfig;
+  }
+
+  /**
+   * Registers a workload for one connected stream. Returns the function to call when the
+   * stream closes; the workload then stays for the grace period unless a stream returns.
+   */
+  connect(workload: Workload): () => void {
+    let reg = this.registrations.get(workload.id);
+    if (reg) {
+      if (reg.expiry !== undefined) this.timers.clearTimeout(reg.expiry);
+      reg.expiry = undefined;
+      reg.streams++;
+      if (!sameWorkload(reg.workload, workload)) {
+        reg.workload = workload;
+        this.changed();
+      }
+    } else {
+      reg = { workload, streams: 1, expiry: undefined };
+      this.registrations.set(workload.id, reg);
+      this.changed();
+    }
+    const registration = reg;
+    let closed = false;
+    return () => {
+      if (closed) return;
+      closed = true;
+      registration.streams--;
+      if (registration.streams > 0) return;
+      registration.expiry = this.timers.setTimeout(() => {
+        if (this.registrations.get(workload.id) !== registration || registration.streams > 0)
+          return;
+        this.registrations.delete(workload.id);
+        this.changed();
+      }, this.gracePeriodMs);
+    };
+  }
+
+  /** Every registered workload (connected or within its grace period). */
+  workloads(): Workload[] {
+    return [...this.registrations.values()].map((r) => r.workload);
+  }
+
+  /** Whether a registered workload still has a live stream. */
+  isConnected(id: string): boolean {
+    return (this.registrations.get(id)?.streams ?? 0) > 0;
+  }
+
+  /** The merged view: mesh-file services plus workload endpoints (and implied services). */
+  view(): MeshConfig {
+    this.cachedView ??= mergeWorkloads(this.meshConfig, this.workloads());
+    return this.cachedView;
+  }
+
+  private changed(): void {
+    this.cachedView = undefined;
+    for (const fn of this.watchers) fn();
+  }
+}
+
+function sameWorkload(a: Workload, b: Workload): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function workloadEndpoint(w: Workload, service: Service): Endpoint {
+  const ports: Record<number, number> = {};
+  for (const p of service.ports) ports[p.port] = w.inboundPort;
+  return {
+    address: w.address,
+    ports,
+    labels: w.labels,
+    region: w.region,
+    zone: w.zone,
+    weight: 1,
+    health: w.health,
+    meshed: true,
+    serviceAccount: w.serviceAccount,
+    source: `workload:${w.id}`,
+  };
+}
+
+/** A service the mesh file does not declare, implied by the workloads that announce it. */
+function impliedService(w: Workload, domain: string): Service {
+  const protocol = w.protocol ?? 'http';
+  const port = w.servicePort ?? w.appPort ?? w.inboundPort;
+  return {
+    name: w.service,
+    namespace: w.namespace,
+    hostname: serviceHostname(w.service, w.namespace, domain),
+    ports: [{ port, protocol, name: `${protocol}-${port}` }],
+    endpoints: [],
+    policy: { loadBalancer: 'round_robin', connectTimeoutMs: 5000 },
+    subsets: [],
+    routes: [],
+  };
+}
+
+export function mergeWorkloads(config: MeshConfig, workloads: readonly Workload[]): MeshConfig {
+  if (workloads.length === 0) return config;
+  const services = new Map<string, Service>();
+  for (const s of config.services) services.set(serviceKey(s.name, s.namespace), s);
+  const added = new Map<string, Endpoint[]>();
+  const sorted = [...workloads].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const w of sorted) {
+    const key = serviceKey(w.service, w.namespace);
+    let service = services.get(key);
+    if (!service) {
+      service = impliedService(w, config.mesh.domain);
+      services.set(key, service);
+    }
+    let list = added.get(key);
+    if (!list) {
+      list = [];
+      added.set(key, list);
+    }
+    list.push(workloadEndpoint(w, service));
+  }
+  const merged: Service[] = [];
+  for (const [key, service] of services) {
+    const extra = added.get(key);
+    merged.push(extra ? { ...service, endpoints: [...service.endpoints, ...extra] } : service);
+  }
+  return { mesh: config.mesh, services: merged };
+}

@@ -1,0 +1,122 @@
+/**
+ * Snapshots: immutable, internally consistent sets of encoded resources, one per
+ * generation of the registry, shared by every client whose node needs the same set.
+ * Each resource is encoded once; its delta xDS version is a hash of its bytes, so an
+ * unchanged resource keeps its version across generations.
+ */
+import { createHash } from 'node:crypto';
+import type { MeshConfig, Workload } from '../mesh/index.js';
+import { type EncodedResource, encodeOnce, types } from '../xds/index.js';
+import {
+  checkConsistency,
+  mergeResources,
+  type NamedResource,
+  type Resources,
+  translateMesh,
+  translateWorkload,
+} from './translate/index.js';
+
+export interface TypeSet {
+  readonly byName: ReadonlyMap<string, EncodedResource>;
+  /** What a wildcard subscriber gets: every resource that is not on-demand only. */
+  readonly wildcard: ReadonlySet<string>;
+}
+
+export interface Snapshot {
+  /** The generation it was built from. */
+  readonly version: string;
+  /** performance.now() when its generation was published: the start of convergence. */
+  readonly publishedAt: number;
+  readonly types: ReadonlyMap<string, TypeSet>;
+}
+
+const TYPE_OF: ReadonlyArray<[keyof Resources, string]> = [
+  ['listeners', types.LISTENER],
+  ['routes', types.ROUTE],
+  ['clusters', types.CLUSTER],
+  ['endpoints', types.ENDPOINT],
+];
+
+function hashBytes(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64url').slice(0, 22);
+}
+
+/** Encodes resources, reusing the previous encoding of any resource whose value is unchanged. */
+export class ResourceEncoder {
+  private previous = new Map<string, { json: string; encoded: EncodedResource }>();
+  private current = new Map<string, { json: string; encoded: EncodedResource }>();
+
+  encode(typeUrl: string, r: NamedResource): EncodedResource {
+    const key = `${typeUrl}\u0000${r.name}`;
+    const json = JSON.stringify(r.value);
+    const seen = this.current.get(key) ?? this.previous.get(key);
+    if (seen && seen.json === json) {
+      this.current.set(key, seen);
+      return seen.encoded;
+    }
+    const encoded = encodeOnce(typeUrl, r.name, r.value, hashBytes);
+    this.current.set(key, { json, encoded });
+    return encoded;
+  }
+
+  /** Ends a generation: what was not used in it is forgotten. */
+  endGeneration(): void {
+    this.previous = this.current;
+    this.current = new Map();
+  }
+}
+
+export function buildSnapshot(
+  resources: Resources,
+  encoder: ResourceEncoder,
+  version: string,
+  publishedAt: number,
+): Snapshot {
+  const typeSets = new Map<string, TypeSet>();
+  for (const [field, typeUrl] of TYPE_OF) {
+    const byName = new Map<string, EncodedResource>();
+    const wildcard = new Set<string>();
+    for (const r of resources[field]) {
+      byName.set(r.name, encoder.encode(typeUrl, r));
+      if (!r.onDemand) wildcard.add(r.name);
+    }
+    typeSets.set(typeUrl, { byName, wildcard });
+  }
+  return { version, publishedAt, types: typeSets };
+}
+
+/** The inputs of translateWorkload that make two workloads' snapshots differ. */
+export function workloadGroupKey(w: Workload): string {
+  return [
+    w.service,
+    w.namespace,
+    w.inboundPort,
+    w.outboundPort,
+    w.appPort ?? '',
+    w.servicePort ?? '',
+    w.protocol ?? '',
+  ].join('|');
+}
+
+export type BuildResult =
+  | { readonly ok: true; readonly resources: Resources; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+/** Translates and checks the resources every client shares. */
+export function buildShared(config: MeshConfig, namespaces: Iterable<string>): BuildResult {
+  const { resources, warnings } = translateMesh(config, namespaces);
+  const errors = checkConsistency(resources);
+  return errors.length ? { ok: false, errors } : { ok: true, resources, warnings };
+}
+
+/** Translates and checks one sidecar's resources on top of the shared ones. */
+export function buildForWorkload(
+  config: MeshConfig,
+  shared: Resources,
+  workload: Workload,
+): BuildResult {
+  const { resources, warnings } = translateWorkload(config, workload);
+  const merged = mergeResources(shared, resources);
+  const errors = checkConsistency(merged);
+  return errors.length ? { ok: false, errors } : { ok: true, resources: merged, warnings };
+}

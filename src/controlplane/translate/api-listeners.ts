@@ -1,0 +1,96 @@
+/**
+ * Listeners for proxyless gRPC clients. A client with target `xds:///<name>` asks LDS for
+ * a listener called `<name>` that carries an `api_listener` (gRFC A27), so every way of
+ * spelling a service gets one: the FQDN, `<name>.<ns>.svc`, `<name>.<ns>` and `<name>`,
+ * each with `:<port>`, and without a port for the service's first HTTP port. All of a
+ * port's names share the route configuration `<hostname>:<port>`. They are on-demand:
+ * served only to a client that names them.
+ * https://github.com/grpc/proposal/blob/master/A27-xds-global-load-balancing.md
+ */
+import { DEFAULT_NAMESPACE, type Service } from '../../mesh/index.js';
+import { hostPortName } from './names.js';
+import { httpConnectionManager } from './network-filters.js';
+import { httpPorts } from './protocols.js';
+import type { Message, NamedResource } from './resources.js';
+import type { RoutesOf } from './routes.js';
+import { singleHostRouteConfig } from './routes.js';
+import { compareServices, type ServiceIndex } from './service-index.js';
+
+interface Alias {
+  readonly name: string;
+  /** `<name>` and `<name>:<port>`, which services of other namespaces may also claim. */
+  readonly short: boolean;
+}
+
+function aliases(service: Service, port: number, firstPort: boolean): Alias[] {
+  const long = [
+    service.hostname,
+    `${service.name}.${service.namespace}.svc`,
+    `${service.name}.${service.namespace}`,
+  ];
+  const out: Alias[] = long.map((h) => ({ name: hostPortName(h, port), short: false }));
+  out.push({ name: hostPortName(service.name, port), short: true });
+  if (firstPort) {
+    out.push(...long.map((name) => ({ name, short: false })));
+    out.push({ name: service.name, short: true });
+  }
+  return out;
+}
+
+/** Services of the default namespace claim short names first, then by namespace order. */
+function claimOrder(a: Service, b: Service): number {
+  const ad = a.namespace === DEFAULT_NAMESPACE ? 0 : 1;
+  const bd = b.namespace === DEFAULT_NAMESPACE ? 0 : 1;
+  return ad - bd || compareServices(a, b);
+}
+
+function apiListener(name: string, routeConfigName: string): Message {
+  return {
+    name,
+    api_listener: {
+      api_listener: httpConnectionManager({
+        statPrefix: routeConfigName,
+        routeConfigName,
+        autoCodec: false,
+      }),
+    },
+  };
+}
+
+/**
+ * The API listeners and their route configurations. A name is produced once: a short name
+ * belongs to the service of that name in namespace `default` if it has that port, else to
+ * the first such service by namespace.
+ */
+export function apiListenerResources(
+  index: ServiceIndex,
+  routesOf: RoutesOf,
+  warnings: string[],
+): { listeners: NamedResource[]; routes: NamedResource[] } {
+  const listeners = new Map<string, NamedResource>();
+  const routes: NamedResource[] = [];
+  for (const service of [...index.services].sort(claimOrder)) {
+    const ports = httpPorts(service.ports);
+    for (const [i, port] of ports.entries()) {
+      const routeConfigName = hostPortName(service.hostname, port.port);
+      routes.push({
+        name: routeConfigName,
+        value: singleHostRouteConfig(routeConfigName, routesOf(service, port)),
+        onDemand: true,
+      });
+      for (const alias of aliases(service, port.port, i === 0)) {
+        if (listeners.has(alias.name)) {
+          if (!alias.short)
+            warnings.push(`API listener ${alias.name} is produced twice; the first is kept`);
+          continue;
+        }
+        listeners.set(alias.name, {
+          name: alias.name,
+          value: apiListener(alias.name, routeConfigName),
+          onDemand: true,
+        });
+      }
+    }
+  }
+  return { listeners: [...listeners.values()], routes };
+}

@@ -1,0 +1,120 @@
+/**
+ * A sidecar's listeners. `virtualOutbound` takes the app's outbound traffic: HTTP is
+ * routed by host name through the namespace's outbound route configuration, and TCP
+ * service ports are proxied by destination port. `virtualInbound` takes traffic from
+ * other sidecars and hands it to the app.
+ * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener.proto
+ */
+import type { Service, Workload } from '../../mesh/index.js';
+import {
+  outboundClusterName,
+  outboundRouteConfigName,
+  VIRTUAL_INBOUND,
+  VIRTUAL_OUTBOUND,
+} from './names.js';
+import { httpConnectionManagerFilter, tcpProxyFilter } from './network-filters.js';
+import type { Message } from './resources.js';
+
+function anyAddress(port: number): Message {
+  return { socket_address: { address: '0.0.0.0', port_value: port } };
+}
+
+interface TcpPort {
+  readonly port: number;
+  readonly cluster: string;
+}
+
+/**
+ * The TCP ports of all services, one owner per port: the first service by namespace and
+ * name. Connections to a port can only go to one place, so later claimants are warned about,
+ * as are HTTP ports of the same number (their port-only traffic becomes TCP).
+ */
+function tcpPorts(services: readonly Service[], warnings: string[]): TcpPort[] {
+  const owners = new Map<number, TcpPort & { readonly service: Service }>();
+  for (const service of services) {
+    for (const p of service.ports) {
+      if (p.protocol !== 'tcp') continue;
+      const owner = owners.get(p.port);
+      if (owner) {
+        warnings.push(
+          `tcp port ${p.port} of service ${service.name}.${service.namespace} is already used by ${owner.service.name}.${owner.service.namespace}; outbound connections to it go to the latter`,
+        );
+        continue;
+      }
+      owners.set(p.port, {
+        port: p.port,
+        cluster: outboundClusterName(p.port, service.hostname),
+        service,
+      });
+    }
+  }
+  for (const service of services) {
+    for (const p of service.ports) {
+      const owner = owners.get(p.port);
+      if (p.protocol === 'tcp' || !owner) continue;
+      warnings.push(
+        `port ${p.port} of service ${service.name}.${service.namespace} is ${p.protocol}, but tcp for ${owner.service.name}.${owner.service.namespace}; outbound connections to port ${p.port} are proxied as tcp`,
+      );
+    }
+  }
+  return [...owners.values()]
+    .sort((a, b) => a.port - b.port)
+    .map(({ port, cluster }) => ({ port, cluster }));
+}
+
+/**
+ * `virtualOutbound`. TCP chains match on the connection's original destination port, so
+ * the listener restores it (`use_original_dst`), as when iptables redirects the app's
+ * traffic; everything else goes to the HTTP chain.
+ */
+export function outboundListener(
+  workload: Workload,
+  services: readonly Service[],
+  warnings: string[],
+): Message {
+  const port = workload.outboundPort;
+  const http = {
+    name: `${VIRTUAL_OUTBOUND}-http`,
+    filters: [
+      httpConnectionManagerFilter({
+        statPrefix: `outbound_0.0.0.0_${port}`,
+        routeConfigName: outboundRouteConfigName(workload.namespace),
+        autoCodec: true,
+      }),
+    ],
+  };
+  const tcp = tcpPorts(services, warnings).map((t) => ({
+    name: t.cluster,
+    filter_chain_match: { destination_port: { value: t.port } },
+    filters: [tcpProxyFilter(t.cluster, t.cluster)],
+  }));
+  return {
+    name: VIRTUAL_OUTBOUND,
+    address: anyAddress(port),
+    traffic_direction: 'OUTBOUND',
+    use_original_dst: { value: true },
+    filter_chains: [http, ...tcp],
+  };
+}
+
+/**
+ * `virtualInbound`: every connection goes to the app's cluster, through an HTTP connection
+ * manager with the inbound route configuration, or a TCP proxy when the service has only TCP
+ * ports.
+ */
+export function inboundListener(workload: Workload, tcpOnly: boolean, cluster: string): Message {
+  const port = workload.inboundPort;
+  const filter = tcpOnly
+    ? tcpProxyFilter(cluster, cluster)
+    : httpConnectionManagerFilter({
+        statPrefix: `inbound_0.0.0.0_${port}`,
+        routeConfigName: cluster,
+        autoCodec: true,
+      });
+  return {
+    name: VIRTUAL_INBOUND,
+    address: anyAddress(port),
+    traffic_direction: 'INBOUND',
+    filter_chains: [{ name: `${VIRTUAL_INBOUND}-${tcpOnly ? 'tcp' : 'http'}`, filters: [filter] }],
+  };
+}

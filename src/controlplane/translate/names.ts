@@ -1,0 +1,30 @@
+/**
+ * Resource names. Cluster names follow Istio's `direction|port|subset|host` convention so
+ * that operators can read Ferry's config dumps and stats the way they read Istio's.
+ */
+
+/** The listener every sidecar's app sends its outbound traffic to. */
+export const VIRTUAL_OUTBOUND = 'virtualOutbound';
+
+/** The listener other sidecars connect to, in front of the app. */
+export const VIRTUAL_INBOUND = 'virtualInbound';
+
+/** `outbound|PORT|SUBSET|HOST`; SUBSET is empty when there is none. */
+export function outboundClusterName(port: number, hostname: string, subset?: string): string {
+  return `outbound|${port}|${subset ?? ''}|${hostname}`;
+}
+
+/** `inbound|PORT||`: the cluster (and route config) in front of the app's port. */
+export function inboundClusterName(port: number): string {
+  return `inbound|${port}||`;
+}
+
+/** The route configuration a sidecar of namespace `ns` uses for its outbound HTTP traffic. */
+export function outboundRouteConfigName(namespace: string): string {
+  return `outbound.${namespace}`;
+}
+
+/** `<host>:<port>`: the name of a virtual host, and of a proxyless gRPC route config. */
+export function hostPortName(hostname: string, port: number): string {
+  return `${hostname}:${port}`;
+}

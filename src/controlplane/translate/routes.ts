@@ -1,0 +1,101 @@
+/**
+ * Route configurations: the routes of a service port, the outbound route configuration of
+ * each namespace (one virtual host per HTTP port of every service), and the inbound one.
+ * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route.proto
+ */
+import type { Service, ServicePort } from '../../mesh/index.js';
+import { hostPortName, outboundRouteConfigName } from './names.js';
+import { httpPorts } from './protocols.js';
+import type { Message } from './resources.js';
+import { defaultAction, routeAction } from './route-action.js';
+import { matchAll, routeMatch } from './route-match.js';
+import type { ServiceIndex } from './service-index.js';
+
+/** The routes of one service port, computed once per translation. */
+export type RoutesOf = (service: Service, port: ServicePort) => readonly Message[];
+
+/**
+ * A service port's routes: its mesh routes in order (one Envoy route per alternative
+ * match, all with the same action), then a catch-all to the service itself.
+ */
+export function serviceRoutes(
+  index: ServiceIndex,
+  service: Service,
+  port: ServicePort,
+  warnings: string[],
+): Message[] {
+  const routes: Message[] = [];
+  for (const route of service.routes) {
+    const action = routeAction(index, service, port, route, warnings);
+    if (!action) continue;
+    const matches = route.match.length ? route.match.map(routeMatch) : [matchAll()];
+    for (const match of matches) routes.push({ name: route.name, match, route: action });
+  }
+  routes.push({ name: 'default', match: matchAll(), route: defaultAction(service, port) });
+  return routes;
+}
+
+/**
+ * The host names a client in `namespace` may use for a service port: the FQDN,
+ * `<name>.<ns>.svc` and `<name>.<ns>` everywhere, the bare name only in the service's own
+ * namespace; each with `:<port>`, and without a port for the service's first HTTP port.
+ */
+export function serviceDomains(service: Service, port: number, namespace: string): string[] {
+  const hosts = [
+    service.hostname,
+    `${service.name}.${service.namespace}.svc`,
+    `${service.name}.${service.namespace}`,
+  ];
+  if (service.namespace === namespace) hosts.push(service.name);
+  const withPort = hosts.map((h) => hostPortName(h, port));
+  return httpPorts(service.ports)[0]?.port === port ? [...withPort, ...hosts] : withPort;
+}
+
+/**
+ * The route configuration `outbound.<namespace>`: a virtual host for every HTTP port of
+ * every service. Envoy rejects a domain listed twice in one route configuration, so a
+ * repeated domain is kept only by its first virtual host.
+ */
+export function outboundRouteConfig(
+  namespace: string,
+  index: ServiceIndex,
+  routesOf: RoutesOf,
+  warnings: string[],
+): Message {
+  const name = outboundRouteConfigName(namespace);
+  const claimed = new Set<string>();
+  const virtualHosts: Message[] = [];
+  for (const service of index.services) {
+    for (const port of httpPorts(service.ports)) {
+      const vhostName = hostPortName(service.hostname, port.port);
+      const domains: string[] = [];
+      for (const domain of serviceDomains(service, port.port, namespace)) {
+        if (claimed.has(domain)) {
+          warnings.push(`route config ${name}: domain ${domain} of ${vhostName} is already taken`);
+        } else {
+          claimed.add(domain);
+          domains.push(domain);
+        }
+      }
+      if (domains.length === 0) continue;
+      virtualHosts.push({ name: vhostName, domains, routes: routesOf(service, port) });
+    }
+  }
+  virtualHosts.sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1));
+  return { name, virtual_hosts: virtualHosts };
+}
+
+/** A route configuration with one virtual host that takes any host name. */
+export function singleHostRouteConfig(name: string, routes: readonly Message[]): Message {
+  return { name, virtual_hosts: [{ name, domains: ['*'], routes }] };
+}
+
+/**
+ * The inbound route configuration: everything to the app's cluster, with no timeout
+ * (the calling sidecar enforces the route's timeout, as in Istio).
+ */
+export function inboundRouteConfig(name: string, cluster: string): Message {
+  return singleHostRouteConfig(name, [
+    { name: 'default', match: matchAll(), route: { cluster, timeout: { seconds: 0 } } },
+  ]);
+}

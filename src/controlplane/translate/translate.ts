@@ -1,0 +1,117 @@
+/**
+ * The mesh model into xDS resources: what every client shares (translateMesh) and what
+ * one sidecar adds for its own workload (translateWorkload). Both are pure: the same
+ * input gives the same output, sorted by name.
+ */
+import type { MeshConfig, Protocol, Service, ServicePort, Workload } from '../../mesh/index.js';
+import { apiListenerResources } from './api-listeners.js';
+import { inboundCluster, serviceClusters } from './clusters.js';
+import { serviceLoadAssignments } from './endpoints.js';
+import { inboundListener, outboundListener } from './listeners.js';
+import { hostPortName, inboundClusterName } from './names.js';
+import { isHttp2Protocol, isHttpProtocol, type UpstreamHttp } from './protocols.js';
+import {
+  type Message,
+  type NamedResource,
+  sortedResources,
+  type Translation,
+} from './resources.js';
+import { inboundRouteConfig, outboundRouteConfig, serviceRoutes } from './routes.js';
+import { indexServices } from './service-index.js';
+
+function named(value: Message, name = String(value.name)): NamedResource {
+  return { name, value };
+}
+
+function unique(warnings: string[]): string[] {
+  return [...new Set(warnings)];
+}
+
+/**
+ * What every client shares: outbound clusters and their CLAs, an outbound route
+ * configuration per namespace, and the proxyless gRPC API listeners with their route
+ * configurations. `namespaces` adds namespaces (of connected workloads) that need an
+ * outbound route configuration although no service lives in them.
+ */
+export function translateMesh(config: MeshConfig, namespaces: Iterable<string> = []): Translation {
+  const warnings: string[] = [];
+  const index = indexServices(config);
+
+  const routeCache = new Map<string, readonly Message[]>();
+  const routesOf = (service: Service, port: ServicePort): readonly Message[] => {
+    const key = hostPortName(service.hostname, port.port);
+    let routes = routeCache.get(key);
+    if (!routes) {
+      routes = serviceRoutes(index, service, port, warnings);
+      routeCache.set(key, routes);
+    }
+    return routes;
+  };
+
+  const clusters: NamedResource[] = [];
+  const endpoints: NamedResource[] = [];
+  for (const service of index.services) {
+    for (const c of serviceClusters(service, warnings)) clusters.push(named(c));
+    for (const cla of serviceLoadAssignments(service, warnings)) {
+      endpoints.push(named(cla, String(cla.cluster_name)));
+    }
+  }
+
+  const routes: NamedResource[] = [];
+  const allNamespaces = new Set([...index.services.map((s) => s.namespace), ...namespaces]);
+  for (const ns of [...allNamespaces].sort()) {
+    routes.push(named(outboundRouteConfig(ns, index, routesOf, warnings)));
+  }
+
+  const api = apiListenerResources(index, routesOf, warnings);
+  routes.push(...api.routes);
+
+  return {
+    resources: sortedResources({ listeners: api.listeners, routes, clusters, endpoints }),
+    warnings: unique(warnings),
+  };
+}
+
+/**
+ * The protocols of a workload's service ports: the declared service's, or for a service
+ * the config does not declare the workload's own (default http).
+ */
+function workloadProtocols(service: Service | undefined, workload: Workload): Protocol[] {
+  if (service) return service.ports.map((p) => p.protocol);
+  return [workload.protocol ?? 'http'];
+}
+
+/** How the inbound cluster speaks to the app, from its service's HTTP ports. */
+function inboundHttp(protocols: readonly Protocol[]): UpstreamHttp {
+  const http = protocols.filter(isHttpProtocol);
+  if (http.length > 0 && http.every(isHttp2Protocol)) return 'http2';
+  if (http.some(isHttp2Protocol)) return 'downstream';
+  return 'http1';
+}
+
+/**
+ * One sidecar's own resources: `virtualOutbound`, and when the workload has an app port
+ * `virtualInbound` with the app's cluster and route configuration `inbound|<appPort>||`.
+ * They depend only on the config and on the workload's service, namespace, ports and
+ * protocol, never on its identity or address.
+ */
+export function translateWorkload(config: MeshConfig, workload: Workload): Translation {
+  const warnings: string[] = [];
+  const index = indexServices(config);
+  const listeners: NamedResource[] = [named(outboundListener(workload, index.services, warnings))];
+  const routes: NamedResource[] = [];
+  const clusters: NamedResource[] = [];
+  if (workload.appPort !== undefined) {
+    const service = index.find(workload.service, workload.namespace);
+    const protocols = workloadProtocols(service, workload);
+    const name = inboundClusterName(workload.appPort);
+    const tcpOnly = protocols.length > 0 && protocols.every((p) => p === 'tcp');
+    listeners.push(named(inboundListener(workload, tcpOnly, name)));
+    clusters.push(named(inboundCluster(name, workload.appPort, inboundHttp(protocols))));
+    if (!tcpOnly) routes.push(named(inboundRouteConfig(name, name)));
+  }
+  return {
+    resources: sortedResources({ listeners, routes, clusters, endpoints: [] }),
+    warnings: unique(warnings),
+  };
+}

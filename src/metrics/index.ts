@@ -1,0 +1,11 @@
+/** Prometheus metrics: counters, gauges and histograms with pre-bound labels. */
+export {
+  Counter,
+  CounterChild,
+  Gauge,
+  GaugeChild,
+  Histogram,
+  HistogramChild,
+  MetricsRegistry,
+  PROMETHEUS_CONTENT_TYPE,
+} from './metrics.js';

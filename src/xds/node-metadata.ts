@@ -1,0 +1,143 @@
+/**
+ * Auto-registration: the keys of the xDS `Node.metadata` Struct in which a Ferry sidecar
+ * announces its workload, and their decoding into a Workload. A node without
+ * FERRY_SERVICE announces nothing (proxyless gRPC clients, other Envoys).
+ *
+ * | key                   | type            | meaning                                         |
+ * |-----------------------|-----------------|-------------------------------------------------|
+ * | FERRY_SERVICE         | string          | service name (required to register)             |
+ * | FERRY_NAMESPACE       | string          | namespace, default `default`                    |
+ * | FERRY_LABELS          | struct (string) | endpoint labels, e.g. { version: v2 }           |
+ * | FERRY_SERVICE_ACCOUNT | string          | SPIFFE service account, default `default`       |
+ * | FERRY_ADDRESS         | string (IP)     | address other sidecars connect to (required)    |
+ * | FERRY_INBOUND_PORT    | number          | sidecar inbound port: the endpoint port (req.)  |
+ * | FERRY_OUTBOUND_PORT   | number          | sidecar outbound port, default 15001            |
+ * | FERRY_APP_PORT        | number          | the app's port behind the inbound listener      |
+ * | FERRY_ZONE / _REGION  | string          | locality; else Node.locality                    |
+ * | FERRY_HEALTH          | string          | HEALTHY (default), UNHEALTHY or DRAINING        |
+ * | FERRY_SERVICE_PORT    | number          | for a service the mesh file lacks: its port     |
+ * | FERRY_PROTOCOL        | string          | for such a service: http, http2, grpc or tcp    |
+ */
+import { isIP } from 'node:net';
+import type { HealthStatus, Protocol, Workload } from '../mesh/index.js';
+import { type Json, jsonToStruct, type ProtoStruct, structToJson } from './codec.js';
+import type { Node } from './messages.js';
+
+export const META = {
+  service: 'FERRY_SERVICE',
+  namespace: 'FERRY_NAMESPACE',
+  labels: 'FERRY_LABELS',
+  serviceAccount: 'FERRY_SERVICE_ACCOUNT',
+  address: 'FERRY_ADDRESS',
+  inboundPort: 'FERRY_INBOUND_PORT',
+  outboundPort: 'FERRY_OUTBOUND_PORT',
+  appPort: 'FERRY_APP_PORT',
+  zone: 'FERRY_ZONE',
+  region: 'FERRY_REGION',
+  health: 'FERRY_HEALTH',
+  servicePort: 'FERRY_SERVICE_PORT',
+  protocol: 'FERRY_PROTOCOL',
+} as const;
+
+const HEALTH: readonly string[] = ['HEALTHY', 'UNHEALTHY', 'DRAINING'];
+const PROTOCOLS: readonly string[] = ['http', 'http2', 'grpc', 'tcp'];
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export type WorkloadResult =
+  | { readonly ok: true; readonly workload: Workload | undefined }
+  | { readonly ok: false; readonly error: string };
+
+/** Reads the workload a node announces; `undefined` when it announces none. */
+export function workloadFromNode(node: Node | undefined): WorkloadResult {
+  const meta = structToJson(node?.metadata);
+  if (meta[META.service] === undefined) return { ok: true, workload: undefined };
+  const errors: string[] = [];
+  const str = (key: string, fallback?: string): string => {
+    const v = meta[key];
+    if (v === undefined || v === '') {
+      if (fallback === undefined) errors.push(`${key} is required`);
+      return fallback ?? '';
+    }
+    if (typeof v !== 'string') errors.push(`${key} must be a string`);
+    return String(v);
+  };
+  const port = (key: string, required: boolean): number | undefined => {
+    const v = meta[key];
+    if (v === undefined || v === '') {
+      if (required) errors.push(`${key} is required`);
+      return undefined;
+    }
+    const n = typeof v === 'number' ? v : Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) {
+      errors.push(`${key} must be a port number (1-65535), got ${JSON.stringify(v)}`);
+      return undefined;
+    }
+    return n;
+  };
+  const service = str(META.service);
+  if (service && !NAME.test(service))
+    errors.push(`${META.service} "${service}" is not a DNS label`);
+  const namespace = str(META.namespace, 'default');
+  if (!NAME.test(namespace)) errors.push(`${META.namespace} "${namespace}" is not a DNS label`);
+  const address = str(META.address);
+  if (address && isIP(address) === 0) {
+    errors.push(`${META.address} must be an IP literal, got "${address}"`);
+  }
+  const labels: Record<string, string> = {};
+  const rawLabels = meta[META.labels];
+  if (rawLabels !== undefined) {
+    if (typeof rawLabels !== 'object' || rawLabels === null || Array.isArray(rawLabels)) {
+      errors.push(`${META.labels} must be a struct of strings`);
+    } else {
+      for (const [k, v] of Object.entries(rawLabels)) {
+        if (typeof v !== 'string') errors.push(`${META.labels}.${k} must be a string`);
+        else labels[k] = v;
+      }
+    }
+  }
+  const health = str(META.health, 'HEALTHY');
+  if (!HEALTH.includes(health)) errors.push(`${META.health} must be one of ${HEALTH.join(', ')}`);
+  const protocol = meta[META.protocol] === undefined ? undefined : str(META.protocol);
+  if (protocol !== undefined && !PROTOCOLS.includes(protocol)) {
+    errors.push(`${META.protocol} must be one of ${PROTOCOLS.join(', ')}`);
+  }
+  const workload: Workload = {
+    id: node?.id ?? '',
+    service,
+    namespace,
+    labels,
+    serviceAccount: str(META.serviceAccount, 'default'),
+    address,
+    inboundPort: port(META.inboundPort, true) ?? 0,
+    outboundPort: port(META.outboundPort, false) ?? 15001,
+    appPort: port(META.appPort, false),
+    zone: str(META.zone, node?.locality?.zone ?? ''),
+    region: str(META.region, node?.locality?.region ?? ''),
+    health: health as HealthStatus,
+    servicePort: port(META.servicePort, false),
+    protocol: protocol as Protocol | undefined,
+  };
+  if (!workload.id) errors.push('Node.id is required to register a workload');
+  if (errors.length) return { ok: false, error: `node metadata: ${errors.join('; ')}` };
+  return { ok: true, workload };
+}
+
+/** The Node.metadata Struct announcing a workload (used by the sidecar and tests). */
+export function nodeMetadataFor(w: Omit<Workload, 'id'>): ProtoStruct {
+  const meta: Record<string, Json> = {
+    [META.service]: w.service,
+    [META.namespace]: w.namespace,
+    [META.labels]: { ...w.labels },
+    [META.serviceAccount]: w.serviceAccount,
+    [META.address]: w.address,
+    [META.inboundPort]: w.inboundPort,
+    [META.outboundPort]: w.outboundPort,
+    [META.health]: w.health,
+  };
+  if (w.appPort !== undefined) meta[META.appPort] = w.appPort;
+  if (w.zone) meta[META.zone] = w.zone;
+  if (w.region) meta[META.region] = w.region;
+  if (w.servicePort !== undefined) meta[META.servicePort] = w.servicePort;
+  if (w.protocol !== undefined) meta[META.protocol] = w.protocol;
+  return jsonToStruct(meta);
+}
