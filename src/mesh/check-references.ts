@@ -6,6 +6,7 @@ import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import { type Backend, type Service, serviceKey } from './model.js';
 import { isRouted } from './normalize-service.js';
+import { type Data, list, record } from './read.js';
 
 export interface ReferenceScope {
   /** Each service by `serviceKey`, the first one declared when names repeat. */
@@ -18,6 +19,7 @@ export interface ReferenceScope {
 export function checkReferences(
   service: Service,
   path: FieldPath,
+  /** The service's routes as written, to point at the field a backend named its target in. */
   raw: readonly unknown[],
   scope: ReferenceScope,
 ): Issue[] {
@@ -25,8 +27,8 @@ export function checkReferences(
   service.routes.forEach((route, j) => {
     route.backends.forEach((backend, k) => {
       const at = [...path, 'routes', j, 'backends', k];
-      const given = (raw[j] as { backends?: Record<string, unknown>[] } | undefined)?.backends?.[k];
-      issues.push(...checkBackend(service, backend, at, given ?? {}, scope));
+      const given = record(list(record(raw[j]).backends)[k]);
+      issues.push(...checkBackend(service, backend, at, given, scope));
     });
   });
   return issues;
@@ -36,12 +38,17 @@ function checkBackend(
   owner: Service,
   backend: Backend,
   at: FieldPath,
-  given: Record<string, unknown>,
+  given: Data,
   scope: ReferenceScope,
 ): Issue[] {
   const target = scope.byKey.get(serviceKey(backend.service, backend.namespace));
   if (target === undefined) {
-    const field = given.service !== undefined ? 'service' : given.namespace !== undefined ? 'namespace' : undefined;
+    const field =
+      given.service !== undefined
+        ? 'service'
+        : given.namespace !== undefined
+          ? 'namespace'
+          : undefined;
     return [
       {
         path: field !== undefined ? [...at, field] : at,

@@ -38,7 +38,10 @@ export function fieldPathFromPointer(pointer: string, data: unknown): (string | 
       node = node[index];
     } else {
       path.push(key);
-      node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+      node =
+        typeof node === 'object' && node !== null
+          ? (node as Record<string, unknown>)[key]
+          : undefined;
     }
   }
   return path;

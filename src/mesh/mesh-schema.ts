@@ -5,14 +5,15 @@
  */
 import { createRequire } from 'node:module';
 import { Ajv, type ErrorObject } from 'ajv';
+import { deepFreeze } from './deep-freeze.js';
 import { type FieldPath, fieldPathFromPointer } from './field-path.js';
 import type { Issue } from './issue.js';
 
 // One schema file serves editors and this validator. From dist/src/mesh/ it is three levels up,
 // next to package.json (package.json ships `schema/`). Read once, when the module loads.
 const require = createRequire(import.meta.url);
-export const MESH_SCHEMA: Readonly<Record<string, unknown>> = require(
-  '../../../schema/mesh.schema.json',
+export const MESH_SCHEMA: Readonly<Record<string, unknown>> = deepFreeze(
+  require('../../../schema/mesh.schema.json'),
 );
 
 // The compiled validator is immutable apart from `validate.errors`, which Ajv overwrites on
@@ -148,7 +149,8 @@ function typeName(value: unknown): string {
   if (value === null) return 'null (an empty value)';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'number') return Number.isInteger(value) ? `the number ${value}` : `${value}`;
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? `the number ${value}` : `${value}`;
   return `${article(typeof value)} ${show(value)}`;
 }
 

@@ -8,7 +8,7 @@ import {
   type HealthStatus,
   type ServicePort,
 } from './model.js';
-import { type Data, bool, int, list, oneOf, record, str, stringMap } from './read.js';
+import { bool, type Data, int, list, oneOf, record, str, stringMap } from './read.js';
 
 const HEALTH: readonly HealthStatus[] = ['HEALTHY', 'UNHEALTHY', 'DRAINING'];
 
@@ -71,7 +71,11 @@ function endpointPorts(
   const ports: Record<number, number> = {};
   const port = int(e.port);
   if (e.port !== undefined && e.ports !== undefined) {
-    issues.push({ path: [...at, 'ports'], at: 'key', message: 'give either port or ports, not both' });
+    issues.push({
+      path: [...at, 'ports'],
+      at: 'key',
+      message: 'give either port or ports, not both',
+    });
   }
   if (e.ports === undefined) {
     if (e.port === undefined) {

@@ -64,7 +64,10 @@ export function normalizePolicy(raw: unknown, path: FieldPath, issues: Issue[]):
 function readHashOn(h: Data, path: FieldPath, issues: Issue[]): HashOn | undefined {
   const chosen = ['header', 'cookie', 'sourceIp'].filter((k) => h[k] !== undefined);
   if (chosen.length > 1) {
-    issues.push({ path, message: `needs exactly one of header, cookie, sourceIp; has ${chosen.join(', ')}` });
+    issues.push({
+      path,
+      message: `needs exactly one of header, cookie, sourceIp; has ${chosen.join(', ')}`,
+    });
     return undefined;
   }
   if (h.ttl !== undefined && h.cookie === undefined) {

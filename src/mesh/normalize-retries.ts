@@ -1,11 +1,12 @@
 /** Retry policies of services and routes, after Envoy's route.v3.RetryPolicy. */
+
+import type { FieldPath } from './field-path.js';
+import type { Issue } from './issue.js';
 import {
   DEFAULT_RETRY_BACKOFF_BASE_MS,
   DEFAULT_RETRY_BACKOFF_MAX_MS,
   type RetryPolicy,
 } from './model.js';
-import type { FieldPath } from './field-path.js';
-import type { Issue } from './issue.js';
 import { readDuration } from './normalize-duration.js';
 import { int, isRecord, list, record } from './read.js';
 

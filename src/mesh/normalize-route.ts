@@ -15,7 +15,7 @@ import type {
 } from './model.js';
 import { readDuration } from './normalize-duration.js';
 import { normalizeRetries } from './normalize-retries.js';
-import { type Data, bool, definedOnly, int, isRecord, list, record, str } from './read.js';
+import { bool, type Data, definedOnly, int, isRecord, list, record, str } from './read.js';
 
 export interface RouteOwner {
   readonly name: string;
@@ -37,7 +37,10 @@ export function normalizeRoutes(
     const name = str(r.name) ?? '';
     const first = firstByName.get(name);
     if (name !== '' && first !== undefined) {
-      issues.push({ path: [...at, 'name'], message: `duplicate route name '${name}'; see routes[${first}]` });
+      issues.push({
+        path: [...at, 'name'],
+        message: `duplicate route name '${name}'; see routes[${first}]`,
+      });
     } else {
       firstByName.set(name, j);
     }
@@ -61,7 +64,9 @@ export function normalizeRoutes(
 }
 
 function readMatch(m: Data, path: FieldPath, issues: Issue[]): RouteMatch {
-  const pathMatch = isRecord(m.path) ? readStringMatch(m.path, [...path, 'path'], issues) : undefined;
+  const pathMatch = isRecord(m.path)
+    ? readStringMatch(m.path, [...path, 'path'], issues)
+    : undefined;
   const headers: HeaderMatch[] = Object.entries(record(m.headers)).map(([name, value]) =>
     readHeaderMatch(name, record(value), [...path, 'headers', name], issues),
   );

@@ -76,7 +76,10 @@ function readPorts(raw: unknown, path: FieldPath, issues: Issue[]): ServicePort[
     const name = str(p.name) ?? `${protocol}-${port}`;
     const sameNumber = byNumber.get(port);
     if (port > 0 && sameNumber !== undefined) {
-      issues.push({ path: [...path, j, 'port'], message: `port ${port} is already ports[${sameNumber}]` });
+      issues.push({
+        path: [...path, j, 'port'],
+        message: `port ${port} is already ports[${sameNumber}]`,
+      });
     } else {
       byNumber.set(port, j);
     }
@@ -101,7 +104,10 @@ function readSubsets(raw: unknown, path: FieldPath, issues: Issue[]): Subset[] {
     const name = str(s.name) ?? '';
     const first = byName.get(name);
     if (name !== '' && first !== undefined) {
-      issues.push({ path: [...path, j, 'name'], message: `duplicate subset name '${name}'; see subsets[${first}]` });
+      issues.push({
+        path: [...path, j, 'name'],
+        message: `duplicate subset name '${name}'; see subsets[${first}]`,
+      });
     } else {
       byName.set(name, j);
     }

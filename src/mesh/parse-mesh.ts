@@ -1,4 +1,6 @@
 /** The mesh file, from text to a validated MeshConfig or to every error found in it. */
+
+import { deepFreeze } from './deep-freeze.js';
 import { type FieldPath, formatFieldPath } from './field-path.js';
 import type { MeshError } from './mesh-error.js';
 import { checkSchema } from './mesh-schema.js';
@@ -20,14 +22,28 @@ export function parseMesh(text: string, file: string): ParseMeshResult {
   if (!yaml.ok) {
     return {
       ok: false,
-      errors: yaml.problems.map((p) => ({ file, line: p.line, column: p.column, field: '', message: p.message })),
+      errors: yaml.problems.map((p) => ({
+        file,
+        line: p.line,
+        column: p.column,
+        field: '',
+        message: p.message,
+      })),
     };
   }
   const { data, locate } = yaml.source;
   if (data === null || data === undefined) {
     return {
       ok: false,
-      errors: [{ file, line: 1, column: 1, field: '', message: 'the mesh file is empty; it needs at least `services:`' }],
+      errors: [
+        {
+          file,
+          line: 1,
+          column: 1,
+          field: '',
+          message: 'the mesh file is empty; it needs at least `services:`',
+        },
+      ],
     };
   }
 
@@ -71,12 +87,4 @@ function normalizeSafely(
 
 function isPrefix(prefix: FieldPath, path: FieldPath): boolean {
   return prefix.length <= path.length && prefix.every((segment, i) => segment === path[i]);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

@@ -19,7 +19,10 @@ describe('loadMeshFile', () => {
 
   it('loads a valid file', async () => {
     const file = join(dir, 'valid.yaml');
-    await writeFile(file, lines('services:', '  - { name: a, ports: [{ port: 80, protocol: http }] }'));
+    await writeFile(
+      file,
+      lines('services:', '  - { name: a, ports: [{ port: 80, protocol: http }] }'),
+    );
     const config = await loadMeshFile(file);
     assert.equal(config.services[0].hostname, 'a.default.svc.cluster.local');
   });
@@ -37,7 +40,7 @@ describe('loadMeshFile', () => {
           [file, 2, 'services[0].ports'],
         ],
       );
-      assert.match(err.message, new RegExp(`^${escape(file)}:1:15: mesh\\.mtls: `));
+      assert.match(err.message, new RegExp(`^${escapeRegExp(file)}:1:15: mesh\\.mtls: `));
       return true;
     });
   });
@@ -58,12 +61,12 @@ describe('loadMeshFile', () => {
     await assert.rejects(loadMeshFile(file), (err: unknown) => {
       assert.ok(err instanceof MeshFileError);
       assert.equal(err.code, 'FERRY_MESH_UNREADABLE');
-      assert.match(err.message, new RegExp(`^${escape(file)}: cannot read the mesh file`));
+      assert.match(err.message, new RegExp(`^${escapeRegExp(file)}: cannot read the mesh file`));
       return true;
     });
   });
 });
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -138,7 +138,13 @@ describe('mesh file errors', () => {
 
     it('rejects a back-off maximum below its base', () => {
       expectError(
-        lines(...HEAD, '    policy:', '      retries:', '        attempts: 1', '        backoff: { base: 1s, max: 100ms }'),
+        lines(
+          ...HEAD,
+          '    policy:',
+          '      retries:',
+          '        attempts: 1',
+          '        backoff: { base: 1s, max: 100ms }',
+        ),
         'services[0].policy.retries.backoff.max',
         12,
         /less than the base/,
@@ -224,7 +230,13 @@ describe('mesh file errors', () => {
 
     it('reports endpoint ports naming a port the service does not have', () => {
       const error = expectError(
-        lines(...HEAD.slice(0, 5), '      - address: 10.0.0.1', '        ports:', '          "8080": 1', '          "9090": 2'),
+        lines(
+          ...HEAD.slice(0, 5),
+          '      - address: 10.0.0.1',
+          '        ports:',
+          '          "8080": 1',
+          '          "9090": 2',
+        ),
         'services[0].endpoints[0].ports["9090"]',
         9,
         /9090 is not a port of the service \(its ports: 8080\)/,
@@ -272,7 +284,12 @@ describe('mesh file errors', () => {
 
     it('allows hashOn only with ring_hash or maglev', () => {
       expectError(
-        lines(...HEAD, '    policy:', '      loadBalancer: least_request', '      hashOn: { header: x-user }'),
+        lines(
+          ...HEAD,
+          '    policy:',
+          '      loadBalancer: least_request',
+          '      hashOn: { header: x-user }',
+        ),
         'services[0].policy.hashOn',
         11,
         /needs loadBalancer ring_hash or maglev; the load balancer is least_request/,
@@ -281,7 +298,12 @@ describe('mesh file errors', () => {
 
     it('reports hashOn with two keys', () => {
       expectError(
-        lines(...HEAD, '    policy:', '      loadBalancer: ring_hash', '      hashOn: { header: a, sourceIp: true }'),
+        lines(
+          ...HEAD,
+          '    policy:',
+          '      loadBalancer: ring_hash',
+          '      hashOn: { header: a, sourceIp: true }',
+        ),
         'services[0].policy.hashOn',
         11,
         /exactly one of header, cookie, sourceIp/,
@@ -306,13 +328,25 @@ describe('mesh file errors', () => {
 
     it('reports regular expressions that do not compile', () => {
       expectError(
-        lines(...HEAD, '    routes:', '      - name: r', '        match:', '          - path: { regex: "/(a" }'),
+        lines(
+          ...HEAD,
+          '    routes:',
+          '      - name: r',
+          '        match:',
+          '          - path: { regex: "/(a" }',
+        ),
         'services[0].routes[0].match[0].path.regex',
         12,
         /invalid regular expression/,
       );
       expectError(
-        lines(...HEAD, '    routes:', '      - name: r', '        match:', '          - headers: { x-id: { regex: "[" } }'),
+        lines(
+          ...HEAD,
+          '    routes:',
+          '      - name: r',
+          '        match:',
+          '          - headers: { x-id: { regex: "[" } }',
+        ),
         'services[0].routes[0].match[0].headers.x-id.regex',
         12,
         /invalid regular expression/,
@@ -321,7 +355,13 @@ describe('mesh file errors', () => {
 
     it('reports a header match with two kinds', () => {
       expectError(
-        lines(...HEAD, '    routes:', '      - name: r', '        match:', '          - headers: { x-a: { exact: a, present: true } }'),
+        lines(
+          ...HEAD,
+          '    routes:',
+          '      - name: r',
+          '        match:',
+          '          - headers: { x-a: { exact: a, present: true } }',
+        ),
         'services[0].routes[0].match[0].headers.x-a',
         12,
         /exactly one of exact, prefix, regex, present/,
@@ -339,7 +379,13 @@ describe('mesh file errors', () => {
 
     it('reports backends whose weights add up to zero', () => {
       expectError(
-        lines(...HEAD, '    routes:', '      - name: r', '        backends:', '          - { subset: v1, weight: 0 }'),
+        lines(
+          ...HEAD,
+          '    routes:',
+          '      - name: r',
+          '        backends:',
+          '          - { subset: v1, weight: 0 }',
+        ),
         'services[0].routes[0].backends',
         12,
         /weights add up to 0/,
@@ -348,7 +394,13 @@ describe('mesh file errors', () => {
 
     it('reports a backend subset the service does not have', () => {
       expectError(
-        lines(...HEAD, '    routes:', '      - name: r', '        backends:', '          - { subset: v2 }'),
+        lines(
+          ...HEAD,
+          '    routes:',
+          '      - name: r',
+          '        backends:',
+          '          - { subset: v2 }',
+        ),
         'services[0].routes[0].backends[0].subset',
         12,
         /service 'api' has no subset 'v2' \(its subsets: v1\)/,
@@ -357,7 +409,13 @@ describe('mesh file errors', () => {
 
     it('reports a backend service that does not exist, in the route service namespace', () => {
       expectError(
-        lines(...HEAD, '    routes:', '      - name: r', '        backends:', '          - { service: web }'),
+        lines(
+          ...HEAD,
+          '    routes:',
+          '      - name: r',
+          '        backends:',
+          '          - { service: web }',
+        ),
         'services[0].routes[0].backends[0].service',
         12,
         /no service 'web' in namespace 'default'/,
@@ -417,7 +475,13 @@ describe('mesh file errors', () => {
 
     it('reports routes on a service with only tcp ports', () => {
       expectError(
-        lines('services:', '  - name: db', '    ports: [{ port: 5432, protocol: tcp }]', '    routes:', '      - name: r'),
+        lines(
+          'services:',
+          '  - name: db',
+          '    ports: [{ port: 5432, protocol: tcp }]',
+          '    routes:',
+          '      - name: r',
+        ),
         'services[0].routes',
         5,
         /only tcp ports/,

@@ -24,7 +24,12 @@ export function errorsOf(text: string): readonly MeshError[] {
 }
 
 /** The one error of `text`, checked to be about `field` on line `line`. */
-export function expectError(text: string, field: string, line: number, message?: RegExp): MeshError {
+export function expectError(
+  text: string,
+  field: string,
+  line: number,
+  message?: RegExp,
+): MeshError {
   const errors = errorsOf(text);
   const summary = errors.map((e) => `${e.line}:${e.column} ${e.field}: ${e.message}`).join('\n');
   assert.equal(errors.length, 1, `expected one error, got:\n${summary}`);

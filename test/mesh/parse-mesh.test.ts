@@ -32,7 +32,10 @@ describe('parseMesh', () => {
     );
 
     const api = result.config.services[2];
-    assert.deepEqual(api.subsets.map((s) => s.name), ['v1', 'v2']);
+    assert.deepEqual(
+      api.subsets.map((s) => s.name),
+      ['v1', 'v2'],
+    );
     const split = api.routes.find((r) => r.name === 'split');
     assert.deepEqual(split?.backends, [
       { service: 'api', namespace: 'default', subset: 'v1', weight: 90 },
@@ -138,7 +141,10 @@ describe('parseMesh', () => {
     const { policy, routes } = config.services[0];
     assert.equal(policy.timeoutMs, 1500);
     assert.equal(policy.connectTimeoutMs, 250);
-    assert.deepEqual(policy.outlierDetection, { intervalMs: 60_000, baseEjectionTimeMs: 3_600_000 });
+    assert.deepEqual(policy.outlierDetection, {
+      intervalMs: 60_000,
+      baseEjectionTimeMs: 3_600_000,
+    });
     assert.deepEqual(policy.retries, {
       attempts: 2,
       on: DEFAULT_RETRY_ON,

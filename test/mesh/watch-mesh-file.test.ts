@@ -105,7 +105,7 @@ describe('watchMeshFile', () => {
     assert.equal(event.error.code, 'FERRY_MESH_INVALID');
     assert.equal(event.error.errors[0].file, file);
     assert.equal(event.error.errors[0].line, 2);
-    assert.match(event.error.message, new RegExp(`mesh\\.yaml:2:\\d+: services\\[0\\]\\.ports\\[0\\]\\.port`));
+    assert.match(event.error.message, /mesh\.yaml:2:\d+: services\[0\]\.ports\[0\]\.port/);
 
     await writeFile(file, mesh('fixed'));
     // The next call is the fix: the invalid content produced no config in between.
