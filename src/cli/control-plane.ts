@@ -14,7 +14,7 @@ Options:
       --xds-port PORT   xDS gRPC port, plaintext; 0 picks one      (default 15010)
       --http-port PORT  HTTP port: /healthz /metrics /debug/*      (default 15014)
       --host ADDRESS    address to listen on                       (default 127.0.0.1)
-      --grace DURATION  how long a disconnected workload stays, ms (default 10000)
+      --grace MS        how long a disconnected workload stays, ms (default 10000)
       --debounce MS     quiet period before a push, ms              (default 100)
       --log-level LEVEL trace | debug | info | warn | error        (default info)
   -h, --help            show this help

@@ -54,14 +54,20 @@ export class DeltaStream extends AdsStream {
   }
 
   push(): void {
+    const snapshot = this.snapshot();
     for (const [typeUrl, state] of this.types) {
-      if (state.requested) this.send(typeUrl, state, [], false);
+      // The same type set object as last time means nothing of this type changed.
+      const set = snapshot.types.get(typeUrl);
+      if (state.requested && (set === undefined || set !== state.lastSet)) {
+        this.send(typeUrl, state, [], false);
+      }
     }
   }
 
   private send(typeUrl: string, state: TypeState, requested: string[], always: boolean): void {
     const snapshot = this.snapshot();
     const set = snapshot.types.get(typeUrl);
+    state.lastSet = set;
     const known = this.known.get(typeUrl) ?? new Map<string, string>();
     const updated: EncodedResource[] = [];
     const removed: string[] = [];

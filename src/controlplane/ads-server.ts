@@ -6,14 +6,22 @@ import type * as grpc from '@grpc/grpc-js';
 import { adsServiceDefinition } from '../xds/index.js';
 import { DeltaStream } from './ads-delta.js';
 import { SotwStream } from './ads-sotw.js';
+import { SotwResponseCache } from './sotw-response-cache.js';
 import type { AdsStream, StreamContext, StreamStatus } from './ads-stream.js';
+
+/** Streams served per turn of the event loop during a push. */
+const PUSH_SLICE = 200;
 
 export class AdsServer {
   private readonly streams = new Set<AdsStream>();
   private readonly unsubscribe: () => void;
+  private readonly ctx: StreamContext;
+  /** Bumped per publish; a push loop still running for an older one stops. */
+  private pushRound = 0;
 
-  constructor(private readonly ctx: StreamContext) {
-    this.unsubscribe = ctx.cache.onPublish(() => this.pushAll());
+  constructor(context: Omit<StreamContext, 'sotwCache'>) {
+    this.ctx = { ...context, sotwCache: new SotwResponseCache(context.controlPlaneId) };
+    this.unsubscribe = this.ctx.cache.onPublish(() => this.pushAll());
   }
 
   /** Adds the ADS service to a gRPC server. */
@@ -35,14 +43,29 @@ export class AdsServer {
     if (this.streams.delete(s)) this.ctx.metrics.connected[s.mode].dec();
   }
 
+  /**
+   * Pushes a new generation to every stream, a slice at a time, so that responses go out
+   * (and ACKs come in) while later streams are still being served.
+   */
   private pushAll(): void {
-    for (const s of this.streams) {
-      try {
-        s.push();
-      } catch (err) {
-        this.ctx.log.error({ err, node: s.nodeId }, 'push failed');
+    const round = ++this.pushRound;
+    const streams = [...this.streams];
+    let next = 0;
+    const slice = () => {
+      if (round !== this.pushRound) return;
+      const end = Math.min(next + PUSH_SLICE, streams.length);
+      for (; next < end; next++) {
+        const s = streams[next];
+        if (s.closed) continue;
+        try {
+          s.push();
+        } catch (err) {
+          this.ctx.log.error({ err, node: s.nodeId }, 'push failed');
+        }
       }
-    }
+      if (next < streams.length) setImmediate(slice);
+    };
+    slice();
   }
 
   /** Sync status of every connected stream (for /debug/syncz). */

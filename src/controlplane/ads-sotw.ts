@@ -5,18 +5,14 @@
  * and never answered with the same configuration, and every change of subscribed names is
  * answered (grpc-js-xds waits for that answer).
  */
-import {
-  type DiscoveryRequest,
-  type EncodedResource,
-  encodeSotwResponse,
-  types,
-} from '../xds/index.js';
+import { type DiscoveryRequest, types, withNonce } from '../xds/index.js';
 import { AdsStream, type TypeState } from './ads-stream.js';
+import { subscriptionKey } from './sotw-response-cache.js';
 
 export class SotwStream extends AdsStream {
   readonly mode = 'sotw' as const;
   /** Per type: name -> version of what the last response carried. */
-  private readonly sent = new Map<string, Map<string, string>>();
+  private readonly sent = new Map<string, ReadonlyMap<string, string>>();
 
   protected handle(raw: object, typeUrl: string, state: TypeState): void {
     const req = raw as DiscoveryRequest;
@@ -54,32 +50,31 @@ export class SotwStream extends AdsStream {
   private send(typeUrl: string, state: TypeState, force: boolean): void {
     const snapshot = this.snapshot();
     const set = snapshot.types.get(typeUrl);
-    const resources: EncodedResource[] = [];
-    const versions = new Map<string, string>();
-    for (const name of state.scope(set)) {
-      const r = set?.byName.get(name);
-      if (!r) continue;
-      resources.push(r);
-      versions.set(name, r.version);
-    }
-    if (!force && sameVersions(this.sent.get(typeUrl), versions)) return;
-    const nonce = this.nextNonce();
-    const bytes = encodeSotwResponse(
-      snapshot.version,
+    // The same type set object as last time means nothing of this type changed.
+    if (!force && set !== undefined && set === state.lastSet) return;
+    state.lastSet = set;
+    if (force) state.subKey = subscriptionKey(state.wildcard, state.names);
+    const body = this.ctx.sotwCache.body(
+      set,
       typeUrl,
-      nonce,
-      resources,
-      this.ctx.controlPlaneId,
+      snapshot.version,
+      state.subKey,
+      state.scope(set),
     );
-    this.sent.set(typeUrl, versions);
+    if (!force && sameVersions(this.sent.get(typeUrl), body.versions)) return;
+    const nonce = this.nextNonce();
+    this.sent.set(typeUrl, body.versions);
     state.lastNonce = nonce;
     state.lastSentVersion = snapshot.version;
     state.sentPublishedAt = snapshot.publishedAt;
-    this.write(typeUrl, bytes);
+    this.write(typeUrl, withNonce(body.bytes, nonce));
   }
 }
 
-function sameVersions(a: Map<string, string> | undefined, b: Map<string, string>): boolean {
+function sameVersions(
+  a: ReadonlyMap<string, string> | undefined,
+  b: ReadonlyMap<string, string>,
+): boolean {
   if (!a || a.size !== b.size) return false;
   for (const [k, v] of b) if (a.get(k) !== v) return false;
   return true;

@@ -12,6 +12,7 @@ import type { AdsMetrics } from './ads-metrics.js';
 import type { Registry } from './registry.js';
 import type { Snapshot, TypeSet } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
+import type { SotwResponseCache } from './sotw-response-cache.js';
 
 export interface StreamContext {
   readonly cache: SnapshotCache;
@@ -19,6 +20,7 @@ export interface StreamContext {
   readonly log: Logger;
   readonly metrics: AdsMetrics;
   readonly controlPlaneId: string;
+  readonly sotwCache: SotwResponseCache;
 }
 
 export interface Nack {
@@ -40,6 +42,10 @@ export class TypeState {
   lastAckedVersion = '';
   lastAckedAt = '';
   lastNack: Nack | undefined;
+  /** The type set the last push looked at: the same object again means no change. */
+  lastSet: TypeSet | undefined;
+  /** SotW: the subscription as a response-cache key. */
+  subKey = '';
 
   /** The names in scope for this subscription in a snapshot's type set. */
   scope(set: TypeSet | undefined): Iterable<string> {

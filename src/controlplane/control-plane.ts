@@ -2,9 +2,8 @@
  * The control plane, wired: mesh file -> registry (+ auto-registered workloads) ->
  * debounced, checked snapshots -> ADS streams; plus the debug HTTP port.
  */
-import { once } from 'node:events';
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/index.js';
 import { loadMeshFile, type MeshConfig, type MeshFileError, watchMeshFile } from '../mesh/index.js';
@@ -116,26 +115,33 @@ export class ControlPlane {
   }
 
   private watch(path: string): void {
-    this.watcher = watchMeshFile(path, {
-      onConfig: (config) => {
-        this.configErrorText = undefined;
-        this.reloadCounters?.applied.inc();
-        this.log.info({ file: path }, 'mesh file changed; applying');
-        this.registry.setMeshConfig(config);
+    // A short watch debounce: an edit is usually one rename or one write.
+    this.watcher = watchMeshFile(
+      path,
+      {
+        onConfig: (config) => {
+          this.configErrorText = undefined;
+          this.reloadCounters?.applied.inc();
+          this.log.info({ file: path }, 'mesh file changed; applying');
+          this.registry.setMeshConfig(config);
+        },
+        onError: (err: MeshFileError) => {
+          this.configErrorText = err.message;
+          this.reloadCounters?.rejected.inc();
+          this.log.error(
+            { file: path, errors: err.message.split('\n') },
+            'mesh file change rejected; the last good configuration stays in force',
+          );
+        },
       },
-      onError: (err: MeshFileError) => {
-        this.configErrorText = err.message;
-        this.reloadCounters?.rejected.inc();
-        this.log.error(
-          { file: path, errors: err.message.split('\n') },
-          'mesh file change rejected; the last good configuration stays in force',
-        );
-      },
-    });
+      { debounceMs: 20 },
+    );
   }
 
   private async listen(host: string, xdsPort: number, httpPort: number): Promise<void> {
     this.ads.register(this.grpcServer);
+    // grpc-js reports a busy port vaguely (and logs it itself), so ask the OS first.
+    if (xdsPort !== 0) await assertPortFree('xDS', host, xdsPort);
     this.xdsPort = await new Promise<number>((resolve, reject) => {
       this.grpcServer.bindAsync(
         `${host}:${xdsPort}`,
@@ -154,19 +160,11 @@ export class ControlPlane {
       metrics: this.metrics,
       configError: () => this.configErrorText,
     });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(portError('HTTP', host, httpPort, err)));
+      server.listen(httpPort, host, () => resolve());
+    });
     this.httpServer = server;
-    server.listen(httpPort, host);
-    try {
-      await Promise.race([
-        once(server, 'listening'),
-        once(server, 'error').then(([err]) => {
-          throw portError('HTTP', host, httpPort, err as Error);
-        }),
-      ]);
-    } catch (err) {
-      this.httpServer = undefined;
-      throw err;
-    }
     this.httpPort = (server.address() as AddressInfo).port;
     this.log.info(
       { xds: `${host}:${this.xdsPort}`, http: `${host}:${this.httpPort}` },
@@ -207,4 +205,12 @@ function portError(what: string, host: string, port: number, err: Error): Contro
       ? `${what} port ${host}:${port} is already in use`
       : `cannot listen on ${what} port ${host}:${port}: ${err.message}`,
   );
+}
+
+function assertPortFree(what: string, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err) => reject(portError(what, host, port, err)));
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }

@@ -58,6 +58,7 @@ export class SnapshotCache {
   /** Previous generation's per-node snapshots, kept as a fallback when a node's build fails. */
   private previousNodes = new Map<string, Snapshot>();
   rejected = 0;
+  private lastWarnings = new Set<string>();
 
   constructor(
     private readonly registry: Registry,
@@ -117,7 +118,13 @@ export class SnapshotCache {
     const result = buildForWorkload(gen.config, gen.shared, workload);
     let snapshot: Snapshot;
     if (result.ok) {
-      snapshot = buildSnapshot(result.resources, this.encoder, gen.version, gen.publishedAt);
+      snapshot = buildSnapshot(
+        result.resources,
+        this.encoder,
+        gen.version,
+        gen.publishedAt,
+        this.previousNodes.get(key),
+      );
     } else {
       this.log.error(
         { node: workload.id, errors: result.errors },
@@ -143,10 +150,19 @@ export class SnapshotCache {
       this.log.error({ errors: result.errors }, 'configuration rejected: not consistent');
       return false;
     }
-    for (const w of result.warnings) this.log.warn(w);
+    // Warnings repeat on every rebuild; say each only when it first appears.
+    const warnings = new Set(result.warnings);
+    for (const w of warnings) if (!this.lastWarnings.has(w)) this.log.warn(w);
+    this.lastWarnings = warnings;
     const version = String(++this.counter);
     const publishedAt = performance.now();
-    const sharedSnapshot = buildSnapshot(result.resources, this.encoder, version, publishedAt);
+    const sharedSnapshot = buildSnapshot(
+      result.resources,
+      this.encoder,
+      version,
+      publishedAt,
+      this.generation?.sharedSnapshot,
+    );
     if (this.generation) this.previousNodes = this.generation.nodes;
     this.generation = {
       version,

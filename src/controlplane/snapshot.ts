@@ -66,11 +66,16 @@ export class ResourceEncoder {
   }
 }
 
+/**
+ * Builds a snapshot. A type whose resources are all unchanged since `previous` keeps the
+ * previous TypeSet object, so streams can tell "nothing changed for this type" by identity.
+ */
 export function buildSnapshot(
   resources: Resources,
   encoder: ResourceEncoder,
   version: string,
   publishedAt: number,
+  previous?: Snapshot,
 ): Snapshot {
   const typeSets = new Map<string, TypeSet>();
   for (const [field, typeUrl] of TYPE_OF) {
@@ -80,9 +85,24 @@ export function buildSnapshot(
       byName.set(r.name, encoder.encode(typeUrl, r));
       if (!r.onDemand) wildcard.add(r.name);
     }
-    typeSets.set(typeUrl, { byName, wildcard });
+    const before = previous?.types.get(typeUrl);
+    typeSets.set(
+      typeUrl,
+      before && sameTypeSet(before, byName, wildcard) ? before : { byName, wildcard },
+    );
   }
   return { version, publishedAt, types: typeSets };
+}
+
+function sameTypeSet(
+  a: TypeSet,
+  byName: ReadonlyMap<string, EncodedResource>,
+  wildcard: ReadonlySet<string>,
+): boolean {
+  if (a.byName.size !== byName.size || a.wildcard.size !== wildcard.size) return false;
+  for (const [name, r] of byName) if (a.byName.get(name) !== r) return false;
+  for (const name of wildcard) if (!a.wildcard.has(name)) return false;
+  return true;
 }
 
 /** The inputs of translateWorkload that make two workloads' snapshots differ. */

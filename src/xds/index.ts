@@ -22,5 +22,6 @@ export {
   type EncodedResource,
   encodeDeltaResponse,
   encodeOnce,
-  encodeSotwResponse,
+  encodeSotwBody,
+  withNonce,
 } from './wire.js';

@@ -51,11 +51,13 @@ export function encodeOnce(
   return { name, typeUrl, version, value, any, deltaResource };
 }
 
-/** envoy.service.discovery.v3.DiscoveryResponse. */
-export function encodeSotwResponse(
+/**
+ * A DiscoveryResponse without its nonce. Many clients get the same resources; the body is
+ * encoded once and each client's nonce appended (protobuf fields may come in any order).
+ */
+export function encodeSotwBody(
   versionInfo: string,
   typeUrl: string,
-  nonce: string,
   resources: Iterable<EncodedResource>,
   controlPlaneId: string,
 ): Uint8Array {
@@ -63,9 +65,17 @@ export function encodeSotwResponse(
   w.uint32(tag(1)).string(versionInfo);
   for (const r of resources) w.uint32(tag(2)).bytes(r.any);
   w.uint32(tag(4)).string(typeUrl);
-  w.uint32(tag(5)).string(nonce);
   w.uint32(tag(6)).fork().uint32(tag(1)).string(controlPlaneId).ldelim();
   return w.finish();
+}
+
+/** Completes a body from encodeSotwBody with the response's nonce (field 5). */
+export function withNonce(body: Uint8Array, nonce: string): Buffer {
+  const field = protobuf.Writer.create().uint32(tag(5)).string(nonce).finish();
+  const out = Buffer.allocUnsafe(body.length + field.length);
+  out.set(body, 0);
+  out.set(field, body.length);
+  return out;
 }
 
 /** envoy.service.discovery.v3.DeltaDiscoveryResponse. */
