@@ -6,8 +6,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { adsServiceDefinition } from '../xds/index.js';
 import { DeltaStream } from './ads-delta.js';
 import { SotwStream } from './ads-sotw.js';
-import { SotwResponseCache } from './sotw-response-cache.js';
 import type { AdsStream, StreamContext, StreamStatus } from './ads-stream.js';
+import { SotwResponseCache } from './sotw-response-cache.js';
 
 /** Streams served per turn of the event loop during a push. */
 const PUSH_SLICE = 200;
