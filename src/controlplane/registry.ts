@@ -3,6 +3,7 @@
  * announce (auto-registration). It owns no translation; it only says what exists, and
  * tells its watchers when that changed.
  */
+import { performance } from 'node:perf_hooks';
 import {
   type Endpoint,
   type MeshConfig,
@@ -12,12 +13,15 @@ import {
   type Workload,
 } from '../mesh/index.js';
 
+/** Time, passed in so tests can drive it. */
 export interface Timers {
+  now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
 
-const REAL_TIMERS: Timers = {
+export const REAL_TIMERS: Timers = {
+  now: () => performance.now(),
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
     t.unref();

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/index.js';
 import type { MeshConfig, Workload } from '../mesh/index.js';
-import type { Registry, Timers } from './registry.js';
+import { REAL_TIMERS, type Registry, type Timers } from './registry.js';
 import {
   buildForWorkload,
   buildShared,
@@ -25,6 +25,8 @@ export interface SnapshotCacheOptions {
   readonly maxDebounceMs?: number;
   readonly log: Logger;
   readonly timers?: Timers;
+  /** Translation + consistency check of the shared set; replaceable in tests. */
+  readonly buildShared?: typeof buildShared;
 }
 
 interface Generation {
@@ -36,12 +38,9 @@ interface Generation {
   readonly nodes: Map<string, Snapshot>;
 }
 
-const REAL_TIMERS: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
 export class SnapshotCache {
+  /** The default shared build: translation plus consistency check. */
+  static readonly defaultBuild = buildShared;
   private generation: Generation | undefined;
   private counter = 0;
   private readonly encoder = new ResourceEncoder();
@@ -58,6 +57,7 @@ export class SnapshotCache {
   /** Previous generation's per-node snapshots, kept as a fallback when a node's build fails. */
   private previousNodes = new Map<string, Snapshot>();
   rejected = 0;
+  private readonly build: typeof buildShared;
   private lastWarnings = new Set<string>();
 
   constructor(
@@ -68,6 +68,7 @@ export class SnapshotCache {
     this.maxDebounceMs = options.maxDebounceMs ?? 500;
     this.timers = options.timers ?? REAL_TIMERS;
     this.log = options.log;
+    this.build = options.buildShared ?? buildShared;
   }
 
   /** Builds the first generation now and follows the registry from then on. */
@@ -143,7 +144,7 @@ export class SnapshotCache {
     this.firstChangeAt = 0;
     const config = this.registry.view();
     const namespaces = new Set(this.registry.workloads().map((w) => w.namespace));
-    const result = buildShared(config, namespaces);
+    const result = this.build(config, namespaces);
     if (!result.ok) {
       this.rejected++;
       this.lastError = { at: new Date().toISOString(), errors: result.errors };
@@ -179,7 +180,7 @@ export class SnapshotCache {
   }
 
   private schedule(): void {
-    const now = performance.now();
+    const now = this.timers.now();
     if (this.timer === undefined) this.firstChangeAt = now;
     else this.timers.clearTimeout(this.timer);
     const waited = now - this.firstChangeAt;

@@ -1,0 +1,145 @@
+/** `ferry control-plane` as a real process: start-up, and one clear line for each bad start. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const EXAMPLE = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../examples/mesh.yaml',
+);
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], untilStdout?: RegExp): Promise<Run & { kill: () => void }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Run = { code: null, stdout: '', stderr: '' };
+    const kill = () => child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.stdout.on('data', (d) => {
+      out.stdout += d;
+      if (untilStdout?.test(out.stdout)) resolve({ ...out, kill });
+    });
+    child.stderr.on('data', (d) => {
+      out.stderr += d;
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      out.code = code;
+      resolve({ ...out, kill });
+    });
+  });
+}
+
+describe('ferry control-plane (CLI)', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'ferry-cli-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('prints help', async () => {
+    const r = await run(['control-plane', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--xds-port PORT/);
+  });
+
+  it('says a missing mesh file does not exist, without a stack trace', async () => {
+    const r = await run(['control-plane', '--config', path.join(dir, 'nope.yaml')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /nope\.yaml: the mesh file does not exist/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+
+  it('names the file, line and field of an invalid mesh file', async () => {
+    const file = path.join(dir, 'bad.yaml');
+    await writeFile(file, 'services:\n  - name: x\n    ports: [{ port: 80, protocol: htp }]\n');
+    const r = await run(['control-plane', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad\.yaml:3:\d+: services\[0\]\.ports\[0\]\.protocol: /);
+  });
+
+  it('says which port is already in use', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = await run([
+        'control-plane',
+        '--config',
+        EXAMPLE,
+        '--xds-port',
+        String(port),
+        '--http-port',
+        '0',
+      ]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`xDS port 127\\.0\\.0\\.1:${port} is already in use`));
+      const h = await run([
+        'control-plane',
+        '--config',
+        EXAMPLE,
+        '--xds-port',
+        '0',
+        '--http-port',
+        String(port),
+      ]);
+      assert.equal(h.code, 1);
+      assert.match(h.stderr, new RegExp(`HTTP port 127\\.0\\.0\\.1:${port} is already in use`));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('rejects a bad flag with usage', async () => {
+    const r = await run(['control-plane', '--xds-port', 'x', '--config', EXAMPLE]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--xds-port must be a port number/);
+  });
+
+  it('serves the example mesh and stops on SIGTERM', async () => {
+    const r = await run(
+      [
+        'control-plane',
+        '--config',
+        EXAMPLE,
+        '--xds-port',
+        '0',
+        '--http-port',
+        '0',
+        '--log-level',
+        'warn',
+      ],
+      /HTTP on (http:\/\/[^ ]+)/,
+    );
+    const url = /HTTP on (http:\/\/[^ ]+\/)/.exec(r.stdout)?.[1];
+    assert.ok(url, r.stdout + r.stderr);
+    const health = await fetch(`${url}healthz`);
+    assert.equal(health.status, 200);
+    const registry = (await (await fetch(`${url}debug/registry`)).json()) as {
+      config: { services: Array<{ name: string }> };
+    };
+    assert.deepEqual(registry.config.services.map((s) => s.name).sort(), ['api', 'echo', 'web']);
+    const exited = new Promise<void>((resolve) => {
+      const poll = setInterval(async () => {
+        try {
+          await fetch(`${url}healthz`);
+        } catch {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 50);
+    });
+    r.kill();
+    await exited;
+  });
+});
