@@ -81,6 +81,6 @@ export class AdsServer {
 
   close(): void {
     this.unsubscribe();
-    for (const s of [...this.streams]) s.close();
+    for (const s of [...this.streams]) s.shutdown();
   }
 }

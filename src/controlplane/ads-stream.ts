@@ -223,6 +223,17 @@ export abstract class AdsStream {
     this.close();
   }
 
+  /** Ends the stream from the server side, so the client reconnects (to another replica). */
+  shutdown(): void {
+    if (this.closed) return;
+    this.call.emit('error', {
+      code: grpc.status.UNAVAILABLE,
+      details: 'control plane shutting down',
+      metadata: new grpc.Metadata(),
+    });
+    this.close();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

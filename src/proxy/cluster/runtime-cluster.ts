@@ -1,0 +1,93 @@
+/**
+ * A cluster as the data path uses it: its hosts (kept across updates so counters and
+ * pools survive), its balancer (rebuilt at config time), and how to reach its hosts.
+ */
+import {
+  buildClusterBalancer,
+  type ClusterLbConfig,
+  type ClusterLoadAssignment,
+  formatLbError,
+  HostSet,
+  type LoadBalancer,
+  parseClusterLb,
+  type Random,
+} from '../lb/index.js';
+import type { UpstreamProtocol } from '../upstream/index.js';
+
+/** The Cluster fields the data path reads (snake_case, as decoded from xDS). */
+export interface ClusterResource extends ClusterLbConfig {
+  readonly name: string;
+  readonly type?: string;
+  readonly connect_timeout?: { seconds?: number | string; nanos?: number };
+  readonly eds_cluster_config?: { service_name?: string };
+  readonly load_assignment?: ClusterLoadAssignment;
+  readonly typed_extension_protocol_options?: Record<string, Record<string, unknown>>;
+  readonly http2_protocol_options?: object;
+}
+
+export interface RuntimeCluster {
+  readonly name: string;
+  readonly hostSet: HostSet;
+  readonly balancer: LoadBalancer;
+  readonly policy: string;
+  readonly protocol: UpstreamProtocol;
+  readonly connectTimeoutMs: number;
+}
+
+const PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+
+/** The name of the ClusterLoadAssignment an EDS cluster reads. */
+export function edsName(cluster: ClusterResource): string {
+  return cluster.eds_cluster_config?.service_name || cluster.name;
+}
+
+export function upstreamProtocol(cluster: ClusterResource): UpstreamProtocol {
+  const opts = cluster.typed_extension_protocol_options?.[PROTOCOL_OPTIONS] as
+    | { explicit_http_config?: { http2_protocol_options?: object } }
+    | undefined;
+  return opts?.explicit_http_config?.http2_protocol_options || cluster.http2_protocol_options
+    ? 'http2'
+    : 'http1';
+}
+
+function connectTimeoutMs(cluster: ClusterResource): number {
+  const d = cluster.connect_timeout;
+  if (!d) return DEFAULT_CONNECT_TIMEOUT_MS;
+  return Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6 || DEFAULT_CONNECT_TIMEOUT_MS;
+}
+
+export type ClusterResult =
+  | { readonly ok: true; readonly cluster: RuntimeCluster }
+  | { readonly ok: false; readonly error: string };
+
+/**
+ * Builds a runtime cluster from its resource and assignment (the assignment of an EDS
+ * cluster, or the inline one of a STATIC cluster), reusing `previous`'s hosts.
+ */
+export function buildCluster(
+  resource: ClusterResource,
+  assignment: ClusterLoadAssignment | undefined,
+  previous: RuntimeCluster | undefined,
+  random: Random,
+): ClusterResult {
+  const plan = parseClusterLb(resource);
+  if (!plan.ok) return { ok: false, error: plan.errors.map(formatLbError).join('; ') };
+  const hostSet = previous?.hostSet ?? new HostSet(resource.name);
+  const cla = assignment ??
+    resource.load_assignment ?? { cluster_name: resource.name, endpoints: [] };
+  const updated = hostSet.update(cla);
+  if (!updated.ok) return { ok: false, error: updated.errors.map(formatLbError).join('; ') };
+  const built = buildClusterBalancer(plan.value, hostSet, random);
+  return {
+    ok: true,
+    cluster: {
+      name: resource.name,
+      hostSet,
+      balancer: built.balancer,
+      policy: built.policy,
+      protocol: upstreamProtocol(resource),
+      connectTimeoutMs: connectTimeoutMs(resource),
+    },
+  };
+}

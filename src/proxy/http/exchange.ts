@@ -1,0 +1,387 @@
+/**
+ * One request's trip upstream and back: pick a host, send, and either stream the response
+ * to the client or, when the retry policy says so and nothing has been sent yet, try again
+ * (Envoy's semantics: retry_on, num_retries, per_try_timeout, jittered back-off, a
+ * preference for hosts not yet tried, x-envoy-attempt-count). Every failure is answered
+ * exactly once. Timers are armed with module-level functions: no closure per request.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { RuntimeCluster } from '../cluster/index.js';
+import type { Host, PickContext } from '../lb/index.js';
+import {
+  backoffMs,
+  type ForwardRoute,
+  type RetriableError,
+  type RetryPolicy,
+  shouldRetryError,
+  shouldRetryStatus,
+} from '../router/index.js';
+import type { UpstreamPools } from '../upstream/index.js';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { sendLocalReply } from './local-reply.js';
+import { ReplayableBody } from './request-body.js';
+import { FLAG } from './response-flags.js';
+import type { ProxyStats } from './stats.js';
+
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+
+const EXCHANGE = Symbol('ferry.exchange');
+type Tagged = DownstreamResponse & { [EXCHANGE]?: Exchange };
+
+/** What an exchange needs from the proxy around it. */
+export interface ExchangeEnv {
+  readonly pools: UpstreamPools;
+  readonly random: () => number;
+  readonly stats: ProxyStats;
+  readonly retryBufferLimit: number;
+  /** Called once when the exchange ends (for access logs and metrics later). */
+  readonly onDone?: (x: Exchange) => void;
+}
+
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+function classify(err: Error & { code?: string }): RetriableError {
+  if (err.code && CONNECT_ERRORS.has(err.code)) return 'connect-failure';
+  if (/REFUSED_STREAM/.test(err.message)) return 'refused-stream';
+  return 'reset';
+}
+
+class TimeoutError extends Error {
+  readonly code = 'FERRY_UPSTREAM_TIMEOUT';
+}
+const PER_TRY_TIMEOUT = new TimeoutError('per-try timeout');
+const ROUTE_TIMEOUT = new TimeoutError('upstream request timeout');
+const DOWNSTREAM_GONE = new Error('downstream closed');
+
+/** One try against one host: undici's handler. A superseded attempt is ignored. */
+class Attempt implements Dispatcher.DispatchHandler {
+  controller: Dispatcher.DispatchController | undefined;
+  dead = false;
+  retrying = false;
+  constructor(
+    readonly exchange: Exchange,
+    readonly host: Host,
+  ) {}
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.dead) controller.abort(DOWNSTREAM_GONE);
+  }
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    this.controller = controller;
+    if (!this.dead) this.exchange.responseStart(this, status, headers);
+  }
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.dead && !this.retrying) this.exchange.responseData(controller, chunk);
+  }
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    if (!this.dead) this.exchange.responseEnd(this, trailers);
+  }
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    if (!this.dead) this.exchange.attemptError(this, err);
+  }
+}
+
+export class Exchange {
+  readonly startedAt = performance.now();
+  flags = '';
+  status = 0;
+  attempts = 0;
+  upstreamHost: Host | undefined;
+  private attempt: Attempt | undefined;
+  private readonly tried: Host[] = [];
+  private body: ReplayableBody | Readable | null;
+  private routeTimer: NodeJS.Timeout | undefined;
+  private tryTimer: NodeJS.Timeout | undefined;
+  private finished = false;
+  private trailersOnly = false;
+  private readonly retry: RetryPolicy | undefined;
+
+  constructor(
+    readonly req: DownstreamRequest,
+    readonly res: DownstreamResponse,
+    readonly route: ForwardRoute,
+    readonly cluster: RuntimeCluster,
+    readonly authority: string,
+    readonly path: string,
+    readonly grpc: boolean,
+    private readonly pick: PickContext,
+    private readonly env: ExchangeEnv,
+    hasBody: boolean,
+  ) {
+    this.retry = route.retry;
+    if (!hasBody) this.body = null;
+    else if (this.retry && this.retry.numRetries > 0)
+      this.body = new ReplayableBody(req, env.retryBufferLimit);
+    else this.body = req;
+  }
+
+  start(): void {
+    (this.res as Tagged)[EXCHANGE] = this;
+    this.res.once('close', onDownstreamClose);
+    if (this.route.timeoutMs > 0)
+      this.routeTimer = setTimeout(onRouteTimeout, this.route.timeoutMs, this);
+    this.send();
+  }
+
+  /** Picks a host, preferring one not tried yet, and dispatches to it. */
+  send(): void {
+    let host = this.cluster.balancer.pick(this.pick);
+    for (let i = 0; host && i < 3 && this.tried.includes(host); i++) {
+      host = this.cluster.balancer.pick(this.pick);
+    }
+    if (!host) {
+      this.finishLocal(503, 'no healthy upstream', FLAG.NO_HEALTHY_UPSTREAM);
+      return;
+    }
+    this.attempts++;
+    this.tried.push(host);
+    this.upstreamHost = host;
+    host.active++;
+    host.rqTotal++;
+    const attempt = new Attempt(this, host);
+    this.attempt = attempt;
+    let body: Readable | Buffer | null;
+    if (this.body instanceof ReplayableBody) {
+      body = this.attempts === 1 ? this.body.first() : this.body.replay();
+    } else body = this.body;
+    const perTry = this.retry?.perTryTimeoutMs ?? 0;
+    if (perTry > 0) this.tryTimer = setTimeout(onTryTimeout, perTry, this);
+    const pool = this.env.pools.get(host.key, host.address, host.port, this.cluster);
+    pool.dispatch(
+      {
+        path: this.path,
+        method: this.req.method as Dispatcher.HttpMethod,
+        headers: upstreamRequestHeaders(this.req.headers, this.authority, this.attempts),
+        body,
+      },
+      attempt,
+    );
+  }
+
+  responseStart(attempt: Attempt, status: number, headers: IncomingHttpHeaders): void {
+    this.clearTryTimer();
+    const retry = this.retry;
+    const grpcStatus = headers['grpc-status'];
+    if (status >= 500) attempt.host.rqError++;
+    if (
+      retry &&
+      this.canRetry() &&
+      shouldRetryStatus(
+        retry,
+        status,
+        grpcStatus === undefined ? undefined : Number(grpcStatus),
+        headers,
+      )
+    ) {
+      // Drain this response quietly; the retry goes out when it ends.
+      attempt.retrying = true;
+      return;
+    }
+    if (this.attempts > 1 && (status >= 500 || grpcStatus !== undefined))
+      this.addFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
+    this.status = status;
+    const out = downstreamResponseHeaders(headers);
+    // A gRPC status in the headers means a trailers-only response: keep it one HEADERS frame.
+    const stream = (this.res as Http2ServerResponse).stream;
+    if (grpcStatus !== undefined && stream) {
+      this.trailersOnly = true;
+      this.pendingHeaders = out;
+      return;
+    }
+    this.res.writeHead(status, out);
+  }
+
+  private pendingHeaders: Record<string, unknown> | undefined;
+
+  responseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.finished) return;
+    if (this.trailersOnly) this.flushPendingHeaders();
+    if (!(this.res as ServerResponse).write(chunk)) {
+      controller.pause();
+      this.res.once('drain', onDownstreamDrain);
+    }
+  }
+
+  responseEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void {
+    attempt.host.active--;
+    if (attempt.retrying) {
+      this.scheduleRetry();
+      return;
+    }
+    if (this.finished) return;
+    if (this.trailersOnly) {
+      const stream = (this.res as Http2ServerResponse).stream;
+      if (stream && !stream.headersSent && !stream.destroyed) {
+        stream.respond({ ':status': this.status, ...this.pendingHeaders }, { endStream: true });
+        this.done();
+        return;
+      }
+      this.flushPendingHeaders();
+    }
+    const names = Object.keys(trailers);
+    if (names.length > 0 && (this.res as Http2ServerResponse).stream) {
+      (this.res as Http2ServerResponse).addTrailers(trailers as Record<string, string>);
+    }
+    this.res.end();
+    this.done();
+  }
+
+  private flushPendingHeaders(): void {
+    if (!this.trailersOnly) return;
+    this.trailersOnly = false;
+    this.res.writeHead(this.status, this.pendingHeaders as Record<string, string>);
+  }
+
+  attemptError(attempt: Attempt, err: Error): void {
+    this.clearTryTimer();
+    attempt.dead = true;
+    attempt.host.active--;
+    if (this.finished) return;
+    const kind: RetriableError = err === PER_TRY_TIMEOUT ? 'timeout' : classify(err);
+    if (kind !== 'timeout') attempt.host.rqError++;
+    if (this.res.headersSent || (this.trailersOnly && this.status)) {
+      // The response had started: all we can do is cut the client's stream too.
+      this.addFlag(FLAG.UPSTREAM_CONNECTION_TERMINATION);
+      this.res.destroy();
+      this.done();
+      return;
+    }
+    const retry = this.retry;
+    if (retry && this.canRetry() && shouldRetryError(retry, kind)) {
+      this.scheduleRetry();
+      return;
+    }
+    if (this.attempts > 1) this.addFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
+    if (kind === 'timeout') {
+      this.finishLocal(504, 'upstream request timeout', FLAG.UPSTREAM_TIMEOUT);
+    } else if (kind === 'connect-failure') {
+      this.finishLocal(
+        503,
+        'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
+        FLAG.UPSTREAM_CONNECT_FAILURE,
+      );
+    } else {
+      this.finishLocal(
+        503,
+        'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+        FLAG.UPSTREAM_CONNECTION_TERMINATION,
+      );
+    }
+  }
+
+  private canRetry(): boolean {
+    const retry = this.retry;
+    if (!retry || this.attempts > retry.numRetries) return false;
+    if (this.body instanceof ReplayableBody) return this.body.replayable;
+    return this.body === null;
+  }
+
+  private scheduleRetry(): void {
+    if (this.finished) return;
+    this.env.stats.retries++;
+    const delay = backoffMs(this.retry!, this.attempts, this.env.random());
+    this.tryTimer = setTimeout(retryNow, delay, this);
+  }
+
+  /** The per-try timer fired: give up on this attempt (it may be retried). */
+  tryTimedOut(): void {
+    const attempt = this.attempt;
+    if (!attempt || attempt.dead) return;
+    attempt.controller?.abort(PER_TRY_TIMEOUT);
+    if (!attempt.controller) this.attemptError(attempt, PER_TRY_TIMEOUT);
+  }
+
+  /** The route timer fired: the whole request is out of time. */
+  routeTimedOut(): void {
+    if (this.finished) return;
+    this.abortAttempt(ROUTE_TIMEOUT);
+    if (this.res.headersSent) {
+      this.addFlag(FLAG.UPSTREAM_TIMEOUT);
+      this.res.destroy();
+      this.done();
+      return;
+    }
+    this.finishLocal(504, 'upstream request timeout', FLAG.UPSTREAM_TIMEOUT);
+  }
+
+  /** The client went away before the response was complete. */
+  downstreamClosed(): void {
+    if (this.finished) return;
+    this.addFlag(FLAG.DOWNSTREAM_CONNECTION_TERMINATION);
+    this.abortAttempt(DOWNSTREAM_GONE);
+    this.done();
+  }
+
+  resumeUpstream(): void {
+    this.attempt?.controller?.resume();
+  }
+
+  private abortAttempt(reason: Error): void {
+    const attempt = this.attempt;
+    if (!attempt || attempt.dead) return;
+    attempt.dead = true;
+    attempt.host.active--;
+    attempt.controller?.abort(reason);
+  }
+
+  private finishLocal(status: number, body: string, flag: string): void {
+    this.addFlag(flag);
+    this.status = this.grpc ? 200 : status;
+    sendLocalReply(this.res, status, body, this.grpc, this.flags);
+    this.done();
+  }
+
+  private addFlag(flag: string): void {
+    this.flags = this.flags ? `${this.flags},${flag}` : flag;
+  }
+
+  private clearTryTimer(): void {
+    if (this.tryTimer) clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
+  }
+
+  private done(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearTryTimer();
+    if (this.routeTimer) clearTimeout(this.routeTimer);
+    (this.res as Tagged)[EXCHANGE] = undefined;
+    this.env.stats.record(this);
+    this.env.onDone?.(this);
+  }
+}
+
+function onDownstreamClose(this: Tagged): void {
+  this[EXCHANGE]?.downstreamClosed();
+}
+
+function onDownstreamDrain(this: Tagged): void {
+  this[EXCHANGE]?.resumeUpstream();
+}
+
+function onRouteTimeout(x: Exchange): void {
+  x.routeTimedOut();
+}
+
+function onTryTimeout(x: Exchange): void {
+  x.tryTimedOut();
+}
+
+function retryNow(x: Exchange): void {
+  x.send();
+}

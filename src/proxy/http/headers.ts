@@ -1,0 +1,58 @@
+/**
+ * Header handling between downstream and upstream: hop-by-hop headers never cross the
+ * proxy (RFC 9110 §7.6.1, and HTTP/2 forbids connection-specific ones outright).
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'http2-settings',
+  'host',
+]);
+
+/** The headers to send upstream: the client's, less hop-by-hop and pseudo headers. */
+export function upstreamRequestHeaders(
+  src: IncomingHttpHeaders,
+  authority: string,
+  attempt: number,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in src) {
+    if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name)) continue;
+    const v = src[name];
+    if (v !== undefined) out[name] = v;
+  }
+  // gRPC needs "te: trailers" end to end; it is the one TE value HTTP/2 allows.
+  if (src.te === 'trailers') out.te = 'trailers';
+  out.host = authority;
+  out['x-envoy-attempt-count'] = attempt === 1 ? '1' : String(attempt);
+  return out;
+}
+
+/** The upstream's response headers, less hop-by-hop ones, for the downstream response. */
+export function downstreamResponseHeaders(src: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const name in src) {
+    if (name.charCodeAt(0) === 58 || HOP_BY_HOP.has(name)) continue;
+    out[name] = src[name];
+  }
+  return out;
+}
+
+/** Whether a downstream request carries a body. */
+export function hasRequestBody(
+  headers: IncomingHttpHeaders,
+  http2EndAfterHeaders?: boolean,
+): boolean {
+  if (http2EndAfterHeaders !== undefined) return !http2EndAfterHeaders;
+  const length = headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return headers['transfer-encoding'] !== undefined;
+}

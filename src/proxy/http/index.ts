@@ -1,0 +1,11 @@
+/** The HTTP data path: routing, forwarding with retries, local replies. */
+export {
+  type DownstreamRequest,
+  type DownstreamResponse,
+  Exchange,
+  type ExchangeEnv,
+} from './exchange.js';
+export { DEFAULT_RETRY_BUFFER_LIMIT } from './request-body.js';
+export { createRequestHandler, type HandlerOptions, type RouteView } from './request-handler.js';
+export { FLAG, type ResponseFlag } from './response-flags.js';
+export { ProxyStats } from './stats.js';

@@ -1,0 +1,70 @@
+/**
+ * Replies the proxy makes itself (no route, no healthy upstream, timeouts...). gRPC
+ * requests get a gRPC status instead of an HTTP error, mapped as the gRPC spec's
+ * "HTTP to gRPC status code mapping" says, in a trailers-only response.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+
+export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+
+/** gRPC status for an HTTP status, per doc/http-grpc-status-mapping.md. */
+export function grpcStatusForHttp(status: number): number {
+  switch (status) {
+    case 400:
+      return 13; // INTERNAL
+    case 401:
+      return 16; // UNAUTHENTICATED
+    case 403:
+      return 7; // PERMISSION_DENIED
+    case 404:
+      return 12; // UNIMPLEMENTED
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return 14; // UNAVAILABLE
+    default:
+      return 2; // UNKNOWN
+  }
+}
+
+export function isGrpcRequest(contentType: string | string[] | undefined): boolean {
+  return typeof contentType === 'string' && contentType.startsWith('application/grpc');
+}
+
+/** Sends a local reply, unless a response has already started (then the stream is reset). */
+export function sendLocalReply(
+  res: DownstreamResponse,
+  status: number,
+  body: string,
+  grpc: boolean,
+  flags: string,
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (grpc) {
+    const headers = {
+      'content-type': 'application/grpc',
+      'grpc-status': String(grpcStatusForHttp(status)),
+      'grpc-message': encodeURIComponent(body),
+      'x-ferry-response-flags': flags,
+    };
+    const stream = (res as Http2ServerResponse).stream;
+    if (stream && !stream.headersSent) {
+      stream.respond({ ':status': 200, ...headers }, { endStream: true });
+      return;
+    }
+    res.writeHead(200, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-ferry-response-flags': flags,
+  });
+  res.end(body);
+}

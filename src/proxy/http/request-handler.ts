@@ -1,0 +1,103 @@
+/**
+ * The HTTP data path, as one straight line: request -> route table (logical) -> cluster
+ * and balancer (concrete) -> Exchange (endpoint: pool, retries) -> response. The route
+ * table and clusters come from the RuntimeConfig in force when the request arrives; a
+ * newer config never disturbs a request already under way.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+import type { RuntimeCluster } from '../cluster/index.js';
+import { hashKey, NO_HASH, type PickContext } from '../lb/index.js';
+import {
+  hashInput,
+  type RouteRequest,
+  type RouteTable,
+  redirectLocation,
+  rewritePath,
+} from '../router/index.js';
+import { type DownstreamRequest, Exchange, type ExchangeEnv } from './exchange.js';
+import { hasRequestBody } from './headers.js';
+import { isGrpcRequest, sendLocalReply } from './local-reply.js';
+import { FLAG } from './response-flags.js';
+
+/** What the handler reads per request: swapped whole on every config update. */
+export interface RouteView {
+  readonly table: RouteTable | undefined;
+  readonly clusters: ReadonlyMap<string, RuntimeCluster>;
+}
+
+export interface HandlerOptions extends ExchangeEnv {
+  /** The route view in force now. */
+  readonly view: () => RouteView;
+}
+
+/** Splits an absolute-form target (`http://host:port/path`) as HTTP_PROXY clients send it. */
+function splitTarget(url: string, host: string | undefined): [authority: string, path: string] {
+  if (url.charCodeAt(0) === 47 /* '/' */) return [host ?? '', url];
+  if (url.startsWith('http://')) {
+    const slash = url.indexOf('/', 7);
+    return slash < 0 ? [url.slice(7), '/'] : [url.slice(7, slash), url.slice(slash)];
+  }
+  return [host ?? '', url];
+}
+
+export function createRequestHandler(
+  options: HandlerOptions,
+): (req: DownstreamRequest, res: ServerResponse | Http2ServerResponse) => void {
+  return function handle(req, res) {
+    const headers = req.headers;
+    const isH2 = (req as { stream?: unknown }).stream !== undefined;
+    const [authority, path] = isH2
+      ? [(headers[':authority'] as string | undefined) ?? headers.host ?? '', req.url ?? '/']
+      : splitTarget(req.url ?? '/', headers.host);
+    const grpc = isGrpcRequest(headers['content-type']);
+    const view = options.view();
+    const method = req.method ?? 'GET';
+    const routeReq: RouteRequest = { authority, path, method, headers };
+    const route = view.table?.match(routeReq);
+    if (!route) {
+      options.stats.recordLocal(404, 'NR');
+      sendLocalReply(res, 404, `no route for ${authority}${path}`, grpc, FLAG.NO_ROUTE);
+      return;
+    }
+    if (route.kind === 'direct-response') {
+      res.writeHead(route.status, { 'x-ferry-response-flags': FLAG.DIRECT_RESPONSE });
+      (res as ServerResponse).end(route.body ?? '');
+      return;
+    }
+    if (route.kind === 'redirect') {
+      res.writeHead(route.status, { location: redirectLocation(route, routeReq, 'http') });
+      res.end();
+      return;
+    }
+    const clusterName = route.pickCluster(options.random(), routeReq);
+    const cluster = clusterName === undefined ? undefined : view.clusters.get(clusterName);
+    if (!cluster) {
+      options.stats.recordLocal(503, 'NC');
+      sendLocalReply(res, 503, `no cluster ${clusterName ?? ''}`, grpc, FLAG.NO_CLUSTER);
+      return;
+    }
+    let pick: PickContext = NO_HASH;
+    if (route.hashPolicies.length > 0) {
+      const input = hashInput(route.hashPolicies, routeReq, req.socket?.remoteAddress ?? '');
+      if (input !== undefined) pick = { hash: hashKey(input) };
+    }
+    const upstreamPath = route.pathRewrite ? rewritePath(route, path) : path;
+    const hasBody = hasRequestBody(
+      headers,
+      isH2 ? (req as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders : undefined,
+    );
+    new Exchange(
+      req,
+      res,
+      route,
+      cluster,
+      route.hostRewrite ?? authority,
+      upstreamPath,
+      grpc,
+      pick,
+      options,
+      hasBody,
+    ).start();
+  };
+}

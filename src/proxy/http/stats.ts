@@ -1,0 +1,46 @@
+/** The data path's own counters (shown on the admin /stats page and as Prometheus metrics). */
+import type { Exchange } from './exchange.js';
+
+export class ProxyStats {
+  requests = 0;
+  responses2xx = 0;
+  responses3xx = 0;
+  responses4xx = 0;
+  responses5xx = 0;
+  retries = 0;
+  noRoute = 0;
+  noCluster = 0;
+  noHealthyUpstream = 0;
+  upstreamTimeouts = 0;
+  upstreamConnectFailures = 0;
+  downstreamResets = 0;
+
+  record(x: Exchange): void {
+    this.requests++;
+    const s = x.status;
+    if (s >= 500) this.responses5xx++;
+    else if (s >= 400) this.responses4xx++;
+    else if (s >= 300) this.responses3xx++;
+    else if (s >= 200) this.responses2xx++;
+    const f = x.flags;
+    if (f) {
+      if (f.includes('UH')) this.noHealthyUpstream++;
+      if (f.includes('UT')) this.upstreamTimeouts++;
+      if (f.includes('UF')) this.upstreamConnectFailures++;
+      if (f.includes('DC')) this.downstreamResets++;
+    }
+  }
+
+  /** A request answered without an exchange (no route, no cluster). */
+  recordLocal(status: number, flag: 'NR' | 'NC'): void {
+    this.requests++;
+    if (status >= 500) this.responses5xx++;
+    else if (status >= 400) this.responses4xx++;
+    if (flag === 'NR') this.noRoute++;
+    else this.noCluster++;
+  }
+
+  snapshot(): Record<string, number> {
+    return { ...this } as unknown as Record<string, number>;
+  }
+}

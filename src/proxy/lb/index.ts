@@ -1,0 +1,67 @@
+/**
+ * Load balancing for the sidecar's clusters: hosts from EDS, Envoy's lb policies by name,
+ * priority levels with overprovisioning, panic mode and locality weights.
+ *
+ * Typical use by the data path:
+ *   const plan = parseClusterLb(cluster);                 // CDS: NACK on !plan.ok
+ *   const update = hostSet.update(cla);                   // EDS: NACK on !update.ok
+ *   let lb = buildClusterBalancer(plan.value, hostSet, Math.random).balancer;
+ *   const host = lb.pick(ctx);                            // per request; undefined → 503
+ */
+export {
+  buildClusterBalancer,
+  type ClusterBalancer,
+  type ClusterLbOptions,
+  type ClusterLbPlan,
+  createClusterBalancer,
+  lbPolicyName,
+  parseClusterLb,
+} from './cluster-balancer.js';
+export {
+  BUILT_IN_POLICIES,
+  createDefaultRegistry,
+  defaultRegistry,
+  registeredPolicies,
+  registerLoadBalancer,
+} from './default-registry.js';
+export { combineHashes, HASH_SPACE, hashKey, toHash53 } from './hash.js';
+export {
+  Host,
+  type HostHealth,
+  type HostInit,
+  type HostSnapshot,
+  hostKey,
+  type Locality,
+  NO_LOCALITY,
+} from './host.js';
+export {
+  DEFAULT_OVERPROVISIONING_FACTOR,
+  HostSet,
+  type HostSetChange,
+  type HostSetView,
+  type LocalityHosts,
+  type PriorityHosts,
+} from './host-set.js';
+export {
+  formatLbError,
+  type LbError,
+  type LbErrorCode,
+  type LbResult,
+} from './lb-error.js';
+export {
+  type LoadBalancer,
+  type LoadBalancerFactory,
+  LoadBalancerRegistry,
+  NO_HASH,
+  NO_HOSTS,
+  type ParseResult,
+  type PickContext,
+  type Random,
+} from './load-balancer.js';
+export {
+  computePriorityLoad,
+  DEFAULT_PANIC_THRESHOLD,
+  type PriorityCounts,
+  type PriorityLoad,
+} from './priority-load.js';
+export type { ClusterLbConfig, ClusterLoadAssignment } from './xds-types.js';

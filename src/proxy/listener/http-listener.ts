@@ -1,0 +1,94 @@
+/**
+ * An HTTP listener that speaks HTTP/1.1 and HTTP/2 with prior knowledge (h2c) on one
+ * port: the first bytes of a connection tell which (RFC 9113 §3.4: the client preface
+ * starts with "PRI * HTTP/2.0"), and the socket is handed to the matching server.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import net, { type AddressInfo } from 'node:net';
+
+export type HttpHandler = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) => void;
+
+export interface HttpListener {
+  readonly port: number;
+  readonly host: string;
+  /** Stops accepting; tells keep-alive and HTTP/2 clients to go away; waits up to drainMs for what is in flight. */
+  close(drainMs: number): Promise<void>;
+  /** Open downstream connections. */
+  readonly connections: number;
+}
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+function isHttp2Preface(chunk: Buffer): boolean {
+  const n = Math.min(chunk.length, PREFACE.length);
+  return chunk.compare(PREFACE, 0, n, 0, n) === 0;
+}
+
+export async function listenHttp(
+  host: string,
+  port: number,
+  handler: HttpHandler,
+): Promise<HttpListener> {
+  const h1 = http.createServer({ keepAlive: true, noDelay: true }, handler);
+  h1.keepAliveTimeout = 60_000;
+  h1.headersTimeout = 60_000;
+  h1.requestTimeout = 0;
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on('session', (s) => {
+    sessions.add(s);
+    s.once('close', () => sessions.delete(s));
+  });
+  const sockets = new Set<net.Socket>();
+
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      if (isHttp2Preface(chunk)) h2.emit('connection', socket);
+      else h1.emit('connection', socket);
+      socket.resume();
+    });
+    socket.on('error', () => socket.destroy());
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+
+  return {
+    port: address.port,
+    host,
+    get connections() {
+      return sockets.size;
+    },
+    async close(drainMs: number) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections close now, busy ones after their response
+      // (Connection: close); HTTP/2 clients get GOAWAY and finish their streams.
+      h1.closeIdleConnections();
+      for (const s of sessions) s.close();
+      const deadline = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
+      const drained = (async () => {
+        while (sockets.size > 0) {
+          h1.closeIdleConnections();
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      })();
+      await Promise.race([drained, deadline]);
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * The sidecar's router: compiles an Envoy v3 RouteConfiguration once into an immutable
+ * route table (swap the whole table on each RDS update) and matches requests against it.
+ */
+export { type HashPolicy, hashInput } from './hash-policy.js';
+export { redirectLocation } from './local-reply.js';
+export {
+  backoffMs,
+  parseRetryOn,
+  RETRY_DEFAULTS,
+  RETRY_ON,
+  type RetriableError,
+  type RetryPolicy,
+  shouldRetryError,
+  shouldRetryStatus,
+} from './retry-policy.js';
+export {
+  type DirectResponseRoute,
+  type ForwardRoute,
+  type MatchedRoute,
+  type RedirectRoute,
+  type RequestHeaders,
+  type RouteRequest,
+  rewritePath,
+} from './route.js';
+export { DEFAULT_ROUTE_TIMEOUT_MS } from './route-action.js';
+export { type CompileResult, compileRouteTable, type RouteTable } from './route-table.js';
+export type * from './xds-route-types.js';

@@ -1,0 +1,199 @@
+/**
+ * The route table: a RouteConfiguration compiled once into an immutable structure, and the
+ * per-request match against it. Matching compiles nothing, creates no closures, and
+ * allocates at most the path without its query (only when there is a query).
+ * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/http/http_routing
+ */
+import {
+  compileHeaderMatcher,
+  compileQueryMatcher,
+  type HeaderMatch,
+  matchQuery,
+  matchRequestHeaders,
+  type QueryMatch,
+} from './header-matcher.js';
+import { compileDirectResponse, compileRedirect } from './local-reply.js';
+import { compilePathMatch, matchPath, type PathMatch, pathLength } from './path-matcher.js';
+import { compileRetryPolicy, type RetryPolicy } from './retry-policy.js';
+import type { MatchedRoute, RouteRequest } from './route.js';
+import { compileForwardRoute } from './route-action.js';
+import { buildVirtualHostIndex, type VirtualHostIndex } from './virtual-host-index.js';
+import type { RouteConfigurationLike, RouteLike, VirtualHostLike } from './xds-route-types.js';
+
+export interface RouteTable {
+  /** The RouteConfiguration's name. */
+  readonly name: string;
+  /** The route for a request: first matching route of the selected virtual host. */
+  match(req: RouteRequest): MatchedRoute | undefined;
+}
+
+export type CompileResult =
+  | { readonly ok: true; readonly table: RouteTable }
+  | {
+      readonly ok: false;
+      /** Every problem, joined with '; '. */
+      readonly error: string;
+      readonly errors: readonly string[];
+    };
+
+class CompiledRoute {
+  constructor(
+    readonly path: PathMatch,
+    readonly headers: readonly HeaderMatch[],
+    readonly query: readonly QueryMatch[],
+    readonly grpcOnly: boolean,
+    readonly result: MatchedRoute,
+  ) {}
+}
+
+class CompiledVirtualHost {
+  constructor(
+    readonly name: string,
+    readonly routes: readonly CompiledRoute[],
+  ) {}
+}
+
+/**
+ * Envoy's gRPC request test: content-type application/grpc, optionally followed by '+…'
+ * or ';…'.
+ */
+function isGrpc(req: RouteRequest): boolean {
+  const ct = req.headers['content-type'];
+  if (typeof ct !== 'string' || !ct.startsWith('application/grpc')) return false;
+  const next = ct.charCodeAt(16);
+  return ct.length === 16 || next === 43 /* + */ || next === 59 /* ; */;
+}
+
+class CompiledRouteTable implements RouteTable {
+  constructor(
+    readonly name: string,
+    private readonly hosts: VirtualHostIndex<CompiledVirtualHost>,
+  ) {
+    Object.freeze(this);
+  }
+
+  match(req: RouteRequest): MatchedRoute | undefined {
+    const vhost = this.hosts.find(req.authority);
+    if (vhost === undefined) return undefined;
+    const full = req.path;
+    const end = pathLength(full);
+    const path = end === full.length ? full : full.slice(0, end);
+    let query: string | undefined;
+    const routes = vhost.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
+      if (!matchPath(r.path, path)) continue;
+      if (r.grpcOnly && !isGrpc(req)) continue;
+      if (r.headers.length !== 0 && !matchRequestHeaders(r.headers, req)) continue;
+      if (r.query.length !== 0) {
+        if (query === undefined) query = queryOf(full, end);
+        if (!matchQuery(r.query, query)) continue;
+      }
+      return r.result;
+    }
+    return undefined;
+  }
+}
+
+/** The query string of `full` (after '?', before '#'), given where its path ends. */
+function queryOf(full: string, pathEnd: number): string {
+  if (full.charCodeAt(pathEnd) !== 63 /* ? */) return '';
+  const hash = full.indexOf('#', pathEnd);
+  return full.slice(pathEnd + 1, hash < 0 ? full.length : hash);
+}
+
+function compileRoute(
+  r: RouteLike,
+  index: number,
+  vhost: string,
+  vhostRetry: RetryPolicy | undefined,
+  errors: string[],
+): CompiledRoute | undefined {
+  const name = r.name ?? '';
+  const where = `virtual host ${JSON.stringify(vhost)} route #${index}${name ? ` ${JSON.stringify(name)}` : ''}`;
+  const before = errors.length;
+  const path = compilePathMatch(r.match);
+  if (!path.ok) errors.push(`${where}: ${path.error}`);
+  const headers: HeaderMatch[] = [];
+  for (const h of r.match?.headers ?? []) {
+    const m = compileHeaderMatcher(h);
+    if (m.ok) headers.push(m.match);
+    else errors.push(`${where}: ${m.error}`);
+  }
+  const query: QueryMatch[] = [];
+  for (const q of r.match?.query_parameters ?? []) {
+    const m = compileQueryMatcher(q);
+    if (m.ok) query.push(m.match);
+    else errors.push(`${where}: ${m.error}`);
+  }
+  const actions = [r.route, r.redirect, r.direct_response].filter((a) => a !== undefined).length;
+  if (r.filter_action !== undefined || r.non_forwarding_action !== undefined) {
+    errors.push(`${where}: filter_action and non_forwarding_action are not supported`);
+    return undefined;
+  }
+  if (actions !== 1) {
+    errors.push(`${where}: route must have exactly one of route, redirect, direct_response`);
+    return undefined;
+  }
+  if (!path.ok) return undefined;
+  let result: MatchedRoute | undefined;
+  if (r.route !== undefined) {
+    result = compileForwardRoute(r.route, name, vhost, path.match, vhostRetry, where, errors);
+  } else if (r.redirect !== undefined) {
+    result = compileRedirect(r.redirect, path.match, name, vhost, where, errors);
+  } else {
+    result = compileDirectResponse(r.direct_response!, name, vhost, where, errors);
+  }
+  if (result === undefined || errors.length > before) return undefined;
+  return new CompiledRoute(
+    path.match,
+    Object.freeze(headers),
+    Object.freeze(query),
+    r.match?.grpc !== undefined,
+    result,
+  );
+}
+
+function compileVirtualHost(v: VirtualHostLike, errors: string[]): CompiledVirtualHost {
+  const name = v.name ?? '';
+  const retry =
+    v.retry_policy === undefined
+      ? undefined
+      : compileRetryPolicy(
+          v.retry_policy,
+          `virtual host ${JSON.stringify(name)}: retry_policy`,
+          errors,
+        );
+  const routes: CompiledRoute[] = [];
+  for (const [i, r] of (v.routes ?? []).entries()) {
+    const compiled = compileRoute(r, i, name, retry, errors);
+    if (compiled) routes.push(compiled);
+  }
+  return new CompiledVirtualHost(name, Object.freeze(routes));
+}
+
+/**
+ * Compiles a RouteConfiguration into a route table, or says everything that is wrong with
+ * it (each problem naming its virtual host and route), so the caller can NACK the update
+ * and keep the table it has.
+ */
+export function compileRouteTable(rc: RouteConfigurationLike): CompileResult {
+  const errors: string[] = [];
+  const vhosts = (rc.virtual_hosts ?? []).map((v) => ({
+    name: v.name ?? '',
+    domains: v.domains,
+    value: compileVirtualHost(v, errors),
+  }));
+  const names = new Set<string>();
+  for (const v of vhosts) {
+    if (names.has(v.name)) errors.push(`virtual host ${JSON.stringify(v.name)} is defined twice`);
+    names.add(v.name);
+  }
+  const index = buildVirtualHostIndex(vhosts, rc.ignore_port_in_host_matching === true, errors);
+  if (errors.length) {
+    const prefix = `route configuration ${JSON.stringify(rc.name ?? '')}: `;
+    const all = errors.map((e) => prefix + e);
+    return { ok: false, error: all.join('; '), errors: Object.freeze(all) };
+  }
+  return { ok: true, table: new CompiledRouteTable(rc.name ?? '', index) };
+}

@@ -1,0 +1,72 @@
+/**
+ * Connection pools to upstream endpoints: one undici dispatcher per endpoint and protocol,
+ * kept across configuration updates (so idle keep-alive connections survive a push) and
+ * closed gracefully when the endpoint leaves every cluster.
+ */
+import { type Dispatcher, H2CClient, Pool } from 'undici';
+
+export type UpstreamProtocol = 'http1' | 'http2';
+
+export interface PoolSettings {
+  readonly protocol: UpstreamProtocol;
+  readonly connectTimeoutMs: number;
+}
+
+export class UpstreamPools {
+  private readonly pools = new Map<string, Dispatcher>();
+
+  /** The dispatcher for `address:port` over `protocol`, created on first use. */
+  get(key: string, address: string, port: number, settings: PoolSettings): Dispatcher {
+    const poolKey = settings.protocol === 'http2' ? `h2|${key}` : key;
+    let pool = this.pools.get(poolKey);
+    if (!pool) {
+      const origin = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+      pool =
+        settings.protocol === 'http2'
+          ? new H2CClient(origin, {
+              connectTimeout: settings.connectTimeoutMs,
+              maxConcurrentStreams: 1000,
+              pipelining: 1000,
+              bodyTimeout: 0,
+              headersTimeout: 0,
+            })
+          : new Pool(origin, {
+              connect: { timeout: settings.connectTimeoutMs, noDelay: true },
+              connections: 256,
+              pipelining: 1,
+              keepAliveTimeout: 60_000,
+              keepAliveMaxTimeout: 600_000,
+              bodyTimeout: 0,
+              headersTimeout: 0,
+            });
+      this.pools.set(poolKey, pool);
+    }
+    return pool;
+  }
+
+  /** Closes (gracefully) the pools of endpoints no longer in `keep` (keys: `address:port`). */
+  retain(keep: ReadonlySet<string>): void {
+    for (const [poolKey, pool] of this.pools) {
+      const key = poolKey.startsWith('h2|') ? poolKey.slice(3) : poolKey;
+      if (keep.has(key)) continue;
+      this.pools.delete(poolKey);
+      pool.close().catch(() => undefined);
+    }
+  }
+
+  /** Open pools (for the admin page). */
+  get size(): number {
+    return this.pools.size;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+  }
+
+  destroy(): void {
+    for (const p of this.pools.values()) p.destroy().catch(() => undefined);
+    this.pools.clear();
+  }
+}

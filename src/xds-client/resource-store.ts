@@ -1,0 +1,100 @@
+/**
+ * The resources the client has accepted, per type. An unchanged resource (same bytes)
+ * keeps its entry object, so consumers can tell what changed between two configurations
+ * by identity. `generation` moves on every change of content.
+ */
+import type { DecodedResource } from './decode-resources.js';
+import { deepFreeze } from './deep-freeze.js';
+import type { ResourceEntry } from './proxy-config.js';
+import type { Resource } from './validate.js';
+
+interface Stored {
+  readonly entry: ResourceEntry;
+  /** The serialized resource; undefined for a stand-in of one that does not exist. */
+  readonly bytes: Uint8Array | undefined;
+  /** The latest version the server gave it (delta `initial_resource_versions`). */
+  readonly serverVersion: string;
+}
+
+export class ResourceStore {
+  private readonly byType = new Map<string, Map<string, Stored>>();
+  /** Types of which at least one response was accepted. */
+  private readonly received = new Set<string>();
+  generation = 0;
+
+  private of(typeUrl: string): Map<string, Stored> {
+    let map = this.byType.get(typeUrl);
+    if (!map) {
+      map = new Map();
+      this.byType.set(typeUrl, map);
+    }
+    return map;
+  }
+
+  hasReceived(typeUrl: string): boolean {
+    return this.received.has(typeUrl);
+  }
+
+  markReceived(typeUrl: string): void {
+    if (this.received.has(typeUrl)) return;
+    this.received.add(typeUrl);
+    this.generation++;
+  }
+
+  has(typeUrl: string, name: string): boolean {
+    return this.of(typeUrl).has(name);
+  }
+
+  names(typeUrl: string): string[] {
+    return [...this.of(typeUrl).keys()];
+  }
+
+  values(typeUrl: string): Iterable<Resource> {
+    return [...this.of(typeUrl).values()].map((s) => s.entry.value);
+  }
+
+  /** A copy of a type's entries, sorted by name (for a configuration). */
+  snapshot(typeUrl: string): ReadonlyMap<string, ResourceEntry> {
+    const sorted = [...this.of(typeUrl)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return new Map(sorted.map(([name, s]) => [name, s.entry]));
+  }
+
+  /** The server's versions of what the client really has (stand-ins excluded). */
+  versions(typeUrl: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, s] of this.of(typeUrl))
+      if (s.bytes && s.serverVersion) out[name] = s.serverVersion;
+    return out;
+  }
+
+  put(typeUrl: string, r: DecodedResource): void {
+    const map = this.of(typeUrl);
+    const old = map.get(r.name);
+    if (old?.bytes && Buffer.compare(old.bytes, r.bytes) === 0) {
+      map.set(r.name, { ...old, serverVersion: r.version });
+      return;
+    }
+    const entry = deepFreeze({ name: r.name, version: r.version, value: r.value });
+    map.set(r.name, { entry, bytes: r.bytes, serverVersion: r.version });
+    this.generation++;
+  }
+
+  /** Records that a named resource does not exist: it stands for `empty`. */
+  putMissing(typeUrl: string, name: string, empty: Resource): void {
+    const map = this.of(typeUrl);
+    const old = map.get(name);
+    if (old && !old.bytes) return;
+    const entry = deepFreeze({ name, version: '', value: empty });
+    map.set(name, { entry, bytes: undefined, serverVersion: '' });
+    this.generation++;
+  }
+
+  remove(typeUrl: string, name: string): void {
+    if (this.of(typeUrl).delete(name)) this.generation++;
+  }
+
+  /** Drops what is no longer wanted. */
+  retain(typeUrl: string, keep: (name: string) => boolean): void {
+    for (const name of this.names(typeUrl)) if (!keep(name)) this.remove(typeUrl, name);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The resource types the client reads, in one registry: how a resource is named, how it
+ * is validated, and how it is subscribed. LDS and CDS are wildcard subscriptions; RDS and
+ * EDS are asked for by the names listeners and clusters need, and a named resource the
+ * server says does not exist stands for an empty one (a route table with no virtual
+ * hosts, an assignment with no endpoints), as Envoy treats them.
+ */
+import { types } from '../xds/index.js';
+import {
+  type Resource,
+  validateCluster,
+  validateClusterLoadAssignment,
+  validateListener,
+  validateRouteConfiguration,
+} from './validate.js';
+
+export interface ResourceType {
+  readonly typeUrl: string;
+  /** LDS, RDS, CDS or EDS (logs and status). */
+  readonly short: string;
+  readonly wildcard: boolean;
+  /** The name the resource is known by. */
+  nameOf(value: Resource): unknown;
+  /** Problems found by the built-in validation; empty when the resource is usable. */
+  validate(value: Resource): string[];
+  /** What a named resource that does not exist stands for. */
+  empty(name: string): Resource;
+}
+
+const LISTENER: ResourceType = {
+  typeUrl: types.LISTENER,
+  short: 'LDS',
+  wildcard: true,
+  nameOf: (v) => v.name,
+  validate: validateListener,
+  empty: (name) => ({ name }),
+};
+
+const ROUTE: ResourceType = {
+  typeUrl: types.ROUTE,
+  short: 'RDS',
+  wildcard: false,
+  nameOf: (v) => v.name,
+  validate: validateRouteConfiguration,
+  empty: (name) => ({ name, virtual_hosts: [] }),
+};
+
+const CLUSTER: ResourceType = {
+  typeUrl: types.CLUSTER,
+  short: 'CDS',
+  wildcard: true,
+  nameOf: (v) => v.name,
+  validate: validateCluster,
+  empty: (name) => ({ name }),
+};
+
+const ENDPOINT: ResourceType = {
+  typeUrl: types.ENDPOINT,
+  short: 'EDS',
+  wildcard: false,
+  nameOf: (v) => v.cluster_name,
+  validate: validateClusterLoadAssignment,
+  empty: (name) => ({ cluster_name: name, endpoints: [] }),
+};
+
+/** In the order a client subscribes (clusters before the endpoints and listeners using them). */
+export const RESOURCE_TYPES: readonly ResourceType[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE];
+
+const BY_URL = new Map(RESOURCE_TYPES.map((t) => [t.typeUrl, t]));
+
+export function resourceType(typeUrl: string): ResourceType | undefined {
+  return BY_URL.get(typeUrl);
+}
