@@ -4,17 +4,25 @@ import { ControlPlaneError } from '../controlplane/index.js';
 import { MeshFileError } from '../mesh/index.js';
 import { UsageError } from './args.js';
 import { CONTROL_PLANE_HELP, runControlPlane } from './control-plane.js';
+import { PROXY_HELP, runProxy } from './proxy.js';
 
 const HELP = `Usage: ferry <command> [options]
 
 Commands:
   control-plane   run the control plane (xDS server) on a mesh file
+  proxy           run a sidecar proxy configured by the control plane
 
 Run 'ferry <command> --help' for a command's options.
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   'control-plane': runControlPlane,
+  proxy: runProxy,
+};
+
+const COMMAND_HELP: Record<string, string> = {
+  'control-plane': CONTROL_PLANE_HELP,
+  proxy: PROXY_HELP,
 };
 
 async function main(argv: string[]): Promise<void> {
@@ -34,7 +42,8 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
   ) {
     process.stderr.write(`ferry: ${(err as Error).message}\n`);
-    if (process.argv[2] === 'control-plane') process.stderr.write(`\n${CONTROL_PLANE_HELP}`);
+    const help = COMMAND_HELP[process.argv[2] ?? ''];
+    if (help) process.stderr.write(`\n${help}`);
     process.exit(2);
   }
   if (err instanceof MeshFileError || err instanceof ControlPlaneError) {

@@ -66,6 +66,7 @@ export async function listenHttp(
     });
   });
   const address = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
 
   return {
     port: address.port,
@@ -73,22 +74,27 @@ export async function listenHttp(
     get connections() {
       return sockets.size;
     },
-    async close(drainMs: number) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Idle keep-alive connections close now, busy ones after their response
-      // (Connection: close); HTTP/2 clients get GOAWAY and finish their streams.
-      h1.closeIdleConnections();
-      for (const s of sessions) s.close();
-      const deadline = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
-      const drained = (async () => {
-        while (sockets.size > 0) {
-          h1.closeIdleConnections();
-          await new Promise((r) => setTimeout(r, 25));
-        }
-      })();
-      await Promise.race([drained, deadline]);
-      for (const s of sockets) s.destroy();
-      await closed;
+    close(drainMs: number) {
+      closing ??= drain(drainMs);
+      return closing;
     },
   };
+
+  async function drain(drainMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Idle keep-alive connections close now, busy ones after their response
+    // (Connection: close); HTTP/2 clients get GOAWAY and finish their streams.
+    h1.closeIdleConnections();
+    for (const s of sessions) s.close();
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
+    const drained = (async () => {
+      while (sockets.size > 0) {
+        h1.closeIdleConnections();
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    await Promise.race([drained, deadline]);
+    for (const s of sockets) s.destroy();
+    await closed;
+  }
 }

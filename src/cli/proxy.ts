@@ -1,0 +1,131 @@
+/** `ferry proxy`: runs a sidecar. */
+import { parseArgs } from 'node:util';
+import { createLogger } from '../log/index.js';
+import type { Protocol } from '../mesh/index.js';
+import { Sidecar } from '../proxy/index.js';
+import { parsePort, UsageError } from './args.js';
+
+export const PROXY_HELP = `Usage: ferry proxy --xds HOST:PORT --service NAME [options]
+
+Runs Ferry's sidecar: takes its configuration from the control plane over ADS (delta by
+default) and carries the app's outbound and the mesh's inbound traffic.
+
+Options:
+      --xds HOST:PORT         the control plane's xDS address           (required)
+      --service NAME          the service this workload belongs to      (required)
+      --namespace NS          its namespace                             (default default)
+      --id ID                 xDS node id                (default <service>-<pid>.<ns>)
+      --app-port P            the app's port; inbound traffic goes there
+      --inbound-port P        mesh traffic in                           (default 15006)
+      --outbound-port P       the app's traffic out                     (default 15001)
+      --admin-port P          admin, 127.0.0.1 only                     (default 15000)
+      --metrics-port P        /stats/prometheus                         (default 15020)
+      --ready-port P          /healthz/ready                            (default 15021)
+      --labels k=v,...        endpoint labels, e.g. version=v2
+      --service-account SA    SPIFFE service account                   (default default)
+      --address IP            address other sidecars reach this one at (default 127.0.0.1)
+      --bind IP               address the listeners bind               (default 127.0.0.1)
+      --zone ZONE             locality zone
+      --service-port P        port of an undeclared service    (default: the app port)
+      --protocol PROTO        protocol of an undeclared service: http|http2|grpc|tcp
+      --sotw                  use state-of-the-world ADS instead of delta
+      --drain MS              drain timeout on SIGTERM, ms              (default 5000)
+      --log-level LEVEL       trace | debug | info | warn | error       (default info)
+  -h, --help                  show this help
+
+Every port may be 0: a free one is picked and logged.
+`;
+
+function parseLabels(value: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (!value) return labels;
+  for (const pair of value.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--labels: "${pair}" is not key=value`);
+    labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return labels;
+}
+
+export async function runProxy(argv: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      xds: { type: 'string' },
+      service: { type: 'string' },
+      namespace: { type: 'string' },
+      id: { type: 'string' },
+      'app-port': { type: 'string' },
+      'inbound-port': { type: 'string' },
+      'outbound-port': { type: 'string' },
+      'admin-port': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'ready-port': { type: 'string' },
+      labels: { type: 'string' },
+      'service-account': { type: 'string' },
+      address: { type: 'string' },
+      bind: { type: 'string' },
+      zone: { type: 'string' },
+      'service-port': { type: 'string' },
+      protocol: { type: 'string' },
+      sotw: { type: 'boolean' },
+      drain: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (v.help) {
+    process.stdout.write(PROXY_HELP);
+    return;
+  }
+  if (!v.xds) throw new UsageError('--xds HOST:PORT is required');
+  if (!/^[^:]+:\d+$|^\[[0-9a-fA-F:]+\]:\d+$/.test(v.xds)) {
+    throw new UsageError(`--xds must be HOST:PORT, got "${v.xds}"`);
+  }
+  if (!v.service) throw new UsageError('--service NAME is required');
+  if (v.protocol && !['http', 'http2', 'grpc', 'tcp'].includes(v.protocol)) {
+    throw new UsageError(`--protocol must be http, http2, grpc or tcp, got "${v.protocol}"`);
+  }
+  const drainMs = v.drain === undefined ? 5000 : Number(v.drain);
+  if (!Number.isInteger(drainMs) || drainMs < 0)
+    throw new UsageError(`--drain must be a whole number of ms`);
+  const optionalPort = (flag: string, value: string | undefined) =>
+    value === undefined ? undefined : parsePort(flag, value, 0);
+  const log = createLogger({ level: v['log-level'] ?? 'info', name: `proxy:${v.service}` });
+  const sidecar = await Sidecar.start({
+    xds: v.xds,
+    service: v.service,
+    namespace: v.namespace,
+    id: v.id,
+    appPort: optionalPort('--app-port', v['app-port']),
+    inboundPort: parsePort('--inbound-port', v['inbound-port'], 15006),
+    outboundPort: parsePort('--outbound-port', v['outbound-port'], 15001),
+    adminPort: parsePort('--admin-port', v['admin-port'], 15000),
+    metricsPort: parsePort('--metrics-port', v['metrics-port'], 15020),
+    readyPort: parsePort('--ready-port', v['ready-port'], 15021),
+    labels: parseLabels(v.labels),
+    serviceAccount: v['service-account'],
+    address: v.address,
+    bind: v.bind,
+    zone: v.zone,
+    servicePort: optionalPort('--service-port', v['service-port']),
+    protocol: v.protocol as Protocol | undefined,
+    mode: v.sotw ? 'sotw' : 'delta',
+    drainMs,
+    log,
+    onQuit: () => process.exit(0),
+  });
+  const p = sidecar.ports;
+  process.stdout.write(
+    `ferry proxy ${sidecar.nodeId}: outbound ${p.outbound}, inbound ${p.inbound}, admin ${p.admin}, ` +
+      `metrics ${p.metrics}, ready ${p.ready}\n`,
+  );
+  const stop = async () => {
+    log.info('SIGTERM: draining');
+    await sidecar.stop(drainMs);
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

@@ -1,0 +1,145 @@
+/**
+ * The sidecar's local HTTP endpoints: admin (127.0.0.1 only: /config_dump, /clusters,
+ * /stats, /drain, /quitquitquit), readiness (/healthz/ready) and Prometheus metrics
+ * (/stats/prometheus). Each port is its own small server; one router serves them all.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/index.js';
+
+export interface AdminSources {
+  /** The resources in force, with versions, and xDS status. */
+  configDump(): object;
+  /** Every cluster and endpoint with health and counters. */
+  clusters(): Array<{
+    name: string;
+    policy: string;
+    protocol: string;
+    hosts: Array<{
+      address: string;
+      health: string;
+      healthy: boolean;
+      active: number;
+      rqTotal: number;
+      rqError: number;
+      ejected: boolean;
+      priority: number;
+      weight: number;
+      zone: string;
+    }>;
+  }>;
+  stats(): Record<string, number | string>;
+  prometheus(): string;
+  ready(): boolean;
+  /** Starts draining: stop accepting, tell clients to go away. */
+  drain(): void;
+  /** Drains and exits. */
+  quit(): void;
+}
+
+function reply(res: http.ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function json(res: http.ServerResponse, status: number, value: unknown): void {
+  reply(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
+}
+
+function clustersText(sources: AdminSources): string {
+  const lines: string[] = [];
+  for (const c of sources.clusters()) {
+    lines.push(`${c.name}::policy::${c.policy}`, `${c.name}::protocol::${c.protocol}`);
+    for (const h of c.hosts) {
+      const p = `${c.name}::${h.address}`;
+      lines.push(
+        `${p}::health_flags::${h.ejected ? '/failed_outlier_check' : h.healthy ? 'healthy' : `/${h.health.toLowerCase()}`}`,
+        `${p}::weight::${h.weight}`,
+        `${p}::priority::${h.priority}`,
+        `${p}::zone::${h.zone}`,
+        `${p}::rq_active::${h.active}`,
+        `${p}::rq_total::${h.rqTotal}`,
+        `${p}::rq_error::${h.rqError}`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export type AdminRole = 'admin' | 'ready' | 'metrics';
+
+export function createAdminHandler(role: AdminRole, sources: AdminSources): http.RequestListener {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path === '/healthz/ready' || (role === 'admin' && path === '/ready')) {
+      return sources.ready()
+        ? reply(res, 200, 'text/plain', 'LIVE\n')
+        : reply(res, 503, 'text/plain', 'not ready\n');
+    }
+    if (path === '/stats/prometheus' && role !== 'ready') {
+      return reply(res, 200, PROMETHEUS_CONTENT_TYPE, sources.prometheus());
+    }
+    if (role !== 'admin') return reply(res, 404, 'text/plain', `no such endpoint ${path}\n`);
+    switch (path) {
+      case '/config_dump':
+        return json(res, 200, sources.configDump());
+      case '/clusters':
+        return url.searchParams.get('format') === 'json'
+          ? json(res, 200, { clusters: sources.clusters() })
+          : reply(res, 200, 'text/plain; charset=utf-8', clustersText(sources));
+      case '/stats': {
+        const stats = sources.stats();
+        if (url.searchParams.get('format') === 'json') return json(res, 200, stats);
+        const text = Object.entries(stats)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\n');
+        return reply(res, 200, 'text/plain; charset=utf-8', `${text}\n`);
+      }
+      case '/drain':
+      case '/drain_listeners':
+        if (req.method !== 'POST') return reply(res, 405, 'text/plain', 'use POST\n');
+        sources.drain();
+        return reply(res, 200, 'text/plain', 'draining\n');
+      case '/quitquitquit':
+        if (req.method !== 'POST') return reply(res, 405, 'text/plain', 'use POST\n');
+        reply(res, 200, 'text/plain', 'OK\n');
+        setImmediate(() => sources.quit());
+        return;
+      case '/':
+        return reply(
+          res,
+          200,
+          'text/plain',
+          'Ferry sidecar admin\n\n/config_dump\n/clusters\n/stats\n/ready\n/stats/prometheus\nPOST /drain\nPOST /quitquitquit\n',
+        );
+      default:
+        return reply(res, 404, 'text/plain', `no such endpoint ${path}\n`);
+    }
+  };
+}
+
+export interface LocalServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function listenLocal(
+  host: string,
+  port: number,
+  handler: http.RequestListener,
+): Promise<LocalServer> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

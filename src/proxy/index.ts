@@ -1,0 +1,2 @@
+/** The sidecar proxy: `Sidecar.start(options)`. */
+export { Sidecar, type SidecarOptions } from './sidecar.js';

@@ -1,0 +1,300 @@
+/**
+ * The sidecar, wired: listeners first (so ports chosen as 0 are known and announced),
+ * then the xDS client, whose every complete configuration is compiled and swapped in
+ * whole; admin, readiness and metrics ports beside. Stops with a graceful drain.
+ */
+import type { Logger } from '../log/index.js';
+import type { Protocol } from '../mesh/index.js';
+import { MetricsRegistry } from '../metrics/index.js';
+import { nodeMetadataFor } from '../xds/index.js';
+import { XdsClient, type XdsClient as XdsClientType } from '../xds-client/index.js';
+import { createAdminHandler, type LocalServer, listenLocal } from './admin/index.js';
+import {
+  createRequestHandler,
+  DEFAULT_RETRY_BUFFER_LIMIT,
+  ProxyStats,
+  type RouteView,
+} from './http/index.js';
+import { type HttpListener, listenHttp } from './listener/index.js';
+import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
+import { UpstreamPools } from './upstream/index.js';
+
+export interface SidecarOptions {
+  /** Control plane address, host:port. */
+  readonly xds: string;
+  readonly service: string;
+  readonly namespace?: string;
+  /** xDS node id; default `<service>-<pid>.<namespace>`. */
+  readonly id?: string;
+  readonly appPort?: number;
+  readonly inboundPort?: number;
+  readonly outboundPort?: number;
+  readonly adminPort?: number;
+  readonly metricsPort?: number;
+  readonly readyPort?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly serviceAccount?: string;
+  /** The address other sidecars reach this one at (announced); default 127.0.0.1. */
+  readonly address?: string;
+  /** Where the inbound and outbound listeners bind; default 127.0.0.1. */
+  readonly bind?: string;
+  readonly zone?: string;
+  readonly region?: string;
+  /** For a service the mesh file does not declare. */
+  readonly servicePort?: number;
+  readonly protocol?: Protocol;
+  readonly mode?: 'delta' | 'sotw';
+  readonly drainMs?: number;
+  readonly log: Logger;
+  readonly random?: () => number;
+  /** Called by POST /quitquitquit after the drain (the CLI exits the process). */
+  readonly onQuit?: () => void;
+}
+
+const EMPTY_VIEW: RouteView = { table: undefined, clusters: new Map() };
+
+export class Sidecar {
+  private runtime: RuntimeConfig | undefined;
+  private outboundView: RouteView = EMPTY_VIEW;
+  private inboundView: RouteView = EMPTY_VIEW;
+  private draining = false;
+  private stopping: Promise<void> | undefined;
+  readonly stats = new ProxyStats();
+  readonly pools = new UpstreamPools();
+  private readonly metrics = new MetricsRegistry();
+  private xds: XdsClientType | undefined;
+  private listeners: HttpListener[] = [];
+  private locals: LocalServer[] = [];
+  ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
+  readonly nodeId: string;
+
+  private constructor(private readonly options: SidecarOptions) {
+    const ns = options.namespace ?? 'default';
+    this.nodeId = options.id ?? `${options.service}-${process.pid}.${ns}`;
+  }
+
+  static async start(options: SidecarOptions): Promise<Sidecar> {
+    const s = new Sidecar(options);
+    try {
+      await s.listen();
+      s.connect();
+    } catch (err) {
+      await s.stop(0);
+      throw err;
+    }
+    return s;
+  }
+
+  get ready(): boolean {
+    return this.runtime !== undefined && !this.draining;
+  }
+
+  /** Resolves once the first complete configuration is applied. */
+  async waitReady(timeoutMs: number): Promise<void> {
+    if (this.runtime) return;
+    await this.xds?.ready(timeoutMs);
+  }
+
+  get config(): RuntimeConfig | undefined {
+    return this.runtime;
+  }
+
+  private async listen(): Promise<void> {
+    const o = this.options;
+    const random = o.random ?? Math.random;
+    const bind = o.bind ?? '127.0.0.1';
+    const env = {
+      pools: this.pools,
+      random,
+      stats: this.stats,
+      retryBufferLimit: DEFAULT_RETRY_BUFFER_LIMIT,
+    };
+    const outbound = await listenHttp(
+      bind,
+      o.outboundPort ?? 15001,
+      createRequestHandler({ ...env, view: () => this.outboundView }),
+    );
+    this.listeners.push(outbound);
+    const inbound = await listenHttp(
+      bind,
+      o.inboundPort ?? 15006,
+      createRequestHandler({ ...env, view: () => this.inboundView }),
+    );
+    this.listeners.push(inbound);
+    const sources = this.adminSources();
+    const admin = await listenLocal(
+      '127.0.0.1',
+      o.adminPort ?? 15000,
+      createAdminHandler('admin', sources),
+    );
+    this.locals.push(admin);
+    const metrics = await listenLocal(
+      bind,
+      o.metricsPort ?? 15020,
+      createAdminHandler('metrics', sources),
+    );
+    this.locals.push(metrics);
+    const ready = await listenLocal(
+      bind,
+      o.readyPort ?? 15021,
+      createAdminHandler('ready', sources),
+    );
+    this.locals.push(ready);
+    this.ports = {
+      inbound: inbound.port,
+      outbound: outbound.port,
+      admin: admin.port,
+      metrics: metrics.port,
+      ready: ready.port,
+    };
+    o.log.info({ node: this.nodeId, ports: this.ports }, 'sidecar listening');
+  }
+
+  private connect(): void {
+    const o = this.options;
+    const random = o.random ?? Math.random;
+    const metadata = nodeMetadataFor({
+      service: o.service,
+      namespace: o.namespace ?? 'default',
+      labels: o.labels ?? {},
+      serviceAccount: o.serviceAccount ?? 'default',
+      address: o.address ?? '127.0.0.1',
+      inboundPort: this.ports.inbound,
+      outboundPort: this.ports.outbound,
+      appPort: o.appPort,
+      region: o.region ?? '',
+      zone: o.zone ?? '',
+      health: 'HEALTHY',
+      servicePort: o.servicePort,
+      protocol: o.protocol,
+    });
+    const xds = new XdsClient({
+      address: o.xds,
+      node: { id: this.nodeId, metadata, user_agent_name: 'ferry' },
+      mode: o.mode ?? 'delta',
+      log: o.log,
+      random,
+      validate: validateResource,
+    });
+    this.xds = xds;
+    xds.onConfig((source) => {
+      const result = compileRuntime(source, this.runtime, random);
+      if (!result.ok) {
+        o.log.error(
+          { errors: result.errors },
+          'configuration could not be applied; keeping the last one',
+        );
+        return;
+      }
+      const first = this.runtime === undefined;
+      this.runtime = result.config;
+      this.outboundView = result.config.outbound;
+      this.inboundView = result.config.inbound;
+      const keep = new Set<string>();
+      for (const c of result.config.clusters.values())
+        for (const h of c.hostSet.hosts) keep.add(h.key);
+      this.pools.retain(keep);
+      o.log.info(
+        { version: source.version, clusters: result.config.clusters.size },
+        first ? 'sidecar ready' : 'configuration applied',
+      );
+    });
+    xds.start();
+  }
+
+  /** Stops accepting, drains what is in flight (up to drainMs), then closes everything. */
+  stop(drainMs = this.options.drainMs ?? 5000): Promise<void> {
+    this.stopping ??= (async () => {
+      this.draining = true;
+      await Promise.all(this.listeners.map((l) => l.close(drainMs)));
+      this.xds?.close();
+      await this.pools.close();
+      await Promise.all(this.locals.map((l) => l.close()));
+    })();
+    return this.stopping;
+  }
+
+  private adminSources() {
+    const o = this.options;
+    const requests = this.metrics.counter(
+      'ferry_proxy_requests_total',
+      'Requests handled, by response code class.',
+      ['response_code_class'],
+    );
+    const retries = this.metrics.counter(
+      'ferry_proxy_upstream_retries_total',
+      'Retries sent upstream.',
+    );
+    const xdsConnected = this.metrics.gauge(
+      'ferry_proxy_xds_connected',
+      '1 while the xDS stream is up.',
+    );
+    const configVersion = this.metrics.gauge(
+      'ferry_proxy_config_version',
+      'Version of the configuration in force.',
+    );
+    const classes = ['2xx', '3xx', '4xx', '5xx'].map((c) => requests.labels(c));
+    const retriesChild = retries.labels();
+    const connectedChild = xdsConnected.labels();
+    const versionChild = configVersion.labels();
+    return {
+      configDump: () => ({
+        node: this.nodeId,
+        xds: this.xds?.status(),
+        version: this.runtime?.version ?? 0,
+        resources: this.runtime
+          ? {
+              listeners: [...this.runtime.source.listeners.values()],
+              routes: [...this.runtime.source.routes.values()],
+              clusters: [...this.runtime.source.clusters.values()],
+              endpoints: [...this.runtime.source.endpoints.values()],
+            }
+          : null,
+      }),
+      clusters: () =>
+        [...(this.runtime?.clusters.values() ?? [])].map((c) => ({
+          name: c.name,
+          policy: c.policy,
+          protocol: c.protocol,
+          hosts: c.hostSet.hosts.map((h) => ({
+            address: h.key,
+            health: h.health,
+            healthy: h.healthy,
+            active: h.active,
+            rqTotal: h.rqTotal,
+            rqError: h.rqError,
+            ejected: h.ejected,
+            priority: h.priority,
+            weight: h.weight,
+            zone: h.locality.zone,
+          })),
+        })),
+      stats: () => ({
+        ...this.stats.snapshot(),
+        xds_connected: this.xds?.status().connected ? 1 : 0,
+        config_version: this.runtime?.version ?? 0,
+        upstream_pools: this.pools.size,
+        downstream_connections: this.listeners.reduce((n, l) => n + l.connections, 0),
+      }),
+      prometheus: () => {
+        const s = this.stats;
+        classes[0].value = s.responses2xx;
+        classes[1].value = s.responses3xx;
+        classes[2].value = s.responses4xx;
+        classes[3].value = s.responses5xx;
+        retriesChild.value = s.retries;
+        connectedChild.set(this.xds?.status().connected ? 1 : 0);
+        versionChild.set(this.runtime?.version ?? 0);
+        return this.metrics.render();
+      },
+      ready: () => this.ready,
+      drain: () => {
+        this.draining = true;
+        for (const l of this.listeners) void l.close(o.drainMs ?? 5000);
+      },
+      quit: () => {
+        void this.stop().then(() => o.onQuit?.());
+      },
+    };
+  }
+}
