@@ -27,6 +27,9 @@ import { FLAG } from './response-flags.js';
 import type { ProxyStats } from './stats.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+
+/** A request body: none, complete in memory, or a stream still arriving. */
+export type RequestBody = Buffer | Readable | null;
 export type DownstreamResponse = ServerResponse | Http2ServerResponse;
 
 const EXCHANGE = Symbol('ferry.exchange');
@@ -104,7 +107,7 @@ export class Exchange {
   upstreamHost: Host | undefined;
   private attempt: Attempt | undefined;
   private readonly tried: Host[] = [];
-  private body: ReplayableBody | Readable | null;
+  private body: ReplayableBody | Readable | Buffer | null;
   private routeTimer: NodeJS.Timeout | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
   private finished = false;
@@ -121,13 +124,14 @@ export class Exchange {
     readonly grpc: boolean,
     private readonly pick: PickContext,
     private readonly env: ExchangeEnv,
-    hasBody: boolean,
+    body: RequestBody,
   ) {
     this.retry = route.retry;
-    if (!hasBody) this.body = null;
-    else if (this.retry && this.retry.numRetries > 0)
-      this.body = new ReplayableBody(req, env.retryBufferLimit);
-    else this.body = req;
+    // A streamed body is kept for retries (up to a limit) only when retries may happen.
+    this.body =
+      body !== null && !Buffer.isBuffer(body) && this.retry && this.retry.numRetries > 0
+        ? new ReplayableBody(body, env.retryBufferLimit)
+        : body;
   }
 
   start(): void {
@@ -288,7 +292,7 @@ export class Exchange {
     const retry = this.retry;
     if (!retry || this.attempts > retry.numRetries) return false;
     if (this.body instanceof ReplayableBody) return this.body.replayable;
-    return this.body === null;
+    return this.body === null || Buffer.isBuffer(this.body);
   }
 
   private scheduleRetry(): void {

@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
+import type { Readable } from 'node:stream';
 import type { RuntimeCluster } from '../cluster/index.js';
 import { hashKey, NO_HASH, type PickContext } from '../lb/index.js';
 import {
@@ -15,7 +16,12 @@ import {
   redirectLocation,
   rewritePath,
 } from '../router/index.js';
-import { type DownstreamRequest, Exchange, type ExchangeEnv } from './exchange.js';
+import {
+  type DownstreamRequest,
+  Exchange,
+  type ExchangeEnv,
+  type RequestBody,
+} from './exchange.js';
 import { hasRequestBody } from './headers.js';
 import { isGrpcRequest, sendLocalReply } from './local-reply.js';
 import { FLAG } from './response-flags.js';
@@ -83,10 +89,18 @@ export function createRequestHandler(
       if (input !== undefined) pick = { hash: hashKey(input) };
     }
     const upstreamPath = route.pathRewrite ? rewritePath(route, path) : path;
-    const hasBody = hasRequestBody(
-      headers,
-      isH2 ? (req as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders : undefined,
-    );
+    const fastBody = (req as { body?: RequestBody }).body;
+    const body: RequestBody =
+      fastBody !== undefined
+        ? fastBody
+        : hasRequestBody(
+              headers,
+              isH2
+                ? (req as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders
+                : undefined,
+            )
+          ? (req as Readable)
+          : null;
     new Exchange(
       req,
       res,
@@ -97,7 +111,7 @@ export function createRequestHandler(
       grpc,
       pick,
       options,
-      hasBody,
+      body,
     ).start();
   };
 }
