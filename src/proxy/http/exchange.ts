@@ -5,11 +5,12 @@
  * preference for hosts not yet tried, x-envoy-attempt-count). Every failure is answered
  * exactly once. Timers are armed with module-level functions: no closure per request.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RuntimeCluster } from '../cluster/index.js';
+import type { FastRequest } from '../http1/index.js';
 import type { Host, PickContext } from '../lb/index.js';
 import {
   backoffMs,
@@ -21,16 +22,16 @@ import {
 } from '../router/index.js';
 import type { UpstreamPools } from '../upstream/index.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import { sendLocalReply } from './local-reply.js';
+import { type DownstreamResponse, sendLocalReply } from './local-reply.js';
 import { ReplayableBody } from './request-body.js';
 import { FLAG } from './response-flags.js';
 import type { ProxyStats } from './stats.js';
 
-export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest | FastRequest;
 
 /** A request body: none, complete in memory, or a stream still arriving. */
 export type RequestBody = Buffer | Readable | null;
-export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+export type { DownstreamResponse };
 
 const EXCHANGE = Symbol('ferry.exchange');
 type Tagged = DownstreamResponse & { [EXCHANGE]?: Exchange };
@@ -201,7 +202,7 @@ export class Exchange {
     this.status = status;
     const out = downstreamResponseHeaders(headers);
     // A gRPC status in the headers means a trailers-only response: keep it one HEADERS frame.
-    const stream = (this.res as Http2ServerResponse).stream;
+    const stream = (this.res as unknown as Http2ServerResponse).stream;
     if (grpcStatus !== undefined && stream) {
       this.trailersOnly = true;
       this.pendingHeaders = out;
@@ -215,7 +216,7 @@ export class Exchange {
   responseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.finished) return;
     if (this.trailersOnly) this.flushPendingHeaders();
-    if (!(this.res as ServerResponse).write(chunk)) {
+    if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', onDownstreamDrain);
     }
@@ -229,7 +230,7 @@ export class Exchange {
     }
     if (this.finished) return;
     if (this.trailersOnly) {
-      const stream = (this.res as Http2ServerResponse).stream;
+      const stream = (this.res as unknown as Http2ServerResponse).stream;
       if (stream && !stream.headersSent && !stream.destroyed) {
         stream.respond({ ':status': this.status, ...this.pendingHeaders }, { endStream: true });
         this.done();
@@ -238,8 +239,8 @@ export class Exchange {
       this.flushPendingHeaders();
     }
     const names = Object.keys(trailers);
-    if (names.length > 0 && (this.res as Http2ServerResponse).stream) {
-      (this.res as Http2ServerResponse).addTrailers(trailers as Record<string, string>);
+    if (names.length > 0 && (this.res as unknown as Http2ServerResponse).stream) {
+      (this.res as unknown as Http2ServerResponse).addTrailers(trailers as Record<string, string>);
     }
     this.res.end();
     this.done();

@@ -3,10 +3,22 @@
  * requests get a gRPC status instead of an HTTP error, mapped as the gRPC spec's
  * "HTTP to gRPC status code mapping" says, in a trailers-only response.
  */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 
-export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+/**
+ * What the data path needs of a downstream response; node's ServerResponse and
+ * Http2ServerResponse and the fast path's FastResponse all have it.
+ */
+export interface DownstreamResponse {
+  readonly headersSent: boolean;
+  writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
+  write(chunk: Buffer | string): boolean;
+  end(): unknown;
+  end(chunk: Buffer | string): unknown;
+  destroy(): void;
+  once(event: 'close' | 'drain', listener: (this: never) => void): unknown;
+}
 
 /** gRPC status for an HTTP status, per doc/http-grpc-status-mapping.md. */
 export function grpcStatusForHttp(status: number): number {

@@ -4,8 +4,6 @@
  * table and clusters come from the RuntimeConfig in force when the request arrives; a
  * newer config never disturbs a request already under way.
  */
-import type { ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { RuntimeCluster } from '../cluster/index.js';
 import { hashKey, NO_HASH, type PickContext } from '../lb/index.js';
@@ -23,7 +21,7 @@ import {
   type RequestBody,
 } from './exchange.js';
 import { hasRequestBody } from './headers.js';
-import { isGrpcRequest, sendLocalReply } from './local-reply.js';
+import { type DownstreamResponse, isGrpcRequest, sendLocalReply } from './local-reply.js';
 import { FLAG } from './response-flags.js';
 
 /** What the handler reads per request: swapped whole on every config update. */
@@ -49,7 +47,7 @@ function splitTarget(url: string, host: string | undefined): [authority: string,
 
 export function createRequestHandler(
   options: HandlerOptions,
-): (req: DownstreamRequest, res: ServerResponse | Http2ServerResponse) => void {
+): (req: DownstreamRequest, res: DownstreamResponse) => void {
   return function handle(req, res) {
     const headers = req.headers;
     const isH2 = (req as { stream?: unknown }).stream !== undefined;
@@ -68,7 +66,7 @@ export function createRequestHandler(
     }
     if (route.kind === 'direct-response') {
       res.writeHead(route.status, { 'x-ferry-response-flags': FLAG.DIRECT_RESPONSE });
-      (res as ServerResponse).end(route.body ?? '');
+      res.end(route.body ?? '');
       return;
     }
     if (route.kind === 'redirect') {

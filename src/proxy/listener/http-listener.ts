@@ -6,11 +6,17 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
+import { type FastRequest, type FastResponse, serveFast } from '../http1/index.js';
 
 export type HttpHandler = (
-  req: IncomingMessage | Http2ServerRequest,
-  res: ServerResponse | Http2ServerResponse,
+  req: IncomingMessage | Http2ServerRequest | FastRequest,
+  res: ServerResponse | Http2ServerResponse | FastResponse,
 ) => void;
+
+export interface ListenOptions {
+  /** Serve plain HTTP/1.1 with the hand-parsed fast path (default true). */
+  readonly fastPath?: boolean;
+}
 
 export interface HttpListener {
   readonly port: number;
@@ -32,6 +38,7 @@ export async function listenHttp(
   host: string,
   port: number,
   handler: HttpHandler,
+  options: ListenOptions = {},
 ): Promise<HttpListener> {
   const h1 = http.createServer({ keepAlive: true, noDelay: true }, handler);
   h1.keepAliveTimeout = 60_000;
@@ -44,6 +51,8 @@ export async function listenHttp(
     s.once('close', () => sessions.delete(s));
   });
   const sockets = new Set<net.Socket>();
+  const fast = options.fastPath ?? true;
+  const fastOptions = { handOff: (s: net.Socket) => h1.emit('connection', s) };
 
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
@@ -52,6 +61,7 @@ export async function listenHttp(
       socket.pause();
       socket.unshift(chunk);
       if (isHttp2Preface(chunk)) h2.emit('connection', socket);
+      else if (fast) serveFast(socket, handler, fastOptions);
       else h1.emit('connection', socket);
       socket.resume();
     });

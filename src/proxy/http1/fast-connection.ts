@@ -1,0 +1,272 @@
+/**
+ * The HTTP/1.1 fast path: one downstream connection parsed by hand for the common case
+ * (RFC 9112 request heads, Content-Length or chunked bodies, keep-alive), so a request costs
+ * a small request object and a FastResponse instead of node's IncomingMessage and
+ * ServerResponse. Requests are served one at a time; pipelined bytes wait in the buffer.
+ * Anything unusual (Upgrade, CONNECT, Expect, HTTP/1.0) is handed, at a request boundary
+ * and with its bytes put back, to node's own HTTP server, which then owns the connection.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { BodyReader, type BodySink } from './body-reader.js';
+import { FastResponse, type ResponseOwner } from './fast-response.js';
+import {
+  CRLF2,
+  framingOf,
+  HeadError,
+  isToken,
+  NO_BODY,
+  parseHeaderLines,
+  wantsClose,
+} from './response-head.js';
+
+/** The request as the data path sees it: the fields of IncomingMessage it reads. */
+export interface FastRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly httpVersion: string;
+  readonly socket: Socket;
+  /** The body: none, all of it (it arrived with the head), or a stream of what follows. */
+  readonly body: Buffer | PassThrough | null;
+}
+
+export type FastHandler = (req: FastRequest, res: FastResponse) => void;
+
+export interface FastOptions {
+  /** Largest request head; beyond it the answer is 431. Default 16 KiB (as node). */
+  readonly maxHeadBytes?: number;
+  /** Takes over a connection the fast path does not serve, with its unread bytes put back. */
+  readonly handOff: (socket: Socket) => void;
+}
+
+const CONN = Symbol('ferry.fast.connection');
+type Tagged = Socket & { [CONN]?: FastConnection };
+type TaggedStream = PassThrough & { [CONN]?: FastConnection };
+
+class FastConnection implements ResponseOwner, BodySink {
+  private buf: Buffer | undefined;
+  private response: FastResponse | undefined;
+  private reader: BodyReader | undefined;
+  private stream: PassThrough | undefined;
+  private readonly maxHead: number;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly handler: FastHandler,
+    private readonly options: FastOptions,
+  ) {
+    this.maxHead = options.maxHeadBytes ?? 16 * 1024;
+    (socket as Tagged)[CONN] = this;
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.on('drain', onDrain);
+    socket.on('error', onError);
+  }
+
+  data(chunk: Buffer): void {
+    if (this.reader && this.stream) {
+      // A request body still arriving.
+      const end = this.readBody(chunk, 0);
+      if (end < chunk.length) this.buf = chunk.subarray(end);
+      return;
+    }
+    this.buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (!this.response) this.next();
+  }
+
+  /** Parses and serves the next request in the buffer, if it is complete. */
+  private next(): void {
+    const buf = this.buf;
+    if (!buf || this.response || this.socket.destroyed) return;
+    const end = buf.indexOf(CRLF2);
+    if (end < 0) {
+      if (buf.length > this.maxHead) this.reject(431, 'request header fields too large');
+      return;
+    }
+    if (end > this.maxHead) {
+      this.reject(431, 'request header fields too large');
+      return;
+    }
+    let method: string;
+    let url: string;
+    let version: string;
+    const headers: IncomingHttpHeaders = {};
+    try {
+      const lines = buf.toString('latin1', 0, end).split('\r\n');
+      const line = lines[0];
+      const sp1 = line.indexOf(' ');
+      const sp2 = line.lastIndexOf(' ');
+      if (sp1 <= 0 || sp2 <= sp1) throw new HeadError(400, 'malformed request line');
+      method = line.slice(0, sp1);
+      url = line.slice(sp1 + 1, sp2);
+      version = line.slice(sp2 + 1);
+      if (!isToken(method) || url.length === 0 || url.includes(' ')) {
+        throw new HeadError(400, 'malformed request line');
+      }
+      if (version !== 'HTTP/1.1') {
+        if (version === 'HTTP/1.0') return this.handOff();
+        throw new HeadError(505, 'HTTP version not supported');
+      }
+      parseHeaderLines(lines, 1, headers);
+    } catch (err) {
+      const e = err as HeadError;
+      this.reject(e.status ?? 400, e.message);
+      return;
+    }
+    if (method === 'CONNECT' || headers.upgrade !== undefined || headers.expect !== undefined) {
+      this.handOff();
+      return;
+    }
+    if (headers.host === undefined) {
+      this.reject(400, 'missing Host header');
+      return;
+    }
+    let framing: ReturnType<typeof framingOf>;
+    try {
+      framing = framingOf(headers, NO_BODY);
+    } catch (err) {
+      const e = err as HeadError;
+      this.reject(e.status, e.message);
+      return;
+    }
+    const start = end + 4;
+    let body: Buffer | PassThrough | null = null;
+    let rest: Buffer | undefined = buf.length > start ? buf.subarray(start) : undefined;
+    if (framing.kind === 'length' && rest && rest.length >= framing.length) {
+      // The whole body came with the head: hand it over as one buffer.
+      body = rest.subarray(0, framing.length);
+      rest = rest.length > framing.length ? rest.subarray(framing.length) : undefined;
+    } else if (framing.kind !== 'none') {
+      body = new PassThrough();
+      this.stream = body;
+      this.reader = new BodyReader(framing);
+    }
+    this.buf = undefined;
+    const res = new FastResponse(
+      this,
+      method === 'HEAD',
+      wantsClose(headers.connection as string | undefined),
+    );
+    this.response = res;
+    const req: FastRequest = {
+      method,
+      url,
+      headers,
+      httpVersion: '1.1',
+      socket: this.socket,
+      body,
+    };
+    if (this.reader && rest) {
+      const used = this.readBody(rest, 0);
+      rest = used < rest.length ? rest.subarray(used) : undefined;
+    }
+    this.buf = rest;
+    this.handler(req, res);
+  }
+
+  private readBody(chunk: Buffer, from: number): number {
+    const reader = this.reader!;
+    let used: number;
+    try {
+      used = reader.read(chunk, from, this);
+    } catch {
+      this.stream?.destroy(new Error('malformed request body'));
+      this.socket.destroy();
+      return chunk.length;
+    }
+    if (reader.done) {
+      this.stream?.end();
+      this.stream = undefined;
+      this.reader = undefined;
+    }
+    return used;
+  }
+
+  onBody(chunk: Buffer): void {
+    const stream = this.stream;
+    if (stream && !stream.write(chunk)) {
+      this.socket.pause();
+      (stream as TaggedStream)[CONN] = this;
+      stream.once('drain', onBodyDrain);
+    }
+  }
+
+  bodyDrained(): void {
+    this.socket.resume();
+  }
+
+  responseDone(res: FastResponse, close: boolean): void {
+    if (this.response !== res) return;
+    this.response = undefined;
+    if (close || this.stream) {
+      // The client asked to close, or its body is still arriving: end the connection.
+      this.socket.end();
+      return;
+    }
+    if (this.buf) setImmediate(serveNext, this);
+  }
+
+  serveNext(): void {
+    this.next();
+  }
+
+  closed(): void {
+    this.stream?.destroy(new Error('downstream closed'));
+    const res = this.response;
+    this.response = undefined;
+    if (res && !res.finished) res.emit('close');
+  }
+
+  drained(): void {
+    this.response?.emit('drain');
+  }
+
+  private reject(status: number, message: string): void {
+    const res = new FastResponse(this, false, true);
+    this.response = res;
+    this.buf = undefined;
+    res.writeHead(status, {
+      'content-type': 'text/plain',
+      'content-length': Buffer.byteLength(message) + 1,
+    });
+    res.end(`${message}\n`);
+  }
+
+  private handOff(): void {
+    const socket = this.socket;
+    socket.off('data', onData);
+    socket.off('close', onClose);
+    socket.off('drain', onDrain);
+    socket.off('error', onError);
+    (socket as Tagged)[CONN] = undefined;
+    if (this.buf) socket.unshift(this.buf);
+    this.buf = undefined;
+    this.options.handOff(socket);
+  }
+}
+
+function onData(this: Tagged, chunk: Buffer): void {
+  this[CONN]?.data(chunk);
+}
+function onClose(this: Tagged): void {
+  this[CONN]?.closed();
+}
+function onDrain(this: Tagged): void {
+  this[CONN]?.drained();
+}
+function onError(this: Tagged): void {
+  this.destroy();
+}
+function onBodyDrain(this: TaggedStream): void {
+  this[CONN]?.bodyDrained();
+}
+function serveNext(c: FastConnection): void {
+  c.serveNext();
+}
+
+/** Serves a socket with the fast path. */
+export function serveFast(socket: Socket, handler: FastHandler, options: FastOptions): void {
+  new FastConnection(socket, handler, options);
+}

@@ -1,0 +1,102 @@
+/**
+ * The response side of the HTTP/1.1 fast path: the subset of node's ServerResponse the
+ * exchange uses (writeHead, write, end, headersSent, destroy, 'close' and 'drain'),
+ * written straight to the socket. The head is held back (socket corked until the next
+ * tick) so that head, body and end of a small response leave in one write.
+ */
+import { EventEmitter } from 'node:events';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** What the response tells its connection. */
+export interface ResponseOwner {
+  readonly socket: Socket;
+  responseDone(res: FastResponse, close: boolean): void;
+}
+
+function uncork(socket: Socket): void {
+  socket.uncork();
+}
+
+export class FastResponse extends EventEmitter {
+  headersSent = false;
+  finished = false;
+  statusCode = 200;
+  private chunked = false;
+  private bodyless: boolean;
+
+  constructor(
+    private readonly owner: ResponseOwner,
+    head: boolean,
+    /** The connection closes after this response (client asked, or a parse problem). */
+    public close: boolean,
+  ) {
+    super();
+    this.bodyless = head;
+  }
+
+  writeHead(status: number, headers?: OutgoingHttpHeaders | Record<string, unknown>): this {
+    if (this.headersSent) return this;
+    this.headersSent = true;
+    this.statusCode = status;
+    let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    let length = false;
+    if (headers) {
+      for (const name in headers) {
+        const v = (headers as OutgoingHttpHeaders)[name];
+        if (v === undefined) continue;
+        if (name === 'content-length') length = true;
+        if (Array.isArray(v)) for (const one of v) text += `${name}: ${one}\r\n`;
+        else text += `${name}: ${v}\r\n`;
+      }
+    }
+    if (status === 204 || status === 304 || status < 200) this.bodyless = true;
+    else if (!length && !this.bodyless) {
+      this.chunked = true;
+      text += 'transfer-encoding: chunked\r\n';
+    }
+    if (this.close) text += 'connection: close\r\n';
+    const socket = this.owner.socket;
+    socket.cork();
+    socket.write(`${text}\r\n`, 'latin1');
+    process.nextTick(uncork, socket);
+    return this;
+  }
+
+  write(chunk: Buffer | string): boolean {
+    if (!this.headersSent) this.writeHead(this.statusCode);
+    if (this.bodyless || chunk.length === 0) return true;
+    const socket = this.owner.socket;
+    if (!this.chunked) return socket.write(chunk);
+    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    socket.write(`${size.toString(16)}\r\n`, 'latin1');
+    socket.write(chunk);
+    return socket.write('\r\n', 'latin1');
+  }
+
+  end(chunk?: Buffer | string): this {
+    if (this.finished) return this;
+    if (!this.headersSent) {
+      // A whole body known at once: say its length rather than chunking it.
+      const length =
+        chunk === undefined
+          ? 0
+          : typeof chunk === 'string'
+            ? Buffer.byteLength(chunk)
+            : chunk.length;
+      this.writeHead(this.statusCode, { 'content-length': length });
+    }
+    if (chunk !== undefined && chunk.length > 0) this.write(chunk);
+    if (this.chunked) this.owner.socket.write('0\r\n\r\n', 'latin1');
+    this.finished = true;
+    this.owner.responseDone(this, this.close);
+    return this;
+  }
+
+  /** Cuts the connection (the response cannot be completed). */
+  destroy(): void {
+    this.finished = true;
+    this.owner.socket.destroy();
+  }
+}
