@@ -106,7 +106,10 @@ class FastConnection implements ResponseOwner, BodySink {
         throw new HeadError(400, 'malformed request line');
       }
       if (version !== 'HTTP/1.1') {
-        if (version === 'HTTP/1.0') return this.handOff();
+        if (version === 'HTTP/1.0') {
+          this.handOff();
+          return;
+        }
         throw new HeadError(505, 'HTTP version not supported');
       }
       parseHeaderLines(lines, 1, headers);
