@@ -30,6 +30,7 @@ Options:
       --protocol PROTO        protocol of an undeclared service: http|http2|grpc|tcp
       --sotw                  use state-of-the-world ADS instead of delta
       --drain MS              drain timeout on SIGTERM, ms              (default 5000)
+      --access-log PATH       JSON access log to a file, or - for stdout       (off)
       --log-level LEVEL       trace | debug | info | warn | error       (default info)
   -h, --help                  show this help
 
@@ -70,6 +71,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       protocol: { type: 'string' },
       sotw: { type: 'boolean' },
       drain: { type: 'string' },
+      'access-log': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -113,6 +115,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     protocol: v.protocol as Protocol | undefined,
     mode: v.sotw ? 'sotw' : 'delta',
     drainMs,
+    accessLog: v['access-log'],
     log,
     onQuit: () => process.exit(0),
   });

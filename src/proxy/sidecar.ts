@@ -10,6 +10,7 @@ import { nodeMetadataFor } from '../xds/index.js';
 import { XdsClient, type XdsClient as XdsClientType } from '../xds-client/index.js';
 import { createAdminHandler, type LocalServer, listenLocal } from './admin/index.js';
 import {
+  createAccessLog,
   createRequestHandler,
   DEFAULT_RETRY_BUFFER_LIMIT,
   ProxyStats,
@@ -45,6 +46,8 @@ export interface SidecarOptions {
   readonly protocol?: Protocol;
   readonly mode?: 'delta' | 'sotw';
   readonly drainMs?: number;
+  /** Access log: a file path, or '-' for standard output; off when absent. */
+  readonly accessLog?: string;
   readonly log: Logger;
   readonly random?: () => number;
   /** Called by POST /quitquitquit after the drain (the CLI exits the process). */
@@ -109,16 +112,28 @@ export class Sidecar {
       stats: this.stats,
       retryBufferLimit: DEFAULT_RETRY_BUFFER_LIMIT,
     };
+    const outLog = o.accessLog ? createAccessLog(o.accessLog, 'outbound') : undefined;
+    const inLog = o.accessLog ? createAccessLog(o.accessLog, 'inbound') : undefined;
     const outbound = await listenHttp(
       bind,
       o.outboundPort ?? 15001,
-      createRequestHandler({ ...env, view: () => this.outboundView }),
+      createRequestHandler({
+        ...env,
+        view: () => this.outboundView,
+        onDone: outLog?.exchange,
+        onLocal: outLog?.local,
+      }),
     );
     this.listeners.push(outbound);
     const inbound = await listenHttp(
       bind,
       o.inboundPort ?? 15006,
-      createRequestHandler({ ...env, view: () => this.inboundView }),
+      createRequestHandler({
+        ...env,
+        view: () => this.inboundView,
+        onDone: inLog?.exchange,
+        onLocal: inLog?.local,
+      }),
     );
     this.listeners.push(inbound);
     const sources = this.adminSources();

@@ -1,4 +1,5 @@
-/** The HTTP data path: routing, forwarding with retries, local replies. */
+/** The HTTP data path: routing, forwarding with retries, local replies, access logs. */
+export { type AccessLog, createAccessLog } from './access-log.js';
 export {
   type DownstreamRequest,
   type DownstreamResponse,

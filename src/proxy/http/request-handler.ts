@@ -14,6 +14,7 @@ import {
   redirectLocation,
   rewritePath,
 } from '../router/index.js';
+import type { AccessLog } from './access-log.js';
 import {
   type DownstreamRequest,
   Exchange,
@@ -33,6 +34,8 @@ export interface RouteView {
 export interface HandlerOptions extends ExchangeEnv {
   /** The route view in force now. */
   readonly view: () => RouteView;
+  /** Requests answered without an upstream (no route, no cluster), for the access log. */
+  readonly onLocal?: AccessLog['local'];
 }
 
 /** Splits an absolute-form target (`http://host:port/path`) as HTTP_PROXY clients send it. */
@@ -61,6 +64,7 @@ export function createRequestHandler(
     const route = view.table?.match(routeReq);
     if (!route) {
       options.stats.recordLocal(404, 'NR');
+      options.onLocal?.(method, headers, authority, path, 404, FLAG.NO_ROUTE);
       sendLocalReply(res, 404, `no route for ${authority}${path}`, grpc, FLAG.NO_ROUTE);
       return;
     }
@@ -78,6 +82,7 @@ export function createRequestHandler(
     const cluster = clusterName === undefined ? undefined : view.clusters.get(clusterName);
     if (!cluster) {
       options.stats.recordLocal(503, 'NC');
+      options.onLocal?.(method, headers, authority, path, 503, FLAG.NO_CLUSTER);
       sendLocalReply(res, 503, `no cluster ${clusterName ?? ''}`, grpc, FLAG.NO_CLUSTER);
       return;
     }

@@ -45,7 +45,8 @@ const CONN = Symbol('ferry.fast.connection');
 type Tagged = Socket & { [CONN]?: FastConnection };
 type TaggedStream = PassThrough & { [CONN]?: FastConnection };
 
-class FastConnection implements ResponseOwner, BodySink {
+export class FastConnection implements ResponseOwner, BodySink {
+  private draining = false;
   private buf: Buffer | undefined;
   private response: FastResponse | undefined;
   private reader: BodyReader | undefined;
@@ -215,6 +216,17 @@ class FastConnection implements ResponseOwner, BodySink {
     this.next();
   }
 
+  /**
+   * Graceful drain: an idle connection closes now; a busy one answers its current
+   * request with Connection: close and then closes.
+   */
+  drain(): void {
+    this.draining = true;
+    const res = this.response;
+    if (!res) this.socket.end();
+    else if (!res.headersSent) res.close = true;
+  }
+
   closed(): void {
     this.stream?.destroy(new Error('downstream closed'));
     const res = this.response;
@@ -270,6 +282,10 @@ function serveNext(c: FastConnection): void {
 }
 
 /** Serves a socket with the fast path. */
-export function serveFast(socket: Socket, handler: FastHandler, options: FastOptions): void {
-  new FastConnection(socket, handler, options);
+export function serveFast(
+  socket: Socket,
+  handler: FastHandler,
+  options: FastOptions,
+): FastConnection {
+  return new FastConnection(socket, handler, options);
 }

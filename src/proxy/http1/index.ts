@@ -1,5 +1,6 @@
 /** The HTTP/1.1 fast path: hand-parsed requests on raw sockets for the common case. */
 export {
+  type FastConnection,
   type FastHandler,
   type FastOptions,
   type FastRequest,

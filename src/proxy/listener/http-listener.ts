@@ -6,7 +6,12 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
-import { type FastRequest, type FastResponse, serveFast } from '../http1/index.js';
+import {
+  type FastConnection,
+  type FastRequest,
+  type FastResponse,
+  serveFast,
+} from '../http1/index.js';
 
 export type HttpHandler = (
   req: IncomingMessage | Http2ServerRequest | FastRequest,
@@ -52,6 +57,8 @@ export async function listenHttp(
   });
   const sockets = new Set<net.Socket>();
   const fast = options.fastPath ?? true;
+  const fastConns = new Set<FastConnection>();
+  let draining = false;
   const fastOptions = { handOff: (s: net.Socket) => h1.emit('connection', s) };
 
   const server = net.createServer({ noDelay: true }, (socket) => {
@@ -61,8 +68,12 @@ export async function listenHttp(
       socket.pause();
       socket.unshift(chunk);
       if (isHttp2Preface(chunk)) h2.emit('connection', socket);
-      else if (fast) serveFast(socket, handler, fastOptions);
-      else h1.emit('connection', socket);
+      else if (fast) {
+        const conn = serveFast(socket, handler, fastOptions);
+        fastConns.add(conn);
+        socket.once('close', () => fastConns.delete(conn));
+        if (draining) conn.drain();
+      } else h1.emit('connection', socket);
       socket.resume();
     });
     socket.on('error', () => socket.destroy());
@@ -94,7 +105,9 @@ export async function listenHttp(
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Idle keep-alive connections close now, busy ones after their response
     // (Connection: close); HTTP/2 clients get GOAWAY and finish their streams.
+    draining = true;
     h1.closeIdleConnections();
+    for (const c of fastConns) c.drain();
     for (const s of sessions) s.close();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
     const drained = (async () => {
