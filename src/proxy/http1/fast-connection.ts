@@ -151,7 +151,7 @@ export class FastConnection implements ResponseOwner, BodySink {
     const res = new FastResponse(
       this,
       method === 'HEAD',
-      wantsClose(headers.connection as string | undefined),
+      this.draining || wantsClose(headers.connection as string | undefined),
     );
     this.response = res;
     const req: FastRequest = {
