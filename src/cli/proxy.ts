@@ -30,6 +30,7 @@ Options:
       --protocol PROTO        protocol of an undeclared service: http|http2|grpc|tcp
       --sotw                  use state-of-the-world ADS instead of delta
       --drain MS              drain timeout on SIGTERM, ms              (default 5000)
+      --http1 fast|node       HTTP/1.1 server: the fast path or node's own (default fast)
       --access-log PATH       JSON access log to a file, or - for stdout       (off)
       --log-level LEVEL       trace | debug | info | warn | error       (default info)
   -h, --help                  show this help
@@ -72,6 +73,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       sotw: { type: 'boolean' },
       drain: { type: 'string' },
       'access-log': { type: 'string' },
+      http1: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -88,6 +90,9 @@ export async function runProxy(argv: string[]): Promise<void> {
   if (!v.service) throw new UsageError('--service NAME is required');
   if (v.protocol && !['http', 'http2', 'grpc', 'tcp'].includes(v.protocol)) {
     throw new UsageError(`--protocol must be http, http2, grpc or tcp, got "${v.protocol}"`);
+  }
+  if (v.http1 !== undefined && v.http1 !== 'fast' && v.http1 !== 'node') {
+    throw new UsageError(`--http1 must be fast or node, got "${v.http1}"`);
   }
   const drainMs = v.drain === undefined ? 5000 : Number(v.drain);
   if (!Number.isInteger(drainMs) || drainMs < 0)
@@ -116,6 +121,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     mode: v.sotw ? 'sotw' : 'delta',
     drainMs,
     accessLog: v['access-log'],
+    http1: v.http1 as 'fast' | 'node' | undefined,
     log,
     onQuit: () => process.exit(0),
   });

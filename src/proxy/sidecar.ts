@@ -46,6 +46,8 @@ export interface SidecarOptions {
   readonly protocol?: Protocol;
   readonly mode?: 'delta' | 'sotw';
   readonly drainMs?: number;
+  /** Serve plain HTTP/1.1 with the hand-parsed fast path (default) or node's http server. */
+  readonly http1?: 'fast' | 'node';
   /** Access log: a file path, or '-' for standard output; off when absent. */
   readonly accessLog?: string;
   readonly log: Logger;
@@ -123,6 +125,7 @@ export class Sidecar {
         onDone: outLog?.exchange,
         onLocal: outLog?.local,
       }),
+      { fastPath: o.http1 !== 'node' },
     );
     this.listeners.push(outbound);
     const inbound = await listenHttp(
@@ -134,6 +137,7 @@ export class Sidecar {
         onDone: inLog?.exchange,
         onLocal: inLog?.local,
       }),
+      { fastPath: o.http1 !== 'node' },
     );
     this.listeners.push(inbound);
     const sources = this.adminSources();
