@@ -281,11 +281,14 @@ function serveNext(c: FastConnection): void {
   c.serveNext();
 }
 
-/** Serves a socket with the fast path. */
+/** Serves a socket with the fast path; `first` is what was already read from it. */
 export function serveFast(
   socket: Socket,
   handler: FastHandler,
   options: FastOptions,
+  first?: Buffer,
 ): FastConnection {
-  return new FastConnection(socket, handler, options);
+  const conn = new FastConnection(socket, handler, options);
+  if (first) conn.data(first);
+  return conn;
 }

@@ -12,6 +12,7 @@ import {
   type FastResponse,
   serveFast,
 } from '../http1/index.js';
+import { PrefixedSocket } from './prefixed-socket.js';
 
 export type HttpHandler = (
   req: IncomingMessage | Http2ServerRequest | FastRequest,
@@ -65,16 +66,19 @@ export async function listenHttp(
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.once('data', (chunk: Buffer) => {
-      socket.pause();
-      socket.unshift(chunk);
-      if (isHttp2Preface(chunk)) h2.emit('connection', socket);
-      else if (fast) {
-        const conn = serveFast(socket, handler, fastOptions);
+      if (isHttp2Preface(chunk)) {
+        h2.emit('connection', new PrefixedSocket(socket, chunk));
+      } else if (fast) {
+        const conn = serveFast(socket, handler, fastOptions, chunk);
         fastConns.add(conn);
         socket.once('close', () => fastConns.delete(conn));
         if (draining) conn.drain();
-      } else h1.emit('connection', socket);
-      socket.resume();
+      } else {
+        socket.pause();
+        socket.unshift(chunk);
+        h1.emit('connection', socket);
+        socket.resume();
+      }
     });
     socket.on('error', () => socket.destroy());
   });

@@ -3,7 +3,8 @@
  * kept across configuration updates (so idle keep-alive connections survive a push) and
  * closed gracefully when the endpoint leaves every cluster.
  */
-import { type Dispatcher, H2CClient, Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
+import { Http2Upstream } from './http2-upstream.js';
 
 export type UpstreamProtocol = 'http1' | 'http2';
 
@@ -12,24 +13,25 @@ export interface PoolSettings {
   readonly connectTimeoutMs: number;
 }
 
+/** What the exchange needs of an upstream: undici's dispatch contract. */
+export interface Upstream {
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
 export class UpstreamPools {
-  private readonly pools = new Map<string, Dispatcher>();
+  private readonly pools = new Map<string, Upstream>();
 
   /** The dispatcher for `address:port` over `protocol`, created on first use. */
-  get(key: string, address: string, port: number, settings: PoolSettings): Dispatcher {
+  get(key: string, address: string, port: number, settings: PoolSettings): Upstream {
     const poolKey = settings.protocol === 'http2' ? `h2|${key}` : key;
     let pool = this.pools.get(poolKey);
     if (!pool) {
       const origin = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
       pool =
         settings.protocol === 'http2'
-          ? new H2CClient(origin, {
-              connectTimeout: settings.connectTimeoutMs,
-              maxConcurrentStreams: 1000,
-              pipelining: 1000,
-              bodyTimeout: 0,
-              headersTimeout: 0,
-            })
+          ? new Http2Upstream(origin, { connectTimeoutMs: settings.connectTimeoutMs })
           : new Pool(origin, {
               connect: { timeout: settings.connectTimeoutMs, noDelay: true },
               connections: 256,
