@@ -4,6 +4,7 @@ import { ControlPlaneError } from '../controlplane/index.js';
 import { MeshFileError } from '../mesh/index.js';
 import { UsageError } from './args.js';
 import { CONTROL_PLANE_HELP, runControlPlane } from './control-plane.js';
+import { DEMO_HELP, runDemoCommand } from './demo.js';
 import { PROXY_HELP, runProxy } from './proxy.js';
 
 const HELP = `Usage: ferry <command> [options]
@@ -11,6 +12,7 @@ const HELP = `Usage: ferry <command> [options]
 Commands:
   control-plane   run the control plane (xDS server) on a mesh file
   proxy           run a sidecar proxy configured by the control plane
+  demo            run a whole mesh on this machine (what npm start runs)
 
 Run 'ferry <command> --help' for a command's options.
 `;
@@ -18,11 +20,13 @@ Run 'ferry <command> --help' for a command's options.
 const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   'control-plane': runControlPlane,
   proxy: runProxy,
+  demo: runDemoCommand,
 };
 
 const COMMAND_HELP: Record<string, string> = {
   'control-plane': CONTROL_PLANE_HELP,
   proxy: PROXY_HELP,
+  demo: DEMO_HELP,
 };
 
 async function main(argv: string[]): Promise<void> {
