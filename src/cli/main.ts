@@ -1,11 +1,10 @@
 #!/usr/bin/env node
-/** The `ferry` command. Only the CLI reads process.argv and process.env. */
-import { ControlPlaneError } from '../controlplane/index.js';
-import { MeshFileError } from '../mesh/index.js';
+/**
+ * The `ferry` command. Only the CLI reads process.argv and process.env. Each subcommand's
+ * module is loaded only when it runs, so a sidecar does not carry the control plane.
+ */
+import { setFlagsFromString } from 'node:v8';
 import { UsageError } from './args.js';
-import { CONTROL_PLANE_HELP, runControlPlane } from './control-plane.js';
-import { DEMO_HELP, runDemoCommand } from './demo.js';
-import { PROXY_HELP, runProxy } from './proxy.js';
 
 const HELP = `Usage: ferry <command> [options]
 
@@ -17,43 +16,63 @@ Commands:
 Run 'ferry <command> --help' for a command's options.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
-  'control-plane': runControlPlane,
-  proxy: runProxy,
-  demo: runDemoCommand,
+interface Command {
+  readonly help: string;
+  run(argv: string[]): Promise<void>;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  'control-plane': async () => {
+    const m = await import('./control-plane.js');
+    return { help: m.CONTROL_PLANE_HELP, run: m.runControlPlane };
+  },
+  proxy: async () => {
+    // A sidecar's garbage is short-lived and small: a smaller young generation keeps its
+    // memory down at no measurable cost in CPU (see npm run bench).
+    setFlagsFromString('--max-semi-space-size=2');
+    const m = await import('./proxy.js');
+    return { help: m.PROXY_HELP, run: m.runProxy };
+  },
+  demo: async () => {
+    const m = await import('./demo.js');
+    return { help: m.DEMO_HELP, run: m.runDemoCommand };
+  },
 };
 
-const COMMAND_HELP: Record<string, string> = {
-  'control-plane': CONTROL_PLANE_HELP,
-  proxy: PROXY_HELP,
-  demo: DEMO_HELP,
-};
+let current: Command | undefined;
 
 async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(HELP);
     return;
   }
-  const run = COMMANDS[command];
-  if (!run) throw new UsageError(`unknown command "${command}"\n\n${HELP}`);
-  await run(rest);
+  const load = COMMANDS[name];
+  if (!load) throw new UsageError(`unknown command "${name}"\n\n${HELP}`);
+  current = await load();
+  await current.run(rest);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  const e = err as Error & { code?: string; address?: string; port?: number };
   if (
     err instanceof UsageError ||
-    (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+    e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+    e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
   ) {
-    process.stderr.write(`ferry: ${(err as Error).message}\n`);
-    const help = COMMAND_HELP[process.argv[2] ?? ''];
-    if (help) process.stderr.write(`\n${help}`);
+    process.stderr.write(`ferry: ${e.message}\n`);
+    if (current) process.stderr.write(`\n${current.help}`);
     process.exit(2);
   }
-  if (err instanceof MeshFileError || err instanceof ControlPlaneError) {
-    process.stderr.write(`ferry: ${err.message}\n`);
+  // Errors Ferry raises on purpose carry a FERRY_ code and a message meant for people.
+  if (e.code?.startsWith('FERRY_')) {
+    process.stderr.write(`ferry: ${e.message}\n`);
     process.exit(1);
   }
-  process.stderr.write(`ferry: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+  if (e.code === 'EADDRINUSE') {
+    process.stderr.write(`ferry: port ${e.address ?? ''}:${e.port ?? ''} is already in use\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`ferry: unexpected error: ${e.stack ?? String(err)}\n`);
   process.exit(1);
 });

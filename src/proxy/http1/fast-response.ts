@@ -15,8 +15,8 @@ export interface ResponseOwner {
   responseDone(res: FastResponse, close: boolean): void;
 }
 
-function uncork(socket: Socket): void {
-  socket.uncork();
+function flushHead(res: FastResponse): void {
+  res.flushHead();
 }
 
 export class FastResponse extends EventEmitter {
@@ -25,6 +25,8 @@ export class FastResponse extends EventEmitter {
   statusCode = 200;
   private chunked = false;
   private bodyless: boolean;
+  /** The head, held until the first body bytes (or the next tick) so both go in one write. */
+  private pendingHead: string | undefined;
 
   constructor(
     private readonly owner: ResponseOwner,
@@ -57,22 +59,34 @@ export class FastResponse extends EventEmitter {
       text += 'transfer-encoding: chunked\r\n';
     }
     if (this.close) text += 'connection: close\r\n';
-    const socket = this.owner.socket;
-    socket.cork();
-    socket.write(`${text}\r\n`, 'latin1');
-    process.nextTick(uncork, socket);
+    this.pendingHead = `${text}\r\n`;
+    process.nextTick(flushHead, this);
     return this;
+  }
+
+  /** Writes a head still held back (the body is not coming in this tick). */
+  flushHead(): void {
+    const head = this.pendingHead;
+    if (head === undefined) return;
+    this.pendingHead = undefined;
+    if (!this.owner.socket.destroyed) this.owner.socket.write(head, 'latin1');
   }
 
   write(chunk: Buffer | string): boolean {
     if (!this.headersSent) this.writeHead(this.statusCode);
     if (this.bodyless || chunk.length === 0) return true;
-    const socket = this.owner.socket;
-    if (!this.chunked) return socket.write(chunk);
-    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-    socket.write(`${size.toString(16)}\r\n`, 'latin1');
-    socket.write(chunk);
-    return socket.write('\r\n', 'latin1');
+    const body = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const head = this.pendingHead ?? '';
+    this.pendingHead = undefined;
+    const prefix = this.chunked ? `${head}${body.length.toString(16)}\r\n` : head;
+    const suffix = this.chunked ? 2 : 0;
+    if (prefix.length === 0 && suffix === 0) return this.owner.socket.write(body);
+    // One buffer, one write: head (or chunk size line), body, chunk end.
+    const out = Buffer.allocUnsafe(prefix.length + body.length + suffix);
+    out.write(prefix, 0, 'latin1');
+    body.copy(out, prefix.length);
+    if (suffix) out.write('\r\n', prefix.length + body.length, 'latin1');
+    return this.owner.socket.write(out);
   }
 
   end(chunk?: Buffer | string): this {
@@ -88,7 +102,11 @@ export class FastResponse extends EventEmitter {
       this.writeHead(this.statusCode, { 'content-length': length });
     }
     if (chunk !== undefined && chunk.length > 0) this.write(chunk);
-    if (this.chunked) this.owner.socket.write('0\r\n\r\n', 'latin1');
+    if (this.chunked) {
+      const head = this.pendingHead ?? '';
+      this.pendingHead = undefined;
+      this.owner.socket.write(`${head}0\r\n\r\n`, 'latin1');
+    } else this.flushHead();
     this.finished = true;
     this.owner.responseDone(this, this.close);
     return this;
@@ -97,6 +115,7 @@ export class FastResponse extends EventEmitter {
   /** Cuts the connection (the response cannot be completed). */
   destroy(): void {
     this.finished = true;
+    this.pendingHead = undefined;
     this.owner.socket.destroy();
   }
 }
