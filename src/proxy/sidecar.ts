@@ -56,6 +56,17 @@ export interface SidecarOptions {
   readonly onQuit?: () => void;
 }
 
+function memoryStats(): Record<string, number> {
+  const m = process.memoryUsage();
+  return {
+    memory_rss_bytes: m.rss,
+    memory_heap_used_bytes: m.heapUsed,
+    memory_heap_total_bytes: m.heapTotal,
+    memory_external_bytes: m.external,
+    memory_array_buffers_bytes: m.arrayBuffers,
+  };
+}
+
 const EMPTY_VIEW: RouteView = { table: undefined, clusters: new Map() };
 
 export class Sidecar {
@@ -294,6 +305,7 @@ export class Sidecar {
         config_version: this.runtime?.version ?? 0,
         upstream_pools: this.pools.size,
         downstream_connections: this.listeners.reduce((n, l) => n + l.connections, 0),
+        ...memoryStats(),
       }),
       prometheus: () => {
         const s = this.stats;
