@@ -1,212 +1,139 @@
 /**
- * The local demo: a control plane, three demo services (frontend -> catalog and reviews,
- * reviews in v1 and v2 with an 80/20 split), each instance with its own sidecar, and a
- * traffic generator, all on 127.0.0.1. It prints what runs where and stops everything
- * cleanly on Ctrl-C.
+ * The local demo (`npm start`): a control plane, three demo services (frontend calls
+ * catalog and reviews; reviews runs as v1 and v2 and the mesh file splits it 80/20), each
+ * instance with its own sidecar, and a traffic generator behind a sidecar of its own, all
+ * on 127.0.0.1 and all separate processes. It prints what runs where and a traffic summary
+ * every few seconds; on stop the traffic ends first, then every process, in order.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { ControlPlane } from '../controlplane/index.js';
-import type { Logger } from '../log/index.js';
-import { formatSummary, generate, type TrafficSummary } from './traffic.js';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const CLI = path.join(HERE, '../cli/main.js');
-const APP = path.join(HERE, 'app.js');
+import { loadMeshFile } from '../mesh/index.js';
+import { DEMO_SERVICE_PORT } from './app.js';
+import { DemoFleet } from './demo-fleet.js';
+import { DEMO_PLAN, ENTRY_SERVICE } from './demo-plan.js';
+import { DemoError, type StartedMesh, startMesh, waitForMesh } from './start-mesh.js';
+import { generateTraffic } from './traffic.js';
+import { formatTrafficStats, type TrafficStats } from './traffic-stats.js';
+import { formatWhereTable, type WhereInfo } from './where-table.js';
 
 export interface DemoOptions {
   readonly meshFile: string;
-  /** Seconds to run; 0 = until stopped. */
+  /** The ferry CLI the demo runs its processes with: the path of dist/src/cli/main.js. */
+  readonly ferryMain: string;
+  /** Seconds of traffic; 0 runs until `signal` aborts. */
   readonly durationS: number;
   /** Requests a second from the traffic generator. */
   readonly rate: number;
-  readonly log: Logger;
+  /** Seconds between traffic summaries. Default 2. */
+  readonly windowS?: number;
   readonly print: (line: string) => void;
-  /** Aborted to stop the demo (Ctrl-C). */
+  /** Aborted to stop (Ctrl-C): the traffic ends, then every process is stopped in order. */
   readonly signal: AbortSignal;
+  /** Aborted to stop at once (a second Ctrl-C): whatever still runs gets SIGKILL. */
+  readonly killSignal?: AbortSignal;
+  /** How long one process may take to start, and the mesh to come together. Default 20 s. */
+  readonly startTimeoutMs?: number;
 }
 
-interface Instance {
-  readonly service: string;
-  readonly version: string;
-  readonly app?: { child: ChildProcess; port: number };
-  readonly sidecar: { child: ChildProcess; ports: Record<string, number> };
+export interface DemoResult {
+  /** Totals of the run; undefined when it was stopped before the traffic started. */
+  readonly traffic: TrafficStats | undefined;
+  /** Processes that did not exit after SIGTERM in time (or on a forced stop) and got SIGKILL. */
+  readonly killed: readonly string[];
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+const SIDECAR_DRAIN_MS = 3000;
 
-/** Starts a child and resolves with the first stdout line matching `ready`. */
-function startChild(
-  label: string,
-  args: string[],
-  ready: RegExp,
-  print: (line: string) => void,
-): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  return new Promise((resolve, reject) => {
-    // Detached: a Ctrl-C in the terminal reaches the demo alone, which stops the traffic
-    // first and then its children, in order.
-    const child = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const timer = setTimeout(() => reject(new Error(`${label} did not start`)), 15_000);
-    let resolved = false;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = ready.exec(line);
-      if (m && !resolved) {
-        resolved = true;
-        clearTimeout(timer);
-        resolve({ child, match: m });
-      } else if (resolved) print(`[${label}] ${line}`);
-    });
-    createInterface({ input: child.stderr! }).on('line', (line) => print(`[${label}] ${line}`));
-    child.once('exit', (code) => {
-      if (!resolved) {
-        clearTimeout(timer);
-        reject(new Error(`${label} exited with ${code}`));
-      }
-    });
-  });
-}
+/** Runs the demo until `durationS` is up or `signal` aborts. Throws DemoError if it cannot start. */
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  // A bad mesh file is reported, with all its errors, before anything starts.
+  await loadMeshFile(o.meshFile);
+  const windowS = o.windowS ?? 2;
+  const killSignal = o.killSignal ?? new AbortController().signal;
+  const stopSignal = AbortSignal.any([o.signal, killSignal]);
+  const fleet = new DemoFleet(o.ferryMain, o.print);
 
-async function waitReady(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`sidecar ready port ${port} never answered 200`);
-}
-
-export async function runDemo(o: DemoOptions): Promise<TrafficSummary> {
-  const cp = await ControlPlane.start({
-    configPath: o.meshFile,
-    xdsPort: 0,
-    httpPort: 0,
-    log: o.log,
-  });
-  const children: ChildProcess[] = [];
-  const instances: Instance[] = [];
+  let traffic: TrafficStats | undefined;
+  let failure: unknown;
   try {
-    const sidecarArgs = (
-      service: string,
-      version: string,
-      appPort: number | undefined,
-      outbound: number,
-    ) => [
-      CLI,
-      'proxy',
-      '--xds',
-      `127.0.0.1:${cp.xdsPort}`,
-      '--service',
-      service,
-      '--id',
-      `${service}-${version}`,
-      '--labels',
-      `version=${version}`,
-      ...(appPort ? ['--app-port', String(appPort)] : []),
-      '--outbound-port',
-      String(outbound),
-      '--inbound-port',
-      '0',
-      '--admin-port',
-      '0',
-      '--metrics-port',
-      '0',
-      '--ready-port',
-      '0',
-      '--log-level',
-      'warn',
-    ];
-    const plan: Array<[string, string]> = [
-      ['catalog', 'v1'],
-      ['reviews', 'v1'],
-      ['reviews', 'v2'],
-      ['frontend', 'v1'],
-      ['loadgen', 'v1'],
-    ];
-    const portsRe = /outbound (\d+), inbound (\d+), admin (\d+), metrics (\d+), ready (\d+)/;
-    for (const [service, version] of plan) {
-      const outbound = await freePort();
-      let app: Instance['app'];
-      if (service !== 'loadgen') {
-        const a = await startChild(
-          `${service}-${version}`,
-          [APP, service, version, '0', String(outbound)],
-          /^listening (\d+)/,
-          o.print,
-        );
-        children.push(a.child);
-        app = { child: a.child, port: Number(a.match[1]) };
-      }
-      const s = await startChild(
-        `sidecar ${service}-${version}`,
-        sidecarArgs(service, version, app?.port, outbound),
-        portsRe,
-        o.print,
-      );
-      children.push(s.child);
-      const [, out, inbound, admin, metrics, ready] = s.match.map(Number);
-      await waitReady(ready);
-      instances.push({
-        service,
-        version,
-        app,
-        sidecar: { child: s.child, ports: { outbound: out, inbound, admin, metrics, ready } },
-      });
+    const timeoutMs = o.startTimeoutMs ?? 20_000;
+    const mesh = await startMesh(fleet, {
+      meshFile: o.meshFile,
+      plan: DEMO_PLAN,
+      timeoutMs,
+      drainMs: SIDECAR_DRAIN_MS,
+      signal: stopSignal,
+    });
+    const generatorSidecar = mesh.instances.find((s) => !s.instance.app)!;
+    const entry = {
+      outbound: new URL(`http://127.0.0.1:${generatorSidecar.sidecar.ports.outbound}`),
+      authority: `${ENTRY_SERVICE}:${DEMO_SERVICE_PORT}`,
+    };
+    const problems = await waitForMesh(mesh, entry, {
+      plan: DEMO_PLAN,
+      timeoutMs,
+      signal: stopSignal,
+    });
+    for (const p of problems) o.print(`warning: ${p}; sending traffic anyway`);
+
+    for (const line of formatWhereTable(whereInfo(mesh, o, entry.authority, windowS)))
+      o.print(line);
+    traffic = await generateTraffic({
+      ...entry,
+      rate: o.rate,
+      signal:
+        o.durationS > 0
+          ? AbortSignal.any([stopSignal, AbortSignal.timeout(o.durationS * 1000)])
+          : stopSignal,
+      windowMs: windowS * 1000,
+      onWindow: (w, now) => o.print(formatTrafficStats('traffic', w, now)),
+    });
+    o.print(formatTrafficStats('total', traffic, performance.now()));
+  } catch (err) {
+    // Ctrl-C while starting is a stop like any other; anything else is a failure.
+    if (!stopSignal.aborted) {
+      failure = err;
+      o.print(`demo failed to start: ${(err as Error).message}; stopping what runs`);
     }
-    o.print('');
-    o.print('Ferry demo: a whole mesh on 127.0.0.1');
-    o.print(
-      `  control plane   xDS 127.0.0.1:${cp.xdsPort}   http://127.0.0.1:${cp.httpPort}/debug/syncz   /debug/registry   /metrics`,
-    );
-    for (const i of instances) {
-      const p = i.sidecar.ports;
-      o.print(
-        `  ${`${i.service} ${i.version}`.padEnd(14)}  app ${i.app ? String(i.app.port).padEnd(5) : '-    '}  sidecar pid ${String(i.sidecar.child.pid).padEnd(7)} ` +
-          `outbound ${p.outbound}  inbound ${p.inbound}  admin http://127.0.0.1:${p.admin}/clusters`,
-      );
-    }
-    o.print(`  pids: ${children.map((c) => c.pid).join(' ')}`);
-    o.print(`  mesh file: ${o.meshFile} (edit it: the change is applied within a second)`);
-    o.print(
-      `  traffic: ${o.rate} requests/s to frontend through the loadgen sidecar. Ctrl-C stops.`,
-    );
-    o.print('');
-    const loadgen = instances.find((i) => i.service === 'loadgen')!;
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    o.signal.addEventListener('abort', onAbort);
-    if (o.durationS > 0) setTimeout(onAbort, o.durationS * 1000).unref();
-    const total = await generate(loadgen.sidecar.ports.outbound, o.rate, stop.signal, (w) =>
-      o.print(formatSummary(w)),
-    );
-    o.print(`total ${formatSummary(total)}`);
-    return total;
-  } finally {
-    // Sidecars first (they drain), then the apps, then the control plane.
-    const exits = children.map(
-      (c) => new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r()))),
-    );
-    for (const c of [...children].reverse()) c.kill('SIGTERM');
-    const killer = setTimeout(() => {
-      for (const c of children) c.kill('SIGKILL');
-    }, 8000);
-    await Promise.all(exits);
-    clearTimeout(killer);
-    await cp.close();
-    o.print('demo stopped: every process has exited');
   }
+
+  const running = fleet.running;
+  o.print(
+    `stopping ${running} process${running === 1 ? '' : 'es'}: ` +
+      'sidecars drain first, then the apps, then the control plane',
+  );
+  const killed = await fleet.stop(killSignal);
+  o.print(
+    killed.length === 0
+      ? 'stopped: every process has exited'
+      : `stopped; killed with SIGKILL: ${killed.join(', ')}`,
+  );
+  if (failure !== undefined) {
+    throw failure instanceof DemoError
+      ? failure
+      : new DemoError((failure as Error).message, { cause: failure });
+  }
+  return { traffic, killed };
+}
+
+function whereInfo(
+  mesh: StartedMesh,
+  o: DemoOptions,
+  authority: string,
+  windowS: number,
+): WhereInfo {
+  return {
+    meshFile: o.meshFile,
+    controlPlane: {
+      pid: mesh.controlPlane.proc.pid,
+      xdsPort: mesh.controlPlane.xdsPort,
+      httpPort: mesh.controlPlane.httpPort,
+    },
+    instances: mesh.instances.map((s) => ({
+      service: s.instance.service,
+      version: s.instance.version,
+      nodeId: s.nodeId,
+      app: s.app && { pid: s.app.proc.pid, port: s.app.port },
+      sidecar: { pid: s.sidecar.proc.pid, ports: s.sidecar.ports },
+    })),
+    traffic: { rate: o.rate, authority, windowS },
+  };
 }

@@ -1,95 +1,103 @@
 /**
- * The demo's traffic generator: steady requests to frontend through a sidecar's outbound
- * port, summarised every few seconds (success rate, reviews versions, latency).
+ * The demo's traffic generator: a steady `rate` of requests to frontend through a sidecar's
+ * outbound port (open loop: a slow answer does not slow the schedule down), with a summary
+ * of every window and of the whole run.
  */
 import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { versionOf } from './app.js';
+import { type Outcome, TrafficStats } from './traffic-stats.js';
 
-export interface TrafficSummary {
-  requests: number;
-  ok: number;
-  versions: Record<string, number>;
-  latencies: number[];
+export interface TrafficOptions {
+  /** The outbound listener of the generator's sidecar. */
+  readonly outbound: URL;
+  /** Host header: the service called, e.g. frontend:8080. */
+  readonly authority: string;
+  /** Requests a second. */
+  readonly rate: number;
+  /** Aborted to stop; requests in flight are awaited. */
+  readonly signal: AbortSignal;
+  readonly windowMs: number;
+  readonly onWindow: (window: TrafficStats, now: number) => void;
+  readonly requestTimeoutMs?: number;
+  readonly now?: () => number;
 }
 
-export function newSummary(): TrafficSummary {
-  return { requests: 0, ok: 0, versions: {}, latencies: [] };
+/** Sends one request; never rejects. */
+export function sendOne(
+  agent: http.Agent,
+  outbound: URL,
+  authority: string,
+  timeoutMs: number,
+  now: () => number,
+): Promise<Outcome> {
+  const t0 = now();
+  return new Promise((resolve) => {
+    const req = http.get(
+      {
+        host: outbound.hostname,
+        port: outbound.port,
+        path: '/',
+        agent,
+        timeout: timeoutMs,
+        headers: { host: authority },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', () => resolve({ status: 0, ms: now() - t0, reviewsVersion: undefined }));
+        res.on('end', () => {
+          let version: string | undefined;
+          try {
+            const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+            version = versionOf((body as { reviews?: unknown }).reviews);
+          } catch {
+            version = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, ms: now() - t0, reviewsVersion: version });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve({ status: 0, ms: now() - t0, reviewsVersion: undefined }));
+  });
 }
 
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
-
-export function formatSummary(s: TrafficSummary): string {
-  const sorted = [...s.latencies].sort((a, b) => a - b);
-  const rate = s.requests ? ((100 * s.ok) / s.requests).toFixed(1) : '0.0';
-  const versions = Object.entries(s.versions)
-    .sort()
-    .map(([v, n]) => `${v} ${n}`)
-    .join(', ');
-  return (
-    `traffic: ${s.requests} requests, ${rate}% ok, reviews ${versions || '-'}, ` +
-    `p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${percentile(sorted, 0.99).toFixed(1)} ms`
-  );
-}
-
-/** Sends `rate` requests a second until `signal` aborts; fills `total` and each window. */
-export async function generate(
-  outboundPort: number,
-  rate: number,
-  signal: AbortSignal,
-  onWindow: (window: TrafficSummary, total: TrafficSummary) => void,
-  windowMs = 2000,
-): Promise<TrafficSummary> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-  const total = newSummary();
-  let window = newSummary();
-  const record = (ok: boolean, ms: number, body: string) => {
-    for (const s of [total, window]) {
-      s.requests++;
-      if (ok) s.ok++;
-      s.latencies.push(ms);
-      const v = /reviews-(v\d)/.exec(body)?.[1];
-      if (v) s.versions[v] = (s.versions[v] ?? 0) + 1;
+/** Runs until `signal` aborts; resolves with the totals once the last request is answered. */
+export async function generateTraffic(o: TrafficOptions): Promise<TrafficStats> {
+  const now = o.now ?? (() => performance.now());
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+  const timeoutMs = o.requestTimeoutMs ?? 5000;
+  const interval = 1000 / o.rate;
+  const start = now();
+  const total = new TrafficStats(start);
+  let window = new TrafficStats(start);
+  const inFlight = new Set<Promise<void>>();
+  let next = start;
+  while (!o.signal.aborted) {
+    const t = now();
+    if (t - window.startedAt >= o.windowMs) {
+      o.onWindow(window, t);
+      window = new TrafficStats(t);
     }
-  };
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const t0 = performance.now();
-      const req = http.get(
-        { port: outboundPort, path: '/', agent, headers: { host: 'frontend:8080' } },
-        (res) => {
-          let body = '';
-          res.on('data', (d) => (body += d));
-          res.on('end', () => {
-            record(res.statusCode === 200, performance.now() - t0, body);
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        record(false, performance.now() - t0, '');
-        resolve();
+    // Catch up on missed ticks (a busy event loop) without a burst: at most one per turn.
+    if (t >= next) {
+      const p = sendOne(agent, o.outbound, o.authority, timeoutMs, now).then((outcome) => {
+        // Counted in the window it completes in, so a printed window is never added to.
+        total.record(outcome);
+        window.record(outcome);
+        inFlight.delete(p);
       });
-    });
-  const interval = 1000 / rate;
-  let next = performance.now();
-  let windowStart = next;
-  const pending = new Set<Promise<void>>();
-  while (!signal.aborted) {
-    const p = one();
-    pending.add(p);
-    p.then(() => pending.delete(p));
-    next += interval;
-    const now = performance.now();
-    if (now - windowStart >= windowMs) {
-      onWindow(window, total);
-      window = newSummary();
-      windowStart = now;
+      inFlight.add(p);
+      next = Math.max(next + interval, t - interval);
     }
-    await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+    try {
+      await sleep(Math.max(0, next - now()), undefined, { signal: o.signal });
+    } catch {
+      // aborted: the loop condition ends it
+    }
   }
-  await Promise.all(pending);
+  await Promise.all(inFlight);
   agent.destroy();
   return total;
 }

@@ -1,48 +1,156 @@
-/** `ferry demo` (npm start) as a real process: traffic flows through the mesh, then it all stops. */
+/**
+ * `ferry demo` (what `npm start` runs) as a real process: traffic flows through the mesh
+ * with both reviews versions answering, and however the demo ends (its time is up, Ctrl-C,
+ * or it is killed outright) no process it started is left behind.
+ */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 
+interface Demo {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves when the output matches `pattern` (rejects if the demo exits first). */
+  readonly when: (pattern: RegExp) => Promise<RegExpExecArray>;
+}
+
+const started: number[] = [];
+
+function startDemo(args: string[]): Demo {
+  const child = spawn(process.execPath, [MAIN, 'demo', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d;
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('exit', (code, signal) => r({ code, signal })),
+  );
+  const when = (pattern: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(out);
+        if (!m) return;
+        listeners.delete(check);
+        resolve(m);
+      };
+      listeners.add(check);
+      check();
+      exited.then(() => reject(new Error(`the demo exited before ${pattern}:\n${out}`)));
+    });
+  return { child, output: () => out, exited, when };
+}
+
+/** The pids from the "what runs where" table. */
+async function pidsOf(demo: Demo): Promise<number[]> {
+  const m = await demo.when(/^pids +([\d ]+)$/m);
+  const pids = m[1].trim().split(/ +/).map(Number);
+  started.push(...pids);
+  return pids;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
-describe('ferry demo', function () {
+async function allGone(pids: number[], withinMs: number): Promise<number[]> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const left = pids.filter(alive);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const TOTAL =
+  /^total: (\d+) requests in [\d.]+ s, ([\d.]+)% ok, reviews v1 (\d+) \(\d+%\) v2 (\d+) \(\d+%\)/m;
+
+describe('ferry demo (npm start)', function () {
   this.timeout(60_000);
 
-  it('runs a whole mesh, splits reviews 80/20, and leaves no process behind', async () => {
-    const child = spawn(process.execPath, [MAIN, 'demo', '--duration', '5', '--rate', '40'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const total = /total traffic: (\d+) requests, ([\d.]+)% ok, reviews v1 (\d+), v2 (\d+)/.exec(
-      out,
-    );
-    console.log(`      ${total?.[0] ?? out}`);
+  after(() => {
+    // Should a test fail half-way, leave nothing running.
+    for (const pid of started.filter(alive)) process.kill(pid, 'SIGKILL');
+  });
+
+  it('sends traffic through the mesh to both reviews versions, stops after --duration, exits 0, leaves nothing', async () => {
+    const demo = startDemo(['--duration', '5', '--rate', '40']);
+    const pids = await pidsOf(demo);
+    const { code } = await demo.exited;
+    const out = demo.output();
     assert.equal(code, 0, out);
+    // The table names every process: the control plane, four apps and five sidecars.
+    assert.equal(pids.length, 10, out);
+    assert.match(
+      out,
+      /^control plane \(pid \d+\)\n {2}xDS {3}127\.0\.0\.1:\d+\n {2}HTTP {2}http:\/\/127\.0\.0\.1:\d+\/debug\/syncz/m,
+    );
+    assert.match(out, /^reviews +v2 +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+$/m);
+    assert.match(out, /http:\/\/127\.0\.0\.1:\d+\/clusters/);
+    assert.match(out, /^traffic: \d+ requests in/m, 'a summary every 2 s');
+    const total = TOTAL.exec(out);
     assert.ok(total, out);
-    const [requests, okPct, v1, v2] = [
-      Number(total[1]),
-      Number(total[2]),
-      Number(total[3]),
-      Number(total[4]),
-    ];
-    assert.ok(requests >= 100, `${requests} requests`);
-    assert.equal(okPct, 100);
-    assert.ok(v2 > 0 && v1 > v2 * 2, `v1 ${v1}, v2 ${v2}`);
-    const pids = (/pids: ([\d ]+)/.exec(out)?.[1] ?? '').trim().split(' ').map(Number);
-    assert.equal(pids.length, 9);
-    assert.deepEqual(pids.filter(alive), [], 'every child process has exited');
+    const [requests, okPct, v1, v2] = total.slice(1).map(Number);
+    assert.ok(requests >= 100, `${requests} requests in 5 s at 40/s`);
+    assert.ok(okPct >= 95, `${okPct}% ok`);
+    assert.ok(v2 > 0, 'reviews v2 answered');
+    assert.ok(v1 > v2, `the 80/20 split favours v1: v1 ${v1}, v2 ${v2}`);
+    assert.match(out, /^stopped: every process has exited$/m);
+    assert.deepEqual(await allGone(pids, 0), [], 'every process the demo started has exited');
+  });
+
+  it('stops cleanly on Ctrl-C (SIGINT): traffic first, then every process, exit 0', async () => {
+    const demo = startDemo(['--rate', '20']);
+    const pids = await pidsOf(demo);
+    await demo.when(/^traffic: \d+ requests in [\d.]+ s, 100\.0% ok/m);
+    demo.child.kill('SIGINT');
+    const { code } = await demo.exited;
+    const out = demo.output();
+    assert.equal(code, 0, out);
+    assert.ok(TOTAL.exec(out), out);
+    assert.match(out, /^stopped: every process has exited$/m);
+    assert.deepEqual(await allGone(pids, 0), []);
+  });
+
+  it('leaves nothing behind when it is killed outright (SIGKILL)', async () => {
+    const demo = startDemo(['--rate', '5']);
+    const pids = await pidsOf(demo);
+    demo.child.kill('SIGKILL');
+    await demo.exited;
+    // Each child sees the demo's IPC channel close and stops itself (sidecars drain).
+    assert.deepEqual(await allGone(pids, 10_000), [], demo.output());
+  });
+
+  it('reports every error of a bad mesh file in one place and starts nothing', async () => {
+    const file = path.join(tmpdir(), `ferry-demo-bad-${process.pid}.yaml`);
+    await writeFile(file, 'services:\n  - name: frontend\n');
+    const demo = startDemo(['--mesh', file]);
+    const { code } = await demo.exited;
+    assert.equal(code, 1);
+    assert.match(demo.output(), /ferry: .*ferry-demo-bad-\d+\.yaml:2:5: services\[0\]\.ports/);
+    assert.doesNotMatch(demo.output(), /pids/);
+  });
+
+  it('says what is wrong with its options', async () => {
+    const demo = startDemo(['--rate', 'lots']);
+    const { code } = await demo.exited;
+    assert.equal(code, 2);
+    assert.match(demo.output(), /--rate must be a number/);
   });
 });
