@@ -144,7 +144,8 @@ describe('sidecar data path (HTTP)', function () {
     console.log(`      round robin over 3: ${JSON.stringify(Object.fromEntries(rr))}`);
     // Round robin: an even share each, within a pick or two (a random balancer would be off
     // by ten or more at this size).
-    for (const n of ['a', 'b', 'c']) assert.ok(Math.abs((rr.get(n) ?? 0) - 100) <= 2, `${n} got ${rr.get(n)}`);
+    for (const n of ['a', 'b', 'c'])
+      assert.ok(Math.abs((rr.get(n) ?? 0) - 100) <= 2, `${n} got ${rr.get(n)}`);
     const w = count(
       await Promise.all(
         Array.from({ length: 400 }, () => request(sidecar.ports.outbound, 'w:8080')),
