@@ -77,6 +77,31 @@ function retries(attempts: number, on: string[], perTryTimeoutMs?: number): Retr
   };
 }
 
+/** Service `api` with subsets v1 and v2 (one upstream each) and a weighted split between them. */
+function splitMesh(v1: Upstream, v2: Upstream, w1: number, w2: number): MeshConfig {
+  return mesh({
+    ...service('api', 8080, 'http', []),
+    endpoints: [
+      endpoint('127.0.0.1', v1.port, 8080, { labels: { version: 'v1' } }),
+      endpoint('127.0.0.1', v2.port, 8080, { labels: { version: 'v2' } }),
+    ],
+    subsets: [
+      { name: 'v1', labels: { version: 'v1' } },
+      { name: 'v2', labels: { version: 'v2' } },
+    ],
+    routes: [
+      {
+        name: 'split',
+        match: [],
+        backends: [
+          { service: 'api', namespace: 'default', subset: 'v1', weight: w1 },
+          { service: 'api', namespace: 'default', subset: 'v2', weight: w2 },
+        ],
+      },
+    ],
+  });
+}
+
 function count(replies: Reply[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const r of replies) m.set(r.body, (m.get(r.body) ?? 0) + 1);
@@ -160,28 +185,7 @@ describe('sidecar data path (HTTP)', function () {
   it('splits 90/10 between subsets within a few percent', async () => {
     const [v1, v2] = await Promise.all([upstream('v1'), upstream('v2')]);
     ups.push(v1, v2);
-    const api: Service = {
-      ...service('api', 8080, 'http', []),
-      endpoints: [
-        endpoint('127.0.0.1', v1.port, 8080, { labels: { version: 'v1' } }),
-        endpoint('127.0.0.1', v2.port, 8080, { labels: { version: 'v2' } }),
-      ],
-      subsets: [
-        { name: 'v1', labels: { version: 'v1' } },
-        { name: 'v2', labels: { version: 'v2' } },
-      ],
-      routes: [
-        {
-          name: 'split',
-          match: [],
-          backends: [
-            { service: 'api', namespace: 'default', subset: 'v1', weight: 90 },
-            { service: 'api', namespace: 'default', subset: 'v2', weight: 10 },
-          ],
-        },
-      ],
-    };
-    await start(mesh(api));
+    await start(splitMesh(v1, v2, 90, 10));
     const replies: Reply[] = [];
     for (let i = 0; i < 10; i++) {
       replies.push(
@@ -312,29 +316,7 @@ describe('sidecar data path (HTTP)', function () {
   it('applies a weight change under steady load with zero failed requests', async () => {
     const [v1, v2] = await Promise.all([upstream('v1'), upstream('v2')]);
     ups.push(v1, v2);
-    const make = (w1: number, w2: number): MeshConfig =>
-      mesh({
-        ...service('api', 8080, 'http', []),
-        endpoints: [
-          endpoint('127.0.0.1', v1.port, 8080, { labels: { version: 'v1' } }),
-          endpoint('127.0.0.1', v2.port, 8080, { labels: { version: 'v2' } }),
-        ],
-        subsets: [
-          { name: 'v1', labels: { version: 'v1' } },
-          { name: 'v2', labels: { version: 'v2' } },
-        ],
-        routes: [
-          {
-            name: 'split',
-            match: [],
-            backends: [
-              { service: 'api', namespace: 'default', subset: 'v1', weight: w1 },
-              { service: 'api', namespace: 'default', subset: 'v2', weight: w2 },
-            ],
-          },
-        ],
-      });
-    await start(make(100, 0));
+    await start(splitMesh(v1, v2, 100, 0));
     let stop = false;
     const replies: Reply[] = [];
     const errors: unknown[] = [];
@@ -350,7 +332,7 @@ describe('sidecar data path (HTTP)', function () {
     const workers = Array.from({ length: 20 }, worker);
     await new Promise((r) => setTimeout(r, 500));
     const switchedAt = replies.length;
-    await push(make(0, 100));
+    await push(splitMesh(v1, v2, 0, 100));
     await new Promise((r) => setTimeout(r, 500));
     stop = true;
     await Promise.all(workers);
