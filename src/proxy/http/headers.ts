@@ -15,6 +15,9 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'http2-settings',
   'host',
+  // The proxy answers `Expect: 100-continue` itself (node sends the 100 Continue), as Envoy
+  // does unless proxy_100_continue is set; undici refuses to send the header upstream.
+  'expect',
 ]);
 
 /** The headers to send upstream: the client's, less hop-by-hop and pseudo headers. */

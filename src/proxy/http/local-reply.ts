@@ -41,6 +41,29 @@ export function grpcStatusForHttp(status: number): number {
   }
 }
 
+/**
+ * grpc-message is percent-encoded as the gRPC protocol says: only bytes outside printable
+ * ASCII, and '%' itself. (encodeURIComponent would also encode ':' and '/', which clients
+ * that decode with decodeURI, grpc-js among them, show as %3A and %2F.)
+ * https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md#responses
+ */
+export function encodeGrpcMessage(message: string): string {
+  let plain = true;
+  for (let i = 0; i < message.length && plain; i++) {
+    const c = message.charCodeAt(i);
+    plain = c >= 0x20 && c <= 0x7e && c !== 0x25;
+  }
+  if (plain) return message;
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 export function isGrpcRequest(contentType: string | string[] | undefined): boolean {
   return typeof contentType === 'string' && contentType.startsWith('application/grpc');
 }
@@ -61,7 +84,7 @@ export function sendLocalReply(
     const headers = {
       'content-type': 'application/grpc',
       'grpc-status': String(grpcStatusForHttp(status)),
-      'grpc-message': encodeURIComponent(body),
+      'grpc-message': encodeGrpcMessage(body),
       'x-ferry-response-flags': flags,
     };
     const stream = (res as Http2ServerResponse).stream;

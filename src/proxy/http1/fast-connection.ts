@@ -80,7 +80,10 @@ export class FastConnection implements ResponseOwner, BodySink {
   /** Parses and serves the next request in the buffer, if it is complete. */
   private next(): void {
     const buf = this.buf;
-    if (!buf || this.response || this.socket.destroyed) return;
+    // Once this side has ended the connection (drain, Connection: close), a request that
+    // still arrives is not served: it could only be sent upstream and its answer lost. The
+    // client sees the connection close unanswered, which tells it the request was not taken.
+    if (!buf || this.response || this.socket.destroyed || this.socket.writableEnded) return;
     const end = buf.indexOf(CRLF2);
     if (end < 0) {
       if (buf.length > this.maxHead) this.reject(431, 'request header fields too large');
@@ -181,9 +184,14 @@ export class FastConnection implements ResponseOwner, BodySink {
       return chunk.length;
     }
     if (reader.done) {
+      const paused = this.stream?.writableNeedDrain === true;
       this.stream?.end();
       this.stream = undefined;
       this.reader = undefined;
+      // The body is complete: stop holding the socket back for it. A stream that is ending
+      // never emits 'drain', so a socket paused for the last chunk would stay paused and
+      // the next request on this connection would never be read.
+      if (paused) this.socket.resume();
     }
     return used;
   }

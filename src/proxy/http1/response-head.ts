@@ -27,11 +27,15 @@ export function isToken(s: string): boolean {
   return true;
 }
 
-/** Field values may not hold CR, LF or NUL (RFC 9110 §5.5). */
+/**
+ * Field values hold visible characters, spaces, tabs and obs-text, no other control
+ * characters (RFC 9110 §5.5). Node's parser refuses them too, and undici will not send one
+ * upstream: let through, such a request would end in a 503 instead of a 400.
+ */
 function validValue(v: string): boolean {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
-    if (c === 13 || c === 10 || c === 0) return false;
+    if ((c < 32 && c !== 9) || c === 127) return false;
   }
   return true;
 }

@@ -40,6 +40,19 @@ function isHttp2Preface(chunk: Buffer): boolean {
   return chunk.compare(PREFACE, 0, n, 0, n) === 0;
 }
 
+function rejectConnect(req: IncomingMessage, socket: net.Socket): void {
+  const body = `no route for CONNECT ${req.url ?? ''}\n`;
+  socket.end(
+    'HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\nx-ferry-response-flags: NR\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
+}
+
+function closeAfterResponse(_req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+}
+
 export async function listenHttp(
   host: string,
   port: number,
@@ -50,6 +63,13 @@ export async function listenHttp(
   h1.keepAliveTimeout = 60_000;
   h1.headersTimeout = 60_000;
   h1.requestTimeout = 0;
+  // node's server is handed sockets and never listens itself, and it sets up the tracking of
+  // its connections on 'listening': without it closeIdleConnections() (the drain) and
+  // headersTimeout do nothing, and a keep-alive connection is never closed by a drain.
+  h1.emit('listening');
+  // A CONNECT (tunnel) request has no route: answer 404 NR, as Envoy does without a
+  // connect_matcher, instead of letting node drop the connection unanswered.
+  h1.on('connect', rejectConnect);
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on('session', (s) => {
@@ -110,7 +130,11 @@ export async function listenHttp(
     // Idle keep-alive connections close now, busy ones after their response
     // (Connection: close); HTTP/2 clients get GOAWAY and finish their streams.
     draining = true;
-    h1.closeIdleConnections();
+    // node's server never listened (it is handed sockets), so nothing tells it it is
+    // closing: each response from now on carries Connection: close and ends its connection,
+    // and close() shuts its idle connections now (and stops its timeout checks).
+    h1.prependListener('request', closeAfterResponse);
+    h1.close();
     for (const c of fastConns) c.drain();
     for (const s of sessions) s.close();
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
