@@ -1,218 +1,322 @@
 /**
- * `npm run bench`: the sidecar's data path against a direct connection, http-proxy and
- * nginx (when installed), in one run: saturation requests/s, p50/p90/p99 at a fixed
- * 1,000 requests/s, CPU ms per 1,000 requests and peak RSS of the proxy processes, as
- * ratios. One hop: client -> sidecar -> upstream; mesh hop: client -> sidecar -> sidecar
- * -> upstream. With 2 cores, the proxies run on CPU 0 and the load generator and the
- * upstream on CPU 1 (taskset), so that what is measured is the proxy.
- *   npm run bench -- [--seconds 8] [--rate-seconds 5]
+ * `npm run bench`: Ferry's sidecar data path against a direct connection, http-proxy and
+ * nginx (when it is installed), in one run.
+ *
+ * Variants (all HTTP/1.1 keep-alive, `GET /` with `Host: upstream:8080`, 100-byte answers):
+ *   direct          client -> upstream
+ *   http-proxy      client -> http-proxy (Node, keep-alive agent, 256 sockets) -> upstream
+ *   nginx           client -> nginx (1 worker, upstream keepalive) -> upstream
+ *   ferry 1 hop     client -> sidecar outbound -> upstream  (routing, retries, metrics on)
+ *   ferry mesh hop  client -> sidecar A outbound -> sidecar B inbound -> upstream
+ * The upstream is nginx returning a fixed body when nginx is installed, else a Node server;
+ * the same upstream serves every variant of a run. Ferry runs as real processes: a control
+ * plane (`ferry control-plane`) and sidecars (`ferry proxy`), so CPU and memory are per
+ * process.
+ *
+ * Per variant: a warm-up, then latency at a fixed 1,000 requests/s (open loop, the Node
+ * generator in proxy-load.ts: wrk 4 has no fixed-rate mode and wrk2 is not packaged), then
+ * saturation throughput (wrk when installed, else the Node generator, closed loop). CPU time
+ * of the proxy processes (all threads, /proc/PID/task/STAR/schedstat) over each phase,
+ * divided by the requests served; peak RSS (VmHWM) of each proxy process at the end.
+ *
+ * CPUs: with taskset and 2+ CPUs, every proxy process runs on CPU 0, and the load
+ * generator, the upstream, the control plane and this script on CPU 1. So at saturation the
+ * proxy has one core to itself, and the busy share of each core shows which side was the
+ * limit. For the fixed-rate phase the proxy, the upstream and the generator may by default
+ * use every CPU (--rate-cpus): in a VM, waking an idle vCPU costs a few hundred
+ * microseconds, and with the two sides pinned apart every request would pay it four times
+ * (about +1 ms at p90 for nginx as much as for Ferry), which says more about the VM than
+ * about the proxy. CPU used by other processes on the machine meanwhile is reported.
+ *
+ * The four targets of the issue are checked and printed as PASS or MISS; the exit code is 0
+ * either way (a benchmark, not a test), 1 only if the bench itself failed.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  answers,
+  busyShare,
+  type Child,
+  childPids,
+  cpuJiffies,
+  cpuMs,
+  ForeignCpu,
+  freePort,
+  httpGet,
+  Processes,
+  peakRssMiB,
+  rssMiB,
+  TASKSET,
+  userSysMs,
+  waitUntil,
+} from './proxy-procs.js';
+import { summarizeProfile } from './proxy-profile.js';
+
+const HELP = `Usage: npm run bench -- [options]
+       node dist/bench/proxy.js [options]
+
+  --duration S        saturation run per variant, seconds             (default 10)
+  --rate-duration S   recorded time at the fixed rate, seconds         (default 5)
+  --rate R            the fixed rate, requests/s                       (default 1000)
+  --warmup S          warm-up at saturation before measuring, seconds  (default 2)
+  --connections N     connections for saturation                       (default 64)
+  --quick             --duration 3 --rate-duration 2 --warmup 1
+  --only LIST         variants to run, comma-separated: direct,http-proxy,nginx,ferry,ferry-mesh
+  --loadgen KIND      saturation load generator: auto | wrk | node     (default auto: wrk if
+                      installed)
+  --upstream KIND     auto | nginx | node                  (default auto: nginx if installed)
+  --no-nginx          leave nginx out (as baseline and as upstream)
+  --no-pin            do not pin processes to CPUs
+  --rate-cpus MODE    CPUs during the fixed-rate phase: all (every process may use every
+                      CPU), split (as at saturation) or one (everything on one CPU)
+                                                                       (default all)
+  --cpu-prof DIR      run the sidecars under node --cpu-prof, write the profiles to DIR and
+                      summarize where their time goes (profiling slows them down a little)
+  --json FILE         also write the results as JSON
+  -h, --help
+`;
+
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    'rate-duration': { type: 'string' },
+    rate: { type: 'string', default: '1000' },
+    warmup: { type: 'string' },
+    connections: { type: 'string', default: '64' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    loadgen: { type: 'string', default: 'auto' },
+    upstream: { type: 'string', default: 'auto' },
+    'no-nginx': { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false },
+    'rate-cpus': { type: 'string', default: 'all' },
+    'cpu-prof': { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opt.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const num = (v: string | undefined, dflt: number, name: string) => {
+  const n = v === undefined ? dflt : Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    process.stderr.write(`bench: ${name} must be a positive number\n`);
+    process.exit(2);
+  }
+  return n;
+};
+const DURATION = num(opt.duration, opt.quick ? 3 : 10, '--duration');
+const RATE_DURATION = num(opt['rate-duration'], opt.quick ? 2 : 5, '--rate-duration');
+const WARMUP = num(opt.warmup, opt.quick ? 1 : 2, '--warmup');
+const RATE = num(opt.rate, 1000, '--rate');
+const CONNECTIONS = Math.round(num(opt.connections, 64, '--connections'));
+const HOST = 'upstream:8080';
+const BODY_BYTES = 100;
+const PROXY_CPU = 0;
+const LOAD_CPU = 1;
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(HERE, '../src/cli/main.js');
 const LOAD = path.join(HERE, 'proxy-load.js');
 const SERVERS = path.join(HERE, 'proxy-servers.js');
 
-const { values: args } = parseArgs({
-  options: {
-    seconds: { type: 'string' },
-    'rate-seconds': { type: 'string' },
-    connections: { type: 'string' },
-  },
-});
-const SECONDS = Number(args.seconds ?? 8);
-const RATE_SECONDS = Number(args['rate-seconds'] ?? 5);
-const CONNECTIONS = Number(args.connections ?? 64);
+const ALL_VARIANTS = ['direct', 'http-proxy', 'nginx', 'ferry', 'ferry-mesh'];
+const only = new Set(opt.only ? opt.only.split(',').map((s) => s.trim()) : ALL_VARIANTS);
+for (const v of only)
+  if (!ALL_VARIANTS.includes(v)) {
+    process.stderr.write(`bench: unknown variant "${v}" (${ALL_VARIANTS.join(', ')})\n`);
+    process.exit(2);
+  }
 
-const children: ChildProcess[] = [];
+function which(names: string[], dirs: string[]): string | undefined {
+  const all = [...dirs, ...(process.env.PATH ?? '').split(':').filter(Boolean)];
+  for (const name of names)
+    for (const d of all) if (existsSync(path.join(d, name))) return path.join(d, name);
+  return undefined;
+}
+const SBIN = [
+  '/usr/sbin',
+  '/usr/local/sbin',
+  '/usr/local/nginx/sbin',
+  '/usr/bin',
+  '/usr/local/bin',
+];
+for (const [flag, allowed] of [
+  ['loadgen', ['auto', 'wrk', 'node']],
+  ['upstream', ['auto', 'nginx', 'node']],
+] as const)
+  if (!(allowed as readonly string[]).includes(opt[flag])) {
+    process.stderr.write(`bench: --${flag} must be ${allowed.join(', ')}\n`);
+    process.exit(2);
+  }
+const NGINX = opt['no-nginx'] ? undefined : which(['nginx'], SBIN);
+const WRK = opt.loadgen === 'node' ? undefined : which(['wrk'], ['/usr/bin', '/usr/local/bin']);
+if (opt.loadgen === 'wrk' && !WRK) {
+  process.stderr.write('bench: --loadgen wrk, but wrk is not installed (apt-get install wrk)\n');
+  process.exit(2);
+}
+if (opt.upstream === 'nginx' && !NGINX) {
+  process.stderr.write('bench: --upstream nginx, but nginx is not installed\n');
+  process.exit(2);
+}
+const UPSTREAM_KIND = opt.upstream === 'node' || !NGINX ? 'node' : 'nginx';
+
+const PIN = !opt['no-pin'] && TASKSET !== undefined && cpus().length >= 2;
+const RATE_CPUS = opt['rate-cpus'] ?? 'all';
+if (!['all', 'split', 'one'].includes(RATE_CPUS)) {
+  process.stderr.write('bench: --rate-cpus must be all, split or one\n');
+  process.exit(2);
+}
+const ALL_CPUS = `0-${cpus().length - 1}`;
+/** The upstream's processes (re-pinned with the proxies for the fixed-rate phase). */
+let upstreamPids: number[] = [];
+const procs = new Processes(PIN);
 const tmp = mkdtempSync(path.join(tmpdir(), 'ferry-bench-'));
-const hasTaskset = existsSync('/usr/bin/taskset');
-const wrk = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => existsSync(p));
-const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+const PROF_DIR = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
 
+let cleaned = false;
 function cleanup(): void {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  if (cleaned) return;
+  cleaned = true;
+  procs.killAll();
   rmSync(tmp, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-
-function pinned(cpu: number, cmd: string, argv: string[]): [string, string[]] {
-  return hasTaskset ? ['taskset', ['-c', String(cpu), cmd, ...argv]] : [cmd, argv];
-}
-
-/** Starts a process and resolves with the first stdout line matching `re`. */
-function start(
-  cpu: number,
-  cmd: string,
-  argv: string[],
-  re: RegExp,
-): Promise<{ child: ChildProcess; m: RegExpExecArray }> {
-  const [c, a] = pinned(cpu, cmd, argv);
-  const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')} did not start`)), 15_000);
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = re.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, m });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`${argv.join(' ')} exited ${code}: ${err}`)));
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+  process.on(sig, () => {
+    process.stderr.write(`\nbench: ${sig}, stopping everything\n`);
+    cleanup();
+    process.exit(130);
   });
+// No run should come near this; it is the bound of last resort.
+const LIMIT_MS = (ALL_VARIANTS.length * (DURATION + RATE_DURATION + 2 * WARMUP + 60) + 60) * 1000;
+setTimeout(() => {
+  process.stderr.write(`bench: still running after ${LIMIT_MS / 1000} s, giving up\n`);
+  process.exit(1);
+}, LIMIT_MS).unref();
+
+const out = (s = '') => process.stdout.write(`${s}\n`);
+
+// ---------------------------------------------------------------- processes under test
+
+interface Target {
+  readonly port: number;
+  /** The proxy processes: their CPU and memory are what is measured. */
+  readonly procs: { readonly label: string; readonly pid: number }[];
+  /** Every process of the proxy, to move between CPUs. */
+  readonly affinity: number[];
+  /** Runs after the measurement: a line about what the proxies counted, if anything. */
+  readonly check?: () => Promise<string | undefined>;
+  readonly stop: () => Promise<void>;
 }
 
-async function ready(port: number): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (
-      await fetch(`http://127.0.0.1:${port}/healthz/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('sidecar never ready');
+/** One of proxy-servers.ts's servers; resolves once it listens. */
+async function nodeServer(name: string, args: string[], cpu: number) {
+  const child = procs.spawn(name, process.execPath, [SERVERS, ...args], { cpu });
+  const m = await procs.waitForLine(child, /^port (\d+)/, 10_000);
+  return { child, port: Number(m[1]) };
 }
 
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
-
-function cpuMs(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * TICK_MS;
+async function startNginx(name: string, http: string, cpu: number) {
+  const dir = path.join(tmp, name);
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const conf = path.join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+master_process on;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 1000000000;
+  keepalive_timeout 300s;
+  ${http.replaceAll('PORT', String(port))}
 }
-
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
-function run(cmd: string, argv: string[]): Promise<string> {
-  const [c, a] = pinned(1, cmd, argv);
-  return new Promise((resolve, reject) => {
-    const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.on('exit', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}`)),
-    );
-  });
-}
-
-interface Result {
-  name: string;
-  rps: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  cpuPer1k: number;
-  rssMiB: number;
-}
-
-async function measure(name: string, port: number, host: string, pids: number[]): Promise<Result> {
-  const url = `http://127.0.0.1:${port}`;
-  const before = cpuMs(pids);
-  let rps: number;
-  let requests: number;
-  if (wrk) {
-    const out = await run(wrk, [
-      '-t1',
-      `-c${CONNECTIONS}`,
-      `-d${SECONDS}s`,
-      '-H',
-      `Host: ${host}`,
-      `${url}/`,
-    ]);
-    rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-    requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-    if (non2xx > 0) throw new Error(`${name}: ${non2xx} failed responses under load`);
-  } else {
-    const r = JSON.parse(
-      await run(process.execPath, [LOAD, 'sat', url, host, String(SECONDS), String(CONNECTIONS)]),
-    );
-    rps = r.requests / r.seconds;
-    requests = r.requests;
-    if (r.errors > 0) throw new Error(`${name}: ${r.errors} failed requests under load`);
-  }
-  const cpu = cpuMs(pids) - before;
-  const lat = JSON.parse(
-    await run(process.execPath, [LOAD, 'rate', url, host, String(RATE_SECONDS), '1000']),
+`,
   );
-  if (lat.errors > 0) throw new Error(`${name}: ${lat.errors} failed requests at 1,000 requests/s`);
-  const result = {
+  const child = procs.spawn(name, NGINX!, ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', conf], {
+    cpu,
+  });
+  await waitUntil(`${name} on port ${port}`, () => answers(port, '/', HOST), 10_000);
+  const workers = childPids(child.pid);
+  return { child, port, pids: [child.pid, ...workers], workers };
+}
+
+function upstreamNginx() {
+  const body = 'x'.repeat(BODY_BYTES);
+  return startNginx(
+    'nginx-upstream',
+    `server {
+    listen 127.0.0.1:PORT backlog=4096;
+    default_type text/plain;
+    location / { return 200 '${body}'; }
+  }`,
+    LOAD_CPU,
+  );
+}
+
+async function startSidecar(
+  name: string,
+  xds: number,
+  service: string,
+  appPort?: number,
+): Promise<{ child: Child; outbound: number; inbound: number; admin: number }> {
+  const node = PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
+  const child = procs.spawn(
     name,
-    rps,
-    p50: lat.p50,
-    p90: lat.p90,
-    p99: lat.p99,
-    cpuPer1k: pids.length ? (cpu / requests) * 1000 : Number.NaN,
-    rssMiB: pids.length ? Math.max(...pids.map(peakRssMiB)) : Number.NaN,
-  };
-  process.stdout.write(`  ${name}: ${Math.round(rps)} req/s, p90 ${lat.p90.toFixed(2)} ms\n`);
-  return result;
+    process.execPath,
+    [
+      ...node,
+      CLI,
+      'proxy',
+      '--xds',
+      `127.0.0.1:${xds}`,
+      '--service',
+      service,
+      '--outbound-port',
+      '0',
+      '--inbound-port',
+      '0',
+      '--admin-port',
+      '0',
+      '--metrics-port',
+      '0',
+      '--ready-port',
+      '0',
+      ...(appPort ? ['--app-port', String(appPort)] : []),
+      '--log-level',
+      'warn',
+    ],
+    { cpu: PROXY_CPU },
+  );
+  const m = await procs.waitForLine(
+    child,
+    /outbound (\d+), inbound (\d+), admin (\d+), metrics \d+, ready (\d+)/,
+    15_000,
+  );
+  await waitUntil(`${name} ready`, () => answers(Number(m[4]), '/healthz/ready'), 15_000);
+  return { child, outbound: Number(m[1]), inbound: Number(m[2]), admin: Number(m[3]) };
 }
 
-function meshYaml(endpointPort: number | undefined): string {
-  return `mesh: { trustDomain: cluster.local }
-services:
-  - name: upstream
-    ports: [{ port: 8080, protocol: http }]
-${endpointPort ? `    endpoints: [{ address: 127.0.0.1, port: ${endpointPort} }]\n` : ''}    policy:
-      timeout: 5s
-      retries: { attempts: 2, on: [5xx, connect-failure, reset] }
-`;
-}
-
-const PORTS_RE = /outbound (\d+), inbound (\d+), admin \d+, metrics \d+, ready (\d+)/;
-
-async function sidecar(xds: number, service: string, appPort?: number) {
-  const argv = [
-    CLI,
-    'proxy',
-    '--xds',
-    `127.0.0.1:${xds}`,
-    '--service',
-    service,
-    '--log-level',
-    'warn',
-    '--outbound-port',
-    '0',
-    '--inbound-port',
-    '0',
-    '--admin-port',
-    '0',
-    '--metrics-port',
-    '0',
-    '--ready-port',
-    '0',
-    ...(appPort ? ['--app-port', String(appPort)] : []),
-  ];
-  const { child, m } = await start(0, process.execPath, argv, PORTS_RE);
-  await ready(Number(m[3]));
-  return { pid: child.pid!, outbound: Number(m[1]), inbound: Number(m[2]) };
-}
-
-async function controlPlane(file: string): Promise<number> {
-  const { m } = await start(
-    1,
+async function startControlPlane(
+  name: string,
+  mesh: string,
+): Promise<{ child: Child; xds: number }> {
+  const file = path.join(tmp, `${name}.yaml`);
+  writeFileSync(file, mesh);
+  const child = procs.spawn(
+    name,
     process.execPath,
     [
       CLI,
@@ -226,134 +330,655 @@ async function controlPlane(file: string): Promise<number> {
       '--log-level',
       'warn',
     ],
-    /xDS on 127\.0\.0\.1:(\d+)/,
+    { cpu: LOAD_CPU },
   );
-  return Number(m[1]);
+  const m = await procs.waitForLine(child, /xDS on 127\.0\.0\.1:(\d+)/, 15_000);
+  return { child, xds: Number(m[1]) };
 }
 
-function startNginx(upstreamPort: number): Promise<{ pid: number; port: number }> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const conf = path.join(tmp, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1; daemon off; pid ${tmp}/nginx.pid; error_log ${tmp}/error.log warn;
-events { worker_connections 4096; }
-http { access_log off;
-  upstream up { server 127.0.0.1:${upstreamPort}; keepalive 256; }
-  server { listen 127.0.0.1:${port};
-    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-`,
-  );
-  const [c, a] = pinned(0, nginxBin!, ['-c', conf, '-p', tmp]);
-  const child = spawn(c, a, { stdio: 'ignore' });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const poll = async () => {
-      if (
-        await fetch(`http://127.0.0.1:${port}/`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      ) {
-        const worker = execFileSync('pgrep', ['-P', String(child.pid)])
-          .toString()
-          .trim()
-          .split('\n')
-          .map(Number);
-        resolve({ pid: worker[0] ?? child.pid!, port });
-      } else if (Date.now() - t0 > 5000) reject(new Error('nginx did not start'));
-      else setTimeout(poll, 50);
-    };
-    poll();
+/** The mesh file: `upstream` on 8080/http with retries and a timeout. */
+function meshYaml(staticEndpointPort?: number): string {
+  return `services:
+  - name: upstream
+    ports:
+      - { port: 8080, protocol: http }
+${staticEndpointPort ? `    endpoints:\n      - { address: 127.0.0.1, port: ${staticEndpointPort} }\n` : ''}    policy:
+      timeout: 5s
+      retries: { attempts: 2, on: [5xx, connect-failure, reset] }
+`;
+}
+
+interface SidecarStats {
+  requests: number;
+  responses2xx: number;
+  responses5xx: number;
+  retries: number;
+  memory_heap_used_bytes: number;
+  memory_heap_total_bytes: number;
+  memory_external_bytes: number;
+}
+async function sidecarStats(admin: number): Promise<SidecarStats | undefined> {
+  try {
+    return JSON.parse(
+      (await httpGet(admin, '/stats?format=json', { timeoutMs: 2000 })).body,
+    ) as SidecarStats;
+  } catch {
+    return undefined;
+  }
+}
+const statsLine = (label: string, s: SidecarStats | undefined) =>
+  s
+    ? `${label} counted ${s.requests} requests, ${s.responses2xx} 2xx, ${s.responses5xx} 5xx, ${s.retries} retries` +
+      ` (now: heap ${mib(s.memory_heap_used_bytes)}/${mib(s.memory_heap_total_bytes)} MiB, external ${mib(s.memory_external_bytes)} MiB)`
+    : `${label}: /stats unavailable`;
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+/** Stops a sidecar so that it exits by itself (and writes its CPU profile). */
+async function stopSidecar(child: Child): Promise<void> {
+  await procs.stop(child, 'SIGTERM', 10_000);
+}
+
+type Starter = (upstreamPort: number) => Promise<Target>;
+
+const VARIANTS: { id: string; name: string; start: Starter }[] = [
+  {
+    id: 'direct',
+    name: 'direct',
+    start: async (up) => ({ port: up, procs: [], affinity: [], stop: async () => undefined }),
+  },
+  {
+    id: 'http-proxy',
+    name: 'http-proxy',
+    start: async (up) => {
+      const { child, port } = await nodeServer('http-proxy', ['http-proxy', String(up)], PROXY_CPU);
+      return {
+        port,
+        procs: [{ label: 'http-proxy', pid: child.pid }],
+        affinity: [child.pid],
+        stop: () => procs.stop(child),
+      };
+    },
+  },
+  {
+    id: 'nginx',
+    name: 'nginx',
+    start: async (up) => {
+      const n = await startNginx(
+        'nginx-proxy',
+        `upstream up {
+    server 127.0.0.1:${up};
+    keepalive 256;
+    keepalive_requests 1000000000;
+    keepalive_timeout 300s;
+  }
+  server {
+    listen 127.0.0.1:PORT backlog=4096;
+    location / {
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }`,
+        PROXY_CPU,
+      );
+      return {
+        port: n.port,
+        // The master does nothing while serving; the worker is what is measured.
+        procs: n.workers.map((pid) => ({ label: 'nginx worker', pid })),
+        affinity: n.pids,
+        stop: () => procs.stop(n.child, 'SIGTERM'),
+      };
+    },
+  },
+  {
+    id: 'ferry',
+    name: 'ferry 1 hop',
+    start: async (up) => {
+      const cp = await startControlPlane('cp-one-hop', meshYaml(up));
+      const sc = await startSidecar('sidecar', cp.xds, 'client');
+      return {
+        port: sc.outbound,
+        procs: [{ label: 'sidecar', pid: sc.child.pid }],
+        affinity: [sc.child.pid],
+        check: async () => statsLine('sidecar', await sidecarStats(sc.admin)),
+        stop: async () => {
+          await stopSidecar(sc.child);
+          await procs.stop(cp.child);
+        },
+      };
+    },
+  },
+  {
+    id: 'ferry-mesh',
+    name: 'ferry mesh hop',
+    start: async (up) => {
+      const cp = await startControlPlane('cp-mesh-hop', meshYaml());
+      const server = await startSidecar('sidecar B (upstream)', cp.xds, 'upstream', up);
+      const client = await startSidecar('sidecar A (client)', cp.xds, 'client');
+      return {
+        port: client.outbound,
+        procs: [
+          { label: 'sidecar A', pid: client.child.pid },
+          { label: 'sidecar B', pid: server.child.pid },
+        ],
+        affinity: [client.child.pid, server.child.pid],
+        check: async () => {
+          const [a, b] = [await sidecarStats(client.admin), await sidecarStats(server.admin)];
+          return `${statsLine('sidecar A', a)}; ${statsLine('sidecar B', b)}`;
+        },
+        stop: async () => {
+          await Promise.all([stopSidecar(client.child), stopSidecar(server.child)]);
+          await procs.stop(cp.child);
+        },
+      };
+    },
+  },
+];
+
+// ---------------------------------------------------------------- load
+
+/** Runs a child to its end on the load CPU; resolves with its stdout. */
+async function runLoad(
+  name: string,
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+  cpu: number | string = LOAD_CPU,
+) {
+  let stdout = '';
+  const child = procs.spawn(name, cmd, args, {
+    cpu,
+    onLine: (line) => {
+      stdout += `${line}\n`;
+    },
   });
+  let code: number | null;
+  try {
+    code = await procs.waitExit(child, timeoutMs);
+  } catch (err) {
+    await procs.stop(child, 'SIGKILL');
+    throw err;
+  }
+  // Let the last stdout lines through the pipe.
+  await new Promise((r) => setImmediate(r));
+  if (code !== 0) throw new Error(`${name} failed (${code}):\n  ${child.tail.join('\n  ')}`);
+  return stdout;
 }
 
-const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+interface Saturation {
+  requests: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+}
+
+async function saturate(port: number, seconds: number): Promise<Saturation> {
+  const limit = (seconds + 20) * 1000;
+  if (WRK) {
+    const text = await runLoad(
+      'wrk',
+      WRK,
+      [
+        '-t1',
+        `-c${CONNECTIONS}`,
+        `-d${seconds}s`,
+        '--timeout',
+        '5s',
+        '-H',
+        `Host: ${HOST}`,
+        `http://127.0.0.1:${port}/`,
+      ],
+      limit,
+    );
+    const m = /(\d+) requests in ([\d.]+)(m?s)/.exec(text);
+    if (!m) throw new Error(`could not read wrk's output:\n${text}`);
+    const requests = Number(m[1]);
+    const secs = Number(m[2]) / (m[3] === 'ms' ? 1000 : 1);
+    const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0);
+    const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
+    const errors = non2xx + (sock ? sock.slice(1).reduce((s, v) => s + Number(v), 0) : 0);
+    return { requests: requests - non2xx, errors, seconds: secs, rps: (requests - non2xx) / secs };
+  }
+  const r = JSON.parse(
+    await runLoad(
+      'load generator',
+      process.execPath,
+      [
+        LOAD,
+        '--mode',
+        'sat',
+        '--port',
+        String(port),
+        '--host',
+        HOST,
+        '--seconds',
+        String(seconds),
+        '--connections',
+        String(CONNECTIONS),
+      ],
+      limit,
+    ),
+  ) as Saturation;
+  return r;
+}
+
+interface Fixed {
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  lagP99: number;
+  queued: number;
+}
+
+async function fixedRate(port: number, cpu: number | string): Promise<Fixed> {
+  const text = await runLoad(
+    'load generator (fixed rate)',
+    process.execPath,
+    [
+      LOAD,
+      '--mode',
+      'rate',
+      '--port',
+      String(port),
+      '--host',
+      HOST,
+      '--rate',
+      String(RATE),
+      '--seconds',
+      String(RATE_DURATION),
+      '--warmup',
+      '1',
+    ],
+    (RATE_DURATION + 30) * 1000,
+    cpu,
+  );
+  return JSON.parse(text) as Fixed;
+}
+
+// ---------------------------------------------------------------- measurement
+
+interface Result {
+  id: string;
+  name: string;
+  sat: Saturation;
+  fixed: Fixed;
+  /** Proxy CPU, ms per 1,000 requests, at saturation and at the fixed rate. */
+  cpuSat: number;
+  cpuFixed: number;
+  /** Share of the proxies' CPU time at saturation spent in the kernel (system time). */
+  sysShare: number;
+  /** Peak RSS of each proxy process, MiB. */
+  rss: { label: string; idle: number; peak: number }[];
+  proxyBusy: number;
+  loadBusy: number;
+  /** CPU other processes on the machine used while this variant was measured, in CPUs. */
+  foreign: { share: number; top: string };
+  check?: string;
+  /** CLOCK_MONOTONIC microseconds of the fixed-rate and saturation phases. */
+  windows: { fixed: [number, number]; sat: [number, number] };
+  pids: number[];
+}
+
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+const sumCpu = (pids: number[]) => pids.reduce((s, pid) => s + cpuMs(pid), 0);
+
+async function measure(id: string, name: string, t: Target): Promise<Result> {
+  // Answers, and with the whole body?
+  await waitUntil(
+    `${name}: first answer`,
+    async () => {
+      try {
+        const r = await httpGet(t.port, '/', { host: HOST, timeoutMs: 2000 });
+        return r.status === 200 && r.body.length === BODY_BYTES;
+      } catch {
+        return false;
+      }
+    },
+    15_000,
+    100,
+  );
+  const pids = t.procs.map((p) => p.pid);
+  const idle = pids.map(rssMiB);
+  await saturate(t.port, WARMUP);
+
+  // The fixed-rate phase, on the CPUs --rate-cpus says.
+  const rateCpu = RATE_CPUS === 'all' ? ALL_CPUS : RATE_CPUS === 'one' ? PROXY_CPU : LOAD_CPU;
+  if (RATE_CPUS !== 'split') {
+    procs.setAffinity(t.affinity, rateCpu);
+    procs.setAffinity(upstreamPids, rateCpu);
+  }
+  const foreign = new ForeignCpu();
+  let c0 = sumCpu(pids);
+  const f0 = nowUs();
+  const fixed = await fixedRate(t.port, rateCpu);
+  const f1 = nowUs();
+  if (RATE_CPUS !== 'split') {
+    procs.setAffinity(t.affinity, PROXY_CPU);
+    procs.setAffinity(upstreamPids, LOAD_CPU);
+  }
+  const cpuFixed = ((sumCpu(pids) - c0) / (fixed.requests + RATE)) * 1000; // + the 1 s warm-up
+
+  c0 = sumCpu(pids);
+  const us0 = pids.map(userSysMs);
+  const j0 = cpuJiffies();
+  const s0 = nowUs();
+  const sat = await saturate(t.port, DURATION);
+  const s1 = nowUs();
+  const j1 = cpuJiffies();
+  const cpuSat = ((sumCpu(pids) - c0) / sat.requests) * 1000;
+  let user = 0;
+  let sys = 0;
+  pids.forEach((pid, i) => {
+    const u = userSysMs(pid);
+    user += u.user - us0[i].user;
+    sys += u.sys - us0[i].sys;
+  });
+
+  const result: Result = {
+    id,
+    name,
+    sat,
+    fixed,
+    cpuSat: pids.length ? cpuSat : Number.NaN,
+    cpuFixed: pids.length ? cpuFixed : Number.NaN,
+    sysShare: pids.length ? sys / (user + sys) : Number.NaN,
+    rss: t.procs.map((p, i) => ({ label: p.label, idle: idle[i], peak: peakRssMiB(p.pid) })),
+    proxyBusy: PIN ? busyShare(j0, j1, PROXY_CPU) : Number.NaN,
+    loadBusy: PIN ? busyShare(j0, j1, LOAD_CPU) : Number.NaN,
+    foreign: foreign.end(),
+    check: await t.check?.(),
+    windows: { fixed: [f0, f1], sat: [s0, s1] },
+    pids,
+  };
+  if (sat.errors > 0)
+    result.check = `${result.check ?? ''} ${sat.errors} failed requests at saturation`;
+  if (fixed.errors > 0)
+    result.check = `${result.check ?? ''} ${fixed.errors} failed requests at the fixed rate`;
+  out(
+    `  ${name.padEnd(15)} ${f(sat.rps, 0).padStart(6)} req/s   p90 @${RATE}/s ${f(fixed.p90, 3)} ms` +
+      (pids.length
+        ? `   ${f(cpuSat, 1)} CPU ms/1k req   peak RSS ${f(Math.max(...result.rss.map((r) => r.peak)), 1)} MiB`
+        : '') +
+      (PIN ? `   CPU busy: proxy ${pct(result.proxyBusy)}, load ${pct(result.loadBusy)}` : '') +
+      `   other processes ${pct(result.foreign.share)}`,
+  );
+  if (result.check) out(`  ${' '.repeat(15)} ${result.check.trim()}`);
+  return result;
+}
+
+// ---------------------------------------------------------------- report
+
+const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+const pct = (share: number) => (Number.isFinite(share) ? `${Math.round(share * 100)}%` : '-');
+const x = (a: number, b: number | undefined) =>
+  b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b > 0
+    ? `${(a / b).toFixed(2)}x`
+    : '-';
+const peak = (r: Result) => (r.rss.length ? Math.max(...r.rss.map((p) => p.peak)) : Number.NaN);
+
+function table(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  out(`  ${line(head)}`);
+  for (const r of rows) out(`  ${line(r)}`);
+}
+
+function report(results: Result[]): void {
+  const by = (id: string) => results.find((r) => r.id === id);
+  const direct = by('direct');
+  const hp = by('http-proxy');
+  const ng = by('nginx');
+  const one = by('ferry');
+
+  out();
+  out(
+    `Results (saturation: ${WRK ? 'wrk' : 'Node load generator'}, ${CONNECTIONS} connections, ${DURATION} s; latency: open loop at ${RATE} req/s for ${RATE_DURATION} s)`,
+  );
+  table(
+    [
+      'variant',
+      'req/s',
+      'p50 ms',
+      'p90 ms',
+      'p99 ms',
+      'p99.9 ms',
+      'CPU ms/1k req',
+      'of it kernel',
+      'CPU ms/1k @rate',
+      'RSS MiB idle > peak',
+      'CPU busy proxy/load',
+    ],
+    results.map((r) => [
+      r.name,
+      f(r.sat.rps, 0),
+      f(r.fixed.p50, 3),
+      f(r.fixed.p90, 3),
+      f(r.fixed.p99, 3),
+      f(r.fixed.p999, 3),
+      f(r.cpuSat, 1),
+      pct(r.sysShare),
+      f(r.cpuFixed, 1),
+      r.rss.length ? r.rss.map((p) => `${f(p.idle, 0)} > ${f(p.peak, 0)}`).join(', ') : '-',
+      PIN ? `${pct(r.proxyBusy)} / ${pct(r.loadBusy)}` : '-',
+    ]),
+  );
+  out(
+    '  (CPU and RSS: the proxy processes only; mesh hop: sidecar A + sidecar B, both on the proxy CPU)',
+  );
+
+  if (direct) {
+    out();
+    out('Against direct (client -> upstream)');
+    table(
+      ['variant', 'req/s', 'p50', 'p90', 'p99', 'added p50 ms', 'added p90 ms', 'added p99 ms'],
+      results
+        .filter((r) => r !== direct)
+        .map((r) => [
+          r.name,
+          x(r.sat.rps, direct.sat.rps),
+          x(r.fixed.p50, direct.fixed.p50),
+          x(r.fixed.p90, direct.fixed.p90),
+          x(r.fixed.p99, direct.fixed.p99),
+          f(r.fixed.p50 - direct.fixed.p50, 3),
+          f(r.fixed.p90 - direct.fixed.p90, 3),
+          f(r.fixed.p99 - direct.fixed.p99, 3),
+        ]),
+    );
+  }
+  for (const base of [hp, ng]) {
+    if (!base) continue;
+    out();
+    out(`Against ${base.name} (ratio of each variant's figure to ${base.name}'s)`);
+    table(
+      ['variant', 'req/s', 'p50', 'p90', 'p99', 'CPU/req', 'CPU/req @rate', 'peak RSS'],
+      results
+        .filter((r) => r !== base && r.id !== 'direct')
+        .map((r) => [
+          r.name,
+          x(r.sat.rps, base.sat.rps),
+          x(r.fixed.p50, base.fixed.p50),
+          x(r.fixed.p90, base.fixed.p90),
+          x(r.fixed.p99, base.fixed.p99),
+          x(r.cpuSat, base.cpuSat),
+          x(r.cpuFixed, base.cpuFixed),
+          x(peak(r), peak(base)),
+        ]),
+    );
+  }
+
+  out();
+  out('Targets (ferry 1 hop: routing, retries and metrics on)');
+  const check = (ok: boolean | undefined, text: string) =>
+    out(`  ${ok === undefined ? 'n/a ' : ok ? 'PASS' : 'MISS'}  ${text}`);
+  if (!one) {
+    out('  n/a   ferry 1 hop was not run');
+    return;
+  }
+  check(
+    hp ? one.sat.rps >= 2 * hp.sat.rps : undefined,
+    `throughput >= 2x http-proxy: ${hp ? x(one.sat.rps, hp.sat.rps) : 'http-proxy not run'}`,
+  );
+  check(
+    direct ? one.fixed.p90 - direct.fixed.p90 <= 0.5 : undefined,
+    `added p90 at ${RATE} req/s <= 0.5 ms: ${direct ? `+${f(one.fixed.p90 - direct.fixed.p90, 3)} ms` : 'direct not run'}`,
+  );
+  check(
+    ng ? one.cpuSat <= 2 * ng.cpuSat : undefined,
+    `CPU per request <= 2x nginx: ${ng ? x(one.cpuSat, ng.cpuSat) : NGINX || opt['no-nginx'] ? 'nginx not run' : 'nginx is not installed'}` +
+      (ng ? ` (at ${RATE} req/s: ${x(one.cpuFixed, ng.cpuFixed)})` : ''),
+  );
+  const sidecars = results
+    .filter((r) => r.id.startsWith('ferry'))
+    .flatMap((r) => r.rss.map((p) => p.peak));
+  check(
+    Math.max(...sidecars) <= 80,
+    `peak RSS per sidecar <= 80 MiB: ${sidecars.map((v) => f(v, 1)).join(', ')} MiB`,
+  );
+}
+
+function notes(results: Result[]): void {
+  const notesOut: string[] = [];
+  for (const r of results) {
+    if (!PIN || r.id === 'direct') continue;
+    if (r.proxyBusy < 0.9 && r.loadBusy > 0.95)
+      notesOut.push(
+        `${r.name}: the load CPU was saturated (${pct(r.loadBusy)}) and the proxy CPU was not (${pct(r.proxyBusy)}): its req/s is a lower bound.`,
+      );
+  }
+  for (const r of results)
+    if (r.foreign.share > 0.05)
+      notesOut.push(
+        `${r.name}: other processes on the machine used ${pct(r.foreign.share)} of a CPU meanwhile (most: ${r.foreign.top}); its figures are disturbed.`,
+      );
+  for (const r of results)
+    if (r.fixed.lagP99 > 2)
+      notesOut.push(
+        `${r.name}: the fixed-rate generator's timer was late by ${f(r.fixed.lagP99, 2)} ms at p99 (not counted as latency).`,
+      );
+  if (notesOut.length) {
+    out();
+    out('Notes');
+    for (const n of notesOut) out(`  ${n}`);
+  }
+}
+
+function profiles(results: Result[]): void {
+  if (!PROF_DIR) return;
+  const files = readdirSync(PROF_DIR).filter((n) => n.endsWith('.cpuprofile'));
+  for (const r of results) {
+    if (!r.id.startsWith('ferry')) continue;
+    r.pids.forEach((pid, i) => {
+      const file = files.find((n) => n.split('.').includes(String(pid)));
+      const label = r.rss[i]?.label ?? String(pid);
+      if (!file) {
+        out(`\n${r.name}, ${label}: no profile found in ${PROF_DIR}`);
+        return;
+      }
+      const full = path.join(PROF_DIR, file);
+      out(`\n==== CPU profile: ${r.name}, ${label}, saturation (${r.sat.requests} requests) ====`);
+      out(summarizeProfile(full, { windows: [r.windows.sat], requests: r.sat.requests, top: 25 }));
+      out(
+        `\n==== CPU profile: ${r.name}, ${label}, at ${RATE} req/s (${r.fixed.requests} requests) ====`,
+      );
+      out(
+        summarizeProfile(full, { windows: [r.windows.fixed], requests: r.fixed.requests, top: 12 }),
+      );
+    });
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+function describe(): void {
+  const model = cpus()[0]?.model ?? 'unknown CPU';
+  const version = (cmd: string | undefined, re: RegExp) => {
+    if (!cmd) return '';
+    const r = spawnSync(cmd, ['-v'], { timeout: 2000, encoding: 'utf8' });
+    return re.exec(`${r.stdout ?? ''}${r.stderr ?? ''}`)?.[1] ?? '';
+  };
+  const wrkVersion = version(WRK, /wrk (\S+)/);
+  const nginxVersion = version(NGINX, /nginx\/(\S+)/);
+  out(`Ferry sidecar data-path benchmark — Node ${process.version}, ${cpus().length} x ${model}`);
+  out(
+    `  load: saturation with ${WRK ? `wrk ${wrkVersion} (-t1 -c${CONNECTIONS})` : `the Node load generator (${CONNECTIONS} connections; ${opt.loadgen === 'node' ? '--loadgen node' : 'wrk is not installed'})`}, ${DURATION} s per variant after ${WARMUP} s warm-up;` +
+      ` latency with the Node open-loop generator at ${RATE} req/s for ${RATE_DURATION} s`,
+  );
+  out(
+    `  upstream: ${UPSTREAM_KIND === 'nginx' ? `nginx ${nginxVersion} (return 200, ${BODY_BYTES}-byte body)` : `Node http server (${BODY_BYTES}-byte body)`}; ` +
+      `baselines: direct, http-proxy${NGINX ? `, nginx ${nginxVersion} (1 worker, upstream keepalive)` : opt['no-nginx'] ? ' (nginx left out: --no-nginx)' : ' (nginx is not installed)'}`,
+  );
+  out(
+    PIN
+      ? `  CPUs (taskset): proxies on CPU ${PROXY_CPU}; load generator, upstream, control plane and this script on CPU ${LOAD_CPU};` +
+          ` in the fixed-rate phase ${RATE_CPUS === 'all' ? `proxies, upstream and generator may use every CPU (${ALL_CPUS})` : RATE_CPUS === 'one' ? `proxies, upstream and generator all on CPU ${PROXY_CPU}` : 'the same'}`
+      : `  CPUs: not pinned (${TASKSET ? '--no-pin or a single CPU' : 'taskset not found'}): the load generator competes with the proxy`,
+  );
+  out(
+    '  measured: CPU time of the proxy processes, all threads (/proc/PID/task/*/schedstat), per 1,000' +
+      ' requests served; peak RSS (VmHWM) per proxy process; CPU busy share of each core (/proc/stat)',
+  );
+  if (PROF_DIR)
+    out(
+      `  profiling: sidecars run under node --cpu-prof, profiles in ${PROF_DIR} (numbers are a little lower)`,
+    );
+  out();
+}
 
 async function main(): Promise<void> {
-  process.stdout.write(
-    `Ferry data-path benchmark: ${SECONDS}s saturation (${wrk ? 'wrk' : 'node load generator'}, ${CONNECTIONS} connections), ` +
-      `${RATE_SECONDS}s at 1,000 requests/s, 100-byte responses, Node ${process.version}` +
-      `${hasTaskset ? '; proxies on CPU 0, load generator and upstream on CPU 1' : ''}\n`,
-  );
-  const up = await start(1, process.execPath, [SERVERS, 'upstream'], /^port (\d+)/);
-  const upPort = Number(up.m[1]);
+  if (PIN)
+    execFileSync(TASKSET!, ['-pc', String(LOAD_CPU), String(process.pid)], {
+      timeout: 2000,
+      stdio: 'ignore',
+    });
+  if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
+  describe();
+
+  let upstreamPort: number;
+  if (UPSTREAM_KIND === 'nginx') {
+    const n = await upstreamNginx();
+    upstreamPort = n.port;
+    upstreamPids = n.pids;
+  } else {
+    const n = await nodeServer('upstream', ['upstream'], LOAD_CPU);
+    upstreamPort = n.port;
+    upstreamPids = [n.child.pid];
+  }
+
   const results: Result[] = [];
-  results.push(await measure('direct', upPort, 'upstream', []));
-
-  const hp = await start(
-    0,
-    process.execPath,
-    [SERVERS, 'http-proxy', String(upPort)],
-    /^port (\d+)/,
-  );
-  results.push(await measure('http-proxy', Number(hp.m[1]), 'upstream', [hp.child.pid!]));
-  hp.child.kill();
-
-  if (nginxBin) {
-    const ng = await startNginx(upPort);
-    results.push(await measure('nginx', ng.port, 'upstream', [ng.pid]));
-    children.at(-1)?.kill('SIGQUIT');
+  for (const v of VARIANTS) {
+    if (!only.has(v.id)) continue;
+    if (v.id === 'nginx' && !NGINX) continue;
+    const target = await v.start(upstreamPort);
+    try {
+      results.push(await measure(v.id, v.name, target));
+    } finally {
+      await target.stop();
+    }
   }
-
-  const oneHopFile = path.join(tmp, 'one-hop.yaml');
-  writeFileSync(oneHopFile, meshYaml(upPort));
-  const xds1 = await controlPlane(oneHopFile);
-  const s1 = await sidecar(xds1, 'client');
-  results.push(await measure('ferry 1 hop', s1.outbound, 'upstream:8080', [s1.pid]));
-
-  const meshFile = path.join(tmp, 'mesh-hop.yaml');
-  writeFileSync(meshFile, meshYaml(undefined));
-  const xds2 = await controlPlane(meshFile);
-  const server = await sidecar(xds2, 'upstream', upPort);
-  const client = await sidecar(xds2, 'client');
-  await new Promise((r) => setTimeout(r, 500));
-  results.push(
-    await measure('ferry mesh hop', client.outbound, 'upstream:8080', [client.pid, server.pid]),
-  );
-
-  const by = (n: string) => results.find((r) => r.name === n);
-  const direct = by('direct')!;
-  const hpR = by('http-proxy')!;
-  const ng = by('nginx');
-  process.stdout.write(
-    '\nvariant          req/s   x direct  x http-proxy  x nginx   p50 ms  p90 ms  p99 ms  cpu ms/1k req  x nginx cpu  peak RSS MiB\n',
-  );
-  for (const r of results) {
-    process.stdout.write(
-      `${r.name.padEnd(15)} ${fmt(r.rps).padStart(6)}   ${fmt(r.rps / direct.rps, 2).padStart(7)}   ${fmt(r.rps / hpR.rps, 2).padStart(11)}  ${fmt(ng ? r.rps / ng.rps : Number.NaN, 2).padStart(7)}  ` +
-        `${fmt(r.p50, 2).padStart(6)}  ${fmt(r.p90, 2).padStart(6)}  ${fmt(r.p99, 2).padStart(6)}  ${fmt(r.cpuPer1k, 1).padStart(13)}  ${fmt(ng ? r.cpuPer1k / ng.cpuPer1k : Number.NaN, 2).padStart(11)}  ${fmt(r.rssMiB, 1).padStart(12)}\n`,
+  report(results);
+  notes(results);
+  profiles(results);
+  if (opt.json)
+    writeFileSync(
+      opt.json,
+      `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`,
     );
-  }
-  const one = by('ferry 1 hop')!;
-  const meshHop = by('ferry mesh hop')!;
-  const check = (ok: boolean, text: string) =>
-    process.stdout.write(`  ${ok ? 'PASS' : 'MISS'}  ${text}\n`);
-  process.stdout.write('\nTargets (one hop with routing, retries and metrics on):\n');
-  check(one.rps >= 2 * hpR.rps, `throughput >= 2x http-proxy: ${fmt(one.rps / hpR.rps, 2)}x`);
-  check(
-    one.p90 - direct.p90 <= 0.5,
-    `added p90 at 1,000 req/s <= 0.5 ms: +${fmt(one.p90 - direct.p90, 2)} ms`,
-  );
-  if (ng)
-    check(
-      one.cpuPer1k <= 2 * ng.cpuPer1k,
-      `CPU per request <= 2x nginx: ${fmt(one.cpuPer1k / ng.cpuPer1k, 2)}x`,
-    );
-  else process.stdout.write('  ----  CPU per request vs nginx: nginx is not installed\n');
-  check(
-    Math.max(one.rssMiB, meshHop.rssMiB) <= 80,
-    `peak RSS per sidecar <= 80 MiB: ${fmt(Math.max(one.rssMiB, meshHop.rssMiB), 1)} MiB`,
-  );
 }
 
 main()
-  .catch((err) => {
-    process.stderr.write(`bench failed: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
+  .then(() => {
     cleanup();
-    process.exit();
+    process.exit(0);
+  })
+  .catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    cleanup();
+    process.exit(1);
   });
