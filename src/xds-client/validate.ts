@@ -4,12 +4,12 @@
  * every problem it finds (field path and what is wrong), never throws.
  * Envoy's own constraints (protoc-gen-validate rules in the v3 protos) are the model.
  */
+import { types } from '../xds/index.js';
 
 /** A decoded resource or message: snake_case fields, enums as strings, Any as `@type`. */
 export type Resource = Record<string, unknown>;
 
-const HCM_TYPE =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const HCM_TYPE = types.HTTP_CONNECTION_MANAGER;
 
 function record(value: unknown): Resource | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -10,6 +10,16 @@ export const CLUSTER = `${TYPE_PREFIX}envoy.config.cluster.v3.Cluster`;
 export const ENDPOINT = `${TYPE_PREFIX}envoy.config.endpoint.v3.ClusterLoadAssignment`;
 export const SECRET = `${TYPE_PREFIX}envoy.extensions.transport_sockets.tls.v3.Secret`;
 
+/** The HTTP connection manager network filter, as it appears in a typed_config. */
+export const HTTP_CONNECTION_MANAGER = `${TYPE_PREFIX}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`;
+
+/**
+ * The listener names a Ferry control plane gives every sidecar, and the sidecar looks for:
+ * where the app's outbound traffic arrives, and where other sidecars connect in front of it.
+ */
+export const VIRTUAL_OUTBOUND = 'virtualOutbound';
+export const VIRTUAL_INBOUND = 'virtualInbound';
+
 /** Every resource type, in the order a client should apply them (xDS "eventual consistency"). */
 export const RESOURCE_TYPES: readonly string[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET];
 

@@ -3,11 +3,13 @@
  * that operators can read Ferry's config dumps and stats the way they read Istio's.
  */
 
+import { types } from '../../xds/index.js';
+
 /** The listener every sidecar's app sends its outbound traffic to. */
-export const VIRTUAL_OUTBOUND = 'virtualOutbound';
+export const VIRTUAL_OUTBOUND = types.VIRTUAL_OUTBOUND;
 
 /** The listener other sidecars connect to, in front of the app. */
-export const VIRTUAL_INBOUND = 'virtualInbound';
+export const VIRTUAL_INBOUND = types.VIRTUAL_INBOUND;
 
 /** `outbound|PORT|SUBSET|HOST`; SUBSET is empty when there is none. */
 export function outboundClusterName(port: number, hostname: string, subset?: string): string {

@@ -3,6 +3,7 @@
  * inbound listeners and runtime clusters, built once per xDS update and swapped in whole.
  * Pieces whose resources did not change are reused from the previous build.
  */
+import { types } from '../../xds/index.js';
 import type { ProxyConfig, ResourceEntry } from '../../xds-client/index.js';
 import {
   buildCluster,
@@ -24,11 +25,8 @@ import {
   type RouteTable,
 } from '../router/index.js';
 
-export const VIRTUAL_OUTBOUND = 'virtualOutbound';
-export const VIRTUAL_INBOUND = 'virtualInbound';
-
-const HCM =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const { VIRTUAL_OUTBOUND, VIRTUAL_INBOUND } = types;
+const HCM = types.HTTP_CONNECTION_MANAGER;
 
 export interface RuntimeConfig {
   readonly version: number;

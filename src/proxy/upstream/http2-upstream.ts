@@ -30,23 +30,24 @@ class H2Call implements Dispatcher.DispatchController {
   responded = false;
   trailers: Record<string, string | string[]> = {};
   constructor(
-    readonly stream: http2.ClientHttp2Stream,
+    /** Absent when the stream could not even be opened (the session was already gone). */
+    readonly stream: http2.ClientHttp2Stream | undefined,
     readonly handler: Handler,
   ) {}
   abort(reason: Error): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    if (!this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
+    if (this.stream && !this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
     this.handler.onResponseError?.(this, reason);
   }
   pause(): void {
     this.paused = true;
-    this.stream.pause();
+    this.stream?.pause();
   }
   resume(): void {
     this.paused = false;
-    this.stream.resume();
+    this.stream?.resume();
   }
 }
 
@@ -147,7 +148,7 @@ export class Http2Upstream {
     try {
       stream = this.connect().request(headers, { endStream: body === null || body === undefined });
     } catch (err) {
-      handler.onResponseError?.(new H2Call(undefined as never, handler), err as Error);
+      handler.onResponseError?.(new H2Call(undefined, handler), err as Error);
       return false;
     }
     const call = new H2Call(stream, handler);
