@@ -76,7 +76,7 @@ export class Sidecar {
   private draining = false;
   private stopping: Promise<void> | undefined;
   readonly stats = new ProxyStats();
-  readonly pools = new UpstreamPools();
+  readonly pools: UpstreamPools;
   private readonly metrics = new MetricsRegistry();
   private xds: XdsClientType | undefined;
   private listeners: HttpListener[] = [];
@@ -87,6 +87,9 @@ export class Sidecar {
   private constructor(private readonly options: SidecarOptions) {
     const ns = options.namespace ?? 'default';
     this.nodeId = options.id ?? `${options.service}-${process.pid}.${ns}`;
+    // `--http1 node` is the libraries' path end to end: node's HTTP server downstream and
+    // undici upstream.
+    this.pools = new UpstreamPools(options.http1 === 'node' ? 'undici' : 'ferry');
   }
 
   static async start(options: SidecarOptions): Promise<Sidecar> {

@@ -67,6 +67,7 @@ class TimeoutError extends Error {
 const PER_TRY_TIMEOUT = new TimeoutError('per-try timeout');
 const ROUTE_TIMEOUT = new TimeoutError('upstream request timeout');
 const DOWNSTREAM_GONE = new Error('downstream closed');
+const DOWNSTREAM_PROTOCOL_ERROR = 'FERRY_DOWNSTREAM_PROTOCOL_ERROR';
 
 /** One try against one host: undici's handler. A superseded attempt is ignored. */
 class Attempt implements Dispatcher.DispatchHandler {
@@ -257,6 +258,15 @@ export class Exchange {
     attempt.dead = true;
     attempt.host.active--;
     if (this.finished) return;
+    if ((err as { code?: string }).code === DOWNSTREAM_PROTOCOL_ERROR) {
+      // The client's body broke HTTP/1.1's framing: its fault, not the upstream's.
+      if (this.res.headersSent) {
+        this.addFlag(FLAG.DOWNSTREAM_PROTOCOL_ERROR);
+        this.res.destroy();
+        this.done();
+      } else this.finishLocal(400, 'malformed request body', FLAG.DOWNSTREAM_PROTOCOL_ERROR);
+      return;
+    }
     const kind: RetriableError = err === PER_TRY_TIMEOUT ? 'timeout' : classify(err);
     if (kind !== 'timeout') attempt.host.rqError++;
     if (this.res.headersSent || (this.trailersOnly && this.status)) {

@@ -45,8 +45,15 @@ const CONN = Symbol('ferry.fast.connection');
 type Tagged = Socket & { [CONN]?: FastConnection };
 type TaggedStream = PassThrough & { [CONN]?: FastConnection };
 
+/** A request body that breaks HTTP/1.1's framing rules: the exchange answers 400 (DPE). */
+export class DownstreamProtocolError extends Error {
+  readonly code = 'FERRY_DOWNSTREAM_PROTOCOL_ERROR';
+}
+
 export class FastConnection implements ResponseOwner, BodySink {
   private draining = false;
+  /** A request's body was malformed: nothing more is read from this connection. */
+  private broken = false;
   private buf: Buffer | undefined;
   private response: FastResponse | undefined;
   private reader: BodyReader | undefined;
@@ -67,6 +74,7 @@ export class FastConnection implements ResponseOwner, BodySink {
   }
 
   data(chunk: Buffer): void {
+    if (this.broken) return;
     if (this.reader && this.stream) {
       // A request body still arriving.
       const end = this.readBody(chunk, 0);
@@ -178,9 +186,19 @@ export class FastConnection implements ResponseOwner, BodySink {
     let used: number;
     try {
       used = reader.read(chunk, from, this);
-    } catch {
-      this.stream?.destroy(new Error('malformed request body'));
-      this.socket.destroy();
+    } catch (err) {
+      // The request is under way with a body that cannot be read: fail the body (the
+      // exchange answers 400 if the response has not started) and read nothing more from
+      // this connection, which closes after that response.
+      const stream = this.stream;
+      this.stream = undefined;
+      this.reader = undefined;
+      this.buf = undefined;
+      this.broken = true;
+      const res = this.response;
+      if (res && !res.headersSent) res.close = true;
+      stream?.destroy(new DownstreamProtocolError((err as Error).message));
+      if (!res) this.socket.destroy();
       return chunk.length;
     }
     if (reader.done) {
@@ -212,7 +230,7 @@ export class FastConnection implements ResponseOwner, BodySink {
   responseDone(res: FastResponse, close: boolean): void {
     if (this.response !== res) return;
     this.response = undefined;
-    if (close || this.stream) {
+    if (close || this.stream || this.broken) {
       // The client asked to close, or its body is still arriving: end the connection.
       this.socket.end();
       return;

@@ -1,5 +1,8 @@
 /** The HTTP/1.1 fast path: hand-parsed requests on raw sockets for the common case. */
+
+export { BodyReader, type BodySink } from './body-reader.js';
 export {
+  DownstreamProtocolError,
   type FastConnection,
   type FastHandler,
   type FastOptions,
@@ -7,3 +10,13 @@ export {
   serveFast,
 } from './fast-connection.js';
 export { FastResponse } from './fast-response.js';
+export {
+  CRLF2,
+  type Framing,
+  framingOf,
+  HeadError,
+  NO_BODY,
+  parseResponseHead,
+  type ResponseHead,
+  UNTIL_CLOSE,
+} from './response-head.js';

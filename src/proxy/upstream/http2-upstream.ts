@@ -8,19 +8,11 @@
 import http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { CONNECT_TIMEOUT, SOCKET_CLOSED, UpstreamError } from './upstream-error.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
 
 type Handler = Dispatcher.DispatchHandler;
-
-class UpstreamError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** One request as a stream; the controller undici handlers expect. */
 class H2Call implements Dispatcher.DispatchController {
@@ -90,7 +82,7 @@ function onClose(this: Tagged): void {
   const reason =
     code === http2.constants.NGHTTP2_REFUSED_STREAM
       ? new UpstreamError('ERR_HTTP2_STREAM_ERROR', 'NGHTTP2_REFUSED_STREAM')
-      : new UpstreamError('UND_ERR_SOCKET', `stream closed (code ${code})`);
+      : new UpstreamError(SOCKET_CLOSED, `stream closed (code ${code})`);
   call.handler.onResponseError?.(call, reason);
 }
 
@@ -119,7 +111,7 @@ export class Http2Upstream {
     this.session = session;
     const timer = setTimeout(() => {
       if (!session.connecting) return;
-      session.destroy(new UpstreamError('UND_ERR_CONNECT_TIMEOUT', 'connect timeout'));
+      session.destroy(new UpstreamError(CONNECT_TIMEOUT, 'connect timeout'));
     }, this.options.connectTimeoutMs);
     session.once('connect', () => clearTimeout(timer));
     const forget = () => {

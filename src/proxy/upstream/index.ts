@@ -1,2 +1,8 @@
-/** Upstream connection pools (undici), per endpoint and protocol. */
-export { type PoolSettings, UpstreamPools, type UpstreamProtocol } from './upstream-pools.js';
+/** Upstream connection pools, per endpoint and protocol. */
+export {
+  type Http1Engine,
+  type PoolSettings,
+  type Upstream,
+  UpstreamPools,
+  type UpstreamProtocol,
+} from './upstream-pools.js';

@@ -1,10 +1,13 @@
 /**
- * Connection pools to upstream endpoints: one undici dispatcher per endpoint and protocol,
- * kept across configuration updates (so idle keep-alive connections survive a push) and
- * closed gracefully when the endpoint leaves every cluster.
+ * Connection pools to upstream endpoints: one dispatcher per endpoint and protocol, kept
+ * across configuration updates (so idle keep-alive connections survive a push) and closed
+ * gracefully when the endpoint leaves every cluster. HTTP/1.1 goes through Ferry's own
+ * raw-socket pool by default, or through undici's Pool (the `--http1 node` path, which
+ * trades speed for the libraries' behaviour); HTTP/2 through node's http2 client.
  */
 import { createRequire } from 'node:module';
 import type { Dispatcher, Pool as PoolType } from 'undici';
+import { Http1Upstream } from './http1-upstream.js';
 import { Http2Upstream } from './http2-upstream.js';
 
 export type UpstreamProtocol = 'http1' | 'http2';
@@ -14,9 +17,18 @@ export interface PoolSettings {
   readonly connectTimeoutMs: number;
 }
 
-// undici's index loads all of undici (fetch, WebSocket, a second llhttp build): about
-// 10 MiB of a sidecar's memory it never uses. The pool alone is all the data path needs.
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof PoolType;
+/** Which client carries HTTP/1.1 upstream. */
+export type Http1Engine = 'ferry' | 'undici';
+
+let undiciPool: typeof PoolType | undefined;
+/**
+ * undici's Pool, loaded on first use only. undici's index loads all of undici (fetch,
+ * WebSocket, a second llhttp build): about 10 MiB of memory the data path never uses.
+ */
+function loadUndiciPool(): typeof PoolType {
+  undiciPool ??= createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof PoolType;
+  return undiciPool;
+}
 
 /** What the exchange needs of an upstream: undici's dispatch contract. */
 export interface Upstream {
@@ -28,6 +40,8 @@ export interface Upstream {
 export class UpstreamPools {
   private readonly pools = new Map<string, Upstream>();
 
+  constructor(private readonly http1: Http1Engine = 'ferry') {}
+
   /** The dispatcher for `address:port` over `protocol`, created on first use. */
   get(key: string, address: string, port: number, settings: PoolSettings): Upstream {
     const poolKey = settings.protocol === 'http2' ? `h2|${key}` : key;
@@ -37,15 +51,17 @@ export class UpstreamPools {
       pool =
         settings.protocol === 'http2'
           ? new Http2Upstream(origin, { connectTimeoutMs: settings.connectTimeoutMs })
-          : new Pool(origin, {
-              connect: { timeout: settings.connectTimeoutMs, noDelay: true },
-              connections: 256,
-              pipelining: 1,
-              keepAliveTimeout: 60_000,
-              keepAliveMaxTimeout: 600_000,
-              bodyTimeout: 0,
-              headersTimeout: 0,
-            });
+          : this.http1 === 'ferry'
+            ? new Http1Upstream(address, port, { connectTimeoutMs: settings.connectTimeoutMs })
+            : new (loadUndiciPool())(origin, {
+                connect: { timeout: settings.connectTimeoutMs, noDelay: true },
+                connections: 256,
+                pipelining: 1,
+                keepAliveTimeout: 60_000,
+                keepAliveMaxTimeout: 600_000,
+                bodyTimeout: 0,
+                headersTimeout: 0,
+              });
       this.pools.set(poolKey, pool);
     }
     return pool;
