@@ -17,6 +17,12 @@ export class DeltaStream extends AdsStream {
   /** Per type: name -> version the client has (initial_resource_versions, then what we sent). */
   private readonly known = new Map<string, Map<string, string>>();
 
+  protected hasResources(raw: object): boolean {
+    const known = (raw as { initial_resource_versions?: Record<string, string> })
+      .initial_resource_versions;
+    return known !== undefined && Object.keys(known).length > 0;
+  }
+
   protected handle(raw: object, typeUrl: string, state: TypeState): void {
     const req = raw as DeltaDiscoveryRequest;
     // A stale nonce only means the ACK is outdated; subscription changes still count.

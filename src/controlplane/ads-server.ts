@@ -19,8 +19,13 @@ export class AdsServer {
   /** Bumped per publish; a push loop still running for an older one stops. */
   private pushRound = 0;
 
-  constructor(context: Omit<StreamContext, 'sotwCache'>) {
-    this.ctx = { ...context, sotwCache: new SotwResponseCache(context.controlPlaneId) };
+  constructor(context: Omit<StreamContext, 'sotwCache' | 'warmUntil'> & { warmupMs?: number }) {
+    const { warmupMs = 0, ...rest } = context;
+    this.ctx = {
+      ...rest,
+      sotwCache: new SotwResponseCache(context.controlPlaneId),
+      warmUntil: warmupMs > 0 ? performance.now() + warmupMs : 0,
+    };
     this.unsubscribe = this.ctx.cache.onPublish(() => this.pushAll());
   }
 
@@ -56,7 +61,7 @@ export class AdsServer {
       const end = Math.min(next + PUSH_SLICE, streams.length);
       for (; next < end; next++) {
         const s = streams[next];
-        if (s.closed) continue;
+        if (s.closed || s.holding) continue;
         try {
           s.push();
         } catch (err) {

@@ -14,6 +14,11 @@ export class SotwStream extends AdsStream {
   /** Per type: name -> version of what the last response carried. */
   private readonly sent = new Map<string, ReadonlyMap<string, string>>();
 
+  protected hasResources(raw: object): boolean {
+    // A client that was served before says which version it has.
+    return Boolean((raw as { version_info?: string }).version_info);
+  }
+
   protected handle(raw: object, typeUrl: string, state: TypeState): void {
     const req = raw as DiscoveryRequest;
     if (req.response_nonce) {

@@ -21,6 +21,14 @@ export interface StreamContext {
   readonly metrics: AdsMetrics;
   readonly controlPlaneId: string;
   readonly sotwCache: SotwResponseCache;
+  /**
+   * Until this moment (performance.now() ms) the control plane is warming up: it has just
+   * started and the workloads that register by connecting have not all come back. A client
+   * that reconnects with resources already in hand is held, keeping its last config, until
+   * then, so that it is not told that endpoints which simply have not reconnected yet are
+   * gone. 0: no warm-up.
+   */
+  readonly warmUntil: number;
 }
 
 export interface Nack {
@@ -77,6 +85,10 @@ export interface StreamStatus {
 
 type Call = grpc.ServerDuplexStream<object, object>;
 
+function releaseHeld(s: AdsStream): void {
+  s.release();
+}
+
 let streamCounter = 0;
 
 export abstract class AdsStream {
@@ -89,6 +101,9 @@ export abstract class AdsStream {
   private nonceCounter = 0;
   private disconnect: (() => void) | undefined;
   private started = false;
+  /** Requests received while the stream is held during the warm-up, answered after it. */
+  private held: object[] | undefined;
+  private holdTimer: NodeJS.Timeout | undefined;
   closed = false;
 
   constructor(
@@ -112,16 +127,63 @@ export abstract class AdsStream {
   /** Sends whatever changed for this client in a newly published generation. */
   abstract push(): void;
 
+  /** Whether a first request says the client already has resources (it is reconnecting). */
+  protected abstract hasResources(req: object): boolean;
+
+  /** Held during the control plane's warm-up: pushes wait until it ends. */
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
   private receive(req: object): void {
     if (this.closed) return;
+    if (this.held) {
+      this.held.push(req);
+      return;
+    }
     const r = req as { node?: Node; type_url?: string };
     try {
       if (!this.started) {
         this.started = true;
         if (!this.start(r.node)) return;
+        const wait = this.ctx.warmUntil - performance.now();
+        if (wait > 0 && this.hasResources(req)) {
+          // Registered already (its own endpoint counts at once); answered after the warm-up.
+          this.held = [req];
+          this.holdTimer = setTimeout(releaseHeld, wait, this);
+          this.ctx.log.info(
+            { node: this.nodeId, ms: Math.round(wait) },
+            'reconnecting client held until the control plane has warmed up',
+          );
+          return;
+        }
       } else if (r.node?.metadata && this.workload) {
         this.updateNode(r.node);
       }
+      this.process(req);
+    } catch (err) {
+      this.ctx.log.error({ err, node: this.nodeId }, 'xDS request failed');
+      this.fail(grpc.status.INTERNAL, `control plane error: ${(err as Error).message}`);
+    }
+  }
+
+  /** The warm-up is over: answer what the client asked meanwhile, against the config now. */
+  release(): void {
+    const held = this.held;
+    this.held = undefined;
+    this.holdTimer = undefined;
+    if (!held || this.closed) return;
+    try {
+      for (const req of held) if (!this.closed) this.process(req);
+    } catch (err) {
+      this.ctx.log.error({ err, node: this.nodeId }, 'xDS request failed');
+      this.fail(grpc.status.INTERNAL, `control plane error: ${(err as Error).message}`);
+    }
+  }
+
+  private process(req: object): void {
+    const r = req as { type_url?: string };
+    {
       const typeUrl = r.type_url ?? '';
       if (!typeUrl) {
         this.fail(grpc.status.INVALID_ARGUMENT, 'type_url is required');
@@ -134,9 +196,6 @@ export abstract class AdsStream {
         this.types.set(typeUrl, state);
       }
       this.handle(req, typeUrl, state);
-    } catch (err) {
-      this.ctx.log.error({ err, node: this.nodeId }, 'xDS request failed');
-      this.fail(grpc.status.INTERNAL, `control plane error: ${(err as Error).message}`);
     }
   }
 
@@ -237,6 +296,8 @@ export abstract class AdsStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.held = undefined;
     this.disconnect?.();
     this.onClose(this);
     this.ctx.log.info({ node: this.nodeId, mode: this.mode }, 'xDS stream closed');

@@ -26,6 +26,12 @@ export interface ControlPlaneOptions {
   readonly httpPort?: number;
   readonly gracePeriodMs?: number;
   readonly debounceMs?: number;
+  /**
+   * After start, sidecars that reconnect with a config in hand are held (they keep serving
+   * it) for this long, so that workloads which register by connecting can come back first.
+   * Default 5 s; 0 turns it off.
+   */
+  readonly warmupMs?: number;
   readonly log: Logger;
 }
 
@@ -73,6 +79,7 @@ export class ControlPlane {
       log,
       metrics: createAdsMetrics(metrics),
       controlPlaneId: 'ferry',
+      warmupMs: options.warmupMs ?? 5000,
     });
     const cp = new ControlPlane(registry, cache, ads, metrics, log);
     cp.registerMetrics();

@@ -74,12 +74,20 @@ export class SotwStream implements XdsStream {
     const request: DiscoveryRequest = {
       type_url: typeUrl,
       resource_names: want === '*' ? [] : [...want].sort(),
-      version_info: this.versions.get(typeUrl) ?? '',
+      // On a new stream, the version last accepted on an earlier one: the server learns that
+      // this client is reconnecting with a config in hand (as Envoy does).
+      version_info: this.versions.get(typeUrl) ?? lastVersion(this.params.versionsOf(typeUrl)),
       response_nonce: this.nonces.get(typeUrl) ?? '',
     };
     if (error !== undefined) request.error_detail = { code: INVALID_ARGUMENT, message: error };
     this.call.send(request);
   }
+}
+
+/** The version every resource of a SotW response shares, or '' when there is none. */
+function lastVersion(versions: Record<string, string>): string {
+  for (const name in versions) return versions[name];
+  return '';
 }
 
 /** What a response answers: the wildcard, or the names both asked now and seen before. */

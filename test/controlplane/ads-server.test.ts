@@ -34,6 +34,7 @@ describe('ADS server', () => {
       httpPort: 0,
       debounceMs: 10,
       gracePeriodMs: 300,
+      warmupMs: 0,
       log: silentLogger(),
     });
     client = adsClient(cp.xdsPort);
@@ -280,6 +281,68 @@ describe('ADS server', () => {
       );
       assert.ok(await d.silentFor(200));
       d.close();
+    });
+  });
+
+  describe('warm-up after a start', () => {
+    let warm: ControlPlane;
+    let warmClient: AdsClient;
+    beforeEach(async () => {
+      warm = await ControlPlane.start({
+        config: baseMesh(),
+        xdsPort: 0,
+        httpPort: 0,
+        debounceMs: 10,
+        warmupMs: 600,
+        log: silentLogger(),
+      });
+      warmClient = adsClient(warm.xdsPort);
+    });
+    afterEach(async () => {
+      warmClient.close();
+      await warm.close();
+    });
+
+    it('answers a new client at once, and a reconnecting one (it has resources) only after the warm-up, with the config then', async () => {
+      const t0 = performance.now();
+      const fresh = openDelta(warmClient);
+      fresh.send({
+        node: { id: 'new' },
+        type_url: types.ENDPOINT,
+        resource_names_subscribe: [ECHO],
+      });
+      await fresh.next();
+      const freshMs = performance.now() - t0;
+
+      const back = openDelta(warmClient);
+      back.send({
+        node: { id: 'back' },
+        type_url: types.ENDPOINT,
+        resource_names_subscribe: [ECHO, WEB],
+        initial_resource_versions: { [ECHO]: 'old', [WEB]: 'old' },
+      });
+      // Meanwhile the mesh changes: the held client gets the state after the warm-up.
+      warm.registry.setMeshConfig(
+        mesh(service('echo', 50051, 'grpc', [50099]), service('web', 8080, 'http', [9080])),
+      );
+      const res = await back.next();
+      const backMs = performance.now() - t0;
+      const echo = deltaResources<ClaLike>(res).find((r) => r.name === ECHO);
+      console.log(
+        `      new client answered after ${freshMs.toFixed(0)} ms, reconnecting one after ${backMs.toFixed(0)} ms (warm-up 600 ms)`,
+      );
+      assert.ok(freshMs < 500, `new client waited ${freshMs} ms`);
+      assert.ok(backMs >= 550, `reconnecting client answered after ${backMs} ms`);
+      assert.deepEqual(claAddresses(echo!.value), ['127.0.0.1:50099']);
+
+      // A SotW client saying which version it has is held the same way.
+      const sotw = openSotw(warmClient);
+      sotw.send({ node: { id: 'sotw-back' }, type_url: types.CLUSTER, version_info: 'v-old' });
+      await sotw.next();
+      assert.ok(performance.now() - t0 >= 550);
+      fresh.close();
+      back.close();
+      sotw.close();
     });
   });
 

@@ -9,12 +9,18 @@ import type { MeshConfig } from '../../src/mesh/index.js';
 import { Sidecar, type SidecarOptions } from '../../src/proxy/index.js';
 import { waitFor } from './wait-for.js';
 
-export function startControlPlane(config: MeshConfig, xdsPort = 0): Promise<ControlPlane> {
+/** A control plane on free ports; no warm-up unless a test asks for one. */
+export function startControlPlane(
+  config: MeshConfig,
+  xdsPort = 0,
+  warmupMs = 0,
+): Promise<ControlPlane> {
   return ControlPlane.start({
     config,
     xdsPort,
     httpPort: 0,
     debounceMs: 10,
+    warmupMs,
     log: silentLogger(),
   });
 }

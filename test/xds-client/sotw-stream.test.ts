@@ -5,14 +5,17 @@ import { FakeCall, recordingEvents } from './fake-call.js';
 
 const NODE = { id: 'n1' };
 
-function open(verdict?: Parameters<typeof recordingEvents>[0]) {
+function open(
+  verdict?: Parameters<typeof recordingEvents>[0],
+  versionsOf: (typeUrl: string) => Record<string, string> = () => ({}),
+) {
   const call = new FakeCall();
   const rec = recordingEvents(verdict);
   const stream = new SotwStream({
     call: call.asCall(),
     node: NODE,
     events: rec.events,
-    versionsOf: () => ({}),
+    versionsOf,
   });
   return { call, stream, ...rec };
 }
@@ -34,6 +37,18 @@ describe('SotW stream', () => {
       },
       { type_url: types.LISTENER, resource_names: [], version_info: '', response_nonce: '' },
     ]);
+  });
+
+  it('on a new stream, says which version it already has (so the server knows it is reconnecting)', () => {
+    const { call, stream } = open(undefined, (typeUrl) =>
+      typeUrl === types.CLUSTER ? { a: 'v7', b: 'v7' } : ({} as Record<string, string>),
+    );
+    stream.want(types.CLUSTER, '*');
+    stream.want(types.LISTENER, '*');
+    assert.deepEqual(
+      call.written.map((r) => (r as { version_info: string }).version_info),
+      ['v7', ''],
+    );
   });
 
   it('ACKs with version, nonce and the names asked for; NACKs with the previous version', () => {

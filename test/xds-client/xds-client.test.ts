@@ -31,7 +31,14 @@ function baseMesh(echoPorts = [50061, 50062]): MeshConfig {
 }
 
 function startControlPlane(config: MeshConfig, xdsPort = 0): Promise<ControlPlane> {
-  return ControlPlane.start({ config, xdsPort, httpPort: 0, debounceMs: 10, log: silentLogger() });
+  return ControlPlane.start({
+    config,
+    xdsPort,
+    httpPort: 0,
+    debounceMs: 10,
+    warmupMs: 0,
+    log: silentLogger(),
+  });
 }
 
 /** Settled: the sidecar's own registration has reached web's assignment. */
