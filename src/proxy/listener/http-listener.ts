@@ -6,6 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import {
   type FastConnection,
   type FastRequest,
@@ -19,10 +20,30 @@ export type HttpHandler = (
   res: ServerResponse | Http2ServerResponse | FastResponse,
 ) => void;
 
+/** Inbound mTLS modes, as Istio's PeerAuthentication names them. */
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+/** TLS termination for a listener; read per connection, so config changes apply to new ones. */
+export interface ListenerTls {
+  /**
+   * STRICT: TLS with a valid client certificate only; PERMISSIVE: TLS or plaintext, told
+   * apart by the first byte (a TLS handshake record is 0x16); DISABLE: plaintext only.
+   */
+  mode(): MtlsMode;
+  /** The workload's secure context; undefined (no certificate yet) means plaintext only. */
+  context(): tls.SecureContext | undefined;
+}
+
 export interface ListenOptions {
   /** Serve plain HTTP/1.1 with the hand-parsed fast path (default true). */
   readonly fastPath?: boolean;
+  /** Terminate (m)TLS on this listener. */
+  readonly tls?: ListenerTls;
 }
+
+const TLS_HANDSHAKE = 0x16;
+/** A TLS client that has not finished its handshake by then is cut off. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface HttpListener {
   readonly port: number;
@@ -82,23 +103,70 @@ export async function listenHttp(
   let draining = false;
   const fastOptions = { handOff: (s: net.Socket) => h1.emit('connection', s) };
 
+  /** Serves a (plaintext or decrypted) connection whose first bytes are `first`. */
+  const serve = (socket: net.Socket, first: Buffer) => {
+    if (isHttp2Preface(first)) {
+      h2.emit('connection', new PrefixedSocket(socket, first));
+    } else if (fast) {
+      const conn = serveFast(socket, handler, fastOptions, first);
+      fastConns.add(conn);
+      socket.once('close', () => fastConns.delete(conn));
+      if (draining) conn.drain();
+    } else {
+      socket.pause();
+      socket.unshift(first);
+      h1.emit('connection', socket);
+      socket.resume();
+    }
+  };
+
+  /** Terminates TLS, then serves what it carries (HTTP/2 when ALPN says so). */
+  const terminate = (
+    socket: net.Socket,
+    first: Buffer,
+    context: tls.SecureContext,
+    mode: MtlsMode,
+  ) => {
+    const secure = new tls.TLSSocket(new PrefixedSocket(socket, first), {
+      isServer: true,
+      secureContext: context,
+      requestCert: true,
+      // STRICT: only peers with a certificate from the mesh's CA. PERMISSIVE: any TLS client
+      // (a peer without a certificate simply has no identity).
+      rejectUnauthorized: mode === 'STRICT',
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
+    const timer = setTimeout(() => secure.destroy(), HANDSHAKE_TIMEOUT_MS);
+    secure.on('error', () => {
+      secure.destroy();
+      socket.destroy();
+    });
+    secure.once('secure', () => {
+      clearTimeout(timer);
+      if (secure.alpnProtocol === 'h2') h2.emit('connection', secure);
+      else secure.once('data', (chunk: Buffer) => serve(secure, chunk));
+    });
+  };
+
+  const tlsOptions = options.tls;
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.once('data', (chunk: Buffer) => {
-      if (isHttp2Preface(chunk)) {
-        h2.emit('connection', new PrefixedSocket(socket, chunk));
-      } else if (fast) {
-        const conn = serveFast(socket, handler, fastOptions, chunk);
-        fastConns.add(conn);
-        socket.once('close', () => fastConns.delete(conn));
-        if (draining) conn.drain();
-      } else {
-        socket.pause();
-        socket.unshift(chunk);
-        h1.emit('connection', socket);
-        socket.resume();
+      if (tlsOptions) {
+        const mode = tlsOptions.mode();
+        const context = mode === 'DISABLE' ? undefined : tlsOptions.context();
+        if (context && chunk[0] === TLS_HANDSHAKE) {
+          terminate(socket, chunk, context, mode);
+          return;
+        }
+        if (mode === 'STRICT') {
+          // Plaintext (or TLS before there is a certificate) is refused outright.
+          socket.destroy();
+          return;
+        }
       }
+      serve(socket, chunk);
     });
     socket.on('error', () => socket.destroy());
   });

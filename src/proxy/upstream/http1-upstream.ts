@@ -17,6 +17,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
+import tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import {
   BodyReader,
@@ -29,6 +30,7 @@ import {
   UNTIL_CLOSE,
 } from '../http1/index.js';
 import { CONNECT_TIMEOUT, PROTOCOL_ERROR, SOCKET_CLOSED, UpstreamError } from './upstream-error.js';
+import type { UpstreamTls } from './upstream-pools.js';
 
 type Handler = Dispatcher.DispatchHandler;
 
@@ -38,6 +40,8 @@ export interface Http1UpstreamOptions {
   readonly maxConnections?: number;
   /** How long an idle connection is kept without a Keep-Alive hint. Default 60 s. */
   readonly idleTimeoutMs?: number;
+  /** mTLS to the endpoint (it runs a sidecar). */
+  readonly tls?: UpstreamTls;
 }
 
 /** Largest response head accepted (as node's default). */
@@ -117,12 +121,27 @@ class H1Connection implements BodySink {
     port: number,
     connectTimeoutMs: number,
     idleTimeoutMs: number,
+    secure: UpstreamTls | undefined,
   ) {
     this.keepAliveMs = idleTimeoutMs;
-    const socket = net.connect({ host: address, port, noDelay: true }) as TaggedSocket;
+    const context = secure?.context();
+    const socket = (
+      secure && context
+        ? tls.connect({
+            host: address,
+            port,
+            secureContext: context,
+            ALPNProtocols: ['http/1.1'],
+            servername: secure.servername,
+            checkServerIdentity: secure.verify,
+          })
+        : net.connect({ host: address, port, noDelay: true })
+    ) as TaggedSocket;
     this.socket = socket;
+    socket.setNoDelay(true);
     socket[CONN] = this;
-    socket.on('connect', onSocketConnect);
+    // With TLS the connection is usable (and the connect timeout over) after the handshake.
+    socket.on(secure && context ? 'secureConnect' : 'connect', onSocketConnect);
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
@@ -493,6 +512,7 @@ export class Http1Upstream {
       this.port,
       this.options.connectTimeoutMs,
       this.idleTimeoutMs,
+      this.options.tls,
     );
     this.all.add(conn);
     return conn;

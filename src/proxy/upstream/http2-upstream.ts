@@ -9,6 +9,7 @@ import http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { CONNECT_TIMEOUT, SOCKET_CLOSED, UpstreamError } from './upstream-error.js';
+import type { UpstreamTls } from './upstream-pools.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
 
@@ -94,6 +95,8 @@ function onError(this: Tagged, err: Error): void {
 
 export interface Http2UpstreamOptions {
   readonly connectTimeoutMs: number;
+  /** mTLS to the endpoint (it runs a sidecar); the origin is then https://. */
+  readonly tls?: UpstreamTls;
 }
 
 export class Http2Upstream {
@@ -107,7 +110,16 @@ export class Http2Upstream {
   private connect(): http2.ClientHttp2Session {
     const live = this.session;
     if (live && !live.closed && !live.destroyed) return live;
-    const session = http2.connect(this.origin, { settings: { enablePush: false } });
+    const secure = this.options.tls;
+    const session = http2.connect(this.origin, {
+      settings: { enablePush: false },
+      ...(secure && {
+        secureContext: secure.context(),
+        ALPNProtocols: ['h2'],
+        servername: secure.servername,
+        checkServerIdentity: secure.verify,
+      }),
+    });
     this.session = session;
     const timer = setTimeout(() => {
       if (!session.connecting) return;
@@ -130,7 +142,7 @@ export class Http2Upstream {
     const headers: http2.OutgoingHttpHeaders = {
       ':method': opts.method,
       ':path': opts.path,
-      ':scheme': 'http',
+      ':scheme': this.options.tls ? 'https' : 'http',
     };
     for (const name in src) {
       if (name === 'host') headers[':authority'] = src[name];

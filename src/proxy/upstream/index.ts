@@ -5,4 +5,5 @@ export {
   type Upstream,
   UpstreamPools,
   type UpstreamProtocol,
+  type UpstreamTls,
 } from './upstream-pools.js';

@@ -6,6 +6,7 @@
  * trades speed for the libraries' behaviour); HTTP/2 through node's http2 client.
  */
 import { createRequire } from 'node:module';
+import type { PeerCertificate, SecureContext } from 'node:tls';
 import type { Dispatcher, Pool as PoolType } from 'undici';
 import { Http1Upstream } from './http1-upstream.js';
 import { Http2Upstream } from './http2-upstream.js';
@@ -15,6 +16,19 @@ export type UpstreamProtocol = 'http1' | 'http2';
 export interface PoolSettings {
   readonly protocol: UpstreamProtocol;
   readonly connectTimeoutMs: number;
+}
+
+/**
+ * mTLS to an upstream that runs a sidecar (from the cluster's UpstreamTlsContext): the
+ * workload's own context, and who the peer may be. Built once per cluster config.
+ */
+export interface UpstreamTls {
+  /** The secure context for a connection opening now (it follows rotations). */
+  context(): SecureContext | undefined;
+  /** Verifies the peer's SPIFFE ID once its chain is verified (tls checkServerIdentity). */
+  readonly verify: (host: string, cert: PeerCertificate) => Error | undefined;
+  /** SNI to send, if any (Istio: outbound_.PORT_._.HOST). */
+  readonly servername?: string;
 }
 
 /** Which client carries HTTP/1.1 upstream. */
@@ -42,17 +56,29 @@ export class UpstreamPools {
 
   constructor(private readonly http1: Http1Engine = 'ferry') {}
 
-  /** The dispatcher for `address:port` over `protocol`, created on first use. */
-  get(key: string, address: string, port: number, settings: PoolSettings): Upstream {
-    const poolKey = settings.protocol === 'http2' ? `h2|${key}` : key;
+  /**
+   * The dispatcher for `address:port` over `protocol` (with mTLS when `tls` is given),
+   * created on first use. Plaintext and mTLS pools to one endpoint are kept apart.
+   */
+  get(
+    key: string,
+    address: string,
+    port: number,
+    settings: PoolSettings,
+    tls?: UpstreamTls,
+  ): Upstream {
+    const base = settings.protocol === 'http2' ? `h2|${key}` : key;
+    const poolKey = tls ? `tls|${base}` : base;
     let pool = this.pools.get(poolKey);
     if (!pool) {
-      const origin = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+      const scheme = tls ? 'https' : 'http';
+      const origin = `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
+      const connectTimeoutMs = settings.connectTimeoutMs;
       pool =
         settings.protocol === 'http2'
-          ? new Http2Upstream(origin, { connectTimeoutMs: settings.connectTimeoutMs })
-          : this.http1 === 'ferry'
-            ? new Http1Upstream(address, port, { connectTimeoutMs: settings.connectTimeoutMs })
+          ? new Http2Upstream(origin, { connectTimeoutMs, tls })
+          : this.http1 === 'ferry' || tls
+            ? new Http1Upstream(address, port, { connectTimeoutMs, tls })
             : new (loadUndiciPool())(origin, {
                 connect: { timeout: settings.connectTimeoutMs, noDelay: true },
                 connections: 256,
@@ -70,7 +96,7 @@ export class UpstreamPools {
   /** Closes (gracefully) the pools of endpoints no longer in `keep` (keys: `address:port`). */
   retain(keep: ReadonlySet<string>): void {
     for (const [poolKey, pool] of this.pools) {
-      const key = poolKey.startsWith('h2|') ? poolKey.slice(3) : poolKey;
+      const key = poolKey.replace(/^(tls\|)?(h2\|)?/, '');
       if (keep.has(key)) continue;
       this.pools.delete(poolKey);
       pool.close().catch(() => undefined);

@@ -1,0 +1,48 @@
+/**
+ * SPIFFE identities in X.509 certificates: the URI SAN `spiffe://<trust domain>/<path>`
+ * (https://github.com/spiffe/spiffe/blob/main/standards/X509-SVID.md). Peers are checked
+ * against these, not against DNS names, as Istio does.
+ */
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+
+/** The SPIFFE IDs among a certificate's subjectAltName entries ("URI:spiffe://..."). */
+export function spiffeIds(subjectAltName: string | undefined): string[] {
+  if (!subjectAltName) return [];
+  const ids: string[] = [];
+  for (const part of subjectAltName.split(', ')) {
+    if (part.startsWith('URI:spiffe://')) ids.push(part.slice(4));
+  }
+  return ids;
+}
+
+/**
+ * A checkServerIdentity for tls.connect that accepts a server whose certificate (already
+ * verified against the trust bundle) carries one of `allowed`; built once per cluster.
+ * An empty list accepts any identity from the trust domain's CA.
+ */
+export function spiffeVerifier(
+  allowed: readonly string[],
+): (host: string, cert: PeerCertificate) => Error | undefined {
+  const set = new Set(allowed);
+  return (_host, cert) => {
+    const ids = spiffeIds(cert.subjectaltname);
+    if (ids.length === 0) return new Error('upstream certificate has no SPIFFE ID');
+    if (set.size === 0 || ids.some((id) => set.has(id))) return undefined;
+    return new Error(`upstream identity ${ids.join(', ')} is not one of ${[...set].join(', ')}`);
+  };
+}
+
+const PRINCIPAL = Symbol('ferry.tls.principal');
+type Tagged = TLSSocket & { [PRINCIPAL]?: string | null };
+
+/** The peer's SPIFFE ID on an mTLS connection (looked up once per connection), else undefined. */
+export function peerPrincipal(socket: TLSSocket): string | undefined {
+  const tagged = socket as Tagged;
+  let id = tagged[PRINCIPAL];
+  if (id === undefined) {
+    const cert = socket.getPeerCertificate?.();
+    id = (cert && spiffeIds(cert.subjectaltname)[0]) ?? null;
+    tagged[PRINCIPAL] = id;
+  }
+  return id ?? undefined;
+}
