@@ -4,7 +4,7 @@
  * connection closes. Payload slices go to the sink as they arrive.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Framing, HeadError, parseHeaderLines } from './response-head.js';
+import { type Framing, HeadError, parseHeaderBlock } from './response-head.js';
 
 export interface BodySink {
   onBody(chunk: Buffer): void;
@@ -123,6 +123,6 @@ export class BodyReader {
       this.state = State.Done;
       return;
     }
-    parseHeaderLines([line], 0, this.trailers);
+    parseHeaderBlock(line, 0, this.trailers);
   }
 }

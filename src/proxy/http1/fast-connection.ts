@@ -17,7 +17,7 @@ import {
   HeadError,
   isToken,
   NO_BODY,
-  parseHeaderLines,
+  parseHeaderBlock,
   wantsClose,
 } from './response-head.js';
 
@@ -106,14 +106,15 @@ export class FastConnection implements ResponseOwner, BodySink {
     let version: string;
     const headers: IncomingHttpHeaders = {};
     try {
-      const lines = buf.toString('latin1', 0, end).split('\r\n');
-      const line = lines[0];
-      const sp1 = line.indexOf(' ');
-      const sp2 = line.lastIndexOf(' ');
-      if (sp1 <= 0 || sp2 <= sp1) throw new HeadError(400, 'malformed request line');
-      method = line.slice(0, sp1);
-      url = line.slice(sp1 + 1, sp2);
-      version = line.slice(sp2 + 1);
+      const head = buf.toString('latin1', 0, end);
+      let eol = head.indexOf('\r\n');
+      if (eol < 0) eol = head.length;
+      const sp1 = head.indexOf(' ');
+      const sp2 = head.lastIndexOf(' ', eol);
+      if (sp1 <= 0 || sp1 > eol || sp2 <= sp1) throw new HeadError(400, 'malformed request line');
+      method = head.slice(0, sp1);
+      url = head.slice(sp1 + 1, sp2);
+      version = head.slice(sp2 + 1, eol);
       if (!isToken(method) || url.length === 0 || url.includes(' ')) {
         throw new HeadError(400, 'malformed request line');
       }
@@ -124,7 +125,7 @@ export class FastConnection implements ResponseOwner, BodySink {
         }
         throw new HeadError(505, 'HTTP version not supported');
       }
-      parseHeaderLines(lines, 1, headers);
+      if (eol < head.length) parseHeaderBlock(head, eol + 2, headers);
     } catch (err) {
       const e = err as HeadError;
       this.reject(e.status ?? 400, e.message);

@@ -1,10 +1,9 @@
 /**
  * The response side of the HTTP/1.1 fast path: the subset of node's ServerResponse the
  * exchange uses (writeHead, write, end, headersSent, destroy, 'close' and 'drain'),
- * written straight to the socket. The head is held back (socket corked until the next
- * tick) so that head, body and end of a small response leave in one write.
+ * written straight to the socket. The head is held back (until the body comes or the
+ * event-loop turn ends) so that head, body and end of a small response leave in one write.
  */
-import { EventEmitter } from 'node:events';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
@@ -15,11 +14,29 @@ export interface ResponseOwner {
   responseDone(res: FastResponse, close: boolean): void;
 }
 
-function flushHead(res: FastResponse): void {
-  res.flushHead();
+/**
+ * Heads written but not yet sent. Usually the body follows in the same call stack and takes
+ * the head along in its write; for the rest, one setImmediate per event-loop turn sends them
+ * all (rather than a nextTick per response).
+ */
+let heldHeads: FastResponse[] = [];
+let flushScheduled = false;
+
+function flushHeads(): void {
+  const heads = heldHeads;
+  heldHeads = [];
+  flushScheduled = false;
+  for (const res of heads) res.flushHead();
 }
 
-export class FastResponse extends EventEmitter {
+type Listener = (this: FastResponse) => void;
+
+/**
+ * Not an EventEmitter: the data path listens for exactly two events, once each at a time
+ * ('close', and 'drain' after a write said to wait), so two slots do, and a response costs
+ * no emitter set-up.
+ */
+export class FastResponse {
   headersSent = false;
   finished = false;
   statusCode = 200;
@@ -27,6 +44,8 @@ export class FastResponse extends EventEmitter {
   private bodyless: boolean;
   /** The head, held until the first body bytes (or the next tick) so both go in one write. */
   private pendingHead: string | undefined;
+  private onClose: Listener | undefined = undefined;
+  private onDrain: Listener | undefined = undefined;
 
   constructor(
     private readonly owner: ResponseOwner,
@@ -34,8 +53,22 @@ export class FastResponse extends EventEmitter {
     /** The connection closes after this response (client asked, or a parse problem). */
     public close: boolean,
   ) {
-    super();
     this.bodyless = head;
+  }
+
+  /** Calls `listener` once, at the next 'close' (the connection went away) or 'drain'. */
+  once(event: 'close' | 'drain', listener: Listener): this {
+    if (event === 'close') this.onClose = listener;
+    else this.onDrain = listener;
+    return this;
+  }
+
+  /** The connection tells its response: 'close' (it went away) or 'drain' (writable again). */
+  emit(event: 'close' | 'drain'): void {
+    const listener = event === 'close' ? this.onClose : this.onDrain;
+    if (event === 'close') this.onClose = undefined;
+    else this.onDrain = undefined;
+    listener?.call(this);
   }
 
   writeHead(status: number, headers?: OutgoingHttpHeaders | Record<string, unknown>): this {
@@ -60,11 +93,15 @@ export class FastResponse extends EventEmitter {
     }
     if (this.close) text += 'connection: close\r\n';
     this.pendingHead = `${text}\r\n`;
-    process.nextTick(flushHead, this);
+    heldHeads.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushHeads);
+    }
     return this;
   }
 
-  /** Writes a head still held back (the body is not coming in this tick). */
+  /** Writes a head still held back (no body came with it in this turn). */
   flushHead(): void {
     const head = this.pendingHead;
     if (head === undefined) return;

@@ -27,18 +27,11 @@ export function isToken(s: string): boolean {
   return true;
 }
 
-/**
+/*
  * Field values hold visible characters, spaces, tabs and obs-text, no other control
  * characters (RFC 9110 §5.5). Node's parser refuses them too, and undici will not send one
  * upstream: let through, such a request would end in a 503 instead of a 400.
  */
-function validValue(v: string): boolean {
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if ((c < 32 && c !== 9) || c === 127) return false;
-  }
-  return true;
-}
 
 export class HeadError extends Error {
   constructor(
@@ -49,28 +42,63 @@ export class HeadError extends Error {
   }
 }
 
-/** Parses header lines (after the first line) into `headers`; throws HeadError. */
-export function parseHeaderLines(
-  lines: string[],
-  from: number,
-  headers: IncomingHttpHeaders,
-): void {
-  for (let i = from; i < lines.length; i++) {
-    const line = lines[i];
-    if (line.length === 0) continue;
-    const first = line.charCodeAt(0);
+/**
+ * Lower-cased header names by their spelling on the wire. Most messages use a few dozen
+ * names, so after the first sight of each a name costs one lookup instead of a token check
+ * and a toLowerCase(). Only valid names are kept, and only so many.
+ */
+const LOWER_NAMES = new Map<string, string>();
+const LOWER_NAMES_LIMIT = 1024;
+
+function headerName(raw: string): string {
+  const known = LOWER_NAMES.get(raw);
+  if (known !== undefined) return known;
+  if (!isToken(raw)) throw new HeadError(400, `invalid header name "${raw}"`);
+  const name = raw.toLowerCase();
+  if (LOWER_NAMES.size < LOWER_NAMES_LIMIT) LOWER_NAMES.set(raw, name);
+  return name;
+}
+
+/** Whether text[from, to) is a valid field value (see validValue). */
+function validValueAt(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127) return false;
+  }
+  return true;
+}
+
+/**
+ * Parses the header fields of `text` from `from` (the start of a line) to its end into
+ * `headers`, lines split by CRLF; throws HeadError. Works on offsets into the one string:
+ * no array of lines, no slices but the names and values kept.
+ */
+export function parseHeaderBlock(text: string, from: number, headers: IncomingHttpHeaders): void {
+  const length = text.length;
+  let pos = from;
+  while (pos < length) {
+    let eol = text.indexOf('\r\n', pos);
+    if (eol < 0) eol = length;
+    if (eol === pos) {
+      pos = eol + 2;
+      continue;
+    }
+    const first = text.charCodeAt(pos);
     if (first === 32 || first === 9) throw new HeadError(400, 'obsolete line folding');
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new HeadError(400, 'malformed header line');
-    const rawName = line.slice(0, colon);
-    if (!isToken(rawName)) throw new HeadError(400, `invalid header name "${rawName}"`);
-    const name = rawName.toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (!validValue(value)) throw new HeadError(400, `invalid value for header ${name}`);
+    const colon = text.indexOf(':', pos);
+    if (colon <= pos || colon > eol) throw new HeadError(400, 'malformed header line');
+    const name = headerName(text.slice(pos, colon));
+    let vs = colon + 1;
+    let ve = eol;
+    while (vs < ve && (text.charCodeAt(vs) === 32 || text.charCodeAt(vs) === 9)) vs++;
+    while (ve > vs && (text.charCodeAt(ve - 1) === 32 || text.charCodeAt(ve - 1) === 9)) ve--;
+    if (!validValueAt(text, vs, ve)) throw new HeadError(400, `invalid value for header ${name}`);
+    const value = text.slice(vs, ve);
     const prev = headers[name];
     if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
     else if (Array.isArray(prev)) prev.push(value);
     else headers[name] = `${prev}, ${value}`;
+    pos = eol + 2;
   }
 }
 
@@ -119,18 +147,31 @@ export function wantsClose(connection: string | undefined): boolean {
 
 /** Parses a response head (without its final CRLFCRLF). */
 export function parseResponseHead(text: string): ResponseHead {
-  const lines = text.split('\r\n');
-  const statusLine = lines[0];
-  if (!statusLine.startsWith('HTTP/1.')) throw new HeadError(502, 'not an HTTP/1.x response');
-  const status = Number(statusLine.slice(9, 12));
-  if (!(status >= 100 && status <= 999) || statusLine.charCodeAt(12) > 32) {
+  if (!text.startsWith('HTTP/1.')) throw new HeadError(502, 'not an HTTP/1.x response');
+  // "HTTP/1.x NNN reason": three digits, then a space or the end of the line.
+  const d0 = text.charCodeAt(9) - 48;
+  const d1 = text.charCodeAt(10) - 48;
+  const d2 = text.charCodeAt(11) - 48;
+  const after = text.charCodeAt(12);
+  if (
+    text.charCodeAt(8) !== 32 ||
+    d0 < 1 ||
+    d0 > 9 ||
+    d1 < 0 ||
+    d1 > 9 ||
+    d2 < 0 ||
+    d2 > 9 ||
+    (after !== 32 && after !== 13 && !Number.isNaN(after))
+  ) {
     throw new HeadError(502, 'malformed status line');
   }
+  const status = d0 * 100 + d1 * 10 + d2;
   const headers: IncomingHttpHeaders = {};
-  parseHeaderLines(lines, 1, headers);
+  const eol = text.indexOf('\r\n');
+  if (eol >= 0) parseHeaderBlock(text, eol + 2, headers);
   const connection = headers.connection;
   const close =
-    statusLine.charCodeAt(7) === 48 /* HTTP/1.0 */
+    text.charCodeAt(7) === 48 /* HTTP/1.0 */
       ? !(connection && KEEP_ALIVE.test(connection))
       : connection !== undefined && CLOSE.test(connection);
   return { status, headers, close };
