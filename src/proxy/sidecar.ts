@@ -13,6 +13,7 @@ import {
   createAccessLog,
   createRequestHandler,
   DEFAULT_RETRY_BUFFER_LIMIT,
+  IstioMetrics,
   ProxyStats,
   type RouteView,
 } from './http/index.js';
@@ -128,6 +129,11 @@ export class Sidecar {
       stats: this.stats,
       retryBufferLimit: DEFAULT_RETRY_BUFFER_LIMIT,
     };
+    const istio = new IstioMetrics(this.metrics, {
+      service: o.service,
+      namespace: o.namespace ?? 'default',
+      labels: o.labels ?? {},
+    });
     const outLog = o.accessLog ? createAccessLog(o.accessLog, 'outbound') : undefined;
     const inLog = o.accessLog ? createAccessLog(o.accessLog, 'inbound') : undefined;
     const outbound = await listenHttp(
@@ -136,6 +142,7 @@ export class Sidecar {
       createRequestHandler({
         ...env,
         view: () => this.outboundView,
+        istio: istio.recorder('source'),
         onDone: outLog?.exchange,
         onLocal: outLog?.local,
       }),
@@ -148,6 +155,7 @@ export class Sidecar {
       createRequestHandler({
         ...env,
         view: () => this.inboundView,
+        istio: istio.recorder('destination'),
         onDone: inLog?.exchange,
         onLocal: inLog?.local,
       }),

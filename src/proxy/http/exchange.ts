@@ -22,7 +22,8 @@ import {
 } from '../router/index.js';
 import type { UpstreamPools } from '../upstream/index.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import { type DownstreamResponse, sendLocalReply } from './local-reply.js';
+import type { RequestOutcome } from './istio-metrics.js';
+import { type DownstreamResponse, grpcStatusForHttp, sendLocalReply } from './local-reply.js';
 import { ReplayableBody } from './request-body.js';
 import { FLAG } from './response-flags.js';
 import type { ProxyStats } from './stats.js';
@@ -44,6 +45,8 @@ export interface ExchangeEnv {
   readonly retryBufferLimit: number;
   /** Called once when the exchange ends (for access logs and metrics later). */
   readonly onDone?: (x: Exchange) => void;
+  /** Istio's standard metrics for this listener's side (source or destination). */
+  readonly istio?: (x: RequestOutcome) => void;
 }
 
 const CONNECT_ERRORS = new Set([
@@ -105,7 +108,12 @@ export class Exchange {
   readonly startedAt = performance.now();
   flags = '';
   status = 0;
+  /** The gRPC status the upstream returned (headers or trailers); '' when none. */
+  grpcStatus = '';
   attempts = 0;
+  /** Request body bytes (as announced, or as held for a retry), and response body bytes sent. */
+  requestBytes = 0;
+  responseBytes = 0;
   upstreamHost: Host | undefined;
   private attempt: Attempt | undefined;
   private readonly tried: Host[] = [];
@@ -129,6 +137,9 @@ export class Exchange {
     body: RequestBody,
   ) {
     this.retry = route.retry;
+    this.requestBytes = Buffer.isBuffer(body)
+      ? body.length
+      : Number(req.headers['content-length'] ?? 0) || 0;
     // A streamed body is kept for retries (up to a limit) only when retries may happen.
     this.body =
       body !== null && !Buffer.isBuffer(body) && this.retry && this.retry.numRetries > 0
@@ -201,6 +212,7 @@ export class Exchange {
     if (this.attempts > 1 && (status >= 500 || grpcStatus !== undefined))
       this.addFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
     this.status = status;
+    if (grpcStatus !== undefined) this.grpcStatus = String(grpcStatus);
     const out = downstreamResponseHeaders(headers);
     // A gRPC status in the headers means a trailers-only response: keep it one HEADERS frame.
     const stream = (this.res as unknown as Http2ServerResponse).stream;
@@ -217,6 +229,7 @@ export class Exchange {
   responseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.finished) return;
     if (this.trailersOnly) this.flushPendingHeaders();
+    this.responseBytes += chunk.length;
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', onDownstreamDrain);
@@ -239,6 +252,8 @@ export class Exchange {
       }
       this.flushPendingHeaders();
     }
+    const trailerStatus = trailers['grpc-status'];
+    if (trailerStatus !== undefined) this.grpcStatus = String(trailerStatus);
     const names = Object.keys(trailers);
     if (names.length > 0 && (this.res as unknown as Http2ServerResponse).stream) {
       (this.res as unknown as Http2ServerResponse).addTrailers(trailers as Record<string, string>);
@@ -357,8 +372,19 @@ export class Exchange {
   private finishLocal(status: number, body: string, flag: string): void {
     this.addFlag(flag);
     this.status = this.grpc ? 200 : status;
+    if (this.grpc) this.grpcStatus = String(grpcStatusForHttp(status));
     sendLocalReply(this.res, status, body, this.grpc, this.flags);
     this.done();
+  }
+
+  /** For metrics: the cluster the request went to. */
+  get clusterName(): string {
+    return this.cluster.name;
+  }
+
+  /** For metrics: the downstream connection (its TLS peer, if any). */
+  get downstreamSocket(): unknown {
+    return this.req.socket;
   }
 
   private addFlag(flag: string): void {
@@ -377,6 +403,7 @@ export class Exchange {
     if (this.routeTimer) clearTimeout(this.routeTimer);
     (this.res as Tagged)[EXCHANGE] = undefined;
     this.env.stats.record(this);
+    this.env.istio?.(this);
     this.env.onDone?.(this);
   }
 }

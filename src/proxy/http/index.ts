@@ -6,6 +6,13 @@ export {
   Exchange,
   type ExchangeEnv,
 } from './exchange.js';
+export {
+  DURATION_BUCKETS_MS,
+  ISTIO_LABELS,
+  IstioMetrics,
+  type RequestOutcome,
+  type WorkloadIdentity,
+} from './istio-metrics.js';
 export { DEFAULT_RETRY_BUFFER_LIMIT } from './request-body.js';
 export { createRequestHandler, type HandlerOptions, type RouteView } from './request-handler.js';
 export { FLAG, type ResponseFlag } from './response-flags.js';

@@ -22,7 +22,13 @@ import {
   type RequestBody,
 } from './exchange.js';
 import { hasRequestBody } from './headers.js';
-import { type DownstreamResponse, isGrpcRequest, sendLocalReply } from './local-reply.js';
+import type { RequestOutcome } from './istio-metrics.js';
+import {
+  type DownstreamResponse,
+  grpcStatusForHttp,
+  isGrpcRequest,
+  sendLocalReply,
+} from './local-reply.js';
 import { FLAG } from './response-flags.js';
 
 /** What the handler reads per request: swapped whole on every config update. */
@@ -48,6 +54,26 @@ function splitTarget(url: string, host: string | undefined): [authority: string,
   return [host ?? '', url];
 }
 
+/** A request the proxy answered itself, as the metrics see it. */
+function localOutcome(
+  req: DownstreamRequest,
+  status: number,
+  grpc: boolean,
+  flag: string,
+): RequestOutcome {
+  return {
+    clusterName: undefined,
+    status: grpc ? 200 : status,
+    grpc,
+    grpcStatus: grpc ? String(grpcStatusForHttp(status)) : '',
+    flags: flag,
+    startedAt: performance.now(),
+    requestBytes: 0,
+    responseBytes: 0,
+    downstreamSocket: req.socket,
+  };
+}
+
 export function createRequestHandler(
   options: HandlerOptions,
 ): (req: DownstreamRequest, res: DownstreamResponse) => void {
@@ -64,6 +90,7 @@ export function createRequestHandler(
     const route = view.table?.match(routeReq);
     if (!route) {
       options.stats.recordLocal(404, 'NR');
+      options.istio?.(localOutcome(req, 404, grpc, FLAG.NO_ROUTE));
       options.onLocal?.(method, headers, authority, path, 404, FLAG.NO_ROUTE);
       sendLocalReply(res, 404, `no route for ${authority}${path}`, grpc, FLAG.NO_ROUTE);
       return;
@@ -82,6 +109,7 @@ export function createRequestHandler(
     const cluster = clusterName === undefined ? undefined : view.clusters.get(clusterName);
     if (!cluster) {
       options.stats.recordLocal(503, 'NC');
+      options.istio?.(localOutcome(req, 503, grpc, FLAG.NO_CLUSTER));
       options.onLocal?.(method, headers, authority, path, 503, FLAG.NO_CLUSTER);
       sendLocalReply(res, 503, `no cluster ${clusterName ?? ''}`, grpc, FLAG.NO_CLUSTER);
       return;
