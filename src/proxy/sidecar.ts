@@ -12,6 +12,7 @@ import { createAdminHandler, type LocalServer, listenLocal } from './admin/index
 import {
   createAccessLog,
   createRequestHandler,
+  createUpgradeHandler,
   DEFAULT_RETRY_BUFFER_LIMIT,
   IstioMetrics,
   ProxyStats,
@@ -146,7 +147,14 @@ export class Sidecar {
         onDone: outLog?.exchange,
         onLocal: outLog?.local,
       }),
-      { fastPath: o.http1 !== 'node' },
+      {
+        fastPath: o.http1 !== 'node',
+        upgrade: createUpgradeHandler({
+          ...env,
+          view: () => this.outboundView,
+          istio: istio.recorder('source'),
+        }),
+      },
     );
     this.listeners.push(outbound);
     const inbound = await listenHttp(
@@ -159,7 +167,14 @@ export class Sidecar {
         onDone: inLog?.exchange,
         onLocal: inLog?.local,
       }),
-      { fastPath: o.http1 !== 'node' },
+      {
+        fastPath: o.http1 !== 'node',
+        upgrade: createUpgradeHandler({
+          ...env,
+          view: () => this.inboundView,
+          istio: istio.recorder('destination'),
+        }),
+      },
     );
     this.listeners.push(inbound);
     const sources = this.adminSources();

@@ -29,6 +29,7 @@ import {
   isGrpcRequest,
   sendLocalReply,
 } from './local-reply.js';
+import { splitTarget } from './request-target.js';
 import { FLAG } from './response-flags.js';
 
 /** What the handler reads per request: swapped whole on every config update. */
@@ -42,16 +43,6 @@ export interface HandlerOptions extends ExchangeEnv {
   readonly view: () => RouteView;
   /** Requests answered without an upstream (no route, no cluster), for the access log. */
   readonly onLocal?: AccessLog['local'];
-}
-
-/** Splits an absolute-form target (`http://host:port/path`) as HTTP_PROXY clients send it. */
-function splitTarget(url: string, host: string | undefined): [authority: string, path: string] {
-  if (url.charCodeAt(0) === 47 /* '/' */) return [host ?? '', url];
-  if (url.startsWith('http://')) {
-    const slash = url.indexOf('/', 7);
-    return slash < 0 ? [url.slice(7), '/'] : [url.slice(7, slash), url.slice(slash)];
-  }
-  return [host ?? '', url];
 }
 
 /** A request the proxy answered itself, as the metrics see it. */

@@ -39,6 +39,8 @@ export interface ListenOptions {
   readonly fastPath?: boolean;
   /** Terminate (m)TLS on this listener. */
   readonly tls?: ListenerTls;
+  /** HTTP/1.1 upgrades (WebSocket...): without it they are refused. */
+  readonly upgrade?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
 }
 
 const TLS_HANDSHAKE = 0x16;
@@ -91,6 +93,7 @@ export async function listenHttp(
   // A CONNECT (tunnel) request has no route: answer 404 NR, as Envoy does without a
   // connect_matcher, instead of letting node drop the connection unanswered.
   h1.on('connect', rejectConnect);
+  if (options.upgrade) h1.on('upgrade', options.upgrade);
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on('session', (s) => {

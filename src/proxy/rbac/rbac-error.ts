@@ -1,0 +1,17 @@
+/**
+ * Bad RBAC configuration: thrown while compiling (never while evaluating), with the path of
+ * the offending field, so the xDS client can NACK the listener with it and keep the last
+ * good one.
+ */
+export class RbacConfigError extends Error {
+  readonly code = 'FERRY_RBAC_INVALID_CONFIG';
+
+  constructor(
+    /** Readable path of the field, e.g. `rules.policies["a"].permissions[0].destination_ip`. */
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+    this.name = 'RbacConfigError';
+  }
+}
