@@ -132,7 +132,8 @@ describe('integration: Istio standard metrics scraped by a real Prometheus', fun
     await waitFor(
       'Prometheus to scrape both sidecars after the requests',
       async () => {
-        series = await query(promPort, 'istio_requests_total');
+        // Prometheus may still be starting: a refused connection means not yet.
+        series = await query(promPort, 'istio_requests_total').catch(() => []);
         const sum = series
           .filter((s) => s.metric.response_code === '200')
           .reduce((n, s) => n + Number(s.value[1]), 0);
