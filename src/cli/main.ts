@@ -12,6 +12,9 @@ Commands:
   control-plane   run the control plane (xDS server) on a mesh file
   proxy           run a sidecar proxy configured by the control plane
   demo            run a whole mesh on this machine (what npm start runs)
+  inject          add sidecars to Kubernetes manifests
+  init            install the traffic capture rules (ferry-init)
+  cni             the CNI plugin (called by the container runtime)
 
 Run 'ferry <command> --help' for a command's options.
 `;
@@ -38,6 +41,18 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => {
     const m = await import('./demo.js');
     return { help: m.DEMO_HELP, run: m.runDemoCommand };
+  },
+  inject: async () => {
+    const m = await import('./inject.js');
+    return { help: m.INJECT_HELP, run: m.runInject };
+  },
+  init: async () => {
+    const m = await import('./init.js');
+    return { help: m.INIT_HELP, run: m.runInit };
+  },
+  cni: async () => {
+    const m = await import('./cni.js');
+    return { help: m.CNI_HELP, run: m.runCni };
   },
 };
 

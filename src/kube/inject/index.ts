@@ -1,0 +1,38 @@
+/** Sidecar injection: the pure pod → JSON patch logic behind the webhook and `ferry inject`. */
+export {
+  ANNOTATIONS,
+  NAMESPACE_LABEL,
+  type PodOverrides,
+  readOverrides,
+} from './annotations.js';
+export { InjectError, type InjectErrorCode } from './inject-error.js';
+export {
+  type InjectedManifest,
+  injectManifest,
+  type ManifestObjectResult,
+} from './inject-manifest.js';
+export { injectPod, type PodInjection } from './inject-pod.js';
+export {
+  alreadyInjected,
+  type InjectionDecision,
+  type InjectionMode,
+  type InjectionScope,
+  injectionDecision,
+} from './injection-policy.js';
+export {
+  DEFAULT_PROXY_IMAGE,
+  DEFAULT_XDS_ADDRESS,
+  type InjectionTemplate,
+  injectionTemplate,
+  type TemplateOptions,
+} from './injection-template.js';
+export { type AddOperation, applyPatch, escapePointerToken, type JsonPatch } from './json-patch.js';
+export type { Container, ObjectMeta, PodSpec, PodTemplate, StringMap } from './kube-types.js';
+export { supportsNativeSidecars } from './kube-version.js';
+export { type PatchContext, podPatch } from './pod-patch.js';
+export {
+  INIT_CONTAINER_NAME,
+  PROXY_CONTAINER_NAME,
+  serviceName,
+  waitUntilReadyScript,
+} from './sidecar-containers.js';

@@ -1,0 +1,71 @@
+/**
+ * Pod (or pod template) → the JSON patch that injects it: what the webhook returns to the
+ * API server, and what `ferry inject` applies at a workload's template path. Pure.
+ */
+import { ANNOTATIONS, readOverrides } from './annotations.js';
+import type { InjectionTemplate } from './injection-template.js';
+import { type AddOperation, escapePointerToken, type JsonPatch } from './json-patch.js';
+import type { PodTemplate } from './kube-types.js';
+import {
+  INIT_CONTAINER_NAME,
+  initContainer,
+  PROXY_CONTAINER_NAME,
+  proxyContainer,
+} from './sidecar-containers.js';
+
+/** kubectl logs/exec pick this container by default, the app rather than the sidecar. */
+const DEFAULT_CONTAINER = 'kubectl.kubernetes.io/default-container';
+
+export interface PatchContext {
+  /** JSON pointer of the pod template in the object: '' for a Pod, '/spec/template' ... */
+  readonly at: string;
+  /** The workload's name, the service name when the pod has no app label. */
+  readonly workloadName?: string;
+}
+
+/** The operations that inject `pod`; the caller has decided that it should be injected. */
+export function podPatch(pod: PodTemplate, t: InjectionTemplate, ctx: PatchContext): JsonPatch {
+  const overrides = readOverrides(pod.metadata?.annotations ?? {});
+  const proxy = proxyContainer(pod, t, overrides, ctx.workloadName);
+  const init = t.capture === 'init' ? [initContainer(t, overrides)] : [];
+  // ferry-init runs first, so every later container (the native sidecar included) starts
+  // with the capture in place; the native sidecar next, so the app's own init containers
+  // already have a proxy.
+  const initAdds = [...init, ...(t.nativeSidecar ? [proxy] : [])];
+  const ops: AddOperation[] = [];
+  const spec = `${ctx.at}/spec`;
+  // `== null`: YAML and JSON may carry an empty field as null, which an add cannot extend.
+  if (pod.spec.initContainers == null) {
+    if (initAdds.length) ops.push({ op: 'add', path: `${spec}/initContainers`, value: initAdds });
+  } else {
+    initAdds.forEach((c, i) => {
+      ops.push({ op: 'add', path: `${spec}/initContainers/${i}`, value: c });
+    });
+  }
+  // Classic: first in the list, so its postStart hook holds the app until it is ready.
+  if (!t.nativeSidecar) ops.push({ op: 'add', path: `${spec}/containers/0`, value: proxy });
+
+  const status = JSON.stringify({
+    version: 1,
+    initContainers: initAdds.map((c) => c.name),
+    containers: t.nativeSidecar ? [] : [PROXY_CONTAINER_NAME],
+    capture: t.capture === 'init' ? INIT_CONTAINER_NAME : 'cni',
+  });
+  const added: Record<string, string> = { [ANNOTATIONS.status]: status };
+  const annotations = pod.metadata?.annotations;
+  const app = pod.spec.containers[0]?.name;
+  if (app !== undefined && annotations?.[DEFAULT_CONTAINER] === undefined) {
+    added[DEFAULT_CONTAINER] = app;
+  }
+  const meta = `${ctx.at}/metadata`;
+  if (pod.metadata == null) {
+    ops.push({ op: 'add', path: meta, value: { annotations: added } });
+  } else if (annotations == null) {
+    ops.push({ op: 'add', path: `${meta}/annotations`, value: added });
+  } else {
+    for (const [k, v] of Object.entries(added)) {
+      ops.push({ op: 'add', path: `${meta}/annotations/${escapePointerToken(k)}`, value: v });
+    }
+  }
+  return ops;
+}

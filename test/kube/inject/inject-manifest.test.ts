@@ -1,0 +1,251 @@
+/** `ferry inject`: multi-document YAML in, injected YAML out (golden), and the CLI around it. */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import {
+  InjectError,
+  injectionTemplate,
+  injectManifest,
+  supportsNativeSidecars,
+} from '../../../src/kube/inject/index.js';
+import { runCli } from '../support/run-cli.js';
+import { expectGoldenText, FIXTURES, readFixture } from './golden.js';
+
+interface Named {
+  kind: string;
+  metadata: { name: string };
+  spec: Record<string, unknown>;
+}
+
+function docs(yaml: string): Named[] {
+  return parseAllDocuments(yaml as string).map((d) => d.toJS() as Named);
+}
+
+function podSpecOf(o: Named): {
+  initContainers?: { name: string }[];
+  containers: { name: string }[];
+} {
+  type Spec = ReturnType<typeof podSpecOf>;
+  type Template = { spec: Spec };
+  if (o.kind === 'Pod') return o.spec as unknown as Spec;
+  if (o.kind === 'CronJob') {
+    return (o.spec as { jobTemplate: { spec: { template: Template } } }).jobTemplate.spec.template
+      .spec;
+  }
+  return (o.spec as { template: Template }).template.spec;
+}
+
+describe('ferry inject (offline)', () => {
+  it('injects every workload kind and leaves the rest alone (golden)', () => {
+    const out = injectManifest(readFixture('workloads.yaml'), injectionTemplate());
+    expectGoldenText('workloads.injected.yaml', out.yaml);
+    assert.deepEqual(
+      out.objects.map((o) => `${o.kind}/${o.name}: ${o.injected ? 'injected' : o.reason}`),
+      [
+        'Deployment/web: injected',
+        'StatefulSet/db: injected',
+        'DaemonSet/log-agent: injected',
+        'DaemonSet/node-exporter: hostNetwork pod',
+        'Job/migrate: injected',
+        'CronJob/nightly-report: injected',
+        'Pod/debug: injected',
+        'Deployment/legacy: ferry.io/inject is "false"',
+        'Service/web: not a workload',
+      ],
+    );
+    const byName = new Map(docs(out.yaml).map((d) => [`${d.kind}/${d.metadata.name}`, d]));
+    for (const name of ['Deployment/web', 'Job/migrate', 'CronJob/nightly-report', 'Pod/debug']) {
+      const spec = podSpecOf(byName.get(name)!);
+      assert.deepEqual(
+        spec.initContainers?.map((c) => c.name),
+        ['ferry-init', 'ferry-proxy'],
+        name,
+      );
+    }
+    assert.equal(podSpecOf(byName.get('Deployment/legacy')!).initContainers, undefined);
+  });
+
+  it('uses the workload name as the service when the pod has no app label', () => {
+    const out = injectManifest(readFixture('workloads.yaml'), injectionTemplate());
+    const job = docs(out.yaml).find((d) => d.metadata.name === 'migrate')!;
+    const proxy = podSpecOf(job).initContainers![1] as unknown as { args: string[] };
+    assert.equal(proxy.args[proxy.args.indexOf('--service') + 1], 'migrate');
+  });
+
+  it('injecting its own output again changes nothing', () => {
+    const once = injectManifest(readFixture('workloads.yaml'), injectionTemplate()).yaml;
+    const twice = injectManifest(once, injectionTemplate());
+    assert.equal(twice.yaml, once);
+    assert.ok(twice.objects.every((o) => !o.injected));
+  });
+
+  it('native sidecars from Kubernetes 1.29', () => {
+    assert.equal(supportsNativeSidecars('1.28'), false);
+    assert.equal(supportsNativeSidecars('v1.28.9'), false);
+    assert.equal(supportsNativeSidecars('1.29'), true);
+    assert.equal(supportsNativeSidecars('v1.30.2-gke.1589020'), true);
+    assert.equal(supportsNativeSidecars('2.0'), true);
+    assert.throws(() => supportsNativeSidecars('latest'), /not MAJOR\.MINOR/);
+  });
+
+  it('a broken second document fails before the first is touched, naming document and line', () => {
+    assert.throws(
+      () => injectManifest('kind: Pod\n---\nkind: [Pod\n', injectionTemplate()),
+      (e: unknown) => e instanceof InjectError && /^document 2 \(line \d+\)/.test(e.message),
+    );
+  });
+
+  it('names the field of a workload without containers', () => {
+    const bad =
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  template:\n    spec: {containers: []}\n';
+    assert.throws(
+      () => injectManifest(bad, injectionTemplate()),
+      /document 1: Deployment x: spec\.template\.spec\.containers: must be a non-empty list/,
+    );
+  });
+
+  describe('the CLI', () => {
+    let dir: string;
+    before(async () => {
+      dir = await mkdtemp(path.join(tmpdir(), 'ferry-inject-'));
+    });
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    it('-f - reads standard input and writes YAML to standard output', async () => {
+      const r = await runCli('inject.js', 'runInject', ['-f', '-'], {
+        stdin: readFixture('workloads.yaml'),
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, await readFile(new URL('workloads.injected.yaml', FIXTURES), 'utf8'));
+      assert.match(r.stderr, /left DaemonSet node-exporter alone: hostNetwork pod/);
+      assert.match(r.stderr, /left Deployment legacy alone: ferry\.io\/inject is "false"/);
+    });
+
+    it('-f FILE -o FILE, classic sidecars for a 1.28 cluster', async () => {
+      const input = path.join(dir, 'in.yaml');
+      const output = path.join(dir, 'out.yaml');
+      await writeFile(input, readFixture('workloads.yaml'));
+      const r = await runCli('inject.js', 'runInject', [
+        '-f',
+        input,
+        '-o',
+        output,
+        '--kube-version',
+        'v1.28.3',
+        '--xds',
+        'cp.example:15012',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '');
+      const web = docs(await readFile(output, 'utf8')).find((d) => d.metadata.name === 'web')!;
+      const spec = podSpecOf(web) as {
+        initContainers: { name: string }[];
+        containers: { name: string; args?: string[] }[];
+      };
+      assert.deepEqual(
+        spec.initContainers.map((c) => c.name),
+        ['ferry-init'],
+      );
+      assert.deepEqual(
+        spec.containers.map((c) => c.name),
+        ['ferry-proxy', 'web'],
+      );
+      assert.equal(spec.containers[0]!.args![2], 'cp.example:15012');
+    });
+
+    it('says what is wrong with a bad annotation, exit 1', async () => {
+      const r = await runCli('inject.js', 'runInject', ['-f', '-'], {
+        stdin:
+          'kind: Pod\nmetadata:\n  name: p\n  annotations: {ferry.io/proxy-memory: lots}\nspec:\n  containers: [{name: a}]\n',
+      });
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /annotation ferry\.io\/proxy-memory: "lots" is not a Kubernetes quantity/,
+      );
+    });
+
+    it('a missing -f is a usage error, exit 2', async () => {
+      const r = await runCli('inject.js', 'runInject', []);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /-f FILE is required/);
+    });
+  });
+});
+
+describe('examples/kubernetes', () => {
+  const EXAMPLES = new URL('../../../../examples/kubernetes/', import.meta.url);
+
+  it('app.yaml and job.yaml inject: the workloads get sidecars, the rest passes through', async () => {
+    for (const [file, expected] of [
+      [
+        'app.yaml',
+        [
+          'Namespace/shop: not a workload',
+          'Deployment/reviews-v1: injected',
+          'Service/reviews: not a workload',
+        ],
+      ],
+      ['job.yaml', ['Job/migrate: injected']],
+    ] as const) {
+      const text = await readFile(new URL(file, EXAMPLES), 'utf8');
+      const out = injectManifest(text, injectionTemplate());
+      assert.deepEqual(
+        out.objects.map((o) => `${o.kind}/${o.name}: ${o.injected ? 'injected' : o.reason}`),
+        expected,
+        file,
+      );
+    }
+  });
+
+  it('webhook.yaml is a MutatingWebhookConfiguration calling /inject on 15017', async () => {
+    const [cfg] = docs(await readFile(new URL('webhook.yaml', EXAMPLES), 'utf8')) as unknown as {
+      kind: string;
+      webhooks: {
+        clientConfig: { service: { path: string; port: number } };
+        admissionReviewVersions: string[];
+      }[];
+    }[];
+    assert.equal(cfg!.kind, 'MutatingWebhookConfiguration');
+    for (const w of cfg!.webhooks) {
+      assert.deepEqual(w.clientConfig.service.path, '/inject');
+      assert.equal(w.clientConfig.service.port, 15017);
+      assert.deepEqual(w.admissionReviewVersions, ['v1']);
+    }
+  });
+});
+
+describe('injectionTemplate', () => {
+  it('refuses an xDS address that is not HOST:PORT', () => {
+    assert.throws(
+      () => injectionTemplate({ xdsAddress: 'ferry-control-plane' }),
+      (e: unknown) =>
+        e instanceof InjectError &&
+        e.code === 'FERRY_INJECT_BAD_OPTION' &&
+        /xDS address "ferry-control-plane" is not HOST:PORT/.test(e.message),
+    );
+    assert.equal(
+      injectionTemplate({ xdsAddress: '[fd00::1]:15012' }).xdsAddress,
+      '[fd00::1]:15012',
+    );
+  });
+});
+
+describe('null fields', () => {
+  it('empty (null) initContainers and annotations are replaced, not extended (regression)', () => {
+    const text =
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\nspec:\n  initContainers:\n  containers: [{name: app}]\n';
+    const out = injectManifest(text, injectionTemplate());
+    const [pod] = docs(out.yaml) as unknown as {
+      metadata: { annotations: Record<string, string> };
+      spec: { initContainers: { name: string }[] };
+    }[];
+    assert.deepEqual(
+      pod!.spec.initContainers.map((c) => c.name),
+      ['ferry-init', 'ferry-proxy'],
+    );
+    assert.equal(pod!.metadata.annotations['kubectl.kubernetes.io/default-container'], 'app');
+  });
+});

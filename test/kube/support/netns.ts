@@ -1,0 +1,138 @@
+/**
+ * Network namespaces for the capture and CNI tests: a "pod" and a "peer" joined by a veth
+ * pair, with IPv4 and IPv6 addresses, and nothing of the machine's own network touched
+ * (both ends are created inside the namespaces). Addresses are from the benchmarking
+ * range 198.18.0.0/15 (RFC 2544) and a unique local IPv6 prefix (RFC 4193); they exist
+ * only inside these namespaces. Needs root.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+const SUPPORT = path.dirname(fileURLToPath(import.meta.url));
+
+export const isRoot = (): boolean => process.getuid?.() === 0;
+
+export interface PodNetwork {
+  /** Namespace names, `ferry-test-<random>-pod` and `-peer`. */
+  readonly pod: string;
+  readonly peer: string;
+  readonly podIp4: string;
+  readonly peerIp4: string;
+  /** A second address of the peer, for excluded-CIDR tests. */
+  readonly peerIp4b: string;
+  readonly podIp6: string;
+  readonly peerIp6: string;
+  /** Runs a command inside a namespace; rejects on a non-zero exit. */
+  run(ns: string, command: string, ...args: string[]): Promise<string>;
+  /** Starts probe-server.js in a namespace; resolves once it listens. */
+  probeServer(ns: string, listeners: Record<string, number | string>): Promise<void>;
+  /** probe-client.js in a namespace, as `uid` (default root); the parsed JSON answer. */
+  probe(ns: string, host: string, port: number, uid?: number): Promise<ProbeAnswer>;
+  destroy(): Promise<void>;
+}
+
+export interface ProbeAnswer {
+  readonly listener?: string;
+  readonly local?: string;
+  readonly original?: { address: string; port: number; family: number } | null | 'unavailable';
+  readonly error?: string;
+}
+
+export async function createPodNetwork(): Promise<PodNetwork> {
+  const id = randomBytes(3).toString('hex');
+  const pod = `ferry-test-${id}-pod`;
+  const peer = `ferry-test-${id}-peer`;
+  const net4 = `198.18.${parseInt(id.slice(0, 2), 16)}`;
+  // Written as the kernel prints it (no leading zeros), so answers compare as strings.
+  const net6 = `fd00:f3:${Number.parseInt(id.slice(0, 4), 16).toString(16)}`;
+  const children: ChildProcess[] = [];
+  const n: PodNetwork = {
+    pod,
+    peer,
+    podIp4: `${net4}.1`,
+    peerIp4: `${net4}.2`,
+    peerIp4b: `${net4}.3`,
+    podIp6: `${net6}::1`,
+    peerIp6: `${net6}::2`,
+    async run(ns, command, ...args) {
+      const { stdout } = await exec('ip', ['netns', 'exec', ns, command, ...args]);
+      return stdout;
+    },
+    probeServer(ns, listeners) {
+      const specs = Object.entries(listeners).map(([name, port]) => `${name}:${port}`);
+      const child = spawn(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, path.join(SUPPORT, 'probe-server.js'), ...specs],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(child);
+      return new Promise((resolve, reject) => {
+        let err = '';
+        child.stderr!.on('data', (d) => {
+          err += d;
+        });
+        child.stdout!.on('data', (d) => {
+          if (String(d).includes('ready')) resolve();
+        });
+        child.on('exit', (code) => reject(new Error(`probe server exited ${code}: ${err}`)));
+      });
+    },
+    async probe(ns, host, port, uid) {
+      const as = uid === undefined ? [] : ['-S', String(uid), '-G', String(uid)];
+      const { stdout } = await exec('nsenter', [
+        `--net=/run/netns/${ns}`,
+        ...as,
+        process.execPath,
+        path.join(SUPPORT, 'probe-client.js'),
+        host,
+        String(port),
+      ]);
+      return JSON.parse(stdout) as ProbeAnswer;
+    },
+    async destroy() {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      await Promise.all(
+        children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)),
+      );
+      for (const ns of [pod, peer]) await exec('ip', ['netns', 'del', ns]).catch(() => {});
+    },
+  };
+  try {
+    const sh = (...args: string[]) => exec('ip', args);
+    await sh('netns', 'add', pod);
+    await sh('netns', 'add', peer);
+    await sh(
+      'link',
+      'add',
+      'eth0',
+      'netns',
+      pod,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      peer,
+    );
+    for (const [ns, ip4, ip6] of [
+      [pod, n.podIp4, n.podIp6],
+      [peer, n.peerIp4, n.peerIp6],
+    ] as const) {
+      await n.run(ns, 'ip', 'link', 'set', 'lo', 'up');
+      await n.run(ns, 'ip', 'addr', 'add', `${ip4}/24`, 'dev', 'eth0');
+      // nodad: the address is usable at once, without duplicate address detection's delay.
+      await n.run(ns, 'ip', '-6', 'addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad');
+      await n.run(ns, 'ip', 'link', 'set', 'eth0', 'up');
+    }
+    await n.run(peer, 'ip', 'addr', 'add', `${n.peerIp4b}/24`, 'dev', 'eth0');
+  } catch (err) {
+    await n.destroy();
+    throw err;
+  }
+  return n;
+}

@@ -1,0 +1,242 @@
+/**
+ * The webhook's decisions, golden: each AdmissionReview request under
+ * test/kube/inject/fixtures/<case>.review.json gives the response (patch decoded) in
+ * <case>.response.json.
+ */
+import assert from 'node:assert/strict';
+import {
+  applyPatch,
+  injectionTemplate,
+  type PodTemplate,
+  type StringMap,
+  type TemplateOptions,
+} from '../../../src/kube/inject/index.js';
+import { AdmissionError, admissionResponse } from '../../../src/kube/webhook/index.js';
+import { expectGoldenJson, readFixture } from '../inject/golden.js';
+
+const ENABLED: StringMap = { 'ferry-injection': 'enabled', 'kubernetes.io/metadata.name': 'shop' };
+const PLAIN: StringMap = { 'kubernetes.io/metadata.name': 'shop' };
+const XDS = 'ferry-control-plane.ferry-system.svc:15012';
+
+interface Case {
+  readonly name: string;
+  readonly what: string;
+  readonly template?: TemplateOptions;
+  readonly namespaceLabels?: StringMap;
+  readonly injected: boolean;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'namespace-enabled',
+    what: 'a pod of a labelled namespace gets a native sidecar',
+    namespaceLabels: ENABLED,
+    injected: true,
+  },
+  {
+    name: 'classic-sidecar',
+    what: 'before 1.29: a first container held by postStart',
+    template: { nativeSidecar: false },
+    namespaceLabels: ENABLED,
+    injected: true,
+  },
+  {
+    name: 'annotation-opt-in',
+    what: 'ferry.io/inject "true" opts in outside a labelled namespace',
+    namespaceLabels: PLAIN,
+    injected: true,
+  },
+  {
+    name: 'namespace-not-enabled',
+    what: 'a pod of an unlabelled namespace is left alone',
+    namespaceLabels: PLAIN,
+    injected: false,
+  },
+  {
+    name: 'annotation-opt-out',
+    what: 'ferry.io/inject "false" opts out of a labelled namespace',
+    namespaceLabels: ENABLED,
+    injected: false,
+  },
+  {
+    name: 'already-injected',
+    what: 'an injected pod is never injected twice',
+    namespaceLabels: ENABLED,
+    injected: false,
+  },
+  {
+    name: 'host-network',
+    what: 'a hostNetwork pod is left alone',
+    namespaceLabels: ENABLED,
+    injected: false,
+  },
+  {
+    name: 'annotations',
+    what: 'image, log level, resources, excluded ports and CIDRs from annotations',
+    namespaceLabels: ENABLED,
+    injected: true,
+  },
+  {
+    name: 'existing-init-containers',
+    what: 'existing init containers and annotations are added to, not replaced',
+    namespaceLabels: ENABLED,
+    injected: true,
+  },
+  {
+    name: 'job-pod',
+    what: "a Job's pod: the native sidecar ends with the app",
+    namespaceLabels: ENABLED,
+    injected: true,
+  },
+  {
+    name: 'cni-capture',
+    what: 'CNI capture: no ferry-init container',
+    template: { capture: 'cni' },
+    namespaceLabels: ENABLED,
+    injected: true,
+  },
+  {
+    name: 'bad-annotation',
+    what: 'a bad annotation value refuses the pod, naming the annotation',
+    namespaceLabels: ENABLED,
+    injected: false,
+  },
+  {
+    name: 'malformed-pod',
+    what: 'a pod without containers is refused with the field named',
+    namespaceLabels: ENABLED,
+    injected: false,
+  },
+  {
+    name: 'pod-update',
+    what: 'an UPDATE is allowed untouched',
+    namespaceLabels: ENABLED,
+    injected: false,
+  },
+];
+
+function decode(response: { patch?: string }): unknown {
+  return response.patch === undefined
+    ? undefined
+    : JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'));
+}
+
+describe('injection webhook: AdmissionReview → JSON patch (golden)', () => {
+  for (const c of CASES) {
+    it(`${c.name}: ${c.what}`, () => {
+      const review = JSON.parse(readFixture(`${c.name}.review.json`));
+      const template = injectionTemplate({ xdsAddress: XDS, ...c.template });
+      const result = admissionResponse(review, { template, namespaceLabels: c.namespaceLabels });
+      const response = result.review.response;
+      assert.equal(response.uid, review.request.uid, 'uid echoed');
+      assert.equal(result.review.apiVersion, 'admission.k8s.io/v1');
+      assert.equal(result.review.kind, 'AdmissionReview');
+      assert.equal(response.patch !== undefined, c.injected);
+      if (c.injected) {
+        assert.equal(response.patchType, 'JSONPatch');
+        assert.deepEqual(decode(response), result.patch);
+      }
+      expectGoldenJson(`${c.name}.response.json`, {
+        ...response,
+        patch: decode(response),
+        reason: result.reason,
+      });
+    });
+  }
+
+  it('the patch applies to the pod, and the patched pod is not injected again', () => {
+    const review = JSON.parse(readFixture('existing-init-containers.review.json'));
+    const template = injectionTemplate({ xdsAddress: XDS });
+    const { patch } = admissionResponse(review, { template, namespaceLabels: ENABLED });
+    const pod = applyPatch(review.request.object, patch) as PodTemplate;
+    assert.deepEqual(
+      pod.spec.initContainers?.map((c) => c.name),
+      ['ferry-init', 'ferry-proxy', 'migrate'],
+    );
+    assert.equal(pod.spec.initContainers?.[1]?.restartPolicy, 'Always');
+    assert.deepEqual(
+      pod.spec.containers.map((c) => c.name),
+      ['reviews'],
+    );
+    assert.equal(pod.metadata?.annotations?.['prometheus.io/scrape'], 'true');
+    const again = admissionResponse(
+      { ...review, request: { ...review.request, object: pod } },
+      { template, namespaceLabels: ENABLED },
+    );
+    assert.equal(again.review.response.allowed, true);
+    assert.equal(again.review.response.patch, undefined);
+    assert.equal(again.reason, 'already injected');
+  });
+
+  it('classic mode: the sidecar is first, so its postStart holds the app', () => {
+    const review = JSON.parse(readFixture('classic-sidecar.review.json'));
+    const template = injectionTemplate({ xdsAddress: XDS, nativeSidecar: false });
+    const { patch } = admissionResponse(review, { template, namespaceLabels: ENABLED });
+    const pod = applyPatch(review.request.object, patch) as PodTemplate;
+    assert.deepEqual(
+      pod.spec.containers.map((c) => c.name),
+      ['ferry-proxy', 'reviews'],
+    );
+    assert.deepEqual(
+      pod.spec.initContainers?.map((c) => c.name),
+      ['ferry-init'],
+    );
+    const hook = (
+      pod.spec.containers[0] as { lifecycle?: { postStart?: { exec?: { command?: string[] } } } }
+    ).lifecycle?.postStart?.exec?.command;
+    assert.match(hook?.[2] ?? '', /127\.0\.0\.1:15021\/healthz\/ready/);
+  });
+
+  it('without namespace labels, trusts the webhook configuration to have selected the namespace', () => {
+    const review = JSON.parse(readFixture('namespace-not-enabled.review.json'));
+    const template = injectionTemplate({ xdsAddress: XDS });
+    const result = admissionResponse(review, { template });
+    assert.notEqual(result.review.response.patch, undefined);
+  });
+
+  it('a namespace labelled disabled wins over the pod annotation', () => {
+    const review = JSON.parse(readFixture('annotation-opt-in.review.json'));
+    const template = injectionTemplate({ xdsAddress: XDS });
+    const result = admissionResponse(review, {
+      template,
+      namespaceLabels: { 'ferry-injection': 'disabled' },
+    });
+    assert.equal(result.review.response.patch, undefined);
+    assert.match(result.reason ?? '', /disabled/);
+  });
+
+  const malformed: [string, unknown, RegExp][] = [
+    ['not an object', 'hello', /not a JSON object/],
+    ['wrong kind', { apiVersion: 'admission.k8s.io/v1', kind: 'Pod' }, /kind is "Pod"/],
+    [
+      'v1beta1',
+      { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: {} },
+      /apiVersion is "admission\.k8s\.io\/v1beta1"/,
+    ],
+    [
+      'no request',
+      { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' },
+      /request is missing/,
+    ],
+    [
+      'no uid',
+      {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { kind: { kind: 'Pod' } },
+      },
+      /request\.uid/,
+    ],
+  ];
+  for (const [what, review, message] of malformed) {
+    it(`a malformed review (${what}) is a clear AdmissionError`, () => {
+      assert.throws(
+        () => admissionResponse(review, { template: injectionTemplate() }),
+        (err: unknown) =>
+          err instanceof AdmissionError &&
+          err.code === 'FERRY_ADMISSION_MALFORMED' &&
+          message.test(err.message),
+      );
+    });
+  }
+});
