@@ -289,6 +289,13 @@ export class Sidecar {
       'ferry_proxy_config_version',
       'Version of the configuration in force.',
     );
+    const overflows = this.metrics.counter(
+      'ferry_proxy_circuit_breaker_overflows_total',
+      'Requests refused (request) and retries not sent (retry) by circuit breakers.',
+      ['kind'],
+    );
+    const requestOverflows = overflows.labels('request');
+    const retryOverflows = overflows.labels('retry');
     const classes = ['2xx', '3xx', '4xx', '5xx'].map((c) => requests.labels(c));
     const retriesChild = retries.labels();
     const connectedChild = xdsConnected.labels();
@@ -312,6 +319,7 @@ export class Sidecar {
           name: c.name,
           policy: c.policy,
           protocol: c.protocol,
+          circuit_breakers: c.breakers.toJSON(),
           hosts: c.hostSet.hosts.map((h) => ({
             address: h.key,
             health: h.health,
@@ -340,6 +348,8 @@ export class Sidecar {
         classes[2].value = s.responses4xx;
         classes[3].value = s.responses5xx;
         retriesChild.value = s.retries;
+        requestOverflows.value = s.overflows;
+        retryOverflows.value = s.retryOverflows;
         connectedChild.set(this.xds?.status().connected ? 1 : 0);
         versionChild.set(this.runtime?.version ?? 0);
         return this.metrics.render();

@@ -15,6 +15,8 @@ export interface AdminSources {
     name: string;
     policy: string;
     protocol: string;
+    /** Thresholds and what is in flight (see cluster/circuit-breakers). */
+    circuit_breakers: object;
     hosts: Array<{
       address: string;
       health: string;

@@ -1,4 +1,11 @@
 /** Runtime clusters: hosts, balancer and upstream settings built from CDS and EDS. */
+
+export {
+  type BreakerThresholds,
+  CircuitBreakers,
+  DEFAULT_THRESHOLDS,
+  parseThresholds,
+} from './circuit-breakers.js';
 export {
   buildCluster,
   type ClusterResource,

@@ -7,15 +7,21 @@ import {
   type ClusterLbConfig,
   type ClusterLoadAssignment,
   formatLbError,
+  type Host,
   HostSet,
   type LoadBalancer,
   parseClusterLb,
   type Random,
 } from '../lb/index.js';
-import type { UpstreamProtocol } from '../upstream/index.js';
+import type { UpstreamProtocol, UpstreamTls } from '../upstream/index.js';
+import {
+  CircuitBreakers,
+  type CircuitBreakersResource,
+  parseThresholds,
+} from './circuit-breakers.js';
 
 /** The Cluster fields the data path reads (snake_case, as decoded from xDS). */
-export interface ClusterResource extends ClusterLbConfig {
+export interface ClusterResource extends ClusterLbConfig, CircuitBreakersResource {
   readonly name: string;
   readonly type?: string;
   readonly connect_timeout?: { seconds?: number | string; nanos?: number };
@@ -32,6 +38,13 @@ export interface RuntimeCluster {
   readonly policy: string;
   readonly protocol: UpstreamProtocol;
   readonly connectTimeoutMs: number;
+  /** Limits on what is in flight; the state carries over from the previous build. */
+  readonly breakers: CircuitBreakers;
+  /** Per endpoint pool (Envoy's max_connections / max_pending_requests). */
+  readonly maxConnections: number;
+  readonly maxPendingRequests: number;
+  /** mTLS per host, for hosts that run a sidecar (from transport_socket_matches). */
+  readonly hostTls?: ReadonlyMap<Host, UpstreamTls>;
 }
 
 const PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -79,6 +92,9 @@ export function buildCluster(
   const updated = hostSet.update(cla);
   if (!updated.ok) return { ok: false, error: updated.errors.map(formatLbError).join('; ') };
   const built = buildClusterBalancer(plan.value, hostSet, random);
+  const thresholds = parseThresholds(resource);
+  const breakers = previous?.breakers ?? new CircuitBreakers(thresholds);
+  breakers.thresholds = thresholds;
   return {
     ok: true,
     cluster: {
@@ -88,6 +104,9 @@ export function buildCluster(
       policy: built.policy,
       protocol: upstreamProtocol(resource),
       connectTimeoutMs: connectTimeoutMs(resource),
+      breakers,
+      maxConnections: thresholds.maxConnections,
+      maxPendingRequests: thresholds.maxPendingRequests,
     },
   };
 }

@@ -71,6 +71,7 @@ const PER_TRY_TIMEOUT = new TimeoutError('per-try timeout');
 const ROUTE_TIMEOUT = new TimeoutError('upstream request timeout');
 const DOWNSTREAM_GONE = new Error('downstream closed');
 const DOWNSTREAM_PROTOCOL_ERROR = 'FERRY_DOWNSTREAM_PROTOCOL_ERROR';
+const UPSTREAM_OVERFLOW = 'FERRY_UPSTREAM_OVERFLOW';
 
 /** One try against one host: undici's handler. A superseded attempt is ignored. */
 class Attempt implements Dispatcher.DispatchHandler {
@@ -122,6 +123,9 @@ export class Exchange {
   private tryTimer: NodeJS.Timeout | undefined;
   private finished = false;
   private trailersOnly = false;
+  /** Slots taken in the cluster's circuit breakers, given back when the exchange ends. */
+  private holdsRequest = false;
+  private holdsRetry = false;
   private readonly retry: RetryPolicy | undefined;
 
   constructor(
@@ -150,6 +154,13 @@ export class Exchange {
   start(): void {
     (this.res as Tagged)[EXCHANGE] = this;
     this.res.once('close', onDownstreamClose);
+    if (!this.cluster.breakers.tryRequest()) {
+      // max_requests reached: refuse at once rather than queue (Envoy's UO).
+      this.env.stats.overflows++;
+      this.finishLocal(503, 'upstream overflow', FLAG.UPSTREAM_OVERFLOW);
+      return;
+    }
+    this.holdsRequest = true;
     if (this.route.timeoutMs > 0)
       this.routeTimer = setTimeout(onRouteTimeout, this.route.timeoutMs, this);
     this.send();
@@ -178,7 +189,13 @@ export class Exchange {
     } else body = this.body;
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) this.tryTimer = setTimeout(onTryTimeout, perTry, this);
-    const pool = this.env.pools.get(host.key, host.address, host.port, this.cluster);
+    const pool = this.env.pools.get(
+      host.key,
+      host.address,
+      host.port,
+      this.cluster,
+      this.cluster.hostTls?.get(host),
+    );
     pool.dispatch(
       {
         path: this.path,
@@ -273,6 +290,11 @@ export class Exchange {
     attempt.dead = true;
     attempt.host.active--;
     if (this.finished) return;
+    if ((err as { code?: string }).code === UPSTREAM_OVERFLOW) {
+      this.env.stats.overflows++;
+      this.finishLocal(503, 'upstream overflow', FLAG.UPSTREAM_OVERFLOW);
+      return;
+    }
     if ((err as { code?: string }).code === DOWNSTREAM_PROTOCOL_ERROR) {
       // The client's body broke HTTP/1.1's framing: its fault, not the upstream's.
       if (this.res.headersSent) {
@@ -317,8 +339,20 @@ export class Exchange {
   private canRetry(): boolean {
     const retry = this.retry;
     if (!retry || this.attempts > retry.numRetries) return false;
-    if (this.body instanceof ReplayableBody) return this.body.replayable;
-    return this.body === null || Buffer.isBuffer(this.body);
+    const replayable =
+      this.body instanceof ReplayableBody
+        ? this.body.replayable
+        : this.body === null || Buffer.isBuffer(this.body);
+    if (!replayable) return false;
+    // The retry limit or budget of the cluster: past it, the response stands as it is.
+    if (!this.holdsRetry) {
+      if (!this.cluster.breakers.tryRetry()) {
+        this.env.stats.retryOverflows++;
+        return false;
+      }
+      this.holdsRetry = true;
+    }
+    return true;
   }
 
   private scheduleRetry(): void {
@@ -400,6 +434,8 @@ export class Exchange {
     if (this.finished) return;
     this.finished = true;
     this.clearTryTimer();
+    if (this.holdsRequest) this.cluster.breakers.releaseRequest();
+    if (this.holdsRetry) this.cluster.breakers.releaseRetry();
     if (this.routeTimer) clearTimeout(this.routeTimer);
     (this.res as Tagged)[EXCHANGE] = undefined;
     this.env.stats.record(this);

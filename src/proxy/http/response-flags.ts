@@ -21,6 +21,8 @@ export const FLAG = {
   DOWNSTREAM_CONNECTION_TERMINATION: 'DC',
   /** A direct response from the route (no upstream). */
   DIRECT_RESPONSE: 'DR',
+  /** A circuit breaker overflowed: the request was refused at once. */
+  UPSTREAM_OVERFLOW: 'UO',
   /** The proxy could not process the request (malformed, unsupported). */
   DOWNSTREAM_PROTOCOL_ERROR: 'DPE',
 } as const;

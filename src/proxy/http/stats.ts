@@ -14,6 +14,10 @@ export class ProxyStats {
   upstreamTimeouts = 0;
   upstreamConnectFailures = 0;
   downstreamResets = 0;
+  /** Requests refused by a circuit breaker (UO). */
+  overflows = 0;
+  /** Retries not sent because of the retry limit or budget. */
+  retryOverflows = 0;
 
   record(x: Exchange): void {
     this.requests++;

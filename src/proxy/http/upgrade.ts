@@ -63,7 +63,7 @@ export function createUpgradeHandler(
     const view = options.view();
     const routeReq: RouteRequest = { authority, path, method, headers };
     const route = view.table?.match(routeReq);
-    if (!route || route.kind !== 'forward') {
+    if (route?.kind !== 'forward') {
       options.stats.recordLocal(404, 'NR');
       reject(socket, 404, `no route for ${authority}${path}`, FLAG.NO_ROUTE);
       return;

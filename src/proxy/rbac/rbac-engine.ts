@@ -131,18 +131,28 @@ function compileStage(rules: RbacRulesLike, field: string): Stage | undefined {
 
 /**
  * Compiles RBAC filter configs (HTTP or network; their `rules` are the same message), in the
- * order they run. Throws RbacConfigError naming the first bad field; `field` prefixes it.
+ * order they run. Throws RbacConfigError naming the first bad field, under `field` (one
+ * prefix for the list, or the path of each filter).
  */
-export function compileRbac(filters: readonly RbacFilterLike[], field = 'rbac'): RbacEngine {
+export function compileRbac(
+  filters: readonly RbacFilterLike[],
+  field: string | readonly string[] = 'rbac',
+): RbacEngine {
   const stages: Stage[] = [];
-  filters.forEach((f, i) => {
-    const at = filters.length === 1 ? field : `${field}[${i}]`;
-    if (f.matcher !== undefined)
+  for (const [i, f] of filters.entries()) {
+    const at =
+      typeof field !== 'string'
+        ? (field[i] ?? `rbac[${i}]`)
+        : filters.length === 1
+          ? field
+          : `${field}[${i}]`;
+    if (f.matcher !== undefined) {
       throw new RbacConfigError(`${at}.matcher`, 'is not supported by the sidecar; use rules');
+    }
     // Envoy: without rules (and matcher), the filter enforces nothing.
-    if (f.rules === undefined) return;
+    if (f.rules === undefined) continue;
     const stage = compileStage(f.rules, `${at}.rules`);
     if (stage) stages.push(stage);
-  });
+  }
   return new RbacEngine(stages);
 }

@@ -29,7 +29,13 @@ import {
   parseResponseHead,
   UNTIL_CLOSE,
 } from '../http1/index.js';
-import { CONNECT_TIMEOUT, PROTOCOL_ERROR, SOCKET_CLOSED, UpstreamError } from './upstream-error.js';
+import {
+  CONNECT_TIMEOUT,
+  OVERFLOW,
+  PROTOCOL_ERROR,
+  SOCKET_CLOSED,
+  UpstreamError,
+} from './upstream-error.js';
 import type { UpstreamTls } from './upstream-pools.js';
 
 type Handler = Dispatcher.DispatchHandler;
@@ -38,6 +44,8 @@ export interface Http1UpstreamOptions {
   readonly connectTimeoutMs: number;
   /** Most connections open at once; requests beyond wait in order. Default 1024. */
   readonly maxConnections?: number;
+  /** Most requests waiting for a connection; beyond, refused at once. Default 1024. */
+  readonly maxPending?: number;
   /** How long an idle connection is kept without a Keep-Alive hint. Default 60 s. */
   readonly idleTimeoutMs?: number;
   /** mTLS to the endpoint (it runs a sidecar). */
@@ -473,6 +481,7 @@ export class Http1Upstream {
   private closed: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private readonly maxConnections: number;
+  private readonly maxPending: number;
   private readonly idleTimeoutMs: number;
 
   constructor(
@@ -481,6 +490,7 @@ export class Http1Upstream {
     private readonly options: Http1UpstreamOptions,
   ) {
     this.maxConnections = options.maxConnections ?? 1024;
+    this.maxPending = options.maxPending ?? 1024;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   }
 
@@ -495,7 +505,8 @@ export class Http1Upstream {
     const conn = this.takeIdle();
     if (conn) conn.start(call);
     else if (this.all.size < this.maxConnections) this.connect().start(call);
-    else this.waiting.push(call);
+    else if (this.waiting.length < this.maxPending) this.waiting.push(call);
+    else call.abort(new UpstreamError(OVERFLOW, 'too many requests waiting for a connection'));
     return true;
   }
 

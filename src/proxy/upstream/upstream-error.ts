@@ -19,3 +19,5 @@ export const CONNECT_TIMEOUT = 'UND_ERR_CONNECT_TIMEOUT';
 export const SOCKET_CLOSED = 'UND_ERR_SOCKET';
 /** The upstream answered with something that is not a valid HTTP/1.1 response. */
 export const PROTOCOL_ERROR = 'FERRY_UPSTREAM_PROTOCOL_ERROR';
+/** The endpoint's pool is at max_pending_requests: refused at once (503 UO). */
+export const OVERFLOW = 'FERRY_UPSTREAM_OVERFLOW';

@@ -16,6 +16,9 @@ export type UpstreamProtocol = 'http1' | 'http2';
 export interface PoolSettings {
   readonly protocol: UpstreamProtocol;
   readonly connectTimeoutMs: number;
+  /** Circuit breakers per endpoint pool (HTTP/1.1): connections open, requests waiting. */
+  readonly maxConnections?: number;
+  readonly maxPendingRequests?: number;
 }
 
 /**
@@ -78,7 +81,12 @@ export class UpstreamPools {
         settings.protocol === 'http2'
           ? new Http2Upstream(origin, { connectTimeoutMs, tls })
           : this.http1 === 'ferry' || tls
-            ? new Http1Upstream(address, port, { connectTimeoutMs, tls })
+            ? new Http1Upstream(address, port, {
+                connectTimeoutMs,
+                tls,
+                maxConnections: settings.maxConnections,
+                maxPending: settings.maxPendingRequests,
+              })
             : new (loadUndiciPool())(origin, {
                 connect: { timeout: settings.connectTimeoutMs, noDelay: true },
                 connections: 256,

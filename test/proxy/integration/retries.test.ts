@@ -86,11 +86,15 @@ describe('integration: retries and timeouts through a client sidecar', function 
     });
     await new Promise<void>((r) => resetter.listen(0, '127.0.0.1', () => r()));
     const resetPort = (resetter.address() as AddressInfo).port;
+    // These tests are about retry semantics, not the retry budget (20% of requests in
+    // flight, at least 3, by default), which half of 10 concurrent requests failing would
+    // exceed: a fixed limit of retries in flight replaces it here.
     const policy = (r: RetryPolicy, timeoutMs?: number) => ({
       policy: {
         loadBalancer: 'round_robin' as const,
         connectTimeoutMs: 1000,
         retries: r,
+        circuitBreaker: { maxRetries: 100 },
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       },
     });

@@ -1,0 +1,21 @@
+/**
+ * What the data path needs to know about TLS, from xDS: per cluster, which endpoints get
+ * mutual TLS and how the peer is verified; per inbound port, the mTLS mode, the TLS it
+ * presents and the authorization that applies. Compiled once per configuration.
+ */
+export {
+  compileInboundPolicy,
+  type DownstreamTlsSettings,
+  type InboundPolicy,
+  type InboundPortPolicy,
+  type MtlsMode,
+} from './inbound-policy.js';
+export type { CommonTlsSettings, TlsVersion } from './tls-context.js';
+export { TlsPolicyError } from './tls-policy-error.js';
+export {
+  compileUpstreamTls,
+  TRANSPORT_SOCKET_MATCH,
+  type UpstreamTlsPolicy,
+  type UpstreamTlsSettings,
+} from './upstream-tls.js';
+export type * from './xds-tls-types.js';
