@@ -3,6 +3,7 @@
  * then the xDS client, whose every complete configuration is compiled and swapped in
  * whole; admin, readiness and metrics ports beside. Stops with a graceful drain.
  */
+import { X509Certificate } from 'node:crypto';
 import type { Logger } from '../log/index.js';
 import type { Protocol } from '../mesh/index.js';
 import { MetricsRegistry } from '../metrics/index.js';
@@ -14,12 +15,14 @@ import {
   createRequestHandler,
   createUpgradeHandler,
   DEFAULT_RETRY_BUFFER_LIMIT,
+  type Denial,
   IstioMetrics,
   ProxyStats,
   type RouteView,
 } from './http/index.js';
-import { type HttpListener, listenHttp } from './listener/index.js';
+import { type HttpListener, type ListenerTls, listenHttp } from './listener/index.js';
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
+import { type CertificateSource, spiffeIds, WorkloadTls } from './tls/index.js';
 import { UpstreamPools } from './upstream/index.js';
 
 export interface SidecarOptions {
@@ -53,6 +56,12 @@ export interface SidecarOptions {
   /** Access log: a file path, or '-' for standard output; off when absent. */
   readonly accessLog?: string;
   readonly log: Logger;
+  /**
+   * The workload's certificate (from the identity client): with it, mTLS to meshed
+   * endpoints and TLS on the inbound port as the control plane's config says; without it,
+   * plaintext only.
+   */
+  readonly certificates?: CertificateSource;
   readonly random?: () => number;
   /** Called by POST /quitquitquit after the drain (the CLI exits the process). */
   readonly onQuit?: () => void;
@@ -79,6 +88,8 @@ export class Sidecar {
   private stopping: Promise<void> | undefined;
   readonly stats = new ProxyStats();
   readonly pools: UpstreamPools;
+  /** The secure context built from the workload's certificate, if it has one. */
+  readonly tls: WorkloadTls | undefined;
   private readonly metrics = new MetricsRegistry();
   private xds: XdsClientType | undefined;
   private listeners: HttpListener[] = [];
@@ -92,6 +103,7 @@ export class Sidecar {
     // `--http1 node` is the libraries' path end to end: node's HTTP server downstream and
     // undici upstream.
     this.pools = new UpstreamPools(options.http1 === 'node' ? 'undici' : 'ferry');
+    this.tls = options.certificates ? new WorkloadTls(options.certificates) : undefined;
   }
 
   static async start(options: SidecarOptions): Promise<Sidecar> {
@@ -120,6 +132,17 @@ export class Sidecar {
     return this.runtime;
   }
 
+  /** This workload's SPIFFE ID, from its current certificate. */
+  get principal(): string | undefined {
+    const chain = this.options.certificates?.current()?.chain;
+    if (!chain) return undefined;
+    try {
+      return spiffeIds(new X509Certificate(chain).subjectAltName)[0];
+    } catch {
+      return undefined;
+    }
+  }
+
   private async listen(): Promise<void> {
     const o = this.options;
     const random = o.random ?? Math.random;
@@ -134,7 +157,27 @@ export class Sidecar {
       service: o.service,
       namespace: o.namespace ?? 'default',
       labels: o.labels ?? {},
+      principal: () => this.principal,
     });
+    const onDenied = (d: Denial) =>
+      o.log.warn(
+        {
+          rule: d.policy ?? '(no ALLOW rule matched)',
+          peer: d.principal ?? 'none',
+          method: d.method,
+          authority: d.authority,
+          path: d.path,
+        },
+        'request denied by authorization policy',
+      );
+    const workloadTls = this.tls;
+    const inboundTls: ListenerTls | undefined = workloadTls
+      ? {
+          mode: () =>
+            this.runtime?.inboundPolicy?.forPort(this.ports.inbound)?.mode ?? 'PERMISSIVE',
+          context: () => workloadTls.context(),
+        }
+      : undefined;
     const outLog = o.accessLog ? createAccessLog(o.accessLog, 'outbound') : undefined;
     const inLog = o.accessLog ? createAccessLog(o.accessLog, 'inbound') : undefined;
     const outbound = await listenHttp(
@@ -164,11 +207,13 @@ export class Sidecar {
         ...env,
         view: () => this.inboundView,
         istio: istio.recorder('destination'),
+        onDenied,
         onDone: inLog?.exchange,
         onLocal: inLog?.local,
       }),
       {
         fastPath: o.http1 !== 'node',
+        tls: inboundTls,
         upgrade: createUpgradeHandler({
           ...env,
           view: () => this.inboundView,
@@ -234,7 +279,7 @@ export class Sidecar {
     });
     this.xds = xds;
     xds.onConfig((source) => {
-      const result = compileRuntime(source, this.runtime, random);
+      const result = compileRuntime(source, this.runtime, random, this.tls, this.ports.inbound);
       if (!result.ok) {
         o.log.error(
           { errors: result.errors },

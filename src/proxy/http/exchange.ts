@@ -56,6 +56,7 @@ const CONNECT_ERRORS = new Set([
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
   'ETIMEDOUT',
+  'FERRY_UPSTREAM_TLS_HANDSHAKE',
 ]);
 
 function classify(err: Error & { code?: string }): RetriableError {

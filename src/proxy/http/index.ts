@@ -14,7 +14,12 @@ export {
   type WorkloadIdentity,
 } from './istio-metrics.js';
 export { DEFAULT_RETRY_BUFFER_LIMIT } from './request-body.js';
-export { createRequestHandler, type HandlerOptions, type RouteView } from './request-handler.js';
+export {
+  createRequestHandler,
+  type Denial,
+  type HandlerOptions,
+  type RouteView,
+} from './request-handler.js';
 export { FLAG, type ResponseFlag } from './response-flags.js';
 export { ProxyStats } from './stats.js';
 export { createUpgradeHandler, type UpgradeOptions } from './upgrade.js';

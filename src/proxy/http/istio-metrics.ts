@@ -10,7 +10,6 @@
  * Cardinality is bounded: past a limit of combinations per cluster, new ones are counted
  * under response_code "other".
  */
-import type { TLSSocket } from 'node:tls';
 import type {
   Counter,
   CounterChild,
@@ -18,7 +17,7 @@ import type {
   HistogramChild,
   MetricsRegistry,
 } from '../../metrics/index.js';
-import { peerPrincipal } from '../tls/index.js';
+import { socketPrincipal } from '../tls/index.js';
 
 /** Milliseconds, as Istio's istio_request_duration_milliseconds. */
 export const DURATION_BUCKETS_MS = [
@@ -151,7 +150,7 @@ export class IstioMetrics {
 
   private record(reporter: 'source' | 'destination', x: RequestOutcome): void {
     const group = this.group(reporter, x.clusterName ?? '');
-    const principal = reporter === 'destination' ? peerOf(x.downstreamSocket) : undefined;
+    const principal = reporter === 'destination' ? socketPrincipal(x.downstreamSocket) : undefined;
     let children: Children | undefined;
     if (!x.grpcStatus && !x.flags && principal === undefined) {
       children = group.byStatus.get(x.status);
@@ -254,11 +253,6 @@ export class IstioMetrics {
     this.groups.set(id, group);
     return group;
   }
-}
-
-function peerOf(socket: unknown): string | undefined {
-  const s = socket as TLSSocket | undefined;
-  return s?.encrypted ? peerPrincipal(s) : undefined;
 }
 
 /** The namespace in spiffe://<td>/ns/<ns>/sa/<sa>. */

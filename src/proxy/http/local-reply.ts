@@ -85,7 +85,7 @@ export function sendLocalReply(
       'content-type': 'application/grpc',
       'grpc-status': String(grpcStatusForHttp(status)),
       'grpc-message': encodeGrpcMessage(body),
-      'x-ferry-response-flags': flags,
+      ...(flags ? { 'x-ferry-response-flags': flags } : {}),
     };
     const stream = (res as Http2ServerResponse).stream;
     if (stream && !stream.headersSent) {
@@ -99,7 +99,7 @@ export function sendLocalReply(
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
-    'x-ferry-response-flags': flags,
+    ...(flags ? { 'x-ferry-response-flags': flags } : {}),
   });
   res.end(body);
 }

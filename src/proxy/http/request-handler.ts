@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { RuntimeCluster } from '../cluster/index.js';
 import { hashKey, NO_HASH, type PickContext } from '../lb/index.js';
+import type { RbacEngine } from '../rbac/index.js';
 import {
   hashInput,
   type RouteRequest,
@@ -14,6 +15,7 @@ import {
   redirectLocation,
   rewritePath,
 } from '../router/index.js';
+import { socketPrincipal } from '../tls/index.js';
 import type { AccessLog } from './access-log.js';
 import {
   type DownstreamRequest,
@@ -36,6 +38,19 @@ import { FLAG } from './response-flags.js';
 export interface RouteView {
   readonly table: RouteTable | undefined;
   readonly clusters: ReadonlyMap<string, RuntimeCluster>;
+  /** Authorization of requests on this listener (inbound), from the RBAC filters. */
+  readonly rbac?: RbacEngine;
+  /** The listener's port, as RBAC's destination_port sees it. */
+  readonly port?: number;
+}
+
+/** A request refused by authorization, for the log (the rule that refused it). */
+export interface Denial {
+  readonly policy: string | undefined;
+  readonly principal: string | undefined;
+  readonly method: string;
+  readonly authority: string;
+  readonly path: string;
 }
 
 export interface HandlerOptions extends ExchangeEnv {
@@ -43,6 +58,8 @@ export interface HandlerOptions extends ExchangeEnv {
   readonly view: () => RouteView;
   /** Requests answered without an upstream (no route, no cluster), for the access log. */
   readonly onLocal?: AccessLog['local'];
+  /** A request authorization refused. */
+  readonly onDenied?: (d: Denial) => void;
 }
 
 /** A request the proxy answered itself, as the metrics see it. */
@@ -77,6 +94,20 @@ export function createRequestHandler(
     const grpc = isGrpcRequest(headers['content-type']);
     const view = options.view();
     const method = req.method ?? 'GET';
+    const rbac = view.rbac;
+    if (rbac !== undefined) {
+      const principal = socketPrincipal(req.socket);
+      const decision = rbac.evaluate({ principal, method, path, port: view.port ?? 0 });
+      if (!decision.allowed) {
+        // Envoy's answer: 403 "RBAC: access denied" (PERMISSION_DENIED for gRPC).
+        options.stats.denied++;
+        options.istio?.(localOutcome(req, 403, grpc, ''));
+        options.onDenied?.({ policy: decision.policy, principal, method, authority, path });
+        options.onLocal?.(method, headers, authority, path, 403, '');
+        sendLocalReply(res, 403, 'RBAC: access denied', grpc, '');
+        return;
+      }
+    }
     const routeReq: RouteRequest = { authority, path, method, headers };
     const route = view.table?.match(routeReq);
     if (!route) {

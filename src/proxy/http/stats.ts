@@ -14,6 +14,8 @@ export class ProxyStats {
   upstreamTimeouts = 0;
   upstreamConnectFailures = 0;
   downstreamResets = 0;
+  /** Requests refused by authorization (RBAC, 403). */
+  denied = 0;
   /** Requests refused by a circuit breaker (UO). */
   overflows = 0;
   /** Retries not sent because of the retry limit or budget. */

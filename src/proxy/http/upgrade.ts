@@ -6,12 +6,13 @@
  * either side closes. No retries (a tunnel cannot be replayed), no route timeout once
  * upgraded; the connect timeout of the cluster still holds.
  */
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { RuntimeCluster } from '../cluster/index.js';
 import { type Host, hashKey, NO_HASH, type PickContext } from '../lb/index.js';
 import { hashInput, type RouteRequest, rewritePath } from '../router/index.js';
+import { socketPrincipal } from '../tls/index.js';
 import type { UpstreamTls } from '../upstream/index.js';
 import type { RequestOutcome } from './istio-metrics.js';
 import type { RouteView } from './request-handler.js';
@@ -37,17 +38,15 @@ export interface UpgradeOptions {
   readonly random: () => number;
   readonly stats: ProxyStats;
   readonly istio?: (x: RequestOutcome) => void;
-  /** The mTLS settings to use with a host of `cluster`, if any. */
-  readonly upstreamTls?: (cluster: RuntimeCluster, host: Host) => UpstreamTls | undefined;
 }
 
 /** Answers on the raw socket (nothing was sent upstream) and closes it. */
 function reject(socket: net.Socket, status: number, reason: string, flag: string): void {
   const body = `${reason}\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Service Unavailable'}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
       `content-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `x-ferry-response-flags: ${flag}\r\nconnection: close\r\n\r\n${body}`,
+      `${flag ? `x-ferry-response-flags: ${flag}\r\n` : ''}connection: close\r\n\r\n${body}`,
   );
 }
 
@@ -61,6 +60,14 @@ export function createUpgradeHandler(
     const [authority, path] = splitTarget(req.url ?? '/', headers.host);
     const method = req.method ?? 'GET';
     const view = options.view();
+    if (view.rbac !== undefined) {
+      const principal = socketPrincipal(req.socket);
+      if (!view.rbac.evaluate({ principal, method, path, port: view.port ?? 0 }).allowed) {
+        options.stats.denied++;
+        reject(socket, 403, 'RBAC: access denied', '');
+        return;
+      }
+    }
     const routeReq: RouteRequest = { authority, path, method, headers };
     const route = view.table?.match(routeReq);
     if (route?.kind !== 'forward') {
@@ -95,7 +102,7 @@ export function createUpgradeHandler(
       else text += `${name}: ${v}\r\n`;
     }
     text += `connection: upgrade\r\nupgrade: ${headers.upgrade ?? ''}\r\n\r\n`;
-    new Tunnel(socket, cluster, host, options, options.upstreamTls?.(cluster, host)).open(
+    new Tunnel(socket, cluster, host, options, cluster.hostTls?.get(host)).open(
       text,
       head,
       (req.socket as unknown) ?? socket,

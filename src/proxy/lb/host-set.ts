@@ -61,6 +61,7 @@ interface ParsedEndpoint {
   readonly hostname: string;
   readonly weight: number;
   readonly health: HostHealth;
+  readonly metadata: object | undefined;
 }
 
 interface ParsedLocality {
@@ -153,6 +154,7 @@ export class HostSet {
           added.push(host);
         }
         host.hostname = e.hostname;
+        host.metadata = e.metadata;
         host.weight = e.weight;
         host.health = e.health;
         host.locality = group.locality;
@@ -317,6 +319,7 @@ export class HostSet {
       hostname: e.endpoint?.hostname ?? '',
       weight: weight ?? 1,
       health,
+      metadata: e.metadata,
     };
   }
 }

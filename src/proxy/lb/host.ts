@@ -73,6 +73,8 @@ export class Host {
   rqError: number;
   /** Set by outlier detection; an ejected host only takes traffic in panic mode. */
   ejected: boolean;
+  /** The LbEndpoint's metadata as EDS sent it (read at config time, e.g. for mTLS). */
+  metadata: object | undefined;
 
   constructor(address: string, port: number, init: HostInit = {}) {
     this.key = hostKey(address, port);
@@ -87,6 +89,7 @@ export class Host {
     this.rqTotal = 0;
     this.rqError = 0;
     this.ejected = false;
+    this.metadata = undefined;
   }
 
   /**

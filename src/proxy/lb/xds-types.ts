@@ -72,6 +72,8 @@ export interface LbEndpoint {
   /** An envoy.config.core.v3.HealthStatus name (or its number); absent means UNKNOWN. */
   readonly health_status?: string | number;
   readonly load_balancing_weight?: UInt32Value;
+  /** Endpoint metadata (e.g. the transport socket match that marks a meshed endpoint). */
+  readonly metadata?: object;
 }
 
 export interface LocalityLbEndpoints {

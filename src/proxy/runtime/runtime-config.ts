@@ -16,6 +16,7 @@ import {
   type ClusterLbConfig,
   type ClusterLoadAssignment,
   formatLbError,
+  type Host,
   HostSet,
   parseClusterLb,
 } from '../lb/index.js';
@@ -24,6 +25,17 @@ import {
   type RouteConfigurationLike,
   type RouteTable,
 } from '../router/index.js';
+import { type SecureContextSource, spiffeVerifier } from '../tls/index.js';
+import {
+  type ClusterTlsLike,
+  compileInboundPolicy,
+  compileUpstreamTls,
+  type InboundPolicy,
+  type ListenerTlsLike,
+  type MetadataLike,
+  type UpstreamTlsSettings,
+} from '../tls-policy/index.js';
+import type { UpstreamTls } from '../upstream/index.js';
 
 export const { VIRTUAL_OUTBOUND, VIRTUAL_INBOUND } = types;
 const HCM = types.HTTP_CONNECTION_MANAGER;
@@ -37,6 +49,8 @@ export interface RuntimeConfig {
   readonly source: ProxyConfig;
   /** Route tables by route configuration name, with the version they were built from. */
   readonly tables: ReadonlyMap<string, { readonly version: string; readonly table: RouteTable }>;
+  /** The inbound listener's ports: mTLS mode and authorization (RBAC). */
+  readonly inboundPolicy: InboundPolicy | undefined;
 }
 
 interface ListenerLike {
@@ -59,6 +73,8 @@ export function listenerRouteName(listener: ListenerLike | undefined): string | 
 
 /** The consumer-side validation the xDS client runs before ACKing (NACK on error). */
 export function validateResource(typeUrl: string, name: string, value: object): string | undefined {
+  const tlsError = validateTls(typeUrl, value);
+  if (tlsError) return tlsError;
   if (typeUrl.endsWith('.RouteConfiguration')) {
     const r = compileRouteTable(value as RouteConfigurationLike);
     return r.ok ? undefined : r.error;
@@ -74,6 +90,47 @@ export function validateResource(typeUrl: string, name: string, value: object): 
   return undefined;
 }
 
+/** TLS settings the data path cannot follow are refused (NACKed) rather than ignored. */
+function validateTls(typeUrl: string, value: object): string | undefined {
+  try {
+    if (typeUrl.endsWith('.Cluster')) compileUpstreamTls(value as ClusterTlsLike);
+    else if (typeUrl.endsWith('.Listener')) compileInboundPolicy(value as ListenerTlsLike);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return undefined;
+}
+
+/**
+ * mTLS per host of a cluster: for each host whose endpoint metadata matches one of the
+ * cluster's transport_socket_matches, the workload's context and a SPIFFE check of the peer.
+ */
+function hostTlsOf(
+  resource: ClusterTlsLike,
+  hosts: readonly Host[],
+  certificates: SecureContextSource,
+): ReadonlyMap<Host, UpstreamTls> | undefined {
+  const policy = compileUpstreamTls(resource);
+  if (policy.plaintextOnly) return undefined;
+  const bySettings = new Map<UpstreamTlsSettings, UpstreamTls>();
+  const out = new Map<Host, UpstreamTls>();
+  for (const host of hosts) {
+    const settings = policy.forEndpoint(host.metadata as MetadataLike | undefined);
+    if (!settings) continue;
+    let tls = bySettings.get(settings);
+    if (!tls) {
+      tls = {
+        context: () => certificates.context(),
+        verify: spiffeVerifier(settings.allowedSans),
+        ...(settings.sni ? { servername: settings.sni } : {}),
+      };
+      bySettings.set(settings, tls);
+    }
+    out.set(host, tls);
+  }
+  return out;
+}
+
 export type CompileResult =
   | { readonly ok: true; readonly config: RuntimeConfig }
   | { readonly ok: false; readonly errors: readonly string[] };
@@ -82,6 +139,10 @@ export function compileRuntime(
   source: ProxyConfig,
   previous: RuntimeConfig | undefined,
   random: () => number,
+  /** The workload's certificate; without one, every upstream is plaintext. */
+  certificates?: SecureContextSource,
+  /** The inbound listener's port (the port RBAC's destination_port sees). */
+  inboundPort = 0,
 ): CompileResult {
   const errors: string[] = [];
   const tables = new Map<string, { version: string; table: RouteTable }>();
@@ -106,10 +167,30 @@ export function compileRuntime(
       previous?.clusters.get(name),
       random,
     );
-    if (built.ok) clusters.set(name, built.cluster);
-    else errors.push(`cluster ${name}: ${built.error}`);
+    if (!built.ok) {
+      errors.push(`cluster ${name}: ${built.error}`);
+      continue;
+    }
+    try {
+      const hostTls = certificates
+        ? hostTlsOf(entry.value as ClusterTlsLike, built.cluster.hostSet.hosts, certificates)
+        : undefined;
+      clusters.set(name, hostTls ? { ...built.cluster, hostTls } : built.cluster);
+    } catch (err) {
+      errors.push(`cluster ${name}: ${(err as Error).message}`);
+    }
+  }
+  let inboundPolicy: InboundPolicy | undefined;
+  const inboundListener = source.listeners.get(VIRTUAL_INBOUND)?.value;
+  if (inboundListener) {
+    try {
+      inboundPolicy = compileInboundPolicy(inboundListener as ListenerTlsLike);
+    } catch (err) {
+      errors.push(`listener ${VIRTUAL_INBOUND}: ${(err as Error).message}`);
+    }
   }
   if (errors.length) return { ok: false, errors };
+  const inboundRbac = inboundPolicy?.forPort(inboundPort)?.httpRbac;
   const tableOf = (listener: string) => {
     const rds = listenerRouteName(source.listeners.get(listener)?.value as ListenerLike);
     return rds === undefined ? undefined : tables.get(rds)?.table;
@@ -119,10 +200,15 @@ export function compileRuntime(
     config: {
       version: source.version,
       outbound: { table: tableOf(VIRTUAL_OUTBOUND), clusters },
-      inbound: { table: tableOf(VIRTUAL_INBOUND), clusters },
+      inbound: {
+        table: tableOf(VIRTUAL_INBOUND),
+        clusters,
+        ...(inboundRbac && !inboundRbac.empty ? { rbac: inboundRbac, port: inboundPort } : {}),
+      },
       clusters,
       source,
       tables,
+      inboundPolicy,
     },
   };
 }

@@ -1,3 +1,8 @@
 /** mTLS in the data path: the workload's secure context and SPIFFE peer identities. */
-export { peerPrincipal, spiffeIds, spiffeVerifier } from './spiffe.js';
-export { type CertificateSource, type WorkloadCertificate, WorkloadTls } from './workload-tls.js';
+export { peerPrincipal, socketPrincipal, spiffeIds, spiffeVerifier } from './spiffe.js';
+export {
+  type CertificateSource,
+  type SecureContextSource,
+  type WorkloadCertificate,
+  WorkloadTls,
+} from './workload-tls.js';

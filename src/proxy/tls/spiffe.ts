@@ -46,3 +46,9 @@ export function peerPrincipal(socket: TLSSocket): string | undefined {
   }
   return id ?? undefined;
 }
+
+/** The peer's SPIFFE ID when `socket` is an mTLS connection, else undefined. */
+export function socketPrincipal(socket: unknown): string | undefined {
+  const s = socket as TLSSocket | undefined;
+  return s?.encrypted ? peerPrincipal(s) : undefined;
+}

@@ -20,7 +20,12 @@ export interface CertificateSource {
   onChange(listener: () => void): () => void;
 }
 
-export class WorkloadTls {
+/** Anything that hands out the secure context for a connection opening now. */
+export interface SecureContextSource {
+  context(): tls.SecureContext | undefined;
+}
+
+export class WorkloadTls implements SecureContextSource {
   private secure: tls.SecureContext | undefined;
   private readonly stop: () => void;
   /** Rotations applied (the first certificate counts as one). */

@@ -34,6 +34,7 @@ import {
   OVERFLOW,
   PROTOCOL_ERROR,
   SOCKET_CLOSED,
+  TLS_HANDSHAKE,
   UpstreamError,
 } from './upstream-error.js';
 import type { UpstreamTls } from './upstream-pools.js';
@@ -253,6 +254,16 @@ class H1Connection implements BodySink {
     body.off('error', onBodyError);
   }
 
+  socketError(err: Error): void {
+    // A TLS socket that fails before its handshake completes (a peer with the wrong identity,
+    // an untrusted chain) never connected: a connect failure, as Envoy counts it.
+    if (!this.connected && (this.socket as tls.TLSSocket).encrypted) {
+      this.fail(new UpstreamError(TLS_HANDSHAKE, `TLS handshake failed: ${err.message}`), true);
+      return;
+    }
+    this.fail(err, true);
+  }
+
   connectedNow(): void {
     this.connected = true;
     if (this.connectTimer) clearTimeout(this.connectTimer);
@@ -451,7 +462,7 @@ function onSocketClose(this: TaggedSocket): void {
 }
 function onSocketError(this: TaggedSocket, err: Error): void {
   // Refused, reset, unreachable: the socket's own error code says which.
-  this[CONN]?.fail(err, true);
+  this[CONN]?.socketError(err);
 }
 function onSocketDrain(this: TaggedSocket): void {
   this[CONN]?.drained();

@@ -21,3 +21,5 @@ export const SOCKET_CLOSED = 'UND_ERR_SOCKET';
 export const PROTOCOL_ERROR = 'FERRY_UPSTREAM_PROTOCOL_ERROR';
 /** The endpoint's pool is at max_pending_requests: refused at once (503 UO). */
 export const OVERFLOW = 'FERRY_UPSTREAM_OVERFLOW';
+/** The TLS handshake with the endpoint failed (its identity or chain was refused). */
+export const TLS_HANDSHAKE = 'FERRY_UPSTREAM_TLS_HANDSHAKE';
