@@ -36,7 +36,9 @@ function startControlPlane(config: MeshConfig, xdsPort = 0): Promise<ControlPlan
     xdsPort,
     httpPort: 0,
     debounceMs: 10,
-    warmupMs: 0,
+    // A short warm-up, as in production (5 s): a reconnecting client is answered once its own
+    // workload is registered again, so nothing that depends on it changes back and forth.
+    warmupMs: 200,
     log: silentLogger(),
   });
 }
