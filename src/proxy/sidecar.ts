@@ -339,6 +339,26 @@ export class Sidecar {
       'Requests refused (request) and retries not sent (retry) by circuit breakers.',
       ['kind'],
     );
+    const nacks = this.metrics.counter(
+      'ferry_proxy_xds_nacks_total',
+      'xDS responses the sidecar rejected (NACKed), keeping its last good configuration.',
+    );
+    const nacksChild = nacks.labels();
+    const upstreamPools = this.metrics.gauge(
+      'ferry_proxy_upstream_pools',
+      'Upstream endpoint connection pools open.',
+    );
+    const poolsChild = upstreamPools.labels();
+    const downstreamConnections = this.metrics.gauge(
+      'ferry_proxy_downstream_connections',
+      'Downstream connections open on the outbound and inbound listeners.',
+    );
+    const downstreamChild = downstreamConnections.labels();
+    const denied = this.metrics.counter(
+      'ferry_proxy_rbac_denied_total',
+      'Requests refused by authorization policies (403).',
+    );
+    const deniedChild = denied.labels();
     const requestOverflows = overflows.labels('request');
     const retryOverflows = overflows.labels('retry');
     const classes = ['2xx', '3xx', '4xx', '5xx'].map((c) => requests.labels(c));
@@ -394,6 +414,10 @@ export class Sidecar {
         classes[3].value = s.responses5xx;
         retriesChild.value = s.retries;
         requestOverflows.value = s.overflows;
+        nacksChild.value = this.xds?.status().nacks ?? 0;
+        poolsChild.set(this.pools.size);
+        downstreamChild.set(this.listeners.reduce((n, l) => n + l.connections, 0));
+        deniedChild.value = s.denied;
         retryOverflows.value = s.retryOverflows;
         connectedChild.set(this.xds?.status().connected ? 1 : 0);
         versionChild.set(this.runtime?.version ?? 0);

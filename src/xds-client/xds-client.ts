@@ -57,6 +57,8 @@ export interface XdsClientStatus {
   readonly types: TypeStatus[];
   /** The version of the last configuration emitted; 0 before the first. */
   readonly configVersion: number;
+  /** Responses rejected (NACKed) since start. */
+  readonly nacks: number;
 }
 
 interface TypeState {
@@ -70,6 +72,7 @@ const DEFAULT_MAX_MS = 30_000;
 const DEFAULT_RESOURCE_TIMEOUT_MS = 15_000;
 
 export class XdsClient {
+  private nacks = 0;
   private readonly mode: 'delta' | 'sotw';
   private readonly log: Logger;
   private readonly backoff: Backoff;
@@ -166,6 +169,7 @@ export class XdsClient {
         };
       }),
       configVersion: this.config?.version ?? 0,
+      nacks: this.nacks,
     };
   }
 
@@ -247,6 +251,7 @@ export class XdsClient {
     const decoded = decodeResources(type, update.resources, this.options.validate);
     if (!decoded.ok) {
       state.lastNack = decoded.error;
+      this.nacks++;
       this.log.warn(
         { type: type.short, version: update.version, nonce: update.nonce, error: decoded.error },
         'xDS response rejected (NACK); the last good resources stay',

@@ -198,6 +198,7 @@ for (const mode of ['delta', 'sotw'] as const) {
         message ?? '',
         /RDS "outbound.default": route config outbound.default routes to the blocked service/,
       );
+      assert.ok(c.status().nacks >= 1, 'the NACK is counted');
       assert.match(c.status().types.find((t) => t.type === 'RDS')?.lastNack ?? '', /blocked/);
       // The cluster and its CLA were fine and are accepted; the route config stays as it was.
       const config = await configWhere(c, (cfg) => cfg.clusters.has(clusterName('blocked', 7171)));
