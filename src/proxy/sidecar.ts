@@ -20,6 +20,7 @@ import {
   ProxyStats,
   type RouteView,
 } from './http/index.js';
+import type { Host } from './lb/index.js';
 import { type HttpListener, type ListenerTls, listenHttp } from './listener/index.js';
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
 import { type CertificateSource, spiffeIds, WorkloadTls } from './tls/index.js';
@@ -131,6 +132,20 @@ export class Sidecar {
   get config(): RuntimeConfig | undefined {
     return this.runtime;
   }
+
+  /** Outlier ejections: logged, counted. */
+  private readonly outlierLog = {
+    ejected: (cluster: string, host: Host, reason: string, ms: number) => {
+      this.stats.ejections++;
+      this.options.log.warn(
+        { cluster, host: host.key, reason, ejection_ms: Math.round(ms) },
+        'upstream host ejected by outlier detection',
+      );
+    },
+    returned: (cluster: string, host: Host) => {
+      this.options.log.info({ cluster, host: host.key }, 'upstream host back from ejection');
+    },
+  };
 
   /** This workload's SPIFFE ID, from its current certificate. */
   get principal(): string | undefined {
@@ -279,7 +294,14 @@ export class Sidecar {
     });
     this.xds = xds;
     xds.onConfig((source) => {
-      const result = compileRuntime(source, this.runtime, random, this.tls, this.ports.inbound);
+      const result = compileRuntime(
+        source,
+        this.runtime,
+        random,
+        this.tls,
+        this.ports.inbound,
+        this.outlierLog,
+      );
       if (!result.ok) {
         o.log.error(
           { errors: result.errors },
@@ -359,6 +381,11 @@ export class Sidecar {
       'Requests refused by authorization policies (403).',
     );
     const deniedChild = denied.labels();
+    const ejections = this.metrics.counter(
+      'ferry_proxy_outlier_ejections_total',
+      'Upstream hosts ejected by outlier detection.',
+    );
+    const ejectionsChild = ejections.labels();
     const requestOverflows = overflows.labels('request');
     const retryOverflows = overflows.labels('retry');
     const classes = ['2xx', '3xx', '4xx', '5xx'].map((c) => requests.labels(c));
@@ -418,6 +445,7 @@ export class Sidecar {
         poolsChild.set(this.pools.size);
         downstreamChild.set(this.listeners.reduce((n, l) => n + l.connections, 0));
         deniedChild.value = s.denied;
+        ejectionsChild.value = s.ejections;
         retryOverflows.value = s.retryOverflows;
         connectedChild.set(this.xds?.status().connected ? 1 : 0);
         versionChild.set(this.runtime?.version ?? 0);

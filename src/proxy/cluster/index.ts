@@ -7,10 +7,17 @@ export {
   parseThresholds,
 } from './circuit-breakers.js';
 export {
+  Outcome,
+  type OutlierConfig,
+  OutlierDetector,
+  parseOutlierDetection,
+} from './outlier-detector.js';
+export {
   buildCluster,
   type ClusterResource,
   type ClusterResult,
   edsName,
+  type OutlierLog,
   type RuntimeCluster,
   upstreamProtocol,
 } from './runtime-cluster.js';

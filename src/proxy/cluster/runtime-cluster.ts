@@ -19,9 +19,23 @@ import {
   type CircuitBreakersResource,
   parseThresholds,
 } from './circuit-breakers.js';
+import {
+  type OutlierDetectionResource,
+  OutlierDetector,
+  parseOutlierDetection,
+} from './outlier-detector.js';
+
+/** Where a cluster's ejections and returns are reported (logs, metrics). */
+export interface OutlierLog {
+  ejected(cluster: string, host: Host, reason: string, ms: number): void;
+  returned(cluster: string, host: Host): void;
+}
 
 /** The Cluster fields the data path reads (snake_case, as decoded from xDS). */
-export interface ClusterResource extends ClusterLbConfig, CircuitBreakersResource {
+export interface ClusterResource
+  extends ClusterLbConfig,
+    CircuitBreakersResource,
+    OutlierDetectionResource {
   readonly name: string;
   readonly type?: string;
   readonly connect_timeout?: { seconds?: number | string; nanos?: number };
@@ -34,7 +48,10 @@ export interface ClusterResource extends ClusterLbConfig, CircuitBreakersResourc
 export interface RuntimeCluster {
   readonly name: string;
   readonly hostSet: HostSet;
-  readonly balancer: LoadBalancer;
+  /** Replaced (by outlier detection) when a host is ejected or comes back. */
+  balancer: LoadBalancer;
+  /** Outlier detection, when the cluster asks for it; its state outlives updates. */
+  readonly outlier: OutlierDetector | undefined;
   readonly policy: string;
   readonly protocol: UpstreamProtocol;
   readonly connectTimeoutMs: number;
@@ -83,6 +100,7 @@ export function buildCluster(
   assignment: ClusterLoadAssignment | undefined,
   previous: RuntimeCluster | undefined,
   random: Random,
+  outlierLog?: OutlierLog,
 ): ClusterResult {
   const plan = parseClusterLb(resource);
   if (!plan.ok) return { ok: false, error: plan.errors.map(formatLbError).join('; ') };
@@ -95,18 +113,42 @@ export function buildCluster(
   const thresholds = parseThresholds(resource);
   const breakers = previous?.breakers ?? new CircuitBreakers(thresholds);
   breakers.thresholds = thresholds;
-  return {
-    ok: true,
-    cluster: {
-      name: resource.name,
-      hostSet,
-      balancer: built.balancer,
-      policy: built.policy,
-      protocol: upstreamProtocol(resource),
-      connectTimeoutMs: connectTimeoutMs(resource),
-      breakers,
-      maxConnections: thresholds.maxConnections,
-      maxPendingRequests: thresholds.maxPendingRequests,
-    },
+  const outlierConfig = parseOutlierDetection(resource);
+  let outlier = previous?.outlier;
+  if (!outlierConfig) {
+    outlier?.stop();
+    outlier = undefined;
+  }
+  const cluster: RuntimeCluster = {
+    name: resource.name,
+    hostSet,
+    balancer: built.balancer,
+    outlier: undefined,
+    policy: built.policy,
+    protocol: upstreamProtocol(resource),
+    connectTimeoutMs: connectTimeoutMs(resource),
+    breakers,
+    maxConnections: thresholds.maxConnections,
+    maxPendingRequests: thresholds.maxPendingRequests,
   };
+  if (outlierConfig) {
+    const name = resource.name;
+    const events = {
+      // An ejection or a return changes which hosts are healthy: rebuild the balancer.
+      changed: () => {
+        cluster.balancer = buildClusterBalancer(plan.value, hostSet, random).balancer;
+      },
+      ejected: (host: Host, reason: string, ms: number) =>
+        outlierLog?.ejected(name, host, reason, ms),
+      returned: (host: Host) => outlierLog?.returned(name, host),
+    };
+    const hosts = () => hostSet.hosts;
+    if (outlier) {
+      outlier.config = outlierConfig;
+      outlier.rebind(hosts, events);
+      outlier.retain(hostSet.hosts);
+    } else outlier = new OutlierDetector(outlierConfig, hosts, events, undefined, random);
+    (cluster as { outlier: OutlierDetector | undefined }).outlier = outlier;
+  }
+  return { ok: true, cluster };
 }

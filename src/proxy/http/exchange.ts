@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { RuntimeCluster } from '../cluster/index.js';
+import { Outcome, type RuntimeCluster } from '../cluster/index.js';
 import type { FastRequest } from '../http1/index.js';
 import type { Host, PickContext } from '../lb/index.js';
 import {
@@ -213,6 +213,14 @@ export class Exchange {
     const retry = this.retry;
     const grpcStatus = headers['grpc-status'];
     if (status >= 500) attempt.host.rqError++;
+    this.cluster.outlier?.record(
+      attempt.host,
+      status < 500
+        ? Outcome.Success
+        : status >= 502 && status <= 504
+          ? Outcome.Gateway
+          : Outcome.Error5xx,
+    );
     if (
       retry &&
       this.canRetry() &&
@@ -307,6 +315,8 @@ export class Exchange {
     }
     const kind: RetriableError = err === PER_TRY_TIMEOUT ? 'timeout' : classify(err);
     if (kind !== 'timeout') attempt.host.rqError++;
+    // Connect failures, resets and timeouts originate here: Envoy counts them as gateway errors.
+    this.cluster.outlier?.record(attempt.host, Outcome.Local);
     if (this.res.headersSent || (this.trailersOnly && this.status)) {
       // The response had started: all we can do is cut the client's stream too.
       this.addFlag(FLAG.UPSTREAM_CONNECTION_TERMINATION);

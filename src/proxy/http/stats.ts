@@ -14,6 +14,8 @@ export class ProxyStats {
   upstreamTimeouts = 0;
   upstreamConnectFailures = 0;
   downstreamResets = 0;
+  /** Hosts ejected by outlier detection. */
+  ejections = 0;
   /** Requests refused by authorization (RBAC, 403). */
   denied = 0;
   /** Requests refused by a circuit breaker (UO). */

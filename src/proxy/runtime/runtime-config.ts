@@ -9,6 +9,7 @@ import {
   buildCluster,
   type ClusterResource,
   edsName,
+  type OutlierLog,
   type RuntimeCluster,
 } from '../cluster/index.js';
 import type { RouteView } from '../http/index.js';
@@ -143,6 +144,8 @@ export function compileRuntime(
   certificates?: SecureContextSource,
   /** The inbound listener's port (the port RBAC's destination_port sees). */
   inboundPort = 0,
+  /** Where outlier ejections are reported. */
+  outlierLog?: OutlierLog,
 ): CompileResult {
   const errors: string[] = [];
   const tables = new Map<string, { version: string; table: RouteTable }>();
@@ -166,6 +169,7 @@ export function compileRuntime(
       assignment?.value as ClusterLoadAssignment | undefined,
       previous?.clusters.get(name),
       random,
+      outlierLog,
     );
     if (!built.ok) {
       errors.push(`cluster ${name}: ${built.error}`);

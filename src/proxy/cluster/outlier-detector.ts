@@ -1,0 +1,206 @@
+/**
+ * Outlier detection of one cluster, with Envoy's semantics and defaults: a host that
+ * answers consecutive_5xx (5) 5xx responses in a row, or consecutive_gateway_failure (5)
+ * gateway errors (502, 503, 504) in a row, is ejected: it takes no traffic (outside panic)
+ * for base_ejection_time (30 s) times the number of times it has been ejected, capped at
+ * max_ejection_time (300 s). Locally originated failures (connect failure, reset, timeout)
+ * count as gateway errors, as Envoy does without split_external_local_origin_errors. At most
+ * max_ejection_percent (10%) of the hosts are ejected at once, but always at least one.
+ * Every interval (10 s) ejected hosts whose time is up come back.
+ * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/outlier
+ *
+ * Success-rate and failure-percentage ejection are not implemented (Istio's translation
+ * turns success-rate enforcement off, as Ferry's does).
+ */
+import type { Host } from '../lb/index.js';
+
+export interface OutlierConfig {
+  readonly consecutive5xx: number;
+  readonly enforcing5xx: number;
+  readonly consecutiveGateway: number;
+  readonly enforcingGateway: number;
+  readonly intervalMs: number;
+  readonly baseEjectionMs: number;
+  readonly maxEjectionMs: number;
+  readonly maxEjectionPercent: number;
+}
+
+interface Wrapped {
+  value?: number;
+}
+interface Duration {
+  seconds?: number | string;
+  nanos?: number;
+}
+
+/** The Cluster fields read (snake_case, as decoded from xDS). */
+export interface OutlierDetectionResource {
+  readonly outlier_detection?: {
+    readonly consecutive_5xx?: Wrapped;
+    readonly enforcing_consecutive_5xx?: Wrapped;
+    readonly consecutive_gateway_failure?: Wrapped;
+    readonly enforcing_consecutive_gateway_failure?: Wrapped;
+    readonly interval?: Duration;
+    readonly base_ejection_time?: Duration;
+    readonly max_ejection_time?: Duration;
+    readonly max_ejection_percent?: Wrapped;
+  };
+}
+
+function ms(d: Duration | undefined, fallback: number): number {
+  if (!d) return fallback;
+  return Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
+}
+
+/** The cluster's outlier detection, or undefined when it has none (Envoy: off). */
+export function parseOutlierDetection(r: OutlierDetectionResource): OutlierConfig | undefined {
+  const od = r.outlier_detection;
+  if (!od) return undefined;
+  return {
+    consecutive5xx: od.consecutive_5xx?.value ?? 5,
+    enforcing5xx: od.enforcing_consecutive_5xx?.value ?? 100,
+    consecutiveGateway: od.consecutive_gateway_failure?.value ?? 5,
+    enforcingGateway: od.enforcing_consecutive_gateway_failure?.value ?? 0,
+    intervalMs: ms(od.interval, 10_000),
+    baseEjectionMs: ms(od.base_ejection_time, 30_000),
+    maxEjectionMs: ms(od.max_ejection_time, 300_000),
+    maxEjectionPercent: od.max_ejection_percent?.value ?? 10,
+  };
+}
+
+/** What happened to a request to a host, as the detector counts it. */
+export const Outcome = { Success: 0, Error5xx: 1, Gateway: 2, Local: 3 } as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+class HostRecord {
+  consecutive5xx = 0;
+  consecutiveGateway = 0;
+  ejections = 0;
+  ejectedUntil = 0;
+}
+
+export interface OutlierEvents {
+  /** A host was ejected or came back; the cluster rebuilds its balancer. */
+  changed(): void;
+  ejected?(host: Host, reason: string, ms: number): void;
+  returned?(host: Host): void;
+}
+
+export class OutlierDetector {
+  private readonly records = new Map<Host, HostRecord>();
+  private timer: NodeJS.Timeout | undefined;
+  /** Ejections since start. */
+  ejectionsTotal = 0;
+
+  constructor(
+    public config: OutlierConfig,
+    private hosts: () => readonly Host[],
+    private events: OutlierEvents,
+    private readonly now: () => number = performance.now.bind(performance),
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Records one request's outcome against its host. */
+  record(host: Host, outcome: Outcome): void {
+    let r = this.records.get(host);
+    if (outcome === Outcome.Success) {
+      if (r) {
+        r.consecutive5xx = 0;
+        r.consecutiveGateway = 0;
+      }
+      return;
+    }
+    if (!r) {
+      r = new HostRecord();
+      this.records.set(host, r);
+    }
+    r.consecutive5xx++;
+    if (outcome !== Outcome.Error5xx) r.consecutiveGateway++;
+    if (host.ejected) return;
+    const c = this.config;
+    if (r.consecutiveGateway >= c.consecutiveGateway && this.enforced(c.enforcingGateway)) {
+      this.eject(host, r, 'consecutive gateway errors');
+    } else if (r.consecutive5xx >= c.consecutive5xx && this.enforced(c.enforcing5xx)) {
+      this.eject(host, r, 'consecutive 5xx');
+    }
+  }
+
+  private enforced(percent: number): boolean {
+    return percent >= 100 || (percent > 0 && this.random() * 100 < percent);
+  }
+
+  private eject(host: Host, r: HostRecord, reason: string): void {
+    const hosts = this.hosts();
+    let ejected = 0;
+    for (const h of hosts) if (h.ejected) ejected++;
+    const allowed = Math.max(1, Math.floor((hosts.length * this.config.maxEjectionPercent) / 100));
+    if (ejected >= allowed) return;
+    r.ejections++;
+    const duration = Math.min(this.config.baseEjectionMs * r.ejections, this.config.maxEjectionMs);
+    r.ejectedUntil = this.now() + duration;
+    r.consecutive5xx = 0;
+    r.consecutiveGateway = 0;
+    host.ejected = true;
+    this.ejectionsTotal++;
+    this.events.ejected?.(host, reason, duration);
+    this.events.changed();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setInterval(tick, this.config.intervalMs, this);
+    this.timer.unref();
+  }
+
+  /** The interval timer: ejected hosts whose time is up come back. */
+  check(): void {
+    const now = this.now();
+    let changed = false;
+    let stillEjected = 0;
+    for (const [host, r] of this.records) {
+      if (!host.ejected) continue;
+      if (now >= r.ejectedUntil) {
+        host.ejected = false;
+        changed = true;
+        this.events.returned?.(host);
+      } else stillEjected++;
+    }
+    if (changed) this.events.changed();
+    if (stillEjected === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Forgets hosts that left the cluster. */
+  retain(hosts: readonly Host[]): void {
+    const keep = new Set(hosts);
+    for (const host of this.records.keys()) if (!keep.has(host)) this.records.delete(host);
+  }
+
+  /** The cluster's outlier detection was turned off: every host comes back. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    let changed = false;
+    for (const host of this.records.keys()) {
+      if (host.ejected) {
+        host.ejected = false;
+        changed = true;
+      }
+    }
+    this.records.clear();
+    if (changed) this.events.changed();
+  }
+
+  /** Redirects events and the host list to a newer build of the cluster. */
+  rebind(hosts: () => readonly Host[], events: OutlierEvents): void {
+    this.hosts = hosts;
+    this.events = events;
+  }
+}
+
+function tick(d: OutlierDetector): void {
+  d.check();
+}
