@@ -31,6 +31,8 @@ Options:
       --sotw                  use state-of-the-world ADS instead of delta
       --drain MS              drain timeout on SIGTERM, ms              (default 5000)
       --http1 fast|node       HTTP/1.1 server: the fast path or node's own (default fast)
+      --tcp-forward P=SVC:PORT  a local port carrying TCP to a mesh service (repeatable;
+                              SVC is name or name.namespace), for apps without capture
       --access-log PATH       JSON access log to a file, or - for stdout       (off)
       --log-level LEVEL       trace | debug | info | warn | error       (default info)
   -h, --help                  show this help
@@ -74,6 +76,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       drain: { type: 'string' },
       'access-log': { type: 'string' },
       http1: { type: 'string' },
+      'tcp-forward': { type: 'string', multiple: true },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -94,6 +97,11 @@ export async function runProxy(argv: string[]): Promise<void> {
   if (v.http1 !== undefined && v.http1 !== 'fast' && v.http1 !== 'node') {
     throw new UsageError(`--http1 must be fast or node, got "${v.http1}"`);
   }
+  const tcpForwards = (v['tcp-forward'] ?? []).map((spec) => {
+    const m = /^(\d+)=([a-z0-9][a-z0-9.-]*):(\d+)$/.exec(spec);
+    if (!m) throw new UsageError(`--tcp-forward must be PORT=SERVICE:PORT, got "${spec}"`);
+    return { port: parsePort('--tcp-forward', m[1], 0), target: `${m[2]}:${m[3]}` };
+  });
   const drainMs = v.drain === undefined ? 5000 : Number(v.drain);
   if (!Number.isInteger(drainMs) || drainMs < 0)
     throw new UsageError(`--drain must be a whole number of ms`);
@@ -122,13 +130,18 @@ export async function runProxy(argv: string[]): Promise<void> {
     drainMs,
     accessLog: v['access-log'],
     http1: v.http1 as 'fast' | 'node' | undefined,
+    tcpForwards,
     log,
     onQuit: () => process.exit(0),
   });
   const p = sidecar.ports;
   process.stdout.write(
     `ferry proxy ${sidecar.nodeId}: outbound ${p.outbound}, inbound ${p.inbound}, admin ${p.admin}, ` +
-      `metrics ${p.metrics}, ready ${p.ready}\n`,
+      `metrics ${p.metrics}, ready ${p.ready}` +
+      sidecar.tcpForwardPorts
+        .map((port, i) => `, tcp ${port} -> ${tcpForwards[i].target}`)
+        .join('') +
+      '\n',
   );
   const stop = async () => {
     log.info('SIGTERM: draining');

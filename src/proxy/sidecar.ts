@@ -4,12 +4,14 @@
  * whole; admin, readiness and metrics ports beside. Stops with a graceful drain.
  */
 import { X509Certificate } from 'node:crypto';
+import net from 'node:net';
 import type { Logger } from '../log/index.js';
 import type { Protocol } from '../mesh/index.js';
 import { MetricsRegistry } from '../metrics/index.js';
 import { nodeMetadataFor } from '../xds/index.js';
 import { XdsClient, type XdsClient as XdsClientType } from '../xds-client/index.js';
 import { createAdminHandler, type LocalServer, listenLocal } from './admin/index.js';
+import type { RuntimeCluster } from './cluster/index.js';
 import {
   createAccessLog,
   createRequestHandler,
@@ -23,7 +25,8 @@ import {
 import type { Host } from './lb/index.js';
 import { type HttpListener, type ListenerTls, listenHttp } from './listener/index.js';
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
-import { type CertificateSource, spiffeIds, WorkloadTls } from './tls/index.js';
+import { DEFAULT_TCP_IDLE_TIMEOUT_MS, proxyTcp, type TcpProxyEnv } from './tcp/index.js';
+import { type CertificateSource, socketPrincipal, spiffeIds, WorkloadTls } from './tls/index.js';
 import { UpstreamPools } from './upstream/index.js';
 
 export interface SidecarOptions {
@@ -63,6 +66,11 @@ export interface SidecarOptions {
    * plaintext only.
    */
   readonly certificates?: CertificateSource;
+  /**
+   * Local ports that carry TCP to a mesh service (`target`: `name[.namespace]:port`), for
+   * apps on a machine without traffic capture, as Consul's upstream bindings do.
+   */
+  readonly tcpForwards?: ReadonlyArray<{ readonly port: number; readonly target: string }>;
   readonly random?: () => number;
   /** Called by POST /quitquitquit after the drain (the CLI exits the process). */
   readonly onQuit?: () => void;
@@ -95,6 +103,7 @@ export class Sidecar {
   private xds: XdsClientType | undefined;
   private listeners: HttpListener[] = [];
   private locals: LocalServer[] = [];
+  private readonly tcpServers: net.Server[] = [];
   ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
   readonly nodeId: string;
 
@@ -131,6 +140,22 @@ export class Sidecar {
 
   get config(): RuntimeConfig | undefined {
     return this.runtime;
+  }
+
+  /** The outbound cluster of `name[.namespace]:port`, looked up per connection. */
+  private tcpCluster(target: string): RuntimeCluster | undefined {
+    const colon = target.lastIndexOf(':');
+    const [name, ns = this.options.namespace ?? 'default'] = target.slice(0, colon).split('.');
+    const prefix = `outbound|${target.slice(colon + 1)}||${name}.${ns}.`;
+    for (const [clusterName, cluster] of this.runtime?.clusters ?? []) {
+      if (clusterName.startsWith(prefix)) return cluster;
+    }
+    return undefined;
+  }
+
+  /** TCP forward listeners' ports, in the order of the tcpForwards option. */
+  get tcpForwardPorts(): number[] {
+    return this.tcpServers.map((s) => (s.address() as net.AddressInfo).port);
   }
 
   /** Outlier ejections: logged, counted. */
@@ -185,6 +210,66 @@ export class Sidecar {
         },
         'request denied by authorization policy',
       );
+    const tcpOut = istio.tcpRecorder('source');
+    const tcpIn = istio.tcpRecorder('destination');
+    const tcpEnv = (rec: typeof tcpOut): TcpProxyEnv => ({
+      opened: (cluster, socket) => rec.opened(cluster.name, socket),
+      closed: (x) =>
+        rec.closed({
+          clusterName: x.cluster.name,
+          sent: x.sent,
+          received: x.received,
+          downstreamSocket: x.downstream,
+          failed: x.failed,
+        }),
+    });
+    const inboundTcpEnv = tcpEnv(tcpIn);
+    const outboundTcpEnv = tcpEnv(tcpOut);
+    const opaqueInbound = (socket: net.Socket, first: Buffer): boolean => {
+      const runtime = this.runtime;
+      const route = runtime?.inboundTcp;
+      if (!route) return false;
+      const cluster = runtime.clusters.get(route.cluster);
+      const rbac = runtime.inboundPolicy?.forPort(this.ports.inbound)?.networkRbac;
+      if (rbac && !rbac.empty) {
+        const principal = socketPrincipal(socket);
+        const decision = rbac.evaluate({
+          principal,
+          method: undefined,
+          path: undefined,
+          port: this.ports.inbound,
+        });
+        if (!decision.allowed) {
+          this.stats.denied++;
+          onDenied({ policy: decision.policy, principal, method: '', authority: '', path: '' });
+          socket.destroy();
+          return true;
+        }
+      }
+      if (!cluster) socket.destroy();
+      else proxyTcp(socket, first, cluster, route.idleTimeoutMs, inboundTcpEnv);
+      return true;
+    };
+    for (const f of o.tcpForwards ?? []) {
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+        const cluster = this.tcpCluster(f.target);
+        if (!cluster) {
+          o.log.warn({ target: f.target }, 'no cluster for a TCP forward; connection closed');
+          socket.destroy();
+          return;
+        }
+        proxyTcp(socket, undefined, cluster, DEFAULT_TCP_IDLE_TIMEOUT_MS, outboundTcpEnv);
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(f.port, bind, () => resolve());
+      });
+      this.tcpServers.push(server);
+      o.log.info(
+        { port: (server.address() as net.AddressInfo).port, target: f.target },
+        'TCP forward listening',
+      );
+    }
     const workloadTls = this.tls;
     const inboundTls: ListenerTls | undefined = workloadTls
       ? {
@@ -229,6 +314,7 @@ export class Sidecar {
       {
         fastPath: o.http1 !== 'node',
         tls: inboundTls,
+        opaque: opaqueInbound,
         upgrade: createUpgradeHandler({
           ...env,
           view: () => this.inboundView,
@@ -329,6 +415,7 @@ export class Sidecar {
   stop(drainMs = this.options.drainMs ?? 5000): Promise<void> {
     this.stopping ??= (async () => {
       this.draining = true;
+      for (const s of this.tcpServers) s.close();
       await Promise.all(this.listeners.map((l) => l.close(drainMs)));
       this.xds?.close();
       await this.pools.close();

@@ -11,6 +11,8 @@ export {
   ISTIO_LABELS,
   IstioMetrics,
   type RequestOutcome,
+  TCP_LABELS,
+  type TcpConnectionOutcome,
   type WorkloadIdentity,
 } from './istio-metrics.js';
 export { DEFAULT_RETRY_BUFFER_LIMIT } from './request-body.js';

@@ -54,6 +54,11 @@ export const ISTIO_LABELS = [
   'connection_security_policy',
 ] as const;
 
+/** Istio's TCP metrics carry the same labels less the HTTP ones. */
+export const TCP_LABELS = ISTIO_LABELS.filter(
+  (l) => l !== 'request_protocol' && l !== 'response_code' && l !== 'grpc_response_status',
+);
+
 const UNKNOWN = 'unknown';
 /** Distinct (code, gRPC status, flags, peer) combinations kept per cluster before "other". */
 const MAX_COMBINATIONS = 200;
@@ -103,7 +108,29 @@ function parseClusterName(name: string): { direction: string; subset: string; ho
   return { direction: parts[0] ?? '', subset: parts[2] ?? '', host: parts[3] ?? '' };
 }
 
+/** Istio's TCP metrics of one connection's labels. */
+interface TcpChildren {
+  readonly sent: CounterChild;
+  readonly received: CounterChild;
+  readonly opened: CounterChild;
+  readonly closed: CounterChild;
+}
+
+/** What a proxied TCP connection tells the metrics. */
+export interface TcpConnectionOutcome {
+  readonly clusterName: string;
+  readonly sent: number;
+  readonly received: number;
+  readonly downstreamSocket: unknown;
+  readonly failed: boolean;
+}
+
 export class IstioMetrics {
+  private readonly tcpSent: Counter;
+  private readonly tcpReceived: Counter;
+  private readonly tcpOpened: Counter;
+  private readonly tcpClosed: Counter;
+  private readonly tcpGroups = new Map<string, TcpChildren>();
   private readonly requests: Counter;
   private readonly duration: Histogram;
   private readonly requestSize: Histogram;
@@ -141,6 +168,71 @@ export class IstioMetrics {
     );
     const version = self.labels.version;
     this.workloadName = version ? `${self.service}-${version}` : self.service;
+    const tcpLabels = TCP_LABELS as unknown as string[];
+    this.tcpSent = registry.counter(
+      'istio_tcp_sent_bytes_total',
+      'Bytes sent to the downstream peer of TCP connections (Istio standard metric).',
+      tcpLabels,
+    );
+    this.tcpReceived = registry.counter(
+      'istio_tcp_received_bytes_total',
+      'Bytes received from the downstream peer of TCP connections (Istio standard metric).',
+      tcpLabels,
+    );
+    this.tcpOpened = registry.counter(
+      'istio_tcp_connections_opened_total',
+      'TCP connections opened (Istio standard metric).',
+      tcpLabels,
+    );
+    this.tcpClosed = registry.counter(
+      'istio_tcp_connections_closed_total',
+      'TCP connections closed (Istio standard metric).',
+      tcpLabels,
+    );
+  }
+
+  /** TCP connection recorders for one side: opened (at once) and closed (with bytes). */
+  tcpRecorder(reporter: 'source' | 'destination'): {
+    opened(clusterName: string, downstreamSocket: unknown): void;
+    closed(x: TcpConnectionOutcome): void;
+  } {
+    return {
+      opened: (clusterName, socket) => this.tcpChildren(reporter, clusterName, socket).opened.inc(),
+      closed: (x) => {
+        const c = this.tcpChildren(reporter, x.clusterName, x.downstreamSocket);
+        c.closed.inc();
+        c.sent.inc(x.sent);
+        c.received.inc(x.received);
+      },
+    };
+  }
+
+  private tcpChildren(
+    reporter: 'source' | 'destination',
+    clusterName: string,
+    socket: unknown,
+  ): TcpChildren {
+    const principal = reporter === 'destination' ? socketPrincipal(socket) : undefined;
+    const key = `${reporter}|${clusterName}|${principal ?? ''}`;
+    let children = this.tcpGroups.get(key);
+    if (children) return children;
+    const labels = { ...this.group(reporter, clusterName).fixed };
+    labels.reporter = reporter;
+    if (reporter === 'destination') {
+      labels.source_principal = principal ?? UNKNOWN;
+      labels.source_workload_namespace = principal ? namespaceOf(principal) : UNKNOWN;
+      labels.connection_security_policy = principal ? 'mutual_tls' : 'none';
+    }
+    labels.response_flags = '-';
+    const values = TCP_LABELS.map((name) => labels[name]);
+    children = {
+      sent: this.tcpSent.labels(...values),
+      received: this.tcpReceived.labels(...values),
+      opened: this.tcpOpened.labels(...values),
+      closed: this.tcpClosed.labels(...values),
+    };
+    if (this.tcpGroups.size < MAX_COMBINATIONS * 10) this.tcpGroups.set(key, children);
+    return children;
   }
 
   /** A recorder for one side: "source" (outbound listener) or "destination" (inbound). */

@@ -39,11 +39,19 @@ export interface ListenOptions {
   readonly fastPath?: boolean;
   /** Terminate (m)TLS on this listener. */
   readonly tls?: ListenerTls;
+  /**
+   * Takes a connection this listener should not serve as HTTP (a tcp service's port):
+   * called with the (decrypted) socket and its first bytes; returns true when it took it.
+   */
+  readonly opaque?: (socket: net.Socket, first: Buffer) => boolean;
   /** HTTP/1.1 upgrades (WebSocket...): without it they are refused. */
   readonly upgrade?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
 }
 
 const TLS_HANDSHAKE = 0x16;
+const EMPTY = Buffer.alloc(0);
+/** How long a connection may stay silent before it counts as a server-first protocol. */
+const SERVER_FIRST_WAIT_MS = 100;
 /** A TLS client that has not finished its handshake by then is cut off. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -107,7 +115,9 @@ export async function listenHttp(
   const fastOptions = { handOff: (s: net.Socket) => h1.emit('connection', s) };
 
   /** Serves a (plaintext or decrypted) connection whose first bytes are `first`. */
+  const opaque = options.opaque;
   const serve = (socket: net.Socket, first: Buffer) => {
+    if (opaque?.(socket, first)) return;
     if (isHttp2Preface(first)) {
       h2.emit('connection', new PrefixedSocket(socket, first));
     } else if (fast) {
@@ -130,7 +140,8 @@ export async function listenHttp(
     context: tls.SecureContext,
     mode: MtlsMode,
   ) => {
-    const secure = new tls.TLSSocket(new PrefixedSocket(socket, first), {
+    const prefixed = new PrefixedSocket(socket, first);
+    const secure = new tls.TLSSocket(prefixed, {
       isServer: true,
       secureContext: context,
       requestCert: true,
@@ -146,6 +157,15 @@ export async function listenHttp(
     });
     secure.once('secure', () => {
       clearTimeout(timer);
+      // A tcp port's TLS connection is proxied as it is, without waiting for the client to
+      // speak (it may be a server-first protocol).
+      if (opaque?.(secure, EMPTY)) {
+        // A proxied TCP stream ends one direction at a time: every layer under the TLS
+        // socket must let the other direction go on (TLS 1.3 allows it).
+        prefixed.allowHalfOpen = true;
+        socket.allowHalfOpen = true;
+        return;
+      }
       if (secure.alpnProtocol === 'h2') h2.emit('connection', secure);
       else secure.once('data', (chunk: Buffer) => serve(secure, chunk));
     });
@@ -155,7 +175,17 @@ export async function listenHttp(
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    socket.once('data', (chunk: Buffer) => {
+    // A server-first protocol (MySQL, SMTP...) on a tcp port sends nothing until the
+    // server speaks: after a short wait, such a connection is taken as plaintext TCP.
+    const quiet = opaque
+      ? setTimeout(() => {
+          // STRICT takes no plaintext: a silent connection there is simply not talking yet.
+          if (tlsOptions?.mode() === 'STRICT' || socket.readableLength > 0) return;
+          if (opaque(socket, EMPTY)) socket.off('data', first);
+        }, SERVER_FIRST_WAIT_MS)
+      : undefined;
+    const first = (chunk: Buffer) => {
+      if (quiet) clearTimeout(quiet);
       if (tlsOptions) {
         const mode = tlsOptions.mode();
         const context = mode === 'DISABLE' ? undefined : tlsOptions.context();
@@ -170,7 +200,9 @@ export async function listenHttp(
         }
       }
       serve(socket, chunk);
-    });
+    };
+    socket.once('data', first);
+    socket.once('close', () => quiet && clearTimeout(quiet));
     socket.on('error', () => socket.destroy());
   });
 

@@ -26,6 +26,7 @@ import {
   type RouteConfigurationLike,
   type RouteTable,
 } from '../router/index.js';
+import { DEFAULT_TCP_IDLE_TIMEOUT_MS } from '../tcp/index.js';
 import { type SecureContextSource, spiffeVerifier } from '../tls/index.js';
 import {
   type ClusterTlsLike,
@@ -52,6 +53,43 @@ export interface RuntimeConfig {
   readonly tables: ReadonlyMap<string, { readonly version: string; readonly table: RouteTable }>;
   /** The inbound listener's ports: mTLS mode and authorization (RBAC). */
   readonly inboundPolicy: InboundPolicy | undefined;
+  /** For a tcp service: where the inbound listener's tcp_proxy sends connections. */
+  readonly inboundTcp: TcpRoute | undefined;
+}
+
+/** A tcp_proxy filter's target. */
+export interface TcpRoute {
+  readonly cluster: string;
+  readonly idleTimeoutMs: number;
+}
+
+const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+
+interface TcpProxyLike {
+  '@type'?: string;
+  cluster?: string;
+  idle_timeout?: { seconds?: number | string; nanos?: number };
+}
+
+/** The first tcp_proxy of a listener's filter chains, if any. */
+export function listenerTcpRoute(listener: object | undefined): TcpRoute | undefined {
+  const chains =
+    (listener as { filter_chains?: Array<{ filters?: Array<{ typed_config?: TcpProxyLike }> }> })
+      ?.filter_chains ?? [];
+  for (const chain of chains) {
+    for (const f of chain.filters ?? []) {
+      const t = f.typed_config;
+      if (t?.['@type'] !== TCP_PROXY || !t.cluster) continue;
+      const d = t.idle_timeout;
+      return {
+        cluster: t.cluster,
+        idleTimeoutMs: d
+          ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6
+          : DEFAULT_TCP_IDLE_TIMEOUT_MS,
+      };
+    }
+  }
+  return undefined;
 }
 
 interface ListenerLike {
@@ -213,6 +251,7 @@ export function compileRuntime(
       source,
       tables,
       inboundPolicy,
+      inboundTcp: listenerTcpRoute(inboundListener),
     },
   };
 }
