@@ -122,7 +122,9 @@ describe('integration: mTLS and authorization between two sidecars', function ()
     assert.equal(admin.body, 'RBAC: access denied');
     assert.equal(ok.status, 200);
     assert.equal(b.stats.denied - deniedBefore, 1);
-    const metrics = await (await fetch(`http://127.0.0.1:${b.ports.metrics}/stats/prometheus`)).text();
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${b.ports.metrics}/stats/prometheus`)
+    ).text();
     assert.match(metrics, /^ferry_proxy_rbac_denied_total 1$/m);
     assert.ok(!app.seen.some((s) => s.url.startsWith('/admin')), 'the app never saw /admin');
   });
