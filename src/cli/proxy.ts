@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log/index.js';
 import type { Protocol } from '../mesh/index.js';
-import { Sidecar } from '../proxy/index.js';
+import { type Propagation, Sidecar, type SidecarOptions } from '../proxy/index.js';
 import { parsePort, UsageError } from './args.js';
 
 export const PROXY_HELP = `Usage: ferry proxy --xds HOST:PORT --service NAME [options]
@@ -31,6 +31,10 @@ Options:
       --sotw                  use state-of-the-world ADS instead of delta
       --drain MS              drain timeout on SIGTERM, ms              (default 5000)
       --http1 fast|node       HTTP/1.1 server: the fast path or node's own (default fast)
+      --tracing-endpoint URL  export OpenTelemetry traces over OTLP (e.g. http://127.0.0.1:4318/v1/traces)
+      --tracing-protocol P    http/protobuf (default) or grpc
+      --tracing-sampling R    share of new traces sampled, 0..1 (default 1)
+      --tracing-propagation L w3c, b3 and/or b3multi, comma-separated (default w3c)
       --tcp-forward P=SVC:PORT  a local port carrying TCP to a mesh service (repeatable;
                               SVC is name or name.namespace), for apps without capture
       --access-log PATH       JSON access log to a file, or - for stdout       (off)
@@ -77,6 +81,10 @@ export async function runProxy(argv: string[]): Promise<void> {
       'access-log': { type: 'string' },
       http1: { type: 'string' },
       'tcp-forward': { type: 'string', multiple: true },
+      'tracing-endpoint': { type: 'string' },
+      'tracing-protocol': { type: 'string' },
+      'tracing-sampling': { type: 'string' },
+      'tracing-propagation': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -102,6 +110,27 @@ export async function runProxy(argv: string[]): Promise<void> {
     if (!m) throw new UsageError(`--tcp-forward must be PORT=SERVICE:PORT, got "${spec}"`);
     return { port: parsePort('--tcp-forward', m[1], 0), target: `${m[2]}:${m[3]}` };
   });
+  let tracing: SidecarOptions['tracing'];
+  if (v['tracing-endpoint']) {
+    const protocol = v['tracing-protocol'] ?? 'http/protobuf';
+    if (protocol !== 'http/protobuf' && protocol !== 'grpc')
+      throw new UsageError(`--tracing-protocol must be http/protobuf or grpc, got "${protocol}"`);
+    const sampling = v['tracing-sampling'] === undefined ? 1 : Number(v['tracing-sampling']);
+    if (!(sampling >= 0 && sampling <= 1))
+      throw new UsageError(
+        `--tracing-sampling must be between 0 and 1, got "${v['tracing-sampling']}"`,
+      );
+    const propagation = (v['tracing-propagation'] ?? 'w3c').split(',');
+    for (const p of propagation)
+      if (p !== 'w3c' && p !== 'b3' && p !== 'b3multi')
+        throw new UsageError(`--tracing-propagation takes w3c, b3, b3multi; got "${p}"`);
+    tracing = {
+      endpoint: v['tracing-endpoint'],
+      protocol,
+      sampling,
+      propagation: propagation as Propagation[],
+    };
+  }
   const drainMs = v.drain === undefined ? 5000 : Number(v.drain);
   if (!Number.isInteger(drainMs) || drainMs < 0)
     throw new UsageError(`--drain must be a whole number of ms`);
@@ -131,6 +160,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     accessLog: v['access-log'],
     http1: v.http1 as 'fast' | 'node' | undefined,
     tcpForwards,
+    tracing,
     log,
     onQuit: () => process.exit(0),
   });

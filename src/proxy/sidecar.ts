@@ -27,6 +27,7 @@ import { type HttpListener, type ListenerTls, listenHttp } from './listener/inde
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
 import { DEFAULT_TCP_IDLE_TIMEOUT_MS, proxyTcp, type TcpProxyEnv } from './tcp/index.js';
 import { type CertificateSource, socketPrincipal, spiffeIds, WorkloadTls } from './tls/index.js';
+import { Tracing, type TracingOptions } from './tracing/index.js';
 import { UpstreamPools } from './upstream/index.js';
 
 export interface SidecarOptions {
@@ -71,6 +72,8 @@ export interface SidecarOptions {
    * apps on a machine without traffic capture, as Consul's upstream bindings do.
    */
   readonly tcpForwards?: ReadonlyArray<{ readonly port: number; readonly target: string }>;
+  /** OpenTelemetry traces (off when absent; the SDK is not even loaded). */
+  readonly tracing?: Omit<TracingOptions, 'serviceName' | 'serviceNamespace'>;
   readonly random?: () => number;
   /** Called by POST /quitquitquit after the drain (the CLI exits the process). */
   readonly onQuit?: () => void;
@@ -104,6 +107,7 @@ export class Sidecar {
   private listeners: HttpListener[] = [];
   private locals: LocalServer[] = [];
   private readonly tcpServers: net.Server[] = [];
+  private tracing: Tracing | undefined;
   ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
   readonly nodeId: string;
 
@@ -187,11 +191,19 @@ export class Sidecar {
     const o = this.options;
     const random = o.random ?? Math.random;
     const bind = o.bind ?? '127.0.0.1';
+    if (o.tracing) {
+      this.tracing = await Tracing.start({
+        ...o.tracing,
+        serviceName: o.service,
+        serviceNamespace: o.namespace ?? 'default',
+      });
+    }
     const env = {
       pools: this.pools,
       random,
       stats: this.stats,
       retryBufferLimit: DEFAULT_RETRY_BUFFER_LIMIT,
+      tracing: this.tracing,
     };
     const istio = new IstioMetrics(this.metrics, {
       service: o.service,
@@ -307,6 +319,7 @@ export class Sidecar {
         ...env,
         view: () => this.inboundView,
         istio: istio.recorder('destination'),
+        inbound: true,
         onDenied,
         onDone: inLog?.exchange,
         onLocal: inLog?.local,
@@ -419,6 +432,7 @@ export class Sidecar {
       await Promise.all(this.listeners.map((l) => l.close(drainMs)));
       this.xds?.close();
       await this.pools.close();
+      await this.tracing?.shutdown().catch(() => undefined);
       await Promise.all(this.locals.map((l) => l.close()));
     })();
     return this.stopping;
@@ -473,6 +487,13 @@ export class Sidecar {
       'Upstream hosts ejected by outlier detection.',
     );
     const ejectionsChild = ejections.labels();
+    const spans = this.metrics.counter(
+      'ferry_proxy_trace_spans_total',
+      'Spans ended, by what became of them: exported, or dropped (queue full, collector down).',
+      ['result'],
+    );
+    const spansExported = spans.labels('exported');
+    const spansDropped = spans.labels('dropped');
     const requestOverflows = overflows.labels('request');
     const retryOverflows = overflows.labels('retry');
     const classes = ['2xx', '3xx', '4xx', '5xx'].map((c) => requests.labels(c));
@@ -533,6 +554,8 @@ export class Sidecar {
         downstreamChild.set(this.listeners.reduce((n, l) => n + l.connections, 0));
         deniedChild.value = s.denied;
         ejectionsChild.value = s.ejections;
+        spansExported.value = this.tracing?.stats.exported ?? 0;
+        spansDropped.value = this.tracing?.stats.dropped ?? 0;
         retryOverflows.value = s.retryOverflows;
         connectedChild.set(this.xds?.status().connected ? 1 : 0);
         versionChild.set(this.runtime?.version ?? 0);

@@ -8,6 +8,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
+import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { Outcome, type RuntimeCluster } from '../cluster/index.js';
 import type { FastRequest } from '../http1/index.js';
@@ -20,6 +21,8 @@ import {
   shouldRetryError,
   shouldRetryStatus,
 } from '../router/index.js';
+import { socketPrincipal } from '../tls/index.js';
+import type { Tracing } from '../tracing/index.js';
 import type { UpstreamPools } from '../upstream/index.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { RequestOutcome } from './istio-metrics.js';
@@ -47,6 +50,10 @@ export interface ExchangeEnv {
   readonly onDone?: (x: Exchange) => void;
   /** Istio's standard metrics for this listener's side (source or destination). */
   readonly istio?: (x: RequestOutcome) => void;
+  /** Traces, when on; undefined costs nothing. */
+  readonly tracing?: Tracing;
+  /** Which listener: inbound requests get SERVER spans, outbound CLIENT spans. */
+  readonly inbound?: boolean;
 }
 
 const CONNECT_ERRORS = new Set([
@@ -124,6 +131,9 @@ export class Exchange {
   private tryTimer: NodeJS.Timeout | undefined;
   private finished = false;
   private trailersOnly = false;
+  /** The request's span and the current attempt's, when tracing is on. */
+  private span: Span | undefined = undefined;
+  private attemptSpan: Span | undefined = undefined;
   /** Slots taken in the cluster's circuit breakers, given back when the exchange ends. */
   private holdsRequest = false;
   private holdsRetry = false;
@@ -155,6 +165,17 @@ export class Exchange {
   start(): void {
     (this.res as Tagged)[EXCHANGE] = this;
     this.res.once('close', onDownstreamClose);
+    const tracing = this.env.tracing;
+    if (tracing) {
+      this.span = tracing.startRequest(
+        this.env.inbound === true,
+        this.req.headers,
+        this.req.method ?? 'GET',
+        this.authority,
+        this.path,
+        this.grpc,
+      );
+    }
     if (!this.cluster.breakers.tryRequest()) {
       // max_requests reached: refuse at once rather than queue (Envoy's UO).
       this.env.stats.overflows++;
@@ -190,6 +211,17 @@ export class Exchange {
     } else body = this.body;
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) this.tryTimer = setTimeout(onTryTimeout, perTry, this);
+    const headers = upstreamRequestHeaders(this.req.headers, this.authority, this.attempts);
+    const tracing = this.env.tracing;
+    if (tracing && this.span) {
+      this.attemptSpan = tracing.startAttempt(
+        this.span,
+        this.attempts,
+        this.cluster.name,
+        host.key,
+        headers,
+      );
+    }
     const pool = this.env.pools.get(
       host.key,
       host.address,
@@ -201,7 +233,7 @@ export class Exchange {
       {
         path: this.path,
         method: this.req.method as Dispatcher.HttpMethod,
-        headers: upstreamRequestHeaders(this.req.headers, this.authority, this.attempts),
+        headers,
         body,
       },
       attempt,
@@ -212,6 +244,15 @@ export class Exchange {
     this.clearTryTimer();
     const retry = this.retry;
     const grpcStatus = headers['grpc-status'];
+    if (this.attemptSpan) {
+      this.env.tracing!.end(
+        this.attemptSpan,
+        status,
+        grpcStatus === undefined ? '' : String(grpcStatus),
+        '',
+      );
+      this.attemptSpan = undefined;
+    }
     if (status >= 500) attempt.host.rqError++;
     this.cluster.outlier?.record(
       attempt.host,
@@ -315,6 +356,10 @@ export class Exchange {
     }
     const kind: RetriableError = err === PER_TRY_TIMEOUT ? 'timeout' : classify(err);
     if (kind !== 'timeout') attempt.host.rqError++;
+    if (this.attemptSpan) {
+      this.env.tracing!.end(this.attemptSpan, 0, '', '', { 'error.type': kind });
+      this.attemptSpan = undefined;
+    }
     // Connect failures, resets and timeouts originate here: Envoy counts them as gateway errors.
     this.cluster.outlier?.record(attempt.host, Outcome.Local);
     if (this.res.headersSent || (this.trailersOnly && this.status)) {
@@ -422,6 +467,20 @@ export class Exchange {
     this.done();
   }
 
+  private endSpan(): void {
+    const tracing = this.env.tracing!;
+    if (this.attemptSpan) tracing.end(this.attemptSpan, 0, '', this.flags);
+    const principal = socketPrincipal(this.req.socket);
+    tracing.end(this.span!, this.status, this.grpcStatus, this.flags, {
+      'ferry.upstream_cluster': this.cluster.name,
+      ...(this.upstreamHost ? { 'ferry.upstream_host': this.upstreamHost.key } : {}),
+      'ferry.retry_count': Math.max(0, this.attempts - 1),
+      ...(principal ? { 'ferry.peer_principal': principal } : {}),
+    });
+    this.span = undefined;
+    this.attemptSpan = undefined;
+  }
+
   /** For metrics: the cluster the request went to. */
   get clusterName(): string {
     return this.cluster.name;
@@ -451,6 +510,7 @@ export class Exchange {
     (this.res as Tagged)[EXCHANGE] = undefined;
     this.env.stats.record(this);
     this.env.istio?.(this);
+    if (this.span) this.endSpan();
     this.env.onDone?.(this);
   }
 }
