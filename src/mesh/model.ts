@@ -136,6 +136,43 @@ export interface Backend {
   readonly weight: number;
 }
 
+/** A path or principal condition: the whole value, or a value that starts with `prefix`. */
+export type ExactOrPrefix = { readonly exact: string } | { readonly prefix: string };
+
+export type AuthorizationAction = 'ALLOW' | 'DENY';
+
+/** Who a request comes from (Istio's Source): every listed field must hold (AND). */
+export interface AuthorizationSource {
+  /** Peer SPIFFE IDs (`spiffe://...`), any of them; empty: not a condition. */
+  readonly principals: readonly ExactOrPrefix[];
+  /** Namespaces of the peer's SPIFFE ID, any of them; empty: not a condition. */
+  readonly namespaces: readonly string[];
+}
+
+/** What a request asks for (Istio's Operation): every listed field must hold (AND). */
+export interface AuthorizationOperation {
+  /** Upper-case HTTP methods; empty: not a condition. */
+  readonly methods: readonly string[];
+  /** Request paths (without the query); empty: not a condition. */
+  readonly paths: readonly ExactOrPrefix[];
+  /** Service ports; empty: not a condition. */
+  readonly ports: readonly number[];
+}
+
+/**
+ * An authorization rule of a service, after Istio's AuthorizationPolicy: it matches a request
+ * that meets one of `from` (or any source when empty) and one of `to` (or any operation when
+ * empty). A matching DENY rule refuses the request whatever else matches; when the service has
+ * ALLOW rules, a request must match one of them; a service without rules allows everything.
+ */
+export interface AuthorizationRule {
+  /** Unique within the service; names the rule in the Envoy RBAC policy and in denial logs. */
+  readonly name: string;
+  readonly action: AuthorizationAction;
+  readonly from: readonly AuthorizationSource[];
+  readonly to: readonly AuthorizationOperation[];
+}
+
 /** An HTTP route on a service's http/http2/grpc ports, after Istio's VirtualService. */
 export interface Route {
   readonly name: string;
@@ -159,6 +196,18 @@ export interface Service {
   readonly subsets: readonly Subset[];
   /** Evaluated in order; traffic no route matches goes to the service itself. */
   readonly routes: readonly Route[];
+  /** Authorization rules for requests to the service; absent or empty: everything is allowed. */
+  readonly authorization?: readonly AuthorizationRule[];
+}
+
+/** The inbound mTLS mode in force for a service: its own, else the mesh's. */
+export function effectiveMtls(service: Service, mesh: MeshSettings): MtlsMode {
+  return service.policy.mtls ?? mesh.mtls;
+}
+
+/** The SPIFFE ID of a service account: spiffe://<trust domain>/ns/<namespace>/sa/<account>. */
+export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
+  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
 export interface MeshConfig {

@@ -9,6 +9,7 @@ import {
   type Subset,
   serviceHostname,
 } from './model.js';
+import { normalizeAuthorization } from './normalize-authorization.js';
 import { normalizeEndpoints } from './normalize-endpoints.js';
 import { normalizePolicy } from './normalize-policy.js';
 import { normalizeRoutes } from './normalize-route.js';
@@ -45,6 +46,12 @@ export function normalizeService(
       message: 'routes apply to http, http2 and grpc ports, and this service has only tcp ports',
     });
   }
+  const authorization = normalizeAuthorization(
+    s.authorization,
+    { ports: context.portsValid ? ports : undefined, onlyTcp },
+    [...path, 'authorization'],
+    issues,
+  );
   return {
     name,
     namespace,
@@ -59,6 +66,7 @@ export function normalizeService(
     policy: normalizePolicy(s.policy, [...path, 'policy'], issues),
     subsets: readSubsets(s.subsets, [...path, 'subsets'], issues),
     routes,
+    ...(authorization.length > 0 ? { authorization } : {}),
   };
 }
 

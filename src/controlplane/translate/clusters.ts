@@ -6,16 +6,19 @@
 import {
   type CircuitBreaker,
   DEFAULT_CONNECT_TIMEOUT_MS,
+  effectiveMtls,
   type LoadBalancer,
+  type MeshSettings,
   type OutlierDetection,
   type Service,
   type ServicePort,
 } from '../../mesh/index.js';
 import { durationFromMs, type Json, jsonToStruct } from '../../xds/index.js';
-import { outboundClusterName } from './names.js';
+import { outboundClusterName, outboundSni } from './names.js';
 import { adsConfigSource } from './network-filters.js';
 import { isHttp2Protocol, type UpstreamHttp, upstreamProtocolOptions } from './protocols.js';
 import type { Message } from './resources.js';
+import { meshedTransportSocketMatches, usesMtls } from './tls.js';
 
 const LB_POLICIES: Readonly<Record<LoadBalancer, string>> = {
   round_robin: 'ROUND_ROBIN',
@@ -99,13 +102,35 @@ function connectTimeoutMs(service: Service, warnings: string[]): number {
   return DEFAULT_CONNECT_TIMEOUT_MS;
 }
 
+/**
+ * Clients use mutual TLS with the meshed endpoints of a service whose inbound mode is not
+ * DISABLE (a DISABLE sidecar accepts only plaintext), and plaintext with the others.
+ */
+function mtlsMatches(
+  service: Service,
+  port: ServicePort,
+  mesh: MeshSettings,
+  subset: string | undefined,
+): Message[] {
+  const mode = effectiveMtls(service, mesh);
+  if (!service.endpoints.some((e) => usesMtls(e, mode))) return [];
+  return meshedTransportSocketMatches(
+    service,
+    port,
+    mesh,
+    outboundSni(port.port, service.hostname, subset),
+  );
+}
+
 function outboundCluster(
   service: Service,
   port: ServicePort,
   timeoutMs: number,
+  mesh: MeshSettings,
   subset?: string,
 ): Message {
   const name = outboundClusterName(port.port, service.hostname, subset);
+  const matches = mtlsMatches(service, port, mesh, subset);
   const policy = service.policy;
   const breakers = policy.circuitBreaker && circuitBreakers(policy.circuitBreaker);
   const outliers = policy.outlierDetection && outlierDetection(policy.outlierDetection);
@@ -122,12 +147,17 @@ function outboundCluster(
     ...(breakers ? { circuit_breakers: breakers } : {}),
     ...(outliers ? { outlier_detection: outliers } : {}),
     ...(protocolOptions ? { typed_extension_protocol_options: protocolOptions } : {}),
+    ...(matches.length > 0 ? { transport_socket_matches: matches } : {}),
     metadata: clusterMetadata(service, port, subset),
   };
 }
 
 /** The outbound clusters of one service: per port, then per port and subset. */
-export function serviceClusters(service: Service, warnings: string[]): Message[] {
+export function serviceClusters(
+  service: Service,
+  mesh: MeshSettings,
+  warnings: string[],
+): Message[] {
   const lb = service.policy.loadBalancer;
   if (!GRPC_LB_POLICIES.has(lb) && service.ports.some((p) => p.protocol === 'grpc')) {
     warnings.push(
@@ -137,9 +167,9 @@ export function serviceClusters(service: Service, warnings: string[]): Message[]
   const timeoutMs = connectTimeoutMs(service, warnings);
   const clusters: Message[] = [];
   for (const port of service.ports) {
-    clusters.push(outboundCluster(service, port, timeoutMs));
+    clusters.push(outboundCluster(service, port, timeoutMs, mesh));
     for (const subset of service.subsets) {
-      clusters.push(outboundCluster(service, port, timeoutMs, subset.name));
+      clusters.push(outboundCluster(service, port, timeoutMs, mesh, subset.name));
     }
   }
   return clusters;

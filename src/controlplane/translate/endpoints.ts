@@ -5,6 +5,7 @@
 import type { Endpoint, Service, ServicePort, Subset } from '../../mesh/index.js';
 import { outboundClusterName } from './names.js';
 import type { Message } from './resources.js';
+import { meshedEndpointMetadata } from './tls.js';
 
 /** Envoy requires endpoint weights >= 1; the model allows 1..128. */
 function endpointWeight(e: Endpoint): number {
@@ -29,6 +30,8 @@ function lbEndpoint({ endpoint, port }: Placed): Message {
     endpoint: { address: { socket_address: { address: endpoint.address, port_value: port } } },
     health_status: endpoint.health,
     load_balancing_weight: { value: endpointWeight(endpoint) },
+    // Tells the cluster's transport_socket_matches which endpoints run a sidecar.
+    ...(endpoint.meshed ? { metadata: meshedEndpointMetadata() } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
  * other sidecars and hands it to the app.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener.proto
  */
-import type { Service, Workload } from '../../mesh/index.js';
+import type { MtlsMode, Service, Workload } from '../../mesh/index.js';
 import {
   outboundClusterName,
   outboundRouteConfigName,
@@ -14,6 +14,7 @@ import {
 } from './names.js';
 import { httpConnectionManagerFilter, tcpProxyFilter } from './network-filters.js';
 import type { Message } from './resources.js';
+import { downstreamTlsSocket, tlsInspector } from './tls.js';
 
 function anyAddress(port: number): Message {
   return { socket_address: { address: '0.0.0.0', port_value: port } };
@@ -97,24 +98,77 @@ export function outboundListener(
   };
 }
 
+export interface InboundSecurity {
+  /** The inbound mTLS mode of the workload's service. */
+  readonly mode: MtlsMode;
+  /** HTTP RBAC filters, before the router (HTTP services). */
+  readonly httpFilters: readonly Message[];
+  /** Network RBAC filters, before the TCP proxy (tcp-only services). */
+  readonly networkFilters: readonly Message[];
+}
+
 /**
  * `virtualInbound`: every connection goes to the app's cluster, through an HTTP connection
- * manager with the inbound route configuration, or a TCP proxy when the service has only TCP
- * ports.
+ * manager with the inbound route configuration (and the service's HTTP RBAC filters), or a
+ * TCP proxy (after the network RBAC filters) when the service has only TCP ports.
+ *
+ * The filter chains follow the mTLS mode, as Istio builds them from a PeerAuthentication:
+ * - STRICT: one chain, with a DownstreamTlsContext requiring a client certificate; a
+ *   plaintext client fails the handshake. (Istio adds `transport_protocol: tls` to it; with a
+ *   single chain that changes nothing but which error the client sees.)
+ * - PERMISSIVE: the TLS chain, matched by `transport_protocol: tls` as the tls_inspector
+ *   listener filter reports it from the first bytes, and a plaintext chain without a match
+ *   that takes every other connection.
+ * - DISABLE: the plaintext chain alone.
+ * Both chains of a port carry the same filters, so authorization does not depend on how a
+ * client connected (a plaintext client simply has no principal).
+ * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto#envoy-v3-api-msg-config-listener-v3-filterchainmatch
  */
-export function inboundListener(workload: Workload, tcpOnly: boolean, cluster: string): Message {
+export function inboundListener(
+  workload: Workload,
+  tcpOnly: boolean,
+  cluster: string,
+  security: InboundSecurity,
+): Message {
   const port = workload.inboundPort;
-  const filter = tcpOnly
-    ? tcpProxyFilter(cluster, cluster)
-    : httpConnectionManagerFilter({
-        statPrefix: `inbound_0.0.0.0_${port}`,
-        routeConfigName: cluster,
-        autoCodec: true,
-      });
+  const filters = tcpOnly
+    ? [...security.networkFilters, tcpProxyFilter(cluster, cluster)]
+    : [
+        httpConnectionManagerFilter({
+          statPrefix: `inbound_0.0.0.0_${port}`,
+          routeConfigName: cluster,
+          autoCodec: true,
+          httpFilters: security.httpFilters,
+        }),
+      ];
+  const kind = tcpOnly ? 'tcp' : 'http';
+  const alpn = tcpOnly ? [] : ['h2', 'http/1.1'];
+  const plain = { name: `${VIRTUAL_INBOUND}-${kind}`, filters };
+  const chains: Message[] = [];
+  if (security.mode === 'STRICT') {
+    chains.push({
+      name: `${VIRTUAL_INBOUND}-${kind}-mtls`,
+      filters,
+      transport_socket: downstreamTlsSocket(true, alpn),
+    });
+  } else if (security.mode === 'PERMISSIVE') {
+    chains.push(
+      {
+        name: `${VIRTUAL_INBOUND}-${kind}-tls`,
+        filter_chain_match: { transport_protocol: 'tls' },
+        filters,
+        transport_socket: downstreamTlsSocket(false, alpn),
+      },
+      plain,
+    );
+  } else {
+    chains.push(plain);
+  }
   return {
     name: VIRTUAL_INBOUND,
     address: anyAddress(port),
     traffic_direction: 'INBOUND',
-    filter_chains: [{ name: `${VIRTUAL_INBOUND}-${tcpOnly ? 'tcp' : 'http'}`, filters: [filter] }],
+    ...(security.mode === 'PERMISSIVE' ? { listener_filters: [tlsInspector()] } : {}),
+    filter_chains: chains,
   };
 }

@@ -30,3 +30,11 @@ export function outboundRouteConfigName(namespace: string): string {
 export function hostPortName(hostname: string, port: number): string {
   return `${hostname}:${port}`;
 }
+
+/**
+ * The SNI a client sends to a meshed endpoint of a cluster, Istio's
+ * `outbound_.PORT_.SUBSET_.HOST`: the server side can tell clusters apart by it.
+ */
+export function outboundSni(port: number, hostname: string, subset?: string): string {
+  return `outbound_.${port}_.${subset ?? ''}_.${hostname}`;
+}

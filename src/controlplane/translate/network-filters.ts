@@ -26,6 +26,8 @@ export interface HcmOptions {
   readonly routeConfigName: string;
   /** Set `codec_type: AUTO` (sidecar listeners); an API listener has no codec. */
   readonly autoCodec: boolean;
+  /** HTTP filters that run before the router (authorization), in order. */
+  readonly httpFilters?: readonly Message[];
 }
 
 /** An HttpConnectionManager as a typed `Any`, taking its routes from RDS. */
@@ -34,7 +36,7 @@ export function httpConnectionManager(options: HcmOptions): Message {
     stat_prefix: options.statPrefix,
     ...(options.autoCodec ? { codec_type: 'AUTO' } : {}),
     rds: { route_config_name: options.routeConfigName, config_source: adsConfigSource() },
-    http_filters: [routerFilter()],
+    http_filters: [...(options.httpFilters ?? []), routerFilter()],
   });
 }
 

@@ -3,13 +3,21 @@
  * one sidecar adds for its own workload (translateWorkload). Both are pure: the same
  * input gives the same output, sorted by name.
  */
-import type { MeshConfig, Protocol, Service, ServicePort, Workload } from '../../mesh/index.js';
+import {
+  effectiveMtls,
+  type MeshConfig,
+  type Protocol,
+  type Service,
+  type ServicePort,
+  type Workload,
+} from '../../mesh/index.js';
 import { apiListenerResources } from './api-listeners.js';
 import { inboundCluster, serviceClusters } from './clusters.js';
 import { serviceLoadAssignments } from './endpoints.js';
 import { inboundListener, outboundListener } from './listeners.js';
 import { hostPortName, inboundClusterName } from './names.js';
 import { isHttp2Protocol, isHttpProtocol, type UpstreamHttp } from './protocols.js';
+import { httpRbacFilters, networkRbacFilters, type RbacContext } from './rbac.js';
 import {
   type Message,
   type NamedResource,
@@ -51,7 +59,7 @@ export function translateMesh(config: MeshConfig, namespaces: Iterable<string> =
   const clusters: NamedResource[] = [];
   const endpoints: NamedResource[] = [];
   for (const service of index.services) {
-    for (const c of serviceClusters(service, warnings)) clusters.push(named(c));
+    for (const c of serviceClusters(service, config.mesh, warnings)) clusters.push(named(c));
     for (const cla of serviceLoadAssignments(service, warnings)) {
       endpoints.push(named(cla, String(cla.cluster_name)));
     }
@@ -90,6 +98,24 @@ function inboundHttp(protocols: readonly Protocol[]): UpstreamHttp {
 }
 
 /**
+ * A rule that names some, but not all, ports of a service with several: its sidecars take
+ * every port on one inbound port, so the condition holds for all of them.
+ */
+function warnSharedPorts(service: Service | undefined, warnings: string[]): void {
+  if (!service || service.ports.length < 2) return;
+  for (const rule of service.authorization ?? []) {
+    const partial = rule.to.some(
+      (op) => op.ports.length > 0 && service.ports.some((p) => !op.ports.includes(p.port)),
+    );
+    if (partial) {
+      warnings.push(
+        `service ${service.name}.${service.namespace}: rule ${rule.name} names some of the service's ports, but a sidecar receives all of them on its inbound port, so the port condition matches every port there`,
+      );
+    }
+  }
+}
+
+/**
  * One sidecar's own resources: `virtualOutbound`, and when the workload has an app port
  * `virtualInbound` with the app's cluster and route configuration `inbound|<appPort>||`.
  * They depend only on the config and on the workload's service, namespace, ports and
@@ -106,7 +132,18 @@ export function translateWorkload(config: MeshConfig, workload: Workload): Trans
     const protocols = workloadProtocols(service, workload);
     const name = inboundClusterName(workload.appPort);
     const tcpOnly = protocols.length > 0 && protocols.every((p) => p === 'tcp');
-    listeners.push(named(inboundListener(workload, tcpOnly, name)));
+    // The sidecar serves every port of its service on its one inbound port.
+    const rbac: RbacContext = { mesh: config.mesh, endpointPort: () => workload.inboundPort };
+    warnSharedPorts(service, warnings);
+    listeners.push(
+      named(
+        inboundListener(workload, tcpOnly, name, {
+          mode: service ? effectiveMtls(service, config.mesh) : config.mesh.mtls,
+          httpFilters: tcpOnly ? [] : httpRbacFilters(service, rbac, warnings),
+          networkFilters: tcpOnly ? networkRbacFilters(service, rbac, warnings) : [],
+        }),
+      ),
+    );
     clusters.push(named(inboundCluster(name, workload.appPort, inboundHttp(protocols))));
     if (!tcpOnly) routes.push(named(inboundRouteConfig(name, name)));
   }

@@ -10,7 +10,8 @@ import {
   translateMesh,
   translateWorkload,
 } from '../../../src/controlplane/translate/index.js';
-import { encodeResource, messageType, types } from '../../../src/xds/index.js';
+import { encodeResource, envoyRoot, types } from '../../../src/xds/index.js';
+import { fullMessageType } from './envoy-protos.js';
 import { FIXTURE_MESH, workload } from './mesh-fixture.js';
 import { protoProblems } from './proto-check.js';
 import { everyResource } from './resource-helpers.js';
@@ -23,11 +24,31 @@ const SETS: ReadonlyArray<[string, Resources]> = [
     translateWorkload(FIXTURE_MESH, workload({ service: 'ghost', appPort: 7000 })).resources,
   ],
   [
-    'TCP sidecar',
+    'TCP sidecar (STRICT, network RBAC)',
     translateWorkload(FIXTURE_MESH, workload({ service: 'db', namespace: 'data', appPort: 5433 }))
       .resources,
   ],
+  [
+    'HTTP/2 sidecar (DISABLE)',
+    translateWorkload(FIXTURE_MESH, workload({ service: 'shop', namespace: 'shop', appPort: 8444 }))
+      .resources,
+  ],
 ];
+
+/** Every `@type` in a resource, with where it is. */
+function typeUrls(value: unknown, at = '', out: string[] = []): string[] {
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) typeUrls(v, `${at}[${i}]`, out);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === '@type') out.push(`${at} ${String(v)}`);
+      else typeUrls(v, `${at}.${k}`, out);
+    }
+  }
+  return out;
+}
+
+const TO_OBJECT = { enums: String, longs: Number, json: true };
 
 describe('translate: every resource is valid Envoy config', () => {
   it('(the field check itself finds typos, bad enums, wrong types and bad typed configs)', () => {
@@ -61,6 +82,32 @@ describe('translate: every resource is valid Envoy config', () => {
       for (const [typeUrl, r] of everyResource(resources)) {
         assert.doesNotThrow(() => encodeResource(typeUrl, r.value), r.name);
       }
+    });
+
+    it(`${label}: every typed config survives encoding and decoding with the real protos`, () => {
+      for (const [typeUrl, r] of everyResource(resources)) {
+        const type = fullMessageType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
+        const bytes = type.encode(type.fromObject(r.value as Record<string, unknown>)).finish();
+        const decoded = type.toObject(type.decode(bytes), TO_OBJECT);
+        assert.deepEqual(typeUrls(decoded).sort(), typeUrls(r.value).sort(), r.name);
+      }
+    });
+
+    // Without its proto in src/xds/protos.ts ENTRY_FILES, protobufjs encodes a typed config
+    // as an empty Any, silently: Envoy would NACK it and the sidecar would not see it.
+    it(`${label}: the control plane's own protos know every typed config`, () => {
+      const unknown = new Set<string>();
+      for (const [, r] of everyResource(resources)) {
+        for (const entry of typeUrls(r.value)) {
+          const name = entry.slice(entry.lastIndexOf('/') + 1);
+          try {
+            envoyRoot().lookupType(name);
+          } catch {
+            unknown.add(name);
+          }
+        }
+      }
+      assert.deepEqual([...unknown], []);
     });
   }
 });
@@ -101,7 +148,7 @@ describe('translate: proxyless gRPC (grpc-js-xds) accepts what it fetches', () =
         clusters: types.CLUSTER,
         endpoints: types.ENDPOINT,
       }[kind];
-      const type = messageType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
+      const type = fullMessageType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
       const errors: string[] = [];
       for (const r of shared[kind]) {
         const bytes = type.encode(type.fromObject(r.value as Record<string, unknown>)).finish();
@@ -120,4 +167,23 @@ describe('translate: proxyless gRPC (grpc-js-xds) accepts what it fetches', () =
       );
     });
   }
+
+  // Why mTLS sits in transport_socket_matches: grpc-js-xds validates a cluster's
+  // transport_socket and accepts only its own certificate providers, so the same TLS there
+  // would make every proxyless client NACK the cluster.
+  it('(grpc-js-xds rejects the same UpstreamTlsContext as a cluster transport_socket)', () => {
+    const echo = shared.clusters.find(
+      (c) => c.name === 'outbound|50051||echo.default.svc.cluster.local',
+    );
+    const value = echo?.value as { transport_socket_matches?: Array<{ transport_socket: object }> };
+    assert.ok(value.transport_socket_matches, 'echo has meshed endpoints');
+    const { transport_socket_matches: matches, ...rest } = value;
+    const moved = { ...rest, transport_socket: matches[0].transport_socket };
+    const type = fullMessageType('envoy.config.cluster.v3.Cluster');
+    const decoded = validators.clusters.decode(context, {
+      type_url: types.CLUSTER,
+      value: Buffer.from(type.encode(type.fromObject(moved)).finish()),
+    });
+    assert.match(String(decoded.error), /tls_certificate_provider_instance unset|tls_params set/);
+  });
 });

@@ -78,7 +78,9 @@ describe('translate: sidecar listeners', () => {
 
   it('implies an undeclared service from the workload: HTTP/1.1 by default, else its protocol', () => {
     const plain = translateWorkload(FIXTURE_MESH, workload({ service: 'ghost', appPort: 7000 }));
+    // PERMISSIVE (the mesh's mode): a TLS chain and a plaintext chain, with the same filters.
     assert.deepEqual(filterTypes(get(plain.resources.listeners, 'virtualInbound')), [
+      'HttpConnectionManager',
       'HttpConnectionManager',
     ]);
     assert.equal(
@@ -96,7 +98,10 @@ describe('translate: sidecar listeners', () => {
       FIXTURE_MESH,
       workload({ service: 'ghost', appPort: 7000, protocol: 'tcp' }),
     );
-    assert.deepEqual(filterTypes(get(tcp.resources.listeners, 'virtualInbound')), ['TcpProxy']);
+    assert.deepEqual(filterTypes(get(tcp.resources.listeners, 'virtualInbound')), [
+      'TcpProxy',
+      'TcpProxy',
+    ]);
     assert.equal(tcp.resources.routes.length, 0);
   });
 

@@ -97,7 +97,11 @@ const RETRIES = {
 /** gRPC echo in `default`, split 90/10 between versions, with a header-matched canary. */
 const echo = service('echo', 'default', [[50051, 'grpc']], {
   endpoints: [
-    endpoint('10.0.1.1', { 50051: 50051 }, { labels: { version: 'v1' }, region: 'eu', zone: 'a' }),
+    endpoint(
+      '10.0.1.1',
+      { 50051: 50051 },
+      { labels: { version: 'v1' }, region: 'eu', zone: 'a', meshed: true, serviceAccount: 'echo' },
+    ),
     endpoint(
       '10.0.1.2',
       { 50051: 50051 },
@@ -106,6 +110,8 @@ const echo = service('echo', 'default', [[50051, 'grpc']], {
         region: 'eu',
         zone: 'b',
         weight: 3,
+        meshed: true,
+        serviceAccount: 'echo-v1',
       },
     ),
     endpoint(
@@ -140,6 +146,33 @@ const echo = service('echo', 'default', [[50051, 'grpc']], {
         { service: 'echo', namespace: 'default', subset: 'v2', weight: 10 },
       ],
     }),
+  ],
+  authorization: [
+    {
+      name: 'no-admin',
+      action: 'DENY',
+      from: [],
+      to: [{ methods: [], paths: [{ prefix: '/echo.Admin/' }], ports: [] }],
+    },
+    {
+      name: 'web-and-tools',
+      action: 'ALLOW',
+      from: [
+        { principals: [{ exact: 'spiffe://cluster.local/ns/default/sa/web' }], namespaces: [] },
+        {
+          principals: [{ prefix: 'spiffe://cluster.local/ns/tools/sa/ci-' }],
+          namespaces: ['tools', 'ops'],
+        },
+      ],
+      to: [
+        {
+          methods: ['POST'],
+          paths: [{ exact: '/echo.Echo/Say' }, { prefix: '/grpc.health.' }],
+          ports: [50051],
+        },
+      ],
+    },
+    { name: 'anyone-reflects', action: 'ALLOW', from: [], to: [] },
   ],
 });
 
@@ -185,10 +218,21 @@ const web = service(
   },
 );
 
-/** TCP postgres in namespace `data`. */
+/** TCP postgres in namespace `data`: STRICT mTLS, only its own namespace may connect. */
 const db = service('db', 'data', [[5432, 'tcp']], {
-  endpoints: [endpoint('10.0.3.1', { 5432: 5432 }, { region: 'eu', zone: 'a' })],
-  policy: policy({ loadBalancer: 'least_request' }),
+  endpoints: [
+    endpoint('10.0.3.1', { 5432: 5432 }, { region: 'eu', zone: 'a' }),
+    endpoint('10.0.3.2', { 5432: 5432 }, { region: 'eu', zone: 'a', meshed: true }),
+  ],
+  policy: policy({ loadBalancer: 'least_request', mtls: 'STRICT' }),
+  authorization: [
+    {
+      name: 'same-namespace',
+      action: 'ALLOW',
+      from: [{ principals: [], namespaces: ['data'] }],
+      to: [{ methods: [], paths: [], ports: [5432] }],
+    },
+  ],
 });
 
 /** A second echo, in namespace `other`: short names stay with default's echo. */
@@ -196,9 +240,10 @@ const otherEcho = service('echo', 'other', [[50051, 'grpc']], {
   endpoints: [endpoint('10.0.4.1', { 50051: 50051 })],
 });
 
-/** HTTP/2 shop in namespace `shop`. */
+/** HTTP/2 shop in namespace `shop`: mTLS disabled, so clients talk plaintext to its sidecar. */
 const shop = service('shop', 'shop', [[8443, 'http2']], {
-  endpoints: [endpoint('10.0.5.1', { 8443: 8443 })],
+  endpoints: [endpoint('10.0.5.1', { 8443: 8443 }, { meshed: true })],
+  policy: policy({ mtls: 'DISABLE' }),
 });
 
 export const FIXTURE_MESH: MeshConfig = mesh(web, echo, db, otherEcho, shop);

@@ -3,10 +3,11 @@
  * verify: every field name must exist in its message (fromObject drops unknown ones
  * silently), every enum value must be one of its names, scalars must have their type, a
  * oneof may have one member set, and `Any` objects are followed into their `@type`.
- * A resource that passes is real Envoy configuration, field for field.
+ * A resource that passes is real Envoy configuration, field for field. It checks against the
+ * .proto files themselves (envoy-protos.ts).
  */
 import type protobuf from 'protobufjs';
-import { envoyRoot, messageType } from '../../../src/xds/index.js';
+import { fullEnvoyRoot, fullMessageType } from './envoy-protos.js';
 
 const INTEGER_TYPES = new Set(['int32', 'sint32', 'sfixed32', 'uint32', 'fixed32']);
 const LONG_TYPES = new Set(['int64', 'sint64', 'sfixed64', 'uint64', 'fixed64']);
@@ -72,7 +73,7 @@ function checkMessage(type: protobuf.Type, value: unknown, path: string, out: st
     const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
     let inner: protobuf.Type;
     try {
-      inner = envoyRoot().lookupType(name);
+      inner = fullEnvoyRoot().lookupType(name);
     } catch {
       out.push(`${path}: @type ${name} is not a loaded message`);
       return;
@@ -106,6 +107,6 @@ function checkMessage(type: protobuf.Type, value: unknown, path: string, out: st
 /** Everything about `value` that is not a valid `fullName` message in object form. */
 export function protoProblems(fullName: string, value: object): string[] {
   const out: string[] = [];
-  checkMessage(messageType(fullName), value, fullName, out);
+  checkMessage(fullMessageType(fullName), value, fullName, out);
   return out;
 }
