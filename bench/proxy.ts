@@ -33,6 +33,8 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,7 +129,7 @@ const CLI = path.join(HERE, '../src/cli/main.js');
 const LOAD = path.join(HERE, 'proxy-load.js');
 const SERVERS = path.join(HERE, 'proxy-servers.js');
 
-const ALL_VARIANTS = ['direct', 'http-proxy', 'nginx', 'ferry', 'ferry-mesh'];
+const ALL_VARIANTS = ['direct', 'http-proxy', 'nginx', 'ferry', 'ferry-traced', 'ferry-mesh'];
 const only = new Set(opt.only ? opt.only.split(',').map((s) => s.trim()) : ALL_VARIANTS);
 for (const v of only)
   if (!ALL_VARIANTS.includes(v)) {
@@ -271,6 +273,7 @@ async function startSidecar(
   xds: number,
   service: string,
   appPort?: number,
+  extra: readonly string[] = [],
 ): Promise<{ child: Child; outbound: number; inbound: number; admin: number }> {
   const node = PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
   const child = procs.spawn(
@@ -295,6 +298,7 @@ async function startSidecar(
       '--ready-port',
       '0',
       ...(appPort ? ['--app-port', String(appPort)] : []),
+      ...extra,
       '--log-level',
       'warn',
     ],
@@ -445,6 +449,36 @@ const VARIANTS: { id: string; name: string; start: Starter }[] = [
         stop: async () => {
           await stopSidecar(sc.child);
           await procs.stop(cp.child);
+        },
+      };
+    },
+  },
+  {
+    id: 'ferry-traced',
+    name: 'ferry traced',
+    start: async (up) => {
+      // Every request traced (sampling 1) and exported over OTLP/HTTP to a collector that
+      // takes and discards: what tracing on costs, next to 'ferry 1 hop' with it off.
+      const collector = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+      });
+      await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
+      const cp = await startControlPlane('cp-traced', meshYaml(up));
+      const sc = await startSidecar('sidecar (traced)', cp.xds, 'client', undefined, [
+        '--tracing-endpoint',
+        url,
+      ]);
+      return {
+        port: sc.outbound,
+        procs: [{ label: 'sidecar', pid: sc.child.pid }],
+        affinity: [sc.child.pid],
+        check: async () => statsLine('sidecar', await sidecarStats(sc.admin)),
+        stop: async () => {
+          await stopSidecar(sc.child);
+          await procs.stop(cp.child);
+          collector.close();
         },
       };
     },

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ControlPlane } from '../controlplane/index.js';
 import { createLogger } from '../log/index.js';
+import { parseDuration } from '../mesh/index.js';
 import { parsePort, UsageError } from './args.js';
 
 export const CONTROL_PLANE_HELP = `Usage: ferry control-plane --config FILE [options]
@@ -14,6 +15,11 @@ Options:
       --xds-port PORT   xDS gRPC port, plaintext; 0 picks one      (default 15010)
       --http-port PORT  HTTP port: /healthz /metrics /debug/*      (default 15014)
       --host ADDRESS    address to listen on                       (default 127.0.0.1)
+      --ca-dir DIR      turn on the CA and the secure port; DIR keeps the root
+                        (made on first start) or a plugged-in CA, and the token key
+      --secure-port PORT  xDS + identity over TLS; 0 picks one      (default 15012)
+      --trust-domain TD   SPIFFE trust domain      (default: the mesh file's trustDomain)
+      --cert-ttl DURATION workload certificate lifetime, e.g. 1h    (default 24h)
       --grace MS        how long a disconnected workload stays, ms (default 10000)
       --debounce MS     quiet period before a push, ms              (default 100)
       --log-level LEVEL trace | debug | info | warn | error        (default info)
@@ -28,6 +34,10 @@ export async function runControlPlane(argv: string[]): Promise<void> {
       'xds-port': { type: 'string' },
       'http-port': { type: 'string' },
       host: { type: 'string' },
+      'ca-dir': { type: 'string' },
+      'secure-port': { type: 'string' },
+      'trust-domain': { type: 'string' },
+      'cert-ttl': { type: 'string' },
       grace: { type: 'string' },
       debounce: { type: 'string' },
       'log-level': { type: 'string' },
@@ -41,6 +51,16 @@ export async function runControlPlane(argv: string[]): Promise<void> {
     return;
   }
   if (!values.config) throw new UsageError('--config FILE is required');
+  const caDir = values['ca-dir'];
+  for (const flag of ['secure-port', 'trust-domain', 'cert-ttl'] as const)
+    if (values[flag] !== undefined && !caDir)
+      throw new UsageError(`--${flag} needs --ca-dir DIR (the CA is off without it)`);
+  const certTtlMs =
+    values['cert-ttl'] === undefined ? undefined : parseDuration(values['cert-ttl']);
+  if (values['cert-ttl'] !== undefined && (certTtlMs === undefined || certTtlMs < 1000))
+    throw new UsageError(
+      `--cert-ttl must be a duration of at least 1s (e.g. 1h, 24h), got "${values['cert-ttl']}"`,
+    );
   const log = createLogger({ level: values['log-level'] ?? 'info', name: 'control-plane' });
   const cp = await ControlPlane.start({
     configPath: values.config,
@@ -49,11 +69,19 @@ export async function runControlPlane(argv: string[]): Promise<void> {
     httpPort: parsePort('--http-port', values['http-port'], 15014),
     gracePeriodMs: parseCount('--grace', values.grace, 10_000),
     debounceMs: parseCount('--debounce', values.debounce, 100),
+    caDir,
+    securePort: parsePort('--secure-port', values['secure-port'], 15012),
+    trustDomain: values['trust-domain'],
+    certTtlMs,
     log,
   });
+  const host = values.host ?? '127.0.0.1';
+  const secure = cp.identity
+    ? `, xDS+identity over TLS on ${host}:${cp.securePort} as ${cp.identity.spiffeId}`
+    : '';
   process.stdout.write(
-    `ferry control plane: xDS on ${values.host ?? '127.0.0.1'}:${cp.xdsPort}, ` +
-      `HTTP on http://${values.host ?? '127.0.0.1'}:${cp.httpPort}/ (config ${values.config})\n`,
+    `ferry control plane: xDS on ${host}:${cp.xdsPort}${secure}, ` +
+      `HTTP on http://${host}:${cp.httpPort}/ (config ${values.config})\n`,
   );
   const stop = async () => {
     await cp.close();

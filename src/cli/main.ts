@@ -12,9 +12,12 @@ Commands:
   control-plane   run the control plane (xDS server) on a mesh file
   proxy           run a sidecar proxy configured by the control plane
   demo            run a whole mesh on this machine (what npm start runs)
+  token           print a workload token (the credential for a workload certificate)
   inject          add sidecars to Kubernetes manifests
   init            install the traffic capture rules (ferry-init)
   cni             the CNI plugin (called by the container runtime)
+  proxy-status    every sidecar and whether its config is synced, stale or rejected
+  proxy-config    what one sidecar has in force (clusters, listeners, routes, endpoints, secrets)
 
 Run 'ferry <command> --help' for a command's options.
 `;
@@ -42,6 +45,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const m = await import('./demo.js');
     return { help: m.DEMO_HELP, run: m.runDemoCommand };
   },
+  token: async () => {
+    const m = await import('./token.js');
+    return { help: m.TOKEN_HELP, run: m.runToken };
+  },
   inject: async () => {
     const m = await import('./inject.js');
     return { help: m.INJECT_HELP, run: m.runInject };
@@ -53,6 +60,14 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   cni: async () => {
     const m = await import('./cni.js');
     return { help: m.CNI_HELP, run: m.runCni };
+  },
+  'proxy-status': async () => {
+    const m = await import('./proxy-status.js');
+    return { help: m.PROXY_STATUS_HELP, run: m.runProxyStatus };
+  },
+  'proxy-config': async () => {
+    const m = await import('./proxy-config.js');
+    return { help: m.PROXY_CONFIG_HELP, run: m.runProxyConfig };
   },
 };
 

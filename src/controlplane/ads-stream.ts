@@ -7,7 +7,13 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/index.js';
 import type { Workload } from '../mesh/index.js';
-import { type Node, type RpcStatus, types, workloadFromNode } from '../xds/index.js';
+import {
+  metricsPortFromNode,
+  type Node,
+  type RpcStatus,
+  types,
+  workloadFromNode,
+} from '../xds/index.js';
 import type { AdsMetrics } from './ads-metrics.js';
 import type { Registry } from './registry.js';
 import type { Snapshot, TypeSet } from './snapshot.js';
@@ -79,6 +85,8 @@ export interface StreamStatus {
   readonly nodeId: string;
   readonly mode: 'sotw' | 'delta';
   readonly workload: Workload | undefined;
+  /** Where the sidecar serves its metrics, if it said (FERRY_METRICS_PORT). */
+  readonly metricsPort: number | undefined;
   readonly connectedAt: string;
   readonly types: TypeStatus[];
 }
@@ -97,6 +105,7 @@ export abstract class AdsStream {
   abstract readonly mode: 'sotw' | 'delta';
   nodeId = '';
   workload: Workload | undefined;
+  metricsPort: number | undefined;
   protected readonly types = new Map<string, TypeState>();
   private nonceCounter = 0;
   private disconnect: (() => void) | undefined;
@@ -208,6 +217,7 @@ export abstract class AdsStream {
       return false;
     }
     this.workload = result.workload;
+    this.metricsPort = metricsPortFromNode(node);
     if (this.workload) this.disconnect = this.ctx.registry.connect(this.workload);
     this.ctx.log.info(
       { node: this.nodeId, mode: this.mode, workload: this.workload?.service },
@@ -309,6 +319,7 @@ export abstract class AdsStream {
       nodeId: this.nodeId,
       mode: this.mode,
       workload: this.workload,
+      metricsPort: this.metricsPort,
       connectedAt: this.connectedAt,
       types: [...this.types].map(([type, s]) => ({
         type: types.shortTypeName(type),

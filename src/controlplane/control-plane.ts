@@ -5,6 +5,21 @@
 import type http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import {
+  CertificateAuthority,
+  type CredentialVerifier,
+  checkTrustDomain,
+  controlPlaneSpiffeId,
+  DEFAULT_FERRY_NAMESPACE,
+  IdentityService,
+  type IdentityTimers,
+  loadCaDirectory,
+  loadOperatorCa,
+  loadOrCreateTokenKey,
+  type OperatorCaFiles,
+  ServingCertificate,
+  WorkloadTokens,
+} from '../identity/index.js';
 import type { Logger } from '../log/index.js';
 import { loadMeshFile, type MeshConfig, type MeshFileError, watchMeshFile } from '../mesh/index.js';
 import { type CounterChild, MetricsRegistry } from '../metrics/index.js';
@@ -32,7 +47,53 @@ export interface ControlPlaneOptions {
    * Default 5 s; 0 turns it off.
    */
   readonly warmupMs?: number;
+  /**
+   * The CA directory: turns on the CA, the identity service (on both gRPC ports) and the
+   * secure port. Holds the root Ferry makes on first start (or a plugged-in CA, see
+   * src/identity/ca-directory.ts) and the workload-token key.
+   */
+  readonly caDir?: string;
+  /** An operator's CA given as files, instead of what the CA directory holds. */
+  readonly caFiles?: OperatorCaFiles;
+  /** SPIFFE trust domain of issued certificates. Default: the mesh file's mesh.trustDomain. */
+  readonly trustDomain?: string;
+  /** Lifetime of workload certificates. Default 24 h. */
+  readonly certTtlMs?: number;
+  /** xDS + identity over TLS. Default 15012; 0 picks a free port. Needs caDir. */
+  readonly securePort?: number;
+  /** The control plane's namespace in its SPIFFE ID. Default ferry-system. */
+  readonly namespace?: string;
+  /** Extra DNS names / addresses in the serving certificate (besides host and loopback). */
+  readonly serverNames?: readonly string[];
+  /** How workload credentials are checked. Default: Ferry tokens keyed in the CA directory. */
+  readonly credentialVerifier?: CredentialVerifier;
+  /**
+   * Timers of the serving certificate's renewal (tests drive it by hand). Certificate
+   * validity itself always follows the real clock, as the peers checking it do.
+   */
+  readonly timers?: IdentityTimers;
   readonly log: Logger;
+}
+
+const REAL_TIMERS: IdentityTimers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, Math.min(ms, 2 ** 31 - 1));
+    t.unref();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** What the CA part of the control plane holds once started. */
+export interface ControlPlaneIdentity {
+  readonly ca: CertificateAuthority;
+  readonly service: IdentityService;
+  readonly serving: ServingCertificate;
+  /** The SPIFFE ID the control plane serves the secure port with. */
+  readonly spiffeId: string;
+  /** Present when the CA directory keys Ferry tokens (the default verifier). */
+  readonly tokens: WorkloadTokens | undefined;
 }
 
 /** A startup failure the CLI reports as one clear line. */
@@ -57,6 +118,9 @@ export class ControlPlane {
   private httpServer: http.Server | undefined;
   xdsPort = 0;
   httpPort = 0;
+  /** The TLS port (xDS + identity); 0 when the CA is off. */
+  securePort = 0;
+  identity: ControlPlaneIdentity | undefined = undefined;
 
   private constructor(
     readonly registry: Registry,
@@ -84,11 +148,11 @@ export class ControlPlane {
     const cp = new ControlPlane(registry, cache, ads, metrics, log);
     cp.registerMetrics();
     try {
-      await cp.listen(
-        options.host ?? '127.0.0.1',
-        options.xdsPort ?? 15010,
-        options.httpPort ?? 15014,
-      );
+      const host = options.host ?? '127.0.0.1';
+      if (options.caDir || options.caFiles)
+        cp.identity = await startIdentity(options, initial.mesh.trustDomain, host, metrics);
+      await cp.listen(host, options.xdsPort ?? 15010, options.httpPort ?? 15014);
+      if (cp.identity) await cp.listenSecure(host, options.securePort ?? 15012, cp.identity);
     } catch (err) {
       await cp.close();
       throw err;
@@ -145,8 +209,28 @@ export class ControlPlane {
     );
   }
 
+  private async listenSecure(
+    host: string,
+    port: number,
+    identity: ControlPlaneIdentity,
+  ): Promise<void> {
+    if (port !== 0) await assertPortFree('secure (TLS)', host, port);
+    this.securePort = await new Promise<number>((resolve, reject) => {
+      this.grpcServer.bindAsync(
+        `${host}:${port}`,
+        identity.serving.serverCredentials(),
+        (err, bound) => (err ? reject(portError('secure (TLS)', host, port, err)) : resolve(bound)),
+      );
+    });
+    this.log.info(
+      { secure: `${host}:${this.securePort}`, spiffeId: identity.spiffeId },
+      'control plane listening with TLS (xDS and identity)',
+    );
+  }
+
   private async listen(host: string, xdsPort: number, httpPort: number): Promise<void> {
     this.ads.register(this.grpcServer);
+    this.identity?.service.register(this.grpcServer);
     // grpc-js reports a busy port vaguely (and logs it itself), so ask the OS first.
     if (xdsPort !== 0) await assertPortFree('xDS', host, xdsPort);
     this.xdsPort = await new Promise<number>((resolve, reject) => {
@@ -182,6 +266,7 @@ export class ControlPlane {
   /** Stops watching, closes every stream and both ports. */
   async close(): Promise<void> {
     this.watcher?.close();
+    this.identity?.serving.close();
     this.cache.stop();
     this.ads.close();
     await new Promise<void>((resolve) => {
@@ -197,6 +282,47 @@ export class ControlPlane {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   }
+}
+
+/** Loads (or makes) the CA, the credential check and the serving certificate. */
+async function startIdentity(
+  options: ControlPlaneOptions,
+  meshTrustDomain: string,
+  host: string,
+  metrics: MetricsRegistry,
+): Promise<ControlPlaneIdentity> {
+  const log = options.log;
+  const trustDomain = checkTrustDomain(options.trustDomain ?? meshTrustDomain);
+  const timers = options.timers ?? REAL_TIMERS;
+  const material = options.caFiles
+    ? await loadOperatorCa(options.caFiles)
+    : (await loadCaDirectory(options.caDir ?? '', { trustDomain, log })).material;
+  const ca = new CertificateAuthority(material, { trustDomain, certTtlMs: options.certTtlMs });
+  const tokens =
+    options.caDir !== undefined
+      ? new WorkloadTokens(loadOrCreateTokenKey(options.caDir))
+      : undefined;
+  const verifier = options.credentialVerifier ?? tokens;
+  if (!verifier)
+    throw new ControlPlaneError(
+      'FERRY_NO_CREDENTIALS',
+      'the CA is on but nothing checks workload credentials: give a CA directory (--ca-dir)',
+    );
+  const service = new IdentityService({ ca, verifier, metrics, log });
+  const spiffeId = controlPlaneSpiffeId(trustDomain, options.namespace ?? DEFAULT_FERRY_NAMESPACE);
+  const unspecified = host === '0.0.0.0' || host === '::';
+  const hosts = [
+    ...new Set([
+      'localhost',
+      '127.0.0.1',
+      '::1',
+      ...(unspecified ? [] : [host]),
+      ...(options.serverNames ?? []),
+    ]),
+  ];
+  const serving = new ServingCertificate({ ca, spiffeId, hosts, log, timers });
+  await serving.start();
+  return { ca, service, serving, spiffeId, tokens };
 }
 
 function requirePath(path: string | undefined): string {

@@ -1,8 +1,10 @@
 /**
  * The control plane's HTTP port (15014): /healthz, /metrics, /debug/syncz,
- * /debug/config_dump?node=ID and /debug/registry.
+ * /debug/config_dump?node=ID, /debug/registry, and the live dashboard at / with its JSON
+ * under /dashboard/api/.
  */
 import http from 'node:http';
+import { dashboardRoute, type MeshView, type StatsSource } from '../dashboard/index.js';
 import type { MetricsRegistry } from '../metrics/index.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/index.js';
 import { types } from '../xds/index.js';
@@ -17,6 +19,20 @@ export interface DebugSources {
   readonly metrics: MetricsRegistry;
   /** The last rejected mesh file change, if any. */
   readonly configError: () => string | undefined;
+  /**
+   * Where the dashboard's numbers come from: the sidecars' metrics (a MetricsScraper) or
+   * Prometheus. Absent: the dashboard shows the services and sidecars without numbers.
+   */
+  readonly dashboard?: StatsSource;
+}
+
+/** The control plane as the dashboard sees it. */
+export function meshView(sources: DebugSources): MeshView {
+  return {
+    clients: () => sources.ads.status(),
+    config: () => sources.cache.config,
+    version: () => sources.cache.version,
+  };
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {
@@ -53,10 +69,21 @@ export function configDump(sources: DebugSources, nodeId: string | null): object
 }
 
 export function createDebugServer(sources: DebugSources): http.Server {
+  const view = meshView(sources);
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return json(res, 405, { error: `method ${req.method} not allowed` });
+    }
+    if (url.pathname === '/' || url.pathname.startsWith('/dashboard')) {
+      dashboardRoute(url.pathname, url.searchParams, sources.dashboard, view).then(
+        (reply) => {
+          if (reply) send(res, reply.status, reply.type, reply.body);
+          else json(res, 404, { error: `no such endpoint ${url.pathname}` });
+        },
+        (err: Error) => json(res, 500, { error: err.message }),
+      );
+      return;
     }
     switch (url.pathname) {
       case '/healthz':
@@ -84,12 +111,13 @@ export function createDebugServer(sources: DebugSources): http.Server {
             connected: sources.registry.isConnected(w.id),
           })),
         });
-      case '/':
+      case '/debug':
+      case '/debug/':
         return send(
           res,
           200,
           'text/plain; charset=utf-8',
-          'Ferry control plane\n\n/healthz\n/metrics\n/debug/syncz\n/debug/config_dump?node=ID\n/debug/registry\n',
+          'Ferry control plane\n\n/ (dashboard)\n/healthz\n/metrics\n/debug/syncz\n/debug/config_dump?node=ID\n/debug/registry\n/dashboard/api/graph\n/dashboard/api/sidecars\n/dashboard/api/service?id=NAME.NAMESPACE\n/dashboard/api/targets\n',
         );
       default:
         return json(res, 404, { error: `no such endpoint ${url.pathname}` });

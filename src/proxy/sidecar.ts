@@ -368,21 +368,24 @@ export class Sidecar {
   private connect(): void {
     const o = this.options;
     const random = o.random ?? Math.random;
-    const metadata = nodeMetadataFor({
-      service: o.service,
-      namespace: o.namespace ?? 'default',
-      labels: o.labels ?? {},
-      serviceAccount: o.serviceAccount ?? 'default',
-      address: o.address ?? '127.0.0.1',
-      inboundPort: this.ports.inbound,
-      outboundPort: this.ports.outbound,
-      appPort: o.appPort,
-      region: o.region ?? '',
-      zone: o.zone ?? '',
-      health: 'HEALTHY',
-      servicePort: o.servicePort,
-      protocol: o.protocol,
-    });
+    const metadata = nodeMetadataFor(
+      {
+        service: o.service,
+        namespace: o.namespace ?? 'default',
+        labels: o.labels ?? {},
+        serviceAccount: o.serviceAccount ?? 'default',
+        address: o.address ?? '127.0.0.1',
+        inboundPort: this.ports.inbound,
+        outboundPort: this.ports.outbound,
+        appPort: o.appPort,
+        region: o.region ?? '',
+        zone: o.zone ?? '',
+        health: 'HEALTHY',
+        servicePort: o.servicePort,
+        protocol: o.protocol,
+      },
+      { metricsPort: this.ports.metrics },
+    );
     const xds = new XdsClient({
       address: o.xds,
       node: { id: this.nodeId, metadata, user_agent_name: 'ferry' },

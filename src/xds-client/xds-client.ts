@@ -6,7 +6,7 @@
  * and goes with the connection; the store and the last good configuration stay.
  * https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
  */
-import { credentials } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials } from '@grpc/grpc-js';
 import type { Logger } from '../log/index.js';
 import { type AdsClient, createAdsClient, type Node } from '../xds/index.js';
 import { Backoff } from './backoff.js';
@@ -23,6 +23,11 @@ import type { ReceivedUpdate, XdsStream } from './xds-stream.js';
 export interface XdsClientOptions {
   /** host:port of the control plane. */
   readonly address: string;
+  /**
+   * How to reach it: default plaintext; for the secure port, the credentials of
+   * controlPlaneCredentials() in src/identity (mesh root + the control plane's SPIFFE ID).
+   */
+  readonly credentials?: ChannelCredentials;
   /** id + metadata (the workload announcement). */
   readonly node: Node;
   /** Default delta. */
@@ -192,7 +197,8 @@ export class XdsClient {
    */
   private connect(): void {
     if (this.closed) return;
-    const client = createAdsClient(this.options.address, credentials.createInsecure(), {
+    const creds = this.options.credentials ?? credentials.createInsecure();
+    const client = createAdsClient(this.options.address, creds, {
       'grpc.use_local_subchannel_pool': 1,
     });
     const call =

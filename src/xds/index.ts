@@ -15,7 +15,13 @@ export {
   typed,
 } from './codec.js';
 export type * from './messages.js';
-export { META, nodeMetadataFor, type WorkloadResult, workloadFromNode } from './node-metadata.js';
+export {
+  META,
+  metricsPortFromNode,
+  nodeMetadataFor,
+  type WorkloadResult,
+  workloadFromNode,
+} from './node-metadata.js';
 export { envoyRoot, messageType, protoIncludeDirs } from './protos.js';
 export * as types from './type-urls.js';
 export {

@@ -17,6 +17,10 @@
  * | FERRY_HEALTH          | string          | HEALTHY (default), UNHEALTHY or DRAINING        |
  * | FERRY_SERVICE_PORT    | number          | for a service the mesh file lacks: its port     |
  * | FERRY_PROTOCOL        | string          | for such a service: http, http2, grpc or tcp    |
+ * | FERRY_METRICS_PORT    | number          | where the sidecar serves /stats/prometheus      |
+ *
+ * FERRY_METRICS_PORT is not part of the workload (it is no endpoint property): the control
+ * plane reads it with metricsPortFromNode() to scrape the sidecar for its dashboard.
  */
 import { isIP } from 'node:net';
 import type { HealthStatus, Protocol, Workload } from '../mesh/index.js';
@@ -37,6 +41,7 @@ export const META = {
   health: 'FERRY_HEALTH',
   servicePort: 'FERRY_SERVICE_PORT',
   protocol: 'FERRY_PROTOCOL',
+  metricsPort: 'FERRY_METRICS_PORT',
 } as const;
 
 const HEALTH: readonly string[] = ['HEALTHY', 'UNHEALTHY', 'DRAINING'];
@@ -123,7 +128,19 @@ export function workloadFromNode(node: Node | undefined): WorkloadResult {
 }
 
 /** The Node.metadata Struct announcing a workload (used by the sidecar and tests). */
-export function nodeMetadataFor(w: Omit<Workload, 'id'>): ProtoStruct {
+/** The metrics port a sidecar announced, if a valid one. */
+export function metricsPortFromNode(node: Node | undefined): number | undefined {
+  const meta = structToJson(node?.metadata as ProtoStruct | undefined);
+  const port = meta[META.metricsPort];
+  return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536
+    ? port
+    : undefined;
+}
+
+export function nodeMetadataFor(
+  w: Omit<Workload, 'id'>,
+  extra: { readonly metricsPort?: number } = {},
+): ProtoStruct {
   const meta: Record<string, Json> = {
     [META.service]: w.service,
     [META.namespace]: w.namespace,
@@ -139,5 +156,6 @@ export function nodeMetadataFor(w: Omit<Workload, 'id'>): ProtoStruct {
   if (w.region) meta[META.region] = w.region;
   if (w.servicePort !== undefined) meta[META.servicePort] = w.servicePort;
   if (w.protocol !== undefined) meta[META.protocol] = w.protocol;
+  if (extra.metricsPort !== undefined) meta[META.metricsPort] = extra.metricsPort;
   return jsonToStruct(meta);
 }

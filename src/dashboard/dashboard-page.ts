@@ -1,0 +1,216 @@
+/**
+ * The dashboard page: one self-contained HTML document (no CDN, no external fetch, works
+ * offline). It polls /dashboard/api/graph (every 2 s; `?refresh=MS` to change) and draws
+ * the service graph as inline SVG; clicking a service shows its detail.
+ * Text from the mesh is only ever set through textContent, never parsed as HTML.
+ */
+
+const STYLE = `
+:root { --fg:#1d2433; --muted:#667085; --line:#c5cbd6; --ok:#1a7f37; --warn:#b26b00; --bad:#c62828; --bg:#f7f8fa; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.4 system-ui, sans-serif; color:var(--fg); background:var(--bg); }
+header { display:flex; gap:16px; align-items:baseline; padding:10px 16px; background:#fff; border-bottom:1px solid var(--line); }
+header h1 { font-size:17px; margin:0; }
+header .meta { color:var(--muted); font-size:12px; }
+main { display:grid; grid-template-columns: minmax(0,1fr) 380px; gap:12px; padding:12px; }
+section { background:#fff; border:1px solid var(--line); border-radius:6px; padding:10px 12px; min-width:0; }
+h2 { font-size:14px; margin:0 0 8px; }
+#graph svg { width:100%; height:auto; display:block; }
+#detail { overflow-x:auto; }
+#detail p { overflow-wrap:anywhere; }
+.node rect { fill:#eef3fb; stroke:#5b7db1; stroke-width:1.2; rx:6; }
+.node.undeclared rect { fill:#f4f4f4; stroke:#999; stroke-dasharray:4 3; }
+.node.selected rect { stroke-width:3; }
+.node text { font-size:12px; }
+.node .title { font-weight:600; }
+.node { cursor:pointer; }
+.edge line { stroke:#8a94a6; stroke-width:1.6; }
+.edge.bad line { stroke:var(--bad); }
+.edge.warn line { stroke:var(--warn); }
+.edge text { font-size:11px; fill:#344054; paint-order:stroke; stroke:#fff; stroke-width:3px; }
+table { border-collapse:collapse; width:100%; font-size:12px; }
+th, td { text-align:left; padding:3px 6px; border-bottom:1px solid #eceef2; vertical-align:top; }
+th { color:var(--muted); font-weight:500; }
+.SYNCED { color:var(--ok); } .STALE, .NOT-SENT { color:var(--warn); } .NACKED { color:var(--bad); font-weight:600; }
+.full { grid-column: 1 / -1; }
+.empty { color:var(--muted); }
+code { font-size:12px; }
+#error { color:var(--bad); }
+`;
+
+const SCRIPT = `
+'use strict';
+const SVG = 'http://www.w3.org/2000/svg';
+const params = new URLSearchParams(location.search);
+const refreshMs = Math.max(200, Number(params.get('refresh')) || 2000);
+let selected = params.get('service') || '';
+let lastGraph;
+
+function el(tag, attrs, text) {
+  const e = tag.startsWith('svg:') ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  if (text !== undefined) e.textContent = String(text);
+  return e;
+}
+function rate(x) { return x === undefined || x === null ? '-' : (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)); }
+function pct(x) { return x === undefined || x === null ? '-' : (x * 100).toFixed(x === 1 ? 0 : 1) + '%'; }
+function ms(x) { return x === undefined || x === null ? '-' : (x >= 100 ? x.toFixed(0) : x.toFixed(1)) + 'ms'; }
+function edgeLabel(e) { return rate(e.rps) + ' rps · ' + pct(e.successRate) + ' · p50 ' + ms(e.p50) + ' · p99 ' + ms(e.p99); }
+
+function layout(nodes, edges) {
+  const incoming = new Map(nodes.map((n) => [n.id, 0]));
+  for (const e of edges) if (e.source !== e.destination) incoming.set(e.destination, (incoming.get(e.destination) || 0) + 1);
+  const depth = new Map();
+  for (const n of nodes) if (!incoming.get(n.id)) depth.set(n.id, 0);
+  // Longest path from a caller, bounded so that a cycle cannot loop.
+  for (let round = 0; round < nodes.length; round++) {
+    let changed = false;
+    for (const e of edges) {
+      if (e.source === e.destination) continue;
+      const d = (depth.get(e.source) ?? 0) + 1;
+      if (d > (depth.get(e.destination) ?? -1) && d < nodes.length) { depth.set(e.destination, d); changed = true; }
+    }
+    if (!changed) break;
+  }
+  const columns = new Map();
+  for (const n of nodes) {
+    const d = depth.get(n.id) ?? 0;
+    if (!columns.has(d)) columns.set(d, []);
+    columns.get(d).push(n);
+  }
+  const pos = new Map();
+  let rows = 1;
+  for (const [d, list] of columns) {
+    rows = Math.max(rows, list.length);
+    list.forEach((n, i) => pos.set(n.id, { x: 30 + d * 420, y: 40 + i * 130 }));
+  }
+  return { pos, width: 30 + (Math.max(...columns.keys(), 0) + 1) * 420 - 200, height: 50 + rows * 130 };
+}
+
+function drawGraph(g) {
+  const box = document.getElementById('graph-canvas');
+  const W = 190, H = 70;
+  const { pos, width, height } = layout(g.nodes, g.edges);
+  const vw = Math.max(width, 400);
+  const svg = el('svg:svg', { viewBox: '0 0 ' + vw + ' ' + Math.max(height, 160), role: 'img', 'aria-label': 'service graph', style: 'max-width:' + vw + 'px' });
+  const defs = el('svg:defs');
+  const marker = el('svg:marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+  marker.append(el('svg:path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#8a94a6' }));
+  defs.append(marker);
+  svg.append(defs);
+  for (const e of g.edges) {
+    const a = pos.get(e.source), b = pos.get(e.destination);
+    if (!a || !b) continue;
+    const cls = e.successRate !== undefined && e.successRate !== null && e.successRate < 0.95 ? 'edge bad' : e.successRate < 0.99 ? 'edge warn' : 'edge';
+    const grp = el('svg:g', { class: cls, 'data-source': e.source, 'data-destination': e.destination });
+    const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2;
+    grp.append(el('svg:line', { x1, y1, x2: x2 <= x1 ? b.x + W / 2 : x2, y2: x2 <= x1 ? b.y : y2, 'marker-end': 'url(#arrow)' }));
+    grp.append(el('svg:text', { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 8, 'text-anchor': 'middle', class: 'edge-label' }, edgeLabel(e)));
+    svg.append(grp);
+  }
+  for (const n of g.nodes) {
+    const p = pos.get(n.id);
+    const cls = 'node' + (n.declared ? '' : ' undeclared') + (n.id === selected ? ' selected' : '');
+    const grp = el('svg:g', { class: cls, 'data-id': n.id, transform: 'translate(' + p.x + ',' + p.y + ')', tabindex: 0 });
+    grp.append(el('svg:rect', { width: W, height: H }));
+    grp.append(el('svg:text', { x: 10, y: 20, class: 'title' }, n.name + (n.namespace ? '.' + n.namespace : '')));
+    const s = n.stats;
+    grp.append(el('svg:text', { x: 10, y: 40, class: 'node-rate' }, s ? rate(s.rps) + ' rps · ' + pct(s.successRate) + ' ok' : 'no inbound traffic'));
+    grp.append(el('svg:text', { x: 10, y: 58, class: 'node-latency' }, s ? 'p50 ' + ms(s.p50) + ' · p99 ' + ms(s.p99) : ''));
+    grp.addEventListener('click', () => { selected = n.id; drawGraph(lastGraph); loadService(); });
+    svg.append(grp);
+  }
+  box.replaceChildren(svg);
+}
+
+function table(headers, rows) {
+  const t = el('table');
+  const tr = el('tr');
+  for (const h of headers) tr.append(el('th', {}, h));
+  t.append(tr);
+  for (const r of rows) {
+    const row = el('tr');
+    for (const c of r) {
+      if (c instanceof Node) { const td = el('td'); td.append(c); row.append(td); } else row.append(el('td', {}, c));
+    }
+    t.append(row);
+  }
+  return t;
+}
+
+function drawSidecars(list) {
+  const box = document.getElementById('sidecars-table');
+  if (!list.length) { box.replaceChildren(el('p', { class: 'empty' }, 'No sidecar is connected.')); return; }
+  const types = ['CDS', 'LDS', 'EDS', 'RDS', 'SDS'];
+  box.replaceChildren(table(['sidecar', 'service', 'address', 'labels', ...types, 'state', 'metrics'], list.map((c) => [
+    c.nodeId, c.service, c.address, Object.entries(c.labels).map(([k, v]) => k + '=' + v).join(' '),
+    ...types.map((t) => el('span', { class: (c.sync[t] || '-').replace(' ', '-') }, c.sync[t] || '-')),
+    el('span', { class: c.state, title: c.nacks.map((n) => n.type + ': ' + n.message).join('\\n') }, c.state + (c.nacks.length ? ' (' + c.nacks.map((n) => n.type + ': ' + n.message).join('; ') + ')' : '')),
+    c.metrics,
+  ])));
+}
+
+async function loadService() {
+  const box = document.getElementById('detail');
+  if (!selected) { box.replaceChildren(el('p', { class: 'empty' }, 'Click a service in the graph.')); return; }
+  const res = await fetch('dashboard/api/service?id=' + encodeURIComponent(selected));
+  const d = await res.json();
+  const parts = [el('h2', {}, selected)];
+  if (!res.ok) { parts.push(el('p', { class: 'empty' }, d.error)); box.replaceChildren(...parts); return; }
+  if (d.hostname) parts.push(el('p', {}, d.hostname + ' · ports ' + d.ports.map((p) => p.port + '/' + p.protocol).join(', ') + ' · mTLS ' + (d.mtls || '-')));
+  const s = d.stats;
+  parts.push(el('p', { id: 'detail-stats' }, s ? rate(s.rps) + ' rps · ' + pct(s.successRate) + ' ok · p50 ' + ms(s.p50) + ' · p99 ' + ms(s.p99) : 'no traffic in the window'));
+  if (d.versions.length) parts.push(el('p', {}, 'versions: ' + d.versions.join(', ')));
+  if (d.policy) parts.push(el('p', {}, 'policy: ' + JSON.stringify(d.policy)));
+  if (d.authorization && d.authorization.length) parts.push(el('p', {}, 'authorization rules: ' + d.authorization.length));
+  parts.push(el('h2', {}, 'Endpoints'));
+  parts.push(d.endpoints.length ? table(['address', 'ports', 'labels', 'health', 'from'], d.endpoints.map((e) => [e.address, Object.entries(e.ports).map(([a, b]) => a + '→' + b).join(' '), Object.entries(e.labels).map(([k, v]) => k + '=' + v).join(' '), e.health, e.source])) : el('p', { class: 'empty' }, 'none'));
+  parts.push(el('h2', {}, 'Errors by response flag'));
+  const flags = Object.entries(s ? s.responseFlags : {});
+  parts.push(flags.length ? table(['flag', 'requests'], flags.map(([f, n]) => [f, String(Math.round(n))])) : el('p', { class: 'empty' }, 'none'));
+  const codes = Object.entries(s ? s.responseCodes : {});
+  if (codes.length) { parts.push(el('h2', {}, 'Response codes')); parts.push(table(['code', 'requests'], codes.map(([c, n]) => [c, String(Math.round(n))]))); }
+  if (s && Object.keys(s.versions).length) { parts.push(el('h2', {}, 'Requests by version')); parts.push(table(['version', 'requests'], Object.entries(s.versions).map(([v, n]) => [v, String(Math.round(n))]))); }
+  box.replaceChildren(...parts);
+}
+
+async function tick() {
+  try {
+    const res = await fetch('dashboard/api/graph');
+    const g = await res.json();
+    if (!res.ok) throw new Error(g.error || 'HTTP ' + res.status);
+    lastGraph = g;
+    drawGraph(g);
+    drawSidecars(g.sidecars);
+    document.getElementById('updated').textContent = 'updated ' + g.at + ' · window ' + g.windowSeconds.toFixed(0) + ' s · from ' + g.source + ' · config version ' + g.version;
+    document.getElementById('error').textContent = '';
+    if (selected) await loadService();
+  } catch (err) {
+    document.getElementById('error').textContent = 'cannot update: ' + err.message;
+  } finally {
+    setTimeout(tick, refreshMs);
+  }
+}
+loadService();
+tick();
+`;
+
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Ferry mesh</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header><h1>Ferry mesh</h1><span class="meta" id="updated">loading…</span><span id="error"></span></header>
+<main>
+<section id="graph"><h2>Service graph</h2><div id="graph-canvas"></div></section>
+<section id="detail"></section>
+<section class="full" id="sidecars"><h2>Sidecars</h2><div id="sidecars-table"></div></section>
+</main>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;

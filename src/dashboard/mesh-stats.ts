@@ -1,0 +1,215 @@
+/**
+ * The numbers the dashboard shows, computed from what sidecars counted in a time window:
+ * per edge (calling service -> called service) and per service, request rate, success rate
+ * (responses that are not 5xx; a gRPC status other than OK in a 200 is not a failure here,
+ * as in Istio's dashboards), p50/p99 latency and requests by response flag.
+ *
+ * Each request is counted twice in a mesh (reporter="source" by the caller's sidecar,
+ * reporter="destination" by the callee's): edges use the caller's count where there is
+ * one, else the callee's (a caller without a sidecar); services use the callee's count
+ * where there is one. https://istio.io/latest/docs/reference/config/metrics/
+ */
+import { histogramQuantile } from './histogram-quantile.js';
+import type { Labels } from './prometheus-text.js';
+import type { Delta, Point } from './series-delta.js';
+
+export interface TrafficStats {
+  /** Requests per second over the window. */
+  readonly rps: number;
+  /** Requests in the window. */
+  readonly requests: number;
+  /** Fraction of requests that did not get a 5xx; undefined without requests. */
+  readonly successRate: number | undefined;
+  /** Latency quantiles, ms; undefined without samples. */
+  readonly p50: number | undefined;
+  readonly p99: number | undefined;
+  /** Requests by response flag ("-" none excluded), e.g. { UF: 3, UO: 1 }. */
+  readonly responseFlags: Readonly<Record<string, number>>;
+  /** Requests by response code. */
+  readonly responseCodes: Readonly<Record<string, number>>;
+}
+
+export interface EdgeStats extends TrafficStats {
+  /** Node ids: `name.namespace` (the caller's canonical service, or "unknown"). */
+  readonly source: string;
+  readonly destination: string;
+  /** The fraction of the edge's requests sent over mutual TLS. */
+  readonly mtlsShare: number | undefined;
+}
+
+export interface ServiceStats extends TrafficStats {
+  readonly id: string;
+  readonly name: string;
+  readonly namespace: string;
+  /** destination_service, e.g. echo.default.svc.cluster.local. */
+  readonly hosts: readonly string[];
+  /** Requests by destination_version. */
+  readonly versions: Readonly<Record<string, number>>;
+}
+
+export interface MeshStats {
+  /** When computed (ms since the epoch). */
+  readonly at: number;
+  readonly windowSeconds: number;
+  readonly source: 'sidecars' | 'prometheus';
+  readonly edges: readonly EdgeStats[];
+  readonly services: readonly ServiceStats[];
+}
+
+const UNKNOWN = 'unknown';
+
+function sourceId(l: Labels): string {
+  const name = l.source_canonical_service || l.source_app || l.source_workload || UNKNOWN;
+  if (name === UNKNOWN) return UNKNOWN;
+  return `${name}.${l.source_workload_namespace || 'default'}`;
+}
+
+function destinationName(l: Labels): { name: string; namespace: string } {
+  const host = l.destination_service || '';
+  const name =
+    l.destination_service_name ||
+    l.destination_canonical_service ||
+    host.split('.')[0] ||
+    l.destination_workload ||
+    UNKNOWN;
+  const namespace =
+    l.destination_service_namespace ||
+    l.destination_workload_namespace ||
+    host.split('.')[1] ||
+    'default';
+  return { name, namespace };
+}
+
+/** The graph node ids a series is about: its caller and the service it called. */
+export function edgeEnds(l: Labels): { source: string; destination: string } {
+  const d = destinationName(l);
+  return { source: sourceId(l), destination: `${d.name}.${d.namespace}` };
+}
+
+class Accumulator {
+  requests = 0;
+  failures = 0;
+  mtls = 0;
+  readonly flags: Record<string, number> = {};
+  readonly codes: Record<string, number> = {};
+  readonly versions: Record<string, number> = {};
+  readonly hosts = new Set<string>();
+  readonly buckets = new Map<number, number>();
+
+  count(p: Point): void {
+    const l = p.labels;
+    this.requests += p.value;
+    const code = l.response_code ?? '';
+    if (code.startsWith('5')) this.failures += p.value;
+    if (l.connection_security_policy === 'mutual_tls') this.mtls += p.value;
+    const flag = l.response_flags ?? '-';
+    if (flag !== '-' && flag !== '') {
+      for (const f of flag.split(',')) this.flags[f] = (this.flags[f] ?? 0) + p.value;
+    }
+    this.codes[code || '-'] = (this.codes[code || '-'] ?? 0) + p.value;
+    const version = l.destination_version || UNKNOWN;
+    this.versions[version] = (this.versions[version] ?? 0) + p.value;
+    if (l.destination_service) this.hosts.add(l.destination_service);
+  }
+
+  bucket(p: Point): void {
+    const le = Number(p.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : p.labels.le);
+    if (Number.isNaN(le)) return;
+    this.buckets.set(le, (this.buckets.get(le) ?? 0) + p.value);
+  }
+
+  stats(seconds: number): TrafficStats {
+    return {
+      rps: seconds > 0 ? this.requests / seconds : 0,
+      requests: this.requests,
+      successRate: this.requests > 0 ? 1 - this.failures / this.requests : undefined,
+      p50: histogramQuantile(0.5, this.buckets),
+      p99: histogramQuantile(0.99, this.buckets),
+      responseFlags: this.flags,
+      responseCodes: this.codes,
+    };
+  }
+}
+
+function get<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (!v) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}
+
+/**
+ * Mesh statistics over `windowSeconds` from the deltas the sidecars reported in it.
+ * Pure: the same deltas give the same numbers.
+ */
+export function computeMeshStats(
+  deltas: readonly Delta[],
+  windowSeconds: number,
+  at: number,
+): MeshStats {
+  // Which edges and services have a count from the preferred reporter at all.
+  const edgeBySource = new Set<string>();
+  const serviceByDestination = new Set<string>();
+  for (const d of deltas) {
+    for (const p of [...d.requests, ...d.buckets]) {
+      const dst = destinationName(p.labels);
+      const dstId = `${dst.name}.${dst.namespace}`;
+      if (p.labels.reporter === 'source') edgeBySource.add(`${sourceId(p.labels)}>${dstId}`);
+      else if (p.labels.reporter === 'destination') serviceByDestination.add(dstId);
+    }
+  }
+  const edges = new Map<string, { source: string; destination: string; acc: Accumulator }>();
+  const services = new Map<string, { name: string; namespace: string; acc: Accumulator }>();
+  const visit = (p: Point, bucket: boolean) => {
+    const l = p.labels;
+    const dst = destinationName(l);
+    const dstId = `${dst.name}.${dst.namespace}`;
+    const src = sourceId(l);
+    const edgeKey = `${src}>${dstId}`;
+    const edgeReporter = edgeBySource.has(edgeKey) ? 'source' : 'destination';
+    if (l.reporter === edgeReporter) {
+      const e = get(edges, edgeKey, () => ({
+        source: src,
+        destination: dstId,
+        acc: new Accumulator(),
+      }));
+      if (bucket) e.acc.bucket(p);
+      else e.acc.count(p);
+    }
+    const serviceReporter = serviceByDestination.has(dstId) ? 'destination' : 'source';
+    if (l.reporter === serviceReporter) {
+      const s = get(services, dstId, () => ({ ...dst, acc: new Accumulator() }));
+      if (bucket) s.acc.bucket(p);
+      else s.acc.count(p);
+    }
+  };
+  for (const d of deltas) {
+    for (const p of d.requests) visit(p, false);
+    for (const p of d.buckets) visit(p, true);
+  }
+  return {
+    at,
+    windowSeconds,
+    source: 'sidecars',
+    edges: [...edges.values()]
+      .map((e) => ({
+        source: e.source,
+        destination: e.destination,
+        ...e.acc.stats(windowSeconds),
+        mtlsShare: e.acc.requests > 0 ? e.acc.mtls / e.acc.requests : undefined,
+      }))
+      .sort((a, b) => (a.source + a.destination < b.source + b.destination ? -1 : 1)),
+    services: [...services.entries()]
+      .map(([id, s]) => ({
+        id,
+        name: s.name,
+        namespace: s.namespace,
+        hosts: [...s.acc.hosts].sort(),
+        versions: s.acc.versions,
+        ...s.acc.stats(windowSeconds),
+      }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1)),
+  };
+}

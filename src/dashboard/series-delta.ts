@@ -1,0 +1,102 @@
+/**
+ * What a sidecar counted between two scrapes, per series: the counter (or histogram bucket)
+ * increments, reset-aware the way Prometheus's rate() is: a value lower than the previous
+ * one means the sidecar restarted and counted from zero, so the increment is the new value.
+ * https://prometheus.io/docs/prometheus/latest/querying/functions/#rate
+ */
+import type { Labels, Sample } from './prometheus-text.js';
+
+export const REQUESTS_TOTAL = 'istio_requests_total';
+export const DURATION_BUCKET = 'istio_request_duration_milliseconds_bucket';
+
+/** The metrics the dashboard reads from a scrape. */
+export function isDashboardMetric(name: string): boolean {
+  return name === REQUESTS_TOTAL || name === DURATION_BUCKET;
+}
+
+export interface Point {
+  readonly labels: Labels;
+  readonly value: number;
+}
+
+/** One scrape of one target, by series key. */
+export interface Reading {
+  /** When the scrape finished (ms, the injected clock). */
+  readonly at: number;
+  readonly requests: ReadonlyMap<string, Point>;
+  readonly buckets: ReadonlyMap<string, Point>;
+}
+
+/** The increments between two readings of one target. */
+export interface Delta {
+  readonly from: number;
+  readonly to: number;
+  readonly requests: readonly Point[];
+  readonly buckets: readonly Point[];
+}
+
+export function seriesKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join('\u0000');
+}
+
+export function toReading(samples: readonly Sample[], at: number): Reading {
+  const requests = new Map<string, Point>();
+  const buckets = new Map<string, Point>();
+  for (const s of samples) {
+    if (!Number.isFinite(s.value)) continue;
+    const into =
+      s.name === REQUESTS_TOTAL ? requests : s.name === DURATION_BUCKET ? buckets : undefined;
+    into?.set(seriesKey(s.labels), { labels: s.labels, value: s.value });
+  }
+  return { at, requests, buckets };
+}
+
+function increments(prev: ReadonlyMap<string, Point>, cur: ReadonlyMap<string, Point>): Point[] {
+  const out: Point[] = [];
+  for (const [key, p] of cur) {
+    const before = prev.get(key)?.value ?? 0;
+    const inc = p.value >= before ? p.value - before : p.value;
+    if (inc > 0) out.push({ labels: p.labels, value: inc });
+  }
+  return out;
+}
+
+/** The series a bucket belongs to: its labels without `le`. */
+function histogramKey(labels: Labels): string {
+  const { le: _le, ...rest } = labels;
+  return seriesKey(rest);
+}
+
+/**
+ * Bucket increments of every histogram that moved, empty buckets included: an empty bucket
+ * is the lower bound of the next one, and without it a quantile would be interpolated from
+ * zero (a p50 of 2.8 ms instead of 3.2 ms for requests that all took 1-5 ms).
+ */
+function bucketIncrements(
+  prev: ReadonlyMap<string, Point>,
+  cur: ReadonlyMap<string, Point>,
+): Point[] {
+  const all: Array<{ group: string; point: Point }> = [];
+  const moved = new Set<string>();
+  for (const [key, p] of cur) {
+    const before = prev.get(key)?.value ?? 0;
+    const inc = p.value >= before ? p.value - before : p.value;
+    const group = histogramKey(p.labels);
+    if (inc > 0) moved.add(group);
+    all.push({ group, point: { labels: p.labels, value: inc } });
+  }
+  return all.filter((x) => moved.has(x.group)).map((x) => x.point);
+}
+
+/** A series new in `cur` counted from zero (it was created since `prev`). */
+export function delta(prev: Reading, cur: Reading): Delta {
+  return {
+    from: prev.at,
+    to: cur.at,
+    requests: increments(prev.requests, cur.requests),
+    buckets: bucketIncrements(prev.buckets, cur.buckets),
+  };
+}
