@@ -22,9 +22,23 @@ Options:
       --cert-ttl DURATION workload certificate lifetime, e.g. 1h    (default 24h)
       --grace MS        how long a disconnected workload stays, ms (default 10000)
       --debounce MS     quiet period before a push, ms              (default 100)
+      --warmup MS       after a start, hold sidecars that reconnect with a config this
+                        long, so auto-registered workloads come back first (default 5000)
+      --prometheus URL  the dashboard reads the mesh's numbers from this Prometheus
+                        (default: it scrapes the sidecars itself)
+      --scrape-interval MS  how often the dashboard scrapes the sidecars (default 5000)
       --log-level LEVEL trace | debug | info | warn | error        (default info)
   -h, --help            show this help
 `;
+
+function prometheusUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return value;
+  } catch {}
+  throw new UsageError(`--prometheus must be an http(s) URL, got "${value}"`);
+}
 
 export async function runControlPlane(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -40,6 +54,9 @@ export async function runControlPlane(argv: string[]): Promise<void> {
       'cert-ttl': { type: 'string' },
       grace: { type: 'string' },
       debounce: { type: 'string' },
+      warmup: { type: 'string' },
+      prometheus: { type: 'string' },
+      'scrape-interval': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -69,6 +86,9 @@ export async function runControlPlane(argv: string[]): Promise<void> {
     httpPort: parsePort('--http-port', values['http-port'], 15014),
     gracePeriodMs: parseCount('--grace', values.grace, 10_000),
     debounceMs: parseCount('--debounce', values.debounce, 100),
+    warmupMs: parseCount('--warmup', values.warmup, 5000),
+    prometheusUrl: prometheusUrl(values.prometheus),
+    scrapeIntervalMs: parseCount('--scrape-interval', values['scrape-interval'], 5000),
     caDir,
     securePort: parsePort('--secure-port', values['secure-port'], 15012),
     trustDomain: values['trust-domain'],

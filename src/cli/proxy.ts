@@ -1,4 +1,5 @@
 /** `ferry proxy`: runs a sidecar. */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log/index.js';
 import type { Protocol } from '../mesh/index.js';
@@ -31,6 +32,10 @@ Options:
       --sotw                  use state-of-the-world ADS instead of delta
       --drain MS              drain timeout on SIGTERM, ms              (default 5000)
       --http1 fast|node       HTTP/1.1 server: the fast path or node's own (default fast)
+      --ca-root FILE          the mesh's root certificate: turns on mTLS; --xds must then be
+                              the control plane's secure port (15012), checked by identity
+      --token-file FILE       the workload token (ferry token) proving this workload's identity
+      --trust-domain TD       SPIFFE trust domain (default cluster.local)
       --tracing-endpoint URL  export OpenTelemetry traces over OTLP (e.g. http://127.0.0.1:4318/v1/traces)
       --tracing-protocol P    http/protobuf (default) or grpc
       --tracing-sampling R    share of new traces sampled, 0..1 (default 1)
@@ -81,6 +86,9 @@ export async function runProxy(argv: string[]): Promise<void> {
       'access-log': { type: 'string' },
       http1: { type: 'string' },
       'tcp-forward': { type: 'string', multiple: true },
+      'ca-root': { type: 'string' },
+      'token-file': { type: 'string' },
+      'trust-domain': { type: 'string' },
       'tracing-endpoint': { type: 'string' },
       'tracing-protocol': { type: 'string' },
       'tracing-sampling': { type: 'string' },
@@ -131,12 +139,40 @@ export async function runProxy(argv: string[]): Promise<void> {
       propagation: propagation as Propagation[],
     };
   }
+  if (Boolean(v['ca-root']) !== Boolean(v['token-file']))
+    throw new UsageError('--ca-root and --token-file go together (mTLS needs both)');
   const drainMs = v.drain === undefined ? 5000 : Number(v.drain);
   if (!Number.isInteger(drainMs) || drainMs < 0)
     throw new UsageError(`--drain must be a whole number of ms`);
   const optionalPort = (flag: string, value: string | undefined) =>
     value === undefined ? undefined : parsePort(flag, value, 0);
   const log = createLogger({ level: v['log-level'] ?? 'info', name: `proxy:${v.service}` });
+  // mTLS: the sidecar's identity comes from the control plane's CA (its own key, a CSR with
+  // the token), and xDS goes over TLS to the secure port.
+  let identity: import('../identity/index.js').SidecarIdentity | undefined;
+  if (v['ca-root'] && v['token-file']) {
+    const { credentialFromFile, sidecarIdentity } = await import('../identity/index.js');
+    let rootPem: string;
+    try {
+      rootPem = readFileSync(v['ca-root'], 'utf8');
+    } catch (err) {
+      throw new UsageError(`--ca-root ${v['ca-root']}: ${(err as Error).message}`);
+    }
+    identity = sidecarIdentity({
+      address: v.xds,
+      rootPem,
+      trustDomain: v['trust-domain'] ?? 'cluster.local',
+      workload: {
+        namespace: v.namespace ?? 'default',
+        serviceAccount: v['service-account'] ?? 'default',
+      },
+      credential: credentialFromFile(v['token-file']),
+      log,
+    });
+    // The first certificate before anything listens: a sidecar without one could not
+    // take part in mTLS.
+    await identity.identity.start();
+  }
   const sidecar = await Sidecar.start({
     xds: v.xds,
     service: v.service,
@@ -161,6 +197,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     http1: v.http1 as 'fast' | 'node' | undefined,
     tcpForwards,
     tracing,
+    ...(identity ? { certificates: identity.identity, xdsCredentials: identity.credentials } : {}),
     log,
     onQuit: () => process.exit(0),
   });
@@ -176,6 +213,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   const stop = async () => {
     log.info('SIGTERM: draining');
     await sidecar.stop(drainMs);
+    identity?.identity.close();
     process.exit(0);
   };
   process.once('SIGTERM', stop);

@@ -5,6 +5,7 @@
 import type http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { MetricsScraper, PrometheusStats, type TargetSource } from '../dashboard/index.js';
 import {
   CertificateAuthority,
   type CredentialVerifier,
@@ -27,6 +28,7 @@ import { createAdsMetrics } from './ads-metrics.js';
 import { AdsServer } from './ads-server.js';
 import { createDebugServer } from './debug-http.js';
 import { Registry } from './registry.js';
+import { sidecarTargets } from './sidecar-targets.js';
 import { SnapshotCache } from './snapshot-cache.js';
 
 export interface ControlPlaneOptions {
@@ -72,6 +74,12 @@ export interface ControlPlaneOptions {
    * validity itself always follows the real clock, as the peers checking it do.
    */
   readonly timers?: IdentityTimers;
+  /** Dashboard: read the mesh's numbers from this Prometheus instead of scraping sidecars. */
+  readonly prometheusUrl?: string;
+  /** Dashboard: how often the sidecars are scraped. Default 5 s. */
+  readonly scrapeIntervalMs?: number;
+  /** Dashboard: who to scrape; default every connected sidecar that announced its metrics. */
+  readonly scrapeTargets?: TargetSource;
   readonly log: Logger;
 }
 
@@ -116,6 +124,7 @@ export class ControlPlane {
     'grpc.keepalive_time_ms': 30_000,
   });
   private httpServer: http.Server | undefined;
+  private stats: MetricsScraper | PrometheusStats | undefined;
   xdsPort = 0;
   httpPort = 0;
   /** The TLS port (xDS + identity); 0 when the CA is off. */
@@ -128,6 +137,7 @@ export class ControlPlane {
     readonly ads: AdsServer,
     readonly metrics: MetricsRegistry,
     private readonly log: Logger,
+    private readonly options: ControlPlaneOptions,
   ) {}
 
   static async start(options: ControlPlaneOptions): Promise<ControlPlane> {
@@ -145,7 +155,7 @@ export class ControlPlane {
       controlPlaneId: 'ferry',
       warmupMs: options.warmupMs ?? 5000,
     });
-    const cp = new ControlPlane(registry, cache, ads, metrics, log);
+    const cp = new ControlPlane(registry, cache, ads, metrics, log, options);
     cp.registerMetrics();
     try {
       const host = options.host ?? '127.0.0.1';
@@ -244,12 +254,23 @@ export class ControlPlane {
         },
       );
     });
+    const o = this.options;
+    const stats = o.prometheusUrl
+      ? new PrometheusStats({ url: o.prometheusUrl })
+      : new MetricsScraper({
+          targets: o.scrapeTargets ?? (() => sidecarTargets(this.ads)),
+          intervalMs: o.scrapeIntervalMs ?? 5000,
+          log: this.log,
+        });
+    if (stats instanceof MetricsScraper) stats.start();
+    this.stats = stats;
     const server = createDebugServer({
       ads: this.ads,
       cache: this.cache,
       registry: this.registry,
       metrics: this.metrics,
       configError: () => this.configErrorText,
+      dashboard: stats,
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(portError('HTTP', host, httpPort, err)));
@@ -266,6 +287,7 @@ export class ControlPlane {
   /** Stops watching, closes every stream and both ports. */
   async close(): Promise<void> {
     this.watcher?.close();
+    if (this.stats instanceof MetricsScraper) this.stats.stop();
     this.identity?.serving.close();
     this.cache.stop();
     this.ads.close();

@@ -5,6 +5,9 @@
  * on 127.0.0.1 and all separate processes. It prints what runs where and a traffic summary
  * every few seconds; on stop the traffic ends first, then every process, in order.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { loadMeshFile } from '../mesh/index.js';
 import { DEMO_SERVICE_PORT } from './app.js';
 import { DemoFleet } from './demo-fleet.js';
@@ -50,6 +53,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const killSignal = o.killSignal ?? new AbortController().signal;
   const stopSignal = AbortSignal.any([o.signal, killSignal]);
   const fleet = new DemoFleet(o.ferryMain, o.print);
+  // The control plane's CA lives for the run only: a fresh root, fresh workload tokens.
+  const caDir = mkdtempSync(path.join(tmpdir(), 'ferry-demo-ca-'));
 
   let traffic: TrafficStats | undefined;
   let failure: unknown;
@@ -61,6 +66,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       timeoutMs,
       drainMs: SIDECAR_DRAIN_MS,
       signal: stopSignal,
+      caDir,
     });
     const generatorSidecar = mesh.instances.find((s) => !s.instance.app)!;
     const entry = {
@@ -101,6 +107,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       'sidecars drain first, then the apps, then the control plane',
   );
   const killed = await fleet.stop(killSignal);
+  rmSync(caDir, { recursive: true, force: true });
   o.print(
     killed.length === 0
       ? 'stopped: every process has exited'
@@ -125,6 +132,7 @@ function whereInfo(
     controlPlane: {
       pid: mesh.controlPlane.proc.pid,
       xdsPort: mesh.controlPlane.xdsPort,
+      securePort: mesh.controlPlane.securePort,
       httpPort: mesh.controlPlane.httpPort,
     },
     instances: mesh.instances.map((s) => ({

@@ -6,6 +6,9 @@
  * traffic would race the control plane's pushes.
  */
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadOrCreateTokenKey, WorkloadTokens } from '../identity/index.js';
 import type { DemoFleet } from './demo-fleet.js';
 import type { DemoInstance } from './demo-plan.js';
 import { expectedEndpoints } from './demo-plan.js';
@@ -34,6 +37,8 @@ export interface StartedMesh {
   readonly controlPlane: {
     readonly proc: DemoProcess;
     readonly xdsPort: number;
+    /** xDS and identity over TLS: where the sidecars connect. */
+    readonly securePort: number;
     readonly httpPort: number;
   };
   readonly instances: readonly StartedInstance[];
@@ -47,22 +52,42 @@ export interface StartOptions {
   /** Sidecars' --drain, ms. */
   readonly drainMs: number;
   readonly signal: AbortSignal;
+  /**
+   * The control plane's CA directory (made for the run): every sidecar gets a workload token
+   * for its service account and speaks mTLS, as in a real mesh.
+   */
+  readonly caDir: string;
 }
 
 const CONTROL_PLANE_PORTS =
-  /^ferry control plane: xDS on [^ ]+:(\d+), HTTP on http:\/\/[^/]+:(\d+)\//;
+  /^ferry control plane: xDS on [^ ]+:(\d+), xDS\+identity over TLS on [^ ]+:(\d+) as \S+, HTTP on http:\/\/[^/]+:(\d+)\//;
 const PROXY_PORTS =
   /^ferry proxy \S+: outbound (\d+), inbound (\d+), admin (\d+), metrics (\d+), ready (\d+)/;
 const APP_PORT = /^demo app \S+ \S+ listening on 127\.0\.0\.1:(\d+)/;
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function tokenFile(caDir: string, service: string): string {
+  return path.join(caDir, 'tokens', `${service}.token`);
+}
 
 export async function startMesh(fleet: DemoFleet, o: StartOptions): Promise<StartedMesh> {
   const cp = fleet.spawn('controlPlane', 'control-plane', [
     ...['control-plane', '--config', o.meshFile],
     ...['--xds-port', '0', '--http-port', '0', '--log-level', 'warn'],
+    ...['--ca-dir', o.caDir, '--secure-port', '0', '--scrape-interval', '2000'],
   ]);
-  const [, xdsPort, httpPort] = (await cp.waitFor(CONTROL_PLANE_PORTS, o.timeoutMs, o.signal)).map(
-    Number,
-  );
+  const [, xdsPort, securePort, httpPort] = (
+    await cp.waitFor(CONTROL_PLANE_PORTS, o.timeoutMs, o.signal)
+  ).map(Number);
+  // One workload token per service account, as `ferry token` prints them.
+  const tokens = new WorkloadTokens(loadOrCreateTokenKey(o.caDir));
+  mkdirSync(path.join(o.caDir, 'tokens'), { recursive: true, mode: 0o700 });
+  for (const instance of o.plan) {
+    const file = tokenFile(o.caDir, instance.service);
+    const token = tokens.issue({ namespace: 'default', serviceAccount: instance.service }, DAY_MS);
+    writeFileSync(file, token, { mode: 0o600 });
+  }
 
   // Side by side: the sidecars find each other through the control plane. The first
   // failure ends the others' start-up, and nothing new is spawned once all have settled.
@@ -71,7 +96,7 @@ export async function startMesh(fleet: DemoFleet, o: StartOptions): Promise<Star
   let firstError: unknown;
   const settled = await Promise.allSettled(
     o.plan.map((instance) =>
-      startInstance(fleet, instance, xdsPort, { ...o, signal }).catch((err: unknown) => {
+      startInstance(fleet, instance, securePort, { ...o, signal }).catch((err: unknown) => {
         firstError ??= err;
         failed.abort();
         throw err;
@@ -80,7 +105,7 @@ export async function startMesh(fleet: DemoFleet, o: StartOptions): Promise<Star
   );
   if (firstError !== undefined) throw firstError;
   return {
-    controlPlane: { proc: cp, xdsPort, httpPort },
+    controlPlane: { proc: cp, xdsPort, securePort, httpPort },
     instances: settled.map((r) => (r as PromiseFulfilledResult<StartedInstance>).value),
   };
 }
@@ -105,6 +130,13 @@ async function startInstance(
   const proc = fleet.spawn('sidecars', `sidecar ${name}`, [
     ...['proxy', '--xds', `127.0.0.1:${xdsPort}`, '--service', instance.service],
     ...['--id', nodeId, '--labels', `version=${instance.version}`],
+    ...[
+      '--service-account',
+      instance.service,
+      '--token-file',
+      tokenFile(o.caDir, instance.service),
+    ],
+    ...['--ca-root', path.join(o.caDir, 'root-cert.pem')],
     ...(app ? ['--app-port', String(app.port)] : []),
     ...['--outbound-port', '0', '--inbound-port', '0', '--admin-port', '0'],
     ...['--metrics-port', '0', '--ready-port', '0'],

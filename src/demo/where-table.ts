@@ -14,6 +14,7 @@ export interface WhereInfo {
     readonly pid: number;
     readonly xdsPort: number;
     readonly httpPort: number;
+    readonly securePort: number;
   };
   readonly instances: ReadonlyArray<{
     readonly service: string;
@@ -84,7 +85,8 @@ export function formatWhereTable(w: WhereInfo): string[] {
     'Ferry demo: a whole mesh on 127.0.0.1',
     '',
     `control plane (pid ${cp.pid})`,
-    `  xDS   127.0.0.1:${cp.xdsPort}`,
+    `  dashboard  ${cpHttp}/   (the service graph, live)`,
+    `  xDS   127.0.0.1:${cp.xdsPort} (plaintext), 127.0.0.1:${cp.securePort} (TLS: xDS + identity; the sidecars use it and mTLS between them)`,
     `  HTTP  ${cpHttp}/debug/syncz   ${cpHttp}/debug/registry   ${cpHttp}/metrics`,
     '',
     ...columns(rows),

@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../log/index.js';
 import type { Protocol } from '../mesh/index.js';
 import { MetricsRegistry } from '../metrics/index.js';
@@ -67,6 +68,8 @@ export interface SidecarOptions {
    * plaintext only.
    */
   readonly certificates?: CertificateSource;
+  /** How to reach the control plane (TLS with its identity checked); plaintext when absent. */
+  readonly xdsCredentials?: ChannelCredentials;
   /**
    * Local ports that carry TCP to a mesh service (`target`: `name[.namespace]:port`), for
    * apps on a machine without traffic capture, as Consul's upstream bindings do.
@@ -393,6 +396,7 @@ export class Sidecar {
       log: o.log,
       random,
       validate: validateResource,
+      ...(o.xdsCredentials ? { credentials: o.xdsCredentials } : {}),
     });
     this.xds = xds;
     xds.onConfig((source) => {

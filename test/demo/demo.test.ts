@@ -99,7 +99,7 @@ describe('ferry demo (npm start)', function () {
     assert.equal(pids.length, 10, out);
     assert.match(
       out,
-      /^control plane \(pid \d+\)\n {2}xDS {3}127\.0\.0\.1:\d+\n {2}HTTP {2}http:\/\/127\.0\.0\.1:\d+\/debug\/syncz/m,
+      /^control plane \(pid \d+\)\n {2}dashboard {2}http:\/\/127\.0\.0\.1:\d+\/ .*\n {2}xDS {3}127\.0\.0\.1:\d+ \(plaintext\), 127\.0\.0\.1:\d+ \(TLS.*\n {2}HTTP {2}http:\/\/127\.0\.0\.1:\d+\/debug\/syncz/m,
     );
     assert.match(out, /^reviews +v2 +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+$/m);
     assert.match(out, /http:\/\/127\.0\.0\.1:\d+\/clusters/);

@@ -28,7 +28,7 @@ const hang = new URL(import.meta.url).pathname.endsWith('hang.mjs');
 process.on('SIGTERM', () => process.exit(0));
 setInterval(() => {}, 1000);
 if (command === 'control-plane' && !hang) {
-  console.log('ferry control plane: xDS on 127.0.0.1:1, HTTP on http://127.0.0.1:2/ (config x)');
+  console.log('ferry control plane: xDS on 127.0.0.1:1, xDS+identity over TLS on 127.0.0.1:4 as spiffe://cluster.local/ns/ferry-system/sa/ferry-control-plane, HTTP on http://127.0.0.1:2/ (config x)');
 } else if (command === 'demo') {
   console.log('demo app ' + name + ' ' + version + ' listening on 127.0.0.1:3');
 } else if (command === 'proxy') {

@@ -12,7 +12,7 @@ const ports = (base: number) => ({
 
 const WHERE: WhereInfo = {
   meshFile: '/x/mesh.yaml',
-  controlPlane: { pid: 100, xdsPort: 15010, httpPort: 15014 },
+  controlPlane: { pid: 100, xdsPort: 15010, securePort: 15012, httpPort: 15014 },
   instances: [
     {
       service: 'reviews',
@@ -41,7 +41,10 @@ describe('formatWhereTable', () => {
 
   it('gives the control plane its xDS address and debug URLs', () => {
     assert.ok(lines.includes('control plane (pid 100)'));
-    assert.ok(lines.includes('  xDS   127.0.0.1:15010'));
+    assert.ok(
+      lines.some((l) => l.startsWith('  xDS   127.0.0.1:15010 (plaintext), 127.0.0.1:15012 (TLS')),
+    );
+    assert.ok(lines.some((l) => l.startsWith('  dashboard  http://127.0.0.1:15014/')));
     assert.match(lines.join('\n'), /HTTP {2}http:\/\/127\.0\.0\.1:15014\/debug\/syncz/);
   });
 
