@@ -1,0 +1,529 @@
+/**
+ * The Helm chart, rendered by a real template engine (tools/helm-render, and Helm itself when
+ * it is on PATH) with default values and with overrides; every rendered object is validated
+ * against the Kubernetes API schemas (kubernetes-models) and checked for what matters: the
+ * ports sidecars and the API server use, least-privilege RBAC, the webhook's selectors, the
+ * PodDisruptionBudget, the mesh config and the dashboards.
+ */
+import assert from 'node:assert/strict';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import {
+  ClusterRole,
+  ClusterRoleBinding,
+  Role,
+  RoleBinding,
+} from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { parse, parseAllDocuments } from 'yaml';
+import { CHART_DIR, findRenderers, REPO_ROOT, type Renderer } from './renderers.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: rendered objects are checked field by field.
+type K8sObject = Record<string, any>;
+
+/** Each kind the chart may render, with its API schema. Anything else fails the test. */
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  'apps/v1/Deployment': Deployment,
+  'v1/Service': Service,
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
+};
+
+const NAMESPACE = 'ferry-system';
+const BASE_ARGS = ['ferry', CHART_DIR, '--namespace', NAMESPACE, '--kube-version', '1.30.0'];
+
+/** Parses `helm template` output and validates every object against its API schema. */
+function parseRendered(text: string): K8sObject[] {
+  const objects: K8sObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    assert.deepEqual(doc.errors, [], `rendered YAML does not parse: ${doc.errors.join('; ')}`);
+    const obj = doc.toJS() as K8sObject | null;
+    if (obj === null) continue;
+    const key = `${obj.apiVersion}/${obj.kind}`;
+    const Model = MODELS[key];
+    assert.ok(Model, `unexpected kind ${key} (${obj.metadata?.name})`);
+    try {
+      new Model(obj as never).validate();
+    } catch (e) {
+      assert.fail(`${key} ${obj.metadata?.name} is not a valid object: ${(e as Error).message}`);
+    }
+    objects.push(obj);
+  }
+  return objects;
+}
+
+function find(objects: K8sObject[], kind: string, name?: string): K8sObject {
+  const found = objects.filter((o) => o.kind === kind && (!name || o.metadata.name === name));
+  assert.equal(found.length, 1, `expected one ${kind} ${name ?? ''}, found ${found.length}`);
+  return found[0];
+}
+
+/**
+ * Objects as two renderers should agree on them: sorted, and without the mesh checksum
+ * (a hash of rendered text, which differs with the YAML emitter's line style).
+ */
+function comparable(objects: K8sObject[]): K8sObject[] {
+  return structuredClone(objects)
+    .map((o) => {
+      delete o.spec?.template?.metadata?.annotations?.['checksum/mesh'];
+      return o;
+    })
+    .sort((a, b) => {
+      const ka = `${a.kind}/${a.metadata.name}`;
+      const kb = `${b.kind}/${b.metadata.name}`;
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+}
+
+async function dashboardFiles(chartDir: string): Promise<string[]> {
+  try {
+    return (await readdir(path.join(chartDir, 'dashboards'))).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+}
+
+describe('Helm chart helm/ferry', function () {
+  this.timeout(120_000);
+  let renderers: Renderer[] = [];
+  let tmp: string;
+
+  before(async function () {
+    const found = await findRenderers();
+    renderers = found.renderers;
+    for (const why of found.missing) console.log(`    (renderer not used: ${why})`);
+    if (renderers.length === 0) {
+      const reason = `no chart renderer: ${found.missing.join('; ')}`;
+      if (process.env.CI) throw new Error(`${reason} (CI must install golang-go and sprig)`);
+      console.log(`    (skipped: ${reason})`);
+      this.skip();
+    }
+    tmp = await mkdtemp(path.join(tmpdir(), 'ferry-chart-'));
+  });
+
+  after(async () => {
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  /** Renders with every renderer; they must agree object for object. */
+  async function render(...extra: string[]): Promise<K8sObject[]> {
+    let first: K8sObject[] | undefined;
+    for (const r of renderers) {
+      const objects = parseRendered(await r.render([...BASE_ARGS, ...extra]));
+      if (first)
+        assert.deepEqual(comparable(objects), comparable(first), `${r.name} renders differently`);
+      first ??= objects;
+    }
+    return first ?? [];
+  }
+
+  describe('with default values', () => {
+    let objects: K8sObject[];
+    before(async () => {
+      objects = await render();
+    });
+
+    it('renders only objects valid against the Kubernetes API schemas, each named once', () => {
+      const kinds = objects.map((o) => o.kind).sort();
+      for (const kind of [
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ConfigMap',
+        'Deployment',
+        'MutatingWebhookConfiguration',
+        'Role',
+        'RoleBinding',
+        'Secret',
+        'Service',
+        'ServiceAccount',
+      ])
+        assert.ok(kinds.includes(kind), `no ${kind} rendered`);
+      const ids = objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+      assert.equal(new Set(ids).size, ids.length, `duplicate objects: ${ids.join(', ')}`);
+      for (const o of objects) {
+        if (o.kind.startsWith('Cluster') || o.kind === 'MutatingWebhookConfiguration')
+          assert.equal(o.metadata.namespace, undefined, `${o.kind} is cluster-scoped`);
+        else assert.equal(o.metadata.namespace, NAMESPACE, `${o.kind} ${o.metadata.name}`);
+        assert.equal(o.metadata.labels['app.kubernetes.io/managed-by'], 'Helm');
+      }
+    });
+
+    it('Service: 15010 grpc-xds, 15012 https-xds, 15014 http-monitoring, 15017 https-webhook', () => {
+      // The injector's default xDS address is ferry-control-plane.ferry-system.svc:15012.
+      const svc = find(objects, 'Service', 'ferry-control-plane');
+      const ports = svc.spec.ports.map((p: K8sObject) => `${p.name}=${p.port}->${p.targetPort}`);
+      assert.deepEqual(ports, [
+        'grpc-xds=15010->grpc-xds',
+        'https-xds=15012->https-xds',
+        'http-monitoring=15014->http-monitoring',
+        'https-webhook=15017->https-webhook',
+      ]);
+      const dep = find(objects, 'Deployment', 'ferry-control-plane');
+      const c = dep.spec.template.spec.containers[0];
+      const containerPorts = Object.fromEntries(
+        c.ports.map((p: K8sObject) => [p.name, p.containerPort]),
+      );
+      assert.deepEqual(containerPorts, {
+        'grpc-xds': 15010,
+        'https-xds': 15012,
+        'http-monitoring': 15014,
+        'https-webhook': 15017,
+      });
+      // The Service selects exactly the Deployment's pods.
+      assert.deepEqual(svc.spec.selector, dep.spec.selector.matchLabels);
+      assert.deepEqual(
+        Object.fromEntries(
+          Object.entries(dep.spec.template.metadata.labels).filter(([k]) => k in svc.spec.selector),
+        ),
+        svc.spec.selector,
+      );
+    });
+
+    it('Deployment: one replica, probes on /healthz:15014, resources, soft anti-affinity, no PDB', () => {
+      const dep = find(objects, 'Deployment', 'ferry-control-plane');
+      assert.equal(dep.spec.replicas, 1);
+      const pod = dep.spec.template;
+      assert.equal(pod.metadata.annotations['ferry.io/inject'], 'false', 'never inject itself');
+      assert.equal(pod.spec.serviceAccountName, 'ferry-control-plane');
+      const c = pod.spec.containers[0];
+      assert.equal(c.image, 'ghcr.io/ferry-mesh/ferry:0.1.0', 'tag defaults to appVersion');
+      for (const probe of [c.readinessProbe, c.livenessProbe])
+        assert.deepEqual(probe.httpGet, { path: '/healthz', port: 15014 });
+      assert.deepEqual(c.resources, {
+        requests: { cpu: '100m', memory: '256Mi' },
+        limits: { memory: '1Gi' },
+      });
+      assert.ok(
+        pod.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution,
+        'soft anti-affinity by default',
+      );
+      assert.ok(c.args.includes('--config=/etc/ferry/mesh/mesh.yaml'));
+      assert.ok(c.args.includes('--kubernetes'));
+      assert.equal(
+        objects.filter((o) => o.kind === 'PodDisruptionBudget').length,
+        0,
+        'a PDB over one replica would block node drains',
+      );
+    });
+
+    it('RBAC is least privilege: read-only discovery, tokenreviews, the one webhook and Secret', () => {
+      const cr = find(objects, 'ClusterRole', 'ferry-control-plane');
+      const granted = new Set<string>();
+      for (const rule of cr.rules)
+        for (const group of rule.apiGroups)
+          for (const resource of rule.resources)
+            for (const verb of rule.verbs)
+              granted.add(
+                `${group || 'core'}/${resource}:${verb}${rule.resourceNames ? `@${rule.resourceNames.join('+')}` : ''}`,
+              );
+      assert.deepEqual([...granted].sort(), [
+        'admissionregistration.k8s.io/mutatingwebhookconfigurations:get@ferry-sidecar-injector',
+        'admissionregistration.k8s.io/mutatingwebhookconfigurations:update@ferry-sidecar-injector',
+        'authentication.k8s.io/tokenreviews:create',
+        'core/namespaces:get',
+        'core/namespaces:list',
+        'core/namespaces:watch',
+        'core/pods:get',
+        'core/pods:list',
+        'core/pods:watch',
+        'core/services:get',
+        'core/services:list',
+        'core/services:watch',
+        'discovery.k8s.io/endpointslices:get',
+        'discovery.k8s.io/endpointslices:list',
+        'discovery.k8s.io/endpointslices:watch',
+      ]);
+      for (const rule of cr.rules) {
+        assert.ok(!rule.verbs.includes('*') && !rule.resources.includes('*'), 'no wildcards');
+        assert.ok(!rule.resources.includes('secrets'), 'no Secret outside the namespace');
+      }
+      const role = find(objects, 'Role', 'ferry-control-plane');
+      assert.deepEqual(role.rules, [
+        {
+          apiGroups: [''],
+          resources: ['secrets'],
+          resourceNames: ['ferry-ca-root'],
+          verbs: ['get', 'update'],
+        },
+      ]);
+      for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
+        const b = find(objects, kind, 'ferry-control-plane');
+        assert.equal(b.roleRef.name, 'ferry-control-plane');
+        assert.deepEqual(b.subjects, [
+          { kind: 'ServiceAccount', name: 'ferry-control-plane', namespace: NAMESPACE },
+        ]);
+      }
+    });
+
+    it('webhook: namespace label or pod label opt-in, ferry.io/inject=false opt-out, CA bundle left to the control plane', () => {
+      const mwc = find(objects, 'MutatingWebhookConfiguration', 'ferry-sidecar-injector');
+      assert.match(mwc.metadata.annotations['ferry.io/ca-bundle'], /managed by the control plane/);
+      const [byNamespace, byObject] = mwc.webhooks;
+      for (const w of mwc.webhooks) {
+        assert.deepEqual(w.clientConfig, {
+          service: {
+            name: 'ferry-control-plane',
+            namespace: NAMESPACE,
+            path: '/inject',
+            port: 15017,
+          },
+        });
+        assert.equal(w.clientConfig.caBundle, undefined, 'the control plane fills caBundle');
+        assert.equal(w.failurePolicy, 'Fail');
+        assert.equal(w.sideEffects, 'None');
+        assert.deepEqual(w.admissionReviewVersions, ['v1']);
+        assert.deepEqual(w.rules[0].operations, ['CREATE']);
+        assert.deepEqual(w.rules[0].resources, ['pods']);
+        const excluded = w.namespaceSelector.matchExpressions.find(
+          (e: K8sObject) => e.key === 'kubernetes.io/metadata.name',
+        );
+        assert.deepEqual(excluded, {
+          key: 'kubernetes.io/metadata.name',
+          operator: 'NotIn',
+          values: [NAMESPACE, 'kube-system'],
+        });
+      }
+      assert.equal(byNamespace.name, 'namespace.ferry.io');
+      assert.deepEqual(byNamespace.namespaceSelector.matchLabels, { 'ferry-injection': 'enabled' });
+      assert.deepEqual(byNamespace.objectSelector, {
+        matchExpressions: [{ key: 'ferry.io/inject', operator: 'NotIn', values: ['false'] }],
+      });
+      assert.equal(byObject.name, 'object.ferry.io');
+      assert.deepEqual(byObject.namespaceSelector.matchExpressions[0], {
+        key: 'ferry-injection',
+        operator: 'DoesNotExist',
+      });
+      assert.deepEqual(byObject.objectSelector, { matchLabels: { 'ferry.io/inject': 'true' } });
+    });
+
+    it('CA root Secret: created empty, kept on uninstall, filled by the control plane', () => {
+      const secret = find(objects, 'Secret', 'ferry-ca-root');
+      assert.equal(secret.data, undefined);
+      assert.equal(secret.metadata.annotations['helm.sh/resource-policy'], 'keep');
+      const dep = find(objects, 'Deployment');
+      assert.ok(dep.spec.template.spec.containers[0].args.includes('--ca-secret=ferry-ca-root'));
+    });
+
+    it('mesh ConfigMap: a minimal mesh valid against schema/mesh.schema.json, mounted', async () => {
+      const cm = find(objects, 'ConfigMap', 'ferry-mesh');
+      const mesh = parse(cm.data['mesh.yaml']);
+      assert.deepEqual(mesh, {
+        mesh: { trustDomain: 'cluster.local', domain: 'cluster.local', mtls: 'PERMISSIVE' },
+        services: [],
+      });
+      const schema = JSON.parse(
+        await readFile(path.join(REPO_ROOT, 'schema/mesh.schema.json'), 'utf8'),
+      );
+      const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+      assert.ok(validate(mesh), JSON.stringify(validate.errors));
+      const dep = find(objects, 'Deployment');
+      assert.deepEqual(dep.spec.template.spec.volumes[0], {
+        name: 'mesh',
+        configMap: { name: 'ferry-mesh' },
+      });
+    });
+
+    it('dashboards ConfigMap: one key per dashboards/*.json, content unchanged, under 1 MiB', async () => {
+      const files = await dashboardFiles(CHART_DIR);
+      const cms = objects.filter(
+        (o) => o.kind === 'ConfigMap' && o.metadata.name === 'ferry-dashboards',
+      );
+      if (files.length === 0) {
+        assert.equal(cms.length, 0, 'no dashboards, no ConfigMap');
+        return;
+      }
+      const cm = cms[0];
+      assert.equal(cm.metadata.labels.grafana_dashboard, '1');
+      assert.deepEqual(Object.keys(cm.data).sort(), files.sort());
+      let size = 0;
+      for (const f of files) {
+        const content = await readFile(path.join(CHART_DIR, 'dashboards', f), 'utf8');
+        assert.equal(cm.data[f], content, `${f} changed on its way into the ConfigMap`);
+        size += Buffer.byteLength(content);
+      }
+      // The API server refuses ConfigMaps over 1 MiB.
+      assert.ok(size < 1024 * 1024, `dashboards total ${size} bytes, over a ConfigMap's 1 MiB`);
+    });
+  });
+
+  it('replicas 3: a PodDisruptionBudget selecting the control plane, minAvailable 1', async () => {
+    const objects = await render('--set', 'controlPlane.replicas=3');
+    const dep = find(objects, 'Deployment');
+    assert.equal(dep.spec.replicas, 3);
+    const pdb = find(objects, 'PodDisruptionBudget', 'ferry-control-plane');
+    assert.equal(pdb.spec.minAvailable, 1);
+    assert.deepEqual(pdb.spec.selector.matchLabels, dep.spec.selector.matchLabels);
+  });
+
+  it('replicas 3 with maxUnavailable and hard anti-affinity', async () => {
+    const objects = await render(
+      '--set',
+      'controlPlane.replicas=3,controlPlane.podDisruptionBudget.minAvailable=null',
+      '--set',
+      'controlPlane.podDisruptionBudget.maxUnavailable=1,controlPlane.antiAffinity=hard',
+    );
+    const pdb = find(objects, 'PodDisruptionBudget');
+    assert.equal(pdb.spec.maxUnavailable, 1);
+    assert.equal(pdb.spec.minAvailable, undefined);
+    const anti = find(objects, 'Deployment').spec.template.spec.affinity.podAntiAffinity;
+    assert.equal(
+      anti.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey,
+      'kubernetes.io/hostname',
+    );
+  });
+
+  it('a PDB given both minAvailable and maxUnavailable is refused with the value named', async () => {
+    for (const r of renderers) {
+      await assert.rejects(
+        r.render([
+          ...BASE_ARGS,
+          '--set',
+          'controlPlane.replicas=2,controlPlane.podDisruptionBudget.maxUnavailable=1',
+        ]),
+        /controlPlane\.podDisruptionBudget: give minAvailable or maxUnavailable, not both/,
+      );
+    }
+  });
+
+  it('custom mesh and resources from a values file reach the ConfigMap and the container', async () => {
+    const mesh = {
+      mesh: { trustDomain: 'example.org', domain: 'cluster.local', mtls: 'STRICT' },
+      services: [
+        {
+          name: 'api',
+          namespace: 'shop',
+          ports: [{ port: 8080, protocol: 'http' }],
+          policy: { loadBalancer: 'least_request', timeout: '2s' },
+        },
+      ],
+    };
+    const valuesFile = path.join(tmp, 'custom.yaml');
+    await writeFile(
+      valuesFile,
+      JSON.stringify({
+        mesh,
+        controlPlane: {
+          resources: {
+            requests: { cpu: '500m', memory: '512Mi' },
+            limits: { cpu: 2, memory: '2Gi' },
+          },
+          logLevel: 'debug',
+        },
+        image: { tag: '0.2.0-rc.1' },
+      }),
+    );
+    const objects = await render('-f', valuesFile, '--set', 'webhook.failurePolicy=Ignore');
+    const cm = find(objects, 'ConfigMap', 'ferry-mesh');
+    assert.deepEqual(parse(cm.data['mesh.yaml']), mesh);
+    const c = find(objects, 'Deployment').spec.template.spec.containers[0];
+    assert.deepEqual(c.resources, {
+      requests: { cpu: '500m', memory: '512Mi' },
+      limits: { cpu: 2, memory: '2Gi' },
+    });
+    assert.ok(c.args.includes('--log-level=debug'));
+    assert.equal(c.image, 'ghcr.io/ferry-mesh/ferry:0.2.0-rc.1');
+    const mwc = find(objects, 'MutatingWebhookConfiguration');
+    assert.deepEqual(
+      mwc.webhooks.map((w: K8sObject) => w.failurePolicy),
+      ['Ignore', 'Ignore'],
+    );
+  });
+
+  it('discovery and the webhook turned off take their RBAC with them', async () => {
+    const objects = await render('--set', 'discovery.kubernetes=false,webhook.enabled=false');
+    assert.equal(objects.filter((o) => o.kind === 'MutatingWebhookConfiguration').length, 0);
+    const cr = find(objects, 'ClusterRole');
+    assert.deepEqual(cr.rules, [
+      { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+    ]);
+    const args: string[] = find(objects, 'Deployment').spec.template.spec.containers[0].args;
+    assert.ok(!args.includes('--kubernetes'));
+    assert.ok(!args.some((a) => a.startsWith('--webhook-config')));
+  });
+
+  it('dashboards: no ConfigMap from a chart without dashboards, one key per file with two', async () => {
+    const bare = path.join(tmp, 'bare');
+    await cp(CHART_DIR, bare, {
+      recursive: true,
+      filter: (src) => path.relative(CHART_DIR, src).split(path.sep)[0] !== 'dashboards',
+    });
+    const none = await Promise.all(
+      renderers.map(async (r) =>
+        parseRendered(await r.render(['ferry', bare, '-n', NAMESPACE, '--kube-version', '1.30.0'])),
+      ),
+    );
+    for (const objects of none)
+      assert.equal(objects.filter((o) => o.metadata.name === 'ferry-dashboards').length, 0);
+
+    const two = path.join(tmp, 'two');
+    await cp(bare, two, { recursive: true });
+    await mkdir(path.join(two, 'dashboards'));
+    const a = `${JSON.stringify({ title: 'A', panels: [{ expr: 'sum(rate(x{a="{{b}}"}[1m]))' }] }, null, 2)}\n`;
+    await writeFile(path.join(two, 'dashboards', 'a.json'), a);
+    await writeFile(path.join(two, 'dashboards', 'b.json'), '{"title":"B"}');
+    await writeFile(path.join(two, 'dashboards', 'notes.md'), 'not a dashboard');
+    for (const r of renderers) {
+      const objects = parseRendered(
+        await r.render(['ferry', two, '-n', NAMESPACE, '--kube-version', '1.30.0']),
+      );
+      const cm = find(objects, 'ConfigMap', 'ferry-dashboards');
+      assert.deepEqual(cm.data, { 'a.json': a, 'b.json': '{"title":"B"}' });
+    }
+  });
+
+  it('values.yaml documents every value with a comment above it', async () => {
+    // Free-form values (Kubernetes resources and probe timings, the mesh's settings) are
+    // documented as a whole by the comment above them.
+    const freeForm = /^(controlPlane\.(resources|readinessProbe|livenessProbe)|mesh\.mesh)\./;
+    const lines = (await readFile(path.join(CHART_DIR, 'values.yaml'), 'utf8')).split('\n');
+    const stack: { indent: number; key: string }[] = [];
+    const undocumented: string[] = [];
+    lines.forEach((line, i) => {
+      const m = /^( *)([A-Za-z][\w.-]*):/.exec(line);
+      if (!m) return;
+      const indent = m[1].length;
+      while (stack.length > 0 && stack[stack.length - 1].indent >= indent) stack.pop();
+      stack.push({ indent, key: m[2] });
+      const name = stack.map((s) => s.key).join('.');
+      let j = i - 1;
+      while (j >= 0 && lines[j].trim() === '') j--;
+      if (!lines[j]?.trim().startsWith('#') && !freeForm.test(name)) undocumented.push(name);
+    });
+    assert.deepEqual(undocumented, []);
+  });
+
+  it('values.schema.json accepts the defaults and refuses a mistyped value, naming it', async () => {
+    const schema = JSON.parse(await readFile(path.join(CHART_DIR, 'values.schema.json'), 'utf8'));
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+    const helmRender = renderers.find((r) => r.name === 'helm-render');
+    if (!helmRender) return;
+    const values = (...extra: string[]) =>
+      helmRender.render([...BASE_ARGS, '--show-values', ...extra]).then((s) => JSON.parse(s));
+    assert.ok(validate(await values()), JSON.stringify(validate.errors));
+    assert.ok(validate(await values('--set', 'controlPlane.replicas=3,proxy.capture=cni')));
+    assert.equal(validate(await values('--set', 'controlPlane.replicas=three')), false);
+    assert.equal(validate.errors?.[0].instancePath, '/controlPlane/replicas');
+    assert.equal(validate(await values('--set', 'controlPlane.replicaz=3')), false);
+    assert.equal(validate.errors?.[0].params.additionalProperty, 'replicaz');
+    assert.equal(validate(await values('--set', 'webhook.failurePolicy=Sometimes')), false);
+    // Helm itself checks the schema on install and template.
+    const helm = renderers.find((r) => r.name === 'helm');
+    if (helm)
+      await assert.rejects(
+        helm.render([...BASE_ARGS, '--set', 'controlPlane.replicas=three']),
+        /replicas/,
+      );
+  });
+});
