@@ -21,7 +21,7 @@ import {
   shouldRetryError,
   shouldRetryStatus,
 } from '../router/index.js';
-import { socketPrincipal } from '../tls/index.js';
+import { requestPrincipal } from '../tls/index.js';
 import type { Tracing } from '../tracing/index.js';
 import type { UpstreamPools } from '../upstream/index.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
@@ -470,7 +470,7 @@ export class Exchange {
   private endSpan(): void {
     const tracing = this.env.tracing!;
     if (this.attemptSpan) tracing.end(this.attemptSpan, 0, '', this.flags);
-    const principal = socketPrincipal(this.req.socket);
+    const principal = requestPrincipal(this.req);
     tracing.end(this.span!, this.status, this.grpcStatus, this.flags, {
       'ferry.upstream_cluster': this.cluster.name,
       ...(this.upstreamHost ? { 'ferry.upstream_host': this.upstreamHost.key } : {}),
@@ -486,9 +486,9 @@ export class Exchange {
     return this.cluster.name;
   }
 
-  /** For metrics: the downstream connection (its TLS peer, if any). */
+  /** For metrics: the downstream request (its TLS peer, if any). */
   get downstreamSocket(): unknown {
-    return this.req.socket;
+    return this.req;
   }
 
   private addFlag(flag: string): void {

@@ -17,7 +17,7 @@ import type {
   HistogramChild,
   MetricsRegistry,
 } from '../../metrics/index.js';
-import { socketPrincipal } from '../tls/index.js';
+import { requestPrincipal } from '../tls/index.js';
 
 /** Milliseconds, as Istio's istio_request_duration_milliseconds. */
 export const DURATION_BUCKETS_MS = [
@@ -212,7 +212,7 @@ export class IstioMetrics {
     clusterName: string,
     socket: unknown,
   ): TcpChildren {
-    const principal = reporter === 'destination' ? socketPrincipal(socket) : undefined;
+    const principal = reporter === 'destination' ? requestPrincipal(socket) : undefined;
     const key = `${reporter}|${clusterName}|${principal ?? ''}`;
     let children = this.tcpGroups.get(key);
     if (children) return children;
@@ -242,7 +242,7 @@ export class IstioMetrics {
 
   private record(reporter: 'source' | 'destination', x: RequestOutcome): void {
     const group = this.group(reporter, x.clusterName ?? '');
-    const principal = reporter === 'destination' ? socketPrincipal(x.downstreamSocket) : undefined;
+    const principal = reporter === 'destination' ? requestPrincipal(x.downstreamSocket) : undefined;
     let children: Children | undefined;
     if (!x.grpcStatus && !x.flags && principal === undefined) {
       children = group.byStatus.get(x.status);

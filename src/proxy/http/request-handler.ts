@@ -15,7 +15,7 @@ import {
   redirectLocation,
   rewritePath,
 } from '../router/index.js';
-import { socketPrincipal } from '../tls/index.js';
+import { requestPrincipal } from '../tls/index.js';
 import type { AccessLog } from './access-log.js';
 import {
   type DownstreamRequest,
@@ -78,7 +78,7 @@ function localOutcome(
     startedAt: performance.now(),
     requestBytes: 0,
     responseBytes: 0,
-    downstreamSocket: req.socket,
+    downstreamSocket: req,
   };
 }
 
@@ -96,7 +96,7 @@ export function createRequestHandler(
     const method = req.method ?? 'GET';
     const rbac = view.rbac;
     if (rbac !== undefined) {
-      const principal = socketPrincipal(req.socket);
+      const principal = requestPrincipal(req);
       const decision = rbac.evaluate({ principal, method, path, port: view.port ?? 0 });
       if (!decision.allowed) {
         // Envoy's answer: 403 "RBAC: access denied" (PERMISSION_DENIED for gRPC).

@@ -13,6 +13,7 @@ import {
   type FastResponse,
   serveFast,
 } from '../http1/index.js';
+import { TLS_PEER } from '../tls/index.js';
 import { PrefixedSocket } from './prefixed-socket.js';
 
 export type HttpHandler = (
@@ -71,6 +72,17 @@ function isHttp2Preface(chunk: Buffer): boolean {
   return chunk.compare(PREFACE, 0, n, 0, n) === 0;
 }
 
+/** Whether the client's certificate, if it sent one, verified against the trust bundle. */
+function peerVerified(secure: tls.TLSSocket): boolean {
+  const handle = (secure as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+  if (typeof handle?.verifyError !== 'function') return false; // cannot tell: refuse
+  if (handle.verifyError() === null) return true;
+  // No certificate at all is not a verification failure (PERMISSIVE serves it; STRICT was
+  // refused by OpenSSL already).
+  const peer = secure.getPeerCertificate();
+  return !peer || Object.keys(peer).length === 0;
+}
+
 function rejectConnect(req: IncomingMessage, socket: net.Socket): void {
   const body = `no route for CONNECT ${req.url ?? ''}\n`;
   socket.end(
@@ -104,7 +116,10 @@ export async function listenHttp(
   if (options.upgrade) h1.on('upgrade', options.upgrade);
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
   const sessions = new Set<http2.ServerHttp2Session>();
+  // The TLS socket under the HTTP/2 connection being handed over now, for the session.
+  let handingOver: net.Socket | undefined;
   h2.on('session', (s) => {
+    if (handingOver) (s as unknown as Record<symbol, unknown>)[TLS_PEER] = handingOver;
     sessions.add(s);
     s.once('close', () => sessions.delete(s));
   });
@@ -119,7 +134,10 @@ export async function listenHttp(
   const serve = (socket: net.Socket, first: Buffer) => {
     if (opaque?.(socket, first)) return;
     if (isHttp2Preface(first)) {
+      // The session is made (and 'session' emitted) synchronously inside this emit.
+      handingOver = (socket as tls.TLSSocket).encrypted ? socket : undefined;
       h2.emit('connection', new PrefixedSocket(socket, first));
+      handingOver = undefined;
     } else if (fast) {
       const conn = serveFast(socket, handler, fastOptions, first);
       fastConns.add(conn);
@@ -157,6 +175,16 @@ export async function listenHttp(
     });
     secure.once('secure', () => {
       clearTimeout(timer);
+      // A TLSSocket made by hand (not by tls.Server) checks nothing beyond OpenSSL's "a
+      // certificate is required": the chain and dates of a certificate the client did send
+      // must be checked here, as tls.Server does, from the handshake's verify result. A
+      // certificate that does not verify ends the connection in either mode (as Envoy's
+      // validation context does); without one, PERMISSIVE serves a peer with no identity.
+      if (!peerVerified(secure)) {
+        secure.destroy();
+        socket.destroy();
+        return;
+      }
       // A tcp port's TLS connection is proxied as it is, without waiting for the client to
       // speak (it may be a server-first protocol).
       if (opaque?.(secure, EMPTY)) {
@@ -166,8 +194,10 @@ export async function listenHttp(
         socket.allowHalfOpen = true;
         return;
       }
-      if (secure.alpnProtocol === 'h2') h2.emit('connection', secure);
-      else secure.once('data', (chunk: Buffer) => serve(secure, chunk));
+      // HTTP/2 is told apart by its preface here too, whatever ALPN said: node's HTTP/2
+      // server cannot take a TLS socket over a JS stream directly (its first bytes can
+      // arrive before the session is set up), but takes it wrapped as the h2c path does.
+      secure.once('data', (chunk: Buffer) => serve(secure, chunk));
     });
   };
 

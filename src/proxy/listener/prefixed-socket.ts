@@ -7,6 +7,7 @@
 
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 
 export class PrefixedSocket extends Duplex {
   constructor(
@@ -21,6 +22,15 @@ export class PrefixedSocket extends Duplex {
     socket.on('end', () => this.push(null));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
+  }
+
+  /** True over TLS: the peer's identity comes from the TLS socket underneath. */
+  get encrypted(): boolean {
+    return (this.socket as TLSSocket).encrypted === true;
+  }
+
+  getPeerCertificate(detailed?: boolean): PeerCertificate | object {
+    return (this.socket as TLSSocket).getPeerCertificate?.(detailed) ?? {};
   }
 
   get remoteAddress(): string | undefined {

@@ -1,5 +1,12 @@
 /** mTLS in the data path: the workload's secure context and SPIFFE peer identities. */
-export { peerPrincipal, socketPrincipal, spiffeIds, spiffeVerifier } from './spiffe.js';
+export {
+  peerPrincipal,
+  requestPrincipal,
+  socketPrincipal,
+  spiffeIds,
+  spiffeVerifier,
+  TLS_PEER,
+} from './spiffe.js';
 export {
   type CertificateSource,
   type SecureContextSource,

@@ -52,3 +52,24 @@ export function socketPrincipal(socket: unknown): string | undefined {
   const s = socket as TLSSocket | undefined;
   return s?.encrypted ? peerPrincipal(s) : undefined;
 }
+
+/** On an HTTP/2 session over TLS: the TLS socket it runs on (set by the listener). */
+export const TLS_PEER = Symbol('ferry.tls.peer');
+
+/**
+ * The peer's SPIFFE ID for a request (HTTP/1.1 or HTTP/2) or a socket. HTTP/2 requests
+ * reach their TLS socket through their session, which the listener tags: node's HTTP/2
+ * server wraps the socket it is given, so `req.socket` does not lead back to it.
+ */
+export function requestPrincipal(downstream: unknown): string | undefined {
+  const d = downstream as {
+    stream?: { session?: { [TLS_PEER]?: TLSSocket } };
+    socket?: unknown;
+  };
+  const session = d?.stream?.session;
+  if (session) {
+    const peer = session[TLS_PEER];
+    return peer ? peerPrincipal(peer) : undefined;
+  }
+  return socketPrincipal(d?.socket ?? downstream);
+}
