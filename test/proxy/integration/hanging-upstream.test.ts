@@ -1,0 +1,92 @@
+/**
+ * An upstream that accepts requests and never answers: requests end at the route timeout
+ * (504 UT), the circuit breaker caps how many are held at once (the rest get 503 UO at
+ * once), nothing stays in flight afterwards, and memory stays bounded across waves.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ControlPlane } from '../../../src/controlplane/index.js';
+import type { Sidecar } from '../../../src/proxy/index.js';
+import { send, tally } from '../../support/http-client.js';
+import { clusterName, mesh, service } from '../../support/mesh.js';
+import { startControlPlane, startSidecar, waitForHosts } from '../../support/mesh-harness.js';
+
+describe('integration: an upstream that hangs', function () {
+  this.timeout(60_000);
+  let cp: ControlPlane;
+  let client: Sidecar;
+  let hang: http.Server;
+  let held = 0;
+
+  before(async () => {
+    hang = http.createServer(() => {
+      held++; // never answers
+    });
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    cp = await startControlPlane(
+      mesh(
+        service('slow', 8080, 'http', [(hang.address() as AddressInfo).port], {
+          policy: {
+            loadBalancer: 'round_robin',
+            connectTimeoutMs: 1000,
+            timeoutMs: 300,
+            circuitBreaker: { maxRequests: 20 },
+          },
+        }),
+      ),
+    );
+    client = await startSidecar(cp.xdsPort, { service: 'client' });
+    await waitForHosts(client, clusterName('slow', 8080), 1);
+  });
+
+  after(async () => {
+    await client?.stop(0);
+    await cp?.close();
+    hang.closeAllConnections();
+    hang.close();
+  });
+
+  it('504 UT at the route timeout for the 20 admitted, 503 UO at once for the rest; bounded memory over 5 waves', async () => {
+    const heap = () => {
+      globalThis.gc?.();
+      return process.memoryUsage().heapUsed / 1048576;
+    };
+    const before = heap();
+    const waves: string[] = [];
+    for (let wave = 0; wave < 5; wave++) {
+      const t0 = performance.now();
+      const replies = await Promise.all(
+        Array.from({ length: 200 }, async () => {
+          const r = await send(client.ports.outbound, { host: 'slow:8080' });
+          return {
+            flag: `${r.status} ${r.headers['x-ferry-response-flags']}`,
+            ms: performance.now() - t0,
+          };
+        }),
+      );
+      const outcome = tally(replies.map((r) => r.flag));
+      const uo = replies.filter((r) => r.flag === '503 UO').map((r) => r.ms);
+      const ut = replies.filter((r) => r.flag === '504 UT').map((r) => r.ms);
+      waves.push(
+        `${JSON.stringify(outcome)} (UO within ${Math.max(...uo).toFixed(0)} ms, UT after ${Math.min(...ut).toFixed(0)} ms)`,
+      );
+      assert.deepEqual(outcome, { '503 UO': 180, '504 UT': 20 });
+      assert.ok(Math.max(...uo) < 250, 'the overflow is refused without waiting');
+      assert.ok(Math.min(...ut) >= 290, 'the admitted ones wait for the route timeout');
+    }
+    const after = heap();
+    const page = await (
+      await fetch(`http://127.0.0.1:${client.ports.admin}/clusters?format=json`)
+    ).json();
+    const slow = (
+      page as { clusters: Array<{ name: string; circuit_breakers: { active_requests: number } }> }
+    ).clusters.find((c) => c.name === clusterName('slow', 8080));
+    console.log(
+      `      ${waves.join('\n      ')}\n      upstream held ${held}; heap ${before.toFixed(1)} -> ${after.toFixed(1)} MiB`,
+    );
+    assert.equal(slow?.circuit_breakers.active_requests, 0, 'nothing left in flight');
+    assert.equal(held, 100, 'only the admitted requests ever reached the upstream');
+    assert.ok(after - before < 30, `heap grew ${(after - before).toFixed(1)} MiB`);
+  });
+});
