@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { controlPlaneChannelOptions } from '../xds/index.js';
 
 const SERVICE = 'ferry.identity.v1.IdentityService';
 // dist/src/identity/ -> package root -> proto/
@@ -81,7 +82,11 @@ export function createIdentityClient(
   credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   options: { deadlineMs?: number } = {},
 ): IdentityApi {
-  const client = new ClientConstructor(address, credentials, {}) as unknown as RawClient;
+  const client = new ClientConstructor(
+    address,
+    credentials,
+    controlPlaneChannelOptions(address, credentials),
+  ) as unknown as RawClient;
   const deadlineMs = options.deadlineMs ?? 10_000;
   return {
     createCertificate: (request) =>

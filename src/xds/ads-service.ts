@@ -3,6 +3,7 @@
  * serializers built on the Envoy protos. Responses may be given pre-encoded (a
  * Uint8Array from ./wire.ts) so that a server encodes each response once.
  */
+import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { messageType } from './protos.js';
 
@@ -72,10 +73,30 @@ export interface AdsClient extends grpc.Client {
 
 const AdsClientConstructor = grpc.makeGenericClientConstructor(adsServiceDefinition, SERVICE);
 
+/**
+ * Channel options for a control-plane address: over TLS to an IP literal, the TLS server
+ * name is set to `localhost` (on the control plane's certificate; its identity is checked by
+ * SPIFFE ID, not by name), since a server name may not be an IP address (RFC 6066).
+ */
+export function controlPlaneChannelOptions(
+  address: string,
+  credentials: grpc.ChannelCredentials,
+): grpc.ChannelOptions {
+  const host = address.startsWith('[')
+    ? address.slice(1, address.indexOf(']'))
+    : address.split(':')[0];
+  return credentials._isSecure() && isIP(host) !== 0
+    ? { 'grpc.ssl_target_name_override': 'localhost' }
+    : {};
+}
+
 export function createAdsClient(
   address: string,
   credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   options: grpc.ChannelOptions = {},
 ): AdsClient {
-  return new AdsClientConstructor(address, credentials, options) as unknown as AdsClient;
+  return new AdsClientConstructor(address, credentials, {
+    ...controlPlaneChannelOptions(address, credentials),
+    ...options,
+  }) as unknown as AdsClient;
 }

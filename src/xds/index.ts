@@ -1,5 +1,10 @@
 /** xDS v3: protos, type URLs, resource encoding and the ADS service definition. */
-export { type AdsClient, adsServiceDefinition, createAdsClient } from './ads-service.js';
+export {
+  type AdsClient,
+  adsServiceDefinition,
+  controlPlaneChannelOptions,
+  createAdsClient,
+} from './ads-service.js';
 export {
   type Duration,
   decodeMessage,
