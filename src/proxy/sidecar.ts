@@ -177,6 +177,12 @@ export class Sidecar {
     returned: (cluster: string, host: Host) => {
       this.options.log.info({ cluster, host: host.key }, 'upstream host back from ejection');
     },
+    health: (cluster: string, host: Host, healthy: boolean, reason: string) => {
+      this.options.log[healthy ? 'info' : 'warn'](
+        { cluster, host: host.key, reason },
+        healthy ? 'upstream host healthy again' : 'upstream host failed its health checks',
+      );
+    },
   };
 
   /** This workload's SPIFFE ID, from its current certificate. */
@@ -535,6 +541,7 @@ export class Sidecar {
             rqTotal: h.rqTotal,
             rqError: h.rqError,
             ejected: h.ejected,
+            failedHealthCheck: h.failedHealthCheck,
             priority: h.priority,
             weight: h.weight,
             zone: h.locality.zone,

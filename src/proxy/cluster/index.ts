@@ -7,6 +7,11 @@ export {
   parseThresholds,
 } from './circuit-breakers.js';
 export {
+  type HealthCheckConfig,
+  HealthChecker,
+  parseHealthCheck,
+} from './health-checker.js';
+export {
   Outcome,
   type OutlierConfig,
   OutlierDetector,

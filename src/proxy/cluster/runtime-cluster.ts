@@ -19,6 +19,7 @@ import {
   type CircuitBreakersResource,
   parseThresholds,
 } from './circuit-breakers.js';
+import { HealthChecker, type HealthChecksResource, parseHealthCheck } from './health-checker.js';
 import {
   type OutlierDetectionResource,
   OutlierDetector,
@@ -29,13 +30,16 @@ import {
 export interface OutlierLog {
   ejected(cluster: string, host: Host, reason: string, ms: number): void;
   returned(cluster: string, host: Host): void;
+  /** Active health checking marked a host healthy or unhealthy. */
+  health?(cluster: string, host: Host, healthy: boolean, reason: string): void;
 }
 
 /** The Cluster fields the data path reads (snake_case, as decoded from xDS). */
 export interface ClusterResource
   extends ClusterLbConfig,
     CircuitBreakersResource,
-    OutlierDetectionResource {
+    OutlierDetectionResource,
+    HealthChecksResource {
   readonly name: string;
   readonly type?: string;
   readonly connect_timeout?: { seconds?: number | string; nanos?: number };
@@ -52,6 +56,8 @@ export interface RuntimeCluster {
   balancer: LoadBalancer;
   /** Outlier detection, when the cluster asks for it; its state outlives updates. */
   readonly outlier: OutlierDetector | undefined;
+  /** Active health checking, when the cluster asks for it; its state outlives updates. */
+  readonly healthChecker: HealthChecker | undefined;
   readonly policy: string;
   readonly protocol: UpstreamProtocol;
   readonly connectTimeoutMs: number;
@@ -113,6 +119,12 @@ export function buildCluster(
   const thresholds = parseThresholds(resource);
   const breakers = previous?.breakers ?? new CircuitBreakers(thresholds);
   breakers.thresholds = thresholds;
+  let healthConfig: ReturnType<typeof parseHealthCheck>;
+  try {
+    healthConfig = parseHealthCheck(resource);
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
   const outlierConfig = parseOutlierDetection(resource);
   let outlier = previous?.outlier;
   if (!outlierConfig) {
@@ -124,6 +136,7 @@ export function buildCluster(
     hostSet,
     balancer: built.balancer,
     outlier: undefined,
+    healthChecker: undefined,
     policy: built.policy,
     protocol: upstreamProtocol(resource),
     connectTimeoutMs: connectTimeoutMs(resource),
@@ -149,6 +162,26 @@ export function buildCluster(
       outlier.retain(hostSet.hosts);
     } else outlier = new OutlierDetector(outlierConfig, hosts, events, undefined, random);
     (cluster as { outlier: OutlierDetector | undefined }).outlier = outlier;
+  }
+  let checker = previous?.healthChecker;
+  if (!healthConfig) {
+    checker?.stop();
+    checker = undefined;
+  } else {
+    const name = resource.name;
+    const events = {
+      changed: () => {
+        cluster.balancer = buildClusterBalancer(plan.value, hostSet, random).balancer;
+      },
+      transition: (host: Host, healthy: boolean, reason: string) =>
+        outlierLog?.health?.(name, host, healthy, reason),
+    };
+    if (checker) {
+      checker.config = healthConfig;
+      checker.rebind(events);
+    } else checker = new HealthChecker(healthConfig, events);
+    checker.retain(hostSet.hosts);
+    (cluster as { healthChecker: HealthChecker | undefined }).healthChecker = checker;
   }
   return { ok: true, cluster };
 }

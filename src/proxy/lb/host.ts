@@ -44,6 +44,7 @@ export interface HostSnapshot {
   readonly health: HostHealth;
   readonly healthy: boolean;
   readonly ejected: boolean;
+  readonly failedHealthCheck: boolean;
   readonly locality: Locality;
   readonly priority: number;
   readonly active: number;
@@ -75,6 +76,8 @@ export class Host {
   ejected: boolean;
   /** The LbEndpoint's metadata as EDS sent it (read at config time, e.g. for mTLS). */
   metadata: object | undefined;
+  /** Set by active health checking: the host failed its checks. */
+  failedHealthCheck: boolean;
 
   constructor(address: string, port: number, init: HostInit = {}) {
     this.key = hostKey(address, port);
@@ -90,6 +93,7 @@ export class Host {
     this.rqError = 0;
     this.ejected = false;
     this.metadata = undefined;
+    this.failedHealthCheck = false;
   }
 
   /**
@@ -98,7 +102,11 @@ export class Host {
    * here: Envoy's separate degraded load is not implemented.
    */
   get healthy(): boolean {
-    return !this.ejected && (this.health === 'HEALTHY' || this.health === 'UNKNOWN');
+    return (
+      !this.ejected &&
+      !this.failedHealthCheck &&
+      (this.health === 'HEALTHY' || this.health === 'UNKNOWN')
+    );
   }
 
   /** A plain snapshot, for the admin page (`JSON.stringify(hostSet.hosts)`). */
@@ -110,6 +118,7 @@ export class Host {
       health: this.health,
       healthy: this.healthy,
       ejected: this.ejected,
+      failedHealthCheck: this.failedHealthCheck,
       locality: this.locality,
       priority: this.priority,
       active: this.active,

@@ -10,6 +10,7 @@ import {
   type ClusterResource,
   edsName,
   type OutlierLog,
+  parseHealthCheck,
   type RuntimeCluster,
 } from '../cluster/index.js';
 import type { RouteView } from '../http/index.js';
@@ -132,7 +133,10 @@ export function validateResource(typeUrl: string, name: string, value: object): 
 /** TLS settings the data path cannot follow are refused (NACKed) rather than ignored. */
 function validateTls(typeUrl: string, value: object): string | undefined {
   try {
-    if (typeUrl.endsWith('.Cluster')) compileUpstreamTls(value as ClusterTlsLike);
+    if (typeUrl.endsWith('.Cluster')) {
+      compileUpstreamTls(value as ClusterTlsLike);
+      parseHealthCheck(value as ClusterResource);
+    }
     else if (typeUrl.endsWith('.Listener')) compileInboundPolicy(value as ListenerTlsLike);
   } catch (err) {
     return (err as Error).message;

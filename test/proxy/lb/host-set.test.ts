@@ -192,6 +192,7 @@ describe('lb: HostSet', () => {
         health: 'HEALTHY',
         healthy: true,
         ejected: false,
+        failedHealthCheck: false,
         locality: { region: 'r1', zone: 'z1', subZone: '' },
         priority: 0,
         active: 0,
