@@ -27,7 +27,7 @@ export {
   type WorkloadResult,
   workloadFromNode,
 } from './node-metadata.js';
-export { envoyRoot, messageType, protoIncludeDirs } from './protos.js';
+export { envoyRoot, messageType, parseEnvoyProtos, protoIncludeDirs } from './protos.js';
 export * as types from './type-urls.js';
 export {
   type EncodedResource,

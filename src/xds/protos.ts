@@ -88,8 +88,8 @@ export function envoyDescriptor(): string {
   });
 }
 
-/** Parses the .proto files themselves. */
-export function parseEnvoyProtos(): protobuf.Root {
+/** Parses .proto files themselves (by default the ones Ferry encodes and decodes). */
+export function parseEnvoyProtos(files: readonly string[] = ENTRY_FILES): protobuf.Root {
   const dirs = protoIncludeDirs();
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => {
@@ -100,7 +100,7 @@ export function parseEnvoyProtos(): protobuf.Root {
     }
     return target;
   };
-  root.loadSync(ENTRY_FILES, { keepCase: true });
+  root.loadSync([...files], { keepCase: true });
   root.resolveAll();
   return root;
 }

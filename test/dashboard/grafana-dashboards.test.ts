@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ISTIO_LABELS } from '../../src/proxy/http/index.js';
 
 const DIR = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -33,31 +34,7 @@ const METRICS = new Set([
   ...COUNTERS,
   ...HISTOGRAMS.flatMap((h) => [`${h}_bucket`, `${h}_sum`, `${h}_count`]),
 ]);
-const LABELS = new Set([
-  'reporter',
-  'source_workload',
-  'source_workload_namespace',
-  'source_principal',
-  'source_app',
-  'source_version',
-  'source_canonical_service',
-  'source_cluster',
-  'destination_workload',
-  'destination_workload_namespace',
-  'destination_principal',
-  'destination_app',
-  'destination_version',
-  'destination_service',
-  'destination_service_name',
-  'destination_service_namespace',
-  'destination_canonical_service',
-  'destination_cluster',
-  'request_protocol',
-  'response_code',
-  'grpc_response_status',
-  'response_flags',
-  'connection_security_policy',
-]);
+const LABELS = new Set<string>(ISTIO_LABELS);
 const FUNCTIONS = new Set([
   'rate',
   'irate',

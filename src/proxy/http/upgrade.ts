@@ -7,13 +7,12 @@
  * upgraded; the connect timeout of the cluster still holds.
  */
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import type { RuntimeCluster } from '../cluster/index.js';
 import { type Host, hashKey, NO_HASH, type PickContext } from '../lb/index.js';
 import { hashInput, type RouteRequest, rewritePath } from '../router/index.js';
 import { socketPrincipal } from '../tls/index.js';
-import type { UpstreamTls } from '../upstream/index.js';
+import { connectEndpoint, type UpstreamTls } from '../upstream/index.js';
 import type { RequestOutcome } from './istio-metrics.js';
 import type { RouteView } from './request-handler.js';
 import { splitTarget } from './request-target.js';
@@ -127,25 +126,15 @@ class Tunnel {
 
   open(head: string, early: Buffer, downstream: unknown): void {
     const { host, cluster, socket, secure } = this;
-    const context = secure?.context();
-    const upstream =
-      secure && context
-        ? tls.connect({
-            host: host.address,
-            port: host.port,
-            secureContext: context,
-            ALPNProtocols: ['http/1.1'],
-            servername: secure.servername,
-            checkServerIdentity: secure.verify,
-          })
-        : net.connect({ host: host.address, port: host.port });
+    const { socket: upstream, ready } = connectEndpoint(host.address, host.port, secure, [
+      'http/1.1',
+    ]);
     this.upstream = upstream;
     host.active++;
     host.rqTotal++;
-    upstream.setNoDelay(true);
     socket.setNoDelay(true);
     const timer = setTimeout(() => upstream.destroy(), cluster.connectTimeoutMs);
-    upstream.once(secure && context ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+    upstream.once(ready, () => clearTimeout(timer));
     upstream.write(head, 'latin1');
     if (early.length > 0) upstream.write(early);
     upstream.once('data', (first: Buffer) => {

@@ -136,8 +136,7 @@ function validateTls(typeUrl: string, value: object): string | undefined {
     if (typeUrl.endsWith('.Cluster')) {
       compileUpstreamTls(value as ClusterTlsLike);
       parseHealthCheck(value as ClusterResource);
-    }
-    else if (typeUrl.endsWith('.Listener')) compileInboundPolicy(value as ListenerTlsLike);
+    } else if (typeUrl.endsWith('.Listener')) compileInboundPolicy(value as ListenerTlsLike);
   } catch (err) {
     return (err as Error).message;
   }

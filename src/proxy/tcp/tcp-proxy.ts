@@ -5,10 +5,10 @@
  * cluster's connect timeout. mTLS to meshed hosts as for HTTP.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/listeners/network_filters/tcp_proxy_filter
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import type { RuntimeCluster } from '../cluster/index.js';
 import { NO_HASH } from '../lb/index.js';
+import { connectEndpoint } from '../upstream/index.js';
 
 /** Envoy's tcp_proxy default idle timeout. */
 export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 3_600_000;
@@ -48,18 +48,11 @@ export function proxyTcp(
     env.closed?.({ cluster, received: 0, sent: 0, downstream, failed: true });
     return;
   }
-  const secure = cluster.hostTls?.get(host);
-  const context = secure?.context();
-  const upstream =
-    secure && context
-      ? tls.connect({
-          host: host.address,
-          port: host.port,
-          secureContext: context,
-          servername: secure.servername,
-          checkServerIdentity: secure.verify,
-        })
-      : net.connect({ host: host.address, port: host.port, allowHalfOpen: true });
+  const { socket: upstream, ready } = connectEndpoint(
+    host.address,
+    host.port,
+    cluster.hostTls?.get(host),
+  );
   upstream.allowHalfOpen = true;
   host.active++;
   host.rqTotal++;
@@ -69,7 +62,7 @@ export function proxyTcp(
   let connected = false;
   let done = false;
   const connectTimer = setTimeout(() => upstream.destroy(), cluster.connectTimeoutMs);
-  upstream.once(secure && context ? 'secureConnect' : 'connect', () => {
+  upstream.once(ready, () => {
     connected = true;
     clearTimeout(connectTimer);
   });

@@ -15,9 +15,9 @@
  * can be resent, since the upstream never saw it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import type { Readable } from 'node:stream';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import {
   BodyReader,
@@ -29,6 +29,7 @@ import {
   parseResponseHead,
   UNTIL_CLOSE,
 } from '../http1/index.js';
+import { connectEndpoint } from './connect-endpoint.js';
 import {
   CONNECT_TIMEOUT,
   OVERFLOW,
@@ -133,24 +134,12 @@ class H1Connection implements BodySink {
     secure: UpstreamTls | undefined,
   ) {
     this.keepAliveMs = idleTimeoutMs;
-    const context = secure?.context();
-    const socket = (
-      secure && context
-        ? tls.connect({
-            host: address,
-            port,
-            secureContext: context,
-            ALPNProtocols: ['http/1.1'],
-            servername: secure.servername,
-            checkServerIdentity: secure.verify,
-          })
-        : net.connect({ host: address, port, noDelay: true })
-    ) as TaggedSocket;
+    const { socket: opened, ready } = connectEndpoint(address, port, secure, ['http/1.1']);
+    const socket = opened as TaggedSocket;
     this.socket = socket;
-    socket.setNoDelay(true);
     socket[CONN] = this;
     // With TLS the connection is usable (and the connect timeout over) after the handshake.
-    socket.on(secure && context ? 'secureConnect' : 'connect', onSocketConnect);
+    socket.on(ready, onSocketConnect);
     socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);

@@ -1,4 +1,6 @@
 /** Upstream connection pools, per endpoint and protocol. */
+
+export { connectEndpoint, type EndpointConnection } from './connect-endpoint.js';
 export {
   type Http1Engine,
   type PoolSettings,

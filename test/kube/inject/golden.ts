@@ -1,36 +1,7 @@
-/**
- * Golden files for injection: compared with the file under fixtures/ in the source tree
- * (not dist/). UPDATE_GOLDEN=1 rewrites them instead; review the diff before committing.
- */
-import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+/** Golden files of the inject tests (test/kube/inject/fixtures/, read from the source tree). */
+import { goldenFiles } from '../../support/golden.js';
 
 // dist/test/kube/inject/ -> test/kube/inject/fixtures/
-export const FIXTURES = new URL('../../../../test/kube/inject/fixtures/', import.meta.url);
-
-export function readFixture(file: string): string {
-  return readFileSync(new URL(file, FIXTURES), 'utf8');
-}
-
-export function expectGoldenText(file: string, actual: string): void {
-  const url = new URL(file, FIXTURES);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    writeFileSync(url, actual);
-    return;
-  }
-  let expected: string;
-  try {
-    expected = readFileSync(url, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read golden file fixtures/${file} (UPDATE_GOLDEN=1 writes it): ${err}`);
-  }
-  assert.equal(
-    actual,
-    expected,
-    `output differs from fixtures/${file} (UPDATE_GOLDEN=1 rewrites it)`,
-  );
-}
-
-export function expectGoldenJson(file: string, actual: unknown): void {
-  expectGoldenText(file, `${JSON.stringify(actual, null, 2)}\n`);
-}
+export const { FIXTURES, readFixture, expectGoldenText, expectGoldenJson } = goldenFiles(
+  new URL('../../../../test/kube/inject/fixtures/', import.meta.url),
+);
