@@ -15,6 +15,7 @@ import { createAdminHandler, type LocalServer, listenLocal } from './admin/index
 import type { RuntimeCluster } from './cluster/index.js';
 import {
   createAccessLog,
+  createConnectHandler,
   createRequestHandler,
   createUpgradeHandler,
   DEFAULT_RETRY_BUFFER_LIMIT,
@@ -314,6 +315,11 @@ export class Sidecar {
       {
         fastPath: o.http1 !== 'node',
         upgrade: createUpgradeHandler({
+          ...env,
+          view: () => this.outboundView,
+          istio: istio.recorder('source'),
+        }),
+        connect: createConnectHandler({
           ...env,
           view: () => this.outboundView,
           istio: istio.recorder('source'),

@@ -24,4 +24,4 @@ export {
 } from './request-handler.js';
 export { FLAG, type ResponseFlag } from './response-flags.js';
 export { ProxyStats } from './stats.js';
-export { createUpgradeHandler, type UpgradeOptions } from './upgrade.js';
+export { createConnectHandler, createUpgradeHandler, type UpgradeOptions } from './upgrade.js';

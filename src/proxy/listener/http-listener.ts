@@ -45,6 +45,8 @@ export interface ListenOptions {
    * called with the (decrypted) socket and its first bytes; returns true when it took it.
    */
   readonly opaque?: (socket: net.Socket, first: Buffer) => boolean;
+  /** CONNECT tunnels (HTTP_PROXY clients' https:// URLs): without it they get 404 NR. */
+  readonly connect?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
   /** HTTP/1.1 upgrades (WebSocket...): without it they are refused. */
   readonly upgrade?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
 }
@@ -112,7 +114,7 @@ export async function listenHttp(
   h1.emit('listening');
   // A CONNECT (tunnel) request has no route: answer 404 NR, as Envoy does without a
   // connect_matcher, instead of letting node drop the connection unanswered.
-  h1.on('connect', rejectConnect);
+  h1.on('connect', options.connect ?? rejectConnect);
   if (options.upgrade) h1.on('upgrade', options.upgrade);
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
   const sessions = new Set<http2.ServerHttp2Session>();

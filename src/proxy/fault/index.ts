@@ -1,0 +1,17 @@
+/**
+ * Fault injection in the sidecar: Envoy's HTTP fault filter configs (the listener's and a
+ * route's override), compiled once into a policy that decides each request's delay and abort.
+ * The rate limiter (src/proxy/ratelimit) shares the config error and fraction reading.
+ */
+export { FilterConfigError } from './fault-error.js';
+export {
+  compileFault,
+  FILTER_CONFIG_TYPE,
+  type FaultAbort,
+  type FaultDecision,
+  type FaultPolicy,
+  HTTP_FAULT_TYPE,
+  type Random,
+} from './fault-policy.js';
+export { compileFraction, type Fraction, inFraction, NEVER } from './fractional-percent.js';
+export type * from './xds-fault-types.js';

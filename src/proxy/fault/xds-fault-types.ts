@@ -1,0 +1,81 @@
+/**
+ * The fields of Envoy's HTTP fault filter config the compiler reads, in the object form Ferry
+ * decodes xDS into (snake_case names, enums as strings or numbers, int64 as number or string,
+ * Any as `@type`). Every field is optional: proto3 leaves defaults out. Fields listed but not
+ * supported are there so the compiler can name them when it refuses them.
+ * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/http/fault/v3/fault.proto
+ */
+
+/** google.protobuf.Duration. */
+export interface DurationLike {
+  readonly seconds?: number | string;
+  readonly nanos?: number;
+}
+
+/** envoy.type.v3.FractionalPercent; the denominator is HUNDRED when left out. */
+export interface FractionalPercentLike {
+  readonly numerator?: number;
+  readonly denominator?: 'HUNDRED' | 'TEN_THOUSAND' | 'MILLION' | 0 | 1 | 2;
+}
+
+/** envoy.type.matcher.v3.StringMatcher. */
+export interface StringMatcherLike {
+  readonly exact?: string;
+  readonly prefix?: string;
+  readonly suffix?: string;
+  readonly contains?: string;
+  readonly safe_regex?: { readonly regex?: string };
+  readonly ignore_case?: boolean;
+}
+
+/** envoy.config.route.v3.HeaderMatcher, with its legacy `*_match` forms. */
+export interface HeaderMatcherLike {
+  readonly name?: string;
+  readonly string_match?: StringMatcherLike;
+  readonly exact_match?: string;
+  readonly prefix_match?: string;
+  readonly suffix_match?: string;
+  readonly contains_match?: string;
+  readonly safe_regex_match?: { readonly regex?: string };
+  readonly present_match?: boolean;
+  readonly range_match?: object;
+  readonly invert_match?: boolean;
+  readonly treat_missing_header_as_empty?: boolean;
+}
+
+/** envoy.extensions.filters.common.fault.v3.FaultDelay. */
+export interface FaultDelayLike {
+  readonly fixed_delay?: DurationLike;
+  readonly header_delay?: object;
+  readonly percentage?: FractionalPercentLike;
+}
+
+/** envoy.extensions.filters.http.fault.v3.FaultAbort. */
+export interface FaultAbortLike {
+  readonly http_status?: number;
+  readonly grpc_status?: number;
+  readonly header_abort?: object;
+  readonly percentage?: FractionalPercentLike;
+}
+
+/** envoy.extensions.filters.http.fault.v3.HTTPFault (the runtime keys are not read). */
+export interface HttpFaultLike {
+  readonly '@type'?: string;
+  readonly delay?: FaultDelayLike;
+  readonly abort?: FaultAbortLike;
+  readonly upstream_cluster?: string;
+  readonly headers?: readonly HeaderMatcherLike[];
+  readonly downstream_nodes?: readonly string[];
+  readonly max_active_faults?: { readonly value?: number };
+  readonly response_rate_limit?: object;
+  readonly disable_downstream_cluster_stats?: boolean;
+  readonly filter_metadata?: object;
+}
+
+/** envoy.config.route.v3.FilterConfig: how a per-route config may be wrapped. */
+export interface FilterConfigLike {
+  readonly '@type'?: string;
+  readonly config?: { readonly '@type'?: string };
+  readonly is_optional?: boolean;
+  readonly disabled?: boolean;
+}
