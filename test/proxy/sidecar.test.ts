@@ -10,10 +10,16 @@ import { silentLogger } from '../../src/log/index.js';
 import { Sidecar } from '../../src/proxy/index.js';
 import { mesh, service } from '../support/mesh.js';
 
-function get(port: number, host: string, urlPath: string, agent?: http.Agent) {
+function get(
+  port: number,
+  host: string,
+  urlPath: string,
+  agent?: http.Agent,
+  extra: http.OutgoingHttpHeaders = {},
+) {
   return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>(
     (resolve, reject) => {
-      const req = http.get({ port, path: urlPath, headers: { host }, agent }, (res) => {
+      const req = http.get({ port, path: urlPath, headers: { host, ...extra }, agent }, (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -66,7 +72,10 @@ describe('Sidecar', () => {
     await sidecar.waitReady(5000);
     const ready = await get(sidecar.ports.ready, 'x', '/healthz/ready');
     assert.equal(ready.status, 200);
-    const ok = await get(sidecar.ports.outbound, 'api:8080', '/hello');
+    const ok = await get(sidecar.ports.outbound, 'api:8080', '/hello', undefined, {
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      'x-request-id': 'req-1',
+    });
     assert.equal(ok.body, 'up:/hello');
     const nr = await get(sidecar.ports.outbound, 'nothing-here', '/');
     assert.equal(nr.status, 404);
@@ -97,6 +106,10 @@ describe('Sidecar', () => {
     assert.equal(lines[0].response_code, 200);
     assert.equal(lines[0].upstream_cluster, 'outbound|8080||api.default.svc.cluster.local');
     assert.equal(lines[0].response_flags, '-');
+    assert.equal(lines[0].bytes_sent, 'up:/hello'.length);
+    assert.equal(lines[0].bytes_received, 0);
+    assert.equal(lines[0].trace_id, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(lines[0].request_id, 'req-1');
     assert.equal(lines[1].response_flags, 'NR');
   });
 

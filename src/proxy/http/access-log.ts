@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { type DestinationStream, destination, pino } from 'pino';
+import { requestPrincipal } from '../tls/index.js';
 import type { Exchange } from './exchange.js';
 
 export interface AccessLog {
@@ -23,6 +24,15 @@ export interface AccessLog {
 function requestId(headers: IncomingHttpHeaders): string | undefined {
   const id = headers['x-request-id'];
   return typeof id === 'string' ? id : undefined;
+}
+
+/** The trace id a request carries (W3C traceparent or B3), when it has one. */
+function traceIdOf(headers: IncomingHttpHeaders): string | undefined {
+  const tp = headers.traceparent;
+  if (typeof tp === 'string' && tp.length >= 35) return tp.slice(3, 35);
+  const b3 = headers.b3 ?? headers['x-b3-traceid'];
+  if (typeof b3 === 'string') return b3.split('-')[0];
+  return undefined;
 }
 
 /** An access log to a file path, or '-' for standard output. */
@@ -44,12 +54,17 @@ export function createAccessLog(target: string, direction: 'outbound' | 'inbound
         path: x.path,
         protocol: (req as { httpVersion?: string }).httpVersion === '2.0' ? 'HTTP/2' : 'HTTP/1.1',
         response_code: x.status,
+        grpc_status: x.grpcStatus || undefined,
         response_flags: x.flags || '-',
+        bytes_received: x.requestBytes,
+        bytes_sent: x.responseBytes,
         duration_ms: Math.round((performance.now() - x.startedAt) * 1000) / 1000,
         upstream_cluster: x.cluster.name,
         upstream_host: x.upstreamHost?.key ?? null,
         attempts: x.attempts,
         request_id: requestId(req.headers),
+        trace_id: x.traceId ?? traceIdOf(req.headers),
+        peer: requestPrincipal(req),
       });
     },
     local(method, headers, authority, path, status, flag) {
@@ -62,6 +77,7 @@ export function createAccessLog(target: string, direction: 'outbound' | 'inbound
         response_code: status,
         response_flags: flag,
         request_id: requestId(headers),
+        trace_id: traceIdOf(headers),
       });
     },
     flush() {

@@ -120,6 +120,8 @@ export class Exchange {
   /** The gRPC status the upstream returned (headers or trailers); '' when none. */
   grpcStatus = '';
   attempts = 0;
+  /** The trace this request is part of, when tracing is on. */
+  traceId: string | undefined = undefined;
   /** Request body bytes (as announced, or as held for a retry), and response body bytes sent. */
   requestBytes = 0;
   responseBytes = 0;
@@ -175,6 +177,7 @@ export class Exchange {
         this.path,
         this.grpc,
       );
+      this.traceId = this.span.spanContext().traceId;
     }
     if (!this.cluster.breakers.tryRequest()) {
       // max_requests reached: refuse at once rather than queue (Envoy's UO).
