@@ -117,6 +117,40 @@ export interface ServicePolicy {
   readonly outlierDetection?: OutlierDetection;
   /** Per-service inbound mTLS mode; absent means the mesh's. */
   readonly mtls?: MtlsMode;
+  /** A fault injected on every route of the service (callers' outbound side). */
+  readonly fault?: FaultInjection;
+  /** A limit on requests the service's sidecars accept (inbound side). */
+  readonly rateLimit?: RateLimit;
+}
+
+/**
+ * A fault injected into requests, after Istio's HTTPFaultInjection and Envoy's HTTPFault:
+ * a fixed delay and/or an abort, each applied to a percentage of the requests that carry the
+ * `headers` (all of them; none listed: every request).
+ * https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPFaultInjection
+ */
+export interface FaultInjection {
+  readonly delay?: { readonly fixedDelayMs: number; readonly percentage: number };
+  /** Exactly one of httpStatus and grpcStatus (a gRPC status code, 0..16). */
+  readonly abort?: {
+    readonly httpStatus?: number;
+    readonly grpcStatus?: number;
+    readonly percentage: number;
+  };
+  readonly headers: readonly HeaderMatch[];
+}
+
+export type RateLimitUnit = 'second' | 'minute';
+
+/**
+ * A local rate limit, as a token bucket (Envoy's local_ratelimit): `requestsPerUnit` tokens
+ * are added every unit, and the bucket holds at most `requestsPerUnit + burst`.
+ */
+export interface RateLimit {
+  readonly requestsPerUnit: number;
+  readonly unit: RateLimitUnit;
+  /** Requests allowed beyond one unit's worth after a quiet spell. Default 0. */
+  readonly burst: number;
 }
 
 /** A named group of a service's endpoints, selected by labels (Istio DestinationRule subset). */
@@ -183,6 +217,10 @@ export interface Route {
   readonly rewrite?: { readonly prefix?: string; readonly authority?: string };
   readonly timeoutMs?: number;
   readonly retries?: RetryPolicy;
+  /** Replaces the service policy's fault on this route. */
+  readonly fault?: FaultInjection;
+  /** A limit on requests each calling sidecar sends through this route (outbound side). */
+  readonly rateLimit?: RateLimit;
 }
 
 export interface Service {

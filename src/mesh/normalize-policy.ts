@@ -11,6 +11,8 @@ import {
   type ServicePolicy,
 } from './model.js';
 import { readDuration } from './normalize-duration.js';
+import { normalizeFault } from './normalize-fault.js';
+import { normalizeRateLimit } from './normalize-rate-limit.js';
 import { normalizeRetries } from './normalize-retries.js';
 import { type Data, definedOnly, int, isRecord, oneOf, record, str } from './read.js';
 
@@ -58,6 +60,8 @@ export function normalizePolicy(raw: unknown, path: FieldPath, issues: Issue[]):
         }
       : {}),
     ...(mtls !== undefined ? { mtls } : {}),
+    ...normalizeFault(p.fault, [...path, 'fault'], issues),
+    ...normalizeRateLimit(p.rateLimit),
   };
 }
 

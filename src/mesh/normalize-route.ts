@@ -14,6 +14,8 @@ import type {
   StringMatch,
 } from './model.js';
 import { readDuration } from './normalize-duration.js';
+import { normalizeFault } from './normalize-fault.js';
+import { normalizeRateLimit } from './normalize-rate-limit.js';
 import { normalizeRetries } from './normalize-retries.js';
 import { bool, type Data, definedOnly, int, isRecord, list, record, str } from './read.js';
 
@@ -59,6 +61,8 @@ export function normalizeRoutes(
       ...(isRecord(r.retries)
         ? { retries: normalizeRetries(r.retries, [...at, 'retries'], issues) }
         : {}),
+      ...normalizeFault(r.fault, [...at, 'fault'], issues),
+      ...normalizeRateLimit(r.rateLimit),
     };
   });
 }
@@ -86,7 +90,12 @@ function readMatch(m: Data, path: FieldPath, issues: Issue[]): RouteMatch {
 }
 
 /** HTTP header names are case-insensitive; Envoy compares them in lower case. */
-function readHeaderMatch(name: string, h: Data, path: FieldPath, issues: Issue[]): HeaderMatch {
+export function readHeaderMatch(
+  name: string,
+  h: Data,
+  path: FieldPath,
+  issues: Issue[],
+): HeaderMatch {
   const lower = name.toLowerCase();
   const invert = bool(h.invert) ?? false;
   const chosen = [...STRING_MATCH_KINDS, 'present'].filter((k) => h[k] !== undefined);

@@ -46,6 +46,16 @@ export function normalizeService(
       message: 'routes apply to http, http2 and grpc ports, and this service has only tcp ports',
     });
   }
+  // Faults and rate limits act on HTTP requests; a tcp-only service has none.
+  for (const key of ['fault', 'rateLimit']) {
+    if (onlyTcp && record(s.policy)[key] !== undefined) {
+      issues.push({
+        path: [...path, 'policy', key],
+        at: 'key',
+        message: `${key} applies to http, http2 and grpc ports, and this service has only tcp ports`,
+      });
+    }
+  }
   const authorization = normalizeAuthorization(
     s.authorization,
     { ports: context.portsValid ? ports : undefined, onlyTcp },

@@ -22,6 +22,7 @@ import {
   type Denial,
   IstioMetrics,
   ProxyStats,
+  RouteFilters,
   type RouteView,
 } from './http/index.js';
 import type { Host } from './lb/index.js';
@@ -309,6 +310,7 @@ export class Sidecar {
         ...env,
         view: () => this.outboundView,
         istio: istio.recorder('source'),
+        filters: new RouteFilters(),
         onDone: outLog?.exchange,
         onLocal: outLog?.local,
       }),
@@ -335,6 +337,7 @@ export class Sidecar {
         view: () => this.inboundView,
         istio: istio.recorder('destination'),
         inbound: true,
+        filters: new RouteFilters(),
         onDenied,
         onDone: inLog?.exchange,
         onLocal: inLog?.local,

@@ -8,6 +8,7 @@
  * https://github.com/grpc/proposal/blob/master/A27-xds-global-load-balancing.md
  */
 import { DEFAULT_NAMESPACE, type Service } from '../../mesh/index.js';
+import { anyFault, faultFilter } from './fault.js';
 import { hostPortName } from './names.js';
 import { httpConnectionManager } from './network-filters.js';
 import { httpPorts } from './protocols.js';
@@ -44,7 +45,8 @@ function claimOrder(a: Service, b: Service): number {
   return ad - bd || compareServices(a, b);
 }
 
-function apiListener(name: string, routeConfigName: string): Message {
+/** With `fault`, the HCM has the fault filter that the routes' per-route faults configure. */
+function apiListener(name: string, routeConfigName: string, fault: boolean): Message {
   return {
     name,
     api_listener: {
@@ -52,6 +54,7 @@ function apiListener(name: string, routeConfigName: string): Message {
         statPrefix: routeConfigName,
         routeConfigName,
         autoCodec: false,
+        httpFilters: fault ? [faultFilter()] : [],
       }),
     },
   };
@@ -86,7 +89,7 @@ export function apiListenerResources(
         }
         listeners.set(alias.name, {
           name: alias.name,
-          value: apiListener(alias.name, routeConfigName),
+          value: apiListener(alias.name, routeConfigName, anyFault([service])),
           onDemand: true,
         });
       }

@@ -6,6 +6,7 @@
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener.proto
  */
 import type { MtlsMode, Service, Workload } from '../../mesh/index.js';
+import { anyFault, faultFilter } from './fault.js';
 import {
   outboundClusterName,
   outboundRouteConfigName,
@@ -13,6 +14,7 @@ import {
   VIRTUAL_OUTBOUND,
 } from './names.js';
 import { httpConnectionManagerFilter, tcpProxyFilter } from './network-filters.js';
+import { anyRouteRateLimit, outboundRateLimitFilter } from './rate-limit.js';
 import type { Message } from './resources.js';
 import { downstreamTlsSocket, tlsInspector } from './tls.js';
 
@@ -64,6 +66,20 @@ function tcpPorts(services: readonly Service[], warnings: string[]): TcpPort[] {
 }
 
 /**
+ * The outbound HTTP filters before the router: the fault filter when some route injects
+ * faults, then the local rate limit when some route is limited. Both act only through the
+ * routes' `typed_per_filter_config`; left out when unused, so that a mesh without them
+ * gives the same listener as before. Faults go first, as Envoy's fault filter docs advise,
+ * so an injected abort does not spend a token.
+ */
+function outboundHttpFilters(services: readonly Service[]): Message[] {
+  return [
+    ...(anyFault(services) ? [faultFilter()] : []),
+    ...(anyRouteRateLimit(services) ? [outboundRateLimitFilter()] : []),
+  ];
+}
+
+/**
  * `virtualOutbound`. TCP chains match on the connection's original destination port, so
  * the listener restores it (`use_original_dst`), as when iptables redirects the app's
  * traffic; everything else goes to the HTTP chain.
@@ -81,6 +97,7 @@ export function outboundListener(
         statPrefix: `outbound_0.0.0.0_${port}`,
         routeConfigName: outboundRouteConfigName(workload.namespace),
         autoCodec: true,
+        httpFilters: outboundHttpFilters(services),
       }),
     ],
   };
@@ -101,7 +118,7 @@ export function outboundListener(
 export interface InboundSecurity {
   /** The inbound mTLS mode of the workload's service. */
   readonly mode: MtlsMode;
-  /** HTTP RBAC filters, before the router (HTTP services). */
+  /** HTTP filters before the router (HTTP services): RBAC, then the local rate limit. */
   readonly httpFilters: readonly Message[];
   /** Network RBAC filters, before the TCP proxy (tcp-only services). */
   readonly networkFilters: readonly Message[];

@@ -26,7 +26,7 @@ export interface HcmOptions {
   readonly routeConfigName: string;
   /** Set `codec_type: AUTO` (sidecar listeners); an API listener has no codec. */
   readonly autoCodec: boolean;
-  /** HTTP filters that run before the router (authorization), in order. */
+  /** HTTP filters that run before the router (authorization, faults, rate limits), in order. */
   readonly httpFilters?: readonly Message[];
 }
 

@@ -3,9 +3,17 @@
  * each namespace (one virtual host per HTTP port of every service), and the inbound one.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route.proto
  */
-import type { Service, ServicePort } from '../../mesh/index.js';
+import type {
+  FaultInjection,
+  RateLimit,
+  RouteMatch,
+  Service,
+  ServicePort,
+} from '../../mesh/index.js';
+import { FAULT_FILTER_NAME, httpFault } from './fault.js';
 import { hostPortName, outboundRouteConfigName } from './names.js';
 import { httpPorts } from './protocols.js';
+import { RATE_LIMIT_FILTER_NAME, routeRateLimitConfig } from './rate-limit.js';
 import type { Message } from './resources.js';
 import { defaultAction, routeAction } from './route-action.js';
 import { matchAll, routeMatch } from './route-match.js';
@@ -14,9 +22,50 @@ import type { ServiceIndex } from './service-index.js';
 /** The routes of one service port, computed once per translation. */
 export type RoutesOf = (service: Service, port: ServicePort) => readonly Message[];
 
+const MATCH_ALL: RouteMatch = { headers: [], queryParams: [] };
+
+/** What a route carries besides its match and action. */
+interface RouteExtras {
+  readonly fault?: FaultInjection;
+  readonly rateLimit?: RateLimit;
+  /** Names the route's one bucket: `<host>:<port>/<route>` (see rate-limit.ts). */
+  readonly bucket: string;
+}
+
+function perFilterConfig(bucket: string, fault: FaultInjection | undefined, limit?: RateLimit) {
+  const config: Message = {
+    ...(fault ? { [FAULT_FILTER_NAME]: httpFault(fault) } : {}),
+    ...(limit ? { [RATE_LIMIT_FILTER_NAME]: routeRateLimitConfig(bucket, limit) } : {}),
+  };
+  return Object.keys(config).length > 0 ? { typed_per_filter_config: config } : {};
+}
+
+/**
+ * The Envoy routes of one mesh match. A fault with a header condition splits it (fault.ts):
+ * first the match plus the fault's headers, with the fault; then the match alone, without.
+ */
+function envoyRoutes(name: string, m: RouteMatch, action: Message, extras: RouteExtras) {
+  const { fault, rateLimit, bucket } = extras;
+  const plain = { name, match: routeMatch(m), route: action };
+  if (!fault || fault.headers.length === 0) {
+    return [{ ...plain, ...perFilterConfig(bucket, fault, rateLimit) }];
+  }
+  const withHeaders = { ...m, headers: [...m.headers, ...fault.headers] };
+  return [
+    {
+      name,
+      match: routeMatch(withHeaders),
+      route: action,
+      ...perFilterConfig(bucket, fault, rateLimit),
+    },
+    { ...plain, ...perFilterConfig(bucket, undefined, rateLimit) },
+  ];
+}
+
 /**
  * A service port's routes: its mesh routes in order (one Envoy route per alternative
- * match, all with the same action), then a catch-all to the service itself.
+ * match, all with the same action), then a catch-all to the service itself. A route's
+ * fault is its own, else its service policy's; the catch-all gets the policy's.
  */
 export function serviceRoutes(
   index: ServiceIndex,
@@ -28,10 +77,20 @@ export function serviceRoutes(
   for (const route of service.routes) {
     const action = routeAction(index, service, port, route, warnings);
     if (!action) continue;
-    const matches = route.match.length ? route.match.map(routeMatch) : [matchAll()];
-    for (const match of matches) routes.push({ name: route.name, match, route: action });
+    const extras = {
+      fault: route.fault ?? service.policy.fault,
+      rateLimit: route.rateLimit,
+      bucket: `${hostPortName(service.hostname, port.port)}/${route.name}`,
+    };
+    const matches = route.match.length ? route.match : [MATCH_ALL];
+    for (const m of matches) routes.push(...envoyRoutes(route.name, m, action, extras));
   }
-  routes.push({ name: 'default', match: matchAll(), route: defaultAction(service, port) });
+  routes.push(
+    ...envoyRoutes('default', MATCH_ALL, defaultAction(service, port), {
+      fault: service.policy.fault,
+      bucket: '',
+    }),
+  );
   return routes;
 }
 

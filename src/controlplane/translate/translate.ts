@@ -17,6 +17,7 @@ import { serviceLoadAssignments } from './endpoints.js';
 import { inboundListener, outboundListener } from './listeners.js';
 import { hostPortName, inboundClusterName } from './names.js';
 import { isHttp2Protocol, isHttpProtocol, type UpstreamHttp } from './protocols.js';
+import { inboundRateLimitFilter } from './rate-limit.js';
 import { httpRbacFilters, networkRbacFilters, type RbacContext } from './rbac.js';
 import {
   type Message,
@@ -139,7 +140,15 @@ export function translateWorkload(config: MeshConfig, workload: Workload): Trans
       named(
         inboundListener(workload, tcpOnly, name, {
           mode: service ? effectiveMtls(service, config.mesh) : config.mesh.mtls,
-          httpFilters: tcpOnly ? [] : httpRbacFilters(service, rbac, warnings),
+          // Authorization first: a refused request does not spend a token.
+          httpFilters: tcpOnly
+            ? []
+            : [
+                ...httpRbacFilters(service, rbac, warnings),
+                ...(service?.policy.rateLimit
+                  ? [inboundRateLimitFilter(service.policy.rateLimit)]
+                  : []),
+              ],
           networkFilters: tcpOnly ? networkRbacFilters(service, rbac, warnings) : [],
         }),
       ),

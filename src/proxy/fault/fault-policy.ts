@@ -26,7 +26,8 @@ import type {
   HttpFaultLike,
 } from './xds-fault-types.js';
 
-export const HTTP_FAULT_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
+export const HTTP_FAULT_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 export const FILTER_CONFIG_TYPE = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
 
 export interface FaultAbort {
@@ -101,7 +102,9 @@ function compileAbort(a: FaultAbortLike, field: string): CompiledAbort {
   if (set.length !== 1) {
     throw new FilterConfigError(
       field,
-      set.length === 0 ? 'needs http_status or grpc_status' : 'has both http_status and grpc_status',
+      set.length === 0
+        ? 'needs http_status or grpc_status'
+        : 'has both http_status and grpc_status',
     );
   }
   let abort: FaultAbort;

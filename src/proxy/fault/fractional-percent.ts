@@ -30,7 +30,10 @@ export function compileFraction(p: FractionalPercentLike | undefined, field: str
   if (p === undefined) return NEVER;
   const numerator = p.numerator ?? 0;
   if (!Number.isInteger(numerator) || numerator < 0) {
-    throw new FilterConfigError(`${field}.numerator`, `must be a whole number >= 0, not ${numerator}`);
+    throw new FilterConfigError(
+      `${field}.numerator`,
+      `must be a whole number >= 0, not ${numerator}`,
+    );
   }
   const denominator = DENOMINATORS[String(p.denominator ?? 'HUNDRED')];
   if (denominator === undefined) {

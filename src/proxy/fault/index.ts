@@ -6,10 +6,10 @@
 export { FilterConfigError } from './fault-error.js';
 export {
   compileFault,
-  FILTER_CONFIG_TYPE,
   type FaultAbort,
   type FaultDecision,
   type FaultPolicy,
+  FILTER_CONFIG_TYPE,
   HTTP_FAULT_TYPE,
   type Random,
 } from './fault-policy.js';

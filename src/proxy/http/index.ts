@@ -23,5 +23,6 @@ export {
   type RouteView,
 } from './request-handler.js';
 export { FLAG, type ResponseFlag } from './response-flags.js';
+export { checkRouteFilters, RouteFilters } from './route-filters.js';
 export { ProxyStats } from './stats.js';
 export { createConnectHandler, createUpgradeHandler, type UpgradeOptions } from './upgrade.js';

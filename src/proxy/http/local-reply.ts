@@ -75,6 +75,8 @@ export function sendLocalReply(
   body: string,
   grpc: boolean,
   flags: string,
+  /** The gRPC status to answer with; by default the one the HTTP status maps to. */
+  grpcStatus?: number,
 ): void {
   if (res.headersSent) {
     res.destroy();
@@ -83,7 +85,7 @@ export function sendLocalReply(
   if (grpc) {
     const headers = {
       'content-type': 'application/grpc',
-      'grpc-status': String(grpcStatusForHttp(status)),
+      'grpc-status': String(grpcStatus ?? grpcStatusForHttp(status)),
       'grpc-message': encodeGrpcMessage(body),
       ...(flags ? { 'x-ferry-response-flags': flags } : {}),
     };

@@ -6,7 +6,9 @@
  */
 import type { Readable } from 'node:stream';
 import type { RuntimeCluster } from '../cluster/index.js';
+import type { FaultAbort } from '../fault/index.js';
 import { hashKey, NO_HASH, type PickContext } from '../lb/index.js';
+import type { LocalRateLimiter } from '../ratelimit/index.js';
 import type { RbacEngine } from '../rbac/index.js';
 import {
   hashInput,
@@ -33,6 +35,7 @@ import {
 } from './local-reply.js';
 import { splitTarget } from './request-target.js';
 import { FLAG } from './response-flags.js';
+import type { RouteFilters } from './route-filters.js';
 
 /** What the handler reads per request: swapped whole on every config update. */
 export interface RouteView {
@@ -42,6 +45,8 @@ export interface RouteView {
   readonly rbac?: RbacEngine;
   /** The listener's port, as RBAC's destination_port sees it. */
   readonly port?: number;
+  /** The listener's own rate limit (inbound: the service's), after authorization. */
+  readonly rateLimit?: LocalRateLimiter;
 }
 
 /** A request refused by authorization, for the log (the rule that refused it). */
@@ -60,6 +65,72 @@ export interface HandlerOptions extends ExchangeEnv {
   readonly onLocal?: AccessLog['local'];
   /** A request authorization refused. */
   readonly onDenied?: (d: Denial) => void;
+  /** Per-route HTTP filters (fault injection, rate limits) of this listener's routes. */
+  readonly filters?: RouteFilters;
+}
+
+/** Refuses a request locally: counted, logged, answered (status, flag). */
+function refuse(
+  options: HandlerOptions,
+  req: DownstreamRequest,
+  res: DownstreamResponse,
+  status: number,
+  body: string,
+  grpc: boolean,
+  flag: string,
+  authority: string,
+  path: string,
+  grpcStatus?: number,
+): void {
+  options.istio?.(localOutcome(req, status, grpc, flag));
+  options.onLocal?.(req.method ?? 'GET', req.headers, authority, path, status, flag);
+  sendLocalReply(res, status, body, grpc, flag, grpcStatus);
+}
+
+/** A request held back by an injected delay, and what to do after it. */
+class Delayed {
+  constructor(
+    readonly exchange: Exchange,
+    readonly abort: FaultAbort | undefined,
+    readonly options: HandlerOptions,
+    readonly authority: string,
+    readonly path: string,
+  ) {}
+}
+
+function afterDelay(d: Delayed): void {
+  const x = d.exchange;
+  if (d.abort)
+    abortWith(d.options, x.req, x.res, x.grpc, d.abort, FLAG.FAULT_DELAY, d.authority, d.path);
+  else x.start();
+}
+
+/** Answers an injected abort: its HTTP status, or its gRPC status in a trailers-only reply. */
+function abortWith(
+  options: HandlerOptions,
+  req: DownstreamRequest,
+  res: DownstreamResponse,
+  grpc: boolean,
+  abort: FaultAbort,
+  extraFlag: string,
+  authority: string,
+  path: string,
+): void {
+  options.stats.faults++;
+  const flag = extraFlag ? `${extraFlag},${FLAG.FAULT_ABORT}` : FLAG.FAULT_ABORT;
+  const status = abort.httpStatus ?? 200;
+  refuse(
+    options,
+    req,
+    res,
+    status,
+    'fault filter abort',
+    grpc || abort.grpcStatus !== undefined,
+    flag,
+    authority,
+    path,
+    abort.grpcStatus,
+  );
 }
 
 /** A request the proxy answered itself, as the metrics see it. */
@@ -108,6 +179,22 @@ export function createRequestHandler(
         return;
       }
     }
+    const listenerLimit = view.rateLimit;
+    if (listenerLimit !== undefined && !listenerLimit.allow(performance.now(), options.random)) {
+      options.stats.rateLimited++;
+      refuse(
+        options,
+        req,
+        res,
+        listenerLimit.status,
+        'local_rate_limited',
+        grpc,
+        FLAG.RATE_LIMITED,
+        authority,
+        path,
+      );
+      return;
+    }
     const routeReq: RouteRequest = { authority, path, method, headers };
     const route = view.table?.match(routeReq);
     if (!route) {
@@ -154,7 +241,7 @@ export function createRequestHandler(
             )
           ? (req as Readable)
           : null;
-    new Exchange(
+    const exchange = new Exchange(
       req,
       res,
       route,
@@ -165,6 +252,40 @@ export function createRequestHandler(
       pick,
       options,
       body,
-    ).start();
+    );
+    if (route.perFilterConfig !== undefined && options.filters !== undefined) {
+      const { fault, limiter } = options.filters.of(route);
+      if (limiter !== undefined && !limiter.allow(performance.now(), options.random)) {
+        options.stats.rateLimited++;
+        refuse(
+          options,
+          req,
+          res,
+          limiter.status,
+          'local_rate_limited',
+          grpc,
+          FLAG.RATE_LIMITED,
+          authority,
+          path,
+        );
+        return;
+      }
+      const decision = fault?.decide(headers, options.random);
+      if (decision !== undefined) {
+        if (decision.delayMs > 0) {
+          setTimeout(
+            afterDelay,
+            decision.delayMs,
+            new Delayed(exchange, decision.abort, options, authority, path),
+          );
+          return;
+        }
+        if (decision.abort) {
+          abortWith(options, req, res, grpc, decision.abort, '', authority, path);
+          return;
+        }
+      }
+    }
+    exchange.start();
   };
 }

@@ -21,6 +21,12 @@ export const FLAG = {
   DOWNSTREAM_CONNECTION_TERMINATION: 'DC',
   /** A direct response from the route (no upstream). */
   DIRECT_RESPONSE: 'DR',
+  /** Aborted by fault injection. */
+  FAULT_ABORT: 'FI',
+  /** Delayed by fault injection. */
+  FAULT_DELAY: 'DI',
+  /** Refused by a local rate limit. */
+  RATE_LIMITED: 'RL',
   /** A circuit breaker overflowed: the request was refused at once. */
   UPSTREAM_OVERFLOW: 'UO',
   /** The proxy could not process the request (malformed, unsupported). */

@@ -14,6 +14,10 @@ export class ProxyStats {
   upstreamTimeouts = 0;
   upstreamConnectFailures = 0;
   downstreamResets = 0;
+  /** Requests aborted by fault injection. */
+  faults = 0;
+  /** Requests refused by a local rate limit (429). */
+  rateLimited = 0;
   /** Hosts ejected by outlier detection. */
   ejections = 0;
   /** Requests refused by authorization (RBAC, 403). */

@@ -35,10 +35,12 @@ interface ForwardRouteInit {
   readonly hostRewrite: string | undefined;
   readonly hashPolicies: readonly HashPolicy[];
   readonly pathRewrite: PathRewrite | undefined;
+  readonly perFilterConfig: Readonly<Record<string, object>> | undefined;
 }
 
 class CompiledForwardRoute implements ForwardRoute {
   readonly kind = 'forward' as const;
+  readonly perFilterConfig: Readonly<Record<string, object>> | undefined;
   readonly name: string;
   readonly virtualHost: string;
   readonly timeoutMs: number;
@@ -58,6 +60,7 @@ class CompiledForwardRoute implements ForwardRoute {
   constructor(init: ForwardRouteInit) {
     this.name = init.name;
     this.virtualHost = init.virtualHost;
+    this.perFilterConfig = init.perFilterConfig;
     this.timeoutMs = init.timeoutMs;
     this.idleTimeoutMs = init.idleTimeoutMs;
     this.retry = init.retry;
@@ -161,6 +164,7 @@ export function compileForwardRoute(
   vhostRetry: RetryPolicy | undefined,
   where: string,
   errors: string[],
+  perFilterConfig?: Readonly<Record<string, object>>,
 ): ForwardRoute | undefined {
   const before = errors.length;
   const choice = clusterChoice(a, where, errors);
@@ -181,6 +185,8 @@ export function compileForwardRoute(
   if (errors.length > before || !choice || !rewrite.ok) return undefined;
   const byPrefix = match.kind === 'prefix' || match.kind === 'separated-prefix';
   return new CompiledForwardRoute({
+    perFilterConfig:
+      perFilterConfig && Object.keys(perFilterConfig).length > 0 ? perFilterConfig : undefined,
     name,
     virtualHost,
     clusterKind: choice.kind,

@@ -138,7 +138,16 @@ function compileRoute(
   if (!path.ok) return undefined;
   let result: MatchedRoute | undefined;
   if (r.route !== undefined) {
-    result = compileForwardRoute(r.route, name, vhost, path.match, vhostRetry, where, errors);
+    result = compileForwardRoute(
+      r.route,
+      name,
+      vhost,
+      path.match,
+      vhostRetry,
+      where,
+      errors,
+      r.typed_per_filter_config,
+    );
   } else if (r.redirect !== undefined) {
     result = compileRedirect(r.redirect, path.match, name, vhost, where, errors);
   } else {

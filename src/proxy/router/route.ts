@@ -28,6 +28,8 @@ interface RouteCommon {
 /** A route that forwards to a cluster (RouteAction). */
 export interface ForwardRoute extends RouteCommon {
   readonly kind: 'forward';
+  /** The route's typed_per_filter_config, for the HTTP filters to compile (by filter name). */
+  readonly perFilterConfig: Readonly<Record<string, object>> | undefined;
   /**
    * The cluster for this request. Weighted clusters pick by `random`, in [0, 1), against
    * cumulative weights. Undefined only for a `cluster_header` route whose header is absent

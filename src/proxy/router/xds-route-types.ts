@@ -173,6 +173,8 @@ export interface RouteLike {
   readonly direct_response?: DirectResponseActionLike;
   readonly filter_action?: object;
   readonly non_forwarding_action?: object;
+  /** Per-filter settings of the route (fault injection, rate limits...), by filter name. */
+  readonly typed_per_filter_config?: Readonly<Record<string, object>>;
 }
 
 /** envoy.config.route.v3.VirtualHost. */

@@ -13,7 +13,7 @@ import {
   parseHealthCheck,
   type RuntimeCluster,
 } from '../cluster/index.js';
-import type { RouteView } from '../http/index.js';
+import { checkRouteFilters, type RouteView } from '../http/index.js';
 import {
   type ClusterLbConfig,
   type ClusterLoadAssignment,
@@ -22,6 +22,7 @@ import {
   HostSet,
   parseClusterLb,
 } from '../lb/index.js';
+import { compileLocalRateLimit, type LocalRateLimiter } from '../ratelimit/index.js';
 import {
   compileRouteTable,
   type RouteConfigurationLike,
@@ -56,6 +57,37 @@ export interface RuntimeConfig {
   readonly inboundPolicy: InboundPolicy | undefined;
   /** For a tcp service: where the inbound listener's tcp_proxy sends connections. */
   readonly inboundTcp: TcpRoute | undefined;
+  /** The inbound listener's local rate limit, with the JSON it was compiled from. */
+  readonly inboundLimit: { readonly key: string; readonly limiter: LocalRateLimiter } | undefined;
+}
+
+const LOCAL_RATE_LIMIT =
+  'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+
+/** The local_ratelimit config of a listener's HTTP connection manager, if it has one. */
+function listenerRateLimit(listener: object | undefined): object | undefined {
+  const chains =
+    (
+      listener as {
+        filter_chains?: Array<{
+          filters?: Array<{
+            typed_config?: {
+              '@type'?: string;
+              http_filters?: Array<{ typed_config?: { '@type'?: string } }>;
+            };
+          }>;
+        }>;
+      }
+    )?.filter_chains ?? [];
+  for (const chain of chains) {
+    for (const f of chain.filters ?? []) {
+      if (f.typed_config?.['@type'] !== HCM) continue;
+      for (const h of f.typed_config.http_filters ?? []) {
+        if (h.typed_config?.['@type'] === LOCAL_RATE_LIMIT) return h.typed_config;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** A tcp_proxy filter's target. */
@@ -133,6 +165,14 @@ export function validateResource(typeUrl: string, name: string, value: object): 
 /** TLS settings the data path cannot follow are refused (NACKed) rather than ignored. */
 function validateTls(typeUrl: string, value: object): string | undefined {
   try {
+    if (typeUrl.endsWith('.RouteConfiguration')) {
+      const e = checkRouteFilters(value as Parameters<typeof checkRouteFilters>[0]);
+      if (e) return e;
+    }
+    if (typeUrl.endsWith('.Listener')) {
+      const limit = listenerRateLimit(value);
+      if (limit) compileLocalRateLimit(limit as never, 0);
+    }
     if (typeUrl.endsWith('.Cluster')) {
       compileUpstreamTls(value as ClusterTlsLike);
       parseHealthCheck(value as ClusterResource);
@@ -236,6 +276,18 @@ export function compileRuntime(
   }
   if (errors.length) return { ok: false, errors };
   const inboundRbac = inboundPolicy?.forPort(inboundPort)?.httpRbac;
+  // The inbound rate limit keeps its bucket across updates that do not change it.
+  let inboundLimit: RuntimeConfig['inboundLimit'];
+  const limitConfig = listenerRateLimit(inboundListener);
+  if (limitConfig) {
+    const key = JSON.stringify(limitConfig);
+    const before = previous?.inboundLimit;
+    const limiter =
+      before?.key === key
+        ? before.limiter
+        : compileLocalRateLimit(limitConfig as never, performance.now());
+    if (limiter) inboundLimit = { key, limiter };
+  }
   const tableOf = (listener: string) => {
     const rds = listenerRouteName(source.listeners.get(listener)?.value as ListenerLike);
     return rds === undefined ? undefined : tables.get(rds)?.table;
@@ -249,12 +301,14 @@ export function compileRuntime(
         table: tableOf(VIRTUAL_INBOUND),
         clusters,
         ...(inboundRbac && !inboundRbac.empty ? { rbac: inboundRbac, port: inboundPort } : {}),
+        ...(inboundLimit ? { rateLimit: inboundLimit.limiter } : {}),
       },
       clusters,
       source,
       tables,
       inboundPolicy,
       inboundTcp: listenerTcpRoute(inboundListener),
+      inboundLimit,
     },
   };
 }

@@ -127,8 +127,10 @@ function resourceType(file: string, exported: string): XdsResourceType {
 
 describe('translate: proxyless gRPC (grpc-js-xds) accepts what it fetches', () => {
   before(() => {
-    // Registers the router filter, which grpc-js-xds requires last in every HCM.
+    // Registers the router filter, which grpc-js-xds requires last in every HCM, and the
+    // fault filter (gRFC A33), which it runs itself; both as grpc-js-xds's index does.
     require(`${XDS_BUILD}/http-filter/router-filter`).setup();
+    require(`${XDS_BUILD}/http-filter/fault-injection-filter`).setup();
   });
 
   const validators: Record<keyof Resources, XdsResourceType> = {

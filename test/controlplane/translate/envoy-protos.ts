@@ -26,6 +26,8 @@ const FILES = [
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/filters/http/fault/v3/fault.proto',
+  'envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto',
   ...SECURITY_PROTO_FILES,
 ];
 

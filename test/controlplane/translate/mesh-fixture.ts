@@ -125,7 +125,11 @@ const echo = service('echo', 'default', [[50051, 'grpc']], {
       },
     ),
   ],
-  policy: policy({ timeoutMs: 2000, retries: RETRIES }),
+  policy: policy({
+    timeoutMs: 2000,
+    retries: RETRIES,
+    rateLimit: { requestsPerUnit: 100, unit: 'second', burst: 20 },
+  }),
   subsets: [
     { name: 'v1', labels: { version: 'v1' } },
     { name: 'v2', labels: { version: 'v2' } },
@@ -139,6 +143,11 @@ const echo = service('echo', 'default', [[50051, 'grpc']], {
         },
       ],
       backends: [{ service: 'echo', namespace: 'default', subset: 'v2', weight: 1 }],
+      // Only requests that ask for it: the route is split on the fault's header.
+      fault: {
+        abort: { grpcStatus: 14, percentage: 5 },
+        headers: [{ name: 'x-fault', match: { exact: 'on' }, invert: false }],
+      },
     }),
     route('split', {
       backends: [
@@ -208,6 +217,8 @@ const web = service(
         ],
         rewrite: { prefix: '/', authority: 'api.internal' },
         timeoutMs: 500,
+        fault: { delay: { fixedDelayMs: 100, percentage: 10 }, headers: [] },
+        rateLimit: { requestsPerUnit: 600, unit: 'minute', burst: 0 },
         retries: { ...RETRIES, retriableStatusCodes: [503], perTryTimeoutMs: 200 },
       }),
       route('exact', {
@@ -240,10 +251,20 @@ const otherEcho = service('echo', 'other', [[50051, 'grpc']], {
   endpoints: [endpoint('10.0.4.1', { 50051: 50051 })],
 });
 
-/** HTTP/2 shop in namespace `shop`: mTLS disabled, so clients talk plaintext to its sidecar. */
+/**
+ * HTTP/2 shop in namespace `shop`: mTLS disabled, so clients talk plaintext to its sidecar; a
+ * fault on all its routes, with fractional percentages.
+ */
 const shop = service('shop', 'shop', [[8443, 'http2']], {
   endpoints: [endpoint('10.0.5.1', { 8443: 8443 }, { meshed: true })],
-  policy: policy({ mtls: 'DISABLE' }),
+  policy: policy({
+    mtls: 'DISABLE',
+    fault: {
+      delay: { fixedDelayMs: 1500, percentage: 0.5 },
+      abort: { httpStatus: 503, percentage: 12.25 },
+      headers: [],
+    },
+  }),
 });
 
 export const FIXTURE_MESH: MeshConfig = mesh(web, echo, db, otherEcho, shop);
