@@ -8,6 +8,9 @@
  *   nginx           client -> nginx (1 worker, upstream keepalive) -> upstream
  *   ferry 1 hop     client -> sidecar outbound -> upstream  (routing, retries, metrics on)
  *   ferry mesh hop  client -> sidecar A outbound -> sidecar B inbound -> upstream
+ *   nginx mtls      client -> nginx A -> (TLS 1.3, client certificate) -> nginx B -> upstream
+ *   ferry mesh mtls the mesh hop with mutual TLS: the control plane runs its CA, each sidecar
+ *                   gets its certificate with a workload token, the upstream is STRICT
  * The upstream is nginx returning a fixed body when nginx is installed, else a Node server;
  * the same upstream serves every variant of a run. Ferry runs as real processes: a control
  * plane (`ferry control-plane`) and sidecars (`ferry proxy`), so CPU and memory are per
@@ -28,17 +31,25 @@
  * (about +1 ms at p90 for nginx as much as for Ferry), which says more about the VM than
  * about the proxy. CPU used by other processes on the machine meanwhile is reported.
  *
- * The four targets of the issue are checked and printed as PASS or MISS; the exit code is 0
- * either way (a benchmark, not a test), 1 only if the bench itself failed.
+ * The four targets of the sidecar issue, and the mTLS issue's two for the mesh hop with
+ * mutual TLS against the nginx pair, are checked and printed as PASS or MISS; the exit code
+ * is 0 either way (a benchmark, not a test), 1 only if the bench itself failed.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  CertificateAuthority,
+  loadCaDirectory,
+  loadOrCreateTokenKey,
+  WorkloadTokens,
+} from '../src/identity/index.js';
+import { silentLogger } from '../src/log/index.js';
 import {
   answers,
   busyShare,
@@ -67,7 +78,8 @@ const HELP = `Usage: npm run bench -- [options]
   --warmup S          warm-up at saturation before measuring, seconds  (default 2)
   --connections N     connections for saturation                       (default 64)
   --quick             --duration 3 --rate-duration 2 --warmup 1
-  --only LIST         variants to run, comma-separated: direct,http-proxy,nginx,ferry,ferry-mesh
+  --only LIST         variants to run, comma-separated: direct, http-proxy, nginx, ferry,
+                      ferry-traced, ferry-mesh, nginx-mtls, ferry-mesh-mtls
   --loadgen KIND      saturation load generator: auto | wrk | node     (default auto: wrk if
                       installed)
   --upstream KIND     auto | nginx | node                  (default auto: nginx if installed)
@@ -129,7 +141,16 @@ const CLI = path.join(HERE, '../src/cli/main.js');
 const LOAD = path.join(HERE, 'proxy-load.js');
 const SERVERS = path.join(HERE, 'proxy-servers.js');
 
-const ALL_VARIANTS = ['direct', 'http-proxy', 'nginx', 'ferry', 'ferry-traced', 'ferry-mesh'];
+const ALL_VARIANTS = [
+  'direct',
+  'http-proxy',
+  'nginx',
+  'ferry',
+  'ferry-traced',
+  'ferry-mesh',
+  'nginx-mtls',
+  'ferry-mesh-mtls',
+];
 const only = new Set(opt.only ? opt.only.split(',').map((s) => s.trim()) : ALL_VARIANTS);
 for (const v of only)
   if (!ALL_VARIANTS.includes(v)) {
@@ -226,7 +247,12 @@ async function nodeServer(name: string, args: string[], cpu: number) {
   return { child, port: Number(m[1]) };
 }
 
-async function startNginx(name: string, http: string, cpu: number) {
+async function startNginx(
+  name: string,
+  http: string,
+  cpu: number,
+  probe: (port: number) => Promise<boolean> = (port) => answers(port, '/', HOST),
+) {
   const dir = path.join(tmp, name);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
@@ -250,7 +276,7 @@ http {
   const child = procs.spawn(name, NGINX!, ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', conf], {
     cpu,
   });
-  await waitUntil(`${name} on port ${port}`, () => answers(port, '/', HOST), 10_000);
+  await waitUntil(`${name} on port ${port}`, () => probe(port), 10_000);
   const workers = childPids(child.pid);
   return { child, port, pids: [child.pid, ...workers], workers };
 }
@@ -274,7 +300,7 @@ async function startSidecar(
   service: string,
   appPort?: number,
   extra: readonly string[] = [],
-): Promise<{ child: Child; outbound: number; inbound: number; admin: number }> {
+): Promise<{ child: Child; outbound: number; inbound: number; admin: number; metrics: number }> {
   const node = PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
   const child = procs.spawn(
     name,
@@ -306,17 +332,28 @@ async function startSidecar(
   );
   const m = await procs.waitForLine(
     child,
-    /outbound (\d+), inbound (\d+), admin (\d+), metrics \d+, ready (\d+)/,
+    /outbound (\d+), inbound (\d+), admin (\d+), metrics (\d+), ready (\d+)/,
     15_000,
   );
-  await waitUntil(`${name} ready`, () => answers(Number(m[4]), '/healthz/ready'), 15_000);
-  return { child, outbound: Number(m[1]), inbound: Number(m[2]), admin: Number(m[3]) };
+  await waitUntil(`${name} ready`, () => answers(Number(m[5]), '/healthz/ready'), 15_000);
+  return {
+    child,
+    outbound: Number(m[1]),
+    inbound: Number(m[2]),
+    admin: Number(m[3]),
+    metrics: Number(m[4]),
+  };
 }
 
+/**
+ * A control plane on the load CPU. With `caDir` it runs its CA there and serves xDS and
+ * identity over TLS on a secure port as well (`secure`), as `ferry control-plane --ca-dir`.
+ */
 async function startControlPlane(
   name: string,
   mesh: string,
-): Promise<{ child: Child; xds: number }> {
+  caDir?: string,
+): Promise<{ child: Child; xds: number; secure?: number }> {
   const file = path.join(tmp, `${name}.yaml`);
   writeFileSync(file, mesh);
   const child = procs.spawn(
@@ -333,15 +370,118 @@ async function startControlPlane(
       '0',
       '--log-level',
       'warn',
+      ...(caDir ? ['--ca-dir', caDir, '--secure-port', '0'] : []),
     ],
     { cpu: LOAD_CPU },
   );
-  const m = await procs.waitForLine(child, /xDS on 127\.0\.0\.1:(\d+)/, 15_000);
-  return { child, xds: Number(m[1]) };
+  // "ferry control plane: xDS on H:P[, xDS+identity over TLS on H:S as ID], HTTP on ..."
+  const m = await procs.waitForLine(
+    child,
+    /xDS on 127\.0\.0\.1:(\d+)(?:, xDS\+identity over TLS on [^ ]+:(\d+))?/,
+    15_000,
+  );
+  if (caDir && !m[2]) throw new Error(`${name}: no secure port in "${m.input}"`);
+  return { child, xds: Number(m[1]), ...(m[2] ? { secure: Number(m[2]) } : {}) };
 }
 
-/** The mesh file: `upstream` on 8080/http with retries and a timeout. */
-function meshYaml(staticEndpointPort?: number): string {
+/**
+ * What a sidecar needs for mTLS, as in a real mesh (src/demo/start-mesh.ts does the same): a
+ * workload token for its service account, signed with the control plane's token key, and
+ * the mesh's root certificate. Returns the sidecar's extra flags.
+ */
+function mtlsFlags(caDir: string, serviceAccount: string): string[] {
+  const tokens = new WorkloadTokens(loadOrCreateTokenKey(caDir));
+  const file = path.join(caDir, `${serviceAccount}.token`);
+  writeFileSync(file, tokens.issue({ namespace: 'default', serviceAccount }, 24 * 3_600_000), {
+    mode: 0o600,
+  });
+  return [
+    '--ca-root',
+    path.join(caDir, 'root-cert.pem'),
+    '--token-file',
+    file,
+    '--service-account',
+    serviceAccount,
+  ];
+}
+
+/**
+ * What sidecar B's own Istio metrics say about the requests it received: how many came
+ * over mutual TLS and from whom (reporter="destination", connection_security_policy).
+ */
+async function inboundSecurity(metricsPort: number): Promise<string> {
+  let text: string;
+  try {
+    text = (await httpGet(metricsPort, '/stats/prometheus', { timeoutMs: 3000 })).body;
+  } catch (err) {
+    return `sidecar B /stats/prometheus unavailable (${(err as Error).message})`;
+  }
+  let mtls = 0;
+  let other = 0;
+  const principals = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('istio_requests_total{') || !line.includes('reporter="destination"'))
+      continue;
+    const n = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.includes('connection_security_policy="mutual_tls"')) {
+      mtls += n;
+      const p = /source_principal="([^"]*)"/.exec(line)?.[1];
+      if (p) principals.add(p);
+    } else other += n;
+  }
+  const verdict = mtls > 0 && other === 0 ? 'mTLS verified' : 'NOT all mTLS';
+  return `${verdict}: sidecar B counted ${mtls} requests with connection_security_policy="mutual_tls" (from ${[...principals].join(', ') || '-'}) and ${other} without`;
+}
+
+/**
+ * Certificates for the nginx pair, from a CA made with Ferry's own identity code: a root in
+ * `dir`, and a key and X.509-SVID for each side (the server's with a DNS name too, since
+ * nginx checks a name, not a SPIFFE ID).
+ */
+async function nginxCertificates(dir: string): Promise<{ root: string; a: string; b: string }> {
+  const trustDomain = 'cluster.local';
+  const loaded = await loadCaDirectory(dir, { trustDomain, log: silentLogger() });
+  const ca = new CertificateAuthority(loaded.material, { trustDomain });
+  const root = path.join(dir, 'bench-root.pem');
+  writeFileSync(root, ca.roots.join(''));
+  const write = async (who: string, sa: string, dns: string[]) => {
+    const issued = await ca.issueLocal(`spiffe://${trustDomain}/ns/default/sa/${sa}`, undefined, {
+      dns,
+    });
+    writeFileSync(path.join(dir, `${who}.crt`), issued.chain.join(''));
+    writeFileSync(path.join(dir, `${who}.key`), issued.key, { mode: 0o600 });
+    return path.join(dir, who);
+  };
+  return {
+    root,
+    a: await write('nginx-a', 'client', []),
+    b: await write('nginx-b', 'upstream', [NGINX_B_NAME]),
+  };
+}
+const NGINX_B_NAME = 'upstream.default.svc.cluster.local';
+
+/** true once something accepts TCP connections on the port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.setTimeout(1000);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/**
+ * The mesh file: `upstream` on 8080/http with retries and a timeout; with `strict`, its
+ * inbound port takes mutual TLS only.
+ */
+function meshYaml(staticEndpointPort?: number, strict = false): string {
   return `services:
   - name: upstream
     ports:
@@ -349,7 +489,7 @@ function meshYaml(staticEndpointPort?: number): string {
 ${staticEndpointPort ? `    endpoints:\n      - { address: 127.0.0.1, port: ${staticEndpointPort} }\n` : ''}    policy:
       timeout: 5s
       retries: { attempts: 2, on: [5xx, connect-failure, reset] }
-`;
+${strict ? '      mtls: STRICT\n' : ''}`;
 }
 
 interface SidecarStats {
@@ -500,6 +640,140 @@ const VARIANTS: { id: string; name: string; start: Starter }[] = [
         check: async () => {
           const [a, b] = [await sidecarStats(client.admin), await sidecarStats(server.admin)];
           return `${statsLine('sidecar A', a)}; ${statsLine('sidecar B', b)}`;
+        },
+        stop: async () => {
+          await Promise.all([stopSidecar(client.child), stopSidecar(server.child)]);
+          await procs.stop(cp.child);
+        },
+      };
+    },
+  },
+  {
+    id: 'nginx-mtls',
+    name: 'nginx mtls',
+    start: async (up) => {
+      // The same mutual TLS as Ferry's pair: TLS 1.3, both sides present a certificate from
+      // the mesh's CA and check the other's, and nginx A keeps its TLS connections to B
+      // open (upstream keepalive) and resumes sessions, as a sidecar keeps its pool.
+      const dir = path.join(tmp, 'nginx-mtls-certs');
+      mkdirSync(dir, { recursive: true });
+      const c = await nginxCertificates(dir);
+      const b = await startNginx(
+        'nginx-mtls-b',
+        `upstream app {
+    server 127.0.0.1:${up};
+    keepalive 256;
+    keepalive_requests 1000000000;
+    keepalive_timeout 300s;
+  }
+  server {
+    listen 127.0.0.1:PORT ssl backlog=4096;
+    ssl_protocols TLSv1.3;
+    ssl_certificate ${c.b}.crt;
+    ssl_certificate_key ${c.b}.key;
+    ssl_client_certificate ${c.root};
+    ssl_verify_client on;
+    ssl_session_cache shared:bench:1m;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+    # For the check after the run: what B saw of the connection it was asked on.
+    location = /bench-mtls {
+      default_type text/plain;
+      return 200 "$ssl_protocol $ssl_client_verify $ssl_client_s_dn";
+    }
+  }`,
+        PROXY_CPU,
+        listening,
+      );
+      const a = await startNginx(
+        'nginx-mtls-a',
+        `upstream b {
+    server 127.0.0.1:${b.port};
+    keepalive 256;
+    keepalive_requests 1000000000;
+    keepalive_timeout 300s;
+  }
+  server {
+    listen 127.0.0.1:PORT backlog=4096;
+    location / {
+      proxy_pass https://b;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_ssl_protocols TLSv1.3;
+      proxy_ssl_certificate ${c.a}.crt;
+      proxy_ssl_certificate_key ${c.a}.key;
+      proxy_ssl_trusted_certificate ${c.root};
+      proxy_ssl_verify on;
+      proxy_ssl_verify_depth 2;
+      proxy_ssl_name ${NGINX_B_NAME};
+      proxy_ssl_session_reuse on;
+    }
+  }`,
+        PROXY_CPU,
+      ).catch(async (err: unknown) => {
+        await procs.stop(b.child, 'SIGTERM');
+        throw err;
+      });
+      return {
+        port: a.port,
+        procs: [
+          ...a.workers.map((pid) => ({ label: 'nginx A worker', pid })),
+          ...b.workers.map((pid) => ({ label: 'nginx B worker', pid })),
+        ],
+        affinity: [...a.pids, ...b.pids],
+        check: async () => {
+          try {
+            const r = await httpGet(a.port, '/bench-mtls', { host: HOST, timeoutMs: 2000 });
+            const ok = r.status === 200 && /^TLSv1\.3 SUCCESS/.test(r.body);
+            return `${ok ? 'mTLS verified' : 'NOT verified'}: nginx B saw ${r.status} "${r.body}"`;
+          } catch (err) {
+            return `mTLS check failed: ${(err as Error).message}`;
+          }
+        },
+        stop: async () => {
+          await procs.stop(a.child, 'SIGTERM');
+          await procs.stop(b.child, 'SIGTERM');
+        },
+      };
+    },
+  },
+  {
+    id: 'ferry-mesh-mtls',
+    name: 'ferry mesh mtls',
+    start: async (up) => {
+      // The real way: the control plane runs its CA, each sidecar proves its service
+      // account with a workload token and gets its certificate over the secure port, and
+      // `upstream` is STRICT, so sidecar B takes nothing but mutual TLS.
+      const caDir = path.join(tmp, 'ca-mesh-mtls');
+      mkdirSync(caDir, { recursive: true, mode: 0o700 });
+      const cp = await startControlPlane('cp-mesh-mtls', meshYaml(undefined, true), caDir);
+      const server = await startSidecar(
+        'sidecar B (upstream, mTLS)',
+        cp.secure!,
+        'upstream',
+        up,
+        mtlsFlags(caDir, 'upstream'),
+      );
+      const client = await startSidecar(
+        'sidecar A (client, mTLS)',
+        cp.secure!,
+        'client',
+        undefined,
+        mtlsFlags(caDir, 'client'),
+      );
+      return {
+        port: client.outbound,
+        procs: [
+          { label: 'sidecar A', pid: client.child.pid },
+          { label: 'sidecar B', pid: server.child.pid },
+        ],
+        affinity: [client.child.pid, server.child.pid],
+        check: async () => {
+          const [a, b] = [await sidecarStats(client.admin), await sidecarStats(server.admin)];
+          return `${await inboundSecurity(server.metrics)}; ${statsLine('sidecar A', a)}; ${statsLine('sidecar B', b)}`;
         },
         stop: async () => {
           await Promise.all([stopSidecar(client.child), stopSidecar(server.child)]);
@@ -770,6 +1044,7 @@ function report(results: Result[]): void {
   const hp = by('http-proxy');
   const ng = by('nginx');
   const one = by('ferry');
+  const ngm = by('nginx-mtls');
 
   out();
   out(
@@ -804,7 +1079,8 @@ function report(results: Result[]): void {
     ]),
   );
   out(
-    '  (CPU and RSS: the proxy processes only; mesh hop: sidecar A + sidecar B, both on the proxy CPU)',
+    '  (CPU and RSS: the proxy processes only; mesh hop: sidecar A + sidecar B, nginx mtls: the' +
+      ' workers of nginx A + nginx B, each pair on the proxy CPU)',
   );
 
   if (direct) {
@@ -826,7 +1102,7 @@ function report(results: Result[]): void {
         ]),
     );
   }
-  for (const base of [hp, ng]) {
+  for (const base of [hp, ng, ngm]) {
     if (!base) continue;
     out();
     out(`Against ${base.name} (ratio of each variant's figure to ${base.name}'s)`);
@@ -874,6 +1150,49 @@ function report(results: Result[]): void {
   check(
     Math.max(...sidecars) <= 80,
     `peak RSS per sidecar <= 80 MiB: ${sidecars.map((v) => f(v, 1)).join(', ')} MiB`,
+  );
+}
+
+/** The issue's targets for the mesh hop with mutual TLS, against the nginx pair. */
+function mtlsTargets(results: Result[]): void {
+  const by = (id: string) => results.find((r) => r.id === id);
+  const direct = by('direct');
+  const ngm = by('nginx-mtls');
+  const mesh = by('ferry-mesh-mtls');
+  if (!mesh && !ngm) return;
+  out();
+  out('Targets (mTLS mesh hop: sidecar A -> mutual TLS 1.3 -> sidecar B, upstream STRICT)');
+  const check = (ok: boolean | undefined, text: string) =>
+    out(`  ${ok === undefined ? 'n/a ' : ok ? 'PASS' : 'MISS'}  ${text}`);
+  if (!mesh) {
+    out('  n/a   ferry mesh mtls was not run');
+    return;
+  }
+  const ngmWhy = NGINX || opt['no-nginx'] ? 'nginx mtls not run' : 'nginx is not installed';
+  check(
+    ngm ? mesh.cpuSat <= 2 * ngm.cpuSat : undefined,
+    `CPU per request <= 2x the nginx mTLS pair, at saturation: ${ngm ? `${x(mesh.cpuSat, ngm.cpuSat)} (${f(mesh.cpuSat, 1)} vs ${f(ngm.cpuSat, 1)} ms/1k req)` : ngmWhy}`,
+  );
+  check(
+    ngm ? mesh.cpuFixed <= 2 * ngm.cpuFixed : undefined,
+    `CPU per request <= 2x the nginx mTLS pair, at ${RATE} req/s: ${ngm ? `${x(mesh.cpuFixed, ngm.cpuFixed)} (${f(mesh.cpuFixed, 1)} vs ${f(ngm.cpuFixed, 1)} ms/1k req)` : ngmWhy}`,
+  );
+  check(
+    direct ? mesh.fixed.p90 - direct.fixed.p90 <= 1 : undefined,
+    `added p90 at ${RATE} req/s for the whole mesh hop <= 1 ms: ${direct ? `+${f(mesh.fixed.p90 - direct.fixed.p90, 3)} ms` : 'direct not run'}` +
+      (direct && ngm ? ` (nginx mTLS pair: +${f(ngm.fixed.p90 - direct.fixed.p90, 3)} ms)` : ''),
+  );
+  if (ngm)
+    out(
+      `        for reference: throughput ${x(mesh.sat.rps, ngm.sat.rps)} the nginx mTLS pair's, peak RSS ${f(peak(mesh), 0)} vs ${f(peak(ngm), 0)} MiB per process`,
+    );
+  const verified = (r: Result | undefined) =>
+    r ? (r.check?.startsWith('mTLS verified') ? 'mTLS verified' : 'mTLS NOT verified') : '';
+  out(
+    `        ${[mesh, ngm]
+      .filter(Boolean)
+      .map((r) => `${r!.name}: ${verified(r)}`)
+      .join('; ')}`,
   );
 }
 
@@ -988,7 +1307,7 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const v of VARIANTS) {
     if (!only.has(v.id)) continue;
-    if (v.id === 'nginx' && !NGINX) continue;
+    if ((v.id === 'nginx' || v.id === 'nginx-mtls') && !NGINX) continue;
     const target = await v.start(upstreamPort);
     try {
       results.push(await measure(v.id, v.name, target));
@@ -997,6 +1316,7 @@ async function main(): Promise<void> {
     }
   }
   report(results);
+  mtlsTargets(results);
   notes(results);
   profiles(results);
   if (opt.json)
