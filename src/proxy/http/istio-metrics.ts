@@ -135,7 +135,11 @@ export class IstioMetrics {
   private readonly duration: Histogram;
   private readonly requestSize: Histogram;
   private readonly responseSize: Histogram;
-  private readonly groups = new Map<string, LabelGroup>();
+  /** Label groups by cluster name, one map per reporter (no key to build per request). */
+  private readonly groups = {
+    source: new Map<string, LabelGroup>(),
+    destination: new Map<string, LabelGroup>(),
+  };
   private readonly workloadName: string;
 
   constructor(
@@ -293,8 +297,7 @@ export class IstioMetrics {
   }
 
   private group(reporter: 'source' | 'destination', clusterName: string): LabelGroup {
-    const id = `${reporter}|${clusterName}`;
-    let group = this.groups.get(id);
+    let group = this.groups[reporter].get(clusterName);
     if (group) return group;
     const self = this.self;
     const me = {
@@ -342,7 +345,7 @@ export class IstioMetrics {
       fixed.destination_canonical_service = self.service;
     }
     group = new LabelGroup(fixed);
-    this.groups.set(id, group);
+    this.groups[reporter].set(clusterName, group);
     return group;
   }
 }

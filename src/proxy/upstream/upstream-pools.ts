@@ -55,7 +55,16 @@ export interface Upstream {
 }
 
 export class UpstreamPools {
-  private readonly pools = new Map<string, Upstream>();
+  /**
+   * Pools by endpoint (`address:port`), one map per kind: plaintext or mTLS, HTTP/1.1 or
+   * HTTP/2 (so that finding a pool builds no key per request).
+   */
+  private readonly kinds = [
+    new Map<string, Upstream>(),
+    new Map<string, Upstream>(),
+    new Map<string, Upstream>(),
+    new Map<string, Upstream>(),
+  ];
 
   constructor(private readonly http1: Http1Engine = 'ferry') {}
 
@@ -70,9 +79,8 @@ export class UpstreamPools {
     settings: PoolSettings,
     tls?: UpstreamTls,
   ): Upstream {
-    const base = settings.protocol === 'http2' ? `h2|${key}` : key;
-    const poolKey = tls ? `tls|${base}` : base;
-    let pool = this.pools.get(poolKey);
+    const pools = this.kinds[(tls ? 2 : 0) + (settings.protocol === 'http2' ? 1 : 0)];
+    let pool = pools.get(key);
     if (!pool) {
       const scheme = tls ? 'https' : 'http';
       const origin = `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
@@ -96,34 +104,37 @@ export class UpstreamPools {
                 bodyTimeout: 0,
                 headersTimeout: 0,
               });
-      this.pools.set(poolKey, pool);
+      pools.set(key, pool);
     }
     return pool;
   }
 
   /** Closes (gracefully) the pools of endpoints no longer in `keep` (keys: `address:port`). */
   retain(keep: ReadonlySet<string>): void {
-    for (const [poolKey, pool] of this.pools) {
-      const key = poolKey.replace(/^(tls\|)?(h2\|)?/, '');
-      if (keep.has(key)) continue;
-      this.pools.delete(poolKey);
-      pool.close().catch(() => undefined);
+    for (const pools of this.kinds) {
+      for (const [key, pool] of pools) {
+        if (keep.has(key)) continue;
+        pools.delete(key);
+        pool.close().catch(() => undefined);
+      }
     }
   }
 
   /** Open pools (for the admin page). */
   get size(): number {
-    return this.pools.size;
+    return this.kinds.reduce((n, pools) => n + pools.size, 0);
   }
 
   async close(): Promise<void> {
-    const all = [...this.pools.values()];
-    this.pools.clear();
+    const all = this.kinds.flatMap((pools) => [...pools.values()]);
+    for (const pools of this.kinds) pools.clear();
     await Promise.all(all.map((p) => p.close().catch(() => undefined)));
   }
 
   destroy(): void {
-    for (const p of this.pools.values()) p.destroy().catch(() => undefined);
-    this.pools.clear();
+    for (const pools of this.kinds) {
+      for (const p of pools.values()) p.destroy().catch(() => undefined);
+      pools.clear();
+    }
   }
 }
