@@ -4,10 +4,8 @@
  * root, independently of the descriptor the control plane loads at run time; a separate
  * test checks that the run-time root knows every typed config translation emits.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import protobuf from 'protobufjs';
-import { protoIncludeDirs } from '../../../src/xds/index.js';
+import type protobuf from 'protobufjs';
+import { parseEnvoyProtos } from '../../../src/xds/index.js';
 
 /** Every message translation emits, directly or inside a typed config. */
 export const SECURITY_PROTO_FILES = [
@@ -34,21 +32,8 @@ const FILES = [
 let root: protobuf.Root | undefined;
 
 export function fullEnvoyRoot(): protobuf.Root {
-  if (root) return root;
-  const dirs = protoIncludeDirs();
-  const r = new protobuf.Root();
-  r.resolvePath = (_origin, target) => {
-    if (target in protobuf.common) return target;
-    for (const dir of dirs) {
-      const candidate = path.join(dir, target);
-      if (existsSync(candidate)) return candidate;
-    }
-    return target;
-  };
-  r.loadSync(FILES, { keepCase: true });
-  r.resolveAll();
-  root = r;
-  return r;
+  root ??= parseEnvoyProtos(FILES);
+  return root;
 }
 
 export function fullMessageType(fullName: string): protobuf.Type {
