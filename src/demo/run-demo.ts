@@ -82,16 +82,23 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     for (const line of formatWhereTable(whereInfo(mesh, o, entry.authority, windowS)))
       o.print(line);
-    traffic = await generateTraffic({
-      ...entry,
-      rate: o.rate,
-      signal:
-        o.durationS > 0
-          ? AbortSignal.any([stopSignal, AbortSignal.timeout(o.durationS * 1000)])
-          : stopSignal,
-      windowMs: windowS * 1000,
-      onWindow: (w, now) => o.print(formatTrafficStats('traffic', w, now)),
-    });
+    // The duration's own controller and timer, held here: an AbortSignal.timeout() that only
+    // AbortSignal.any() refers to can be garbage-collected before it fires (node holds the
+    // sources of any() weakly), and the demo then never stopped (a regression test: demo.test).
+    const timeUp = new AbortController();
+    const durationTimer =
+      o.durationS > 0 ? setTimeout(() => timeUp.abort(), o.durationS * 1000) : undefined;
+    try {
+      traffic = await generateTraffic({
+        ...entry,
+        rate: o.rate,
+        signal: o.durationS > 0 ? AbortSignal.any([stopSignal, timeUp.signal]) : stopSignal,
+        windowMs: windowS * 1000,
+        onWindow: (w, now) => o.print(formatTrafficStats('traffic', w, now)),
+      });
+    } finally {
+      clearTimeout(durationTimer);
+    }
     o.print(formatTrafficStats('total', traffic, performance.now()));
   } catch (err) {
     // Ctrl-C while starting is a stop like any other; anything else is a failure.

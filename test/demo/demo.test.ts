@@ -52,6 +52,22 @@ function startDemo(args: string[]): Demo {
   return { child, output: () => out, exited, when };
 }
 
+/** The demo's exit, or (after `ms`) a failure that shows what it printed so far. */
+function exitWithin(demo: Demo, ms: number) {
+  return Promise.race([
+    demo.exited,
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () =>
+          reject(
+            new Error(`the demo has not exited after ${ms} ms; it printed:\n${demo.output()}`),
+          ),
+        ms,
+      ).unref(),
+    ),
+  ]);
+}
+
 /** The pids from the "what runs where" table. */
 async function pidsOf(demo: Demo): Promise<number[]> {
   const m = await demo.when(/^pids +([\d ]+)$/m);
@@ -92,7 +108,7 @@ describe('ferry demo (npm start)', function () {
   it('sends traffic through the mesh to both reviews versions, stops after --duration, exits 0, leaves nothing', async () => {
     const demo = startDemo(['--duration', '5', '--rate', '40']);
     const pids = await pidsOf(demo);
-    const { code } = await demo.exited;
+    const { code } = await exitWithin(demo, 50_000);
     const out = demo.output();
     assert.equal(code, 0, out);
     // The table names every process: the control plane, four apps and five sidecars.
