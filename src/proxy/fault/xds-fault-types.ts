@@ -5,6 +5,7 @@
  * supported are there so the compiler can name them when it refuses them.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/http/fault/v3/fault.proto
  */
+import type { HeaderMatcherLike } from '../router/index.js';
 
 /** google.protobuf.Duration. */
 export interface DurationLike {
@@ -16,31 +17,6 @@ export interface DurationLike {
 export interface FractionalPercentLike {
   readonly numerator?: number;
   readonly denominator?: 'HUNDRED' | 'TEN_THOUSAND' | 'MILLION' | 0 | 1 | 2;
-}
-
-/** envoy.type.matcher.v3.StringMatcher. */
-export interface StringMatcherLike {
-  readonly exact?: string;
-  readonly prefix?: string;
-  readonly suffix?: string;
-  readonly contains?: string;
-  readonly safe_regex?: { readonly regex?: string };
-  readonly ignore_case?: boolean;
-}
-
-/** envoy.config.route.v3.HeaderMatcher, with its legacy `*_match` forms. */
-export interface HeaderMatcherLike {
-  readonly name?: string;
-  readonly string_match?: StringMatcherLike;
-  readonly exact_match?: string;
-  readonly prefix_match?: string;
-  readonly suffix_match?: string;
-  readonly contains_match?: string;
-  readonly safe_regex_match?: { readonly regex?: string };
-  readonly present_match?: boolean;
-  readonly range_match?: object;
-  readonly invert_match?: boolean;
-  readonly treat_missing_header_as_empty?: boolean;
 }
 
 /** envoy.extensions.filters.common.fault.v3.FaultDelay. */

@@ -3,6 +3,12 @@
  * route table (swap the whole table on each RDS update) and matches requests against it.
  */
 export { type HashPolicy, hashInput } from './hash-policy.js';
+export {
+  compileHeaderMatcher,
+  type HeaderMatch,
+  headerString,
+  matchHeaderValue,
+} from './header-matcher.js';
 export { redirectLocation } from './local-reply.js';
 export {
   backoffMs,
