@@ -6,29 +6,9 @@
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/rbac/v3/rbac.proto
  */
 
-/** envoy.type.matcher.v3.StringMatcher. */
-export interface StringMatcherLike {
-  readonly exact?: string;
-  readonly prefix?: string;
-  readonly suffix?: string;
-  readonly contains?: string;
-  readonly safe_regex?: { readonly regex?: string };
-  readonly ignore_case?: boolean;
-}
+import type { HeaderMatcherLike, StringMatcherLike } from '../router/index.js';
 
-/** envoy.config.route.v3.HeaderMatcher (only `:method` is visible to the sidecar's RBAC). */
-export interface HeaderMatcherLike {
-  readonly name?: string;
-  readonly string_match?: StringMatcherLike;
-  readonly exact_match?: string;
-  readonly prefix_match?: string;
-  readonly suffix_match?: string;
-  readonly contains_match?: string;
-  readonly safe_regex_match?: { readonly regex?: string };
-  readonly present_match?: boolean;
-  readonly range_match?: object;
-  readonly invert_match?: boolean;
-}
+export type { HeaderMatcherLike, StringMatcherLike };
 
 /** envoy.config.rbac.v3.Permission. */
 export interface PermissionLike {
