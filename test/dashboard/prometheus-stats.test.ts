@@ -4,71 +4,27 @@
  * histogram_quantile() done by Prometheus.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { type MeshStats, PrometheusStats, prometheusQueries } from '../../src/dashboard/index.js';
+import { PrometheusServer, requirePrometheus } from '../support/prometheus.js';
 import { waitFor } from '../support/wait-for.js';
 import { FakeSidecarMetrics, type Peer } from './fake-sidecar-metrics.js';
 
-const PROMETHEUS = '/usr/bin/prometheus';
 const web: Peer = { workload: 'web-v1', app: 'web', version: 'v1' };
 const api: Peer = { workload: 'api-v1', app: 'api', version: 'v1' };
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('PrometheusStats (a real Prometheus)', function () {
   this.timeout(60_000);
   const client = new FakeSidecarMetrics();
   const server = new FakeSidecarMetrics();
-  let prometheus: ChildProcess | undefined;
-  let dir = '';
-  let promUrl = '';
+  let prometheus: PrometheusServer | undefined;
   let pump: NodeJS.Timeout | undefined;
 
   before(async function () {
-    if (!existsSync(PROMETHEUS)) {
-      if (process.env.CI) throw new Error(`${PROMETHEUS} is missing: apt-get install prometheus`);
-      console.log(`      skipped: ${PROMETHEUS} is not installed (apt-get install prometheus)`);
-      this.skip();
-    }
+    requirePrometheus(this);
     await client.start();
     await server.start();
-    dir = mkdtempSync(path.join(tmpdir(), 'ferry-dash-prom-'));
-    const port = await freePort();
-    promUrl = `http://127.0.0.1:${port}`;
     const hostPort = (u: string) => new URL(u).host;
-    writeFileSync(
-      path.join(dir, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: ferry-sidecars',
-        '    metrics_path: /stats/prometheus',
-        '    static_configs:',
-        `      - targets: ['${hostPort(client.url)}', '${hostPort(server.url)}']`,
-        '',
-      ].join('\n'),
-    );
-    prometheus = spawn(
-      PROMETHEUS,
-      [
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: 'ignore' },
-    );
+    prometheus = await PrometheusServer.start([hostPort(client.url), hostPort(server.url)]);
     // Steady traffic: 20 calls per 100 ms from web to api, one in four failing with 503 UF,
     // all taking 3 ms; each counted by both sidecars.
     pump = setInterval(() => {
@@ -85,13 +41,12 @@ describe('PrometheusStats (a real Prometheus)', function () {
 
   after(async () => {
     if (pump) clearInterval(pump);
-    prometheus?.kill('SIGKILL');
+    prometheus?.stop();
     await Promise.all([client.close(), server.close()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads edge and service rates, success rates and quantiles through PromQL', async () => {
-    const source = new PrometheusStats({ url: promUrl, windowSeconds: 5 });
+    const source = new PrometheusStats({ url: prometheus!.url, windowSeconds: 5 });
     let stats: MeshStats | undefined;
     await waitFor(
       'Prometheus to have a few scrapes of both sidecars',

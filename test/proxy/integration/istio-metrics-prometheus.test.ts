@@ -6,12 +6,7 @@
  * reporter=destination) -> app.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
 import { ISTIO_LABELS } from '../../../src/proxy/http/index.js';
 import type { Sidecar } from '../../../src/proxy/index.js';
@@ -19,17 +14,8 @@ import { send } from '../../support/http-client.js';
 import { type HttpUpstream, startHttpUpstream } from '../../support/http-upstream.js';
 import { clusterName, mesh, service } from '../../support/mesh.js';
 import { startControlPlane, startSidecar, waitForHosts } from '../../support/mesh-harness.js';
+import { PrometheusServer, requirePrometheus } from '../../support/prometheus.js';
 import { waitFor } from '../../support/wait-for.js';
-
-const PROMETHEUS = '/usr/bin/prometheus';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface Series {
   metric: Record<string, string>;
@@ -64,17 +50,11 @@ describe('integration: Istio standard metrics scraped by a real Prometheus', fun
   let a: Sidecar;
   let b: Sidecar;
   let app: HttpUpstream;
-  let prometheus: ChildProcess | undefined;
+  let prometheus: PrometheusServer | undefined;
   let promPort = 0;
-  let dir = '';
 
   before(async function () {
-    if (!existsSync(PROMETHEUS)) {
-      // CI installs it (.ci/run); elsewhere say why this is skipped.
-      if (process.env.CI) throw new Error(`${PROMETHEUS} is missing: apt-get install prometheus`);
-      console.log(`      skipped: ${PROMETHEUS} is not installed (apt-get install prometheus)`);
-      this.skip();
-    }
+    requirePrometheus(this);
     app = await startHttpUpstream('api-app');
     cp = await startControlPlane(mesh(service('api', 8080, 'http', [])));
     b = await startSidecar(cp.xdsPort, {
@@ -85,39 +65,18 @@ describe('integration: Istio standard metrics scraped by a real Prometheus', fun
     a = await startSidecar(cp.xdsPort, { service: 'web', labels: { app: 'web' } });
     await waitForHosts(a, clusterName('api', 8080), 1);
 
-    dir = mkdtempSync(path.join(tmpdir(), 'ferry-prom-'));
-    promPort = await freePort();
-    writeFileSync(
-      path.join(dir, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: ferry-sidecars',
-        '    metrics_path: /stats/prometheus',
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${a.ports.metrics}', '127.0.0.1:${b.ports.metrics}']`,
-        '',
-      ].join('\n'),
-    );
-    prometheus = spawn(
-      PROMETHEUS,
-      [
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--log.level=warn',
-      ],
-      { stdio: 'ignore' },
-    );
+    prometheus = await PrometheusServer.start([
+      `127.0.0.1:${a.ports.metrics}`,
+      `127.0.0.1:${b.ports.metrics}`,
+    ]);
+    promPort = prometheus.port;
   });
 
   after(async () => {
-    prometheus?.kill('SIGKILL');
+    prometheus?.stop();
     await Promise.all([a?.stop(0), b?.stop(0)]);
     await cp?.close();
     await app?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('reports 30 requests once from each side, with Istio labels, and a 404 NR from the source only', async () => {
