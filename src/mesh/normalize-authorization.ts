@@ -16,6 +16,7 @@ import type {
   ServicePort,
 } from './model.js';
 import { type Data, int, list, oneOf, record, str } from './read.js';
+import { UniqueNames } from './unique-names.js';
 
 const ACTIONS: readonly AuthorizationAction[] = ['ALLOW', 'DENY'];
 const SPIFFE = 'spiffe://';
@@ -33,20 +34,12 @@ export function normalizeAuthorization(
   path: FieldPath,
   issues: Issue[],
 ): AuthorizationRule[] {
-  const firstByName = new Map<string, number>();
+  const names = new UniqueNames('rule name', 'authorization', issues);
   return list(raw).map((item, j) => {
     const at = [...path, j];
     const r = record(item);
     const name = str(r.name) ?? '';
-    const first = firstByName.get(name);
-    if (name !== '' && first !== undefined) {
-      issues.push({
-        path: [...at, 'name'],
-        message: `duplicate rule name '${name}'; see authorization[${first}]`,
-      });
-    } else {
-      firstByName.set(name, j);
-    }
+    names.add(name, j, [...at, 'name']);
     return {
       name,
       // Istio's default action.

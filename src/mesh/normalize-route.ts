@@ -18,6 +18,7 @@ import { normalizeFault } from './normalize-fault.js';
 import { normalizeRateLimit } from './normalize-rate-limit.js';
 import { normalizeRetries } from './normalize-retries.js';
 import { bool, type Data, definedOnly, int, isRecord, list, record, str } from './read.js';
+import { UniqueNames } from './unique-names.js';
 
 export interface RouteOwner {
   readonly name: string;
@@ -32,20 +33,12 @@ export function normalizeRoutes(
   path: FieldPath,
   issues: Issue[],
 ): Route[] {
-  const firstByName = new Map<string, number>();
+  const names = new UniqueNames('route name', 'routes', issues);
   return list(raw).map((item, j) => {
     const at = [...path, j];
     const r = record(item);
     const name = str(r.name) ?? '';
-    const first = firstByName.get(name);
-    if (name !== '' && first !== undefined) {
-      issues.push({
-        path: [...at, 'name'],
-        message: `duplicate route name '${name}'; see routes[${first}]`,
-      });
-    } else {
-      firstByName.set(name, j);
-    }
+    names.add(name, j, [...at, 'name']);
     const match = list(r.match).map((m, k) => readMatch(record(m), [...at, 'match', k], issues));
     const backends = readBackends(r.backends, owner, [...at, 'backends'], issues);
     const rewrite = isRecord(r.rewrite)

@@ -14,6 +14,7 @@ import { normalizeEndpoints } from './normalize-endpoints.js';
 import { normalizePolicy } from './normalize-policy.js';
 import { normalizeRoutes } from './normalize-route.js';
 import { int, list, oneOf, record, str, stringMap } from './read.js';
+import { UniqueNames } from './unique-names.js';
 
 export const PROTOCOLS: readonly Protocol[] = ['http', 'http2', 'grpc', 'tcp'];
 
@@ -116,19 +117,11 @@ function readPorts(raw: unknown, path: FieldPath, issues: Issue[]): ServicePort[
 }
 
 function readSubsets(raw: unknown, path: FieldPath, issues: Issue[]): Subset[] {
-  const byName = new Map<string, number>();
+  const names = new UniqueNames('subset name', 'subsets', issues);
   return list(raw).map((item, j) => {
     const s = record(item);
     const name = str(s.name) ?? '';
-    const first = byName.get(name);
-    if (name !== '' && first !== undefined) {
-      issues.push({
-        path: [...path, j, 'name'],
-        message: `duplicate subset name '${name}'; see subsets[${first}]`,
-      });
-    } else {
-      byName.set(name, j);
-    }
+    names.add(name, j, [...path, j, 'name']);
     return { name, labels: stringMap(s.labels) };
   });
 }
