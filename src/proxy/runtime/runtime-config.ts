@@ -64,27 +64,43 @@ export interface RuntimeConfig {
 const LOCAL_RATE_LIMIT =
   'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 
+/** The typed_config of a listener's network filter: the fields of HCM and tcp_proxy read here. */
+interface NetworkFilterLike {
+  readonly '@type'?: string;
+  readonly rds?: { readonly route_config_name?: string };
+  readonly http_filters?: ReadonlyArray<{ readonly typed_config?: { readonly '@type'?: string } }>;
+  readonly cluster?: string;
+  readonly idle_timeout?: { readonly seconds?: number | string; readonly nanos?: number };
+}
+
+interface ListenerLike {
+  readonly filter_chains?: ReadonlyArray<{
+    readonly filter_chain_match?: object;
+    readonly filters?: ReadonlyArray<{ readonly typed_config?: NetworkFilterLike }>;
+  }>;
+}
+
+/**
+ * The network filters of a listener's chains, in order (config time only); with `defaultOnly`,
+ * of the chains without a filter_chain_match.
+ */
+function* networkFilters(
+  listener: object | undefined,
+  defaultOnly = false,
+): Generator<NetworkFilterLike> {
+  for (const chain of (listener as ListenerLike | undefined)?.filter_chains ?? []) {
+    const match = chain.filter_chain_match;
+    if (defaultOnly && match && Object.keys(match).length > 0) continue;
+    for (const f of chain.filters ?? []) if (f.typed_config) yield f.typed_config;
+  }
+}
+
 /** The local_ratelimit config of a listener's HTTP connection manager, if it has one. */
 function listenerRateLimit(listener: object | undefined): object | undefined {
-  const chains =
-    (
-      listener as {
-        filter_chains?: Array<{
-          filters?: Array<{
-            typed_config?: {
-              '@type'?: string;
-              http_filters?: Array<{ typed_config?: { '@type'?: string } }>;
-            };
-          }>;
-        }>;
-      }
-    )?.filter_chains ?? [];
-  for (const chain of chains) {
-    for (const f of chain.filters ?? []) {
-      if (f.typed_config?.['@type'] !== HCM) continue;
-      for (const h of f.typed_config.http_filters ?? []) {
-        if (h.typed_config?.['@type'] === LOCAL_RATE_LIMIT) return h.typed_config;
-      }
+  for (const t of networkFilters(listener)) {
+    if (t['@type'] !== HCM) continue;
+    for (const h of t.http_filters ?? []) {
+      if (h.typed_config?.['@type'] === LOCAL_RATE_LIMIT) return h.typed_config;
     }
   }
   return undefined;
@@ -98,47 +114,25 @@ export interface TcpRoute {
 
 const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 
-interface TcpProxyLike {
-  '@type'?: string;
-  cluster?: string;
-  idle_timeout?: { seconds?: number | string; nanos?: number };
-}
-
 /** The first tcp_proxy of a listener's filter chains, if any. */
 export function listenerTcpRoute(listener: object | undefined): TcpRoute | undefined {
-  const chains =
-    (listener as { filter_chains?: Array<{ filters?: Array<{ typed_config?: TcpProxyLike }> }> })
-      ?.filter_chains ?? [];
-  for (const chain of chains) {
-    for (const f of chain.filters ?? []) {
-      const t = f.typed_config;
-      if (t?.['@type'] !== TCP_PROXY || !t.cluster) continue;
-      const d = t.idle_timeout;
-      return {
-        cluster: t.cluster,
-        idleTimeoutMs: d
-          ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6
-          : DEFAULT_TCP_IDLE_TIMEOUT_MS,
-      };
-    }
+  for (const t of networkFilters(listener)) {
+    if (t['@type'] !== TCP_PROXY || !t.cluster) continue;
+    const d = t.idle_timeout;
+    return {
+      cluster: t.cluster,
+      idleTimeoutMs: d
+        ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6
+        : DEFAULT_TCP_IDLE_TIMEOUT_MS,
+    };
   }
   return undefined;
 }
 
-interface ListenerLike {
-  filter_chains?: Array<{
-    filter_chain_match?: object;
-    filters?: Array<{ typed_config?: { '@type'?: string; rds?: { route_config_name?: string } } }>;
-  }>;
-}
-
 /** The RDS name of a listener's HTTP filter chain (the one without a match). */
-export function listenerRouteName(listener: ListenerLike | undefined): string | undefined {
-  for (const chain of listener?.filter_chains ?? []) {
-    if (chain.filter_chain_match && Object.keys(chain.filter_chain_match).length > 0) continue;
-    for (const f of chain.filters ?? []) {
-      if (f.typed_config?.['@type'] === HCM) return f.typed_config.rds?.route_config_name;
-    }
+export function listenerRouteName(listener: object | undefined): string | undefined {
+  for (const t of networkFilters(listener, true)) {
+    if (t['@type'] === HCM) return t.rds?.route_config_name;
   }
   return undefined;
 }
@@ -289,7 +283,7 @@ export function compileRuntime(
     if (limiter) inboundLimit = { key, limiter };
   }
   const tableOf = (listener: string) => {
-    const rds = listenerRouteName(source.listeners.get(listener)?.value as ListenerLike);
+    const rds = listenerRouteName(source.listeners.get(listener)?.value);
     return rds === undefined ? undefined : tables.get(rds)?.table;
   };
   return {
