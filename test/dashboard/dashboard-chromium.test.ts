@@ -110,7 +110,8 @@ describe('dashboard in headless Chromium', function () {
         `--user-data-dir=${profile}`,
         `${h.url}/?refresh=300`,
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      // Its own process group, so that stopping it stops its helper processes too.
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
     );
     browser = child;
     // Chromium says where its DevTools endpoint listens on stderr.
@@ -152,10 +153,12 @@ describe('dashboard in headless Chromium', function () {
     page?.close();
     if (browser && browser.exitCode === null) {
       const exited = new Promise((r) => browser?.once('exit', r));
-      browser.kill('SIGTERM');
+      process.kill(-(browser.pid as number), 'SIGTERM');
       await exited;
     }
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    // A helper process may still be flushing into the profile for a moment after the browser
+    // exits (ENOTEMPTY); rmSync retries that.
+    if (profile) rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     await h.close();
   });
 
