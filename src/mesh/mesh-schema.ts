@@ -46,9 +46,14 @@ function toIssue(error: ErrorObject, data: unknown): Issue | undefined {
       message: `invalid name ${quote(propertyName)}: expected ${describe(schema)}`,
     };
   }
+  // A value that fits none of a few forms gets one error naming them all, rather than one per
+  // form it does not fit.
+  if (error.schemaPath.includes('/anyOf/')) return undefined;
   switch (error.keyword) {
     case 'propertyNames':
       return undefined;
+    case 'anyOf':
+      return { path, message: `invalid value ${show(value)}: expected ${describe(schema)}` };
     case 'required':
       return {
         path: [...path, String(params.missingProperty)],

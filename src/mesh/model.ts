@@ -121,6 +121,42 @@ export interface ServicePolicy {
   readonly fault?: FaultInjection;
   /** A limit on requests the service's sidecars accept (inbound side). */
   readonly rateLimit?: RateLimit;
+  /** Active health checking of the service's endpoints by its callers' sidecars. */
+  readonly healthCheck?: HealthCheck;
+  /**
+   * Percent of healthy endpoints under which a cluster balances over all of them, healthy or
+   * not (Envoy's healthy_panic_threshold); 0 disables it. Absent: Envoy's default, 50.
+   */
+  readonly panicThreshold?: number;
+}
+
+/** What an active health check probes, after Envoy's HealthCheck kinds. */
+export type HealthCheckKind =
+  | {
+      readonly type: 'http';
+      /** The path requested with GET. */
+      readonly path: string;
+      /** The Host header sent; absent: the cluster's name, as Envoy does. */
+      readonly host?: string;
+      /** Passing statuses as half-open ranges [start, end), as Envoy's expected_statuses. */
+      readonly expectedStatuses: readonly (readonly [number, number])[];
+    }
+  | { readonly type: 'tcp' }
+  /** grpc.health.v1.Health/Check of `service` ('' asks about the whole server). */
+  | { readonly type: 'grpc'; readonly service: string };
+
+/**
+ * An active health check of a service's (or subset's) endpoints: every `intervalMs` each
+ * calling sidecar probes each endpoint; `unhealthyThreshold` failures in a row take it out of
+ * balancing, `healthyThreshold` passes in a row bring it back.
+ * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/core/v3/health_check.proto
+ */
+export interface HealthCheck {
+  readonly kind: HealthCheckKind;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
 }
 
 /**
@@ -157,6 +193,8 @@ export interface RateLimit {
 export interface Subset {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Replaces the service policy's health check for this subset's endpoints. */
+  readonly healthCheck?: HealthCheck;
 }
 
 /** Where a route sends traffic: a service (and optionally a subset), with a weight. */
@@ -260,6 +298,14 @@ export const DEFAULT_SERVICE_ACCOUNT = 'default';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_RETRY_BACKOFF_BASE_MS = 25;
 export const DEFAULT_RETRY_BACKOFF_MAX_MS = 250;
+/**
+ * Health check timing where the mesh file is silent. Envoy requires all four; these are the
+ * defaults of a Kubernetes probe (period 10 s, timeout 1 s, 3 failures, 1 success).
+ */
+export const DEFAULT_HEALTH_CHECK_INTERVAL_MS = 10_000;
+export const DEFAULT_HEALTH_CHECK_TIMEOUT_MS = 1000;
+export const DEFAULT_HEALTHY_THRESHOLD = 1;
+export const DEFAULT_UNHEALTHY_THRESHOLD = 3;
 
 /** The key a service is found under: `<name>.<namespace>`. */
 export function serviceKey(name: string, namespace: string): string {

@@ -12,6 +12,7 @@ import {
 } from './model.js';
 import { readDuration } from './normalize-duration.js';
 import { normalizeFault } from './normalize-fault.js';
+import { normalizeHealthCheck } from './normalize-health-check.js';
 import { normalizeRateLimit } from './normalize-rate-limit.js';
 import { normalizeRetries } from './normalize-retries.js';
 import { type Data, definedOnly, int, isRecord, oneOf, record, str } from './read.js';
@@ -62,6 +63,8 @@ export function normalizePolicy(raw: unknown, path: FieldPath, issues: Issue[]):
     ...(mtls !== undefined ? { mtls } : {}),
     ...normalizeFault(p.fault, [...path, 'fault'], issues),
     ...normalizeRateLimit(p.rateLimit),
+    ...normalizeHealthCheck(p.healthCheck, [...path, 'healthCheck'], issues),
+    ...(typeof p.panicThreshold === 'number' ? { panicThreshold: p.panicThreshold } : {}),
   };
 }
 

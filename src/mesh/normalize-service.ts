@@ -11,6 +11,7 @@ import {
 } from './model.js';
 import { normalizeAuthorization } from './normalize-authorization.js';
 import { normalizeEndpoints } from './normalize-endpoints.js';
+import { normalizeHealthCheck } from './normalize-health-check.js';
 import { normalizePolicy } from './normalize-policy.js';
 import { normalizeRoutes } from './normalize-route.js';
 import { int, list, oneOf, record, str, stringMap } from './read.js';
@@ -122,6 +123,10 @@ function readSubsets(raw: unknown, path: FieldPath, issues: Issue[]): Subset[] {
     const s = record(item);
     const name = str(s.name) ?? '';
     names.add(name, j, [...path, j, 'name']);
-    return { name, labels: stringMap(s.labels) };
+    return {
+      name,
+      labels: stringMap(s.labels),
+      ...normalizeHealthCheck(s.healthCheck, [...path, j, 'healthCheck'], issues),
+    };
   });
 }

@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { configOf, errorsOf, lines } from './mesh-fixtures.js';
-
-const HEAD = [
-  'services:',
-  '  - name: api', // 2
-  '    ports:', // 3
-  '      - { port: 8080, protocol: http }', // 4
-];
-
-/** Every error of `text` as `line field: message`, in file order. */
-function summary(text: string): string[] {
-  return errorsOf(text).map((e) => `${e.line} ${e.field}: ${e.message}`);
-}
+import { API_HEAD, configOf, errorSummary, lines } from './mesh-fixtures.js';
 
 describe('mesh file: fault injection and rate limits', () => {
   // Errors come sorted by line, schema and semantic ones together.
   it('reads route and policy faults, with header conditions in lower case', () => {
     const [api] = configOf(
       lines(
-        ...HEAD,
+        ...API_HEAD,
         '    policy:',
         '      fault: { abort: { httpStatus: 503, percentage: 0.5 } }',
         '    routes:',
@@ -44,7 +32,7 @@ describe('mesh file: fault injection and rate limits', () => {
   it('reads rate limits of services and routes, burst defaulting to 0', () => {
     const [api] = configOf(
       lines(
-        ...HEAD,
+        ...API_HEAD,
         '    policy:',
         '      rateLimit: { requestsPerUnit: 100, unit: second, burst: 20 }',
         '    routes:',
@@ -58,9 +46,9 @@ describe('mesh file: fault injection and rate limits', () => {
   });
 
   it('collects every error in one pass, each at its line and field', () => {
-    const errors = summary(
+    const errors = errorSummary(
       lines(
-        ...HEAD,
+        ...API_HEAD,
         '    policy:', // 5
         '      fault: { headers: { x-fault: { exact: "on" } } }', // 6
         '      rateLimit: { requestsPerUnit: 0, unit: hour }', // 7
@@ -89,7 +77,7 @@ describe('mesh file: fault injection and rate limits', () => {
   });
 
   it('refuses a fault or rate limit on a service with only tcp ports', () => {
-    const errors = summary(
+    const errors = errorSummary(
       lines(
         'services:',
         '  - name: db',

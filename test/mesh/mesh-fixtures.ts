@@ -9,6 +9,19 @@ export function lines(...text: string[]): string {
   return `${text.join('\n')}\n`;
 }
 
+/** The start of a one-service mesh: `api` with one http port, on lines 1 to 4. */
+export const API_HEAD: readonly string[] = [
+  'services:',
+  '  - name: api', // 2
+  '    ports:', // 3
+  '      - { port: 8080, protocol: http }', // 4
+];
+
+/** Every error of `text` as `line field: message`, in file order. */
+export function errorSummary(text: string): string[] {
+  return errorsOf(text).map((e) => `${e.line} ${e.field}: ${e.message}`);
+}
+
 export function configOf(text: string): MeshConfig {
   const result = parseMesh(text, FILE);
   if (!result.ok) {

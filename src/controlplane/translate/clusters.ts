@@ -14,6 +14,7 @@ import {
   type ServicePort,
 } from '../../mesh/index.js';
 import { durationFromMs, type Json, jsonToStruct } from '../../xds/index.js';
+import { healthCheck } from './health-check.js';
 import { outboundClusterName, outboundSni } from './names.js';
 import { adsConfigSource } from './network-filters.js';
 import { isHttp2Protocol, type UpstreamHttp, upstreamProtocolOptions } from './protocols.js';
@@ -134,6 +135,11 @@ function outboundCluster(
   const policy = service.policy;
   const breakers = policy.circuitBreaker && circuitBreakers(policy.circuitBreaker);
   const outliers = policy.outlierDetection && outlierDetection(policy.outlierDetection);
+  // A subset's own health check replaces the service's for the subset's clusters.
+  const check =
+    (subset !== undefined
+      ? service.subsets.find((s) => s.name === subset)?.healthCheck
+      : undefined) ?? policy.healthCheck;
   const protocolOptions = upstreamProtocolOptions(
     isHttp2Protocol(port.protocol) ? 'http2' : 'http1',
   );
@@ -146,6 +152,10 @@ function outboundCluster(
     lb_policy: lbPolicy(policy.loadBalancer),
     ...(breakers ? { circuit_breakers: breakers } : {}),
     ...(outliers ? { outlier_detection: outliers } : {}),
+    ...(check ? { health_checks: [healthCheck(check)] } : {}),
+    ...(policy.panicThreshold !== undefined
+      ? { common_lb_config: { healthy_panic_threshold: { value: policy.panicThreshold } } }
+      : {}),
     ...(protocolOptions ? { typed_extension_protocol_options: protocolOptions } : {}),
     ...(matches.length > 0 ? { transport_socket_matches: matches } : {}),
     metadata: clusterMetadata(service, port, subset),

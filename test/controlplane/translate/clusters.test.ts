@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { translateMesh } from '../../../src/controlplane/translate/index.js';
-import type { LoadBalancer } from '../../../src/mesh/index.js';
+import type { HealthCheck, LoadBalancer } from '../../../src/mesh/index.js';
+import { parseHealthCheck } from '../../../src/proxy/cluster/index.js';
 import { structToJson } from '../../../src/xds/index.js';
 import { mesh, policy, service } from './mesh-fixture.js';
 import { get, names } from './resource-helpers.js';
@@ -136,5 +137,58 @@ describe('translate: clusters', () => {
     const c = get(t.resources.clusters, 'outbound|80||s.default.svc.cluster.local');
     assert.deepEqual(c.connect_timeout, { seconds: 5 });
     assert.equal(t.warnings.length, 1);
+  });
+
+  it('sets health_checks (a subset check replacing the service one) and the panic threshold, as the sidecar reads them', () => {
+    const http: HealthCheck = {
+      kind: { type: 'http', path: '/healthz', expectedStatuses: [[200, 400]] },
+      intervalMs: 2000,
+      timeoutMs: 250,
+      healthyThreshold: 2,
+      unhealthyThreshold: 3,
+    };
+    const grpc: HealthCheck = { ...http, kind: { type: 'grpc', service: 'api.Api' } };
+    const config = mesh(
+      service('s', 'default', [[80, 'http']], {
+        policy: policy({ healthCheck: http, panicThreshold: 0 }),
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' }, healthCheck: grpc },
+        ],
+      }),
+      service('plain', 'default', [[80, 'http']]),
+    );
+    const { clusters } = translateMesh(config).resources;
+    const c = get(clusters, 'outbound|80||s.default.svc.cluster.local');
+    assert.deepEqual(c.health_checks, [
+      {
+        timeout: { seconds: 0, nanos: 250_000_000 },
+        interval: { seconds: 2 },
+        unhealthy_threshold: { value: 3 },
+        healthy_threshold: { value: 2 },
+        http_health_check: { path: '/healthz', expected_statuses: [{ start: 200, end: 400 }] },
+      },
+    ]);
+    assert.deepEqual(c.common_lb_config, { healthy_panic_threshold: { value: 0 } });
+    assert.deepEqual(parseHealthCheck(c), {
+      kind: {
+        type: 'http',
+        path: '/healthz',
+        host: 'outbound|80||s.default.svc.cluster.local',
+        expected: [[200, 400]],
+      },
+      intervalMs: 2000,
+      timeoutMs: 250,
+      unhealthyThreshold: 3,
+      healthyThreshold: 2,
+    });
+    const v1 = get(clusters, 'outbound|80|v1|s.default.svc.cluster.local');
+    assert.deepEqual(v1.health_checks, c.health_checks);
+    const v2 = get(clusters, 'outbound|80|v2|s.default.svc.cluster.local');
+    assert.deepEqual(v2.health_checks[0].grpc_health_check, { service_name: 'api.Api' });
+    assert.deepEqual(parseHealthCheck(v2)?.kind, { type: 'grpc', service: 'api.Api' });
+    const plain = get(clusters, 'outbound|80||plain.default.svc.cluster.local');
+    assert.equal(plain.health_checks, undefined);
+    assert.equal(plain.common_lb_config, undefined);
   });
 });

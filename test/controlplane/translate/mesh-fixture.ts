@@ -132,7 +132,17 @@ const echo = service('echo', 'default', [[50051, 'grpc']], {
   }),
   subsets: [
     { name: 'v1', labels: { version: 'v1' } },
-    { name: 'v2', labels: { version: 'v2' } },
+    {
+      name: 'v2',
+      labels: { version: 'v2' },
+      healthCheck: {
+        kind: { type: 'grpc', service: 'echo.Echo' },
+        intervalMs: 10_000,
+        timeoutMs: 1000,
+        healthyThreshold: 1,
+        unhealthyThreshold: 3,
+      },
+    },
   ],
   routes: [
     route('canary', {
@@ -204,6 +214,21 @@ const web = service(
       connectTimeoutMs: 1500,
       circuitBreaker: { maxConnections: 100, maxPendingRequests: 10 },
       outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000 },
+      healthCheck: {
+        kind: {
+          type: 'http',
+          path: '/healthz',
+          expectedStatuses: [
+            [200, 300],
+            [429, 430],
+          ],
+        },
+        intervalMs: 5000,
+        timeoutMs: 500,
+        healthyThreshold: 2,
+        unhealthyThreshold: 3,
+      },
+      panicThreshold: 25,
     }),
     routes: [
       route('api', {
@@ -235,7 +260,17 @@ const db = service('db', 'data', [[5432, 'tcp']], {
     endpoint('10.0.3.1', { 5432: 5432 }, { region: 'eu', zone: 'a' }),
     endpoint('10.0.3.2', { 5432: 5432 }, { region: 'eu', zone: 'a', meshed: true }),
   ],
-  policy: policy({ loadBalancer: 'least_request', mtls: 'STRICT' }),
+  policy: policy({
+    loadBalancer: 'least_request',
+    mtls: 'STRICT',
+    healthCheck: {
+      kind: { type: 'tcp' },
+      intervalMs: 2500,
+      timeoutMs: 1000,
+      healthyThreshold: 1,
+      unhealthyThreshold: 2,
+    },
+  }),
   authorization: [
     {
       name: 'same-namespace',
