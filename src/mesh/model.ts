@@ -16,6 +16,47 @@ export interface MeshSettings {
   readonly domain: string;
   /** Mesh-wide inbound mTLS mode. Default PERMISSIVE (as Istio). */
   readonly mtls: MtlsMode;
+  /** Traces and access logs of every sidecar; absent: each sidecar follows its own flags. */
+  readonly telemetry?: MeshTelemetry;
+}
+
+/** Trace context formats a sidecar reads and writes. */
+export type TracePropagation = 'w3c' | 'b3' | 'b3multi';
+
+/**
+ * Where and how sidecars send their spans, after Istio's MeshConfig extension providers
+ * (opentelemetry) and Telemetry API (sampling): OTLP to one collector for the whole mesh.
+ */
+export interface TracingSettings {
+  /** The collector's host name or IP literal. */
+  readonly host: string;
+  readonly port: number;
+  /** OTLP over HTTP (protobuf) or gRPC. Default http. */
+  readonly protocol: 'http' | 'grpc';
+  /** OTLP/HTTP request path. Default /v1/traces. */
+  readonly path: string;
+  /** Share of new traces sampled, in percent; a sampled parent is always followed. Default 100. */
+  readonly sampling: number;
+  /** Formats read (the first that finds a context wins) and written. Default [w3c]. */
+  readonly propagation: readonly TracePropagation[];
+}
+
+/** JSON access logs: on or off, and where the lines go. */
+export interface AccessLogSettings {
+  readonly enabled: boolean;
+  /** An absolute file path; absent: standard output. */
+  readonly path?: string;
+}
+
+export interface MeshTelemetry {
+  readonly tracing?: TracingSettings;
+  /** The mesh-wide access log setting; a service's own overrides it. */
+  readonly accessLog?: AccessLogSettings;
+}
+
+/** A service's own telemetry, applied by the sidecars in front of its endpoints. */
+export interface ServiceTelemetry {
+  readonly accessLog?: AccessLogSettings;
 }
 
 export interface ServicePort {
@@ -274,11 +315,28 @@ export interface Service {
   readonly routes: readonly Route[];
   /** Authorization rules for requests to the service; absent or empty: everything is allowed. */
   readonly authorization?: readonly AuthorizationRule[];
+  /** Overrides of the mesh's telemetry for the service's sidecars. */
+  readonly telemetry?: ServiceTelemetry;
 }
 
 /** The inbound mTLS mode in force for a service: its own, else the mesh's. */
 export function effectiveMtls(service: Service, mesh: MeshSettings): MtlsMode {
   return service.policy.mtls ?? mesh.mtls;
+}
+
+/**
+ * The access log setting in force for a service's sidecars: the service's own, else the
+ * mesh's; undefined when the mesh file says nothing (the sidecar's flag decides).
+ */
+export function effectiveAccessLog(
+  service: Service | undefined,
+  mesh: MeshSettings,
+): AccessLogSettings | undefined {
+  const own = service?.telemetry?.accessLog;
+  const meshWide = mesh.telemetry?.accessLog;
+  if (!own) return meshWide;
+  const path = own.path ?? meshWide?.path;
+  return { enabled: own.enabled, ...(path !== undefined ? { path } : {}) };
 }
 
 /** The SPIFFE ID of a service account: spiffe://<trust domain>/ns/<namespace>/sa/<account>. */

@@ -16,6 +16,7 @@ import {
 } from './model.js';
 import { MTLS_MODES } from './normalize-policy.js';
 import { normalizeService } from './normalize-service.js';
+import { normalizeMeshTelemetry } from './normalize-telemetry.js';
 import { list, oneOf, record, str } from './read.js';
 
 export interface NormalizeResult {
@@ -34,15 +35,17 @@ export function normalizeMesh(
 ): NormalizeResult {
   const root = record(data);
   const m = record(root.mesh);
-  const mesh: MeshSettings = {
+  let mesh: MeshSettings = {
     trustDomain: str(m.trustDomain) ?? DEFAULT_TRUST_DOMAIN,
     domain: str(m.domain) ?? DEFAULT_DOMAIN,
     mtls: oneOf(m.mtls, MTLS_MODES) ?? 'PERMISSIVE',
   };
+  const issues: Issue[] = [];
+  const telemetry = normalizeMeshTelemetry(m.telemetry, ['mesh', 'telemetry'], issues);
+  if (telemetry !== undefined) mesh = { ...mesh, telemetry };
   const flagged = (i: number, field: string): boolean =>
     schemaErrorPaths.some((p) => p[0] === 'services' && p[1] === i && p[2] === field);
 
-  const issues: Issue[] = [];
   const rawServices = list(root.services);
   const services: Service[] = rawServices.map((raw, i) =>
     normalizeService(

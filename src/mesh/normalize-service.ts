@@ -14,6 +14,7 @@ import { normalizeEndpoints } from './normalize-endpoints.js';
 import { normalizeHealthCheck } from './normalize-health-check.js';
 import { normalizePolicy } from './normalize-policy.js';
 import { normalizeRoutes } from './normalize-route.js';
+import { normalizeServiceTelemetry } from './normalize-telemetry.js';
 import { int, list, oneOf, record, str, stringMap } from './read.js';
 import { UniqueNames } from './unique-names.js';
 
@@ -64,6 +65,7 @@ export function normalizeService(
     [...path, 'authorization'],
     issues,
   );
+  const telemetry = normalizeServiceTelemetry(s.telemetry, [...path, 'telemetry'], issues);
   return {
     name,
     namespace,
@@ -79,6 +81,7 @@ export function normalizeService(
     subsets: readSubsets(s.subsets, [...path, 'subsets'], issues),
     routes,
     ...(authorization.length > 0 ? { authorization } : {}),
+    ...(telemetry !== undefined ? { telemetry } : {}),
   };
 }
 

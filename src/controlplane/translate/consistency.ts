@@ -1,6 +1,6 @@
 /**
  * Checks that a set of resources is complete, as an xDS client walks it: every route
- * configuration a listener names exists, every cluster a route or TCP proxy names exists,
+ * configuration a listener names exists, every cluster a route, TCP proxy or tracer names exists,
  * and every EDS cluster has its ClusterLoadAssignment. A client given an incomplete set
  * waits for the missing resource (gRPC until its deadline), so a set that fails this check
  * is not published.
@@ -8,6 +8,7 @@
 import { types } from '../../xds/index.js';
 import { HTTP_CONNECTION_MANAGER, TCP_PROXY } from './network-filters.js';
 import { RESOURCE_KINDS, type Resources } from './resources.js';
+import { OPENTELEMETRY_CONFIG } from './telemetry.js';
 
 type Obj = Record<string, unknown>;
 
@@ -83,6 +84,12 @@ export function checkConsistency(resources: Resources): string[] {
       const inline = asObj(hcm.route_config);
       if (inline)
         for (const [where, c] of routeClusters(inline)) needCluster(`${owner} ${where}`, c);
+    }
+    // Spans leave through the collector's cluster (OpenTelemetryConfig's exporter).
+    for (const otel of typedConfigs(listener.value, OPENTELEMETRY_CONFIG)) {
+      const http = asString(asObj(asObj(otel.http_service)?.http_uri)?.cluster);
+      const grpc = asString(asObj(asObj(otel.grpc_service)?.envoy_grpc)?.cluster_name);
+      for (const c of [http, grpc]) if (c) needCluster(`${owner} tracing`, c);
     }
     for (const proxy of typedConfigs(listener.value, TCP_PROXY)) {
       const single = asString(proxy.cluster);

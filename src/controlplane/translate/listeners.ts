@@ -16,7 +16,11 @@ import {
 import { httpConnectionManagerFilter, tcpProxyFilter } from './network-filters.js';
 import { anyRouteRateLimit, outboundRateLimitFilter } from './rate-limit.js';
 import type { Message } from './resources.js';
+import type { ListenerTelemetry } from './telemetry.js';
 import { downstreamTlsSocket, tlsInspector } from './tls.js';
+
+/** Listeners of a mesh file without telemetry. */
+const NO_TELEMETRY: ListenerTelemetry = { httpAccessLog: [], tcpAccessLog: [] };
 
 function anyAddress(port: number): Message {
   return { socket_address: { address: '0.0.0.0', port_value: port } };
@@ -88,6 +92,7 @@ export function outboundListener(
   workload: Workload,
   services: readonly Service[],
   warnings: string[],
+  telemetry: ListenerTelemetry = NO_TELEMETRY,
 ): Message {
   const port = workload.outboundPort;
   const http = {
@@ -98,17 +103,20 @@ export function outboundListener(
         routeConfigName: outboundRouteConfigName(workload.namespace),
         autoCodec: true,
         httpFilters: outboundHttpFilters(services),
+        tracing: telemetry.tracing,
+        accessLog: telemetry.httpAccessLog,
       }),
     ],
   };
   const tcp = tcpPorts(services, warnings).map((t) => ({
     name: t.cluster,
     filter_chain_match: { destination_port: { value: t.port } },
-    filters: [tcpProxyFilter(t.cluster, t.cluster)],
+    filters: [tcpProxyFilter(t.cluster, t.cluster, telemetry.tcpAccessLog)],
   }));
   return {
     name: VIRTUAL_OUTBOUND,
     address: anyAddress(port),
+    ...(telemetry.metadata ? { metadata: telemetry.metadata } : {}),
     traffic_direction: 'OUTBOUND',
     use_original_dst: { value: true },
     filter_chains: [http, ...tcp],
@@ -146,16 +154,19 @@ export function inboundListener(
   tcpOnly: boolean,
   cluster: string,
   security: InboundSecurity,
+  telemetry: ListenerTelemetry = NO_TELEMETRY,
 ): Message {
   const port = workload.inboundPort;
   const filters = tcpOnly
-    ? [...security.networkFilters, tcpProxyFilter(cluster, cluster)]
+    ? [...security.networkFilters, tcpProxyFilter(cluster, cluster, telemetry.tcpAccessLog)]
     : [
         httpConnectionManagerFilter({
           statPrefix: `inbound_0.0.0.0_${port}`,
           routeConfigName: cluster,
           autoCodec: true,
           httpFilters: security.httpFilters,
+          tracing: telemetry.tracing,
+          accessLog: telemetry.httpAccessLog,
         }),
       ];
   const kind = tcpOnly ? 'tcp' : 'http';
@@ -184,6 +195,7 @@ export function inboundListener(
   return {
     name: VIRTUAL_INBOUND,
     address: anyAddress(port),
+    ...(telemetry.metadata ? { metadata: telemetry.metadata } : {}),
     traffic_direction: 'INBOUND',
     ...(security.mode === 'PERMISSIVE' ? { listener_filters: [tlsInspector()] } : {}),
     filter_chains: chains,

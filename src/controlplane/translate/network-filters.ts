@@ -28,6 +28,10 @@ export interface HcmOptions {
   readonly autoCodec: boolean;
   /** HTTP filters that run before the router (authorization, faults, rate limits), in order. */
   readonly httpFilters?: readonly Message[];
+  /** The `tracing` block (telemetry.ts), when the mesh traces. */
+  readonly tracing?: Message;
+  /** Access loggers (telemetry.ts). */
+  readonly accessLog?: readonly Message[];
 }
 
 /** An HttpConnectionManager as a typed `Any`, taking its routes from RDS. */
@@ -37,6 +41,8 @@ export function httpConnectionManager(options: HcmOptions): Message {
     ...(options.autoCodec ? { codec_type: 'AUTO' } : {}),
     rds: { route_config_name: options.routeConfigName, config_source: adsConfigSource() },
     http_filters: [...(options.httpFilters ?? []), routerFilter()],
+    ...(options.tracing ? { tracing: options.tracing } : {}),
+    ...(options.accessLog?.length ? { access_log: options.accessLog } : {}),
   });
 }
 
@@ -49,9 +55,17 @@ export function httpConnectionManagerFilter(options: HcmOptions): Message {
 }
 
 /** A TCP proxy to one cluster, as a listener filter. */
-export function tcpProxyFilter(statPrefix: string, cluster: string): Message {
+export function tcpProxyFilter(
+  statPrefix: string,
+  cluster: string,
+  accessLog: readonly Message[] = [],
+): Message {
   return {
     name: 'envoy.filters.network.tcp_proxy',
-    typed_config: typed(TCP_PROXY, { stat_prefix: statPrefix, cluster }),
+    typed_config: typed(TCP_PROXY, {
+      stat_prefix: statPrefix,
+      cluster,
+      ...(accessLog.length ? { access_log: accessLog } : {}),
+    }),
   };
 }

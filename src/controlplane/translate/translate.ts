@@ -27,6 +27,7 @@ import {
 } from './resources.js';
 import { inboundRouteConfig, outboundRouteConfig, serviceRoutes } from './routes.js';
 import { indexServices } from './service-index.js';
+import { collectorCluster, collectorClusterName, listenerTelemetry } from './telemetry.js';
 
 function named(value: Message, name = String(value.name)): NamedResource {
   return { name, value };
@@ -64,6 +65,11 @@ export function translateMesh(config: MeshConfig, namespaces: Iterable<string> =
     for (const cla of serviceLoadAssignments(service, warnings)) {
       endpoints.push(named(cla, String(cla.cluster_name)));
     }
+  }
+  // Spans go to the collector's cluster: the mesh service's when the collector is one.
+  const tracing = config.mesh.telemetry?.tracing;
+  if (tracing && !clusters.some((c) => c.name === collectorClusterName(tracing))) {
+    clusters.push(named(collectorCluster(tracing)));
   }
 
   const routes: NamedResource[] = [];
@@ -125,11 +131,14 @@ function warnSharedPorts(service: Service | undefined, warnings: string[]): void
 export function translateWorkload(config: MeshConfig, workload: Workload): Translation {
   const warnings: string[] = [];
   const index = indexServices(config);
-  const listeners: NamedResource[] = [named(outboundListener(workload, index.services, warnings))];
+  const service = index.find(workload.service, workload.namespace);
+  const telemetry = listenerTelemetry(config.mesh, service, workload.service);
+  const listeners: NamedResource[] = [
+    named(outboundListener(workload, index.services, warnings, telemetry)),
+  ];
   const routes: NamedResource[] = [];
   const clusters: NamedResource[] = [];
   if (workload.appPort !== undefined) {
-    const service = index.find(workload.service, workload.namespace);
     const protocols = workloadProtocols(service, workload);
     const name = inboundClusterName(workload.appPort);
     const tcpOnly = protocols.length > 0 && protocols.every((p) => p === 'tcp');
@@ -138,19 +147,25 @@ export function translateWorkload(config: MeshConfig, workload: Workload): Trans
     warnSharedPorts(service, warnings);
     listeners.push(
       named(
-        inboundListener(workload, tcpOnly, name, {
-          mode: service ? effectiveMtls(service, config.mesh) : config.mesh.mtls,
-          // Authorization first: a refused request does not spend a token.
-          httpFilters: tcpOnly
-            ? []
-            : [
-                ...httpRbacFilters(service, rbac, warnings),
-                ...(service?.policy.rateLimit
-                  ? [inboundRateLimitFilter(service.policy.rateLimit)]
-                  : []),
-              ],
-          networkFilters: tcpOnly ? networkRbacFilters(service, rbac, warnings) : [],
-        }),
+        inboundListener(
+          workload,
+          tcpOnly,
+          name,
+          {
+            mode: service ? effectiveMtls(service, config.mesh) : config.mesh.mtls,
+            // Authorization first: a refused request does not spend a token.
+            httpFilters: tcpOnly
+              ? []
+              : [
+                  ...httpRbacFilters(service, rbac, warnings),
+                  ...(service?.policy.rateLimit
+                    ? [inboundRateLimitFilter(service.policy.rateLimit)]
+                    : []),
+                ],
+            networkFilters: tcpOnly ? networkRbacFilters(service, rbac, warnings) : [],
+          },
+          telemetry,
+        ),
       ),
     );
     clusters.push(named(inboundCluster(name, workload.appPort, inboundHttp(protocols))));

@@ -12,7 +12,7 @@ import {
 } from '../../../src/controlplane/translate/index.js';
 import { encodeResource, envoyRoot, types } from '../../../src/xds/index.js';
 import { fullMessageType } from './envoy-protos.js';
-import { FIXTURE_MESH, workload } from './mesh-fixture.js';
+import { FIXTURE_MESH, TELEMETRY_MESH, workload } from './mesh-fixture.js';
 import { protoProblems } from './proto-check.js';
 import { everyResource } from './resource-helpers.js';
 
@@ -31,6 +31,16 @@ const SETS: ReadonlyArray<[string, Resources]> = [
   [
     'HTTP/2 sidecar (DISABLE)',
     translateWorkload(FIXTURE_MESH, workload({ service: 'shop', namespace: 'shop', appPort: 8444 }))
+      .resources,
+  ],
+  ['telemetry: translateMesh', translateMesh(TELEMETRY_MESH).resources],
+  [
+    'telemetry: HTTP sidecar',
+    translateWorkload(TELEMETRY_MESH, workload({ service: 'api', appPort: 8080 })).resources,
+  ],
+  [
+    'telemetry: TCP sidecar',
+    translateWorkload(TELEMETRY_MESH, workload({ service: 'db', namespace: 'data', appPort: 5432 }))
       .resources,
   ],
 ];

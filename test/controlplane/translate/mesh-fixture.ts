@@ -303,3 +303,34 @@ const shop = service('shop', 'shop', [[8443, 'http2']], {
 });
 
 export const FIXTURE_MESH: MeshConfig = mesh(web, echo, db, otherEcho, shop);
+
+/**
+ * A mesh with telemetry: OTLP over gRPC to a collector outside the mesh, 10% sampling, W3C and
+ * B3; access logs on mesh-wide (standard output), to a file for `api`, off for `db`.
+ */
+export const TELEMETRY_MESH: MeshConfig = {
+  mesh: {
+    ...MESH_SETTINGS,
+    telemetry: {
+      tracing: {
+        host: 'otel-collector.observability',
+        port: 4317,
+        protocol: 'grpc',
+        path: '/v1/traces',
+        sampling: 10,
+        propagation: ['w3c', 'b3'],
+      },
+      accessLog: { enabled: true },
+    },
+  },
+  services: [
+    service('api', 'default', [[8080, 'http']], {
+      endpoints: [endpoint('10.0.6.1', { 8080: 8080 })],
+      telemetry: { accessLog: { enabled: true, path: '/var/log/ferry/api.jsonl' } },
+    }),
+    service('db', 'data', [[5432, 'tcp']], {
+      endpoints: [endpoint('10.0.3.1', { 5432: 5432 })],
+      telemetry: { accessLog: { enabled: false } },
+    }),
+  ],
+};
