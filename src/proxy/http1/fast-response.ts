@@ -7,6 +7,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { batchWrite } from './write-batch.js';
 
 /** What the response tells its connection. */
 export interface ResponseOwner {
@@ -117,13 +118,13 @@ export class FastResponse {
     this.pendingHead = undefined;
     const prefix = this.chunked ? `${head}${body.length.toString(16)}\r\n` : head;
     const suffix = this.chunked ? 2 : 0;
-    if (prefix.length === 0 && suffix === 0) return this.owner.socket.write(body);
+    if (prefix.length === 0 && suffix === 0) return batchWrite(this.owner.socket, body);
     // One buffer, one write: head (or chunk size line), body, chunk end.
     const out = Buffer.allocUnsafe(prefix.length + body.length + suffix);
     out.write(prefix, 0, 'latin1');
     body.copy(out, prefix.length);
     if (suffix) out.write('\r\n', prefix.length + body.length, 'latin1');
-    return this.owner.socket.write(out);
+    return batchWrite(this.owner.socket, out);
   }
 
   end(chunk?: Buffer | string): this {
@@ -142,7 +143,7 @@ export class FastResponse {
     if (this.chunked) {
       const head = this.pendingHead ?? '';
       this.pendingHead = undefined;
-      this.owner.socket.write(`${head}0\r\n\r\n`, 'latin1');
+      batchWrite(this.owner.socket, `${head}0\r\n\r\n`);
     } else this.flushHead();
     this.finished = true;
     this.owner.responseDone(this, this.close);

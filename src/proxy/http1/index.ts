@@ -20,3 +20,4 @@ export {
   type ResponseHead,
   UNTIL_CLOSE,
 } from './response-head.js';
+export { batchWrite } from './write-batch.js';

@@ -22,6 +22,7 @@ import type { Dispatcher } from 'undici';
 import {
   BodyReader,
   type BodySink,
+  batchWrite,
   CRLF2,
   type Framing,
   framingOf,
@@ -175,7 +176,7 @@ class H1Connection implements BodySink {
     }
     const socket = this.socket;
     if (body === null || body === undefined) {
-      socket.write(`${head}\r\n`, 'latin1');
+      batchWrite(socket, `${head}\r\n`);
       this.requestDone = true;
       return;
     }
@@ -186,7 +187,7 @@ class H1Connection implements BodySink {
         const out = Buffer.allocUnsafe(head.length + body.length);
         out.write(head, 0, 'latin1');
         body.copy(out, head.length);
-        socket.write(out);
+        batchWrite(socket, out);
       } else {
         socket.cork();
         socket.write(head, 'latin1');
