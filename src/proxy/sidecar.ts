@@ -14,7 +14,6 @@ import { XdsClient, type XdsClient as XdsClientType } from '../xds-client/index.
 import { createAdminHandler, type LocalServer, listenLocal } from './admin/index.js';
 import type { RuntimeCluster } from './cluster/index.js';
 import {
-  createAccessLog,
   createConnectHandler,
   createRequestHandler,
   createUpgradeHandler,
@@ -29,8 +28,9 @@ import type { Host } from './lb/index.js';
 import { type HttpListener, type ListenerTls, listenHttp } from './listener/index.js';
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
 import { DEFAULT_TCP_IDLE_TIMEOUT_MS, proxyTcp, type TcpProxyEnv } from './tcp/index.js';
+import { LiveTelemetry } from './telemetry/index.js';
 import { type CertificateSource, socketPrincipal, spiffeIds, WorkloadTls } from './tls/index.js';
-import { Tracing, type TracingOptions } from './tracing/index.js';
+import type { TracingOptions } from './tracing/index.js';
 import { UpstreamPools } from './upstream/index.js';
 
 export interface SidecarOptions {
@@ -61,7 +61,10 @@ export interface SidecarOptions {
   readonly drainMs?: number;
   /** Serve plain HTTP/1.1 with the hand-parsed fast path (default) or node's http server. */
   readonly http1?: 'fast' | 'node';
-  /** Access log: a file path, or '-' for standard output; off when absent. */
+  /**
+   * Access log: a file path, or '-' for standard output; off when absent. The default: an
+   * access log set in the xDS config (the mesh file's telemetry) takes precedence.
+   */
   readonly accessLog?: string;
   readonly log: Logger;
   /**
@@ -77,7 +80,10 @@ export interface SidecarOptions {
    * apps on a machine without traffic capture, as Consul's upstream bindings do.
    */
   readonly tcpForwards?: ReadonlyArray<{ readonly port: number; readonly target: string }>;
-  /** OpenTelemetry traces (off when absent; the SDK is not even loaded). */
+  /**
+   * OpenTelemetry traces (off when absent; the SDK is not even loaded). The default: tracing
+   * set in the xDS config (the mesh file's telemetry) takes precedence.
+   */
   readonly tracing?: Omit<TracingOptions, 'serviceName' | 'serviceNamespace'>;
   readonly random?: () => number;
   /** Called by POST /quitquitquit after the drain (the CLI exits the process). */
@@ -112,7 +118,8 @@ export class Sidecar {
   private listeners: HttpListener[] = [];
   private locals: LocalServer[] = [];
   private readonly tcpServers: net.Server[] = [];
-  private tracing: Tracing | undefined;
+  /** Traces and access logs, as the configuration (or else the flags) say. */
+  private readonly telemetry: LiveTelemetry;
   ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
   readonly nodeId: string;
 
@@ -123,6 +130,24 @@ export class Sidecar {
     // undici upstream.
     this.pools = new UpstreamPools(options.http1 === 'node' ? 'undici' : 'ferry');
     this.tls = options.certificates ? new WorkloadTls(options.certificates) : undefined;
+    this.telemetry = new LiveTelemetry(
+      {
+        tracing: options.tracing,
+        accessLog: options.accessLog,
+        service: options.service,
+        namespace: ns,
+      },
+      options.log,
+      () => this.rebuildViews(),
+    );
+  }
+
+  /** The route views with the routes and the telemetry in force; swapped whole. */
+  private rebuildViews(): void {
+    const runtime = this.runtime;
+    if (!runtime) return;
+    this.outboundView = { ...runtime.outbound, ...this.telemetry.of('outbound') };
+    this.inboundView = { ...runtime.inbound, ...this.telemetry.of('inbound') };
   }
 
   static async start(options: SidecarOptions): Promise<Sidecar> {
@@ -202,19 +227,12 @@ export class Sidecar {
     const o = this.options;
     const random = o.random ?? Math.random;
     const bind = o.bind ?? '127.0.0.1';
-    if (o.tracing) {
-      this.tracing = await Tracing.start({
-        ...o.tracing,
-        serviceName: o.service,
-        serviceNamespace: o.namespace ?? 'default',
-      });
-    }
+    await this.telemetry.start();
     const env = {
       pools: this.pools,
       random,
       stats: this.stats,
       retryBufferLimit: DEFAULT_RETRY_BUFFER_LIMIT,
-      tracing: this.tracing,
     };
     const istio = new IstioMetrics(this.metrics, {
       service: o.service,
@@ -301,8 +319,6 @@ export class Sidecar {
           context: () => workloadTls.context(),
         }
       : undefined;
-    const outLog = o.accessLog ? createAccessLog(o.accessLog, 'outbound') : undefined;
-    const inLog = o.accessLog ? createAccessLog(o.accessLog, 'inbound') : undefined;
     const outbound = await listenHttp(
       bind,
       o.outboundPort ?? 15001,
@@ -311,8 +327,6 @@ export class Sidecar {
         view: () => this.outboundView,
         istio: istio.recorder('source'),
         filters: new RouteFilters(),
-        onDone: outLog?.exchange,
-        onLocal: outLog?.local,
       }),
       {
         fastPath: o.http1 !== 'node',
@@ -339,8 +353,6 @@ export class Sidecar {
         inbound: true,
         filters: new RouteFilters(),
         onDenied,
-        onDone: inLog?.exchange,
-        onLocal: inLog?.local,
       }),
       {
         fastPath: o.http1 !== 'node',
@@ -432,8 +444,8 @@ export class Sidecar {
       }
       const first = this.runtime === undefined;
       this.runtime = result.config;
-      this.outboundView = result.config.outbound;
-      this.inboundView = result.config.inbound;
+      this.telemetry.apply(result.config.telemetry);
+      this.rebuildViews();
       const keep = new Set<string>();
       for (const c of result.config.clusters.values())
         for (const h of c.hostSet.hosts) keep.add(h.key);
@@ -454,7 +466,7 @@ export class Sidecar {
       await Promise.all(this.listeners.map((l) => l.close(drainMs)));
       this.xds?.close();
       await this.pools.close();
-      await this.tracing?.shutdown().catch(() => undefined);
+      await this.telemetry.close();
       await Promise.all(this.locals.map((l) => l.close()));
     })();
     return this.stopping;
@@ -577,8 +589,9 @@ export class Sidecar {
         downstreamChild.set(this.listeners.reduce((n, l) => n + l.connections, 0));
         deniedChild.value = s.denied;
         ejectionsChild.value = s.ejections;
-        spansExported.value = this.tracing?.stats.exported ?? 0;
-        spansDropped.value = this.tracing?.stats.dropped ?? 0;
+        const spanStats = this.telemetry.spanStats;
+        spansExported.value = spanStats.exported;
+        spansDropped.value = spanStats.dropped;
         retryOverflows.value = s.retryOverflows;
         connectedChild.set(this.xds?.status().connected ? 1 : 0);
         versionChild.set(this.runtime?.version ?? 0);

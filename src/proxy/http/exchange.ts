@@ -24,6 +24,7 @@ import {
 import { requestPrincipal } from '../tls/index.js';
 import type { Tracing } from '../tracing/index.js';
 import type { UpstreamPools } from '../upstream/index.js';
+import type { AccessLog } from './access-log.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { RequestOutcome } from './istio-metrics.js';
 import { type DownstreamResponse, grpcStatusForHttp, sendLocalReply } from './local-reply.js';
@@ -46,14 +47,20 @@ export interface ExchangeEnv {
   readonly random: () => number;
   readonly stats: ProxyStats;
   readonly retryBufferLimit: number;
-  /** Called once when the exchange ends (for access logs and metrics later). */
-  readonly onDone?: (x: Exchange) => void;
   /** Istio's standard metrics for this listener's side (source or destination). */
   readonly istio?: (x: RequestOutcome) => void;
-  /** Traces, when on; undefined costs nothing. */
-  readonly tracing?: Tracing;
   /** Which listener: inbound requests get SERVER spans, outbound CLIENT spans. */
   readonly inbound?: boolean;
+}
+
+/**
+ * The listener's telemetry in force when a request arrives (part of its RouteView): kept by
+ * the exchange for its whole life, so a configuration that switches tracing or logs meanwhile
+ * never splits one request between two tracers. Undefined members cost nothing.
+ */
+export interface ExchangeTelemetry {
+  readonly tracing?: Tracing;
+  readonly accessLog?: AccessLog;
 }
 
 const CONNECT_ERRORS = new Set([
@@ -140,6 +147,9 @@ export class Exchange {
   private holdsRequest = false;
   private holdsRetry = false;
   private readonly retry: RetryPolicy | undefined;
+  private readonly tracing: Tracing | undefined;
+  /** Where the exchange is logged when it ends, if access logs are on. */
+  readonly accessLog: AccessLog | undefined;
 
   constructor(
     readonly req: DownstreamRequest,
@@ -152,8 +162,11 @@ export class Exchange {
     private readonly pick: PickContext,
     private readonly env: ExchangeEnv,
     body: RequestBody,
+    telemetry: ExchangeTelemetry,
   ) {
     this.retry = route.retry;
+    this.tracing = telemetry.tracing;
+    this.accessLog = telemetry.accessLog;
     this.requestBytes = Buffer.isBuffer(body)
       ? body.length
       : Number(req.headers['content-length'] ?? 0) || 0;
@@ -167,7 +180,7 @@ export class Exchange {
   start(): void {
     (this.res as Tagged)[EXCHANGE] = this;
     this.res.once('close', onDownstreamClose);
-    const tracing = this.env.tracing;
+    const tracing = this.tracing;
     if (tracing) {
       this.span = tracing.startRequest(
         this.env.inbound === true,
@@ -215,7 +228,7 @@ export class Exchange {
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) this.tryTimer = setTimeout(onTryTimeout, perTry, this);
     const headers = upstreamRequestHeaders(this.req.headers, this.authority, this.attempts);
-    const tracing = this.env.tracing;
+    const tracing = this.tracing;
     if (tracing && this.span) {
       this.attemptSpan = tracing.startAttempt(
         this.span,
@@ -248,7 +261,7 @@ export class Exchange {
     const retry = this.retry;
     const grpcStatus = headers['grpc-status'];
     if (this.attemptSpan) {
-      this.env.tracing!.end(
+      this.tracing!.end(
         this.attemptSpan,
         status,
         grpcStatus === undefined ? '' : String(grpcStatus),
@@ -360,7 +373,7 @@ export class Exchange {
     const kind: RetriableError = err === PER_TRY_TIMEOUT ? 'timeout' : classify(err);
     if (kind !== 'timeout') attempt.host.rqError++;
     if (this.attemptSpan) {
-      this.env.tracing!.end(this.attemptSpan, 0, '', '', { 'error.type': kind });
+      this.tracing!.end(this.attemptSpan, 0, '', '', { 'error.type': kind });
       this.attemptSpan = undefined;
     }
     // Connect failures, resets and timeouts originate here: Envoy counts them as gateway errors.
@@ -471,7 +484,7 @@ export class Exchange {
   }
 
   private endSpan(): void {
-    const tracing = this.env.tracing!;
+    const tracing = this.tracing!;
     if (this.attemptSpan) tracing.end(this.attemptSpan, 0, '', this.flags);
     const principal = requestPrincipal(this.req);
     tracing.end(this.span!, this.status, this.grpcStatus, this.flags, {
@@ -514,7 +527,7 @@ export class Exchange {
     this.env.stats.record(this);
     this.env.istio?.(this);
     if (this.span) this.endSpan();
-    this.env.onDone?.(this);
+    this.accessLog?.exchange(this);
   }
 }
 

@@ -5,6 +5,7 @@ export {
   type DownstreamResponse,
   Exchange,
   type ExchangeEnv,
+  type ExchangeTelemetry,
 } from './exchange.js';
 export {
   DURATION_BUCKETS_MS,

@@ -23,6 +23,7 @@ import {
   type DownstreamRequest,
   Exchange,
   type ExchangeEnv,
+  type ExchangeTelemetry,
   type RequestBody,
 } from './exchange.js';
 import { hasRequestBody } from './headers.js';
@@ -47,6 +48,9 @@ export interface RouteView {
   readonly port?: number;
   /** The listener's own rate limit (inbound: the service's), after authorization. */
   readonly rateLimit?: LocalRateLimiter;
+  /** Traces and the access log, as the configuration in force says; absent: off. */
+  readonly tracing?: ExchangeTelemetry['tracing'];
+  readonly accessLog?: AccessLog;
 }
 
 /** A request refused by authorization, for the log (the rule that refused it). */
@@ -61,8 +65,6 @@ export interface Denial {
 export interface HandlerOptions extends ExchangeEnv {
   /** The route view in force now. */
   readonly view: () => RouteView;
-  /** Requests answered without an upstream (no route, no cluster), for the access log. */
-  readonly onLocal?: AccessLog['local'];
   /** A request authorization refused. */
   readonly onDenied?: (d: Denial) => void;
   /** Per-route HTTP filters (fault injection, rate limits) of this listener's routes. */
@@ -72,6 +74,7 @@ export interface HandlerOptions extends ExchangeEnv {
 /** Refuses a request locally: counted, logged, answered (status, flag). */
 function refuse(
   options: HandlerOptions,
+  log: AccessLog | undefined,
   req: DownstreamRequest,
   res: DownstreamResponse,
   status: number,
@@ -83,7 +86,7 @@ function refuse(
   grpcStatus?: number,
 ): void {
   options.istio?.(localOutcome(req, status, grpc, flag));
-  options.onLocal?.(req.method ?? 'GET', req.headers, authority, path, status, flag);
+  log?.local(req.method ?? 'GET', req.headers, authority, path, status, flag);
   sendLocalReply(res, status, body, grpc, flag, grpcStatus);
 }
 
@@ -101,13 +104,24 @@ class Delayed {
 function afterDelay(d: Delayed): void {
   const x = d.exchange;
   if (d.abort)
-    abortWith(d.options, x.req, x.res, x.grpc, d.abort, FLAG.FAULT_DELAY, d.authority, d.path);
+    abortWith(
+      d.options,
+      x.accessLog,
+      x.req,
+      x.res,
+      x.grpc,
+      d.abort,
+      FLAG.FAULT_DELAY,
+      d.authority,
+      d.path,
+    );
   else x.start();
 }
 
 /** Answers an injected abort: its HTTP status, or its gRPC status in a trailers-only reply. */
 function abortWith(
   options: HandlerOptions,
+  log: AccessLog | undefined,
   req: DownstreamRequest,
   res: DownstreamResponse,
   grpc: boolean,
@@ -121,6 +135,7 @@ function abortWith(
   const status = abort.httpStatus ?? 200;
   refuse(
     options,
+    log,
     req,
     res,
     status,
@@ -174,7 +189,7 @@ export function createRequestHandler(
         options.stats.denied++;
         options.istio?.(localOutcome(req, 403, grpc, ''));
         options.onDenied?.({ policy: decision.policy, principal, method, authority, path });
-        options.onLocal?.(method, headers, authority, path, 403, '');
+        view.accessLog?.local(method, headers, authority, path, 403, '');
         sendLocalReply(res, 403, 'RBAC: access denied', grpc, '');
         return;
       }
@@ -184,6 +199,7 @@ export function createRequestHandler(
       options.stats.rateLimited++;
       refuse(
         options,
+        view.accessLog,
         req,
         res,
         listenerLimit.status,
@@ -200,7 +216,7 @@ export function createRequestHandler(
     if (!route) {
       options.stats.recordLocal(404, 'NR');
       options.istio?.(localOutcome(req, 404, grpc, FLAG.NO_ROUTE));
-      options.onLocal?.(method, headers, authority, path, 404, FLAG.NO_ROUTE);
+      view.accessLog?.local(method, headers, authority, path, 404, FLAG.NO_ROUTE);
       sendLocalReply(res, 404, `no route for ${authority}${path}`, grpc, FLAG.NO_ROUTE);
       return;
     }
@@ -219,7 +235,7 @@ export function createRequestHandler(
     if (!cluster) {
       options.stats.recordLocal(503, 'NC');
       options.istio?.(localOutcome(req, 503, grpc, FLAG.NO_CLUSTER));
-      options.onLocal?.(method, headers, authority, path, 503, FLAG.NO_CLUSTER);
+      view.accessLog?.local(method, headers, authority, path, 503, FLAG.NO_CLUSTER);
       sendLocalReply(res, 503, `no cluster ${clusterName ?? ''}`, grpc, FLAG.NO_CLUSTER);
       return;
     }
@@ -252,6 +268,7 @@ export function createRequestHandler(
       pick,
       options,
       body,
+      view,
     );
     if (route.perFilterConfig !== undefined && options.filters !== undefined) {
       const { fault, limiter } = options.filters.of(route);
@@ -259,6 +276,7 @@ export function createRequestHandler(
         options.stats.rateLimited++;
         refuse(
           options,
+          view.accessLog,
           req,
           res,
           limiter.status,
@@ -281,7 +299,7 @@ export function createRequestHandler(
           return;
         }
         if (decision.abort) {
-          abortWith(options, req, res, grpc, decision.abort, '', authority, path);
+          abortWith(options, view.accessLog, req, res, grpc, decision.abort, '', authority, path);
           return;
         }
       }

@@ -1,5 +1,11 @@
 /** The compiled, swappable configuration of the sidecar. */
 export {
+  ACCESS_LOG_OFF,
+  type AccessLogTarget,
+  type ListenerTelemetrySpec,
+  type TracingSpec,
+} from './listener-telemetry.js';
+export {
   type CompileResult,
   compileRuntime,
   listenerRouteName,

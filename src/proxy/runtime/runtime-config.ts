@@ -40,6 +40,11 @@ import {
   type UpstreamTlsSettings,
 } from '../tls-policy/index.js';
 import type { UpstreamTls } from '../upstream/index.js';
+import {
+  type ListenerTelemetrySpec,
+  readListenerTelemetry,
+  type TelemetryFilterLike,
+} from './listener-telemetry.js';
 
 export const { VIRTUAL_OUTBOUND, VIRTUAL_INBOUND } = types;
 const HCM = types.HTTP_CONNECTION_MANAGER;
@@ -59,6 +64,23 @@ export interface RuntimeConfig {
   readonly inboundTcp: TcpRoute | undefined;
   /** The inbound listener's local rate limit, with the JSON it was compiled from. */
   readonly inboundLimit: { readonly key: string; readonly limiter: LocalRateLimiter } | undefined;
+  /** What each listener's configuration says about traces and access logs. */
+  readonly telemetry: {
+    readonly outbound: ListenerTelemetrySpec;
+    readonly inbound: ListenerTelemetrySpec;
+  };
+}
+
+/** A listener's telemetry (config time); `clusters` resolves a collector named by cluster. */
+function listenerTelemetry(
+  listener: object | undefined,
+  clusters?: ProxyConfig['clusters'],
+): ListenerTelemetrySpec {
+  return readListenerTelemetry(
+    networkFilters(listener),
+    (listener as { metadata?: object } | undefined)?.metadata,
+    clusters,
+  );
 }
 
 const LOCAL_RATE_LIMIT =
@@ -71,6 +93,8 @@ interface NetworkFilterLike {
   readonly http_filters?: ReadonlyArray<{ readonly typed_config?: { readonly '@type'?: string } }>;
   readonly cluster?: string;
   readonly idle_timeout?: { readonly seconds?: number | string; readonly nanos?: number };
+  readonly tracing?: TelemetryFilterLike['tracing'];
+  readonly access_log?: TelemetryFilterLike['access_log'];
 }
 
 interface ListenerLike {
@@ -166,6 +190,7 @@ function validateTls(typeUrl: string, value: object): string | undefined {
     if (typeUrl.endsWith('.Listener')) {
       const limit = listenerRateLimit(value);
       if (limit) compileLocalRateLimit(limit as never, 0);
+      listenerTelemetry(value);
     }
     if (typeUrl.endsWith('.Cluster')) {
       compileUpstreamTls(value as ClusterTlsLike);
@@ -261,6 +286,16 @@ export function compileRuntime(
   }
   let inboundPolicy: InboundPolicy | undefined;
   const inboundListener = source.listeners.get(VIRTUAL_INBOUND)?.value;
+  const outboundListener = source.listeners.get(VIRTUAL_OUTBOUND)?.value;
+  let telemetry: RuntimeConfig['telemetry'] = { outbound: {}, inbound: {} };
+  try {
+    telemetry = {
+      outbound: listenerTelemetry(outboundListener, source.clusters),
+      inbound: listenerTelemetry(inboundListener, source.clusters),
+    };
+  } catch (err) {
+    errors.push(`telemetry: ${(err as Error).message}`);
+  }
   if (inboundListener) {
     try {
       inboundPolicy = compileInboundPolicy(inboundListener as ListenerTlsLike);
@@ -303,6 +338,7 @@ export function compileRuntime(
       inboundPolicy,
       inboundTcp: listenerTcpRoute(inboundListener),
       inboundLimit,
+      telemetry,
     },
   };
 }
