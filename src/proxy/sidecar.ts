@@ -120,6 +120,12 @@ export class Sidecar {
   private readonly tcpServers: net.Server[] = [];
   /** Traces and access logs, as the configuration (or else the flags) say. */
   private readonly telemetry: LiveTelemetry;
+  /**
+   * The first configuration's telemetry starting: the sidecar is ready only once the tracer
+   * the configuration asks for runs, so the app's first requests are traced as configured.
+   */
+  private firstTelemetry: Promise<void> | undefined;
+  private telemetryReady = false;
   ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
   readonly nodeId: string;
 
@@ -163,13 +169,13 @@ export class Sidecar {
   }
 
   get ready(): boolean {
-    return this.runtime !== undefined && !this.draining;
+    return this.runtime !== undefined && this.telemetryReady && !this.draining;
   }
 
-  /** Resolves once the first complete configuration is applied. */
+  /** Resolves once the first complete configuration is applied, its tracer included. */
   async waitReady(timeoutMs: number): Promise<void> {
-    if (this.runtime) return;
-    await this.xds?.ready(timeoutMs);
+    if (!this.runtime) await this.xds?.ready(timeoutMs);
+    await this.firstTelemetry;
   }
 
   get config(): RuntimeConfig | undefined {
@@ -253,19 +259,22 @@ export class Sidecar {
       );
     const tcpOut = istio.tcpRecorder('source');
     const tcpIn = istio.tcpRecorder('destination');
-    const tcpEnv = (rec: typeof tcpOut): TcpProxyEnv => ({
+    // The access log is the listener's in force when the connection closes.
+    const tcpEnv = (rec: typeof tcpOut, view: () => RouteView): TcpProxyEnv => ({
       opened: (cluster, socket) => rec.opened(cluster.name, socket),
-      closed: (x) =>
+      closed: (x) => {
         rec.closed({
           clusterName: x.cluster.name,
           sent: x.sent,
           received: x.received,
           downstreamSocket: x.downstream,
           failed: x.failed,
-        }),
+        });
+        view().accessLog?.tcp(x);
+      },
     });
-    const inboundTcpEnv = tcpEnv(tcpIn);
-    const outboundTcpEnv = tcpEnv(tcpOut);
+    const inboundTcpEnv = tcpEnv(tcpIn, () => this.inboundView);
+    const outboundTcpEnv = tcpEnv(tcpOut, () => this.outboundView);
     const opaqueInbound = (socket: net.Socket, first: Buffer): boolean => {
       const runtime = this.runtime;
       const route = runtime?.inboundTcp;
@@ -444,7 +453,12 @@ export class Sidecar {
       }
       const first = this.runtime === undefined;
       this.runtime = result.config;
-      this.telemetry.apply(result.config.telemetry);
+      const telemetry = this.telemetry.apply(result.config.telemetry);
+      if (first) {
+        this.firstTelemetry = telemetry.then(() => {
+          this.telemetryReady = true;
+        });
+      }
       this.rebuildViews();
       const keep = new Set<string>();
       for (const c of result.config.clusters.values())

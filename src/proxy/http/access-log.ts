@@ -5,7 +5,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { type DestinationStream, destination, pino } from 'pino';
-import { requestPrincipal } from '../tls/index.js';
+import type { TcpOutcome } from '../tcp/index.js';
+import { requestPrincipal, socketPrincipal } from '../tls/index.js';
 import type { Exchange } from './exchange.js';
 
 export interface AccessLog {
@@ -18,6 +19,8 @@ export interface AccessLog {
     status: number,
     flag: string,
   ): void;
+  /** A proxied TCP connection, when it closes. */
+  tcp(x: TcpOutcome): void;
   flush(): void;
 }
 
@@ -78,6 +81,21 @@ export function createAccessLog(target: string, direction: 'outbound' | 'inbound
         response_flags: flag,
         request_id: requestId(headers),
         trace_id: traceIdOf(headers),
+      });
+    },
+    tcp(x) {
+      log.info({
+        start_time: new Date(performance.timeOrigin + x.startedAt).toISOString(),
+        direction,
+        protocol: 'TCP',
+        // Envoy's flags: no healthy upstream, or the upstream connection failed.
+        response_flags: x.host === undefined ? 'UH' : x.failed ? 'UF' : '-',
+        bytes_received: x.received,
+        bytes_sent: x.sent,
+        duration_ms: Math.round((performance.now() - x.startedAt) * 1000) / 1000,
+        upstream_cluster: x.cluster.name,
+        upstream_host: x.host?.key ?? null,
+        peer: socketPrincipal(x.downstream),
       });
     },
     flush() {

@@ -7,7 +7,7 @@
  */
 import type net from 'node:net';
 import type { RuntimeCluster } from '../cluster/index.js';
-import { NO_HASH } from '../lb/index.js';
+import { type Host, NO_HASH } from '../lb/index.js';
 import { connectEndpoint } from '../upstream/index.js';
 
 /** Envoy's tcp_proxy default idle timeout. */
@@ -22,6 +22,9 @@ export interface TcpOutcome {
   readonly downstream: net.Socket;
   /** The upstream connection never opened. */
   readonly failed: boolean;
+  /** When the connection was taken (performance.now()), and the host picked for it. */
+  readonly startedAt: number;
+  readonly host: Host | undefined;
 }
 
 export interface TcpProxyEnv {
@@ -42,10 +45,19 @@ export function proxyTcp(
 ): void {
   // Each direction ends on its own (half-close), as tcp_proxy does.
   downstream.allowHalfOpen = true;
+  const startedAt = performance.now();
   const host = cluster.balancer.pick(NO_HASH);
   if (!host) {
     downstream.destroy();
-    env.closed?.({ cluster, received: 0, sent: 0, downstream, failed: true });
+    env.closed?.({
+      cluster,
+      received: 0,
+      sent: 0,
+      downstream,
+      failed: true,
+      startedAt,
+      host: undefined,
+    });
     return;
   }
   const { socket: upstream, ready } = connectEndpoint(
@@ -74,7 +86,7 @@ export function proxyTcp(
     if (!connected) host.rqError++;
     downstream.destroy();
     upstream.destroy();
-    env.closed?.({ cluster, received, sent, downstream, failed: !connected });
+    env.closed?.({ cluster, received, sent, downstream, failed: !connected, startedAt, host });
   };
   const idle = () => finish();
   downstream.setTimeout(idleTimeoutMs, idle);

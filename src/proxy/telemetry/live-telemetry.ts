@@ -76,9 +76,13 @@ export class LiveTelemetry {
     return total;
   }
 
-  /** Applies the listeners' specs; tracers still starting are swapped in when ready. */
-  apply(specs: Readonly<Record<Direction, ListenerTelemetrySpec>>): void {
-    if (this.closed) return;
+  /**
+   * Applies the listeners' specs; tracers still starting are swapped in when ready, which
+   * the promise tells (a tracer that fails to start is logged, and the promise resolves).
+   */
+  apply(specs: Readonly<Record<Direction, ListenerTelemetrySpec>>): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const starting: Promise<void>[] = [];
     for (const direction of ['outbound', 'inbound'] as const) {
       const spec = specs[direction];
       const key = this.tracingKey(spec);
@@ -91,9 +95,10 @@ export class LiveTelemetry {
       const tracer = this.tracers.get(key);
       // Until the wanted tracer is ready, the one in force stays.
       this.set(direction, tracer ?? this.current[direction].tracing, accessLog);
-      if (!tracer) this.startWanted(key);
+      if (!tracer) starting.push(this.startWanted(key));
     }
     this.retireUnused();
+    return Promise.all(starting).then(() => undefined);
   }
 
   /** Shuts every tracer down (exporting what is queued) and flushes the logs. */
@@ -122,8 +127,8 @@ export class LiveTelemetry {
           });
   }
 
-  private startWanted(key: string): void {
-    void this.tracer(key).then((tracer) => {
+  private startWanted(key: string): Promise<void> {
+    return this.tracer(key).then((tracer) => {
       if (!tracer || this.closed) return;
       let swapped = false;
       for (const direction of ['outbound', 'inbound'] as const) {

@@ -1,0 +1,137 @@
+/**
+ * What a sidecar reads of a listener's telemetry, from resources as the control plane
+ * translates them and as they arrive over the wire (encoded, then decoded), and what it
+ * refuses (NACKs) or leaves to its flags.
+ */
+import assert from 'node:assert/strict';
+import { translateMesh, translateWorkload } from '../../../src/controlplane/translate/index.js';
+import type { MeshConfig } from '../../../src/mesh/index.js';
+import { compileRuntime, validateResource } from '../../../src/proxy/runtime/index.js';
+import { decodeResource, encodeResource, types } from '../../../src/xds/index.js';
+import type { ProxyConfig, ResourceEntry } from '../../../src/xds-client/index.js';
+import {
+  MESH_SETTINGS,
+  TELEMETRY_MESH,
+  workload,
+} from '../../controlplane/translate/mesh-fixture.js';
+
+/** The proxy config a sidecar of `w` would assemble, every resource through the wire. */
+function proxyConfig(
+  config: MeshConfig,
+  w = workload({ service: 'api', appPort: 8080 }),
+): ProxyConfig {
+  const shared = translateMesh(config).resources;
+  const own = translateWorkload(config, w).resources;
+  const wire = (typeUrl: string, list: ReadonlyArray<{ name: string; value: object }>) =>
+    new Map<string, ResourceEntry>(
+      list.map((r) => [
+        r.name,
+        {
+          name: r.name,
+          version: '1',
+          value: decodeResource(typeUrl, encodeResource(typeUrl, r.value)),
+        },
+      ]),
+    );
+  return {
+    version: 1,
+    listeners: wire(types.LISTENER, own.listeners),
+    routes: wire(types.ROUTE, [...shared.routes, ...own.routes]),
+    clusters: wire(types.CLUSTER, [...shared.clusters, ...own.clusters]),
+    endpoints: wire(types.ENDPOINT, shared.endpoints),
+  } as unknown as ProxyConfig;
+}
+
+function telemetryOf(config: MeshConfig, w?: Parameters<typeof proxyConfig>[1]) {
+  const r = compileRuntime(proxyConfig(config, w), undefined, Math.random);
+  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  return r.config.telemetry;
+}
+
+describe('sidecar: telemetry read from the listeners', () => {
+  it('reads the mesh’s gRPC collector, sampling, propagation, service name and access log', () => {
+    const t = telemetryOf(TELEMETRY_MESH);
+    const tracing = {
+      endpoint: 'http://otel-collector.observability:4317',
+      protocol: 'grpc',
+      sampling: 0.1,
+      propagation: ['w3c', 'b3'],
+      serviceName: 'api',
+    };
+    assert.deepEqual(t.outbound, { tracing, accessLog: '/var/log/ferry/api.jsonl' });
+    assert.deepEqual(t.inbound, t.outbound);
+  });
+
+  it('reads logs switched off on purpose (a TCP sidecar) as off, not as unsaid', () => {
+    const t = telemetryOf(
+      TELEMETRY_MESH,
+      workload({ service: 'db', namespace: 'data', appPort: 5432 }),
+    );
+    assert.equal(t.inbound.accessLog, 'off');
+    assert.equal(t.outbound.accessLog, 'off');
+  });
+
+  it('standard output, and nothing said when the mesh file has no telemetry', () => {
+    const stdout: MeshConfig = {
+      mesh: { ...MESH_SETTINGS, telemetry: { accessLog: { enabled: true } } },
+      services: TELEMETRY_MESH.services.map((s) => ({ ...s, telemetry: undefined })),
+    };
+    assert.deepEqual(telemetryOf(stdout).outbound, { accessLog: '-' });
+    const plain: MeshConfig = { ...stdout, mesh: MESH_SETTINGS };
+    assert.deepEqual(telemetryOf(plain), { outbound: {}, inbound: {} });
+  });
+
+  it('NACKs a tracing block it cannot follow; ignores a provider it does not speak', () => {
+    const listener = (tracing: object) => ({
+      name: 'virtualOutbound',
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: 'envoy.filters.network.http_connection_manager',
+              typed_config: { '@type': types.HTTP_CONNECTION_MANAGER, tracing },
+            },
+          ],
+        },
+      ],
+    });
+    const otel = { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig' };
+    assert.match(
+      String(
+        validateResource(
+          types.LISTENER,
+          'virtualOutbound',
+          listener({ provider: { typed_config: otel } }),
+        ),
+      ),
+      /no OTLP exporter address/,
+    );
+    assert.match(
+      String(
+        validateResource(
+          types.LISTENER,
+          'virtualOutbound',
+          listener({
+            random_sampling: { value: 250 },
+            provider: {
+              typed_config: {
+                ...otel,
+                http_service: { http_uri: { uri: 'http://c:4318/v1/traces' } },
+              },
+            },
+          }),
+        ),
+      ),
+      /random_sampling 250 is not a percentage/,
+    );
+    const zipkin = { '@type': 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig' };
+    assert.equal(
+      validateResource(
+        types.LISTENER,
+        'virtualOutbound',
+        listener({ provider: { typed_config: zipkin } }),
+      ),
+      undefined,
+    );
+  });
+});
