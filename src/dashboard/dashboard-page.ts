@@ -1,7 +1,9 @@
 /**
  * The dashboard page: one self-contained HTML document (no CDN, no external fetch, works
  * offline). It polls /dashboard/api/graph (every 2 s; `?refresh=MS` to change) and draws
- * the service graph as inline SVG; clicking a service shows its detail.
+ * the service graph as inline SVG (HTTP edges with request rate, success rate and latency;
+ * TCP edges, dashed, with bytes per second each way and connections per second); clicking a
+ * service shows its detail.
  * Text from the mesh is only ever set through textContent, never parsed as HTML.
  */
 
@@ -27,6 +29,7 @@ h2 { font-size:14px; margin:0 0 8px; }
 .edge line { stroke:#8a94a6; stroke-width:1.6; }
 .edge.bad line { stroke:var(--bad); }
 .edge.warn line { stroke:var(--warn); }
+.edge.tcp line { stroke-dasharray:6 4; }
 .edge text { font-size:11px; fill:#344054; paint-order:stroke; stroke:#fff; stroke-width:3px; }
 table { border-collapse:collapse; width:100%; font-size:12px; }
 th, td { text-align:left; padding:3px 6px; border-bottom:1px solid #eceef2; vertical-align:top; }
@@ -55,7 +58,13 @@ function el(tag, attrs, text) {
 function rate(x) { return x === undefined || x === null ? '-' : (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)); }
 function pct(x) { return x === undefined || x === null ? '-' : (x * 100).toFixed(x === 1 ? 0 : 1) + '%'; }
 function ms(x) { return x === undefined || x === null ? '-' : (x >= 100 ? x.toFixed(0) : x.toFixed(1)) + 'ms'; }
-function edgeLabel(e) { return rate(e.rps) + ' rps · ' + pct(e.successRate) + ' · p50 ' + ms(e.p50) + ' · p99 ' + ms(e.p99); }
+function bytes(x) { return x === undefined || x === null ? '-' : x >= 1e6 ? (x / 1e6).toFixed(1) + ' MB' : x >= 1e3 ? (x / 1e3).toFixed(1) + ' kB' : x.toFixed(0) + ' B'; }
+function tcpLabel(t) { return 'TCP ' + bytes(t.receivedBytesPerSecond) + '/s → · ' + bytes(t.sentBytesPerSecond) + '/s ← · ' + rate(t.connectionsOpenedPerSecond) + ' conn/s'; }
+function edgeLabel(e) {
+  const http = rate(e.rps) + ' rps · ' + pct(e.successRate) + ' · p50 ' + ms(e.p50) + ' · p99 ' + ms(e.p99);
+  if (!e.tcp) return http;
+  return e.requests > 0 ? http + ' | ' + tcpLabel(e.tcp) : tcpLabel(e.tcp);
+}
 
 function layout(nodes, edges) {
   const incoming = new Map(nodes.map((n) => [n.id, 0]));
@@ -101,7 +110,7 @@ function drawGraph(g) {
   for (const e of g.edges) {
     const a = pos.get(e.source), b = pos.get(e.destination);
     if (!a || !b) continue;
-    const cls = e.successRate !== undefined && e.successRate !== null && e.successRate < 0.95 ? 'edge bad' : e.successRate < 0.99 ? 'edge warn' : 'edge';
+    const cls = (e.successRate !== undefined && e.successRate !== null && e.successRate < 0.95 ? 'edge bad' : e.successRate < 0.99 ? 'edge warn' : 'edge') + (e.tcp && !e.requests ? ' tcp' : '');
     const grp = el('svg:g', { class: cls, 'data-source': e.source, 'data-destination': e.destination });
     const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2;
     grp.append(el('svg:line', { x1, y1, x2: x2 <= x1 ? b.x + W / 2 : x2, y2: x2 <= x1 ? b.y : y2, 'marker-end': 'url(#arrow)' }));
@@ -115,7 +124,10 @@ function drawGraph(g) {
     grp.append(el('svg:rect', { width: W, height: H }));
     grp.append(el('svg:text', { x: 10, y: 20, class: 'title' }, n.name + (n.namespace ? '.' + n.namespace : '')));
     const s = n.stats;
-    grp.append(el('svg:text', { x: 10, y: 40, class: 'node-rate' }, s ? rate(s.rps) + ' rps · ' + pct(s.successRate) + ' ok' : 'no inbound traffic'));
+    // A service with TCP traffic only: the bytes and connections of its incoming edges.
+    const tcpIn = g.edges.filter((e) => e.destination === n.id && e.tcp).map((e) => e.tcp);
+    const tcpText = tcpIn.length ? 'TCP ' + bytes(tcpIn.reduce((a, t) => a + t.receivedBytesPerSecond + t.sentBytesPerSecond, 0)) + '/s · ' + rate(tcpIn.reduce((a, t) => a + t.connectionsOpenedPerSecond, 0)) + ' conn/s' : 'no inbound traffic';
+    grp.append(el('svg:text', { x: 10, y: 40, class: 'node-rate' }, s ? rate(s.rps) + ' rps · ' + pct(s.successRate) + ' ok' : tcpText));
     grp.append(el('svg:text', { x: 10, y: 58, class: 'node-latency' }, s ? 'p50 ' + ms(s.p50) + ' · p99 ' + ms(s.p99) : ''));
     grp.addEventListener('click', () => { selected = n.id; drawGraph(lastGraph); loadService(); });
     svg.append(grp);
@@ -170,6 +182,8 @@ async function loadService() {
   parts.push(flags.length ? table(['flag', 'requests'], flags.map(([f, n]) => [f, String(Math.round(n))])) : el('p', { class: 'empty' }, 'none'));
   const codes = Object.entries(s ? s.responseCodes : {});
   if (codes.length) { parts.push(el('h2', {}, 'Response codes')); parts.push(table(['code', 'requests'], codes.map(([c, n]) => [c, String(Math.round(n))]))); }
+  const tcpEdges = [...d.inbound, ...d.outbound].filter((e) => e.tcp);
+  if (tcpEdges.length) { parts.push(el('h2', {}, 'TCP traffic')); parts.push(table(['edge', 'in/s', 'back/s', 'conn/s', 'opened', 'closed'], tcpEdges.map((e) => [e.source + ' → ' + e.destination, bytes(e.tcp.receivedBytesPerSecond), bytes(e.tcp.sentBytesPerSecond), rate(e.tcp.connectionsOpenedPerSecond), String(Math.round(e.tcp.connectionsOpened)), String(Math.round(e.tcp.connectionsClosed))]))); }
   if (s && Object.keys(s.versions).length) { parts.push(el('h2', {}, 'Requests by version')); parts.push(table(['version', 'requests'], Object.entries(s.versions).map(([v, n]) => [v, String(Math.round(n))]))); }
   box.replaceChildren(...parts);
 }

@@ -4,14 +4,17 @@
  * (responses that are not 5xx; a gRPC status other than OK in a 200 is not a failure here,
  * as in Istio's dashboards), p50/p99 latency and requests by response flag.
  *
- * Each request is counted twice in a mesh (reporter="source" by the caller's sidecar,
+ * TCP traffic (Istio's istio_tcp_* counters) makes edges too, with bytes per second each way
+ * and connections opened and closed per second.
+ *
+ * Each request (and connection) is counted twice in a mesh (reporter="source" by the caller's sidecar,
  * reporter="destination" by the callee's): edges use the caller's count where there is
  * one, else the callee's (a caller without a sidecar); services use the callee's count
  * where there is one. https://istio.io/latest/docs/reference/config/metrics/
  */
 import { histogramQuantile } from './histogram-quantile.js';
 import type { Labels } from './prometheus-text.js';
-import type { Delta, Point } from './series-delta.js';
+import type { Delta, Point, TcpMetric } from './series-delta.js';
 
 export interface TrafficStats {
   /** Requests per second over the window. */
@@ -29,12 +32,26 @@ export interface TrafficStats {
   readonly responseCodes: Readonly<Record<string, number>>;
 }
 
+/** An edge's TCP traffic over the window, from Istio's istio_tcp_* counters. */
+export interface TcpStats {
+  /** Bytes per second from the caller (istio_tcp_received_bytes_total) and back to it (sent). */
+  readonly receivedBytesPerSecond: number;
+  readonly sentBytesPerSecond: number;
+  readonly connectionsOpenedPerSecond: number;
+  readonly connectionsClosedPerSecond: number;
+  /** Connections opened and closed in the window. */
+  readonly connectionsOpened: number;
+  readonly connectionsClosed: number;
+}
+
 export interface EdgeStats extends TrafficStats {
   /** Node ids: `name.namespace` (the caller's canonical service, or "unknown"). */
   readonly source: string;
   readonly destination: string;
   /** The fraction of the edge's requests sent over mutual TLS. */
   readonly mtlsShare: number | undefined;
+  /** TCP traffic on the edge; undefined when it has none. */
+  readonly tcp: TcpStats | undefined;
 }
 
 export interface ServiceStats extends TrafficStats {
@@ -131,6 +148,34 @@ class Accumulator {
   }
 }
 
+/** The TCP counters of one edge. */
+class TcpAccumulator {
+  private readonly totals: Record<TcpMetric, number> = {
+    istio_tcp_sent_bytes_total: 0,
+    istio_tcp_received_bytes_total: 0,
+    istio_tcp_connections_opened_total: 0,
+    istio_tcp_connections_closed_total: 0,
+  };
+
+  add(p: Point): void {
+    const name = p.labels.__name__ as TcpMetric;
+    if (name in this.totals) this.totals[name] += p.value;
+  }
+
+  stats(seconds: number): TcpStats {
+    const t = this.totals;
+    const per = (n: number) => (seconds > 0 ? n / seconds : 0);
+    return {
+      receivedBytesPerSecond: per(t.istio_tcp_received_bytes_total),
+      sentBytesPerSecond: per(t.istio_tcp_sent_bytes_total),
+      connectionsOpenedPerSecond: per(t.istio_tcp_connections_opened_total),
+      connectionsClosedPerSecond: per(t.istio_tcp_connections_closed_total),
+      connectionsOpened: t.istio_tcp_connections_opened_total,
+      connectionsClosed: t.istio_tcp_connections_closed_total,
+    };
+  }
+}
+
 function get<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   let v = map.get(key);
   if (!v) {
@@ -151,6 +196,7 @@ export function computeMeshStats(
 ): MeshStats {
   // Which edges and services have a count from the preferred reporter at all.
   const edgeBySource = new Set<string>();
+  const tcpEdgeBySource = new Set<string>();
   const serviceByDestination = new Set<string>();
   for (const d of deltas) {
     for (const p of [...d.requests, ...d.buckets]) {
@@ -159,8 +205,24 @@ export function computeMeshStats(
       if (p.labels.reporter === 'source') edgeBySource.add(`${sourceId(p.labels)}>${dstId}`);
       else if (p.labels.reporter === 'destination') serviceByDestination.add(dstId);
     }
+    for (const p of d.tcp) {
+      if (p.labels.reporter === 'source') {
+        const { source, destination } = edgeEnds(p.labels);
+        tcpEdgeBySource.add(`${source}>${destination}`);
+      }
+    }
   }
-  const edges = new Map<string, { source: string; destination: string; acc: Accumulator }>();
+  const edges = new Map<
+    string,
+    { source: string; destination: string; acc: Accumulator; tcp: TcpAccumulator | undefined }
+  >();
+  const edgeOf = (source: string, destination: string) =>
+    get(edges, `${source}>${destination}`, () => ({
+      source,
+      destination,
+      acc: new Accumulator(),
+      tcp: undefined,
+    }));
   const services = new Map<string, { name: string; namespace: string; acc: Accumulator }>();
   const visit = (p: Point, bucket: boolean) => {
     const l = p.labels;
@@ -170,11 +232,7 @@ export function computeMeshStats(
     const edgeKey = `${src}>${dstId}`;
     const edgeReporter = edgeBySource.has(edgeKey) ? 'source' : 'destination';
     if (l.reporter === edgeReporter) {
-      const e = get(edges, edgeKey, () => ({
-        source: src,
-        destination: dstId,
-        acc: new Accumulator(),
-      }));
+      const e = edgeOf(src, dstId);
       if (bucket) e.acc.bucket(p);
       else e.acc.count(p);
     }
@@ -188,6 +246,14 @@ export function computeMeshStats(
   for (const d of deltas) {
     for (const p of d.requests) visit(p, false);
     for (const p of d.buckets) visit(p, true);
+    for (const p of d.tcp) {
+      const { source, destination } = edgeEnds(p.labels);
+      const reporter = tcpEdgeBySource.has(`${source}>${destination}`) ? 'source' : 'destination';
+      if (p.labels.reporter !== reporter) continue;
+      const e = edgeOf(source, destination);
+      e.tcp ??= new TcpAccumulator();
+      e.tcp.add(p);
+    }
   }
   return {
     at,
@@ -199,6 +265,7 @@ export function computeMeshStats(
         destination: e.destination,
         ...e.acc.stats(windowSeconds),
         mtlsShare: e.acc.requests > 0 ? e.acc.mtls / e.acc.requests : undefined,
+        tcp: e.tcp?.stats(windowSeconds),
       }))
       .sort((a, b) => (a.source + a.destination < b.source + b.destination ? -1 : 1)),
     services: [...services.entries()]

@@ -8,7 +8,7 @@
 import { computeMeshStats, edgeEnds, type MeshStats } from './mesh-stats.js';
 import type { StatsSource, TargetStatus } from './metrics-scraper.js';
 import type { Labels } from './prometheus-text.js';
-import type { Point } from './series-delta.js';
+import { type Point, TCP_METRICS } from './series-delta.js';
 
 export interface PrometheusStatsOptions {
   /** Prometheus's base URL, e.g. http://prometheus:9090. */
@@ -59,6 +59,8 @@ const COUNT_BY = [
  * per-workload labels are left out so that one edge is one series.
  */
 const EDGE_BY = ['reporter', ...SOURCE, ...DESTINATION].join(', ');
+/** TCP counters are grouped by what names an edge. */
+const TCP_BY = EDGE_BY;
 const SERVICE_BY = ['reporter', ...DESTINATION].join(', ');
 
 export function prometheusQueries(windowSeconds: number): Record<string, string> {
@@ -71,6 +73,9 @@ export function prometheusQueries(windowSeconds: number): Record<string, string>
     edgeP99: `histogram_quantile(0.99, ${buckets(EDGE_BY)})`,
     serviceP50: `histogram_quantile(0.5, ${buckets(SERVICE_BY)})`,
     serviceP99: `histogram_quantile(0.99, ${buckets(SERVICE_BY)})`,
+    ...Object.fromEntries(
+      TCP_METRICS.map((m) => [m, `sum by (${TCP_BY}) (rate(${m}[${w}]))`] as const),
+    ),
   };
 }
 
@@ -127,19 +132,26 @@ export class PrometheusStats implements StatsSource {
   async stats(): Promise<MeshStats> {
     const at = this.now();
     const q = prometheusQueries(this.windowSeconds);
-    const [counts, edgeP50, edgeP99, serviceP50, serviceP99] = await Promise.all([
+    const [counts, edgeP50, edgeP99, serviceP50, serviceP99, ...tcpRates] = await Promise.all([
       this.query(q.counts as string, at),
       this.query(q.edgeP50 as string, at),
       this.query(q.edgeP99 as string, at),
       this.query(q.serviceP50 as string, at),
       this.query(q.serviceP99 as string, at),
+      ...TCP_METRICS.map((m) => this.query(q[m] as string, at)),
     ]);
-    // rate() x window: the requests of the window, so computeMeshStats's rps is the rate.
-    const requests: Point[] = counts
-      .map((s) => ({ labels: s.metric, value: Number(s.value[1]) * this.windowSeconds }))
-      .filter((p) => Number.isFinite(p.value) && p.value > 0);
+    // rate() x window: the counts of the window, so computeMeshStats's rates are the rates.
+    const windowCounts = (samples: readonly VectorSample[], name?: string): Point[] =>
+      samples
+        .map((s) => ({
+          labels: name ? { ...s.metric, __name__: name } : s.metric,
+          value: Number(s.value[1]) * this.windowSeconds,
+        }))
+        .filter((p) => Number.isFinite(p.value) && p.value > 0);
+    const requests = windowCounts(counts);
+    const tcp = TCP_METRICS.flatMap((m, i) => windowCounts(tcpRates[i] ?? [], m));
     const base = computeMeshStats(
-      [{ from: at - this.windowSeconds * 1000, to: at, requests, buckets: [] }],
+      [{ from: at - this.windowSeconds * 1000, to: at, requests, buckets: [], tcp }],
       this.windowSeconds,
       at,
     );

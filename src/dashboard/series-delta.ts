@@ -8,10 +8,22 @@ import type { Labels, Sample } from './prometheus-text.js';
 
 export const REQUESTS_TOTAL = 'istio_requests_total';
 export const DURATION_BUCKET = 'istio_request_duration_milliseconds_bucket';
+/** Istio's TCP counters; their points carry the metric's name as `__name__`, as Prometheus does. */
+export const TCP_METRICS = [
+  'istio_tcp_sent_bytes_total',
+  'istio_tcp_received_bytes_total',
+  'istio_tcp_connections_opened_total',
+  'istio_tcp_connections_closed_total',
+] as const;
+export type TcpMetric = (typeof TCP_METRICS)[number];
+
+function isTcpMetric(name: string): name is TcpMetric {
+  return (TCP_METRICS as readonly string[]).includes(name);
+}
 
 /** The metrics the dashboard reads from a scrape. */
 export function isDashboardMetric(name: string): boolean {
-  return name === REQUESTS_TOTAL || name === DURATION_BUCKET;
+  return name === REQUESTS_TOTAL || name === DURATION_BUCKET || isTcpMetric(name);
 }
 
 export interface Point {
@@ -25,6 +37,7 @@ export interface Reading {
   readonly at: number;
   readonly requests: ReadonlyMap<string, Point>;
   readonly buckets: ReadonlyMap<string, Point>;
+  readonly tcp: ReadonlyMap<string, Point>;
 }
 
 /** The increments between two readings of one target. */
@@ -33,6 +46,8 @@ export interface Delta {
   readonly to: number;
   readonly requests: readonly Point[];
   readonly buckets: readonly Point[];
+  /** Increments of the TCP counters, each point labelled with its `__name__`. */
+  readonly tcp: readonly Point[];
 }
 
 export function seriesKey(labels: Labels): string {
@@ -45,13 +60,19 @@ export function seriesKey(labels: Labels): string {
 export function toReading(samples: readonly Sample[], at: number): Reading {
   const requests = new Map<string, Point>();
   const buckets = new Map<string, Point>();
+  const tcp = new Map<string, Point>();
   for (const s of samples) {
     if (!Number.isFinite(s.value)) continue;
+    if (isTcpMetric(s.name)) {
+      const labels = { ...s.labels, __name__: s.name };
+      tcp.set(seriesKey(labels), { labels, value: s.value });
+      continue;
+    }
     const into =
       s.name === REQUESTS_TOTAL ? requests : s.name === DURATION_BUCKET ? buckets : undefined;
     into?.set(seriesKey(s.labels), { labels: s.labels, value: s.value });
   }
-  return { at, requests, buckets };
+  return { at, requests, buckets, tcp };
 }
 
 function increments(prev: ReadonlyMap<string, Point>, cur: ReadonlyMap<string, Point>): Point[] {
@@ -98,5 +119,6 @@ export function delta(prev: Reading, cur: Reading): Delta {
     to: cur.at,
     requests: increments(prev.requests, cur.requests),
     buckets: bucketIncrements(prev.buckets, cur.buckets),
+    tcp: increments(prev.tcp, cur.tcp),
   };
 }

@@ -252,4 +252,36 @@ describe('dashboard in headless Chromium', function () {
       100,
     );
   });
+
+  it('draws TCP traffic as an edge too, with bytes per second and connections', async () => {
+    const p = page as Page;
+    const tcpPump = setInterval(() => h.tcpTraffic(5), 50);
+    const label = () =>
+      p.eval<string | undefined>(`(${EDGES}).find((e) => e.source === 'catalog.default')?.label`);
+    try {
+      let seen = '';
+      await waitFor(
+        'a TCP edge from catalog to reviews',
+        async () => {
+          seen = (await label()) ?? '';
+          return /^TCP [\d.]+ (k|M)?B\/s → · [\d.]+ (k|M)?B\/s ← · [\d.]+ conn\/s$/.test(seen);
+        },
+        20_000,
+        100,
+      );
+      const dashed = await p.eval<boolean>(
+        `document.querySelector('.edge[data-source="catalog.default"]').classList.contains('tcp')`,
+      );
+      assert.ok(dashed, 'a TCP-only edge is drawn dashed');
+      // Four times the bytes per connection in as back: the page shows both directions.
+      const [, inRate, inUnit, backRate, backUnit] =
+        /^TCP ([\d.]+) (k|M)?B\/s → · ([\d.]+) (k|M)?B\/s ←/.exec(seen) ?? [];
+      const scale = (u: string | undefined) => (u === 'M' ? 1e6 : u === 'k' ? 1e3 : 1);
+      const ratio = (Number(inRate) * scale(inUnit)) / (Number(backRate) * scale(backUnit));
+      assert.ok(Math.abs(ratio - 4) < 0.2, `in/back ${ratio}`);
+      console.log(`      catalog -> reviews: ${seen}`);
+    } finally {
+      clearInterval(tcpPump);
+    }
+  });
 });

@@ -165,6 +165,24 @@ export class DashboardHarness {
     }
   }
 
+  /**
+   * `n` TCP connections from catalog to reviews v1, each 2000 bytes in and 500 back, opened
+   * and closed; both sidecars count them.
+   */
+  tcpTraffic(n: number): void {
+    const conn = {
+      source: PEERS.catalog,
+      destination: PEERS.reviewsV1,
+      received: 2000 * n,
+      sent: 500 * n,
+      opened: n,
+      closed: n,
+      mtls: true,
+    };
+    this.metrics.get('catalog')?.recordTcp({ ...conn, reporter: 'source' });
+    this.metrics.get('reviewsV1')?.recordTcp({ ...conn, reporter: 'destination' });
+  }
+
   async close(): Promise<void> {
     this.scraper?.stop();
     for (const p of this.probes) p.close();

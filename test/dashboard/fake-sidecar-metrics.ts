@@ -30,6 +30,27 @@ export interface Call {
   readonly count?: number;
 }
 
+/** A TCP connection (or several) between two workloads, as one sidecar counted it. */
+export interface TcpCall {
+  readonly reporter: 'source' | 'destination';
+  readonly source: Peer | undefined;
+  readonly destination: Peer;
+  /** Bytes from the caller, and back to it. */
+  readonly received: number;
+  readonly sent: number;
+  readonly opened?: number;
+  readonly closed?: number;
+  readonly mtls?: boolean;
+}
+
+/** Istio's TCP metrics, in the order they are rendered. */
+const TCP_COUNTERS = [
+  'istio_tcp_sent_bytes_total',
+  'istio_tcp_received_bytes_total',
+  'istio_tcp_connections_opened_total',
+  'istio_tcp_connections_closed_total',
+] as const;
+
 function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
@@ -81,8 +102,23 @@ interface Series {
   buckets: number[];
 }
 
+/** TCP labels: the request labels without the request's own (Istio's TCP label set). */
+function tcpLabelsOf(c: TcpCall): Record<string, string> {
+  const {
+    request_protocol: _p,
+    response_code: _c,
+    grpc_response_status: _g,
+    ...labels
+  } = labelsOf({ ...c, ms: 0 });
+  return labels;
+}
+
 export class FakeSidecarMetrics {
   private readonly series = new Map<string, Series>();
+  private readonly tcp = new Map<
+    string,
+    { labels: Record<string, string>; values: Record<(typeof TCP_COUNTERS)[number], number> }
+  >();
   private server: http.Server | undefined;
   /** Delay before answering, ms (a slow sidecar). */
   delayMs = 0;
@@ -106,9 +142,30 @@ export class FakeSidecarMetrics {
     });
   }
 
+  recordTcp(c: TcpCall): void {
+    const labels = tcpLabelsOf(c);
+    const key = JSON.stringify(labels);
+    const zero = () => ({
+      labels,
+      values: {
+        istio_tcp_sent_bytes_total: 0,
+        istio_tcp_received_bytes_total: 0,
+        istio_tcp_connections_opened_total: 0,
+        istio_tcp_connections_closed_total: 0,
+      },
+    });
+    const s = this.tcp.get(key) ?? zero();
+    this.tcp.set(key, s);
+    s.values.istio_tcp_sent_bytes_total += c.sent;
+    s.values.istio_tcp_received_bytes_total += c.received;
+    s.values.istio_tcp_connections_opened_total += c.opened ?? 0;
+    s.values.istio_tcp_connections_closed_total += c.closed ?? 0;
+  }
+
   /** The sidecar restarted: every counter back to zero. */
   reset(): void {
     this.series.clear();
+    this.tcp.clear();
   }
 
   text(): string {
@@ -133,10 +190,10 @@ export class FakeSidecarMetrics {
       lines.push(`istio_request_duration_milliseconds_sum${render(s.labels)} ${s.sum}`);
       lines.push(`istio_request_duration_milliseconds_count${render(s.labels)} ${s.count}`);
     }
-    lines.push('# TYPE istio_tcp_connections_opened_total counter');
-    lines.push(
-      'istio_tcp_connections_opened_total{reporter="source",destination_service="db.default.svc.cluster.local"} 3',
-    );
+    for (const name of TCP_COUNTERS) {
+      lines.push(`# TYPE ${name} counter`);
+      for (const s of this.tcp.values()) lines.push(`${name}${render(s.labels)} ${s.values[name]}`);
+    }
     return `${lines.join('\n')}\n`;
   }
 

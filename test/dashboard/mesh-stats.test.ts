@@ -11,10 +11,11 @@ import {
   parsePrometheusText,
   toReading,
 } from '../../src/dashboard/index.js';
-import { type Call, FakeSidecarMetrics, type Peer } from './fake-sidecar-metrics.js';
+import { type Call, FakeSidecarMetrics, type Peer, type TcpCall } from './fake-sidecar-metrics.js';
 
 const frontend: Peer = { workload: 'frontend-v1', app: 'frontend', version: 'v1' };
 const reviews: Peer = { workload: 'reviews-v1', app: 'reviews', version: 'v1' };
+const db: Peer = { workload: 'db-v1', app: 'db', version: 'v1', namespace: 'data' };
 
 function reading(m: FakeSidecarMetrics, at: number) {
   return toReading(parsePrometheusText(m.text()), at);
@@ -104,10 +105,12 @@ describe('histogramQuantile', () => {
 });
 
 describe('computeMeshStats', () => {
-  function window(calls: Call[], seconds: number) {
+  /** What sidecars counted in `seconds`: requests, and TCP connections. */
+  function window(calls: Call[], seconds: number, tcp: TcpCall[] = []) {
     const m = new FakeSidecarMetrics();
     const before = reading(m, 0);
     for (const c of calls) m.record(c);
+    for (const c of tcp) m.recordTcp(c);
     return delta(before, reading(m, seconds * 1000));
   }
 
@@ -193,5 +196,72 @@ describe('computeMeshStats', () => {
         ['reviews.default', 2],
       ],
     );
+  });
+
+  it('makes TCP edges from istio_tcp_* counters: bytes each way and connections, counted once', () => {
+    // Both sidecars count the same 4 connections: 4000 bytes in, 10000 back, 3 of them closed.
+    const calls = (['source', 'destination'] as const).map(
+      (reporter): TcpCall => ({
+        reporter,
+        source: reviews,
+        destination: db,
+        received: 4000,
+        sent: 10_000,
+        opened: 4,
+        closed: 3,
+        mtls: true,
+      }),
+    );
+    const stats = computeMeshStats([window([], 10, calls)], 10, 10_000);
+    assert.deepEqual(
+      stats.edges.map((e) => [e.source, e.destination, e.requests, e.rps]),
+      [['reviews.default', 'db.data', 0, 0]],
+    );
+    assert.deepEqual(stats.edges[0]?.tcp, {
+      receivedBytesPerSecond: 400,
+      sentBytesPerSecond: 1000,
+      connectionsOpenedPerSecond: 0.4,
+      connectionsClosedPerSecond: 0.3,
+      connectionsOpened: 4,
+      connectionsClosed: 3,
+    });
+    // TCP adds no HTTP service numbers.
+    assert.deepEqual(stats.services, []);
+  });
+
+  it('an edge with both HTTP and TCP carries both; a TCP caller without a sidecar is "unknown"', () => {
+    const http = window(
+      [{ reporter: 'source', source: frontend, destination: reviews, ms: 2, count: 50 }],
+      10,
+    );
+    const tcp = window([], 10, [
+      { reporter: 'source', source: frontend, destination: reviews, received: 100, sent: 200 },
+      {
+        reporter: 'destination',
+        source: undefined,
+        destination: db,
+        received: 50,
+        sent: 0,
+        opened: 1,
+      },
+    ]);
+    const stats = computeMeshStats([http, tcp], 10, 10_000);
+    assert.deepEqual(
+      stats.edges.map((e) => [e.source, e.destination, e.rps, e.tcp?.receivedBytesPerSecond]),
+      [
+        ['frontend.default', 'reviews.default', 5, 10],
+        ['unknown', 'db.data', 0, 5],
+      ],
+    );
+    assert.equal(stats.edges[0]?.tcp?.sentBytesPerSecond, 20);
+    assert.equal(stats.edges[1]?.tcp?.connectionsOpened, 1);
+  });
+
+  it('HTTP-only edges have no TCP numbers', () => {
+    const d = window(
+      [{ reporter: 'source', source: frontend, destination: reviews, ms: 2, count: 5 }],
+      5,
+    );
+    assert.equal(computeMeshStats([d], 5, 5000).edges[0]?.tcp, undefined);
   });
 });

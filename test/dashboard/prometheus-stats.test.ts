@@ -11,6 +11,7 @@ import { FakeSidecarMetrics, type Peer } from './fake-sidecar-metrics.js';
 
 const web: Peer = { workload: 'web-v1', app: 'web', version: 'v1' };
 const api: Peer = { workload: 'api-v1', app: 'api', version: 'v1' };
+const db: Peer = { workload: 'db-v1', app: 'db', version: 'v1' };
 
 describe('PrometheusStats (a real Prometheus)', function () {
   this.timeout(60_000);
@@ -26,8 +27,12 @@ describe('PrometheusStats (a real Prometheus)', function () {
     const hostPort = (u: string) => new URL(u).host;
     prometheus = await PrometheusServer.start([hostPort(client.url), hostPort(server.url)]);
     // Steady traffic: 20 calls per 100 ms from web to api, one in four failing with 503 UF,
-    // all taking 3 ms; each counted by both sidecars.
+    // all taking 3 ms; each counted by both sidecars. And TCP from web to db: per 100 ms two
+    // connections, 1000 bytes in and 3000 back, counted by both sides.
     pump = setInterval(() => {
+      const conn = { source: web, destination: db, received: 1000, sent: 3000, opened: 2 };
+      client.recordTcp({ ...conn, reporter: 'source' });
+      server.recordTcp({ ...conn, reporter: 'destination', closed: 2 });
       for (const [code, flags, count] of [
         [200, '-', 15],
         [503, 'UF', 5],
@@ -62,9 +67,13 @@ describe('PrometheusStats (a real Prometheus)', function () {
     assert.equal(s.source, 'prometheus');
     assert.deepEqual(
       s.edges.map((e) => [e.source, e.destination]),
-      [['web.default', 'api.default']],
+      [
+        ['web.default', 'api.default'],
+        ['web.default', 'db.default'],
+      ],
     );
     const e = s.edges[0];
+    assert.equal(e?.tcp, undefined);
     // The pump's timer is not exact; the ratio of the counts is.
     assert.ok(Math.abs((e?.successRate ?? 0) - 0.75) < 0.02, String(e?.successRate));
     assert.ok((e?.responseFlags.UF ?? 0) > 0);
@@ -79,12 +88,33 @@ describe('PrometheusStats (a real Prometheus)', function () {
     assert.deepEqual(svc.versions && Object.keys(svc.versions), ['v1']);
   });
 
+  it('reads TCP edges from the istio_tcp_* counters: bytes per second and connections', async () => {
+    const source = new PrometheusStats({ url: prometheus!.url, windowSeconds: 5 });
+    const tcp = async () =>
+      (await source.stats()).edges.find((e) => e.destination === 'db.default')?.tcp;
+    await waitFor('a TCP rate', async () => ((await tcp())?.receivedBytesPerSecond ?? 0) > 0);
+    const t = await tcp();
+    assert.ok(t);
+    // The caller's count (no closes reported) is the one used: the edge is counted once.
+    assert.equal(t.connectionsClosedPerSecond, 0);
+    // The pump's timer is not exact; the ratios of the counts are.
+    assert.ok(Math.abs(t.sentBytesPerSecond / t.receivedBytesPerSecond - 3) < 0.01);
+    assert.ok(Math.abs(t.receivedBytesPerSecond / t.connectionsOpenedPerSecond - 500) < 5);
+    console.log(
+      `      web -> db: ${t.receivedBytesPerSecond.toFixed(0)} B/s in, ${t.sentBytesPerSecond.toFixed(0)} B/s back, ${t.connectionsOpenedPerSecond.toFixed(1)} conn/s`,
+    );
+  });
+
   it('asks with rate() and histogram_quantile()', () => {
     const q = prometheusQueries(60);
     assert.match(q.counts ?? '', /^sum by \(.*\) \(rate\(istio_requests_total\[60s\]\)\)$/);
     assert.match(
       q.edgeP99 ?? '',
       /^histogram_quantile\(0\.99, sum by \(.*, le\) \(rate\(istio_request_duration_milliseconds_bucket\[60s\]\)\)\)$/,
+    );
+    assert.match(
+      q.istio_tcp_sent_bytes_total ?? '',
+      /^sum by \(reporter, .*\) \(rate\(istio_tcp_sent_bytes_total\[60s\]\)\)$/,
     );
   });
 
