@@ -1,6 +1,6 @@
 /**
- * Checks that route backends name things that exist: the service (in the file), the port on
- * it, and the subset on it. Runs once all services are normalized.
+ * Checks that route backends and mirrors name things that exist: the service (in the file), the
+ * port on it, and the subset on it. Runs once all services are normalized.
  */
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
@@ -28,15 +28,22 @@ export function checkReferences(
     route.backends.forEach((backend, k) => {
       const at = [...path, 'routes', j, 'backends', k];
       const given = record(list(record(raw[j]).backends)[k]);
-      issues.push(...checkBackend(service, backend, at, given, scope));
+      issues.push(...checkTarget(service, backend, at, given, scope));
     });
+    if (route.mirror !== undefined) {
+      const at = [...path, 'routes', j, 'mirror'];
+      issues.push(...checkTarget(service, route.mirror, at, record(record(raw[j]).mirror), scope));
+    }
   });
   return issues;
 }
 
-function checkBackend(
+/** A route's backend or mirror. */
+type Target = Pick<Backend, 'service' | 'namespace' | 'port' | 'subset'>;
+
+function checkTarget(
   owner: Service,
-  backend: Backend,
+  backend: Target,
   at: FieldPath,
   given: Data,
   scope: ReferenceScope,
@@ -76,7 +83,7 @@ function checkBackend(
   return issues;
 }
 
-function checkPort(owner: Service, target: Service, backend: Backend, at: FieldPath): Issue[] {
+function checkPort(owner: Service, target: Service, backend: Target, at: FieldPath): Issue[] {
   const issues: Issue[] = [];
   const ports = target.ports.map((p) => p.port).join(', ');
   if (backend.port !== undefined) {

@@ -249,6 +249,22 @@ export interface Backend {
   readonly weight: number;
 }
 
+/**
+ * Where a route's requests are copied to, after Istio's HTTPRoute `mirror` and
+ * `mirrorPercentage`: the copies go fire and forget, with `-shadow` appended to their host,
+ * and their responses are discarded.
+ * https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPRoute
+ */
+export interface Mirror {
+  readonly service: string;
+  readonly namespace: string;
+  /** Service port; absent means the port the route is matched on. */
+  readonly port?: number;
+  readonly subset?: string;
+  /** Percent of the route's requests copied, 0 to 100. Default 100, as Istio's. */
+  readonly percentage: number;
+}
+
 /** A path or principal condition: the whole value, or a value that starts with `prefix`. */
 export type ExactOrPrefix = { readonly exact: string } | { readonly prefix: string };
 
@@ -300,6 +316,8 @@ export interface Route {
   readonly fault?: FaultInjection;
   /** A limit on requests each calling sidecar sends through this route (outbound side). */
   readonly rateLimit?: RateLimit;
+  /** Shadow copies of the route's requests. */
+  readonly mirror?: Mirror;
 }
 
 export interface Service {

@@ -8,6 +8,7 @@ import type { Issue } from './issue.js';
 import type {
   Backend,
   HeaderMatch,
+  Mirror,
   QueryParamMatch,
   Route,
   RouteMatch,
@@ -56,6 +57,7 @@ export function normalizeRoutes(
         : {}),
       ...normalizeFault(r.fault, [...at, 'fault'], issues),
       ...normalizeRateLimit(r.rateLimit),
+      ...readMirror(r.mirror, owner, [...at, 'mirror'], issues),
     };
   });
 }
@@ -145,18 +147,41 @@ function readBackends(
 ): Backend[] {
   const backends: Backend[] = list(raw).map((item) => {
     const b = record(item);
-    const port = int(b.port);
-    const subset = str(b.subset);
-    return {
-      service: str(b.service) ?? owner.name,
-      namespace: str(b.namespace) ?? owner.namespace,
-      ...(port !== undefined ? { port } : {}),
-      ...(subset !== undefined ? { subset } : {}),
-      weight: int(b.weight) ?? 1,
-    };
+    return { ...readTarget(b, owner), weight: int(b.weight) ?? 1 };
   });
   if (backends.length > 0 && backends.every((b) => b.weight === 0)) {
     issues.push({ path, message: 'the weights add up to 0; give at least one backend a weight' });
   }
   return backends;
+}
+
+/** Where a backend or mirror sends: a service (default the route's own), port and subset. */
+function readTarget(t: Data, owner: RouteOwner): Omit<Backend, 'weight'> {
+  const port = int(t.port);
+  const subset = str(t.subset);
+  return {
+    service: str(t.service) ?? owner.name,
+    namespace: str(t.namespace) ?? owner.namespace,
+    ...(port !== undefined ? { port } : {}),
+    ...(subset !== undefined ? { subset } : {}),
+  };
+}
+
+function readMirror(
+  raw: unknown,
+  owner: RouteOwner,
+  path: FieldPath,
+  issues: Issue[],
+): { mirror?: Mirror } {
+  if (!isRecord(raw)) return {};
+  if (raw.service === undefined && raw.subset === undefined) {
+    issues.push({
+      path,
+      message:
+        'needs service, subset or both: without them the copies would go where the route sends',
+    });
+  }
+  // The schema requires a number from 0 to 100; Istio's default is every request.
+  const percentage = typeof raw.percentage === 'number' ? raw.percentage : 100;
+  return { mirror: { ...readTarget(raw, owner), percentage } };
 }

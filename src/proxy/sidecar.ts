@@ -17,10 +17,12 @@ import {
   createConnectHandler,
   createRequestHandler,
   createUpgradeHandler,
+  DEFAULT_MAX_SHADOWS,
   DEFAULT_RETRY_BUFFER_LIMIT,
   type Denial,
   IstioMetrics,
   ProxyStats,
+  RequestMirror,
   RouteFilters,
   type RouteView,
 } from './http/index.js';
@@ -110,6 +112,8 @@ export class Sidecar {
   private draining = false;
   private stopping: Promise<void> | undefined;
   readonly stats = new ProxyStats();
+  /** Shadow copies of mirrored requests, shared by both listeners. */
+  private mirror: RequestMirror | undefined;
   readonly pools: UpstreamPools;
   /** The secure context built from the workload's certificate, if it has one. */
   readonly tls: WorkloadTls | undefined;
@@ -234,11 +238,19 @@ export class Sidecar {
     const random = o.random ?? Math.random;
     const bind = o.bind ?? '127.0.0.1';
     await this.telemetry.start();
+    this.mirror = new RequestMirror({
+      pools: this.pools,
+      random,
+      stats: this.stats,
+      bodyLimit: DEFAULT_RETRY_BUFFER_LIMIT,
+      maxActive: DEFAULT_MAX_SHADOWS,
+    });
     const env = {
       pools: this.pools,
       random,
       stats: this.stats,
       retryBufferLimit: DEFAULT_RETRY_BUFFER_LIMIT,
+      mirror: this.mirror,
     };
     const istio = new IstioMetrics(this.metrics, {
       service: o.service,
@@ -478,6 +490,7 @@ export class Sidecar {
       this.draining = true;
       for (const s of this.tcpServers) s.close();
       await Promise.all(this.listeners.map((l) => l.close(drainMs)));
+      this.mirror?.close();
       this.xds?.close();
       await this.pools.close();
       await this.telemetry.close();
@@ -542,6 +555,14 @@ export class Sidecar {
     );
     const spansExported = spans.labels('exported');
     const spansDropped = spans.labels('dropped');
+    const shadows = this.metrics.counter(
+      'ferry_proxy_mirror_requests_total',
+      'Shadow copies of mirrored requests: sent, failed (of those sent), dropped (over the cap of shadows in flight, or no mirror host), body_too_large (body over the buffer limit).',
+      ['result'],
+    );
+    const shadowResults = (['sent', 'failed', 'dropped', 'body_too_large'] as const).map((r) =>
+      shadows.labels(r),
+    );
     const requestOverflows = overflows.labels('request');
     const retryOverflows = overflows.labels('retry');
     const classes = ['2xx', '3xx', '4xx', '5xx'].map((c) => requests.labels(c));
@@ -607,6 +628,10 @@ export class Sidecar {
         spansExported.value = spanStats.exported;
         spansDropped.value = spanStats.dropped;
         retryOverflows.value = s.retryOverflows;
+        shadowResults[0].value = s.shadows;
+        shadowResults[1].value = s.shadowsFailed;
+        shadowResults[2].value = s.shadowsDropped;
+        shadowResults[3].value = s.shadowsBodyTooLarge;
         connectedChild.set(this.xds?.status().connected ? 1 : 0);
         versionChild.set(this.runtime?.version ?? 0);
         return this.metrics.render();

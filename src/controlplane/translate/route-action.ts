@@ -1,9 +1,9 @@
 /**
  * Route actions: where a route sends traffic (one cluster or a weighted split), with the
- * timeout, retries, hashing and rewrites that apply on the way.
+ * timeout, retries, hashing, rewrites and mirroring that apply on the way.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-routeaction
  */
-import type { Route, Service, ServicePort } from '../../mesh/index.js';
+import type { Backend, Route, Service, ServicePort } from '../../mesh/index.js';
 import { durationFromMs } from '../../xds/index.js';
 import { outboundClusterName } from './names.js';
 import type { Message } from './resources.js';
@@ -14,6 +14,24 @@ interface WeightedTarget {
   readonly cluster: string;
   readonly service: Service;
   weight: number;
+}
+
+/** The cluster a backend or mirror sends to, or what is missing (a service, port or subset). */
+function resolveTarget(
+  index: ServiceIndex,
+  port: ServicePort,
+  t: Pick<Backend, 'service' | 'namespace' | 'port' | 'subset'>,
+): { readonly cluster: string; readonly service: Service } | string {
+  const target = index.find(t.service, t.namespace);
+  const targetPort = t.port ?? port.port;
+  if (!target) return `service ${t.service}.${t.namespace} does not exist`;
+  if (!target.ports.some((p) => p.port === targetPort)) {
+    return `service ${t.service}.${t.namespace} has no port ${targetPort}`;
+  }
+  if (t.subset !== undefined && !target.subsets.some((s) => s.name === t.subset)) {
+    return `service ${t.service}.${t.namespace} has no subset ${t.subset}`;
+  }
+  return { cluster: outboundClusterName(targetPort, target.hostname, t.subset), service: target };
 }
 
 /**
@@ -34,26 +52,48 @@ function resolveBackends(
   const where = `service ${service.name}.${service.namespace} port ${port.port} route ${route.name}`;
   const targets = new Map<string, WeightedTarget>();
   for (const b of route.backends) {
-    const target = index.find(b.service, b.namespace);
-    const targetPort = b.port ?? port.port;
-    let problem: string | undefined;
-    if (!target) problem = `service ${b.service}.${b.namespace} does not exist`;
-    else if (!target.ports.some((p) => p.port === targetPort)) {
-      problem = `service ${b.service}.${b.namespace} has no port ${targetPort}`;
-    } else if (b.subset !== undefined && !target.subsets.some((s) => s.name === b.subset)) {
-      problem = `service ${b.service}.${b.namespace} has no subset ${b.subset}`;
-    }
-    if (problem || !target) {
-      warnings.push(`${where}: backend skipped: ${problem}`);
+    const resolved = resolveTarget(index, port, b);
+    if (typeof resolved === 'string') {
+      warnings.push(`${where}: backend skipped: ${resolved}`);
       continue;
     }
-    const cluster = outboundClusterName(targetPort, target.hostname, b.subset);
+    const { cluster, service: target } = resolved;
     const weight = Number.isFinite(b.weight) ? Math.max(0, Math.round(b.weight)) : 0;
     const seen = targets.get(cluster);
     if (seen) seen.weight += weight;
     else targets.set(cluster, { cluster, service: target, weight });
   }
   return [...targets.values()];
+}
+
+/**
+ * The route's mirror as Envoy's request_mirror_policies: the mirror's cluster, and its
+ * percentage as a runtime_fraction out of a million (as Istio writes mirrorPercentage).
+ * Empty, with a warning, when the mirror names a missing service, port or subset.
+ */
+function mirrorPolicies(
+  index: ServiceIndex,
+  port: ServicePort,
+  route: Route,
+  where: string,
+  warnings: string[],
+): Message {
+  const m = route.mirror;
+  if (m === undefined) return {};
+  const resolved = resolveTarget(index, port, m);
+  if (typeof resolved === 'string') {
+    warnings.push(`${where}: mirror skipped: ${resolved}`);
+    return {};
+  }
+  const numerator = Math.round(Math.min(Math.max(m.percentage, 0), 100) * 10_000);
+  return {
+    request_mirror_policies: [
+      {
+        cluster: resolved.cluster,
+        runtime_fraction: { default_value: { numerator, denominator: 'MILLION' } },
+      },
+    ],
+  };
 }
 
 /** Settings of a route action that do not depend on its destination. */
@@ -99,10 +139,13 @@ export function routeAction(
     warnings.push(`${where}: no backend resolves; route skipped`);
     return undefined;
   }
-  const settings = actionSettings(first.service, route.timeoutMs ?? service.policy.timeoutMs, {
-    retries: route.retries ?? service.policy.retries,
-    rewrite: route.rewrite,
-  });
+  const settings = {
+    ...actionSettings(first.service, route.timeoutMs ?? service.policy.timeoutMs, {
+      retries: route.retries ?? service.policy.retries,
+      rewrite: route.rewrite,
+    }),
+    ...mirrorPolicies(index, port, route, where, warnings),
+  };
   if (targets.length === 1) return { cluster: first.cluster, ...settings };
   if (targets.every((t) => t.weight === 0)) {
     warnings.push(`${where}: backend weights add up to 0; route skipped`);

@@ -16,6 +16,7 @@ export {
   type OutlierConfig,
   OutlierDetector,
   parseOutlierDetection,
+  statusOutcome,
 } from './outlier-detector.js';
 export {
   buildCluster,

@@ -72,6 +72,12 @@ export function parseOutlierDetection(r: OutlierDetectionResource): OutlierConfi
 export const Outcome = { Success: 0, Error5xx: 1, Gateway: 2, Local: 3 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
+/** How a response status counts for outlier detection: 502-504 are gateway errors. */
+export function statusOutcome(status: number): Outcome {
+  if (status < 500) return Outcome.Success;
+  return status >= 502 && status <= 504 ? Outcome.Gateway : Outcome.Error5xx;
+}
+
 class HostRecord {
   consecutive5xx = 0;
   consecutiveGateway = 0;

@@ -5,18 +5,14 @@
  * supported are there so the compiler can name them when it refuses them.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/http/fault/v3/fault.proto
  */
-import type { HeaderMatcherLike } from '../router/index.js';
+import type { FractionalPercentLike, HeaderMatcherLike } from '../router/index.js';
+
+export type { FractionalPercentLike };
 
 /** google.protobuf.Duration. */
 export interface DurationLike {
   readonly seconds?: number | string;
   readonly nanos?: number;
-}
-
-/** envoy.type.v3.FractionalPercent; the denominator is HUNDRED when left out. */
-export interface FractionalPercentLike {
-  readonly numerator?: number;
-  readonly denominator?: 'HUNDRED' | 'TEN_THOUSAND' | 'MILLION' | 0 | 1 | 2;
 }
 
 /** envoy.extensions.filters.common.fault.v3.FaultDelay. */

@@ -23,6 +23,7 @@ export {
   type HandlerOptions,
   type RouteView,
 } from './request-handler.js';
+export { DEFAULT_MAX_SHADOWS, RequestMirror } from './request-mirror.js';
 export { FLAG, type ResponseFlag } from './response-flags.js';
 export { checkRouteFilters, RouteFilters } from './route-filters.js';
 export { ProxyStats } from './stats.js';

@@ -34,6 +34,7 @@ import {
   isGrpcRequest,
   sendLocalReply,
 } from './local-reply.js';
+import type { Mirroring, RequestMirror } from './request-mirror.js';
 import { splitTarget } from './request-target.js';
 import { FLAG } from './response-flags.js';
 import type { RouteFilters } from './route-filters.js';
@@ -69,6 +70,8 @@ export interface HandlerOptions extends ExchangeEnv {
   readonly onDenied?: (d: Denial) => void;
   /** Per-route HTTP filters (fault injection, rate limits) of this listener's routes. */
   readonly filters?: RouteFilters;
+  /** Sends the shadow copies of requests on routes that mirror. */
+  readonly mirror?: RequestMirror;
 }
 
 /** Refuses a request locally: counted, logged, answered (status, flag). */
@@ -98,6 +101,7 @@ class Delayed {
     readonly options: HandlerOptions,
     readonly authority: string,
     readonly path: string,
+    readonly mirroring: Mirroring | undefined,
   ) {}
 }
 
@@ -115,7 +119,10 @@ function afterDelay(d: Delayed): void {
       d.authority,
       d.path,
     );
-  else x.start();
+  else {
+    x.start();
+    d.mirroring?.shadow.send();
+  }
 }
 
 /** Answers an injected abort: its HTTP status, or its gRPC status in a trailers-only reply. */
@@ -246,7 +253,7 @@ export function createRequestHandler(
     }
     const upstreamPath = route.pathRewrite ? rewritePath(route, path) : path;
     const fastBody = (req as { body?: RequestBody }).body;
-    const body: RequestBody =
+    let body: RequestBody =
       fastBody !== undefined
         ? fastBody
         : hasRequestBody(
@@ -257,6 +264,20 @@ export function createRequestHandler(
             )
           ? (req as Readable)
           : null;
+    let mirroring: Mirroring | undefined;
+    if (route.mirrors !== undefined && options.mirror !== undefined) {
+      const upstreamAuthority = route.hostRewrite ?? authority;
+      mirroring = options.mirror.prepare(
+        route,
+        view.clusters,
+        method,
+        headers,
+        upstreamAuthority,
+        upstreamPath,
+        body,
+      );
+      if (mirroring !== undefined) body = mirroring.body;
+    }
     const exchange = new Exchange(
       req,
       res,
@@ -294,7 +315,7 @@ export function createRequestHandler(
           setTimeout(
             afterDelay,
             decision.delayMs,
-            new Delayed(exchange, decision.abort, options, authority, path),
+            new Delayed(exchange, decision.abort, options, authority, path, mirroring),
           );
           return;
         }
@@ -305,5 +326,6 @@ export function createRequestHandler(
       }
     }
     exchange.start();
+    mirroring?.shadow.send();
   };
 }

@@ -26,6 +26,15 @@ export class ProxyStats {
   overflows = 0;
   /** Retries not sent because of the retry limit or budget. */
   retryOverflows = 0;
+  /** Shadow (mirrored) requests sent, and of those, the ones that failed or timed out. */
+  shadows = 0;
+  shadowsFailed = 0;
+  /** Shadows not sent: over the cap of shadows in flight, no mirror cluster or host, its breaker. */
+  shadowsDropped = 0;
+  /** Shadows not sent because the request body was over the buffer limit. */
+  shadowsBodyTooLarge = 0;
+  /** Shadows in flight now. */
+  shadowsActive = 0;
 
   record(x: Exchange): void {
     this.requests++;

@@ -7,3 +7,14 @@ export function portStart(authority: string): number {
   const bracket = authority.lastIndexOf(']');
   return bracket < colon ? colon : -1;
 }
+
+/**
+ * The authority of a shadow (mirrored) request: `-shadow` appended to the host, before the
+ * port, as Envoy does, so the mirror's logs tell copies from originals.
+ */
+export function shadowAuthority(authority: string): string {
+  const port = portStart(authority);
+  return port < 0
+    ? `${authority}-shadow`
+    : `${authority.slice(0, port)}-shadow${authority.slice(port)}`;
+}

@@ -2,6 +2,7 @@
  * The sidecar's router: compiles an Envoy v3 RouteConfiguration once into an immutable
  * route table (swap the whole table on each RDS update) and matches requests against it.
  */
+export { shadowAuthority } from './authority.js';
 export { type HashPolicy, hashInput } from './hash-policy.js';
 export {
   compileHeaderMatcher,
@@ -10,6 +11,7 @@ export {
   matchHeaderValue,
 } from './header-matcher.js';
 export { redirectLocation } from './local-reply.js';
+export { isMirrored, type MirrorPolicy } from './mirror-policy.js';
 export {
   backoffMs,
   parseRetryOn,

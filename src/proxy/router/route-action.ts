@@ -6,6 +6,7 @@
  */
 import { readDurationMs } from './duration.js';
 import { compileHashPolicies, type HashPolicy } from './hash-policy.js';
+import { compileMirrorPolicies, type MirrorPolicy } from './mirror-policy.js';
 import type { PathMatch } from './path-matcher.js';
 import { compilePathRewrite, type PathRewrite } from './path-rewrite.js';
 import type { RetryPolicy } from './retry-policy.js';
@@ -35,6 +36,7 @@ interface ForwardRouteInit {
   readonly hostRewrite: string | undefined;
   readonly hashPolicies: readonly HashPolicy[];
   readonly pathRewrite: PathRewrite | undefined;
+  readonly mirrors: readonly MirrorPolicy[] | undefined;
   readonly perFilterConfig: Readonly<Record<string, object>> | undefined;
 }
 
@@ -51,6 +53,7 @@ class CompiledForwardRoute implements ForwardRoute {
   readonly hostRewrite: string | undefined;
   readonly hashPolicies: readonly HashPolicy[];
   readonly pathRewrite: PathRewrite | undefined;
+  readonly mirrors: readonly MirrorPolicy[] | undefined;
   private readonly clusterKind: ClusterKind;
   private readonly cluster: string;
   private readonly weightedNames: readonly string[];
@@ -69,6 +72,7 @@ class CompiledForwardRoute implements ForwardRoute {
     this.hostRewrite = init.hostRewrite;
     this.hashPolicies = init.hashPolicies;
     this.pathRewrite = init.pathRewrite;
+    this.mirrors = init.mirrors;
     this.clusterKind = init.clusterKind;
     this.cluster = init.cluster;
     this.weightedNames = init.weightedNames;
@@ -180,6 +184,7 @@ export function compileForwardRoute(
       ? vhostRetry
       : compileRetryPolicy(a.retry_policy, `${where}: retry_policy`, errors);
   const hashPolicies = compileHashPolicies(a.hash_policy, where, errors);
+  const mirrors = compileMirrorPolicies(a.request_mirror_policies, where, errors);
   const rewrite = compilePathRewrite(match, a.prefix_rewrite, a.regex_rewrite);
   if (!rewrite.ok) errors.push(`${where}: ${rewrite.error}`);
   if (errors.length > before || !choice || !rewrite.ok) return undefined;
@@ -201,5 +206,6 @@ export function compileForwardRoute(
     hostRewrite: a.host_rewrite_literal ? a.host_rewrite_literal : undefined,
     hashPolicies,
     pathRewrite: rewrite.rewrite,
+    mirrors,
   });
 }

@@ -3,6 +3,7 @@
  * between the route table and the data path.
  */
 import type { HashPolicy } from './hash-policy.js';
+import type { MirrorPolicy } from './mirror-policy.js';
 import type { PathRewrite } from './path-rewrite.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -50,6 +51,8 @@ export interface ForwardRoute extends RouteCommon {
   readonly hashPolicies: readonly HashPolicy[];
   /** How rewritePath() changes the path; undefined when it leaves it as it is. */
   readonly pathRewrite: PathRewrite | undefined;
+  /** Where shadow copies of the route's requests go; undefined when it mirrors nothing. */
+  readonly mirrors: readonly MirrorPolicy[] | undefined;
 }
 
 /** A route answered by the proxy itself (DirectResponseAction). */

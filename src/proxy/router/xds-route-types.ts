@@ -120,6 +120,22 @@ export interface RegexMatchAndSubstituteLike {
   readonly substitution?: string;
 }
 
+/** envoy.type.v3.FractionalPercent: denominator HUNDRED (default), TEN_THOUSAND or MILLION. */
+export interface FractionalPercentLike {
+  readonly numerator?: number;
+  readonly denominator?: 'HUNDRED' | 'TEN_THOUSAND' | 'MILLION' | 0 | 1 | 2;
+}
+
+/** envoy.config.route.v3.RouteAction.RequestMirrorPolicy. */
+export interface RequestMirrorPolicyLike {
+  readonly cluster?: string;
+  readonly cluster_header?: string;
+  /** Absent: every request; only its default_value is read (Ferry has no runtime). */
+  readonly runtime_fraction?: { readonly default_value?: FractionalPercentLike };
+  readonly trace_sampled?: BoolValueLike;
+  readonly disable_shadow_host_suffix_append?: boolean;
+}
+
 /** envoy.config.route.v3.RouteAction. */
 export interface RouteActionLike {
   readonly cluster?: string;
@@ -133,6 +149,7 @@ export interface RouteActionLike {
   readonly idle_timeout?: DurationLike;
   readonly retry_policy?: RetryPolicyLike;
   readonly hash_policy?: readonly HashPolicyLike[];
+  readonly request_mirror_policies?: readonly RequestMirrorPolicyLike[];
 }
 
 /** envoy.config.core.v3.DataSource (inline forms only: compiling reads no files). */

@@ -164,6 +164,7 @@ const echo = service('echo', 'default', [[50051, 'grpc']], {
         { service: 'echo', namespace: 'default', subset: 'v1', weight: 90 },
         { service: 'echo', namespace: 'default', subset: 'v2', weight: 10 },
       ],
+      mirror: { service: 'echo', namespace: 'default', subset: 'v2', percentage: 100 },
     }),
   ],
   authorization: [
@@ -245,6 +246,7 @@ const web = service(
         fault: { delay: { fixedDelayMs: 100, percentage: 10 }, headers: [] },
         rateLimit: { requestsPerUnit: 600, unit: 'minute', burst: 0 },
         retries: { ...RETRIES, retriableStatusCodes: [503], perTryTimeoutMs: 200 },
+        mirror: { service: 'web', namespace: 'default', port: 9090, percentage: 12.5 },
       }),
       route('exact', {
         match: [{ path: { exact: '/healthz' }, headers: [], queryParams: [] }],

@@ -127,6 +127,13 @@ describe('translate: outbound route configurations', () => {
         retriable_status_codes: [503],
       },
       hash_policy: [{ header: { header_name: 'x-user' } }],
+      // 12.5% of the route's requests copied to web's other port, out of a million as Istio.
+      request_mirror_policies: [
+        {
+          cluster: `outbound|9090||${WEB}`,
+          runtime_fraction: { default_value: { numerator: 125_000, denominator: 'MILLION' } },
+        },
+      ],
     });
     const exact = web.routes.find((r: Loose) => r.name === 'exact');
     assert.deepEqual(exact.match, { path: '/healthz' });
@@ -173,6 +180,38 @@ describe('translate: outbound route configurations', () => {
     assert.ok(t.warnings.some((w) => /no subset v9/.test(w)));
     assert.ok(t.warnings.some((w) => /route none: no backend resolves/.test(w)));
     assert.ok(t.warnings.some((w) => /route zero: backend weights add up to 0/.test(w)));
+  });
+
+  it('mirrors to a subset (every request by default) and skips a mirror that does not resolve', () => {
+    const config = mesh(
+      service('a', 'default', [[80, 'http']], {
+        subsets: [{ name: 'v2', labels: { version: 'v2' } }],
+        routes: [
+          route('shadowed', {
+            match: [{ path: { prefix: '/s' }, headers: [], queryParams: [] }],
+            mirror: { service: 'a', namespace: 'default', subset: 'v2', percentage: 100 },
+          }),
+          route('lost', {
+            mirror: { service: 'gone', namespace: 'default', percentage: 0.1 },
+          }),
+        ],
+      }),
+    );
+    const t = translateMesh(config);
+    const a = vhost(get(t.resources.routes, 'outbound.default'), 'a.default.svc.cluster.local:80');
+    const [shadowed, lost] = a.routes;
+    assert.equal(shadowed.route.cluster, 'outbound|80||a.default.svc.cluster.local');
+    assert.deepEqual(shadowed.route.request_mirror_policies, [
+      {
+        cluster: 'outbound|80|v2|a.default.svc.cluster.local',
+        runtime_fraction: { default_value: { numerator: 1_000_000, denominator: 'MILLION' } },
+      },
+    ]);
+    assert.equal(lost.name, 'lost');
+    assert.equal(lost.route.request_mirror_policies, undefined);
+    assert.deepEqual(t.warnings, [
+      'service a.default port 80 route lost: mirror skipped: service gone.default does not exist',
+    ]);
   });
 
   it('keeps zero weights in a split whose total is positive, and sums repeated backends', () => {

@@ -34,9 +34,14 @@ export function compileError(rc: RouteConfigurationLike): string {
   return r.error;
 }
 
+/** A route configuration of one catch-all virtual host with these routes. */
+export function catchAll(...rs: RouteLike[]): RouteConfigurationLike {
+  return { name: 'rc', virtual_hosts: [{ name: 'vh', domains: ['*'], routes: rs }] };
+}
+
 /** A table of one catch-all virtual host with these routes. */
 export function routes(...rs: RouteLike[]): RouteTable {
-  return table({ name: 'rc', virtual_hosts: [{ name: 'vh', domains: ['*'], routes: rs }] });
+  return table(catchAll(...rs));
 }
 
 /** A route named `name` to cluster `name`, with this match. */
