@@ -40,9 +40,11 @@ Options:
       --tracing-protocol P    http/protobuf (default) or grpc
       --tracing-sampling R    share of new traces sampled, 0..1 (default 1)
       --tracing-propagation L w3c, b3 and/or b3multi, comma-separated (default w3c)
+                              (mesh.telemetry.tracing in the mesh file, when set, wins)
       --tcp-forward P=SVC:PORT  a local port carrying TCP to a mesh service (repeatable;
                               SVC is name or name.namespace), for apps without capture
       --access-log PATH       JSON access log to a file, or - for stdout       (off)
+                              (the mesh file's accessLog for the service, when set, wins)
       --log-level LEVEL       trace | debug | info | warn | error       (default info)
   -h, --help                  show this help
 
