@@ -13,11 +13,17 @@ export interface EndpointConnection {
   readonly ready: 'connect' | 'secureConnect';
 }
 
+/**
+ * `onread`, for plain TCP only: the bytes are read into its buffer and handed to its
+ * callback instead of being emitted as 'data' (no allocation per read); a TLS socket
+ * still emits 'data'.
+ */
 export function connectEndpoint(
   address: string,
   port: number,
   secure: UpstreamTls | undefined,
   alpn?: readonly string[],
+  onread?: net.OnReadOpts,
 ): EndpointConnection {
   const context = secure?.context();
   if (secure && context) {
@@ -32,5 +38,8 @@ export function connectEndpoint(
     socket.setNoDelay(true);
     return { socket, ready: 'secureConnect' };
   }
-  return { socket: net.connect({ host: address, port, noDelay: true }), ready: 'connect' };
+  const options: net.NetConnectOpts = onread
+    ? { host: address, port, noDelay: true, onread }
+    : { host: address, port, noDelay: true };
+  return { socket: net.connect(options), ready: 'connect' };
 }

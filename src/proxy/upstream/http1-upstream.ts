@@ -135,13 +135,20 @@ class H1Connection implements BodySink {
     secure: UpstreamTls | undefined,
   ) {
     this.keepAliveMs = idleTimeoutMs;
-    const { socket: opened, ready } = connectEndpoint(address, port, secure, ['http/1.1']);
+    const { socket: opened, ready } = connectEndpoint(
+      address,
+      port,
+      secure,
+      ['http/1.1'],
+      READ_INTO,
+    );
     const socket = opened as TaggedSocket;
     this.socket = socket;
     socket[CONN] = this;
     // With TLS the connection is usable (and the connect timeout over) after the handshake.
     socket.on(ready, onSocketConnect);
-    socket.on('data', onSocketData);
+    // Plain TCP reads into READ_INTO; TLS emits its plaintext as 'data'.
+    if (ready === 'secureConnect') socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('close', onSocketClose);
     socket.on('error', onSocketError);
@@ -283,7 +290,7 @@ class H1Connection implements BodySink {
       const end = buf.indexOf(CRLF2);
       if (end < 0) {
         if (buf.length > MAX_HEAD) this.protocolError('response head too large');
-        else this.buf = buf;
+        else this.buf = Buffer.from(buf); // a copy: `buf` may be the shared read buffer
         return;
       }
       let status: number;
@@ -349,7 +356,9 @@ class H1Connection implements BodySink {
 
   onBody(chunk: Buffer): void {
     const call = this.call;
-    if (call && !call.aborted) call.handler.onResponseData?.(call, chunk);
+    // A copy: the chunk may be a view of the shared read buffer, and the handler may keep it
+    // (a write still queued) past this call.
+    if (call && !call.aborted) call.handler.onResponseData?.(call, Buffer.from(chunk));
   }
 
   /** The response is complete: give the connection back (or close it), then tell the handler. */
@@ -444,6 +453,15 @@ function onSocketConnect(this: TaggedSocket): void {
 function onSocketData(this: TaggedSocket, chunk: Buffer): void {
   this[CONN]?.data(chunk);
 }
+function onSocketRead(this: TaggedSocket, nread: number, buf: Buffer): boolean {
+  this[CONN]?.data(buf.subarray(0, nread));
+  return true;
+}
+/**
+ * Where every plain upstream connection's reads land: one buffer, since each read is
+ * handled before the next (what is kept past the callback is copied out).
+ */
+const READ_INTO: net.OnReadOpts = { buffer: Buffer.allocUnsafe(64 * 1024), callback: onSocketRead };
 function onSocketEnd(this: TaggedSocket): void {
   this[CONN]?.ended();
 }

@@ -4,6 +4,7 @@
  * connections, limits, aborts and malformed responses.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -140,6 +141,40 @@ describe('proxy/upstream: HTTP/1.1 pool', () => {
       'GET /p5 svc 1',
     ]);
     assert.equal(sockets.size, 1, 'one connection for five sequential requests');
+  });
+
+  it('hands over chunks the handler may keep: bodies read through the shared read buffer arrive intact', async () => {
+    // Two connections at once, each answering 2 MiB in many reads, the head split across
+    // writes: plain upstream sockets read into one shared buffer, so a chunk the handler
+    // keeps must be its own copy, or the other connection's next read overwrites it.
+    const bodies = [randomBytes(2 * 1024 * 1024), randomBytes(2 * 1024 * 1024)];
+    const server = rawServer((s, text) => {
+      if (!text.endsWith('\r\n\r\n')) return;
+      const body = bodies[Number(/GET \/(\d)/.exec(text)![1])]!;
+      s.write('HTTP/1.1 200 OK\r\ncontent-');
+      setImmediate(() => {
+        s.write(`length: ${body.length}\r\n\r\n`);
+        for (let at = 0; at < body.length; at += 16 * 1024)
+          s.write(body.subarray(at, at + 16 * 1024));
+      });
+    });
+    const port = await listen(server);
+    const keepers = [0, 1].map(() => {
+      const kept: Buffer[] = [];
+      const handler = new Collector();
+      // Keep the very buffers handed over, as a queued write would.
+      handler.onResponseData = (_c, chunk) => void kept.push(chunk);
+      return { handler, kept };
+    });
+    const results = await Promise.all(
+      keepers.map((k, i) => request(port, { path: `/${i}` }, k.handler).done),
+    );
+    for (const [i, k] of keepers.entries()) {
+      assert.equal(results[i]!.status, 200);
+      assert.ok(k.kept.length > 4, `body ${i} came in several reads (${k.kept.length})`);
+      const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+      assert.equal(sha(Buffer.concat(k.kept)), sha(bodies[i]!), `body ${i} intact`);
+    }
   });
 
   it('reads chunked bodies with trailers, close-delimited bodies, HEAD and 204 without a body', async () => {
