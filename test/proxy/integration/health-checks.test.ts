@@ -2,8 +2,10 @@
  * Active health checks end to end: a control plane reading a mesh file whose service has a
  * `healthCheck`, a client sidecar, and three real upstreams answering /healthz. An endpoint
  * whose check starts failing stops receiving traffic (and no request fails meanwhile); once its
- * check passes again it receives traffic again. The figures are requests per endpoint in each
- * phase, as seen by the upstreams themselves.
+ * check passes again it receives traffic again. With two endpoints in three failing, the cluster
+ * is under Envoy's panic threshold and balances over all three, until the edited mesh file sets
+ * `panicThreshold: 0`. The figures are requests per endpoint in each phase, as seen by the
+ * upstreams themselves.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -22,7 +24,7 @@ const CLUSTER = clusterName('api', 8080);
 const NAMES = ['a', 'b', 'c'] as const;
 const PER_PHASE = 60;
 
-function meshYaml(ports: readonly number[]): string {
+function meshYaml(ports: readonly number[], panicThreshold?: number): string {
   return [
     'services:',
     '  - name: api',
@@ -30,6 +32,7 @@ function meshYaml(ports: readonly number[]): string {
     '    endpoints:',
     ...ports.map((p) => `      - { address: 127.0.0.1, port: ${p} }`),
     '    policy:',
+    ...(panicThreshold !== undefined ? [`      panicThreshold: ${panicThreshold}`] : []),
     '      healthCheck:',
     '        http: { path: /healthz, expectedStatuses: ["200-299"] }',
     '        interval: 50ms',
@@ -43,6 +46,7 @@ function meshYaml(ports: readonly number[]): string {
 describe('integration: active health checks from the mesh file', function () {
   this.timeout(30_000);
   let dir: string;
+  let file: string;
   let cp: ControlPlane;
   let client: Sidecar;
   const upstreams: HttpUpstream[] = [];
@@ -61,7 +65,7 @@ describe('integration: active health checks from the mesh file', function () {
       );
     }
     dir = await mkdtemp(path.join(tmpdir(), 'ferry-health-'));
-    const file = path.join(dir, 'mesh.yaml');
+    file = path.join(dir, 'mesh.yaml');
     await writeFile(file, meshYaml(upstreams.map((u) => u.port)));
     cp = await ControlPlane.start({
       configPath: file,
@@ -130,5 +134,35 @@ describe('integration: active health checks from the mesh file', function () {
     await waitFor('endpoint b to be healthy again', () => !markedUnhealthy('b'));
     const recovered = await phase('b recovered');
     for (const name of NAMES) assert.ok(recovered[name] > 0, `${name} takes traffic again`);
+  });
+
+  it('a mostly unhealthy cluster still serves (panic threshold 50%), and does not once the file sets it to 0', async () => {
+    failing.add('b');
+    failing.add('c');
+    await waitFor('b and c to be marked unhealthy', () =>
+      ['b', 'c'].every((name) => markedUnhealthy(name)),
+    );
+    // One healthy endpoint in three is under Envoy's default panic threshold of 50%: the
+    // balancer uses every endpoint, healthy or not.
+    const panic = await phase('b, c failing');
+    for (const name of NAMES) assert.ok(panic[name] > 0, `${name} takes traffic in panic`);
+
+    await writeFile(
+      file,
+      meshYaml(
+        upstreams.map((u) => u.port),
+        0,
+      ),
+    );
+    await waitFor('the sidecar to have panicThreshold 0 from the edited mesh file', () => {
+      const c = client.config?.source.clusters.get(CLUSTER)?.value as
+        | { common_lb_config?: { healthy_panic_threshold?: { value?: number } } }
+        | undefined;
+      return c?.common_lb_config?.healthy_panic_threshold?.value === 0;
+    });
+    assert.ok(markedUnhealthy('b') && markedUnhealthy('c'), 'health survives the update');
+    const noPanic = await phase('panic off');
+    assert.deepEqual(noPanic, { a: PER_PHASE, b: 0, c: 0 });
+    failing.clear();
   });
 });
