@@ -46,7 +46,8 @@ class Shadow implements Dispatcher.DispatchHandler {
   controller: Dispatcher.DispatchController | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
   done = false;
-  timedOut = false;
+  /** Why the shadow was given up before undici handed over its controller, if it was. */
+  abortedBy: Error | undefined = undefined;
 
   constructor(
     readonly mirror: RequestMirror,
@@ -56,13 +57,13 @@ class Shadow implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.timedOut) controller.abort(SHADOW_TIMEOUT);
+    if (this.abortedBy) controller.abort(this.abortedBy);
   }
 
   /** Gives up on the shadow now (its timeout, or the sidecar stopping). */
   abort(reason: Error): void {
     if (this.done) return;
-    this.timedOut = true;
+    this.abortedBy = reason;
     this.controller?.abort(reason);
   }
 

@@ -3,8 +3,9 @@
  * `api` mirror to a `shadow` service (100% and 50%) and to a `hanging` one that never answers.
  * The shadow upstream sees each copy with `-shadow` appended to its host and the same body; the
  * client's responses are the primary's, unchanged; a body over the buffer limit is not copied;
- * and a mirror that hangs neither holds back the primary requests nor gathers more than the cap
- * of shadows in flight (the rest are dropped and counted).
+ * a request a fault aborts is not copied; a shadow left unanswered ends at the route timeout;
+ * a mirror that hangs neither holds back the primary requests nor gathers more than the cap of
+ * shadows in flight (the rest are dropped and counted); and a stopping sidecar ends its shadows.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -79,6 +80,15 @@ function meshFile(api: number, shadow: number, hanging: number): string {
     '      - name: hang',
     '        match: [{ path: { prefix: /hang } }]',
     '        mirror: { service: hanging }',
+    '        timeout: 1h',
+    '      - name: brief',
+    '        match: [{ path: { prefix: /brief } }]',
+    '        mirror: { service: hanging }',
+    '        timeout: 300ms',
+    '      - name: faulty',
+    '        match: [{ path: { prefix: /faulty } }]',
+    '        mirror: { service: shadow }',
+    '        fault: { abort: { httpStatus: 503, percentage: 100 } }',
     '  - name: shadow',
     '    ports: [{ port: 8080, protocol: http }]',
     `    endpoints: [{ address: 127.0.0.1, port: ${shadow} }]`,
@@ -189,6 +199,32 @@ describe('integration: request mirroring', function () {
     assert.ok(copied >= 140 && copied <= 260, `${copied} of ${total}`);
   });
 
+  it('copies no request that a fault aborts (the copy goes where the request goes)', async () => {
+    const before = client.stats.shadows;
+    const r = await send(client.ports.outbound, { host: 'api:8080', path: '/faulty' });
+    assert.equal(r.status, 503);
+    assert.equal(r.flags, 'FI');
+    assert.equal(client.stats.shadows, before, 'no shadow was sent');
+  });
+
+  it('a shadow the mirror never answers ends at the route timeout, freeing its slot', async () => {
+    const failedBefore = client.stats.shadowsFailed;
+    const abortedBefore = hanging.aborted;
+    const replies = await inParallel(5, 5, (i) =>
+      send(client.ports.outbound, { host: 'api:8080', path: `/brief/${i}` }),
+    );
+    assert.ok(replies.every((r) => r.status === 200 && r.body === 'api-app 0'));
+    await waitFor('the 5 shadows to time out', () => client.stats.shadowsActive === 0);
+    await waitFor(
+      'the mirror to see 5 requests cut short',
+      () => hanging.aborted === abortedBefore + 5,
+    );
+    console.log(
+      `      5 primaries answered at once; 5 shadows timed out after the route's 300ms (failed ${client.stats.shadowsFailed - failedBefore}, in flight ${client.stats.shadowsActive})`,
+    );
+    assert.equal(client.stats.shadowsFailed - failedBefore, 5);
+  });
+
   it('a hanging mirror holds back no primary request, and its shadows stay capped', async () => {
     const total = 3 * DEFAULT_MAX_SHADOWS;
     const droppedBefore = client.stats.shadowsDropped;
@@ -208,5 +244,16 @@ describe('integration: request mirroring', function () {
     assert.equal(client.stats.shadowsActive, DEFAULT_MAX_SHADOWS);
     assert.equal(dropped, total - DEFAULT_MAX_SHADOWS);
     assert.ok(hanging.seen.every((s) => s.host === 'api-shadow:8080'));
+  });
+
+  it('a stopping sidecar ends its shadows at once instead of waiting for them (1h route timeout)', async () => {
+    const failedBefore = client.stats.shadowsFailed;
+    await client.stop(0);
+    await waitFor('the hanging mirror to see its shadows cut', () => hanging.inFlight === 0);
+    console.log(
+      `      stopped: ${client.stats.shadowsFailed - failedBefore} shadows ended, ${client.stats.shadowsActive} in flight`,
+    );
+    assert.equal(client.stats.shadowsFailed - failedBefore, DEFAULT_MAX_SHADOWS);
+    assert.equal(client.stats.shadowsActive, 0);
   });
 });
