@@ -279,7 +279,9 @@ export function compileRuntime(
       const hostTls = certificates
         ? hostTlsOf(entry.value as ClusterTlsLike, built.cluster.hostSet.hosts, certificates)
         : undefined;
-      clusters.set(name, hostTls ? { ...built.cluster, hostTls } : built.cluster);
+      // Set on the built object, not on a copy: outlier ejections and health checks rebuild
+      // the balancer of that object, and the data path must read the same one.
+      clusters.set(name, hostTls ? Object.assign(built.cluster, { hostTls }) : built.cluster);
     } catch (err) {
       errors.push(`cluster ${name}: ${(err as Error).message}`);
     }
