@@ -1,6 +1,15 @@
-/** `ferry control-plane`: runs the control plane on a mesh file. */
+/** `ferry control-plane`: runs the control plane on a mesh file (and, in cluster, Kubernetes). */
 import { parseArgs } from 'node:util';
-import { ControlPlane } from '../controlplane/index.js';
+import {
+  ControlPlane,
+  type ControlPlaneOptions,
+  type KubernetesOptions,
+  kubeConfigFromFile,
+  kubeConfigInCluster,
+  type LoadedKubeConfig,
+  type WebhookOptions,
+} from '../controlplane/index.js';
+import { DEFAULT_PROXY_IMAGE } from '../kube/inject/index.js';
 import { createLogger } from '../log/index.js';
 import { parseDuration } from '../mesh/index.js';
 import { parsePort, UsageError } from './args.js';
@@ -29,7 +38,71 @@ Options:
       --scrape-interval MS  how often the dashboard scrapes the sidecars (default 5000)
       --log-level LEVEL trace | debug | info | warn | error        (default info)
   -h, --help            show this help
+
+Kubernetes (the API server: --kubeconfig, else the pod's in-cluster configuration):
+      --kubeconfig FILE   reach the API server with this kubeconfig (its current context)
+      --kubernetes        discover Services, EndpointSlices, Pods and Namespaces; the mesh
+                          file's services keep their settings and gain the cluster's endpoints
+      --namespace NS      the control plane's namespace: its Secret, Service, SPIFFE ID
+                          (default: the pod's namespace, else ferry-system)
+      --service NAME      the control plane's Service; its DNS names go into the serving
+                          certificate                          (default ferry-control-plane)
+      --ca-secret NAME    turn on the CA with its root kept in this Secret of --namespace
+                          (made on first start, shared by every replica); workload
+                          credentials are then service-account tokens, checked by TokenReview
+      --token-audience AUD  accept only service-account tokens issued for AUD (repeatable)
+      --webhook-port PORT the injection webhook, HTTPS, path /inject; needs the CA
+      --webhook-config NAME the MutatingWebhookConfiguration whose caBundle the control
+                          plane keeps equal to the mesh root
+      --proxy-image IMAGE     injected sidecars' image      (default ${DEFAULT_PROXY_IMAGE})
+      --proxy-log-level LEVEL injected sidecars' log level  (default info)
+      --capture init|cni      who installs injected pods' capture rules (default init)
 `;
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  'xds-port': { type: 'string' },
+  'http-port': { type: 'string' },
+  host: { type: 'string' },
+  'ca-dir': { type: 'string' },
+  'secure-port': { type: 'string' },
+  'trust-domain': { type: 'string' },
+  'cert-ttl': { type: 'string' },
+  grace: { type: 'string' },
+  debounce: { type: 'string' },
+  warmup: { type: 'string' },
+  prometheus: { type: 'string' },
+  'scrape-interval': { type: 'string' },
+  'log-level': { type: 'string' },
+  kubeconfig: { type: 'string' },
+  kubernetes: { type: 'boolean' },
+  namespace: { type: 'string' },
+  service: { type: 'string' },
+  'ca-secret': { type: 'string' },
+  'token-audience': { type: 'string', multiple: true },
+  'webhook-port': { type: 'string' },
+  'webhook-config': { type: 'string' },
+  'proxy-image': { type: 'string' },
+  'proxy-log-level': { type: 'string' },
+  capture: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** What the command line asks for, checked; the API server is not reached yet. */
+export interface ControlPlaneArgs {
+  readonly help: boolean;
+  readonly config: string;
+  readonly logLevel: string;
+  /** Everything but the log, the kubeconfig and what follows from it. */
+  readonly options: Omit<ControlPlaneOptions, 'log' | 'kubernetes'>;
+  /** Present when anything needs the API server. */
+  readonly kubernetes?: {
+    readonly kubeconfig?: string;
+    readonly settings: Omit<KubernetesOptions, 'kubeConfig'>;
+  };
+}
 
 function prometheusUrl(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -40,68 +113,178 @@ function prometheusUrl(value: string | undefined): string | undefined {
   throw new UsageError(`--prometheus must be an http(s) URL, got "${value}"`);
 }
 
-export async function runControlPlane(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c' },
-      'xds-port': { type: 'string' },
-      'http-port': { type: 'string' },
-      host: { type: 'string' },
-      'ca-dir': { type: 'string' },
-      'secure-port': { type: 'string' },
-      'trust-domain': { type: 'string' },
-      'cert-ttl': { type: 'string' },
-      grace: { type: 'string' },
-      debounce: { type: 'string' },
-      warmup: { type: 'string' },
-      prometheus: { type: 'string' },
-      'scrape-interval': { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+/** A Kubernetes object name (RFC 1123 subdomain), as the API server checks it. */
+function objectName(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value))
+    throw new UsageError(
+      `${flag} must be a Kubernetes name (lower-case letters, digits, "-" and "."), got "${value}"`,
+    );
+  return value;
+}
+
+/** A namespace or Service name (RFC 1123 label: it is part of DNS names). */
+function labelName(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value))
+    throw new UsageError(
+      `${flag} must be a DNS label (lower-case letters, digits and "-", at most 63), got "${value}"`,
+    );
+  return value;
+}
+
+function needs(values: Record<string, unknown>, flags: readonly string[], what: string): void {
+  for (const flag of flags)
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} needs ${what}`);
+}
+
+/** Parses and checks the command line; throws UsageError naming the flag that is wrong. */
+export function parseControlPlaneArgs(argv: readonly string[]): ControlPlaneArgs {
+  const { values: v } = parseArgs({
+    args: [...argv],
+    options: OPTIONS,
     strict: true,
     allowPositionals: false,
   });
-  if (values.help) {
+  if (v.help) return { help: true, config: '', logLevel: 'info', options: {} };
+  if (!v.config) throw new UsageError('--config FILE is required');
+  const caDir = v['ca-dir'];
+  const caSecret = objectName('--ca-secret', v['ca-secret']);
+  if (caDir !== undefined && caSecret !== undefined)
+    throw new UsageError(
+      'give --ca-dir or --ca-secret, not both: the CA keeps its root in one place',
+    );
+  if (caDir === undefined && caSecret === undefined)
+    needs(
+      v,
+      ['secure-port', 'trust-domain', 'cert-ttl', 'webhook-port'],
+      '--ca-dir DIR or --ca-secret NAME (the CA is off without them)',
+    );
+  if (caSecret === undefined)
+    needs(v, ['token-audience'], '--ca-secret NAME (tokens are checked by TokenReview only then)');
+  const webhookPort = v['webhook-port'];
+  if (webhookPort === undefined)
+    needs(
+      v,
+      ['webhook-config', 'proxy-image', 'proxy-log-level', 'capture'],
+      '--webhook-port PORT (they configure the injection webhook)',
+    );
+  const certTtlMs = v['cert-ttl'] === undefined ? undefined : parseDuration(v['cert-ttl']);
+  if (v['cert-ttl'] !== undefined && (certTtlMs === undefined || certTtlMs < 1000))
+    throw new UsageError(
+      `--cert-ttl must be a duration of at least 1s (e.g. 1h, 24h), got "${v['cert-ttl']}"`,
+    );
+  const logLevel = v['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new UsageError(`--log-level must be ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const proxyLogLevel = v['proxy-log-level'];
+  if (proxyLogLevel !== undefined && !LOG_LEVELS.includes(proxyLogLevel))
+    throw new UsageError(
+      `--proxy-log-level must be ${LOG_LEVELS.join(', ')}, got "${proxyLogLevel}"`,
+    );
+  const capture = v.capture;
+  if (capture !== undefined && capture !== 'init' && capture !== 'cni')
+    throw new UsageError(`--capture must be init or cni, got "${capture}"`);
+  const proxyImage = v['proxy-image'];
+  if (proxyImage !== undefined && !/^\S+$/.test(proxyImage))
+    throw new UsageError(`--proxy-image must be an image reference, got "${proxyImage}"`);
+  const webhookConfig = objectName('--webhook-config', v['webhook-config']);
+  const audiences = v['token-audience'] ?? [];
+  for (const a of audiences)
+    if (a.trim() === '') throw new UsageError('--token-audience must not be empty');
+  const discovery = v.kubernetes === true;
+  const usesApi = discovery || caSecret !== undefined || webhookConfig !== undefined;
+  if (v.kubeconfig !== undefined && !usesApi)
+    throw new UsageError(
+      '--kubeconfig is only used with --kubernetes, --ca-secret or --webhook-config',
+    );
+  const webhook: WebhookOptions | undefined =
+    webhookPort === undefined
+      ? undefined
+      : {
+          port: parsePort('--webhook-port', webhookPort, 15017),
+          config: webhookConfig,
+          template: {
+            ...(proxyImage ? { image: proxyImage } : {}),
+            ...(proxyLogLevel ? { logLevel: proxyLogLevel } : {}),
+            ...(capture ? { capture } : {}),
+          },
+        };
+  return {
+    help: false,
+    config: v.config,
+    logLevel,
+    options: {
+      configPath: v.config,
+      host: v.host,
+      xdsPort: parsePort('--xds-port', v['xds-port'], 15010),
+      httpPort: parsePort('--http-port', v['http-port'], 15014),
+      gracePeriodMs: parseCount('--grace', v.grace, 10_000),
+      debounceMs: parseCount('--debounce', v.debounce, 100),
+      warmupMs: parseCount('--warmup', v.warmup, 5000),
+      prometheusUrl: prometheusUrl(v.prometheus),
+      scrapeIntervalMs: parseCount('--scrape-interval', v['scrape-interval'], 5000),
+      caDir,
+      securePort: parsePort('--secure-port', v['secure-port'], 15012),
+      trustDomain: v['trust-domain'],
+      certTtlMs,
+      namespace: labelName('--namespace', v.namespace),
+      serviceName: labelName('--service', v.service),
+      webhook,
+    },
+    kubernetes: usesApi
+      ? {
+          kubeconfig: v.kubeconfig,
+          settings: {
+            discovery,
+            caSecret,
+            tokenReview: caSecret !== undefined,
+            tokenAudiences: audiences,
+          },
+        }
+      : undefined,
+  };
+}
+
+/** The API server's configuration: the kubeconfig named, else the pod's in-cluster one. */
+function loadKubeConfig(kubeconfig: string | undefined): LoadedKubeConfig {
+  return kubeconfig !== undefined
+    ? kubeConfigFromFile(kubeconfig)
+    : kubeConfigInCluster({
+        host: process.env.KUBERNETES_SERVICE_HOST,
+        port: process.env.KUBERNETES_SERVICE_PORT,
+      });
+}
+
+export async function runControlPlane(argv: string[]): Promise<void> {
+  const args = parseControlPlaneArgs(argv);
+  if (args.help) {
     process.stdout.write(CONTROL_PLANE_HELP);
     return;
   }
-  if (!values.config) throw new UsageError('--config FILE is required');
-  const caDir = values['ca-dir'];
-  for (const flag of ['secure-port', 'trust-domain', 'cert-ttl'] as const)
-    if (values[flag] !== undefined && !caDir)
-      throw new UsageError(`--${flag} needs --ca-dir DIR (the CA is off without it)`);
-  const certTtlMs =
-    values['cert-ttl'] === undefined ? undefined : parseDuration(values['cert-ttl']);
-  if (values['cert-ttl'] !== undefined && (certTtlMs === undefined || certTtlMs < 1000))
-    throw new UsageError(
-      `--cert-ttl must be a duration of at least 1s (e.g. 1h, 24h), got "${values['cert-ttl']}"`,
-    );
-  const log = createLogger({ level: values['log-level'] ?? 'info', name: 'control-plane' });
+  const log = createLogger({ level: args.logLevel, name: 'control-plane' });
+  const loaded = args.kubernetes ? loadKubeConfig(args.kubernetes.kubeconfig) : undefined;
   const cp = await ControlPlane.start({
-    configPath: values.config,
-    host: values.host,
-    xdsPort: parsePort('--xds-port', values['xds-port'], 15010),
-    httpPort: parsePort('--http-port', values['http-port'], 15014),
-    gracePeriodMs: parseCount('--grace', values.grace, 10_000),
-    debounceMs: parseCount('--debounce', values.debounce, 100),
-    warmupMs: parseCount('--warmup', values.warmup, 5000),
-    prometheusUrl: prometheusUrl(values.prometheus),
-    scrapeIntervalMs: parseCount('--scrape-interval', values['scrape-interval'], 5000),
-    caDir,
-    securePort: parsePort('--secure-port', values['secure-port'], 15012),
-    trustDomain: values['trust-domain'],
-    certTtlMs,
+    ...args.options,
+    // In a pod the namespace comes with the service account, as a fallback to --namespace.
+    namespace: args.options.namespace ?? loaded?.namespace,
+    kubernetes:
+      args.kubernetes && loaded
+        ? { ...args.kubernetes.settings, kubeConfig: loaded.kubeConfig }
+        : undefined,
     log,
   });
-  const host = values.host ?? '127.0.0.1';
+  const host = args.options.host ?? '127.0.0.1';
   const secure = cp.identity
     ? `, xDS+identity over TLS on ${host}:${cp.securePort} as ${cp.identity.spiffeId}`
     : '';
+  const webhook = cp.webhookPort
+    ? `, injection webhook on https://${host}:${cp.webhookPort}/inject`
+    : '';
+  const kube = loaded ? `, Kubernetes API ${loaded.source}` : '';
   process.stdout.write(
-    `ferry control plane: xDS on ${host}:${cp.xdsPort}${secure}, ` +
-      `HTTP on http://${host}:${cp.httpPort}/ (config ${values.config})\n`,
+    `ferry control plane: xDS on ${host}:${cp.xdsPort}${secure}${webhook}, ` +
+      `HTTP on http://${host}:${cp.httpPort}/ (config ${args.config}${kube})\n`,
   );
   const stop = async () => {
     await cp.close();

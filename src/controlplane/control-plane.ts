@@ -5,6 +5,7 @@
 import type http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { AuthenticationV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { MetricsScraper, PrometheusStats, type TargetSource } from '../dashboard/index.js';
 import {
   CertificateAuthority,
@@ -21,12 +22,21 @@ import {
   ServingCertificate,
   WorkloadTokens,
 } from '../identity/index.js';
+import type { ClusterWatcher } from '../kube/discovery/index.js';
+import { TokenReviewVerifier } from '../kube/discovery/index.js';
+import type { TemplateOptions } from '../kube/inject/index.js';
 import type { Logger } from '../log/index.js';
 import { loadMeshFile, type MeshConfig, type MeshFileError, watchMeshFile } from '../mesh/index.js';
 import { type CounterChild, MetricsRegistry } from '../metrics/index.js';
 import { createAdsMetrics } from './ads-metrics.js';
 import { AdsServer } from './ads-server.js';
 import { createDebugServer } from './debug-http.js';
+import {
+  type Injector,
+  loadOrCreateCaSecret,
+  startDiscovery,
+  startInjector,
+} from './kubernetes/index.js';
 import { Registry } from './registry.js';
 import { sidecarTargets } from './sidecar-targets.js';
 import { SnapshotCache } from './snapshot-cache.js';
@@ -80,8 +90,46 @@ export interface ControlPlaneOptions {
   readonly scrapeIntervalMs?: number;
   /** Dashboard: who to scrape; default every connected sidecar that announced its metrics. */
   readonly scrapeTargets?: TargetSource;
+  /** Kubernetes: the API server, and what the control plane does with it. */
+  readonly kubernetes?: KubernetesOptions;
+  /** The injection webhook (HTTPS), served with a certificate from the mesh CA. */
+  readonly webhook?: WebhookOptions;
+  /**
+   * The control plane's Service (in `namespace`): its DNS names go into the serving
+   * certificate, which the webhook serves too. Default ferry-control-plane.
+   */
+  readonly serviceName?: string;
   readonly log: Logger;
 }
+
+export interface KubernetesOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Services, EndpointSlices, Pods and Namespaces as a source of the registry. */
+  readonly discovery: boolean;
+  /** Keep the CA root in this Secret of `namespace` (made on first start). */
+  readonly caSecret?: string;
+  /** Check workload credentials as service-account tokens, by TokenReview. */
+  readonly tokenReview?: boolean;
+  /** Audiences a service-account token must be issued for. */
+  readonly tokenAudiences?: readonly string[];
+  /** How long start-up waits for the cluster's first listing. Default 10 s. */
+  readonly syncTimeoutMs?: number;
+  /** First delay before a failed list or watch is tried again. Default 1 s. */
+  readonly retryMs?: number;
+}
+
+export interface WebhookOptions {
+  /** 15017 in cluster; 0 picks a free port. */
+  readonly port: number;
+  /** What injected pods get; the xDS address defaults to <service>.<namespace>.svc:15012. */
+  readonly template: Omit<TemplateOptions, 'nativeSidecar'>;
+  /** The MutatingWebhookConfiguration whose caBundle is kept (needs `kubernetes`). */
+  readonly config?: string;
+  /** How often the caBundle is checked again. Default 60 s. */
+  readonly resyncMs?: number;
+}
+
+export const DEFAULT_SERVICE_NAME = 'ferry-control-plane';
 
 const REAL_TIMERS: IdentityTimers = {
   now: () => Date.now(),
@@ -125,7 +173,11 @@ export class ControlPlane {
   });
   private httpServer: http.Server | undefined;
   private stats: MetricsScraper | PrometheusStats | undefined;
+  private discovery: ClusterWatcher | undefined;
+  private injector: Injector | undefined;
   xdsPort = 0;
+  /** The injection webhook's port; 0 when it is off. */
+  webhookPort = 0;
   httpPort = 0;
   /** The TLS port (xDS + identity); 0 when the CA is off. */
   securePort = 0;
@@ -159,10 +211,26 @@ export class ControlPlane {
     cp.registerMetrics();
     try {
       const host = options.host ?? '127.0.0.1';
-      if (options.caDir || options.caFiles)
-        cp.identity = await startIdentity(options, initial.mesh.trustDomain, host, metrics);
+      const kube = options.kubernetes;
+      if (kube?.discovery)
+        cp.discovery = await startDiscovery({
+          kubeConfig: kube.kubeConfig,
+          domain: initial.mesh.domain,
+          onServices: (services) => registry.setClusterServices(services),
+          log,
+          syncTimeoutMs: kube.syncTimeoutMs,
+          retryMs: kube.retryMs,
+        });
+      if (options.caDir || options.caFiles || kube?.caSecret)
+        cp.identity = await startIdentity(options, initial, host, metrics);
+      if (options.webhook && !cp.identity)
+        throw new ControlPlaneError(
+          'FERRY_WEBHOOK_NO_CA',
+          'the injection webhook needs the CA for its certificate (a CA directory or Secret)',
+        );
       await cp.listen(host, options.xdsPort ?? 15010, options.httpPort ?? 15014);
       if (cp.identity) await cp.listenSecure(host, options.securePort ?? 15012, cp.identity);
+      if (options.webhook && cp.identity) await cp.startWebhook(host, options.webhook, cp.identity);
     } catch (err) {
       await cp.close();
       throw err;
@@ -238,6 +306,31 @@ export class ControlPlane {
     );
   }
 
+  private async startWebhook(
+    host: string,
+    webhook: WebhookOptions,
+    identity: ControlPlaneIdentity,
+  ): Promise<void> {
+    const o = this.options;
+    if (webhook.port !== 0) await assertPortFree('webhook (HTTPS)', host, webhook.port);
+    const namespace = o.namespace ?? DEFAULT_FERRY_NAMESPACE;
+    const service = o.serviceName ?? DEFAULT_SERVICE_NAME;
+    const discovery = this.discovery;
+    this.injector = await startInjector({
+      port: webhook.port,
+      host,
+      serving: identity.serving,
+      caBundle: identity.ca.roots.join(''),
+      template: { xdsAddress: `${service}.${namespace}.svc:15012`, ...webhook.template },
+      kubeConfig: o.kubernetes?.kubeConfig,
+      webhookConfig: webhook.config,
+      resyncMs: webhook.resyncMs,
+      namespaceLabels: discovery ? (ns) => discovery.namespaceLabels(ns) : undefined,
+      log: this.log,
+    });
+    this.webhookPort = this.injector.port;
+  }
+
   private async listen(host: string, xdsPort: number, httpPort: number): Promise<void> {
     this.ads.register(this.grpcServer);
     this.identity?.service.register(this.grpcServer);
@@ -287,6 +380,8 @@ export class ControlPlane {
   /** Stops watching, closes every stream and both ports. */
   async close(): Promise<void> {
     this.watcher?.close();
+    await this.injector?.close();
+    await this.discovery?.close();
     if (this.stats instanceof MetricsScraper) this.stats.stop();
     this.identity?.serving.close();
     this.cache.stop();
@@ -309,29 +404,57 @@ export class ControlPlane {
 /** Loads (or makes) the CA, the credential check and the serving certificate. */
 async function startIdentity(
   options: ControlPlaneOptions,
-  meshTrustDomain: string,
+  mesh: MeshConfig,
   host: string,
   metrics: MetricsRegistry,
 ): Promise<ControlPlaneIdentity> {
   const log = options.log;
-  const trustDomain = checkTrustDomain(options.trustDomain ?? meshTrustDomain);
+  const trustDomain = checkTrustDomain(options.trustDomain ?? mesh.mesh.trustDomain);
   const timers = options.timers ?? REAL_TIMERS;
+  const kube = options.kubernetes;
+  const namespace = options.namespace ?? DEFAULT_FERRY_NAMESPACE;
   const material = options.caFiles
     ? await loadOperatorCa(options.caFiles)
-    : (await loadCaDirectory(options.caDir ?? '', { trustDomain, log })).material;
+    : kube?.caSecret
+      ? (
+          await loadOrCreateCaSecret({
+            api: kube.kubeConfig.makeApiClient(CoreV1Api),
+            namespace,
+            name: kube.caSecret,
+            trustDomain,
+            log,
+          })
+        ).material
+      : (await loadCaDirectory(options.caDir ?? '', { trustDomain, log })).material;
   const ca = new CertificateAuthority(material, { trustDomain, certTtlMs: options.certTtlMs });
   const tokens =
     options.caDir !== undefined
       ? new WorkloadTokens(loadOrCreateTokenKey(options.caDir))
       : undefined;
-  const verifier = options.credentialVerifier ?? tokens;
+  const verifier =
+    options.credentialVerifier ??
+    (kube?.tokenReview
+      ? new TokenReviewVerifier({
+          api: kube.kubeConfig.makeApiClient(AuthenticationV1Api),
+          audiences: kube.tokenAudiences,
+        })
+      : tokens);
   if (!verifier)
     throw new ControlPlaneError(
       'FERRY_NO_CREDENTIALS',
-      'the CA is on but nothing checks workload credentials: give a CA directory (--ca-dir)',
+      'the CA is on but nothing checks workload credentials: give a CA directory (--ca-dir) or check service-account tokens by TokenReview',
     );
   const service = new IdentityService({ ca, verifier, metrics, log });
-  const spiffeId = controlPlaneSpiffeId(trustDomain, options.namespace ?? DEFAULT_FERRY_NAMESPACE);
+  const spiffeId = controlPlaneSpiffeId(trustDomain, namespace);
+  // The Service's names, as clients in the cluster (and the API server calling the webhook,
+  // at <service>.<namespace>.svc) reach the control plane.
+  const serviceName = options.serviceName ?? DEFAULT_SERVICE_NAME;
+  const serviceNames = [
+    serviceName,
+    `${serviceName}.${namespace}`,
+    `${serviceName}.${namespace}.svc`,
+    `${serviceName}.${namespace}.svc.${mesh.mesh.domain}`,
+  ];
   const unspecified = host === '0.0.0.0' || host === '::';
   const hosts = [
     ...new Set([
@@ -339,6 +462,7 @@ async function startIdentity(
       '127.0.0.1',
       '::1',
       ...(unspecified ? [] : [host]),
+      ...serviceNames,
       ...(options.serverNames ?? []),
     ]),
   ];

@@ -1,7 +1,21 @@
 /** The control plane: registry, snapshots, ADS server and debug HTTP. */
 export { AdsServer } from './ads-server.js';
 export type { StreamStatus, TypeStatus } from './ads-stream.js';
-export { ControlPlane, ControlPlaneError, type ControlPlaneOptions } from './control-plane.js';
+export {
+  ControlPlane,
+  ControlPlaneError,
+  type ControlPlaneOptions,
+  DEFAULT_SERVICE_NAME,
+  type KubernetesOptions,
+  type WebhookOptions,
+} from './control-plane.js';
+export {
+  KubeError,
+  kubeConfigFromFile,
+  kubeConfigInCluster,
+  type LoadedKubeConfig,
+  SERVICE_ACCOUNT_DIR,
+} from './kubernetes/index.js';
 export { mergeWorkloads, Registry, type RegistryOptions, type Timers } from './registry.js';
 export type { Snapshot, TypeSet } from './snapshot.js';
 export { SnapshotCache, type SnapshotCacheOptions } from './snapshot-cache.js';

@@ -1,6 +1,6 @@
 /**
- * The service registry: the mesh file's services merged with the workloads that sidecars
- * announce (auto-registration). It owns no translation; it only says what exists, and
+ * The service registry: the mesh file's services merged with the cluster's (Kubernetes
+ * discovery, when on) and the workloads that sidecars announce (auto-registration). It owns no translation; it only says what exists, and
  * tells its watchers when that changed.
  */
 import { performance } from 'node:perf_hooks';
@@ -12,6 +12,7 @@ import {
   serviceKey,
   type Workload,
 } from '../mesh/index.js';
+import { CLUSTER_SOURCE_PREFIX, mergeCluster } from './merge-cluster.js';
 
 /** Time, passed in so tests can drive it. */
 export interface Timers {
@@ -44,6 +45,7 @@ interface Registration {
 
 export class Registry {
   private meshConfig: MeshConfig;
+  private clusterServices: readonly Service[] = [];
   private readonly registrations = new Map<string, Registration>();
   private readonly watchers = new Set<() => void>();
   private cachedView: MeshConfig | undefined;
@@ -64,6 +66,12 @@ export class Registry {
 
   setMeshConfig(config: MeshConfig): void {
     this.meshConfig = config;
+    this.changed();
+  }
+
+  /** The services Kubernetes discovery reports, replacing what it reported before. */
+  setClusterServices(services: readonly Service[]): void {
+    this.clusterServices = services;
     this.changed();
   }
 
@@ -116,9 +124,15 @@ export class Registry {
     return (this.registrations.get(id)?.streams ?? 0) > 0;
   }
 
-  /** The merged view: mesh-file services plus workload endpoints (and implied services). */
+  /**
+   * The merged view: mesh-file services with the cluster's endpoints and services, plus
+   * workload endpoints (and the services they imply).
+   */
   view(): MeshConfig {
-    this.cachedView ??= mergeWorkloads(this.meshConfig, this.workloads());
+    this.cachedView ??= mergeWorkloads(
+      mergeCluster(this.meshConfig, this.clusterServices),
+      this.workloads(),
+    );
     return this.cachedView;
   }
 
@@ -188,7 +202,17 @@ export function mergeWorkloads(config: MeshConfig, workloads: readonly Workload[
   const merged: Service[] = [];
   for (const [key, service] of services) {
     const extra = added.get(key);
-    merged.push(extra ? { ...service, endpoints: [...service.endpoints, ...extra] } : service);
+    if (!extra) {
+      merged.push(service);
+      continue;
+    }
+    // A pod's sidecar announces the address its EndpointSlice lists too; the announcement
+    // wins (its health is the sidecar's readiness, its port the sidecar's inbound port).
+    const announced = new Set(extra.map((e) => e.address));
+    const kept = service.endpoints.filter(
+      (e) => !(announced.has(e.address) && e.source.startsWith(CLUSTER_SOURCE_PREFIX)),
+    );
+    merged.push({ ...service, endpoints: [...kept, ...extra] });
   }
   return { mesh: config.mesh, services: merged };
 }

@@ -6,13 +6,12 @@
  * - neither: Ferry makes a self-signed ECDSA P-256 root and writes it here (key 0600).
  * https://istio.io/latest/docs/tasks/security/cert-management/plugin-ca-cert/
  */
-import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log/index.js';
 import type { CaMaterial } from './certificate-authority.js';
 import { loadOperatorCa } from './operator-ca.js';
-import { generateP256, P256, privateKeyPem, x509 } from './x509.js';
+import { makeRootCa } from './root-ca.js';
 
 export const CA_FILES = {
   pluggedCert: 'ca-cert.pem',
@@ -21,9 +20,6 @@ export const CA_FILES = {
   root: 'root-cert.pem',
   rootKey: 'root-key.pem',
 } as const;
-
-/** How long a root Ferry makes lasts: ten years, as Istio's self-signed root. */
-const ROOT_TTL_MS = 10 * 365 * 86_400_000;
 
 export interface CaDirectoryOptions {
   readonly trustDomain: string;
@@ -75,32 +71,11 @@ export async function loadCaDirectory(dir: string, options: CaDirectoryOptions):
 
 async function createRoot(dir: string, trustDomain: string, now: () => number): Promise<void> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const keys = await generateP256();
-  const t = now();
-  const root = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: `O=${trustDomain.replace(/[,=+<>#;"\\]/g, '_')}, CN=Ferry root CA`,
-    notBefore: new Date(t - 60_000),
-    notAfter: new Date(t + ROOT_TTL_MS),
-    keys,
-    signingAlgorithm: P256,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-        true,
-      ),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
+  const root = await makeRootCa(trustDomain, now);
   // The key first, created 0600 from the start; each file written whole then renamed, so a
   // crash leaves either nothing or a complete file.
-  writeAtomic(path.join(dir, CA_FILES.rootKey), await privateKeyPem(keys.privateKey), 0o600);
-  writeAtomic(
-    path.join(dir, CA_FILES.root),
-    new X509Certificate(root.toString('pem')).toString(),
-    0o644,
-  );
+  writeAtomic(path.join(dir, CA_FILES.rootKey), root.keyPem, 0o600);
+  writeAtomic(path.join(dir, CA_FILES.root), root.certPem, 0o644);
 }
 
 function writeAtomic(file: string, text: string, mode: number): void {

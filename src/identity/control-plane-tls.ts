@@ -26,7 +26,7 @@ export function controlPlaneSpiffeId(
   return spiffeIdOf(trustDomain, { namespace, serviceAccount: CONTROL_PLANE_SERVICE_ACCOUNT });
 }
 
-type IdentityUpdate = { certificate: Buffer; privateKey: Buffer };
+export type IdentityUpdate = { certificate: Buffer; privateKey: Buffer };
 type IdentityListener = (update: IdentityUpdate | null) => void;
 
 export interface ServingCertificateOptions {
@@ -90,6 +90,11 @@ export class ServingCertificate implements grpc.experimental.CertificateProvider
         this.timer = timers.setTimeout(() => void this.renew(), this.options.retryMs ?? 5000);
       if (this.latest === null) throw err;
     }
+  }
+
+  /** The certificate (PEM chain) and key now served; null before start() resolved. */
+  get current(): IdentityUpdate | null {
+    return this.latest;
   }
 
   close(): void {

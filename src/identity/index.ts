@@ -21,6 +21,7 @@ export {
   controlPlaneCredentials,
   controlPlaneSpiffeId,
   DEFAULT_FERRY_NAMESPACE,
+  type IdentityUpdate,
   ServingCertificate,
   type ServingCertificateOptions,
 } from './control-plane-tls.js';
@@ -40,7 +41,14 @@ export {
   type IdentityServiceOptions,
 } from './identity-service.js';
 export { IssuedCertificate, REDACTED, uriSans } from './issued-certificate.js';
-export { loadOperatorCa, type OperatorCaFiles } from './operator-ca.js';
+export {
+  type CaPemParts,
+  caMaterialFromPem,
+  loadOperatorCa,
+  type OperatorCaFiles,
+  type PemPart,
+} from './operator-ca.js';
+export { makeRootCa, type RootPem } from './root-ca.js';
 export {
   credentialFromFile,
   type SidecarIdentity,

@@ -25,9 +25,26 @@ export interface OperatorCaFiles {
   readonly rootFile?: string;
 }
 
-function read(file: string, what: string): string {
+/**
+ * The same CA given as PEM text, each part with where it came from (a file name, a Secret's
+ * key), which every error names.
+ */
+export interface CaPemParts {
+  readonly cert: PemPart;
+  readonly key: PemPart;
+  readonly chain?: PemPart;
+  readonly root?: PemPart;
+}
+
+export interface PemPart {
+  readonly pem: string;
+  /** Where the text came from, as errors name it. */
+  readonly where: string;
+}
+
+function read(file: string, what: string): PemPart {
   try {
-    return readFileSync(file, 'utf8');
+    return { pem: readFileSync(file, 'utf8'), where: file };
   } catch (err) {
     throw new IdentityError(
       'FERRY_CA_FILE',
@@ -36,17 +53,17 @@ function read(file: string, what: string): string {
   }
 }
 
-function certs(file: string, what: string): X509Certificate[] {
-  const pems = splitPem(read(file, what));
+function certs(part: PemPart, what: string): X509Certificate[] {
+  const pems = splitPem(part.pem);
   if (pems.length === 0)
-    throw new IdentityError('FERRY_CA_FILE', `${file} (${what}) holds no PEM certificate`);
+    throw new IdentityError('FERRY_CA_FILE', `${part.where} (${what}) holds no PEM certificate`);
   return pems.map((pem, i) => {
     try {
       return new X509Certificate(pem);
     } catch (err) {
       throw new IdentityError(
         'FERRY_CA_FILE',
-        `${file} (${what}): certificate ${i + 1} cannot be parsed: ${(err as Error).message}`,
+        `${part.where} (${what}): certificate ${i + 1} cannot be parsed: ${(err as Error).message}`,
       );
     }
   });
@@ -61,38 +78,55 @@ export async function loadOperatorCa(
   files: OperatorCaFiles,
   now: () => number = Date.now,
 ): Promise<CaMaterial> {
-  const [cert] = certs(files.certFile, 'CA certificate');
-  if (!cert) throw new IdentityError('FERRY_CA_FILE', `${files.certFile} holds no certificate`);
+  return caMaterialFromPem(
+    {
+      cert: read(files.certFile, 'CA certificate'),
+      key: read(files.keyFile, 'CA key'),
+      chain: files.chainFile ? read(files.chainFile, 'CA chain') : undefined,
+      root: files.rootFile ? read(files.rootFile, 'root certificate') : undefined,
+    },
+    now,
+  );
+}
+
+/** Checks a CA given as PEM text, as loadOperatorCa checks files. */
+export async function caMaterialFromPem(
+  parts: CaPemParts,
+  now: () => number = Date.now,
+): Promise<CaMaterial> {
+  const certWhere = parts.cert.where;
+  const keyWhere = parts.key.where;
+  const [cert] = certs(parts.cert, 'CA certificate');
+  if (!cert) throw new IdentityError('FERRY_CA_FILE', `${certWhere} holds no certificate`);
   if (!cert.ca)
     throw new IdentityError(
       'FERRY_CA_NOT_CA',
-      `${files.certFile} is not a CA certificate (basicConstraints CA:TRUE is missing)`,
+      `${certWhere} is not a CA certificate (basicConstraints CA:TRUE is missing)`,
     );
-  checkInDate(cert, files.certFile, now);
+  checkInDate(cert, certWhere, now);
   let key: KeyObject;
   try {
-    key = createPrivateKey(read(files.keyFile, 'CA key'));
+    key = createPrivateKey(parts.key.pem);
   } catch (err) {
-    if (err instanceof IdentityError) throw err;
     throw new IdentityError(
       'FERRY_CA_FILE',
-      `${files.keyFile} is not a PEM private key: ${(err as Error).message}`,
+      `${keyWhere} is not a PEM private key: ${(err as Error).message}`,
     );
   }
   if (!spkiOf(key).equals(spkiOf(cert.publicKey)))
     throw new IdentityError(
       'FERRY_CA_KEY_MISMATCH',
-      `the key in ${files.keyFile} does not belong to the certificate in ${files.certFile}`,
+      `the key in ${keyWhere} does not belong to the certificate in ${certWhere}`,
     );
   let signing: Awaited<ReturnType<typeof signingKeyFor>>;
   try {
     signing = await signingKeyFor(key);
   } catch (err) {
-    throw new IdentityError('FERRY_CA_KEY_TYPE', `${files.keyFile}: ${(err as Error).message}`);
+    throw new IdentityError('FERRY_CA_KEY_TYPE', `${keyWhere}: ${(err as Error).message}`);
   }
 
-  // The path up: chain file certificates, skipping a leading copy of the CA certificate.
-  let above = files.chainFile ? certs(files.chainFile, 'CA chain') : [];
+  // The path up: chain certificates, skipping a leading copy of the CA certificate.
+  let above = parts.chain ? certs(parts.chain, 'CA chain') : [];
   if (above[0]?.fingerprint256 === cert.fingerprint256) above = above.slice(1);
   const path = [cert, ...above];
   for (let i = 0; i + 1 < path.length; i++) {
@@ -101,25 +135,25 @@ export async function loadOperatorCa(
     if (!child.checkIssued(parent) || !child.verify(parent.publicKey))
       throw new IdentityError(
         'FERRY_CA_CHAIN',
-        `${files.chainFile}: certificate ${i + 1} of the path (${child.subject}) is not signed by the next (${parent.subject})`,
+        `${parts.chain?.where}: certificate ${i + 1} of the path (${child.subject}) is not signed by the next (${parent.subject})`,
       );
-    checkInDate(parent, files.chainFile ?? files.certFile, now);
+    checkInDate(parent, parts.chain?.where ?? certWhere, now);
   }
   const top = path[path.length - 1] as X509Certificate;
   let roots: X509Certificate[];
-  if (files.rootFile) {
-    roots = certs(files.rootFile, 'root certificate');
+  if (parts.root) {
+    roots = certs(parts.root, 'root certificate');
     if (!isSelfSigned(top) && !roots.some((r) => top.checkIssued(r) && top.verify(r.publicKey)))
       throw new IdentityError(
         'FERRY_CA_CHAIN',
-        `the path from ${files.certFile} does not end at a root in ${files.rootFile}`,
+        `the path from ${certWhere} does not end at a root in ${parts.root.where}`,
       );
   } else if (isSelfSigned(top)) {
     roots = [top];
   } else {
     throw new IdentityError(
       'FERRY_CA_CHAIN',
-      `${files.certFile} is an intermediate CA, but no chain up to its root was given ` +
+      `${certWhere} is an intermediate CA, but no chain up to its root was given ` +
         '(a chain file ending in the root, or a root file)',
     );
   }

@@ -21,6 +21,7 @@ import {
 } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
+import { type ControlPlaneArgs, parseControlPlaneArgs } from '../../src/cli/control-plane.js';
 import { CHART_DIR, findRenderers, REPO_ROOT, type Renderer } from './renderers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects are checked field by field.
@@ -68,6 +69,29 @@ function find(objects: K8sObject[], kind: string, name?: string): K8sObject {
   const found = objects.filter((o) => o.kind === kind && (!name || o.metadata.name === name));
   assert.equal(found.length, 1, `expected one ${kind} ${name ?? ''}, found ${found.length}`);
   return found[0];
+}
+
+/**
+ * The control plane container's args as `ferry control-plane` (the image's entrypoint is
+ * `ferry`) receives them: $(VAR) expanded from the container's env as the kubelet does, then
+ * parsed by the CLI's own parser, which throws on any flag it does not accept.
+ */
+function controlPlaneArgs(objects: K8sObject[], name = 'ferry-control-plane'): ControlPlaneArgs {
+  const c = find(objects, 'Deployment', name).spec.template.spec.containers[0];
+  const fieldValues: Record<string, string> = {
+    'metadata.namespace': NAMESPACE,
+    'metadata.name': 'ferry-control-plane-5d8c7b9f4-abcde',
+  };
+  const env = new Map<string, string>();
+  for (const e of c.env as K8sObject[])
+    env.set(e.name, e.value ?? fieldValues[e.valueFrom?.fieldRef?.fieldPath] ?? '');
+  const args = (c.args as string[]).map((a) =>
+    a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => env.get(name) ?? whole),
+  );
+  assert.equal(args[0], 'control-plane');
+  for (const a of args)
+    assert.doesNotMatch(a, /\$\(/, `${a}: a variable the container does not define`);
+  return parseControlPlaneArgs(args.slice(1));
 }
 
 /**
@@ -218,6 +242,39 @@ describe('Helm chart helm/ferry', function () {
       );
     });
 
+    it('the control plane’s args are flags `ferry control-plane` accepts, meaning what the chart says', () => {
+      const parsed = controlPlaneArgs(objects);
+      const o = parsed.options;
+      assert.equal(parsed.config, '/etc/ferry/mesh/mesh.yaml');
+      assert.equal(o.host, '0.0.0.0');
+      assert.deepEqual([o.xdsPort, o.securePort, o.httpPort], [15010, 15012, 15014]);
+      assert.equal(o.namespace, NAMESPACE);
+      assert.equal(o.serviceName, 'ferry-control-plane', 'the Service the chart creates');
+      assert.deepEqual(o.webhook, {
+        port: 15017,
+        config: 'ferry-sidecar-injector',
+        template: { image: 'ghcr.io/ferry-mesh/ferry:0.1.0', logLevel: 'info', capture: 'init' },
+      });
+      assert.equal(o.caDir, undefined);
+      // In the pod the API server is reached with the in-cluster configuration.
+      assert.deepEqual(parsed.kubernetes, {
+        kubeconfig: undefined,
+        settings: {
+          discovery: true,
+          caSecret: 'ferry-ca-root',
+          tokenReview: true,
+          tokenAudiences: [],
+        },
+      });
+      const service = find(objects, 'Service', 'ferry-control-plane');
+      const mwc = find(objects, 'MutatingWebhookConfiguration', 'ferry-sidecar-injector');
+      for (const w of mwc.webhooks) {
+        assert.equal(w.clientConfig.service.name, o.serviceName);
+        assert.equal(w.clientConfig.service.port, o.webhook?.port);
+      }
+      assert.ok(service.spec.ports.some((p: K8sObject) => p.port === o.webhook?.port));
+    });
+
     it('RBAC is least privilege: read-only discovery, tokenreviews, the one webhook and Secret', () => {
       const cr = find(objects, 'ClusterRole', 'ferry-control-plane');
       const granted = new Set<string>();
@@ -228,20 +285,18 @@ describe('Helm chart helm/ferry', function () {
               granted.add(
                 `${group || 'core'}/${resource}:${verb}${rule.resourceNames ? `@${rule.resourceNames.join('+')}` : ''}`,
               );
+      // Exactly what the control plane does (src/controlplane/kubernetes): informers list and
+      // watch, TokenReview creates, the caBundle is read and JSON-patched.
       assert.deepEqual([...granted].sort(), [
         'admissionregistration.k8s.io/mutatingwebhookconfigurations:get@ferry-sidecar-injector',
-        'admissionregistration.k8s.io/mutatingwebhookconfigurations:update@ferry-sidecar-injector',
+        'admissionregistration.k8s.io/mutatingwebhookconfigurations:patch@ferry-sidecar-injector',
         'authentication.k8s.io/tokenreviews:create',
-        'core/namespaces:get',
         'core/namespaces:list',
         'core/namespaces:watch',
-        'core/pods:get',
         'core/pods:list',
         'core/pods:watch',
-        'core/services:get',
         'core/services:list',
         'core/services:watch',
-        'discovery.k8s.io/endpointslices:get',
         'discovery.k8s.io/endpointslices:list',
         'discovery.k8s.io/endpointslices:watch',
       ]);
@@ -250,6 +305,7 @@ describe('Helm chart helm/ferry', function () {
         assert.ok(!rule.resources.includes('secrets'), 'no Secret outside the namespace');
       }
       const role = find(objects, 'Role', 'ferry-control-plane');
+      // Read and fill the one CA Secret by name; create cannot be limited by name.
       assert.deepEqual(role.rules, [
         {
           apiGroups: [''],
@@ -257,6 +313,7 @@ describe('Helm chart helm/ferry', function () {
           resourceNames: ['ferry-ca-root'],
           verbs: ['get', 'update'],
         },
+        { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
       ]);
       for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
         const b = find(objects, kind, 'ferry-control-plane');
@@ -451,6 +508,35 @@ describe('Helm chart helm/ferry', function () {
     const args: string[] = find(objects, 'Deployment').spec.template.spec.containers[0].args;
     assert.ok(!args.includes('--kubernetes'));
     assert.ok(!args.some((a) => a.startsWith('--webhook-config')));
+    const parsed = controlPlaneArgs(objects);
+    assert.equal(parsed.options.webhook, undefined, 'no webhook served');
+    assert.equal(parsed.kubernetes?.settings.discovery, false);
+    assert.equal(
+      parsed.kubernetes?.settings.caSecret,
+      'ferry-ca-root',
+      'the CA still in the Secret',
+    );
+  });
+
+  it('ca.tokenAudiences and proxy values reach the control plane’s flags', async () => {
+    const objects = await render(
+      '--set',
+      'ca.tokenAudiences={ferry,istio-ca},proxy.image=registry.example/ferry-proxy:1.2,proxy.capture=cni',
+      '--set',
+      'proxy.logLevel=debug,namePrefix=mesh2',
+    );
+    const parsed = controlPlaneArgs(objects, 'mesh2-control-plane');
+    assert.deepEqual(parsed.kubernetes?.settings.tokenAudiences, ['ferry', 'istio-ca']);
+    assert.deepEqual(parsed.options.webhook?.template, {
+      image: 'registry.example/ferry-proxy:1.2',
+      logLevel: 'debug',
+      capture: 'cni',
+    });
+    assert.equal(parsed.options.serviceName, 'mesh2-control-plane');
+    assert.equal(parsed.options.webhook?.config, 'mesh2-sidecar-injector');
+    assert.equal(parsed.kubernetes?.settings.caSecret, 'mesh2-ca-root');
+    const role = find(objects, 'Role', 'mesh2-control-plane');
+    assert.deepEqual(role.rules[0].resourceNames, ['mesh2-ca-root']);
   });
 
   it('dashboards: no ConfigMap from a chart without dashboards, one key per file with two', async () => {

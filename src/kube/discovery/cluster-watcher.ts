@@ -1,8 +1,9 @@
 /**
- * Watches the cluster's Services, EndpointSlices and Pods with @kubernetes/client-node's
- * informers (a list, then a watch from its resourceVersion) and reports the translated
- * services through one narrow callback, debounced: a rollout that touches fifty pods is one
- * push, not fifty.
+ * Watches the cluster's Services, EndpointSlices, Pods and Namespaces with
+ * @kubernetes/client-node's informers (a list, then a watch from its resourceVersion) and
+ * reports the translated services through one narrow callback, debounced: a rollout that
+ * touches fifty pods is one push, not fifty. Namespaces do not change the services; their
+ * labels are kept for the injection webhook (namespaceLabels).
  *
  * A watch can end in three ways, and each is survived:
  *  - the API server closes it (its timeout): the informer watches again from where it was;
@@ -23,7 +24,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Logger } from '../../log/index.js';
 import type { Service } from '../../mesh/index.js';
-import type { KubeEndpointSlice, KubePod, KubeService } from './kube-objects.js';
+import type { KubeEndpointSlice, KubeNamespace, KubePod, KubeService } from './kube-objects.js';
 import { translateCluster } from './translate-cluster.js';
 
 export interface ClusterWatcherOptions {
@@ -87,6 +88,7 @@ export class ClusterWatcher {
         o.discoveryApi.listEndpointSliceForAllNamespaces(),
       ),
       watch('Pod', '/api/v1/pods', () => o.coreApi.listPodForAllNamespaces()),
+      watch('Namespace', '/api/v1/namespaces', () => o.coreApi.listNamespace()),
     ];
     for (const w of this.watched) this.wire(w);
   }
@@ -107,6 +109,17 @@ export class ClusterWatcher {
       },
       { domain: this.o.domain },
     );
+  }
+
+  /**
+   * The labels of a namespace as last seen; undefined before the namespaces were listed or
+   * for a namespace not (yet) seen.
+   */
+  namespaceLabels(name: string): Record<string, string> | undefined {
+    const namespaces = this.watched[3];
+    if (!namespaces?.synced) return undefined;
+    const ns = namespaces.informer.get(name) as KubeNamespace | undefined;
+    return ns ? { ...(ns.metadata?.labels ?? {}) } : undefined;
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,7 @@ export type {
   KubeEndpointPort,
   KubeEndpointSlice,
   KubeMetadata,
+  KubeNamespace,
   KubePod,
   KubeService,
   KubeServicePort,

@@ -74,6 +74,11 @@ export interface KubePod {
   readonly status?: { readonly podIP?: string; readonly phase?: string };
 }
 
+/** core/v1 Namespace: its labels opt its pods in or out of injection. */
+export interface KubeNamespace {
+  readonly metadata?: KubeMetadata;
+}
+
 /** What the cluster holds, as discovery sees it at one moment. */
 export interface ClusterState {
   readonly services: readonly KubeService[];

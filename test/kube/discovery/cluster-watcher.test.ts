@@ -15,12 +15,19 @@ import {
 } from '../../../src/kube/discovery/index.js';
 import { silentLogger } from '../../../src/log/index.js';
 import type { Service } from '../../../src/mesh/index.js';
+import {
+  gate,
+  ReplayApiServer,
+  status,
+  TEST_TOKEN,
+  watchLines,
+} from '../support/replay-api-server.js';
 import { fixtureJson, fixtureText } from './fixtures.js';
-import { gate, ReplayApiServer, status, TEST_TOKEN, watchLines } from './replay-api-server.js';
 
 const SERVICES = '/api/v1/services';
 const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';
 const PODS = '/api/v1/pods';
+const NAMESPACES = '/api/v1/namespaces';
 
 /** Collects what onChange reports and lets a test wait for a state. */
 class Reports {
@@ -125,7 +132,8 @@ describe('ClusterWatcher (recorded API server responses over HTTPS)', () => {
     server
       .list(SERVICES, { body: fixtureJson('services.list.json') })
       .list(SLICES, { body: fixtureJson('endpointslices.list.json') })
-      .list(PODS, { body: fixtureJson('pods.list.json') });
+      .list(PODS, { body: fixtureJson('pods.list.json') })
+      .list(NAMESPACES, { body: fixtureJson('namespaces.list.json') });
   }
 
   it('lists, reports the cluster, then follows ADDED / MODIFIED / DELETED from the lists’ resourceVersion', async () => {
@@ -250,6 +258,7 @@ describe('ClusterWatcher (recorded API server responses over HTTPS)', () => {
       )
       .list(SLICES, { body: fixtureJson('endpointslices.list.json') })
       .list(PODS, { body: fixtureJson('pods.list.json') })
+      .list(NAMESPACES, { body: fixtureJson('namespaces.list.json') })
       .watch(PODS, status(500, 'InternalError', 'etcdserver: request timed out'), {
         lines: watchLines(fixtureText('pods.watch.jsonl')),
       });
@@ -309,13 +318,51 @@ describe('ClusterWatcher (recorded API server responses over HTTPS)', () => {
     );
   });
 
+  it('keeps the namespaces’ labels for the injector, following their watch', async () => {
+    recordedLists();
+    const relabel = gate();
+    const shop = fixtureJson<{ items: { metadata: object }[] }>('namespaces.list.json').items[3];
+    server.watch(NAMESPACES, {
+      lines: [
+        JSON.stringify({
+          type: 'MODIFIED',
+          object: {
+            kind: 'Namespace',
+            apiVersion: 'v1',
+            metadata: {
+              ...shop.metadata,
+              resourceVersion: '48300',
+              labels: { 'kubernetes.io/metadata.name': 'shop', 'ferry-injection': 'disabled' },
+            },
+          },
+        }),
+      ],
+      gate: relabel.promise,
+    });
+    const w = watcher;
+    assert.equal(w, undefined);
+    await startWatcher();
+    await reports.until('the listed cluster', (s) => s.length === 4);
+    const cluster = watcher as unknown as ClusterWatcher;
+    assert.deepEqual(cluster.namespaceLabels('shop'), {
+      'kubernetes.io/metadata.name': 'shop',
+      'ferry-injection': 'enabled',
+    });
+    assert.equal(cluster.namespaceLabels('nowhere'), undefined);
+    relabel.open();
+    await waitFor(
+      () => cluster.namespaceLabels('shop')?.['ferry-injection'] === 'disabled',
+      'the relabelled namespace',
+    );
+  });
+
   it('close() ends the watch connections and sends no request after it', async () => {
     recordedLists();
     await startWatcher();
     await reports.until('the listed cluster', (s) => s.length === 4);
-    assert.equal(server.openWatches, 3);
+    assert.equal(server.openWatches, 4);
     await watcher?.close();
-    await waitFor(() => server.openWatches === 0, 'the client closing its three watches');
+    await waitFor(() => server.openWatches === 0, 'the client closing its four watches');
     const count = server.requests.length;
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(server.requests.length, count);

@@ -2,8 +2,9 @@
  * A Kubernetes API server stand-in that replays recorded responses over real HTTPS on
  * 127.0.0.1: list responses (JSON), watch streams (chunked, one event per line, as the API
  * server sends them, optionally held back until the test releases them), error statuses,
- * and POST handlers. It records every request so tests can check what the client asked for
- * (resourceVersion, watch=true, the bearer token).
+ * and handlers for any method and path (fake-objects.ts keeps objects with them). It records
+ * every request so tests can check what the client asked for (resourceVersion, watch=true,
+ * the bearer token).
  */
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
@@ -36,8 +37,12 @@ export interface RecordedRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly authorization?: string;
+  readonly contentType?: string;
   readonly body: string;
 }
+
+/** Answers one request; may wait (a test holding requests back until several arrived). */
+export type Handler = (request: RecordedRequest) => Step | Promise<Step>;
 
 /** The Status object the API server answers errors with. */
 export function status(code: number, reason: string, message: string): Step {
@@ -95,6 +100,7 @@ export class ReplayApiServer {
   private readonly lists = new Map<string, Step[]>();
   private readonly watches = new Map<string, Step[]>();
   private readonly posts = new Map<string, (body: unknown) => Step>();
+  private readonly routes = new Map<string, Handler>();
   private readonly open = new Set<ServerResponse>();
 
   private constructor(
@@ -134,6 +140,12 @@ export class ReplayApiServer {
 
   post(path: string, handler: (body: unknown) => Step): this {
     this.posts.set(path, handler);
+    return this;
+  }
+
+  /** Answers `method` requests of `path` (exactly); checked before lists, watches and posts. */
+  route(method: string, path: string, handler: Handler): this {
+    this.routes.set(`${method} ${path}`, handler);
     return this;
   }
 
@@ -177,6 +189,7 @@ export class ReplayApiServer {
         path: url.pathname,
         query: url.searchParams,
         authorization: req.headers.authorization,
+        contentType: req.headers['content-type'],
         body: Buffer.concat(chunks).toString('utf8'),
       };
       this.requests.push(recorded);
@@ -187,6 +200,16 @@ export class ReplayApiServer {
   private async respond(req: RecordedRequest, res: ServerResponse): Promise<void> {
     if (req.authorization !== `Bearer ${TEST_TOKEN}`) {
       return this.send(res, status(401, 'Unauthorized', 'Unauthorized'));
+    }
+    const route = this.routes.get(`${req.method} ${req.path}`);
+    if (route) {
+      let step: Step;
+      try {
+        step = await route(req);
+      } catch (err) {
+        step = status(500, 'InternalError', `test handler failed: ${(err as Error).message}`);
+      }
+      return this.send(res, step);
     }
     if (req.method === 'POST') {
       const handler = this.posts.get(req.path);
