@@ -130,6 +130,7 @@ export class Sidecar {
    */
   private firstTelemetry: Promise<void> | undefined;
   private telemetryReady = false;
+  private lastTelemetry: Promise<void> = Promise.resolve();
   ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
   readonly nodeId: string;
 
@@ -156,8 +157,11 @@ export class Sidecar {
   private rebuildViews(): void {
     const runtime = this.runtime;
     if (!runtime) return;
-    this.outboundView = { ...runtime.outbound, ...this.telemetry.of('outbound') };
-    this.inboundView = { ...runtime.inbound, ...this.telemetry.of('inbound') };
+    // Every view has the same fields, set or undefined, so the data path sees one shape.
+    const out = this.telemetry.of('outbound');
+    const inb = this.telemetry.of('inbound');
+    this.outboundView = { ...runtime.outbound, tracing: out.tracing, accessLog: out.accessLog };
+    this.inboundView = { ...runtime.inbound, tracing: inb.tracing, accessLog: inb.accessLog };
   }
 
   static async start(options: SidecarOptions): Promise<Sidecar> {
@@ -180,6 +184,11 @@ export class Sidecar {
   async waitReady(timeoutMs: number): Promise<void> {
     if (!this.runtime) await this.xds?.ready(timeoutMs);
     await this.firstTelemetry;
+  }
+
+  /** Resolves once the tracer the configuration in force asks for runs (or failed to start). */
+  telemetryApplied(): Promise<void> {
+    return this.lastTelemetry;
   }
 
   get config(): RuntimeConfig | undefined {
@@ -466,6 +475,7 @@ export class Sidecar {
       const first = this.runtime === undefined;
       this.runtime = result.config;
       const telemetry = this.telemetry.apply(result.config.telemetry);
+      this.lastTelemetry = telemetry;
       if (first) {
         this.firstTelemetry = telemetry.then(() => {
           this.telemetryReady = true;

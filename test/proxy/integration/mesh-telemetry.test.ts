@@ -4,7 +4,8 @@
  * OTLP/HTTP receiver and a real app.
  * - The mesh's collector gets spans from both sidecars, one trace; the mesh's propagation
  *   (b3) is what the app sees.
- * - Tracing is switched off and on again live; a request made while it was off has no spans.
+ * - Tracing is switched off and on again live; a request made while it was off has no spans;
+ *   a new collector takes over live.
  * - Access logs switched on for one service write JSON lines for it and not for the other,
  *   whose own --access-log flag the mesh file overrides.
  * - A bad telemetry block is refused with its file, line and field, and the last good
@@ -80,13 +81,18 @@ describe('integration: telemetry from the mesh file, applied live by the sidecar
     await rename(tmp, file);
   }
 
-  /** Rewrites the mesh file and waits until both sidecars applied the new configuration. */
+  /** Rewrites the mesh file and waits until both sidecars applied its telemetry. */
   async function pushMesh(o: MeshOptions): Promise<void> {
-    const before = [api.config?.version, web.config?.version];
+    // Every push here changes both sidecars' telemetry; a configuration is in force once the
+    // telemetry it carries is.
+    const telemetry = (s: Sidecar) => JSON.stringify(s.config?.telemetry);
+    const before = [telemetry(api), telemetry(web)];
     await writeMesh(o);
     await waitFor('both sidecars to apply the new mesh file', () =>
-      [api, web].every((s, i) => s.config?.version !== before[i]),
+      [api, web].every((s, i) => telemetry(s) !== before[i]),
     );
+    // A new tracer starts asynchronously; the previous one serves until it runs.
+    await Promise.all([api.telemetryApplied(), web.telemetryApplied()]);
   }
 
   async function call(trace: string, pathname = '/hello'): Promise<void> {
@@ -170,6 +176,25 @@ describe('integration: telemetry from the mesh file, applied live by the sidecar
     // Back to the default propagation (w3c only): no b3 header reaches the app.
     assert.equal(seen.at(-1)?.b3, undefined);
     assert.match(String(seen.at(-1)?.traceparent), new RegExp(`^00-${loud}-`));
+  });
+
+  it('a new collector takes over live: spans go to it, not to the old one', async () => {
+    const second = await OtlpReceiver.start();
+    try {
+      await pushMesh({ tracing: `collector: ${new URL(second.url).host}` });
+      const trace = '77777777777777777777777777777777';
+      await call(trace);
+      await waitFor('both sidecars’ spans at the new collector', () => {
+        const services = new Set(
+          second.spans.filter((s) => s.traceId === trace).map((s) => s.service),
+        );
+        return services.has('web') && services.has('api');
+      });
+      assert.equal(spansOf(trace).length, 0, 'nothing of it at the old collector');
+    } finally {
+      await pushMesh({ tracing: `collector: ${collector}` });
+      await second.close();
+    }
   });
 
   it('access logs on for one service: JSON lines for it, none for the other (the mesh overrides its flag)', async () => {
