@@ -99,7 +99,11 @@ export function createAccessLog(target: string, direction: 'outbound' | 'inbound
       });
     },
     flush() {
-      (dest as { flushSync?: () => void }).flushSync?.();
+      try {
+        (dest as { flushSync?: () => void }).flushSync?.();
+      } catch {
+        // The file is still opening: what is buffered is written once it is open.
+      }
     },
   };
 }

@@ -44,6 +44,7 @@ export class LiveTelemetry {
   /** Spans of tracers already shut down, and tracers shutting down. */
   private readonly retired: TracingStats = { ended: 0, exported: 0, dropped: 0 };
   private readonly retiring = new Set<Tracing>();
+  private readonly shutdowns = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -107,7 +108,8 @@ export class LiveTelemetry {
     await Promise.all([...this.starting.values()]);
     const all = [...this.tracers.values()];
     this.tracers.clear();
-    await Promise.all(all.map((t) => this.shutdown(t)));
+    for (const t of all) void this.shutdown(t);
+    await Promise.all([...this.shutdowns]);
     for (const l of this.logs.values()) l.flush();
   }
 
@@ -223,12 +225,24 @@ export class LiveTelemetry {
     }
   }
 
-  private async shutdown(tracer: Tracing): Promise<void> {
+  /**
+   * Shuts a tracer down (its queue exported, for a second at most); what it had not exported
+   * by then never will be, and counts as dropped.
+   */
+  private shutdown(tracer: Tracing): Promise<void> {
     this.retiring.add(tracer);
-    await tracer.shutdown().catch(() => undefined);
-    this.retiring.delete(tracer);
-    this.retired.ended += tracer.stats.ended;
-    this.retired.exported += tracer.stats.exported;
-    this.retired.dropped += tracer.stats.dropped;
+    const done = tracer
+      .shutdown()
+      .catch(() => undefined)
+      .then(() => {
+        this.retiring.delete(tracer);
+        this.shutdowns.delete(done);
+        const s = tracer.stats;
+        this.retired.ended += s.ended;
+        this.retired.exported += s.exported;
+        this.retired.dropped += s.ended - s.exported;
+      });
+    this.shutdowns.add(done);
+    return done;
   }
 }
