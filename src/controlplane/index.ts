@@ -16,6 +16,7 @@ export {
   type LoadedKubeConfig,
   SERVICE_ACCOUNT_DIR,
 } from './kubernetes/index.js';
+export { CLUSTER_SOURCE_PREFIX, mergeCluster } from './merge-cluster.js';
 export { mergeWorkloads, Registry, type RegistryOptions, type Timers } from './registry.js';
 export type { Snapshot, TypeSet } from './snapshot.js';
 export { SnapshotCache, type SnapshotCacheOptions } from './snapshot-cache.js';

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseControlPlaneArgs } from '../../src/cli/control-plane.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const EXAMPLE = path.join(
@@ -19,9 +20,16 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], untilStdout?: RegExp): Promise<Run & { kill: () => void }> {
+function run(
+  args: string[],
+  untilStdout?: RegExp,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Run & { kill: () => void }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
     const out: Run = { code: null, stdout: '', stderr: '' };
     const kill = () => child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -104,6 +112,70 @@ describe('ferry control-plane (CLI)', () => {
     const r = await run(['control-plane', '--xds-port', 'x', '--config', EXAMPLE]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--xds-port must be a port number/);
+  });
+
+  it('Kubernetes flags: each misuse is one line naming the flag', () => {
+    const base = ['--config', EXAMPLE];
+    const cases: [string[], RegExp][] = [
+      [['--ca-dir', '/tmp/ca', '--ca-secret', 'ca'], /give --ca-dir or --ca-secret, not both/],
+      [['--webhook-port', '15017'], /--webhook-port needs --ca-dir DIR or --ca-secret NAME/],
+      [['--ca-secret', 'ca', '--webhook-config', 'inj'], /--webhook-config needs --webhook-port/],
+      [['--ca-secret', 'ca', '--capture', 'cni'], /--capture needs --webhook-port/],
+      [['--ca-dir', '/tmp/ca', '--token-audience', 'ferry'], /--token-audience needs --ca-secret/],
+      [['--ca-secret', 'Ferry_CA'], /--ca-secret must be a Kubernetes name .* got "Ferry_CA"/],
+      [['--namespace', 'a.b'], /--namespace must be a DNS label .* got "a\.b"/],
+      [
+        ['--ca-secret', 'ca', '--webhook-port', '0', '--capture', 'ebpf'],
+        /--capture must be init or cni, got "ebpf"/,
+      ],
+      [
+        ['--ca-secret', 'ca', '--webhook-port', '0', '--proxy-log-level', 'loud'],
+        /--proxy-log-level must be trace, debug, info, warn, error, got "loud"/,
+      ],
+      [
+        ['--kubeconfig', '/k'],
+        /--kubeconfig is only used with --kubernetes, --ca-secret or --webhook-config/,
+      ],
+      [['--ca-secret', 'ca', '--webhook-port', '99999'], /--webhook-port must be a port number/],
+    ];
+    for (const [flags, message] of cases)
+      assert.throws(
+        () => parseControlPlaneArgs([...base, ...flags]),
+        (e: Error) =>
+          e.name === 'UsageError' && message.test(e.message) && !e.message.includes('\n'),
+        flags.join(' '),
+      );
+    const ok = parseControlPlaneArgs([...base, '--kubernetes', '--ca-secret', 'ferry-ca-root']);
+    assert.deepEqual(ok.kubernetes?.settings, {
+      discovery: true,
+      caSecret: 'ferry-ca-root',
+      tokenReview: true,
+      tokenAudiences: [],
+    });
+  });
+
+  it('Kubernetes flags outside a pod and without --kubeconfig: one line saying so', async () => {
+    // As outside a pod even when the tests run in one.
+    const env = { ...process.env };
+    delete env.KUBERNETES_SERVICE_HOST;
+    delete env.KUBERNETES_SERVICE_PORT;
+    const r = await run(['control-plane', '--config', EXAMPLE, '--kubernetes'], undefined, env);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      'ferry: not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set); give --kubeconfig FILE\n',
+    );
+    const u = await run([
+      'control-plane',
+      '--config',
+      EXAMPLE,
+      '--ca-secret',
+      'ca',
+      '--capture',
+      'cni',
+    ]);
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /^ferry: --capture needs --webhook-port PORT/);
   });
 
   it('serves the example mesh and stops on SIGTERM', async () => {
