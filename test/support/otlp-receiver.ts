@@ -1,10 +1,12 @@
 /**
- * A real OTLP/HTTP trace receiver for tests: an HTTP server that accepts protobuf
- * ExportTraceServiceRequests on /v1/traces, as a collector does, and keeps the spans.
+ * A real OTLP trace receiver for tests: an HTTP server that accepts protobuf
+ * ExportTraceServiceRequests on /v1/traces, or a gRPC server with the TraceService's Export
+ * method (startGrpc), as a collector does, and keeps the spans.
  * The message shapes are those of opentelemetry-proto's trace.proto (the fields read here).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 
 const root = protobuf.Root.fromJSON({
@@ -63,13 +65,24 @@ export interface ReceivedSpan {
   readonly statusCode: number;
 }
 
+/** opentelemetry-proto's collector/trace/v1/trace_service.proto. */
+const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
-  private constructor(private readonly server: http.Server) {}
+  private constructor(
+    private readonly port: () => number,
+    private readonly stop: () => Promise<void>,
+    private readonly protocol: 'http' | 'grpc',
+  ) {}
 
   static async start(): Promise<OtlpReceiver> {
     const server = http.createServer();
-    const receiver = new OtlpReceiver(server);
+    const receiver = new OtlpReceiver(
+      () => (server.address() as AddressInfo).port,
+      () => new Promise((r) => server.close(() => r())),
+      'http',
+    );
     server.on('request', (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (d: Buffer) => chunks.push(d));
@@ -86,8 +99,46 @@ export class OtlpReceiver {
     return receiver;
   }
 
+  /** OTLP over gRPC: the TraceService on a free port (an ExportTraceServiceResponse is empty). */
+  static async startGrpc(): Promise<OtlpReceiver> {
+    const server = new grpc.Server();
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+    const receiver = new OtlpReceiver(
+      () => port,
+      () => new Promise((r) => server.tryShutdown(() => r())),
+      'grpc',
+    );
+    const bytes = (b: Buffer) => b;
+    server.addService(
+      {
+        Export: {
+          path: EXPORT_PATH,
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: bytes,
+          requestDeserialize: bytes,
+          responseSerialize: () => Buffer.alloc(0),
+          responseDeserialize: bytes,
+        },
+      },
+      {
+        Export: (call: grpc.ServerUnaryCall<Buffer, object>, done: grpc.sendUnaryData<object>) => {
+          receiver.take(call.request);
+          done(null, {});
+        },
+      },
+    );
+    return receiver;
+  }
+
+  /** Where an exporter sends: the /v1/traces URL, or for gRPC http://host:port. */
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1/traces`;
+    const base = `http://127.0.0.1:${this.port()}`;
+    return this.protocol === 'grpc' ? base : `${base}/v1/traces`;
   }
 
   private take(body: Buffer): void {
@@ -127,6 +178,6 @@ export class OtlpReceiver {
   }
 
   close(): Promise<void> {
-    return new Promise((r) => this.server.close(() => r()));
+    return this.stop();
   }
 }

@@ -5,7 +5,7 @@
  * - The mesh's collector gets spans from both sidecars, one trace; the mesh's propagation
  *   (b3) is what the app sees.
  * - Tracing is switched off and on again live; a request made while it was off has no spans;
- *   a new collector takes over live.
+ *   a new collector takes over live; OTLP over gRPC works the same.
  * - Access logs switched on for one service write JSON lines for it and not for the other,
  *   whose own --access-log flag the mesh file overrides.
  * - A bad telemetry block is refused with its file, line and field, and the last good
@@ -194,6 +194,29 @@ describe('integration: telemetry from the mesh file, applied live by the sidecar
     } finally {
       await pushMesh({ tracing: `collector: ${collector}` });
       await second.close();
+    }
+  });
+
+  it('OTLP over gRPC: both sidecars export to a gRPC collector set in the mesh file', async () => {
+    const grpcReceiver = await OtlpReceiver.startGrpc();
+    try {
+      await pushMesh({
+        tracing: `collector: ${new URL(grpcReceiver.url).host}\nprotocol: grpc`,
+      });
+      const trace = '88888888888888888888888888888888';
+      await call(trace);
+      await waitFor('both sidecars’ spans over gRPC', () => {
+        const services = new Set(
+          grpcReceiver.spans.filter((s) => s.traceId === trace).map((s) => s.service),
+        );
+        return services.has('web') && services.has('api');
+      });
+      console.log(
+        `      ${grpcReceiver.spans.filter((s) => s.traceId === trace).length} spans received over gRPC`,
+      );
+    } finally {
+      await pushMesh({ tracing: `collector: ${collector}` });
+      await grpcReceiver.close();
     }
   });
 
