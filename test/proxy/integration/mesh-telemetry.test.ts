@@ -104,8 +104,16 @@ describe('integration: telemetry from the mesh file, applied live by the sidecar
     assert.equal(r.status, 200);
   }
 
-  function spansOf(trace: string) {
-    return receiver.spans.filter((s) => s.traceId === trace);
+  function spansOf(trace: string, at = receiver) {
+    return at.spans.filter((s) => s.traceId === trace);
+  }
+
+  /** Waits until a collector has spans of the trace from both sidecars. */
+  function spansFromBoth(trace: string, at = receiver): Promise<void> {
+    return waitFor(`spans of ${trace} from both sidecars`, () => {
+      const services = new Set(spansOf(trace, at).map((s) => s.service));
+      return services.has('web') && services.has('api');
+    });
   }
 
   before(async () => {
@@ -147,10 +155,7 @@ describe('integration: telemetry from the mesh file, applied live by the sidecar
   it('both sidecars export the spans of one trace to the mesh’s collector, propagating b3', async () => {
     const trace = '11111111111111111111111111111111';
     await call(trace);
-    await waitFor('spans from both sidecars', () => {
-      const services = new Set(spansOf(trace).map((s) => s.service));
-      return services.has('web') && services.has('api');
-    });
+    await spansFromBoth(trace);
     const spans = spansOf(trace);
     const client = spans.find((s) => s.service === 'web' && s.kind === 3 && s.name !== 'attempt 1');
     const server = spans.find((s) => s.service === 'api' && s.kind === 2);
@@ -184,12 +189,7 @@ describe('integration: telemetry from the mesh file, applied live by the sidecar
       await pushMesh({ tracing: `collector: ${new URL(second.url).host}` });
       const trace = '77777777777777777777777777777777';
       await call(trace);
-      await waitFor('both sidecars’ spans at the new collector', () => {
-        const services = new Set(
-          second.spans.filter((s) => s.traceId === trace).map((s) => s.service),
-        );
-        return services.has('web') && services.has('api');
-      });
+      await spansFromBoth(trace, second);
       assert.equal(spansOf(trace).length, 0, 'nothing of it at the old collector');
     } finally {
       await pushMesh({ tracing: `collector: ${collector}` });
@@ -205,15 +205,8 @@ describe('integration: telemetry from the mesh file, applied live by the sidecar
       });
       const trace = '88888888888888888888888888888888';
       await call(trace);
-      await waitFor('both sidecars’ spans over gRPC', () => {
-        const services = new Set(
-          grpcReceiver.spans.filter((s) => s.traceId === trace).map((s) => s.service),
-        );
-        return services.has('web') && services.has('api');
-      });
-      console.log(
-        `      ${grpcReceiver.spans.filter((s) => s.traceId === trace).length} spans received over gRPC`,
-      );
+      await spansFromBoth(trace, grpcReceiver);
+      console.log(`      ${spansOf(trace, grpcReceiver).length} spans received over gRPC`);
     } finally {
       await pushMesh({ tracing: `collector: ${collector}` });
       await grpcReceiver.close();
