@@ -5,13 +5,16 @@
  * is marked unhealthy after `unhealthy_threshold` failures in a row and healthy again after
  * `healthy_threshold` successes in a row; the cluster then rebuilds its balancer (a mostly
  * unhealthy cluster still serves, by the panic threshold, as Envoy does). Hosts start
- * healthy: a new host takes traffic until its checks say otherwise.
+ * healthy: a new host takes traffic until its checks say otherwise. A check goes over the
+ * host's own transport, as Envoy's do: mutual TLS to a host that runs a sidecar (so a STRICT
+ * one accepts it), plain TCP to the others.
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/health_checking
  */
 import http from 'node:http';
-import net from 'node:net';
+import type { SecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Host } from '../lb/index.js';
+import { connectEndpoint, type UpstreamTls } from '../upstream/index.js';
 
 type Kind =
   | {
@@ -134,12 +137,17 @@ class HostState {
   successes = 0;
   timer: NodeJS.Timeout | undefined;
   grpcClient: grpc.Client | undefined;
+  /** The secure context the gRPC client was made with (a rotation makes a new client). */
+  grpcContext: SecureContext | undefined;
 }
 
+/** What the checker needs of its cluster. */
 export interface HealthEvents {
   /** A host went healthy or unhealthy: the cluster rebuilds its balancer. */
   changed(): void;
   transition?(host: Host, healthy: boolean, reason: string): void;
+  /** The host's mTLS, when it runs a sidecar; checks then go over mutual TLS. */
+  tls?(host: Host): UpstreamTls | undefined;
 }
 
 export class HealthChecker {
@@ -208,11 +216,13 @@ export class HealthChecker {
 
   private run(host: Host, state: HostState): Promise<boolean> {
     const { kind, timeoutMs } = this.config;
+    const secure = this.events.tls?.(host);
     if (kind.type === 'tcp') {
       return new Promise((resolve) => {
-        const s = net.connect({ host: host.address, port: host.port });
+        // Connected (and, over mTLS, the handshake done, the peer's identity checked).
+        const { socket: s, ready } = connectEndpoint(host.address, host.port, secure);
         s.setTimeout(timeoutMs, () => s.destroy());
-        s.once('connect', () => {
+        s.once(ready, () => {
           s.destroy();
           resolve(true);
         });
@@ -229,7 +239,8 @@ export class HealthChecker {
             path: kind.path,
             headers: { host: kind.host, 'user-agent': 'ferry-health-checker' },
             timeout: timeoutMs,
-            agent: false,
+            // No agent: a connection of its own, closed after the response.
+            createConnection: () => connectEndpoint(host.address, host.port, secure).socket,
           },
           (res) => {
             res.resume();
@@ -241,11 +252,7 @@ export class HealthChecker {
         req.on('error', () => resolve(false));
       });
     }
-    state.grpcClient ??= new grpc.Client(
-      `${host.address.includes(':') ? `[${host.address}]` : host.address}:${host.port}`,
-      grpc.credentials.createInsecure(),
-    );
-    const client = state.grpcClient;
+    const client = grpcClient(host, state, secure);
     return new Promise((resolve) => {
       client.makeUnaryRequest(
         HEALTH_METHOD.path,
@@ -277,6 +284,26 @@ export class HealthChecker {
     this.states.clear();
     if (changed) this.events.changed();
   }
+}
+
+/** The host's gRPC client: over mTLS with the current certificate, or plaintext. */
+function grpcClient(host: Host, state: HostState, secure: UpstreamTls | undefined): grpc.Client {
+  const context = secure?.context();
+  if (state.grpcClient && state.grpcContext === context) return state.grpcClient;
+  state.grpcClient?.close();
+  const target = `${host.address.includes(':') ? `[${host.address}]` : host.address}:${host.port}`;
+  state.grpcContext = context;
+  state.grpcClient =
+    secure && context
+      ? new grpc.Client(
+          target,
+          grpc.credentials.createFromSecureContext(context, {
+            checkServerIdentity: secure.verify,
+          }),
+          secure.servername ? { 'grpc.ssl_target_name_override': secure.servername } : {},
+        )
+      : new grpc.Client(target, grpc.credentials.createInsecure());
+  return state.grpcClient;
 }
 
 function check(checker: HealthChecker, host: Host): void {

@@ -175,6 +175,8 @@ export function buildCluster(
       },
       transition: (host: Host, healthy: boolean, reason: string) =>
         outlierLog?.health?.(name, host, healthy, reason),
+      // Read when a check runs: the runtime sets the hosts' mTLS once the cluster is built.
+      tls: (host: Host) => cluster.hostTls?.get(host),
     };
     if (checker) {
       checker.config = healthConfig;
