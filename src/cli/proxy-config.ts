@@ -25,9 +25,11 @@ export const PROXY_CONFIG_HELP = `Usage: ferry proxy-config <sidecar-id> <kind> 
 Prints the configuration one sidecar (xDS node id, see ferry proxy-status) has in force.
 
 Kinds:
-  clusters    upstream clusters: service, port, subset, direction, discovery, balancing, TLS
+  clusters    upstream clusters: service, port, subset, direction, discovery, balancing, TLS,
+              health check
   listeners   listeners: address, port, direction, filter chains and where they lead
-  routes      route tables: virtual hosts, domains, matches and destinations
+  routes      route tables: virtual hosts, domains, matches and destinations (with
+              timeouts, retries, mirrors)
   endpoints   endpoints of every cluster: address, health, locality, weight
   secrets     TLS secrets: identity, serial number and validity (never key material)
 
@@ -131,6 +133,19 @@ function clusterTls(c: Json): string {
   return '-';
 }
 
+/** The cluster's active health check, briefly: what it probes and how often. */
+function clusterHealthCheck(c: Json): string {
+  const hc = c.health_checks?.[0];
+  if (!hc) return '-';
+  const every = `every ${duration(hc.interval)}`;
+  if (hc.http_health_check) return `HTTP ${hc.http_health_check.path ?? '/'} ${every}`;
+  if (hc.grpc_health_check) {
+    const name = hc.grpc_health_check.service_name;
+    return `gRPC${name ? ` ${name}` : ''} ${every}`;
+  }
+  return `TCP ${every}`;
+}
+
 export function clustersTable(entries: DumpEntry[]): string {
   const rows = entries.map((e) => {
     const c = e.resource as Json;
@@ -143,9 +158,13 @@ export function clustersTable(entries: DumpEntry[]): string {
       String(c.type ?? (c.cluster_type ? 'CUSTOM' : 'EDS')),
       String(c.lb_policy ?? 'ROUND_ROBIN'),
       clusterTls(c),
+      clusterHealthCheck(c),
     ];
   });
-  return renderTable(['SERVICE FQDN', 'PORT', 'SUBSET', 'DIRECTION', 'TYPE', 'LB', 'TLS'], rows);
+  return renderTable(
+    ['SERVICE FQDN', 'PORT', 'SUBSET', 'DIRECTION', 'TYPE', 'LB', 'TLS', 'HEALTH CHECK'],
+    rows,
+  );
 }
 
 function chainMatch(m: Json): string {
@@ -246,12 +265,24 @@ function routeAction(r: Json): string {
       extras.push(
         `retries ${rp.num_retries?.value ?? rp.num_retries ?? 1} on ${rp.retry_on ?? '-'}`,
       );
+    for (const m of a.request_mirror_policies ?? []) {
+      extras.push(`mirror ${m.cluster || `header ${m.cluster_header}`} ${mirrorShare(m)}`);
+    }
     return extras.length ? `${dest} (${extras.join(', ')})` : dest;
   }
   if (r.redirect)
     return `redirect ${r.redirect.host_redirect ?? ''}${r.redirect.path_redirect ?? ''}`;
   if (r.direct_response) return `direct response ${r.direct_response.status}`;
   return '-';
+}
+
+/** The share of requests a mirror policy copies, in percent (all, without runtime_fraction). */
+function mirrorShare(m: Json): string {
+  const f = m.runtime_fraction?.default_value;
+  if (!m.runtime_fraction) return '100%';
+  const per: Record<string, number> = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 };
+  const denominator = per[String(f?.denominator ?? 'HUNDRED')] ?? 100;
+  return `${(100 * Number(f?.numerator ?? 0)) / denominator}%`;
 }
 
 export function routesTable(entries: DumpEntry[]): string {

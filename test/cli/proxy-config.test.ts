@@ -59,6 +59,25 @@ describe('ferry proxy-config', () => {
         { name: 'v1', labels: { version: 'v1' } },
         { name: 'v2', labels: { version: 'v2' } },
       ],
+      policy: {
+        loadBalancer: 'round_robin',
+        connectTimeoutMs: 5000,
+        healthCheck: {
+          kind: { type: 'http', path: '/healthz', expectedStatuses: [[200, 201]] },
+          intervalMs: 5000,
+          timeoutMs: 1000,
+          healthyThreshold: 1,
+          unhealthyThreshold: 3,
+        },
+      },
+      routes: [
+        {
+          name: 'search',
+          match: [{ path: { prefix: '/search' }, headers: [], queryParams: [] }],
+          backends: [],
+          mirror: { service: 'api', namespace: 'default', subset: 'v2', percentage: 12.5 },
+        },
+      ],
     });
     cp = await ControlPlane.start({
       config: mesh(api, service('web', 8000, 'http', [])),
@@ -137,13 +156,18 @@ describe('ferry proxy-config', () => {
     return out.text;
   }
 
-  it('prints clusters: FQDN, port, subset, direction, discovery type', async () => {
+  it('prints clusters: FQDN, port, subset, direction, discovery type, health check', async () => {
     const text = await run('web-7f9c', 'clusters');
     const lines = text.trimEnd().split('\n');
-    assert.match(lines[0] ?? '', /^SERVICE FQDN\s+PORT\s+SUBSET\s+DIRECTION\s+TYPE\s+LB\s+TLS$/);
+    assert.match(
+      lines[0] ?? '',
+      /^SERVICE FQDN\s+PORT\s+SUBSET\s+DIRECTION\s+TYPE\s+LB\s+TLS\s+HEALTH CHECK$/,
+    );
     assert.ok(
       lines.some((l) =>
-        /^api\.default\.svc\.cluster\.local\s+8080\s+v2\s+outbound\s+EDS\s+ROUND_ROBIN/.test(l),
+        /^api\.default\.svc\.cluster\.local\s+8080\s+v2\s+outbound\s+EDS\s+ROUND_ROBIN\s+-\s+HTTP \/healthz every 5s$/.test(
+          l,
+        ),
       ),
       text,
     );
@@ -180,6 +204,10 @@ describe('ferry proxy-config', () => {
       /^outbound\.default\s+api\.default\.svc\.cluster\.local:8080\s+.*\/\*\s+outbound\|8080\|\|api\.default\.svc\.cluster\.local/m,
     );
     assert.match(text, /^inbound\|8000\|\|/m);
+    assert.match(
+      text,
+      /\/search\*\s+outbound\|8080\|\|api\.default\.svc\.cluster\.local \(.*mirror outbound\|8080\|v2\|api\.default\.svc\.cluster\.local 12\.5%\)$/m,
+    );
   });
 
   it('prints endpoints with health, locality and weight', async () => {
