@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { Outcome, type RuntimeCluster } from '../cluster/index.js';
-import type { FastRequest } from '../http1/index.js';
+import { type FastRequest, FastResponse } from '../http1/index.js';
 import type { Host, PickContext } from '../lb/index.js';
 import {
   backoffMs,
@@ -25,7 +25,7 @@ import { requestPrincipal } from '../tls/index.js';
 import type { Tracing } from '../tracing/index.js';
 import type { UpstreamPools } from '../upstream/index.js';
 import type { AccessLog } from './access-log.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { downstreamResponseHeaders, HOP_BY_HOP, upstreamRequestHeaders } from './headers.js';
 import type { RequestOutcome } from './istio-metrics.js';
 import { type DownstreamResponse, grpcStatusForHttp, sendLocalReply } from './local-reply.js';
 import { ReplayableBody } from './request-body.js';
@@ -296,6 +296,11 @@ export class Exchange {
       this.addFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
     this.status = status;
     if (grpcStatus !== undefined) this.grpcStatus = String(grpcStatus);
+    // The HTTP/1.1 fast path leaves hop-by-hop headers out as it writes the head.
+    if (this.res instanceof FastResponse) {
+      this.res.writeHead(status, headers, HOP_BY_HOP);
+      return;
+    }
     const out = downstreamResponseHeaders(headers);
     // A gRPC status in the headers means a trailers-only response: keep it one HEADERS frame.
     const stream = (this.res as unknown as Http2ServerResponse).stream;

@@ -72,7 +72,15 @@ export class FastResponse {
     listener?.call(this);
   }
 
-  writeHead(status: number, headers?: OutgoingHttpHeaders | Record<string, unknown>): this {
+  /**
+   * `skip`: header names left out (and pseudo-headers), so that an upstream's headers can be
+   * passed as they are, without a filtered copy first.
+   */
+  writeHead(
+    status: number,
+    headers?: OutgoingHttpHeaders | Record<string, unknown>,
+    skip?: ReadonlySet<string>,
+  ): this {
     if (this.headersSent) return this;
     this.headersSent = true;
     this.statusCode = status;
@@ -82,6 +90,7 @@ export class FastResponse {
       for (const name in headers) {
         const v = (headers as OutgoingHttpHeaders)[name];
         if (v === undefined) continue;
+        if (skip !== undefined && (name.charCodeAt(0) === 58 || skip.has(name))) continue;
         if (name === 'content-length') length = true;
         if (Array.isArray(v)) for (const one of v) text += `${name}: ${one}\r\n`;
         else text += `${name}: ${v}\r\n`;

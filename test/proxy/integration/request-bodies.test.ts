@@ -72,6 +72,13 @@ for (const http1 of ['fast', 'node'] as const) {
         req.on('data', (d: Buffer) => chunks.push(d));
         req.on('end', () => {
           const all = Buffer.concat(chunks);
+          if (req.url === '/hop-by-hop') {
+            // Headers for this hop only (RFC 9110 §7.6.1), beside end-to-end ones.
+            res.setHeader('keep-alive', 'timeout=30, max=7');
+            res.setHeader('proxy-connection', 'keep-alive');
+            res.setHeader('upgrade', 'h2c');
+            res.setHeader('x-end-to-end', ['one', 'two']);
+          }
           res.end(`${req.method} ${all.length} ${sha(all)}`);
         });
         return true;
@@ -115,6 +122,22 @@ for (const http1 of ['fast', 'node'] as const) {
       } finally {
         agent.destroy();
       }
+    });
+
+    it('passes the response headers on, less the hop-by-hop ones', async () => {
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        http
+          .get({ port: a.ports.outbound, path: '/hop-by-hop', headers: { host: 'api:8080' } })
+          .on('response', resolve)
+          .on('error', reject);
+      });
+      res.resume();
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['x-end-to-end'], 'one, two');
+      for (const name of ['proxy-connection', 'upgrade'])
+        assert.equal(res.headers[name], undefined, `${name} stayed behind`);
+      // node's server may say Keep-Alive for its own connection; the app's stays behind.
+      assert.notEqual(res.headers['keep-alive'], 'timeout=30, max=7');
     });
   });
 }
