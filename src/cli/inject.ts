@@ -32,6 +32,10 @@ Options:
       --capture MODE      init: a ferry-init container installs the capture rules;
                           cni: the node's Ferry CNI plugin does             (default init)
       --log-level LEVEL   the sidecar's log level                          (default info)
+      --ca-root FILE      the mesh root (the CA Secret's ca.crt): sidecars get it and a
+                          service-account token, and use the secure port with mTLS
+      --token-audience AUD  the audience of that token (the control plane's --token-audience)
+      --trust-domain TD   SPIFFE trust domain                     (default cluster.local)
   -h, --help              show this help
 `;
 
@@ -52,6 +56,9 @@ export async function runInject(argv: string[]): Promise<void> {
       'kube-version': { type: 'string' },
       capture: { type: 'string' },
       'log-level': { type: 'string' },
+      'ca-root': { type: 'string' },
+      'token-audience': { type: 'string' },
+      'trust-domain': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -69,12 +76,33 @@ export async function runInject(argv: string[]): Promise<void> {
   if (level !== undefined && !['trace', 'debug', 'info', 'warn', 'error'].includes(level)) {
     throw new UsageError(`--log-level must be trace, debug, info, warn or error, got "${level}"`);
   }
+  for (const flag of ['token-audience', 'trust-domain'] as const)
+    if (v[flag] !== undefined && v['ca-root'] === undefined)
+      throw new UsageError(`--${flag} needs --ca-root FILE (the sidecar's identity)`);
+  let rootPem: string | undefined;
+  if (v['ca-root'] !== undefined) {
+    try {
+      rootPem = await readFile(v['ca-root'], 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read --ca-root ${v['ca-root']}: ${(err as Error).message}`);
+    }
+    if (!/-----BEGIN CERTIFICATE-----/.test(rootPem))
+      throw new UsageError(`--ca-root ${v['ca-root']} holds no PEM certificate`);
+  }
   const template = injectionTemplate({
     xdsAddress: v.xds,
     image: v.image,
     nativeSidecar: supportsNativeSidecars(v['kube-version'] ?? '1.29'),
     capture: v.capture as 'init' | 'cni' | undefined,
     logLevel: level,
+    identity:
+      rootPem === undefined
+        ? undefined
+        : {
+            rootPem,
+            trustDomain: v['trust-domain'] ?? 'cluster.local',
+            tokenAudience: v['token-audience'],
+          },
   });
   let text: string;
   try {

@@ -321,7 +321,21 @@ export class ControlPlane {
       host,
       serving: identity.serving,
       caBundle: identity.ca.roots.join(''),
-      template: { xdsAddress: `${service}.${namespace}.svc:15012`, ...webhook.template },
+      template: {
+        xdsAddress: `${service}.${namespace}.svc:15012`,
+        // Service-account tokens are what this control plane accepts (TokenReview): injected
+        // sidecars get one, and the root to trust the secure port with.
+        ...(o.kubernetes?.tokenReview
+          ? {
+              identity: {
+                rootPem: identity.ca.roots.join(''),
+                trustDomain: identity.ca.trustDomain,
+                tokenAudience: o.kubernetes.tokenAudiences?.[0],
+              },
+            }
+          : {}),
+        ...webhook.template,
+      },
       kubeConfig: o.kubernetes?.kubeConfig,
       webhookConfig: webhook.config,
       resyncMs: webhook.resyncMs,

@@ -5,6 +5,11 @@ export {
   type PodOverrides,
   readOverrides,
 } from './annotations.js';
+export {
+  CA_ROOT_ANNOTATION,
+  IDENTITY_MOUNT,
+  type MeshIdentityTemplate,
+} from './identity-volume.js';
 export { InjectError, type InjectErrorCode } from './inject-error.js';
 export {
   type InjectedManifest,

@@ -3,6 +3,7 @@
  * control plane (webhook) and `ferry inject` (offline) fill it from their flags.
  */
 import { INBOUND_CAPTURE_PORT, OUTBOUND_CAPTURE_PORT, PROXY_UID } from '../capture/index.js';
+import type { MeshIdentityTemplate } from './identity-volume.js';
 import { InjectError } from './inject-error.js';
 
 export interface InjectionTemplate {
@@ -24,6 +25,11 @@ export interface InjectionTemplate {
   readonly memory: string;
   readonly cpuLimit?: string;
   readonly memoryLimit?: string;
+  /**
+   * The mesh root and token the sidecar gets its certificate with (the webhook in cluster
+   * sets it); absent: the sidecar talks to the control plane without TLS.
+   */
+  readonly identity?: MeshIdentityTemplate;
   readonly ports: {
     readonly inbound: number;
     readonly outbound: number;
@@ -61,6 +67,7 @@ export function injectionTemplate(o: TemplateOptions = {}): InjectionTemplate {
     memory: o.memory ?? '128Mi',
     cpuLimit: o.cpuLimit,
     memoryLimit: o.memoryLimit,
+    identity: o.identity,
     ports: {
       inbound: o.ports?.inbound ?? INBOUND_CAPTURE_PORT,
       outbound: o.ports?.outbound ?? OUTBOUND_CAPTURE_PORT,

@@ -3,6 +3,7 @@
  * API server, and what `ferry inject` applies at a workload's template path. Pure.
  */
 import { ANNOTATIONS, readOverrides } from './annotations.js';
+import { CA_ROOT_ANNOTATION, identityVolume } from './identity-volume.js';
 import type { InjectionTemplate } from './injection-template.js';
 import { type AddOperation, escapePointerToken, type JsonPatch } from './json-patch.js';
 import type { PodTemplate } from './kube-types.js';
@@ -44,6 +45,11 @@ export function podPatch(pod: PodTemplate, t: InjectionTemplate, ctx: PatchConte
   }
   // Classic: first in the list, so its postStart hook holds the app until it is ready.
   if (!t.nativeSidecar) ops.push({ op: 'add', path: `${spec}/containers/0`, value: proxy });
+  if (t.identity) {
+    const volume = identityVolume(t.identity);
+    if (pod.spec.volumes == null) ops.push({ op: 'add', path: `${spec}/volumes`, value: [volume] });
+    else ops.push({ op: 'add', path: `${spec}/volumes/-`, value: volume });
+  }
 
   const status = JSON.stringify({
     version: 1,
@@ -52,6 +58,7 @@ export function podPatch(pod: PodTemplate, t: InjectionTemplate, ctx: PatchConte
     capture: t.capture === 'init' ? INIT_CONTAINER_NAME : 'cni',
   });
   const added: Record<string, string> = { [ANNOTATIONS.status]: status };
+  if (t.identity) added[CA_ROOT_ANNOTATION] = t.identity.rootPem;
   const annotations = pod.metadata?.annotations;
   const app = pod.spec.containers[0]?.name;
   if (app !== undefined && annotations?.[DEFAULT_CONTAINER] === undefined) {

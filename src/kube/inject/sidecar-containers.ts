@@ -3,6 +3,7 @@
  * `ferry-init` (`ferry init`: the iptables capture rules, then it exits).
  */
 import type { PodOverrides } from './annotations.js';
+import { IDENTITY_VOLUME_MOUNT, identityArgs } from './identity-volume.js';
 import type { InjectionTemplate } from './injection-template.js';
 import type { Container, PodTemplate } from './kube-types.js';
 
@@ -109,6 +110,7 @@ export function proxyContainer(
     ...(t.ports.ready !== 15021 ? ['--ready-port', String(t.ports.ready)] : []),
     '--log-level',
     o.logLevel ?? t.logLevel,
+    ...(t.identity ? identityArgs(t.identity) : []),
   ];
   const readyProbe = {
     httpGet: { path: '/healthz/ready', port: t.ports.ready },
@@ -144,6 +146,7 @@ export function proxyContainer(
           },
         }),
     resources: resources(t, o),
+    ...(t.identity ? { volumeMounts: [IDENTITY_VOLUME_MOUNT] } : {}),
     securityContext: {
       runAsUser: t.proxyUid,
       runAsGroup: t.proxyUid,

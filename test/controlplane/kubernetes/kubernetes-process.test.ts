@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { webcrypto, X509Certificate } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,12 @@ import {
   controlPlaneCredentials,
   createIdentityClient,
 } from '../../../src/identity/index.js';
+import {
+  applyPatch,
+  CA_ROOT_ANNOTATION,
+  IDENTITY_MOUNT,
+  type PodTemplate,
+} from '../../../src/kube/inject/index.js';
 import { silentLogger } from '../../../src/log/index.js';
 import { nodeMetadataFor } from '../../../src/xds/index.js';
 import { type ProxyConfig, XdsClient } from '../../../src/xds-client/index.js';
@@ -47,7 +53,12 @@ import {
   webhookConfigPath,
 } from '../../kube/support/fake-objects.js';
 import { gate, ReplayApiServer, watchLines } from '../../kube/support/replay-api-server.js';
+import { type SidecarProcess, startSidecarProcess } from '../../support/sidecar-process.js';
+import { waitFor } from '../../support/wait-for.js';
 import { addresses, configWhere } from '../../xds-client/support.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects checked field by field.
+type Obj = Record<string, any>;
 
 const SERVICES = '/api/v1/services';
 const SLICES = '/apis/discovery.k8s.io/v1/endpointslices';
@@ -71,6 +82,28 @@ services:
       timeout: 3s
 `;
 
+/** A pod of the `shop` namespace, as the API server sends it to the webhook. */
+const POD_REVIEW = {
+  apiVersion: 'admission.k8s.io/v1',
+  kind: 'AdmissionReview',
+  request: {
+    uid: '5c2f6d3e-1a4b-4c8d-9e0f-7a6b5c4d3e21',
+    kind: { group: '', version: 'v1', kind: 'Pod' },
+    resource: { group: '', version: 'v1', resource: 'pods' },
+    namespace: 'shop',
+    operation: 'CREATE',
+    object: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { generateName: 'web-7d9f6c5b8-', namespace: 'shop', labels: { app: 'web' } },
+      spec: {
+        serviceAccountName: 'web',
+        containers: [{ name: 'web', image: 'web:1', ports: [{ containerPort: 8080 }] }],
+      },
+    },
+  },
+};
+
 /** The CA in the Secret, the secure port on a free port. */
 const CA_FLAGS = ['--ca-secret', CA_SECRET, '--namespace', NAMESPACE, '--secure-port', '0'];
 
@@ -86,6 +119,7 @@ describe('ferry control-plane in Kubernetes (processes against a replaying API s
   let kubeconfig: string;
   const running: RunningControlPlane[] = [];
   const clients: XdsClient[] = [];
+  const sidecars: SidecarProcess[] = [];
 
   beforeEach(async () => {
     server = await ReplayApiServer.start();
@@ -98,6 +132,7 @@ describe('ferry control-plane in Kubernetes (processes against a replaying API s
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
+    await Promise.all(sidecars.splice(0).map((s) => s.kill()));
     await Promise.all(running.splice(0).map((r) => r.stop()));
     await server.close();
     await rm(dir, { recursive: true, force: true });
@@ -292,23 +327,7 @@ describe('ferry control-plane in Kubernetes (processes against a replaying API s
     assert.equal(patches[0]?.contentType, 'application/json-patch+json');
 
     // As the API server calls it: POST to the Service's DNS name, trusting only caBundle.
-    const review = {
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: {
-        uid: '5c2f6d3e-1a4b-4c8d-9e0f-7a6b5c4d3e21',
-        kind: { group: '', version: 'v1', kind: 'Pod' },
-        resource: { group: '', version: 'v1', resource: 'pods' },
-        namespace: 'shop',
-        operation: 'CREATE',
-        object: {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { generateName: 'web-7d9f6c5b8-', namespace: 'shop', labels: { app: 'web' } },
-          spec: { containers: [{ name: 'web', image: 'web:1', ports: [{ containerPort: 8080 }] }] },
-        },
-      },
-    };
+    const review = POD_REVIEW;
     const reply = await postJson(cp.webhookPort ?? 0, caBundle, SERVICE_DNS, '/inject', review);
     assert.equal(reply.status, 200, reply.body);
     const response = JSON.parse(reply.body).response;
@@ -343,6 +362,66 @@ describe('ferry control-plane in Kubernetes (processes against a replaying API s
       postJson(cp.webhookPort ?? 0, caBundle, 'evil.example.com', '/inject', review),
       /does not match|altnames/i,
     );
+  });
+
+  it('an injected pod’s sidecar, run as its patch says (token and root as the kubelet projects them), gets its certificate over the secure port', async () => {
+    objects.secret(NAMESPACE, CA_SECRET);
+    const KUBELET_TOKEN = 'projected-token-of-web-x1mzp';
+    const reviews: { spec: { token: string; audiences?: string[] } }[] = [];
+    server.post(TOKEN_REVIEWS, (body) => {
+      const review = body as { spec: { token: string; audiences?: string[] } };
+      reviews.push(review);
+      return review.spec.token === KUBELET_TOKEN && review.spec.audiences?.includes('ferry')
+        ? tokenReviewAuthenticated(review, 'system:serviceaccount:shop:web', ['ferry'])
+        : tokenReviewUnauthenticated(review, 'token not recognised');
+    });
+    const cp = await start(...CA_FLAGS, '--token-audience', 'ferry', '--webhook-port', '0');
+    const rootPem = secretRoot();
+    const reply = await postJson(cp.webhookPort ?? 0, rootPem, SERVICE_DNS, '/inject', POD_REVIEW);
+    const { patch } = JSON.parse(reply.body).response as { patch: string };
+    const pod = applyPatch(
+      POD_REVIEW.request.object,
+      JSON.parse(Buffer.from(patch, 'base64').toString('utf8')),
+    ) as PodTemplate;
+
+    // The kubelet's part: the projected volume's two files, and $(VAR) from the env.
+    const volume = (pod.spec.volumes as { name: string; projected: { sources: Obj[] } }[]).find(
+      (v) => v.name === 'ferry-identity',
+    );
+    assert.equal(volume?.projected.sources[0]?.serviceAccountToken.audience, 'ferry');
+    const mounted = path.join(dir, 'identity');
+    await mkdir(mounted);
+    await writeFile(path.join(mounted, 'token'), KUBELET_TOKEN);
+    await writeFile(
+      path.join(mounted, 'root-cert.pem'),
+      pod.metadata?.annotations?.[CA_ROOT_ANNOTATION] ?? '',
+    );
+    const proxy = pod.spec.initContainers?.find((c) => c.name === 'ferry-proxy') as unknown as {
+      args: string[];
+    };
+    const env: Record<string, string> = {
+      POD_NAME: 'web-7d9f6c5b8-x1mzp',
+      POD_NAMESPACE: 'shop',
+      POD_IP: '127.0.0.1',
+    };
+    const args = proxy.args
+      .slice(1)
+      .map((a) => a.replace(/\$\((\w+)\)/g, (_, name: string) => env[name] ?? ''))
+      .map((a) => a.replace(IDENTITY_MOUNT, mounted));
+    // The Service's address is this machine's secure port; nothing listens beyond loopback.
+    args[args.indexOf('--xds') + 1] = `127.0.0.1:${cp.securePort}`;
+    args[args.indexOf('--bind') + 1] = '127.0.0.1';
+    const sidecar = await startSidecarProcess(args);
+    sidecars.push(sidecar);
+
+    await waitFor('the sidecar’s certificate to be issued', async () =>
+      /ferry_identity_csr_total\{result="issued"\} 1\b/.test(
+        await (await fetch(`http://127.0.0.1:${cp.httpPort}/metrics`)).text(),
+      ),
+    );
+    assert.ok(reviews.length >= 1);
+    for (const r of reviews)
+      assert.deepEqual(r.spec, { token: KUBELET_TOKEN, audiences: ['ferry'] });
   });
 
   it('two instances starting together against one API server end up with one CA root (create race)', async () => {

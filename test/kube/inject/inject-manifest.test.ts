@@ -155,6 +155,51 @@ describe('ferry inject (offline)', () => {
       assert.equal(spec.containers[0]!.args![2], 'cp.example:15012');
     });
 
+    it('--ca-root: each sidecar gets the root and a token for --token-audience', async () => {
+      const root = path.join(dir, 'root-cert.pem');
+      const pem =
+        '-----BEGIN CERTIFICATE-----\nMIIBfDCCASOgAwIBAgIBATAKBggqhkjOPQQDAjAA\n-----END CERTIFICATE-----\n';
+      await writeFile(root, pem);
+      const r = await runCli(
+        'inject.js',
+        'runInject',
+        [
+          '-f',
+          '-',
+          '--ca-root',
+          root,
+          '--token-audience',
+          'ferry',
+          '--trust-domain',
+          'example.org',
+        ],
+        { stdin: readFixture('workloads.yaml') },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const web = docs(r.stdout).find((d) => d.metadata.name === 'web')!;
+      // biome-ignore lint/suspicious/noExplicitAny: a rendered object, checked field by field.
+      const template = (web as any).spec.template;
+      assert.equal(template.metadata.annotations['ferry.io/ca-root'], pem);
+      const volume = template.spec.volumes.find(
+        (v: { name: string }) => v.name === 'ferry-identity',
+      );
+      assert.equal(volume.projected.sources[0].serviceAccountToken.audience, 'ferry');
+      const proxy = template.spec.initContainers.find(
+        (c: { name: string }) => c.name === 'ferry-proxy',
+      );
+      assert.deepEqual(proxy.args.slice(-6), [
+        '--ca-root',
+        '/var/run/ferry/identity/root-cert.pem',
+        '--token-file',
+        '/var/run/ferry/identity/token',
+        '--trust-domain',
+        'example.org',
+      ]);
+      const bad = await runCli('inject.js', 'runInject', ['-f', '-', '--token-audience', 'ferry']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--token-audience needs --ca-root FILE/);
+    });
+
     it('says what is wrong with a bad annotation, exit 1', async () => {
       const r = await runCli('inject.js', 'runInject', ['-f', '-'], {
         stdin:

@@ -4,8 +4,11 @@
  * <case>.response.json.
  */
 import assert from 'node:assert/strict';
+import { Pod } from 'kubernetes-models/v1';
 import {
   applyPatch,
+  CA_ROOT_ANNOTATION,
+  IDENTITY_MOUNT,
   injectionTemplate,
   type PodTemplate,
   type StringMap,
@@ -17,6 +20,10 @@ import { expectGoldenJson, readFixture } from '../inject/golden.js';
 const ENABLED: StringMap = { 'ferry-injection': 'enabled', 'kubernetes.io/metadata.name': 'shop' };
 const PLAIN: StringMap = { 'kubernetes.io/metadata.name': 'shop' };
 const XDS = 'ferry-control-plane.ferry-system.svc:15012';
+/** Carried as text (an annotation): any PEM-shaped text will do for the golden file. */
+const ROOT_PEM =
+  '-----BEGIN CERTIFICATE-----\nMIIBfDCCASOgAwIBAgIBATAKBggqhkjOPQQDAjAA\n-----END CERTIFICATE-----\n';
+const IDENTITY = { rootPem: ROOT_PEM, trustDomain: 'cluster.local', tokenAudience: 'ferry' };
 
 interface Case {
   readonly name: string;
@@ -96,6 +103,13 @@ const CASES: Case[] = [
     injected: true,
   },
   {
+    name: 'mesh-identity',
+    what: 'in cluster: the root (annotation → downward API) and a projected token, mounted for --ca-root and --token-file',
+    template: { identity: IDENTITY },
+    namespaceLabels: ENABLED,
+    injected: true,
+  },
+  {
     name: 'bad-annotation',
     what: 'a bad annotation value refuses the pod, naming the annotation',
     namespaceLabels: ENABLED,
@@ -166,6 +180,54 @@ describe('injection webhook: AdmissionReview → JSON patch (golden)', () => {
     assert.equal(again.review.response.allowed, true);
     assert.equal(again.review.response.patch, undefined);
     assert.equal(again.reason, 'already injected');
+  });
+
+  it('mesh identity: the patched pod is a valid Pod whose sidecar reads the root and token it mounts', () => {
+    const review = JSON.parse(readFixture('mesh-identity.review.json'));
+    const template = injectionTemplate({ xdsAddress: XDS, identity: IDENTITY });
+    const { patch } = admissionResponse(review, { template, namespaceLabels: ENABLED });
+    const pod = applyPatch(review.request.object, patch) as PodTemplate & {
+      apiVersion: string;
+      kind: string;
+    };
+    new Pod(pod as never).validate();
+    assert.equal(pod.metadata?.annotations?.[CA_ROOT_ANNOTATION], ROOT_PEM);
+    const volumes = pod.spec.volumes as { name: string; projected?: { sources: object[] } }[];
+    assert.deepEqual(
+      volumes.map((v) => v.name),
+      ['config', 'ferry-identity'],
+      'the pod’s own volume kept',
+    );
+    assert.deepEqual(volumes[1]?.projected?.sources, [
+      { serviceAccountToken: { path: 'token', expirationSeconds: 43200, audience: 'ferry' } },
+      {
+        downwardAPI: {
+          items: [
+            {
+              path: 'root-cert.pem',
+              fieldRef: { fieldPath: `metadata.annotations['${CA_ROOT_ANNOTATION}']` },
+            },
+          ],
+        },
+      },
+    ]);
+    const proxy = pod.spec.initContainers?.find((c) => c.name === 'ferry-proxy') as unknown as {
+      args: string[];
+      volumeMounts: { name: string; mountPath: string }[];
+    };
+    const flag = (name: string) => proxy.args[proxy.args.indexOf(name) + 1];
+    assert.equal(flag('--ca-root'), `${IDENTITY_MOUNT}/root-cert.pem`);
+    assert.equal(flag('--token-file'), `${IDENTITY_MOUNT}/token`);
+    assert.equal(flag('--trust-domain'), 'cluster.local');
+    assert.deepEqual(proxy.volumeMounts, [
+      { name: 'ferry-identity', mountPath: IDENTITY_MOUNT, readOnly: true },
+    ]);
+    const app = pod.spec.containers[0] as { volumeMounts?: { name: string }[] };
+    assert.deepEqual(
+      app.volumeMounts?.map((m) => m.name),
+      ['config'],
+      'the app does not see the token',
+    );
   });
 
   it('classic mode: the sidecar is first, so its postStart holds the app', () => {
