@@ -50,6 +50,7 @@ import {
   WorkloadTokens,
 } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
+import { SIDECAR_PROCESS_ENV } from '../src/proxy/index.js';
 import {
   answers,
   busyShare,
@@ -138,6 +139,9 @@ const LOAD_CPU = 1;
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(HERE, '../src/cli/main.js');
+// Every process started here (sidecars and the Node.js baselines alike) gets the
+// environment Ferry starts its sidecars with, unless this one's says otherwise.
+for (const [name, value] of Object.entries(SIDECAR_PROCESS_ENV)) process.env[name] ??= value;
 const LOAD = path.join(HERE, 'proxy-load.js');
 const SERVERS = path.join(HERE, 'proxy-servers.js');
 

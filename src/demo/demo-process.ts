@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { SIDECAR_PROCESS_ENV } from '../proxy/index.js';
 
 export interface DemoProcessOptions {
   readonly label: string;
@@ -37,6 +38,9 @@ export class DemoProcess {
     this.label = options.label;
     const print = (line: string) => options.print(`[${options.label}] ${line}`);
     this.child = spawn(options.command, [...options.args], {
+      // Every demo process starts as a sidecar best does; what the user's environment
+      // says wins.
+      env: { ...SIDECAR_PROCESS_ENV, ...process.env },
       stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

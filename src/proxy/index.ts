@@ -1,3 +1,4 @@
 /** The sidecar proxy: `Sidecar.start(options)`. */
+export { SIDECAR_PROCESS_ENV } from './process-env.js';
 export { Sidecar, type SidecarOptions } from './sidecar.js';
 export type { Propagation } from './tracing/index.js';
