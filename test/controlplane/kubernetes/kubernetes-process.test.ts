@@ -293,6 +293,26 @@ describe('ferry control-plane in Kubernetes (processes against a replaying API s
     assert.equal(server.requestsTo(SLICES, 'list').length, 2, 'listed again after 410 Gone');
   });
 
+  it('two replicas watching one cluster give a sidecar the same configuration', async () => {
+    recordedLists();
+    // Both replicas list the same slices (recordedLists() answers a second list with the relist).
+    server.list(SLICES, { body: fixtureJson('endpointslices.list.json') });
+    const [a, b] = await Promise.all([start('--kubernetes'), start('--kubernetes')]);
+    const ready = (c: ProxyConfig) => c.endpoints.has(API) && c.endpoints.has(WEB);
+    const [fromA, fromB] = await Promise.all(
+      [a, b].map((cp) => configWhere(xdsClient(cp.xdsPort), ready, 10_000)),
+    );
+    const values = (config: ProxyConfig) =>
+      Object.fromEntries(
+        (['listeners', 'routes', 'clusters', 'endpoints'] as const).map((kind) => [
+          kind,
+          [...config[kind]].map(([name, entry]) => [name, entry.value]),
+        ]),
+      );
+    assert.ok(fromA.clusters.size > 4, 'a whole configuration');
+    assert.deepEqual(values(fromB), values(fromA));
+  });
+
   it('--webhook-port: a real AdmissionReview over HTTPS, the certificate verified against the caBundle it patched in', async () => {
     recordedLists();
     objects
