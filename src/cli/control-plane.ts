@@ -50,7 +50,8 @@ Kubernetes (the API server: --kubeconfig, else the pod's in-cluster configuratio
       --ca-secret NAME    turn on the CA with its root kept in this Secret of --namespace
                           (made on first start, shared by every replica); workload
                           credentials are then service-account tokens, checked by TokenReview
-      --token-audience AUD  accept only service-account tokens issued for AUD (repeatable)
+      --token-audience AUD  accept only service-account tokens issued for AUD (repeatable;
+                          injected sidecars get tokens for the first)
       --webhook-port PORT the injection webhook, HTTPS, path /inject; needs the CA
       --webhook-config NAME the MutatingWebhookConfiguration whose caBundle the control
                           plane keeps equal to the mesh root
