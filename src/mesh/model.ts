@@ -138,6 +138,19 @@ export interface OutlierDetection {
   readonly intervalMs?: number;
   readonly baseEjectionTimeMs?: number;
   readonly maxEjectionPercent?: number;
+  /** Success-rate ejection, on when given; absent fields take Envoy's defaults. */
+  readonly successRate?: {
+    readonly minimumHosts?: number;
+    readonly requestVolume?: number;
+    /** Standard deviations under the mean (Envoy's stdev factor / 1000). */
+    readonly stdevFactor?: number;
+  };
+  /** Failure-percentage ejection, on when given; absent fields take Envoy's defaults. */
+  readonly failurePercentage?: {
+    readonly threshold?: number;
+    readonly minimumHosts?: number;
+    readonly requestVolume?: number;
+  };
 }
 
 /** What a consistent-hash balancer hashes on (ring_hash, maglev). */

@@ -107,5 +107,20 @@ function readOutlierDetection(o: Data, path: FieldPath, issues: Issue[]): Outlie
     intervalMs: readDuration(o, 'interval', path, issues, true),
     baseEjectionTimeMs: readDuration(o, 'baseEjectionTime', path, issues, true),
     maxEjectionPercent: int(o.maxEjectionPercent),
+    successRate: isRecord(o.successRate)
+      ? definedOnly({
+          minimumHosts: int(o.successRate.minimumHosts),
+          requestVolume: int(o.successRate.requestVolume),
+          stdevFactor:
+            typeof o.successRate.stdevFactor === 'number' ? o.successRate.stdevFactor : undefined,
+        })
+      : undefined,
+    failurePercentage: isRecord(o.failurePercentage)
+      ? definedOnly({
+          threshold: int(o.failurePercentage.threshold),
+          minimumHosts: int(o.failurePercentage.minimumHosts),
+          requestVolume: int(o.failurePercentage.requestVolume),
+        })
+      : undefined,
   });
 }

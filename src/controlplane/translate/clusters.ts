@@ -55,6 +55,32 @@ function circuitBreakers(cb: CircuitBreaker): Message | undefined {
   return { thresholds: [{ priority: 'DEFAULT', ...threshold }] };
 }
 
+/** Success-rate and failure-percentage ejection, each enforced only when the file asks. */
+function statisticalDetectors(od: OutlierDetection): Message {
+  const sr = od.successRate;
+  const fp = od.failurePercentage;
+  return {
+    enforcing_success_rate: wrap(sr ? 100 : 0),
+    ...(sr?.minimumHosts !== undefined
+      ? { success_rate_minimum_hosts: wrap(sr.minimumHosts) }
+      : {}),
+    ...(sr?.requestVolume !== undefined
+      ? { success_rate_request_volume: wrap(sr.requestVolume) }
+      : {}),
+    ...(sr?.stdevFactor !== undefined
+      ? { success_rate_stdev_factor: wrap(Math.round(sr.stdevFactor * 1000)) }
+      : {}),
+    ...(fp ? { enforcing_failure_percentage: wrap(100) } : {}),
+    ...(fp?.threshold !== undefined ? { failure_percentage_threshold: wrap(fp.threshold) } : {}),
+    ...(fp?.minimumHosts !== undefined
+      ? { failure_percentage_minimum_hosts: wrap(fp.minimumHosts) }
+      : {}),
+    ...(fp?.requestVolume !== undefined
+      ? { failure_percentage_request_volume: wrap(fp.requestVolume) }
+      : {}),
+  };
+}
+
 /**
  * Only the detectors the mesh file asks for run: Envoy enforces success-rate ejection by
  * default and gateway-failure ejection not at all, so both enforcements are set explicitly
@@ -78,8 +104,9 @@ function outlierDetection(od: OutlierDetection): Message | undefined {
       ? { max_ejection_percent: wrap(od.maxEjectionPercent) }
       : {}),
   };
-  if (Object.keys(fields).length === 0) return undefined;
-  return { ...fields, enforcing_success_rate: wrap(0) };
+  const asked = od.successRate !== undefined || od.failurePercentage !== undefined;
+  if (Object.keys(fields).length === 0 && !asked) return undefined;
+  return { ...fields, ...statisticalDetectors(od) };
 }
 
 function clusterMetadata(service: Service, port: ServicePort, subset?: string): Message {

@@ -7,10 +7,18 @@
  * count as gateway errors, as Envoy does without split_external_local_origin_errors. At most
  * max_ejection_percent (10%) of the hosts are ejected at once, but always at least one.
  * Every interval (10 s) ejected hosts whose time is up come back.
- * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/outlier
  *
- * Success-rate and failure-percentage ejection are not implemented (Istio's translation
- * turns success-rate enforcement off, as Ferry's does).
+ * Every interval, too, the statistical detectors look at each host's requests in the interval
+ * that ended (from the counters the data path keeps on the host: requests sent, and failed
+ * with a 5xx, a connect failure or a reset): success rate ejects the hosts whose success rate
+ * is under mean - success_rate_stdev_factor/1000 (1.9) standard deviations, among the hosts
+ * with at least success_rate_request_volume (100) requests, when there are at least
+ * success_rate_minimum_hosts (5) of them; failure percentage ejects the hosts failing at least
+ * failure_percentage_threshold (85%) of their requests, with the same kind of floors (50
+ * requests, 5 hosts). Envoy enforces success rate by default and failure percentage not; a
+ * control plane sets enforcing_* to choose (Istio's and Ferry's turn success rate off unless
+ * asked for).
+ * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/outlier
  */
 import type { Host } from '../lb/index.js';
 
@@ -23,6 +31,21 @@ export interface OutlierConfig {
   readonly baseEjectionMs: number;
   readonly maxEjectionMs: number;
   readonly maxEjectionPercent: number;
+  /** Success-rate ejection; enforcement 0 turns it off. */
+  readonly successRate: {
+    readonly enforcing: number;
+    readonly minimumHosts: number;
+    readonly requestVolume: number;
+    /** The standard deviation factor times 1000, as Envoy has it (1900: 1.9). */
+    readonly stdevFactor: number;
+  };
+  /** Failure-percentage ejection; enforcement 0 (Envoy's default) turns it off. */
+  readonly failurePercentage: {
+    readonly enforcing: number;
+    readonly minimumHosts: number;
+    readonly requestVolume: number;
+    readonly threshold: number;
+  };
 }
 
 interface Wrapped {
@@ -44,6 +67,14 @@ export interface OutlierDetectionResource {
     readonly base_ejection_time?: Duration;
     readonly max_ejection_time?: Duration;
     readonly max_ejection_percent?: Wrapped;
+    readonly enforcing_success_rate?: Wrapped;
+    readonly success_rate_minimum_hosts?: Wrapped;
+    readonly success_rate_request_volume?: Wrapped;
+    readonly success_rate_stdev_factor?: Wrapped;
+    readonly enforcing_failure_percentage?: Wrapped;
+    readonly failure_percentage_minimum_hosts?: Wrapped;
+    readonly failure_percentage_request_volume?: Wrapped;
+    readonly failure_percentage_threshold?: Wrapped;
   };
 }
 
@@ -65,7 +96,24 @@ export function parseOutlierDetection(r: OutlierDetectionResource): OutlierConfi
     baseEjectionMs: ms(od.base_ejection_time, 30_000),
     maxEjectionMs: ms(od.max_ejection_time, 300_000),
     maxEjectionPercent: od.max_ejection_percent?.value ?? 10,
+    successRate: {
+      enforcing: od.enforcing_success_rate?.value ?? 100,
+      minimumHosts: od.success_rate_minimum_hosts?.value ?? 5,
+      requestVolume: od.success_rate_request_volume?.value ?? 100,
+      stdevFactor: od.success_rate_stdev_factor?.value ?? 1900,
+    },
+    failurePercentage: {
+      enforcing: od.enforcing_failure_percentage?.value ?? 0,
+      minimumHosts: od.failure_percentage_minimum_hosts?.value ?? 5,
+      requestVolume: od.failure_percentage_request_volume?.value ?? 50,
+      threshold: od.failure_percentage_threshold?.value ?? 85,
+    },
   };
+}
+
+/** Whether the statistical detectors run, so the interval timer must always tick. */
+function sweeps(c: OutlierConfig): boolean {
+  return c.successRate.enforcing > 0 || c.failurePercentage.enforcing > 0;
 }
 
 /** What happened to a request to a host, as the detector counts it. */
@@ -83,6 +131,17 @@ class HostRecord {
   consecutiveGateway = 0;
   ejections = 0;
   ejectedUntil = 0;
+  /** The host's request counters at the last interval, for the statistical detectors. */
+  lastTotal = 0;
+  lastErrors = 0;
+}
+
+/** A host's requests in the interval that ended, and the share that succeeded (percent). */
+interface IntervalStats {
+  readonly host: Host;
+  readonly record: HostRecord;
+  readonly volume: number;
+  readonly successRate: number;
 }
 
 export interface OutlierEvents {
@@ -104,7 +163,9 @@ export class OutlierDetector {
     private events: OutlierEvents,
     private readonly now: () => number = performance.now.bind(performance),
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    if (sweeps(config)) this.schedule();
+  }
 
   /** Records one request's outcome against its host. */
   record(host: Host, outcome: Outcome): void {
@@ -159,7 +220,10 @@ export class OutlierDetector {
     this.timer.unref();
   }
 
-  /** The interval timer: ejected hosts whose time is up come back. */
+  /**
+   * The interval timer: ejected hosts whose time is up come back, then the statistical
+   * detectors judge the interval that ended.
+   */
   check(): void {
     const now = this.now();
     let changed = false;
@@ -173,16 +237,71 @@ export class OutlierDetector {
       } else stillEjected++;
     }
     if (changed) this.events.changed();
+    if (sweeps(this.config)) {
+      this.sweep();
+      return;
+    }
     if (stillEjected === 0 && this.timer) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
   }
 
-  /** Forgets hosts that left the cluster. */
+  /** Success-rate and failure-percentage ejection over the interval that ended. */
+  private sweep(): void {
+    const stats: IntervalStats[] = [];
+    for (const host of this.hosts()) {
+      let r = this.records.get(host);
+      if (!r) {
+        r = new HostRecord();
+        this.records.set(host, r);
+      }
+      const volume = host.rqTotal - r.lastTotal;
+      const errors = host.rqError - r.lastErrors;
+      r.lastTotal = host.rqTotal;
+      r.lastErrors = host.rqError;
+      if (host.ejected || volume <= 0) continue;
+      const successRate = (100 * Math.max(0, volume - errors)) / volume;
+      stats.push({ host, record: r, volume, successRate });
+    }
+    const sr = this.config.successRate;
+    if (sr.enforcing > 0) {
+      const eligible = stats.filter((s) => s.volume >= sr.requestVolume);
+      if (eligible.length >= sr.minimumHosts && eligible.length > 0) {
+        const mean = eligible.reduce((sum, s) => sum + s.successRate, 0) / eligible.length;
+        const variance =
+          eligible.reduce((sum, s) => sum + (s.successRate - mean) ** 2, 0) / eligible.length;
+        const threshold = mean - (sr.stdevFactor / 1000) * Math.sqrt(variance);
+        for (const s of eligible) {
+          if (s.successRate < threshold && !s.host.ejected && this.enforced(sr.enforcing)) {
+            this.eject(
+              s.host,
+              s.record,
+              `success rate ${s.successRate.toFixed(1)}% under ${threshold.toFixed(1)}%`,
+            );
+          }
+        }
+      }
+    }
+    const fp = this.config.failurePercentage;
+    if (fp.enforcing > 0) {
+      const eligible = stats.filter((s) => s.volume >= fp.requestVolume);
+      if (eligible.length >= fp.minimumHosts) {
+        for (const s of eligible) {
+          const failed = 100 - s.successRate;
+          if (failed >= fp.threshold && !s.host.ejected && this.enforced(fp.enforcing)) {
+            this.eject(s.host, s.record, `failure percentage ${failed.toFixed(1)}%`);
+          }
+        }
+      }
+    }
+  }
+
+  /** Forgets hosts that left the cluster (and starts the interval timer a new config needs). */
   retain(hosts: readonly Host[]): void {
     const keep = new Set(hosts);
     for (const host of this.records.keys()) if (!keep.has(host)) this.records.delete(host);
+    if (sweeps(this.config)) this.schedule();
   }
 
   /** The cluster's outlier detection was turned off: every host comes back. */

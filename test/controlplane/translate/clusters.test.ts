@@ -117,6 +117,31 @@ describe('translate: clusters', () => {
     assert.equal(plain.outlier_detection, undefined);
   });
 
+  it('enforces success-rate and failure-percentage ejection only when the file asks, with its settings', () => {
+    const config = mesh(
+      service('s', 'default', [[80, 'http']], {
+        policy: policy({
+          outlierDetection: {
+            successRate: { requestVolume: 20, stdevFactor: 1.5 },
+            failurePercentage: { threshold: 70, minimumHosts: 3 },
+          },
+        }),
+      }),
+    );
+    const c = get(
+      translateMesh(config).resources.clusters,
+      'outbound|80||s.default.svc.cluster.local',
+    );
+    assert.deepEqual(c.outlier_detection, {
+      enforcing_success_rate: { value: 100 },
+      success_rate_request_volume: { value: 20 },
+      success_rate_stdev_factor: { value: 1500 },
+      enforcing_failure_percentage: { value: 100 },
+      failure_percentage_threshold: { value: 70 },
+      failure_percentage_minimum_hosts: { value: 3 },
+    });
+  });
+
   it('warns when a gRPC service uses a balancer proxyless gRPC rejects', () => {
     const config = mesh(
       service('g', 'default', [[50051, 'grpc']], {

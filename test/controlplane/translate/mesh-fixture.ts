@@ -214,7 +214,13 @@ const web = service(
       hashOn: { header: 'x-user' },
       connectTimeoutMs: 1500,
       circuitBreaker: { maxConnections: 100, maxPendingRequests: 10 },
-      outlierDetection: { consecutive5xx: 5, intervalMs: 10_000, baseEjectionTimeMs: 30_000 },
+      outlierDetection: {
+        consecutive5xx: 5,
+        intervalMs: 10_000,
+        baseEjectionTimeMs: 30_000,
+        successRate: { minimumHosts: 3, stdevFactor: 1.5 },
+        failurePercentage: { threshold: 90 },
+      },
       healthCheck: {
         kind: {
           type: 'http',

@@ -16,6 +16,8 @@ const CONFIG: OutlierConfig = {
   baseEjectionMs: 30_000,
   maxEjectionMs: 300_000,
   maxEjectionPercent: 10,
+  successRate: { enforcing: 100, minimumHosts: 5, requestVolume: 100, stdevFactor: 1900 },
+  failurePercentage: { enforcing: 0, minimumHosts: 5, requestVolume: 50, threshold: 85 },
 };
 
 function setup(n: number, config = CONFIG) {
@@ -45,6 +47,32 @@ function setup(n: number, config = CONFIG) {
     },
   };
 }
+
+/**
+ * A detector over one host per [sent, failed] pair, after one whole interval with that
+ * traffic (the first interval only starts the count); which hosts it ejected, and its log.
+ */
+function judge(config: OutlierConfig, traffic: ReadonlyArray<readonly [number, number]>) {
+  const t = setup(traffic.length, config);
+  t.advance(config.intervalMs);
+  traffic.forEach(([sent, failed], i) => {
+    t.hosts[i].rqTotal += sent;
+    t.hosts[i].rqError += failed;
+  });
+  t.advance(config.intervalMs);
+  const ejected = t.hosts.map((h) => h.ejected);
+  t.d.stop();
+  return { ejected, log: t.log };
+}
+
+const STEADY: readonly [number, number] = [200, 2];
+const SR_ONLY: OutlierConfig = { ...CONFIG, maxEjectionPercent: 50 };
+const FP_ONLY: OutlierConfig = {
+  ...CONFIG,
+  maxEjectionPercent: 50,
+  successRate: { ...CONFIG.successRate, enforcing: 0 },
+  failurePercentage: { ...CONFIG.failurePercentage, enforcing: 100 },
+};
 
 describe('proxy/cluster: outlier detection', () => {
   it("reads Envoy's defaults, and is off without outlier_detection", () => {
@@ -116,5 +144,30 @@ describe('proxy/cluster: outlier detection', () => {
     assert.match(t.log[0], /consecutive gateway errors/);
     t.d.stop();
     assert.equal(t.hosts[0].ejected, false, 'stop() returns every host');
+  });
+
+  it('success rate: a host far under the others is ejected after an interval, given the floors', () => {
+    const half = judge(SR_ONLY, [STEADY, STEADY, STEADY, STEADY, STEADY, [200, 100]]);
+    assert.deepEqual(half.ejected, [false, false, false, false, false, true]);
+    assert.match(half.log[0], /^eject 8005 success rate 50\.0% under \d+\.\d% 30000$/);
+    // Under the request volume, or with fewer hosts than the minimum, nothing is judged.
+    const quiet: [number, number] = [99, 0];
+    const lowVolume = judge(SR_ONLY, [quiet, quiet, quiet, quiet, quiet, [99, 99]]);
+    assert.ok(!lowVolume.ejected.includes(true), '99 requests is under the volume of 100');
+    const fewHosts = judge(SR_ONLY, [STEADY, STEADY, STEADY, [200, 200]]);
+    assert.ok(!fewHosts.ejected.includes(true), '4 hosts is under the minimum of 5');
+  });
+
+  it('success rate is off when not enforced; failure percentage ejects at its threshold when enforced', () => {
+    const all = [STEADY, STEADY, STEADY, STEADY, [60, 51], [60, 50]] as const;
+    assert.ok(
+      !judge({ ...FP_ONLY, failurePercentage: CONFIG.failurePercentage }, all).ejected.includes(
+        true,
+      ),
+    );
+    // 51 of 60 is 85%, at the threshold; 50 of 60 is 83.3%, under it.
+    const fp = judge(FP_ONLY, all);
+    assert.deepEqual(fp.ejected, [false, false, false, false, true, false]);
+    assert.match(fp.log[0], /^eject 8004 failure percentage 85\.0% 30000$/);
   });
 });
