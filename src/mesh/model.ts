@@ -135,6 +135,11 @@ export interface CircuitBreaker {
 export interface OutlierDetection {
   readonly consecutive5xx?: number;
   readonly consecutiveGatewayErrors?: number;
+  /**
+   * Locally originated failures in a row (connect failures, resets, timeouts) that eject,
+   * counted apart from the upstream's responses (Envoy's split_external_local_origin_errors).
+   */
+  readonly consecutiveLocalOriginFailures?: number;
   readonly intervalMs?: number;
   readonly baseEjectionTimeMs?: number;
   readonly maxEjectionPercent?: number;

@@ -104,6 +104,7 @@ function readOutlierDetection(o: Data, path: FieldPath, issues: Issue[]): Outlie
   return definedOnly({
     consecutive5xx: int(o.consecutive5xx),
     consecutiveGatewayErrors: int(o.consecutiveGatewayErrors),
+    consecutiveLocalOriginFailures: int(o.consecutiveLocalOriginFailures),
     intervalMs: readDuration(o, 'interval', path, issues, true),
     baseEjectionTimeMs: readDuration(o, 'baseEjectionTime', path, issues, true),
     maxEjectionPercent: int(o.maxEjectionPercent),

@@ -3,19 +3,21 @@ import { describe, it } from 'mocha';
 import { API_HEAD, configOf, errorSummary, lines } from './mesh-fixtures.js';
 
 describe('mesh file: outlier detection', () => {
-  it('reads success-rate and failure-percentage ejection, on when given', () => {
+  it('reads local origin failures, success-rate and failure-percentage ejection, on when given', () => {
     const [api] = configOf(
       lines(
         ...API_HEAD,
         '    policy:',
         '      outlierDetection:',
         '        consecutive5xx: 3',
+        '        consecutiveLocalOriginFailures: 2',
         '        successRate: { minimumHosts: 3, requestVolume: 20, stdevFactor: 1.5 }',
         '        failurePercentage: {}',
       ),
     ).services;
     assert.deepEqual(api.policy.outlierDetection, {
       consecutive5xx: 3,
+      consecutiveLocalOriginFailures: 2,
       successRate: { minimumHosts: 3, requestVolume: 20, stdevFactor: 1.5 },
       failurePercentage: {},
     });

@@ -96,6 +96,13 @@ function outlierDetection(od: OutlierDetection): Message | undefined {
           enforcing_consecutive_gateway_failure: wrap(100),
         }
       : {}),
+    ...(od.consecutiveLocalOriginFailures !== undefined
+      ? {
+          split_external_local_origin_errors: true,
+          consecutive_local_origin_failure: wrap(od.consecutiveLocalOriginFailures),
+          enforcing_consecutive_local_origin_failure: wrap(100),
+        }
+      : {}),
     ...(od.intervalMs !== undefined ? { interval: durationFromMs(od.intervalMs) } : {}),
     ...(od.baseEjectionTimeMs !== undefined
       ? { base_ejection_time: durationFromMs(od.baseEjectionTimeMs) }

@@ -4,7 +4,9 @@
  * gateway errors (502, 503, 504) in a row, is ejected: it takes no traffic (outside panic)
  * for base_ejection_time (30 s) times the number of times it has been ejected, capped at
  * max_ejection_time (300 s). Locally originated failures (connect failure, reset, timeout)
- * count as gateway errors, as Envoy does without split_external_local_origin_errors. At most
+ * count as gateway errors, as Envoy does without split_external_local_origin_errors; with it,
+ * they count apart, consecutive_local_origin_failure (5) of them in a row ejecting, and any
+ * response (the connection worked) starting that count over. At most
  * max_ejection_percent (10%) of the hosts are ejected at once, but always at least one.
  * Every interval (10 s) ejected hosts whose time is up come back.
  *
@@ -27,6 +29,10 @@ export interface OutlierConfig {
   readonly enforcing5xx: number;
   readonly consecutiveGateway: number;
   readonly enforcingGateway: number;
+  /** split_external_local_origin_errors: local failures counted apart from responses. */
+  readonly splitLocalOrigin: boolean;
+  readonly consecutiveLocalOrigin: number;
+  readonly enforcingLocalOrigin: number;
   readonly intervalMs: number;
   readonly baseEjectionMs: number;
   readonly maxEjectionMs: number;
@@ -63,6 +69,9 @@ export interface OutlierDetectionResource {
     readonly enforcing_consecutive_5xx?: Wrapped;
     readonly consecutive_gateway_failure?: Wrapped;
     readonly enforcing_consecutive_gateway_failure?: Wrapped;
+    readonly split_external_local_origin_errors?: boolean;
+    readonly consecutive_local_origin_failure?: Wrapped;
+    readonly enforcing_consecutive_local_origin_failure?: Wrapped;
     readonly interval?: Duration;
     readonly base_ejection_time?: Duration;
     readonly max_ejection_time?: Duration;
@@ -92,6 +101,9 @@ export function parseOutlierDetection(r: OutlierDetectionResource): OutlierConfi
     enforcing5xx: od.enforcing_consecutive_5xx?.value ?? 100,
     consecutiveGateway: od.consecutive_gateway_failure?.value ?? 5,
     enforcingGateway: od.enforcing_consecutive_gateway_failure?.value ?? 0,
+    splitLocalOrigin: od.split_external_local_origin_errors === true,
+    consecutiveLocalOrigin: od.consecutive_local_origin_failure?.value ?? 5,
+    enforcingLocalOrigin: od.enforcing_consecutive_local_origin_failure?.value ?? 100,
     intervalMs: ms(od.interval, 10_000),
     baseEjectionMs: ms(od.base_ejection_time, 30_000),
     maxEjectionMs: ms(od.max_ejection_time, 300_000),
@@ -129,6 +141,7 @@ export function statusOutcome(status: number): Outcome {
 class HostRecord {
   consecutive5xx = 0;
   consecutiveGateway = 0;
+  consecutiveLocal = 0;
   ejections = 0;
   ejectedUntil = 0;
   /** The host's request counters at the last interval, for the statistical detectors. */
@@ -174,6 +187,7 @@ export class OutlierDetector {
       if (r) {
         r.consecutive5xx = 0;
         r.consecutiveGateway = 0;
+        r.consecutiveLocal = 0;
       }
       return;
     }
@@ -181,10 +195,25 @@ export class OutlierDetector {
       r = new HostRecord();
       this.records.set(host, r);
     }
+    const c = this.config;
+    if (c.splitLocalOrigin) {
+      if (outcome === Outcome.Local) {
+        r.consecutiveLocal++;
+        if (
+          !host.ejected &&
+          r.consecutiveLocal >= c.consecutiveLocalOrigin &&
+          this.enforced(c.enforcingLocalOrigin)
+        ) {
+          this.eject(host, r, 'consecutive local origin failures');
+        }
+        return;
+      }
+      // A response came back: the connection worked.
+      r.consecutiveLocal = 0;
+    }
     r.consecutive5xx++;
     if (outcome !== Outcome.Error5xx) r.consecutiveGateway++;
     if (host.ejected) return;
-    const c = this.config;
     if (r.consecutiveGateway >= c.consecutiveGateway && this.enforced(c.enforcingGateway)) {
       this.eject(host, r, 'consecutive gateway errors');
     } else if (r.consecutive5xx >= c.consecutive5xx && this.enforced(c.enforcing5xx)) {
@@ -207,6 +236,7 @@ export class OutlierDetector {
     r.ejectedUntil = this.now() + duration;
     r.consecutive5xx = 0;
     r.consecutiveGateway = 0;
+    r.consecutiveLocal = 0;
     host.ejected = true;
     this.ejectionsTotal++;
     this.events.ejected?.(host, reason, duration);

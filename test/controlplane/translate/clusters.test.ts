@@ -117,11 +117,12 @@ describe('translate: clusters', () => {
     assert.equal(plain.outlier_detection, undefined);
   });
 
-  it('enforces success-rate and failure-percentage ejection only when the file asks, with its settings', () => {
+  it('splits local origin failures, and enforces success-rate and failure-percentage ejection, only when the file asks', () => {
     const config = mesh(
       service('s', 'default', [[80, 'http']], {
         policy: policy({
           outlierDetection: {
+            consecutiveLocalOriginFailures: 3,
             successRate: { requestVolume: 20, stdevFactor: 1.5 },
             failurePercentage: { threshold: 70, minimumHosts: 3 },
           },
@@ -133,6 +134,9 @@ describe('translate: clusters', () => {
       'outbound|80||s.default.svc.cluster.local',
     );
     assert.deepEqual(c.outlier_detection, {
+      split_external_local_origin_errors: true,
+      consecutive_local_origin_failure: { value: 3 },
+      enforcing_consecutive_local_origin_failure: { value: 100 },
       enforcing_success_rate: { value: 100 },
       success_rate_request_volume: { value: 20 },
       success_rate_stdev_factor: { value: 1500 },

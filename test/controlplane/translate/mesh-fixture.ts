@@ -218,6 +218,7 @@ const web = service(
         consecutive5xx: 5,
         intervalMs: 10_000,
         baseEjectionTimeMs: 30_000,
+        consecutiveLocalOriginFailures: 3,
         successRate: { minimumHosts: 3, stdevFactor: 1.5 },
         failurePercentage: { threshold: 90 },
       },

@@ -12,6 +12,9 @@ const CONFIG: OutlierConfig = {
   enforcing5xx: 100,
   consecutiveGateway: 5,
   enforcingGateway: 0,
+  splitLocalOrigin: false,
+  consecutiveLocalOrigin: 5,
+  enforcingLocalOrigin: 100,
   intervalMs: 10_000,
   baseEjectionMs: 30_000,
   maxEjectionMs: 300_000,
@@ -144,6 +147,23 @@ describe('proxy/cluster: outlier detection', () => {
     assert.match(t.log[0], /consecutive gateway errors/);
     t.d.stop();
     assert.equal(t.hosts[0].ejected, false, 'stop() returns every host');
+  });
+
+  it('split local origin errors: connect failures count apart, and a response starts them over', () => {
+    const t = setup(10, { ...CONFIG, splitLocalOrigin: true, consecutiveLocalOrigin: 3 });
+    const [a, b] = t.hosts;
+    for (let i = 0; i < 2; i++) t.d.record(a, Outcome.Local);
+    t.d.record(a, Outcome.Error5xx); // a response: the connection worked
+    for (let i = 0; i < 2; i++) t.d.record(a, Outcome.Local);
+    assert.equal(a.ejected, false);
+    t.d.record(a, Outcome.Local);
+    assert.equal(a.ejected, true);
+    // Local failures no longer count toward consecutive 5xx: 4 of them, then 4 5xx, stay.
+    for (let i = 0; i < 2; i++) t.d.record(b, Outcome.Local);
+    for (let i = 0; i < 4; i++) t.d.record(b, Outcome.Error5xx);
+    assert.equal(b.ejected, false);
+    assert.deepEqual(t.log, ['eject 8000 consecutive local origin failures 30000']);
+    t.d.stop();
   });
 
   it('success rate: a host far under the others is ejected after an interval, given the floors', () => {
