@@ -2,8 +2,9 @@
  * Kubernetes discovery as a source of the registry: a ClusterWatcher whose reports replace
  * the registry's cluster services. Start-up waits for the first complete report (every
  * kind listed) up to a bound, so that a starting replica does not answer sidecars with the
- * mesh file alone when the cluster is a moment away; past the bound it serves what it has
- * and the cluster follows when the lists come in (the watcher keeps retrying them).
+ * mesh file alone when the cluster is a moment away; past the bound (an API server that
+ * fails or stalls) it serves what it has and the cluster follows when the lists come in
+ * (the watcher keeps retrying them).
  */
 import { CoreV1Api, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ClusterWatcher } from '../../kube/discovery/index.js';
@@ -40,7 +41,11 @@ export async function startDiscovery(o: DiscoverySourceOptions): Promise<Cluster
       listed();
     },
   });
-  await watcher.start();
+  // Not awaited alone: a list the API server accepts but never answers would hold start-up
+  // forever. The bound below applies to the whole first listing.
+  watcher.start().catch((err: Error) => {
+    o.log.warn({ err: err.message }, 'kubernetes watches did not start; retrying');
+  });
   const waitMs = o.syncTimeoutMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;
   const inTime = await Promise.race([

@@ -24,7 +24,7 @@ export interface Step {
   readonly body?: unknown;
   /** Watch events, each one JSON line. */
   readonly lines?: readonly string[];
-  /** The stream's events are sent once this resolves. */
+  /** The stream's events (or the response) are sent once this resolves. */
   readonly gate?: Promise<void>;
   /** End the stream after the events (the API server closing the watch); else it stays open. */
   readonly end?: boolean;
@@ -227,7 +227,10 @@ export class ReplayApiServer {
       this.track(res);
       return;
     }
-    if (!step.lines) return this.send(res, step);
+    if (!step.lines) {
+      await step.gate;
+      return this.send(res, step);
+    }
     res.writeHead(step.status ?? 200, {
       'content-type': 'application/json',
       'transfer-encoding': 'chunked',
