@@ -1,8 +1,9 @@
 /**
  * Request mirroring from the mesh file, over real sockets: a client sidecar whose routes to
  * `api` mirror to a `shadow` service (100% and 50%) and to a `hanging` one that never answers.
- * The shadow upstream sees each copy with `-shadow` appended to its host and the same body; the
- * client's responses are the primary's, unchanged; a body over the buffer limit is not copied;
+ * The shadow upstream sees each copy with `-shadow` appended to its host and the same body (gRPC
+ * calls too, over HTTP/2, with their payloads); the client's responses are the primary's,
+ * unchanged; a body over the buffer limit is not copied;
  * a request a fault aborts is not copied; a shadow left unanswered ends at the route timeout;
  * a mirror that hangs neither holds back the primary requests nor gathers more than the cap of
  * shadows in flight (the rest are dropped and counted); and a stopping sidecar ends its shadows.
@@ -10,10 +11,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import * as grpc from '@grpc/grpc-js';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
 import { parseMesh } from '../../../src/mesh/index.js';
 import { DEFAULT_MAX_SHADOWS } from '../../../src/proxy/http/index.js';
 import type { Sidecar } from '../../../src/proxy/index.js';
+import { EchoClient, echoServiceDefinition } from '../../support/echo-grpc.js';
 import { inParallel, send } from '../../support/http-client.js';
 import { type HttpUpstream, startHttpUpstream } from '../../support/http-upstream.js';
 import { clusterName } from '../../support/mesh.js';
@@ -64,7 +67,33 @@ function post(port: number, path: string, body: Buffer, parts: number): Promise<
   });
 }
 
-function meshFile(api: number, shadow: number, hanging: number): string {
+/** A gRPC echo app that answers with its name and records each call's :authority and payload. */
+async function grpcApp(
+  name: string,
+  authorities: string[],
+): Promise<{ port: number; close(): void }> {
+  const server = new grpc.Server();
+  server.addService(echoServiceDefinition, {
+    Call: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+      authorities.push(`${call.getHost()} ${call.request.toString()}`);
+      cb(null, Buffer.from(`${name}:${call.request.toString()}`));
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
+  );
+  return { port, close: () => server.forceShutdown() };
+}
+
+function meshFile(
+  api: number,
+  shadow: number,
+  hanging: number,
+  echo: number,
+  echoShadow: number,
+): string {
   return [
     'services:',
     '  - name: api',
@@ -95,6 +124,15 @@ function meshFile(api: number, shadow: number, hanging: number): string {
     '  - name: hanging',
     '    ports: [{ port: 8080, protocol: http }]',
     `    endpoints: [{ address: 127.0.0.1, port: ${hanging} }]`,
+    '  - name: echo',
+    '    ports: [{ port: 50051, protocol: grpc }]',
+    `    endpoints: [{ address: 127.0.0.1, port: ${echo} }]`,
+    '    routes:',
+    '      - name: all',
+    '        mirror: { service: echo-next }',
+    '  - name: echo-next',
+    '    ports: [{ port: 50051, protocol: grpc }]',
+    `    endpoints: [{ address: 127.0.0.1, port: ${echoShadow} }]`,
     '',
   ].join('\n');
 }
@@ -108,18 +146,30 @@ describe('integration: request mirroring', function () {
   let hanging: HttpUpstream;
   const apiBodies = new Map<string, string>();
   const shadowBodies = new Map<string, string>();
+  const echoAuthorities: string[] = [];
+  const nextAuthorities: string[] = [];
+  let echo: { port: number; close(): void };
+  let echoNext: { port: number; close(): void };
 
   before(async () => {
     api = await bodyUpstream('api-app', apiBodies);
     shadow = await bodyUpstream('shadow-app', shadowBodies);
     // Reads the request, never answers.
     hanging = await startHttpUpstream('hanging-app', () => true);
-    const parsed = parseMesh(meshFile(api.port, shadow.port, hanging.port), 'mesh.yaml');
+    echo = await grpcApp('echo', echoAuthorities);
+    echoNext = await grpcApp('echo-next', nextAuthorities);
+    const parsed = parseMesh(
+      meshFile(api.port, shadow.port, hanging.port, echo.port, echoNext.port),
+      'mesh.yaml',
+    );
     assert.ok(parsed.ok, parsed.ok ? '' : JSON.stringify(parsed.errors));
     cp = await startControlPlane(parsed.config);
     client = await startSidecar(cp.xdsPort, { service: 'client' });
     for (const name of ['api', 'shadow', 'hanging']) {
       await waitForHosts(client, clusterName(name, 8080), 1);
+    }
+    for (const name of ['echo', 'echo-next']) {
+      await waitForHosts(client, clusterName(name, 50051), 1);
     }
   });
 
@@ -127,6 +177,8 @@ describe('integration: request mirroring', function () {
     await client?.stop(0);
     await cp?.close();
     await Promise.all([api?.close(), shadow?.close(), hanging?.close()]);
+    echo?.close();
+    echoNext?.close();
   });
 
   const shadowsOf = (prefix: string) => shadow.seen.filter((s) => s.url.startsWith(prefix));
@@ -205,6 +257,38 @@ describe('integration: request mirroring', function () {
     assert.equal(r.status, 503);
     assert.equal(r.flags, 'FI');
     assert.equal(client.stats.shadows, before, 'no shadow was sent');
+  });
+
+  it('gRPC: each call is copied to the mirror over HTTP/2 with a -shadow authority; replies are the primary ones', async () => {
+    const grpcClient = new EchoClient(
+      `127.0.0.1:${client.ports.outbound}`,
+      grpc.credentials.createInsecure(),
+      { 'grpc.default_authority': 'echo:50051' },
+    );
+    const call = (i: number) =>
+      new Promise<string>((resolve, reject) =>
+        grpcClient.Call(Buffer.from(String(i)), (err: Error | null, reply?: Buffer) =>
+          err ? reject(err) : resolve(String(reply)),
+        ),
+      );
+    const replies: string[] = [];
+    for (let i = 0; i < 10; i++) replies.push(await call(i));
+    grpcClient.close();
+    await waitFor('10 calls at the mirror', () => nextAuthorities.length === 10);
+    console.log(
+      `      replies ${replies.slice(0, 3).join(', ')}...; primary saw ${echoAuthorities.length} (${echoAuthorities[0]}), mirror ${nextAuthorities.length} (${nextAuthorities[0]})`,
+    );
+    assert.deepEqual(
+      replies,
+      Array.from({ length: 10 }, (_, i) => `echo:${i}`),
+    );
+    const calls = (host: string) => Array.from({ length: 10 }, (_, i) => `${host} ${i}`);
+    assert.deepEqual(echoAuthorities, calls('echo:50051'));
+    assert.deepEqual(
+      [...nextAuthorities].sort(),
+      calls('echo-shadow:50051').sort(),
+      'same payloads',
+    );
   });
 
   it('a shadow the mirror never answers ends at the route timeout, freeing its slot', async () => {
