@@ -212,15 +212,7 @@ export class ControlPlane {
     try {
       const host = options.host ?? '127.0.0.1';
       const kube = options.kubernetes;
-      if (kube?.discovery)
-        cp.discovery = await startDiscovery({
-          kubeConfig: kube.kubeConfig,
-          domain: initial.mesh.domain,
-          onServices: (services) => registry.setClusterServices(services),
-          log,
-          syncTimeoutMs: kube.syncTimeoutMs,
-          retryMs: kube.retryMs,
-        });
+      if (kube?.discovery) cp.discovery = await cp.startDiscovery(kube, initial.mesh.domain);
       if (options.caDir || options.caFiles || kube?.caSecret)
         cp.identity = await startIdentity(options, initial, host, metrics);
       if (options.webhook && !cp.identity)
@@ -306,6 +298,29 @@ export class ControlPlane {
     );
   }
 
+  private async startDiscovery(kube: KubernetesOptions, domain: string): Promise<ClusterWatcher> {
+    const failures = this.metrics.counter(
+      'ferry_kubernetes_watch_failures_total',
+      'Kubernetes lists and watches that failed (each is retried), by kind.',
+      ['kind'],
+    );
+    const services = this.metrics
+      .gauge('ferry_kubernetes_services', 'Services discovered in the cluster.')
+      .labels();
+    return startDiscovery({
+      kubeConfig: kube.kubeConfig,
+      domain,
+      onServices: (discovered) => {
+        services.set(discovered.length);
+        this.registry.setClusterServices(discovered);
+      },
+      onWatchError: (kind) => failures.labels(kind).inc(),
+      log: this.log,
+      syncTimeoutMs: kube.syncTimeoutMs,
+      retryMs: kube.retryMs,
+    });
+  }
+
   private async startWebhook(
     host: string,
     webhook: WebhookOptions,
@@ -316,6 +331,17 @@ export class ControlPlane {
     const namespace = o.namespace ?? DEFAULT_FERRY_NAMESPACE;
     const service = o.serviceName ?? DEFAULT_SERVICE_NAME;
     const discovery = this.discovery;
+    const reviews = this.metrics.counter(
+      'ferry_injection_reviews_total',
+      'AdmissionReviews the injection webhook answered, by result (injected, skipped, refused, malformed).',
+      ['result'],
+    );
+    const bundleFailures = this.metrics
+      .counter(
+        'ferry_webhook_ca_bundle_failures_total',
+        'Checks of the webhook configuration’s caBundle that failed (retried a minute later).',
+      )
+      .labels();
     this.injector = await startInjector({
       port: webhook.port,
       host,
@@ -340,6 +366,8 @@ export class ControlPlane {
       webhookConfig: webhook.config,
       resyncMs: webhook.resyncMs,
       namespaceLabels: discovery ? (ns) => discovery.namespaceLabels(ns) : undefined,
+      onReview: (result) => reviews.labels(result).inc(),
+      onCaBundleFailure: () => bundleFailures.inc(),
       log: this.log,
     });
     this.webhookPort = this.injector.port;

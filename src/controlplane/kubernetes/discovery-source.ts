@@ -21,6 +21,7 @@ export interface DiscoverySourceOptions {
   readonly syncTimeoutMs?: number;
   /** First delay before a failed list or watch is tried again. Default 1 s. */
   readonly retryMs?: number;
+  readonly onWatchError?: (kind: string) => void;
 }
 
 export async function startDiscovery(o: DiscoverySourceOptions): Promise<ClusterWatcher> {
@@ -35,6 +36,7 @@ export async function startDiscovery(o: DiscoverySourceOptions): Promise<Cluster
     domain: o.domain,
     log: o.log,
     retryMs: o.retryMs,
+    onWatchError: o.onWatchError,
     onChange: (services) => {
       o.log.info({ services: services.length }, 'kubernetes services changed');
       o.onServices(services);

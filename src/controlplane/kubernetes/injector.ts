@@ -14,7 +14,11 @@ import {
   supportsNativeSidecars,
   type TemplateOptions,
 } from '../../kube/inject/index.js';
-import { createInjectionWebhook, type InjectionWebhook } from '../../kube/webhook/index.js';
+import {
+  createInjectionWebhook,
+  type InjectionWebhook,
+  type ReviewOutcome,
+} from '../../kube/webhook/index.js';
 import type { Logger } from '../../log/index.js';
 import { describeApiError } from './kube-error.js';
 import { patchWebhookCaBundle } from './webhook-ca-bundle.js';
@@ -34,6 +38,9 @@ export interface InjectorOptions {
   /** How often the caBundle is checked again. Default 60 s. */
   readonly resyncMs?: number;
   readonly namespaceLabels?: (namespace: string) => StringMap | undefined;
+  readonly onReview?: (outcome: ReviewOutcome) => void;
+  /** Told of each failed caBundle check after the first (which fails the start). */
+  readonly onCaBundleFailure?: () => void;
   readonly log: Logger;
 }
 
@@ -55,6 +62,7 @@ export async function startInjector(o: InjectorOptions): Promise<Injector> {
     port: o.port,
     host: o.host,
     namespaceLabels: namespaceLabels ? async (ns) => namespaceLabels(ns) : undefined,
+    onReview: o.onReview,
     log: o.log.child({ component: 'injector' }),
   });
   const renewed = (update: IdentityUpdate | null) => {
@@ -75,9 +83,10 @@ export async function startInjector(o: InjectorOptions): Promise<Injector> {
         });
       await keep();
       resync = setInterval(() => {
-        keep().catch((err: Error) =>
-          o.log.warn({ err: err.message }, 'webhook CA bundle check failed; trying again later'),
-        );
+        keep().catch((err: Error) => {
+          o.onCaBundleFailure?.();
+          o.log.warn({ err: err.message }, 'webhook CA bundle check failed; trying again later');
+        });
       }, o.resyncMs ?? 60_000);
       resync.unref();
     }

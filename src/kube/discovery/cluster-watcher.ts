@@ -44,6 +44,8 @@ export interface ClusterWatcherOptions {
   /** First delay before restarting a failed watch. Default 1 s; doubles up to maxRetryMs. */
   readonly retryMs?: number;
   readonly maxRetryMs?: number;
+  /** Told of each failed list or watch (for a count), besides the warning logged. */
+  readonly onWatchError?: (kind: string) => void;
 }
 
 type AnyInformer = ListWatch<KubernetesObject>;
@@ -145,6 +147,7 @@ export class ClusterWatcher {
       if (this.closed) return;
       const delay = w.retryMs;
       w.retryMs = Math.min(w.retryMs * 2, this.maxRetryMs);
+      this.o.onWatchError?.(w.kind);
       this.o.log.warn(
         { kind: w.kind, err: describe(err), retryInMs: delay },
         'kubernetes watch failed; listing again after a pause',

@@ -13,6 +13,7 @@ export {
   createInjectionWebhook,
   type InjectionWebhook,
   type InjectionWebhookOptions,
+  type ReviewOutcome,
   WEBHOOK_PATH,
   WEBHOOK_PORT,
 } from './injection-webhook.js';

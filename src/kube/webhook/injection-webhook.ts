@@ -31,8 +31,13 @@ export interface InjectionWebhookOptions {
    * webhook configuration's namespaceSelector already did the namespace test.
    */
   readonly namespaceLabels?: (namespace: string) => Promise<StringMap | undefined>;
+  /** Told of each review's outcome (for a count), besides the log line. */
+  readonly onReview?: (outcome: ReviewOutcome) => void;
   readonly log: Logger;
 }
+
+/** injected: a patch sent; skipped: allowed untouched; refused: not allowed; malformed: 400. */
+export type ReviewOutcome = 'injected' | 'skipped' | 'refused' | 'malformed';
 
 export interface InjectionWebhook {
   readonly port: number;
@@ -82,6 +87,7 @@ export async function createInjectionWebhook(
     try {
       review = JSON.parse(body.toString('utf8'));
     } catch (err) {
+      o.onReview?.('malformed');
       return send(
         res,
         400,
@@ -98,10 +104,12 @@ export async function createInjectionWebhook(
         { uid: r.uid, allowed: r.allowed, patched: r.patch !== undefined, reason: result.reason },
         'admission review',
       );
+      o.onReview?.(!r.allowed ? 'refused' : r.patch !== undefined ? 'injected' : 'skipped');
       send(res, 200, result.review);
     } catch (err) {
       if (err instanceof AdmissionError) {
         o.log.warn({ err: err.message }, 'malformed admission review');
+        o.onReview?.('malformed');
         return send(res, 400, err.message);
       }
       throw err;

@@ -69,5 +69,8 @@ describe('Kubernetes discovery in the control plane', () => {
       2,
       'listed again after the 503',
     );
+    const metrics = cp.metrics.render();
+    assert.match(metrics, /^ferry_kubernetes_watch_failures_total\{kind="Service"\} 1$/m);
+    assert.match(metrics, /^ferry_kubernetes_services 4$/m);
   });
 });

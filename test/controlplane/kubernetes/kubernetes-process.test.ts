@@ -377,6 +377,10 @@ describe('ferry control-plane in Kubernetes (processes against a replaying API s
     assert.equal(left.response.allowed, true);
     assert.equal(left.response.patch, undefined, 'a pod of a namespace not opted in is left alone');
 
+    const metrics = await (await fetch(`http://127.0.0.1:${cp.httpPort}/metrics`)).text();
+    assert.match(metrics, /^ferry_injection_reviews_total\{result="injected"\} 1$/m);
+    assert.match(metrics, /^ferry_injection_reviews_total\{result="skipped"\} 1$/m);
+
     // The certificate is not for another name, and no other root verifies it.
     await assert.rejects(
       postJson(cp.webhookPort ?? 0, caBundle, 'evil.example.com', '/inject', review),
