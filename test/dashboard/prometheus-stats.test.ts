@@ -92,7 +92,15 @@ describe('PrometheusStats (a real Prometheus)', function () {
     const source = new PrometheusStats({ url: prometheus!.url, windowSeconds: 5 });
     const tcp = async () =>
       (await source.stats()).edges.find((e) => e.destination === 'db.default')?.tcp;
-    await waitFor('a TCP rate', async () => ((await tcp())?.receivedBytesPerSecond ?? 0) > 0);
+    // Both sides' counters must have rates: with only the callee's scraped yet, its count
+    // stands in for the edge (and it reports closes).
+    const bothSides = `${prometheus!.url}/api/v1/query?query=${encodeURIComponent('count(rate(istio_tcp_received_bytes_total[5s]) > 0)')}`;
+    await waitFor('TCP rates from both sidecars', async () => {
+      const body = (await (await fetch(bothSides)).json()) as {
+        data?: { result?: { value: [number, string] }[] };
+      };
+      return body.data?.result?.[0]?.value[1] === '2';
+    });
     const t = await tcp();
     assert.ok(t);
     // The caller's count (no closes reported) is the one used: the edge is counted once.
