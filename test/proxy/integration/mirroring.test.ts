@@ -328,6 +328,21 @@ describe('integration: request mirroring', function () {
     assert.equal(client.stats.shadowsActive, DEFAULT_MAX_SHADOWS);
     assert.equal(dropped, total - DEFAULT_MAX_SHADOWS);
     assert.ok(hanging.seen.every((s) => s.host === 'api-shadow:8080'));
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${client.ports.metrics}/stats/prometheus`)
+    ).text();
+    const s = client.stats;
+    for (const [result, value] of [
+      ['sent', s.shadows],
+      ['dropped', s.shadowsDropped],
+      ['failed', s.shadowsFailed],
+      ['body_too_large', s.shadowsBodyTooLarge],
+    ] as const) {
+      assert.match(
+        metrics,
+        new RegExp(`^ferry_proxy_mirror_requests_total\\{result="${result}"\\} ${value}$`, 'm'),
+      );
+    }
   });
 
   it('a stopping sidecar ends its shadows at once instead of waiting for them (1h route timeout)', async () => {
