@@ -343,6 +343,12 @@ export interface Service {
   readonly namespace: string;
   /** Fully qualified host name: <name>.<namespace>.svc.<domain>. */
   readonly hostname: string;
+  /**
+   * The service's virtual IPs (a Kubernetes Service's cluster IPs, Istio's ServiceEntry
+   * addresses): a captured connection to one of them on a service port goes to the service.
+   * Absent or empty: the service has none.
+   */
+  readonly addresses?: readonly string[];
   readonly ports: readonly ServicePort[];
   readonly endpoints: readonly Endpoint[];
   readonly policy: ServicePolicy;

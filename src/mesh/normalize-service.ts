@@ -1,4 +1,5 @@
 /** One service of the mesh file, with defaults applied and its own consistency checked. */
+import { isIP } from 'node:net';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import {
@@ -70,6 +71,7 @@ export function normalizeService(
     name,
     namespace,
     hostname: serviceHostname(name, namespace, context.domain),
+    ...readAddresses(s.addresses, [...path, 'addresses'], issues),
     ports,
     endpoints: normalizeEndpoints(
       s.endpoints,
@@ -87,6 +89,30 @@ export function normalizeService(
 
 export function isRouted(port: ServicePort): boolean {
   return ROUTED_PROTOCOLS.includes(port.protocol);
+}
+
+/** The service's virtual IPs: IP literals, each once. */
+function readAddresses(
+  raw: unknown,
+  path: FieldPath,
+  issues: Issue[],
+): { addresses?: readonly string[] } {
+  const addresses: string[] = [];
+  list(raw).forEach((item, j) => {
+    const address = str(item);
+    if (address === undefined || address === '') return;
+    if (isIP(address) === 0) {
+      issues.push({
+        path: [...path, j],
+        message: `'${address}' is not an IP address; a service address is an IPv4 or IPv6 literal`,
+      });
+    } else if (addresses.includes(address)) {
+      issues.push({ path: [...path, j], message: `address ${address} is listed twice` });
+    } else {
+      addresses.push(address);
+    }
+  });
+  return addresses.length > 0 ? { addresses } : {};
 }
 
 function readPorts(raw: unknown, path: FieldPath, issues: Issue[]): ServicePort[] {

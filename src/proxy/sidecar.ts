@@ -6,6 +6,11 @@
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import type { ChannelCredentials } from '@grpc/grpc-js';
+import {
+  ADDON_BUILD_COMMAND,
+  originalDestination,
+  originalDestinationAvailable,
+} from '../kube/capture/index.js';
 import type { Logger } from '../log/index.js';
 import type { Protocol } from '../mesh/index.js';
 import { MetricsRegistry } from '../metrics/index.js';
@@ -29,7 +34,12 @@ import {
 import type { Host } from './lb/index.js';
 import { type HttpListener, type ListenerTls, listenHttp } from './listener/index.js';
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
-import { DEFAULT_TCP_IDLE_TIMEOUT_MS, proxyTcp, type TcpProxyEnv } from './tcp/index.js';
+import {
+  DEFAULT_TCP_IDLE_TIMEOUT_MS,
+  proxyTcp,
+  proxyTcpTo,
+  type TcpProxyEnv,
+} from './tcp/index.js';
 import { LiveTelemetry } from './telemetry/index.js';
 import { type CertificateSource, socketPrincipal, spiffeIds, WorkloadTls } from './tls/index.js';
 import type { TracingOptions } from './tracing/index.js';
@@ -321,6 +331,7 @@ export class Sidecar {
       else proxyTcp(socket, first, cluster, route.idleTimeoutMs, inboundTcpEnv);
       return true;
     };
+    const outboundAccept = this.outboundRouter(outboundTcpEnv);
     for (const f of o.tcpForwards ?? []) {
       const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
         const cluster = this.tcpCluster(f.target);
@@ -360,6 +371,7 @@ export class Sidecar {
       }),
       {
         fastPath: o.http1 !== 'node',
+        accept: outboundAccept,
         upgrade: createUpgradeHandler({
           ...env,
           view: () => this.outboundView,
@@ -423,6 +435,55 @@ export class Sidecar {
       ready: ready.port,
     };
     o.log.info({ node: this.nodeId, ports: this.ports }, 'sidecar listening');
+  }
+
+  /**
+   * Routes each outbound connection on its original destination (SO_ORIGINAL_DST, when
+   * `ferry init` redirected it; else the listener's own address): a TCP chain proxies it at
+   * once, before the app says anything (server-first protocols are not held up), to the
+   * chain's cluster or, for an ORIGINAL_DST cluster, to the destination itself. HTTP chains
+   * (and connections before the first configuration) are left to the HTTP listener.
+   */
+  private outboundRouter(tcpEnv: TcpProxyEnv): (socket: net.Socket) => boolean {
+    const log = this.options.log;
+    const recover = originalDestinationAvailable() ? originalDestination : undefined;
+    if (!recover) {
+      log.info(
+        `the SO_ORIGINAL_DST addon is not built (${ADDON_BUILD_COMMAND}); outbound connections are routed on the listener's own address`,
+      );
+    }
+    return (socket) => {
+      const runtime = this.runtime;
+      if (!runtime) return false;
+      const original = recover?.(socket);
+      const action = original
+        ? runtime.outboundDestinations.lookup(original.address, original.port)
+        : runtime.outboundDestinations.lookup(socket.localAddress ?? '', socket.localPort ?? 0);
+      if (!action || action.kind === 'http') return false;
+      const cluster = runtime.clusters.get(action.cluster);
+      if (cluster) {
+        proxyTcp(socket, undefined, cluster, action.idleTimeoutMs, tcpEnv);
+        return true;
+      }
+      const target = runtime.originalDst.get(action.cluster);
+      // Without a redirect there is no other destination to pass the connection on to.
+      if (target && original) {
+        const key =
+          original.family === 6
+            ? `[${original.address}]:${original.port}`
+            : `${original.address}:${original.port}`;
+        const to = { address: original.address, port: original.port, key };
+        proxyTcpTo(socket, undefined, target, to, target.tls, action.idleTimeoutMs, tcpEnv);
+        return true;
+      }
+      if (!target)
+        log.warn(
+          { chain: action.chain, cluster: action.cluster },
+          'no such cluster; connection closed',
+        );
+      socket.destroy();
+      return true;
+    };
   }
 
   private connect(): void {

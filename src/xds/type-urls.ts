@@ -13,6 +13,9 @@ export const SECRET = `${TYPE_PREFIX}envoy.extensions.transport_sockets.tls.v3.S
 /** The HTTP connection manager network filter, as it appears in a typed_config. */
 export const HTTP_CONNECTION_MANAGER = `${TYPE_PREFIX}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`;
 
+/** The TCP proxy network filter, as it appears in a typed_config. */
+export const TCP_PROXY = `${TYPE_PREFIX}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`;
+
 /**
  * The listener names a Ferry control plane gives every sidecar, and the sidecar looks for:
  * where the app's outbound traffic arrives, and where other sidecars connect in front of it.

@@ -186,7 +186,11 @@ describe('ferry proxy-config', () => {
     const text = await run('web-7f9c', 'listeners');
     assert.match(
       text,
-      /^virtualOutbound\s+0\.0\.0\.0\s+15001\s+OUTBOUND\s+ALL\s+Route: outbound\.default$/m,
+      /^virtualOutbound\s+0\.0\.0\.0\s+15001\s+OUTBOUND\s+port 15001\s+Route: outbound\.default$/m,
+    );
+    assert.match(
+      text,
+      /^virtualOutbound\s+0\.0\.0\.0\s+15001\s+OUTBOUND\s+ALL\s+Cluster: PassthroughCluster$/m,
     );
     assert.match(
       text,

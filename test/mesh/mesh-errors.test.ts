@@ -260,6 +260,21 @@ describe('mesh file errors', () => {
       );
     });
 
+    it("rejects a host name, and an address given twice, in a service's addresses", () => {
+      expectError(
+        lines(...HEAD.slice(0, 2), '    addresses: [10.96.0.1, api.local]', ...HEAD.slice(2)),
+        'services[0].addresses[1]',
+        3,
+        /'api.local' is not an IP address; a service address is an IPv4 or IPv6 literal/,
+      );
+      expectError(
+        lines(...HEAD.slice(0, 2), '    addresses: [fd00::1, fd00::1]', ...HEAD.slice(2)),
+        'services[0].addresses[1]',
+        3,
+        /address fd00::1 is listed twice/,
+      );
+    });
+
     it('rejects a host name as an endpoint address', () => {
       expectError(
         lines(...HEAD.slice(0, 5), '      - { address: api.example.com, port: 1 }'),

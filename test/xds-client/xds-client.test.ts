@@ -89,7 +89,10 @@ for (const mode of ['delta', 'sotw'] as const) {
         'echo.default.svc.cluster.local:50051',
         'web.default.svc.cluster.local:8080',
       ]);
-      assert.deepEqual([...config.clusters.keys()].sort(), [ECHO, WEB, INBOUND].sort());
+      assert.deepEqual(
+        [...config.clusters.keys()].sort(),
+        [ECHO, WEB, INBOUND, 'PassthroughCluster'].sort(),
+      );
       assert.deepEqual([...config.endpoints.keys()].sort(), [ECHO, WEB].sort());
       assert.deepEqual(addresses(config.endpoints.get(ECHO)), [
         '127.0.0.1:50061',

@@ -115,5 +115,6 @@ export function checkConsistency(resources: Resources): string[] {
       errors.push(`cluster ${cluster.name}: ClusterLoadAssignment ${serviceName} does not exist`);
     }
   }
-  return errors;
+  // Several chains of a listener can name the same thing: each problem is said once.
+  return [...new Set(errors)];
 }

@@ -4,9 +4,11 @@
  */
 export { checkConsistency } from './consistency.js';
 export {
+  endpointClusterName,
   inboundClusterName,
   outboundClusterName,
   outboundRouteConfigName,
+  PASSTHROUGH_CLUSTER,
   VIRTUAL_INBOUND,
   VIRTUAL_OUTBOUND,
 } from './names.js';

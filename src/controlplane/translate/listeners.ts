@@ -1,11 +1,12 @@
 /**
- * A sidecar's listeners. `virtualOutbound` takes the app's outbound traffic: HTTP is
- * routed by host name through the namespace's outbound route configuration, and TCP
- * service ports are proxied by destination port. `virtualInbound` takes traffic from
- * other sidecars and hands it to the app.
+ * A sidecar's listeners. `virtualOutbound` takes the app's outbound traffic: sent to the
+ * listener's own port, HTTP routed by host name through the namespace's outbound route
+ * configuration; captured by `ferry init`, routed on its original destination (see
+ * original-destination.ts), TCP service ports without virtual IPs by destination port.
+ * `virtualInbound` takes traffic from other sidecars and hands it to the app.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener.proto
  */
-import type { MtlsMode, Service, Workload } from '../../mesh/index.js';
+import type { MeshSettings, MtlsMode, Service, Workload } from '../../mesh/index.js';
 import { anyFault, faultFilter } from './fault.js';
 import {
   outboundClusterName,
@@ -14,6 +15,8 @@ import {
   VIRTUAL_OUTBOUND,
 } from './names.js';
 import { httpConnectionManagerFilter, tcpProxyFilter } from './network-filters.js';
+import { originalDestinationChains, passthroughChain } from './original-destination.js';
+import { isHttpProtocol } from './protocols.js';
 import { anyRouteRateLimit, outboundRateLimitFilter } from './rate-limit.js';
 import type { Message } from './resources.js';
 import type { ListenerTelemetry } from './telemetry.js';
@@ -32,15 +35,23 @@ interface TcpPort {
 }
 
 /**
- * The TCP ports of all services, one owner per port: the first service by namespace and
- * name. Connections to a port can only go to one place, so later claimants are warned about,
- * as are HTTP ports of the same number (their port-only traffic becomes TCP).
+ * The TCP ports of the services without virtual IPs, one owner per port: the first service
+ * by namespace and name. Connections to a port can only go to one place, so later claimants
+ * are warned about, as are HTTP ports of the same number (their port-only traffic becomes
+ * TCP), and so is the outbound listener's own port, which is the HTTP chain's.
  */
-function tcpPorts(services: readonly Service[], warnings: string[]): TcpPort[] {
+function tcpPorts(services: readonly Service[], ownPort: number, warnings: string[]): TcpPort[] {
   const owners = new Map<number, TcpPort & { readonly service: Service }>();
   for (const service of services) {
+    if ((service.addresses ?? []).length > 0) continue;
     for (const p of service.ports) {
       if (p.protocol !== 'tcp') continue;
+      if (p.port === ownPort) {
+        warnings.push(
+          `tcp port ${p.port} of service ${service.name}.${service.namespace} is the outbound listener's own port; give the service an address to reach it`,
+        );
+        continue;
+      }
       const owner = owners.get(p.port);
       if (owner) {
         warnings.push(
@@ -84,31 +95,46 @@ function outboundHttpFilters(services: readonly Service[]): Message[] {
 }
 
 /**
- * `virtualOutbound`. TCP chains match on the connection's original destination port, so
- * the listener restores it (`use_original_dst`), as when iptables redirects the app's
- * traffic; everything else goes to the HTTP chain.
+ * `virtualOutbound`. Its chains match on the connection's original destination, which the
+ * listener restores (`use_original_dst`) when iptables redirected the app's traffic; a
+ * connection made to the listener itself has the listener's port as its destination and
+ * gets the HTTP chain (Host-routed, or HTTP_PROXY style). Services' virtual IPs and meshed
+ * endpoints' addresses get their chains, TCP ports of services without virtual IPs a
+ * port-only chain, and what nothing matches goes through `PassthroughCluster`.
  */
 export function outboundListener(
   workload: Workload,
   services: readonly Service[],
+  mesh: MeshSettings,
   warnings: string[],
   telemetry: ListenerTelemetry = NO_TELEMETRY,
 ): Message {
   const port = workload.outboundPort;
+  const hcm = (statPrefix: string) =>
+    httpConnectionManagerFilter({
+      statPrefix,
+      routeConfigName: outboundRouteConfigName(workload.namespace),
+      autoCodec: true,
+      httpFilters: outboundHttpFilters(services),
+      tracing: telemetry.tracing,
+      accessLog: telemetry.httpAccessLog,
+    });
   const http = {
     name: `${VIRTUAL_OUTBOUND}-http`,
-    filters: [
-      httpConnectionManagerFilter({
-        statPrefix: `outbound_0.0.0.0_${port}`,
-        routeConfigName: outboundRouteConfigName(workload.namespace),
-        autoCodec: true,
-        httpFilters: outboundHttpFilters(services),
-        tracing: telemetry.tracing,
-        accessLog: telemetry.httpAccessLog,
-      }),
-    ],
+    filter_chain_match: { destination_port: { value: port } },
+    filters: [hcm(`outbound_0.0.0.0_${port}`)],
   };
-  const tcp = tcpPorts(services, warnings).map((t) => ({
+  const destinations = originalDestinationChains(
+    services,
+    mesh,
+    (_service, p, cluster) =>
+      isHttpProtocol(p.protocol)
+        ? [hcm(`outbound_0.0.0.0_${p.port}`)]
+        : [tcpProxyFilter(cluster, cluster, telemetry.tcpAccessLog)],
+    warnings,
+    telemetry.tcpAccessLog,
+  );
+  const tcp = tcpPorts(services, port, warnings).map((t) => ({
     name: t.cluster,
     filter_chain_match: { destination_port: { value: t.port } },
     filters: [tcpProxyFilter(t.cluster, t.cluster, telemetry.tcpAccessLog)],
@@ -119,7 +145,7 @@ export function outboundListener(
     ...(telemetry.metadata ? { metadata: telemetry.metadata } : {}),
     traffic_direction: 'OUTBOUND',
     use_original_dst: { value: true },
-    filter_chains: [http, ...tcp],
+    filter_chains: [http, ...destinations, ...tcp, passthroughChain(telemetry.tcpAccessLog)],
   };
 }
 

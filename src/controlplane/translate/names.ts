@@ -38,3 +38,18 @@ export function hostPortName(hostname: string, port: number): string {
 export function outboundSni(port: number, hostname: string, subset?: string): string {
   return `outbound_.${port}_.${subset ?? ''}_.${hostname}`;
 }
+
+/**
+ * The ORIGINAL_DST cluster a sidecar's outbound listener sends connections for destinations
+ * outside the mesh to: plain TCP to the address the app asked for (Istio's name).
+ */
+export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+
+/**
+ * `outbound-endpoint|PORT||HOST`: the ORIGINAL_DST cluster for connections an app makes to
+ * one of the service's meshed endpoints by its own address (a pod IP): mutual TLS to the
+ * address asked for.
+ */
+export function endpointClusterName(port: number, hostname: string): string {
+  return `outbound-endpoint|${port}||${hostname}`;
+}

@@ -111,6 +111,19 @@ export function serviceDomains(service: Service, port: number, namespace: string
 }
 
 /**
+ * The Host a client sends when it calls a service by its virtual IP (`10.96.0.10:8080`,
+ * `[fd00::10]:8080`), and the bare address on the service's first HTTP port, as Istio lists
+ * a service's VIP among its virtual host's domains.
+ */
+function addressDomains(service: Service, port: number): string[] {
+  const first = httpPorts(service.ports)[0]?.port === port;
+  return (service.addresses ?? []).flatMap((a) => {
+    const host = a.includes(':') ? `[${a}]` : a;
+    return first ? [hostPortName(host, port), host] : [hostPortName(host, port)];
+  });
+}
+
+/**
  * The route configuration `outbound.<namespace>`: a virtual host for every HTTP port of
  * every service. Envoy rejects a domain listed twice in one route configuration, so a
  * repeated domain is kept only by its first virtual host.
@@ -128,7 +141,11 @@ export function outboundRouteConfig(
     for (const port of httpPorts(service.ports)) {
       const vhostName = hostPortName(service.hostname, port.port);
       const domains: string[] = [];
-      for (const domain of serviceDomains(service, port.port, namespace)) {
+      const names = [
+        ...serviceDomains(service, port.port, namespace),
+        ...addressDomains(service, port.port),
+      ];
+      for (const domain of names) {
         if (claimed.has(domain)) {
           warnings.push(`route config ${name}: domain ${domain} of ${vhostName} is already taken`);
         } else {

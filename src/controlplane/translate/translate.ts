@@ -16,6 +16,7 @@ import { inboundCluster, serviceClusters } from './clusters.js';
 import { serviceLoadAssignments } from './endpoints.js';
 import { inboundListener, outboundListener } from './listeners.js';
 import { hostPortName, inboundClusterName } from './names.js';
+import { endpointClusters, passthroughCluster } from './original-destination.js';
 import { isHttp2Protocol, isHttpProtocol, type UpstreamHttp } from './protocols.js';
 import { inboundRateLimitFilter } from './rate-limit.js';
 import { httpRbacFilters, networkRbacFilters, type RbacContext } from './rbac.js';
@@ -123,10 +124,10 @@ function warnSharedPorts(service: Service | undefined, warnings: string[]): void
 }
 
 /**
- * One sidecar's own resources: `virtualOutbound`, and when the workload has an app port
+ * One sidecar's own resources: `virtualOutbound` with its ORIGINAL_DST clusters, and when the workload has an app port
  * `virtualInbound` with the app's cluster and route configuration `inbound|<appPort>||`.
- * They depend only on the config and on the workload's service, namespace, ports and
- * protocol, never on its identity or address.
+ * They depend only on the config (endpoints' addresses included) and on the workload's
+ * service, namespace, ports and protocol, never on its identity or address.
  */
 export function translateWorkload(config: MeshConfig, workload: Workload): Translation {
   const warnings: string[] = [];
@@ -134,10 +135,15 @@ export function translateWorkload(config: MeshConfig, workload: Workload): Trans
   const service = index.find(workload.service, workload.namespace);
   const telemetry = listenerTelemetry(config.mesh, service, workload.service);
   const listeners: NamedResource[] = [
-    named(outboundListener(workload, index.services, warnings, telemetry)),
+    named(outboundListener(workload, index.services, config.mesh, warnings, telemetry)),
   ];
   const routes: NamedResource[] = [];
-  const clusters: NamedResource[] = [];
+  // Where virtualOutbound sends captured connections to a meshed endpoint's own address, and
+  // those outside the mesh: sidecars' own, since proxyless gRPC clients reject ORIGINAL_DST.
+  const clusters: NamedResource[] = [named(passthroughCluster())];
+  for (const s of index.services) {
+    for (const c of endpointClusters(s, config.mesh)) clusters.push(named(c));
+  }
   if (workload.appPort !== undefined) {
     const protocols = workloadProtocols(service, workload);
     const name = inboundClusterName(workload.appPort);

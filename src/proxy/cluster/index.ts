@@ -22,6 +22,7 @@ export {
   buildCluster,
   type ClusterResource,
   type ClusterResult,
+  connectTimeoutMs,
   edsName,
   type OutlierLog,
   type RuntimeCluster,

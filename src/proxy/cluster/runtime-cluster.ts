@@ -87,7 +87,8 @@ export function upstreamProtocol(cluster: ClusterResource): UpstreamProtocol {
     : 'http1';
 }
 
-function connectTimeoutMs(cluster: ClusterResource): number {
+/** The cluster's connect timeout (Envoy's 5 s when absent). */
+export function connectTimeoutMs(cluster: ClusterResource): number {
   const d = cluster.connect_timeout;
   if (!d) return DEFAULT_CONNECT_TIMEOUT_MS;
   return Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6 || DEFAULT_CONNECT_TIMEOUT_MS;

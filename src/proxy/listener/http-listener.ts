@@ -45,6 +45,11 @@ export interface ListenOptions {
    * called with the (decrypted) socket and its first bytes; returns true when it took it.
    */
   readonly opaque?: (socket: net.Socket, first: Buffer) => boolean;
+  /**
+   * Sees every connection as it is accepted, before a byte is read (the outbound listener
+   * routes on its original destination there); returns true when it took the connection.
+   */
+  readonly accept?: (socket: net.Socket) => boolean;
   /** CONNECT tunnels (HTTP_PROXY clients' https:// URLs): without it they get 404 NR. */
   readonly connect?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
   /** HTTP/1.1 upgrades (WebSocket...): without it they are refused. */
@@ -208,10 +213,12 @@ export async function listenHttp(
   };
 
   const tlsOptions = options.tls;
+  const accept = options.accept;
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    if (accept?.(socket)) return;
     if (tlsOptions?.mode() === 'STRICT') {
       // Only mutual TLS is taken: no need to look at the first bytes.
       const context = tlsOptions.context();

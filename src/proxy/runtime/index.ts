@@ -1,4 +1,5 @@
 /** The compiled, swappable configuration of the sidecar. */
+
 export {
   ACCESS_LOG_OFF,
   type AccessLogTarget,
@@ -6,9 +7,15 @@ export {
   type TracingSpec,
 } from './listener-telemetry.js';
 export {
+  compileOutboundDestinations,
+  type OutboundAction,
+  OutboundDestinations,
+} from './outbound-destinations.js';
+export {
   type CompileResult,
   compileRuntime,
   listenerRouteName,
+  type OriginalDstCluster,
   type RuntimeConfig,
   VIRTUAL_INBOUND,
   VIRTUAL_OUTBOUND,

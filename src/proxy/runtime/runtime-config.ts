@@ -8,6 +8,7 @@ import type { ProxyConfig, ResourceEntry } from '../../xds-client/index.js';
 import {
   buildCluster,
   type ClusterResource,
+  connectTimeoutMs,
   edsName,
   type OutlierLog,
   parseHealthCheck,
@@ -28,7 +29,6 @@ import {
   type RouteConfigurationLike,
   type RouteTable,
 } from '../router/index.js';
-import { DEFAULT_TCP_IDLE_TIMEOUT_MS } from '../tcp/index.js';
 import { type SecureContextSource, spiffeVerifier } from '../tls/index.js';
 import {
   type ClusterTlsLike,
@@ -45,6 +45,12 @@ import {
   readListenerTelemetry,
   type TelemetryFilterLike,
 } from './listener-telemetry.js';
+import {
+  compileOutboundDestinations,
+  NO_DESTINATIONS,
+  type OutboundDestinations,
+  tcpIdleTimeoutMs,
+} from './outbound-destinations.js';
 
 export const { VIRTUAL_OUTBOUND, VIRTUAL_INBOUND } = types;
 const HCM = types.HTTP_CONNECTION_MANAGER;
@@ -69,6 +75,10 @@ export interface RuntimeConfig {
     readonly outbound: ListenerTelemetrySpec;
     readonly inbound: ListenerTelemetrySpec;
   };
+  /** The outbound listener's chains, by a connection's original destination. */
+  readonly outboundDestinations: OutboundDestinations;
+  /** ORIGINAL_DST clusters (passthrough, meshed endpoints by address), by name. */
+  readonly originalDst: ReadonlyMap<string, OriginalDstCluster>;
 }
 
 /** A listener's telemetry (config time); `clusters` resolves a collector named by cluster. */
@@ -82,6 +92,17 @@ function listenerTelemetry(
     clusters,
   );
 }
+
+/** A cluster whose one host is each connection's original destination. */
+export interface OriginalDstCluster {
+  readonly name: string;
+  readonly connectTimeoutMs: number;
+  /** mTLS to the destination (from the cluster's transport socket); plaintext when absent. */
+  readonly tls: UpstreamTls | undefined;
+}
+
+const isOriginalDst = (cluster: { readonly type?: unknown }) =>
+  cluster.type === 'ORIGINAL_DST' || cluster.type === 4;
 
 const LOCAL_RATE_LIMIT =
   'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
@@ -136,26 +157,24 @@ export interface TcpRoute {
   readonly idleTimeoutMs: number;
 }
 
-const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
-
 /** The first tcp_proxy of a listener's filter chains, if any. */
 export function listenerTcpRoute(listener: object | undefined): TcpRoute | undefined {
   for (const t of networkFilters(listener)) {
-    if (t['@type'] !== TCP_PROXY || !t.cluster) continue;
-    const d = t.idle_timeout;
-    return {
-      cluster: t.cluster,
-      idleTimeoutMs: d
-        ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6
-        : DEFAULT_TCP_IDLE_TIMEOUT_MS,
-    };
+    if (t['@type'] !== types.TCP_PROXY || !t.cluster) continue;
+    return { cluster: t.cluster, idleTimeoutMs: tcpIdleTimeoutMs(t.idle_timeout) };
   }
   return undefined;
 }
 
-/** The RDS name of a listener's HTTP filter chain (the one without a match). */
+/**
+ * The RDS name of a listener's HTTP filter chain: the one without a match, else the first
+ * (the outbound listener's HTTP chains all name the namespace's route configuration).
+ */
 export function listenerRouteName(listener: object | undefined): string | undefined {
   for (const t of networkFilters(listener, true)) {
+    if (t['@type'] === HCM) return t.rds?.route_config_name;
+  }
+  for (const t of networkFilters(listener)) {
     if (t['@type'] === HCM) return t.rds?.route_config_name;
   }
   return undefined;
@@ -163,13 +182,15 @@ export function listenerRouteName(listener: object | undefined): string | undefi
 
 /** The consumer-side validation the xDS client runs before ACKing (NACK on error). */
 export function validateResource(typeUrl: string, name: string, value: object): string | undefined {
-  const tlsError = validateTls(typeUrl, value);
+  const tlsError = validateTls(typeUrl, name, value);
   if (tlsError) return tlsError;
   if (typeUrl.endsWith('.RouteConfiguration')) {
     const r = compileRouteTable(value as RouteConfigurationLike);
     return r.ok ? undefined : r.error;
   }
   if (typeUrl.endsWith('.Cluster')) {
+    // An ORIGINAL_DST cluster has no balancer of its own (CLUSTER_PROVIDED).
+    if (isOriginalDst(value)) return undefined;
     const r = parseClusterLb(value as ClusterLbConfig);
     return r.ok ? undefined : r.errors.map(formatLbError).join('; ');
   }
@@ -181,7 +202,7 @@ export function validateResource(typeUrl: string, name: string, value: object): 
 }
 
 /** TLS settings the data path cannot follow are refused (NACKed) rather than ignored. */
-function validateTls(typeUrl: string, value: object): string | undefined {
+function validateTls(typeUrl: string, name: string, value: object): string | undefined {
   try {
     if (typeUrl.endsWith('.RouteConfiguration')) {
       const e = checkRouteFilters(value as Parameters<typeof checkRouteFilters>[0]);
@@ -195,11 +216,27 @@ function validateTls(typeUrl: string, value: object): string | undefined {
     if (typeUrl.endsWith('.Cluster')) {
       compileUpstreamTls(value as ClusterTlsLike);
       parseHealthCheck(value as ClusterResource);
-    } else if (typeUrl.endsWith('.Listener')) compileInboundPolicy(value as ListenerTlsLike);
+    } else if (typeUrl.endsWith('.Listener')) {
+      // The outbound listener's chains match on destinations, not on TLS.
+      if (name === VIRTUAL_OUTBOUND) compileOutboundDestinations(value);
+      else compileInboundPolicy(value as ListenerTlsLike);
+    }
   } catch (err) {
     return (err as Error).message;
   }
   return undefined;
+}
+
+/** The workload's context and a SPIFFE check of the peer, as the settings say. */
+function upstreamTls(
+  settings: UpstreamTlsSettings,
+  certificates: SecureContextSource,
+): UpstreamTls {
+  return {
+    context: () => certificates.context(),
+    verify: spiffeVerifier(settings.allowedSans),
+    ...(settings.sni ? { servername: settings.sni } : {}),
+  };
 }
 
 /**
@@ -220,16 +257,27 @@ function hostTlsOf(
     if (!settings) continue;
     let tls = bySettings.get(settings);
     if (!tls) {
-      tls = {
-        context: () => certificates.context(),
-        verify: spiffeVerifier(settings.allowedSans),
-        ...(settings.sni ? { servername: settings.sni } : {}),
-      };
+      tls = upstreamTls(settings, certificates);
       bySettings.set(settings, tls);
     }
     out.set(host, tls);
   }
   return out;
+}
+
+/** An ORIGINAL_DST cluster: its connect timeout, and its TLS when the workload has a certificate. */
+function originalDstCluster(
+  resource: ClusterResource,
+  certificates: SecureContextSource | undefined,
+): OriginalDstCluster {
+  const settings = certificates
+    ? compileUpstreamTls(resource as ClusterTlsLike).forEndpoint(undefined)
+    : undefined;
+  return {
+    name: resource.name,
+    connectTimeoutMs: connectTimeoutMs(resource),
+    tls: settings && certificates ? upstreamTls(settings, certificates) : undefined,
+  };
 }
 
 export type CompileResult =
@@ -260,8 +308,17 @@ export function compileRuntime(
     else errors.push(r.error);
   }
   const clusters = new Map<string, RuntimeCluster>();
+  const originalDst = new Map<string, OriginalDstCluster>();
   for (const [name, entry] of source.clusters) {
     const resource = entry.value as unknown as ClusterResource;
+    if (isOriginalDst(resource)) {
+      try {
+        originalDst.set(name, originalDstCluster(resource, certificates));
+      } catch (err) {
+        errors.push(`cluster ${name}: ${(err as Error).message}`);
+      }
+      continue;
+    }
     const assignment: ResourceEntry | undefined =
       resource.type === 'EDS' ? source.endpoints.get(edsName(resource)) : undefined;
     const built = buildCluster(
@@ -305,6 +362,14 @@ export function compileRuntime(
       errors.push(`listener ${VIRTUAL_INBOUND}: ${(err as Error).message}`);
     }
   }
+  let outboundDestinations = NO_DESTINATIONS;
+  if (outboundListener) {
+    try {
+      outboundDestinations = compileOutboundDestinations(outboundListener);
+    } catch (err) {
+      errors.push(`listener ${VIRTUAL_OUTBOUND}: ${(err as Error).message}`);
+    }
+  }
   if (errors.length) return { ok: false, errors };
   const inboundRbac = inboundPolicy?.forPort(inboundPort)?.httpRbac;
   // The inbound rate limit keeps its bucket across updates that do not change it.
@@ -341,6 +406,8 @@ export function compileRuntime(
       inboundTcp: listenerTcpRoute(inboundListener),
       inboundLimit,
       telemetry,
+      outboundDestinations,
+      originalDst,
     },
   };
 }

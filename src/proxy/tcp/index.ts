@@ -2,6 +2,9 @@
 export {
   DEFAULT_TCP_IDLE_TIMEOUT_MS,
   proxyTcp,
+  proxyTcpTo,
   type TcpOutcome,
   type TcpProxyEnv,
+  type TcpTarget,
+  type UpstreamAddress,
 } from './tcp-proxy.js';

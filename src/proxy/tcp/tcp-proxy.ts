@@ -7,28 +7,42 @@
  */
 import type net from 'node:net';
 import type { RuntimeCluster } from '../cluster/index.js';
-import { type Host, NO_HASH } from '../lb/index.js';
-import { connectEndpoint } from '../upstream/index.js';
+import { NO_HASH } from '../lb/index.js';
+import { connectEndpoint, type UpstreamTls } from '../upstream/index.js';
 
 /** Envoy's tcp_proxy default idle timeout. */
 export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 3_600_000;
 
+/** What a connection is proxied to, as metrics and timeouts see it. */
+export interface TcpTarget {
+  readonly name: string;
+  readonly connectTimeoutMs: number;
+}
+
 /** What a proxied connection reports when it ends (for Istio's TCP metrics). */
 export interface TcpOutcome {
-  readonly cluster: RuntimeCluster;
+  readonly cluster: TcpTarget;
   /** Bytes from the downstream peer sent upstream, and from upstream sent downstream. */
   readonly received: number;
   readonly sent: number;
   readonly downstream: net.Socket;
   /** The upstream connection never opened. */
   readonly failed: boolean;
-  /** When the connection was taken (performance.now()), and the host picked for it. */
+  /** When the connection was taken (performance.now()), and where it was sent. */
   readonly startedAt: number;
-  readonly host: Host | undefined;
+  readonly host: UpstreamAddress | undefined;
+}
+
+/** Where a connection is sent: a picked host, or an original destination. */
+export interface UpstreamAddress {
+  readonly address: string;
+  readonly port: number;
+  /** `address:port`, as logs show it. */
+  readonly key: string;
 }
 
 export interface TcpProxyEnv {
-  readonly opened?: (cluster: RuntimeCluster, downstream: net.Socket) => void;
+  readonly opened?: (cluster: TcpTarget, downstream: net.Socket) => void;
   readonly closed?: (x: TcpOutcome) => void;
 }
 
@@ -43,8 +57,6 @@ export function proxyTcp(
   idleTimeoutMs: number,
   env: TcpProxyEnv,
 ): void {
-  // Each direction ends on its own (half-close), as tcp_proxy does.
-  downstream.allowHalfOpen = true;
   const startedAt = performance.now();
   const host = cluster.balancer.pick(NO_HASH);
   if (!host) {
@@ -60,20 +72,41 @@ export function proxyTcp(
     });
     return;
   }
-  const { socket: upstream, ready } = connectEndpoint(
-    host.address,
-    host.port,
-    cluster.hostTls?.get(host),
-  );
-  upstream.allowHalfOpen = true;
   host.active++;
   host.rqTotal++;
-  env.opened?.(cluster, downstream);
+  const tls = cluster.hostTls?.get(host);
+  proxyTcpTo(downstream, first, cluster, host, tls, idleTimeoutMs, env, startedAt, (connected) => {
+    host.active--;
+    if (!connected) host.rqError++;
+  });
+}
+
+/**
+ * Proxies `downstream` to one address (a picked host, or an ORIGINAL_DST cluster's: the
+ * destination the app asked for), in plaintext or with `tls`; `ended` hears whether the
+ * upstream connection ever opened.
+ */
+export function proxyTcpTo(
+  downstream: net.Socket,
+  first: Buffer | undefined,
+  target: TcpTarget,
+  to: UpstreamAddress,
+  tls: UpstreamTls | undefined,
+  idleTimeoutMs: number,
+  env: TcpProxyEnv,
+  startedAt = performance.now(),
+  ended: (connected: boolean) => void = () => {},
+): void {
+  // Each direction ends on its own (half-close), as tcp_proxy does.
+  downstream.allowHalfOpen = true;
+  const { socket: upstream, ready } = connectEndpoint(to.address, to.port, tls);
+  upstream.allowHalfOpen = true;
+  env.opened?.(target, downstream);
   let received = first?.length ?? 0;
   let sent = 0;
   let connected = false;
   let done = false;
-  const connectTimer = setTimeout(() => upstream.destroy(), cluster.connectTimeoutMs);
+  const connectTimer = setTimeout(() => upstream.destroy(), target.connectTimeoutMs);
   upstream.once(ready, () => {
     connected = true;
     clearTimeout(connectTimer);
@@ -82,11 +115,18 @@ export function proxyTcp(
     if (done) return;
     done = true;
     clearTimeout(connectTimer);
-    host.active--;
-    if (!connected) host.rqError++;
+    ended(connected);
     downstream.destroy();
     upstream.destroy();
-    env.closed?.({ cluster, received, sent, downstream, failed: !connected, startedAt, host });
+    env.closed?.({
+      cluster: target,
+      received,
+      sent,
+      downstream,
+      failed: !connected,
+      startedAt,
+      host: to,
+    });
   };
   const idle = () => finish();
   downstream.setTimeout(idleTimeoutMs, idle);

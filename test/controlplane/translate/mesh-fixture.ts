@@ -205,6 +205,7 @@ const web = service(
     [9090, 'http'],
   ],
   {
+    addresses: ['10.96.0.10', 'fd00:96::10'],
     endpoints: [
       endpoint('10.0.2.1', { 8080: 8080, 9090: 9090 }),
       endpoint('10.0.2.2', { 8080: 8080 }),

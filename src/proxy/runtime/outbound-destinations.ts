@@ -1,0 +1,208 @@
+/**
+ * The outbound listener's filter chains compiled into a lookup on a connection's original
+ * destination (address and port), done once per configuration: per connection it costs a
+ * map lookup or two, with no regular expressions or closures.
+ *
+ * Envoy's FilterChainMatch order, for the criteria Ferry's outbound chains use: the chains
+ * naming the destination port are tried first, then those without a port; within either,
+ * the most specific `prefix_ranges` entry that contains the address wins, a chain without
+ * prefix ranges matching any address. `default_filter_chain` takes what nothing matched.
+ * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto#envoy-v3-api-msg-config-listener-v3-filterchainmatch
+ */
+import net from 'node:net';
+import { types } from '../../xds/index.js';
+import { DEFAULT_TCP_IDLE_TIMEOUT_MS } from '../tcp/index.js';
+
+/** What a chain does with a connection. */
+export type OutboundAction =
+  /** Served by the HTTP connection manager: routed by Host through the route table. */
+  | { readonly kind: 'http'; readonly chain: string }
+  /** Proxied as TCP to a cluster (EDS, or ORIGINAL_DST: the original destination). */
+  | {
+      readonly kind: 'tcp';
+      readonly chain: string;
+      readonly cluster: string;
+      readonly idleTimeoutMs: number;
+    };
+
+interface PrefixEntry {
+  readonly list: net.BlockList;
+  readonly family: 'ipv4' | 'ipv6';
+  readonly length: number;
+  readonly action: OutboundAction;
+}
+
+/** The chains of one port group (one destination port, or none). */
+class PortGroup {
+  /** Host prefixes (/32, /128), by canonical address. */
+  readonly exact = new Map<string, OutboundAction>();
+  /** Shorter prefixes, longest first. */
+  readonly prefixes: PrefixEntry[] = [];
+  any: OutboundAction | undefined;
+
+  match(address: string, family: 'ipv4' | 'ipv6'): OutboundAction | undefined {
+    const exact = this.exact.get(address);
+    if (exact) return exact;
+    for (const p of this.prefixes) {
+      if (p.family === family && p.list.check(address, family)) return p.action;
+    }
+    return this.any;
+  }
+}
+
+export class OutboundDestinations {
+  constructor(
+    private readonly byPort: ReadonlyMap<number, PortGroup>,
+    private readonly anyPort: PortGroup | undefined,
+    private readonly fallback: OutboundAction | undefined,
+  ) {}
+
+  /**
+   * The chain for a connection to `address:port` (an IP literal as node or the
+   * SO_ORIGINAL_DST addon print it; IPv4-mapped IPv6 is taken as IPv4), or undefined.
+   */
+  lookup(address: string, port: number): OutboundAction | undefined {
+    const plain =
+      address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+    const family = plain.includes(':') ? 'ipv6' : 'ipv4';
+    return (
+      this.byPort.get(port)?.match(plain, family) ??
+      this.anyPort?.match(plain, family) ??
+      this.fallback
+    );
+  }
+}
+
+/** An empty table: every connection is served as HTTP (no configuration yet). */
+export const NO_DESTINATIONS = new OutboundDestinations(new Map(), undefined, undefined);
+
+interface ChainLike {
+  readonly name?: string;
+  readonly filter_chain_match?: {
+    readonly destination_port?: { readonly value?: number } | number;
+    readonly prefix_ranges?: ReadonlyArray<{
+      readonly address_prefix?: string;
+      readonly prefix_len?: { readonly value?: number } | number;
+    }>;
+    readonly [other: string]: unknown;
+  };
+  readonly filters?: ReadonlyArray<{
+    readonly name?: string;
+    readonly typed_config?: {
+      readonly '@type'?: string;
+      readonly cluster?: string;
+      readonly idle_timeout?: { readonly seconds?: number | string; readonly nanos?: number };
+    };
+  }>;
+}
+
+interface OutboundListenerLike {
+  readonly filter_chains?: readonly ChainLike[];
+  readonly default_filter_chain?: ChainLike;
+}
+
+const KNOWN_MATCH = new Set(['destination_port', 'prefix_ranges']);
+
+const wrapped = (v: { readonly value?: number } | number | undefined): number | undefined =>
+  typeof v === 'number' ? v : v?.value;
+
+function isEmptyMatchValue(v: unknown): boolean {
+  return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || v === '';
+}
+
+function chainAction(chain: ChainLike, where: string): OutboundAction {
+  const name = chain.name || where;
+  const filters = chain.filters ?? [];
+  const last = filters[filters.length - 1]?.typed_config;
+  const type = last?.['@type'];
+  if (type === types.HTTP_CONNECTION_MANAGER) return { kind: 'http', chain: name };
+  if (type === types.TCP_PROXY && last?.cluster) {
+    return {
+      kind: 'tcp',
+      chain: name,
+      cluster: last.cluster,
+      idleTimeoutMs: tcpIdleTimeoutMs(last.idle_timeout),
+    };
+  }
+  throw new Error(
+    `${where}: the last network filter must be an HTTP connection manager or a tcp_proxy with a cluster`,
+  );
+}
+
+/** A tcp_proxy's idle_timeout in ms (Envoy's 1 h when absent). */
+export function tcpIdleTimeoutMs(
+  d: { readonly seconds?: number | string; readonly nanos?: number } | undefined,
+): number {
+  return d ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6 : DEFAULT_TCP_IDLE_TIMEOUT_MS;
+}
+
+function canonical(address: string, family: 'ipv4' | 'ipv6'): string {
+  return new net.SocketAddress({ address, family }).address;
+}
+
+/**
+ * Compiles `virtualOutbound`'s chains; throws with the chain named when one uses a match
+ * criterion or filter the outbound data path cannot follow (the listener is then NACKed).
+ */
+export function compileOutboundDestinations(listener: object | undefined): OutboundDestinations {
+  const l = (listener ?? {}) as OutboundListenerLike;
+  const byPort = new Map<number, PortGroup>();
+  let anyPort: PortGroup | undefined;
+  const seen = new Set<string>();
+  (l.filter_chains ?? []).forEach((chain, i) => {
+    const where = `virtualOutbound filter_chains[${i}]${chain.name ? ` (${chain.name})` : ''}`;
+    const m = chain.filter_chain_match ?? {};
+    for (const [key, value] of Object.entries(m)) {
+      if (!KNOWN_MATCH.has(key) && !isEmptyMatchValue(value)) {
+        throw new Error(
+          `${where}: filter_chain_match.${key} is not supported on the outbound listener`,
+        );
+      }
+    }
+    const action = chainAction(chain, where);
+    const port = wrapped(m.destination_port);
+    let group: PortGroup;
+    if (port === undefined || port === 0) group = anyPort ??= new PortGroup();
+    else {
+      group = byPort.get(port) ?? new PortGroup();
+      byPort.set(port, group);
+    }
+    const ranges = m.prefix_ranges ?? [];
+    const claim = (key: string) => {
+      const full = `${port ?? 0} ${key}`;
+      if (seen.has(full)) throw new Error(`${where}: another chain has the same match (${key})`);
+      seen.add(full);
+    };
+    if (ranges.length === 0) {
+      claim('any address');
+      group.any = action;
+      return;
+    }
+    for (const r of ranges) {
+      const address = r.address_prefix ?? '';
+      const kind = net.isIP(address);
+      if (kind === 0)
+        throw new Error(`${where}: prefix_ranges address_prefix "${address}" is not an IP address`);
+      const family = kind === 6 ? 'ipv6' : 'ipv4';
+      const full = kind === 6 ? 128 : 32;
+      const length = wrapped(r.prefix_len) ?? full;
+      if (!Number.isInteger(length) || length < 0 || length > full) {
+        throw new Error(`${where}: prefix_len ${length} is out of range for ${address}`);
+      }
+      const key = `${canonical(address, family)}/${length}`;
+      claim(key);
+      if (length === full) {
+        group.exact.set(canonical(address, family), action);
+      } else {
+        const list = new net.BlockList();
+        list.addSubnet(address, length, family);
+        group.prefixes.push({ list, family, length, action });
+      }
+    }
+    group.prefixes.sort((a, b) => b.length - a.length);
+  });
+  const fallback = l.default_filter_chain
+    ? chainAction(l.default_filter_chain, 'virtualOutbound default_filter_chain')
+    : undefined;
+  return new OutboundDestinations(byPort, anyPort, fallback);
+}
