@@ -265,6 +265,8 @@ export class ControlPlane {
           this.reloadCounters?.applied.inc();
           this.log.info({ file: path }, 'mesh file changed; applying');
           this.registry.setMeshConfig(config);
+          // Discovered host names end in the mesh's domain.
+          this.discovery?.setDomain(config.mesh.domain);
         },
         onError: (err: MeshFileError) => {
           this.configErrorText = err.message;

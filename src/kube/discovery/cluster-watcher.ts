@@ -32,7 +32,7 @@ export interface ClusterWatcherOptions {
   /** The API clients, made from kubeConfig by the caller (kubeConfig.makeApiClient). */
   readonly coreApi: CoreV1Api;
   readonly discoveryApi: DiscoveryV1Api;
-  /** DNS suffix of host names (the mesh's `domain`). */
+  /** DNS suffix of host names (the mesh's `domain`); setDomain() changes it. */
   readonly domain: string;
   /** Called with every service of the cluster after a change, at most once per quiet period. */
   readonly onChange: (services: Service[]) => void;
@@ -68,8 +68,10 @@ export class ClusterWatcher {
   private maxDelayTimer?: NodeJS.Timeout;
   private closed = false;
   private lastReported?: string;
+  private domain: string;
 
   constructor(private readonly o: ClusterWatcherOptions) {
+    this.domain = o.domain;
     this.debounceMs = o.debounceMs ?? 100;
     this.maxDelayMs = o.maxDelayMs ?? 500;
     this.retryMs = o.retryMs ?? 1000;
@@ -109,8 +111,15 @@ export class ClusterWatcher {
         endpointSlices: slices as readonly KubeEndpointSlice[],
         pods: pods as readonly KubePod[],
       },
-      { domain: this.o.domain },
+      { domain: this.domain },
     );
+  }
+
+  /** A new DNS suffix (the mesh file's domain changed): the services are reported again. */
+  setDomain(domain: string): void {
+    if (domain === this.domain) return;
+    this.domain = domain;
+    this.changed();
   }
 
   /**

@@ -356,6 +356,26 @@ describe('ClusterWatcher (recorded API server responses over HTTPS)', () => {
     );
   });
 
+  it('setDomain: the same cluster reported again under the new DNS suffix', async () => {
+    recordedLists();
+    await startWatcher();
+    await reports.until('the listed cluster', (s) => s.length === 4);
+    const cluster = watcher as unknown as ClusterWatcher;
+    cluster.setDomain('mesh.example');
+    const renamed = await reports.until('the new domain', (s) =>
+      s.every((x) => x.hostname.endsWith('.svc.mesh.example')),
+    );
+    assert.deepEqual(
+      renamed.map((x) => x.hostname),
+      [
+        'api.shop.svc.mesh.example',
+        'db.shop.svc.mesh.example',
+        'kubernetes.default.svc.mesh.example',
+        'web.shop.svc.mesh.example',
+      ],
+    );
+  });
+
   it('close() ends the watch connections and sends no request after it', async () => {
     recordedLists();
     await startWatcher();
