@@ -16,6 +16,32 @@ const SUPPORT = path.dirname(fileURLToPath(import.meta.url));
 
 export const isRoot = (): boolean => process.getuid?.() === 0;
 
+/**
+ * A veth pair with one end in each namespace, made there directly (nothing appears in the
+ * machine's own namespace, even for a moment).
+ */
+export async function addVethPair(
+  a: { readonly ns: string; readonly name: string },
+  b: { readonly ns: string; readonly name: string },
+  mtu?: number,
+): Promise<void> {
+  await exec('ip', [
+    'link',
+    'add',
+    a.name,
+    'netns',
+    a.ns,
+    ...(mtu ? ['mtu', String(mtu)] : []),
+    'type',
+    'veth',
+    'peer',
+    'name',
+    b.name,
+    'netns',
+    b.ns,
+  ]);
+}
+
 export interface PodNetwork {
   /** Namespace names, `ferry-test-<random>-pod` and `-peer`. */
   readonly pod: string;
@@ -105,20 +131,7 @@ export async function createPodNetwork(): Promise<PodNetwork> {
     const sh = (...args: string[]) => exec('ip', args);
     await sh('netns', 'add', pod);
     await sh('netns', 'add', peer);
-    await sh(
-      'link',
-      'add',
-      'eth0',
-      'netns',
-      pod,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      peer,
-    );
+    await addVethPair({ ns: pod, name: 'eth0' }, { ns: peer, name: 'eth0' });
     for (const [ns, ip4, ip6] of [
       [pod, n.podIp4, n.podIp6],
       [peer, n.peerIp4, n.peerIp6],
