@@ -10,7 +10,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { Outcome, type RuntimeCluster } from '../cluster/index.js';
+import { Outcome, type RuntimeCluster, statusOutcome } from '../cluster/index.js';
 import { type FastRequest, FastResponse } from '../http1/index.js';
 import type { Host, PickContext } from '../lb/index.js';
 import {
@@ -270,14 +270,7 @@ export class Exchange {
       this.attemptSpan = undefined;
     }
     if (status >= 500) attempt.host.rqError++;
-    this.cluster.outlier?.record(
-      attempt.host,
-      status < 500
-        ? Outcome.Success
-        : status >= 502 && status <= 504
-          ? Outcome.Gateway
-          : Outcome.Error5xx,
-    );
+    this.cluster.outlier?.record(attempt.host, statusOutcome(status));
     if (
       retry &&
       this.canRetry() &&
