@@ -10,6 +10,7 @@ import {
   injectManifest,
   supportsNativeSidecars,
 } from '../../../src/kube/inject/index.js';
+import { SIDECAR_PROCESS_ENV } from '../../../src/proxy/index.js';
 import { runCli } from '../support/run-cli.js';
 import { expectGoldenText, FIXTURES, readFixture } from './golden.js';
 
@@ -79,6 +80,18 @@ describe('ferry inject (offline)', () => {
     const twice = injectManifest(once, injectionTemplate());
     assert.equal(twice.yaml, once);
     assert.ok(twice.objects.every((o) => !o.injected));
+  });
+
+  it('starts the sidecar with the environment a sidecar process is best started with', () => {
+    const out = injectManifest(readFixture('workloads.yaml'), injectionTemplate());
+    const web = docs(out.yaml).find((d) => d.metadata.name === 'web' && d.kind === 'Deployment');
+    const spec = podSpecOf(web!) as { initContainers?: { name: string; env?: unknown[] }[] };
+    const proxy = spec.initContainers?.find((c) => c.name === 'ferry-proxy');
+    for (const [name, value] of Object.entries(SIDECAR_PROCESS_ENV))
+      assert.ok(
+        proxy?.env?.some((e) => JSON.stringify(e) === JSON.stringify({ name, value })),
+        `${name}=${value} in the sidecar's env`,
+      );
   });
 
   it('native sidecars from Kubernetes 1.29', () => {
