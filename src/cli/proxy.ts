@@ -1,6 +1,7 @@
 /** `ferry proxy`: runs a sidecar. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parsePorts } from '../kube/capture/index.js';
 import { createLogger } from '../log/index.js';
 import type { Protocol } from '../mesh/index.js';
 import { type Propagation, Sidecar, type SidecarOptions } from '../proxy/index.js';
@@ -43,6 +44,8 @@ Options:
                               (mesh.telemetry.tracing in the mesh file, when set, wins)
       --tcp-forward P=SVC:PORT  a local port carrying TCP to a mesh service (repeatable;
                               SVC is name or name.namespace), for apps without capture
+      --opaque-ports LIST     ports never held for protocol detection, comma-separated
+                              ('' for none; default 25,587,3306,4444,5432,6379,9300,11211)
       --access-log PATH       JSON access log to a file, or - for stdout       (off)
                               (the mesh file's accessLog for the service, when set, wins)
       --log-level LEVEL       trace | debug | info | warn | error       (default info)
@@ -88,6 +91,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       'access-log': { type: 'string' },
       http1: { type: 'string' },
       'tcp-forward': { type: 'string', multiple: true },
+      'opaque-ports': { type: 'string' },
       'ca-root': { type: 'string' },
       'token-file': { type: 'string' },
       'trust-domain': { type: 'string' },
@@ -120,6 +124,14 @@ export async function runProxy(argv: string[]): Promise<void> {
     if (!m) throw new UsageError(`--tcp-forward must be PORT=SERVICE:PORT, got "${spec}"`);
     return { port: parsePort('--tcp-forward', m[1], 0), target: `${m[2]}:${m[3]}` };
   });
+  let opaquePorts: number[] | undefined;
+  if (v['opaque-ports'] !== undefined) {
+    try {
+      opaquePorts = parsePorts('--opaque-ports', v['opaque-ports']);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   let tracing: SidecarOptions['tracing'];
   if (v['tracing-endpoint']) {
     const protocol = v['tracing-protocol'] ?? 'http/protobuf';
@@ -198,6 +210,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     accessLog: v['access-log'],
     http1: v.http1 as 'fast' | 'node' | undefined,
     tcpForwards,
+    ...(opaquePorts ? { opaquePorts } : {}),
     tracing,
     ...(identity ? { certificates: identity.identity, xdsCredentials: identity.credentials } : {}),
     log,

@@ -32,7 +32,16 @@ import {
   type RouteView,
 } from './http/index.js';
 import type { Host } from './lb/index.js';
-import { type HttpListener, type ListenerTls, listenHttp } from './listener/index.js';
+import {
+  DEFAULT_OPAQUE_PORTS,
+  DETECTION_TIMEOUT_MS,
+  detectProtocol,
+  type HttpListener,
+  type ListenerTls,
+  listenHttp,
+  readFirstBytes,
+  requestHost,
+} from './listener/index.js';
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
 import {
   DEFAULT_TCP_IDLE_TIMEOUT_MS,
@@ -93,6 +102,11 @@ export interface SidecarOptions {
    */
   readonly tcpForwards?: ReadonlyArray<{ readonly port: number; readonly target: string }>;
   /**
+   * Ports whose connections are never held for protocol detection (server-first protocols),
+   * inbound and outbound; default Linkerd's (DEFAULT_OPAQUE_PORTS).
+   */
+  readonly opaquePorts?: readonly number[];
+  /**
    * OpenTelemetry traces (off when absent; the SDK is not even loaded). The default: tracing
    * set in the xDS config (the mesh file's telemetry) takes precedence.
    */
@@ -143,10 +157,13 @@ export class Sidecar {
   private lastTelemetry: Promise<void> = Promise.resolve();
   ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
   readonly nodeId: string;
+  /** Ports never held for protocol detection. */
+  private readonly opaquePorts: ReadonlySet<number>;
 
   private constructor(private readonly options: SidecarOptions) {
     const ns = options.namespace ?? 'default';
     this.nodeId = options.id ?? `${options.service}-${process.pid}.${ns}`;
+    this.opaquePorts = new Set(options.opaquePorts ?? DEFAULT_OPAQUE_PORTS);
     // `--http1 node` is the libraries' path end to end: node's HTTP server downstream and
     // undici upstream.
     this.pools = new UpstreamPools(options.http1 === 'node' ? 'undici' : 'ferry');
@@ -444,15 +461,18 @@ export class Sidecar {
    * chain's cluster or, for an ORIGINAL_DST cluster, to the destination itself. HTTP chains
    * (and connections before the first configuration) are left to the HTTP listener.
    */
-  private outboundRouter(tcpEnv: TcpProxyEnv): (socket: net.Socket) => boolean {
+  private outboundRouter(
+    tcpEnv: TcpProxyEnv,
+  ): (socket: net.Socket, serveHttp: (first: Buffer) => void) => boolean {
     const log = this.options.log;
+    const opaquePorts = this.opaquePorts;
     const recover = originalDestinationAvailable() ? originalDestination : undefined;
     if (!recover) {
       log.info(
         `the SO_ORIGINAL_DST addon is not built (${ADDON_BUILD_COMMAND}); outbound connections are routed on the listener's own address`,
       );
     }
-    return (socket) => {
+    return (socket, serveHttp) => {
       const runtime = this.runtime;
       if (!runtime) return false;
       const original = recover?.(socket);
@@ -473,7 +493,10 @@ export class Sidecar {
             ? `[${original.address}]:${original.port}`
             : `${original.address}:${original.port}`;
         const to = { address: original.address, port: original.port, key };
-        proxyTcpTo(socket, undefined, target, to, target.tls, action.idleTimeoutMs, tcpEnv);
+        const pass = (first: Buffer | undefined) =>
+          proxyTcpTo(socket, first, target, to, target.tls, action.idleTimeoutMs, tcpEnv);
+        if (action.declared || opaquePorts.has(original.port)) pass(undefined);
+        else this.detectPassthrough(socket, pass, serveHttp);
         return true;
       }
       if (!target)
@@ -484,6 +507,30 @@ export class Sidecar {
       socket.destroy();
       return true;
     };
+  }
+
+  /**
+   * A destination outside the mesh, whose protocol nothing declares: its first bytes are
+   * read (a server-first protocol's silence ends the wait after DETECTION_TIMEOUT_MS). An
+   * HTTP/1.1 request whose Host names a service of the mesh is routed in the mesh, as an
+   * Istio sidecar routes HTTP by Host whatever the address; everything else (TLS, HTTP/2,
+   * other hosts, other protocols) passes through unchanged.
+   */
+  private detectPassthrough(
+    socket: net.Socket,
+    pass: (first: Buffer | undefined) => void,
+    serveHttp: (first: Buffer) => void,
+  ): void {
+    readFirstBytes(socket, DETECTION_TIMEOUT_MS, (first) => {
+      if (detectProtocol(first) === 'http1') {
+        const host = requestHost(first);
+        if (host !== undefined && this.outboundView.table?.hasVirtualHost(host)) {
+          serveHttp(first);
+          return;
+        }
+      }
+      pass(first.length > 0 ? first : undefined);
+    });
   }
 
   private connect(): void {
@@ -503,7 +550,13 @@ export class Sidecar {
         zone: o.zone ?? '',
         health: 'HEALTHY',
         servicePort: o.servicePort,
-        protocol: o.protocol,
+        // A service the mesh file does not declare, on an opaque port, is TCP: its inbound
+        // connections are proxied without waiting for HTTP.
+        protocol:
+          o.protocol ??
+          (o.appPort !== undefined && this.opaquePorts.has(o.servicePort ?? o.appPort)
+            ? 'tcp'
+            : undefined),
       },
       { metricsPort: this.ports.metrics },
     );

@@ -15,6 +15,7 @@ import {
 } from '../http1/index.js';
 import { TLS_PEER } from '../tls/index.js';
 import { PrefixedSocket } from './prefixed-socket.js';
+import { DETECTION_TIMEOUT_MS, isHttp2Preface, TLS_HANDSHAKE } from './protocol-detection.js';
 
 export type HttpHandler = (
   req: IncomingMessage | Http2ServerRequest | FastRequest,
@@ -48,18 +49,16 @@ export interface ListenOptions {
   /**
    * Sees every connection as it is accepted, before a byte is read (the outbound listener
    * routes on its original destination there); returns true when it took the connection.
+   * It may hand a connection it took back to the HTTP server later, with the bytes it read.
    */
-  readonly accept?: (socket: net.Socket) => boolean;
+  readonly accept?: (socket: net.Socket, serveHttp: (first: Buffer) => void) => boolean;
   /** CONNECT tunnels (HTTP_PROXY clients' https:// URLs): without it they get 404 NR. */
   readonly connect?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
   /** HTTP/1.1 upgrades (WebSocket...): without it they are refused. */
   readonly upgrade?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
 }
 
-const TLS_HANDSHAKE = 0x16;
 const EMPTY = Buffer.alloc(0);
-/** How long a connection may stay silent before it counts as a server-first protocol. */
-const SERVER_FIRST_WAIT_MS = 100;
 /** A TLS client that has not finished its handshake by then is cut off. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -70,13 +69,6 @@ export interface HttpListener {
   close(drainMs: number): Promise<void>;
   /** Open downstream connections. */
   readonly connections: number;
-}
-
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
-
-function isHttp2Preface(chunk: Buffer): boolean {
-  const n = Math.min(chunk.length, PREFACE.length);
-  return chunk.compare(PREFACE, 0, n, 0, n) === 0;
 }
 
 /** Whether the client's certificate, if it sent one, verified against the trust bundle. */
@@ -218,7 +210,7 @@ export async function listenHttp(
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    if (accept?.(socket)) return;
+    if (accept?.(socket, (first) => serve(socket, first))) return;
     if (tlsOptions?.mode() === 'STRICT') {
       // Only mutual TLS is taken: no need to look at the first bytes.
       const context = tlsOptions.context();
@@ -233,7 +225,7 @@ export async function listenHttp(
           // STRICT takes no plaintext: a silent connection there is simply not talking yet.
           if (tlsOptions?.mode() === 'STRICT' || socket.readableLength > 0) return;
           if (opaque(socket, EMPTY)) socket.off('data', first);
-        }, SERVER_FIRST_WAIT_MS)
+        }, DETECTION_TIMEOUT_MS)
       : undefined;
     const first = (chunk: Buffer) => {
       if (quiet) clearTimeout(quiet);

@@ -6,3 +6,11 @@ export {
   listenHttp,
   type MtlsMode,
 } from './http-listener.js';
+export {
+  DEFAULT_OPAQUE_PORTS,
+  DETECTION_TIMEOUT_MS,
+  type DetectedProtocol,
+  detectProtocol,
+  readFirstBytes,
+  requestHost,
+} from './protocol-detection.js';

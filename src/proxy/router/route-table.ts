@@ -25,6 +25,8 @@ export interface RouteTable {
   readonly name: string;
   /** The route for a request: first matching route of the selected virtual host. */
   match(req: RouteRequest): MatchedRoute | undefined;
+  /** Whether some virtual host answers this Host (with or without a port). */
+  hasVirtualHost(authority: string): boolean;
 }
 
 export type CompileResult =
@@ -70,6 +72,10 @@ class CompiledRouteTable implements RouteTable {
     private readonly hosts: VirtualHostIndex<CompiledVirtualHost>,
   ) {
     Object.freeze(this);
+  }
+
+  hasVirtualHost(authority: string): boolean {
+    return this.hosts.find(authority) !== undefined;
   }
 
   match(req: RouteRequest): MatchedRoute | undefined {

@@ -23,6 +23,11 @@ export type OutboundAction =
       readonly chain: string;
       readonly cluster: string;
       readonly idleTimeoutMs: number;
+      /**
+       * False for the chain that takes what no port or address matched (the passthrough):
+       * nothing says what protocol such a destination speaks, so it is detected.
+       */
+      readonly declared: boolean;
     };
 
 interface PrefixEntry {
@@ -110,7 +115,7 @@ function isEmptyMatchValue(v: unknown): boolean {
   return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || v === '';
 }
 
-function chainAction(chain: ChainLike, where: string): OutboundAction {
+function chainAction(chain: ChainLike, where: string, declared: boolean): OutboundAction {
   const name = chain.name || where;
   const filters = chain.filters ?? [];
   const last = filters[filters.length - 1]?.typed_config;
@@ -122,6 +127,7 @@ function chainAction(chain: ChainLike, where: string): OutboundAction {
       chain: name,
       cluster: last.cluster,
       idleTimeoutMs: tcpIdleTimeoutMs(last.idle_timeout),
+      declared,
     };
   }
   throw new Error(
@@ -159,15 +165,15 @@ export function compileOutboundDestinations(listener: object | undefined): Outbo
         );
       }
     }
-    const action = chainAction(chain, where);
     const port = wrapped(m.destination_port);
+    const ranges = m.prefix_ranges ?? [];
+    const action = chainAction(chain, where, (port ?? 0) !== 0 || ranges.length > 0);
     let group: PortGroup;
     if (port === undefined || port === 0) group = anyPort ??= new PortGroup();
     else {
       group = byPort.get(port) ?? new PortGroup();
       byPort.set(port, group);
     }
-    const ranges = m.prefix_ranges ?? [];
     const claim = (key: string) => {
       const full = `${port ?? 0} ${key}`;
       if (seen.has(full)) throw new Error(`${where}: another chain has the same match (${key})`);
@@ -202,7 +208,7 @@ export function compileOutboundDestinations(listener: object | undefined): Outbo
     group.prefixes.sort((a, b) => b.length - a.length);
   });
   const fallback = l.default_filter_chain
-    ? chainAction(l.default_filter_chain, 'virtualOutbound default_filter_chain')
+    ? chainAction(l.default_filter_chain, 'virtualOutbound default_filter_chain', false)
     : undefined;
   return new OutboundDestinations(byPort, anyPort, fallback);
 }

@@ -150,8 +150,15 @@ export function proxyTcpTo(
   };
   downstream.on('finish', maybeDone);
   upstream.on('finish', maybeDone);
-  downstream.on('close', finish);
-  upstream.on('close', finish);
+  // A side that closes after both its directions ended cleanly leaves the other to finish
+  // writing what it passed on: ending the connection then would cut off the tail (the app
+  // closing right after its last bytes, which the TLS side has not sent yet).
+  const closed = (side: net.Socket) => () => {
+    if (side.readableEnded && side.writableFinished) maybeDone();
+    else finish();
+  };
+  downstream.on('close', closed(downstream));
+  upstream.on('close', closed(upstream));
   downstream.on('error', finish);
   upstream.on('error', finish);
 }

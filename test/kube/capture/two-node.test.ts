@@ -173,7 +173,7 @@ describe('capture: two nodes, a VXLAN overlay, ferry init and sidecars in every 
     await app(b1.ns, 'http:8080:web');
     await app(b2.ns, 'echo:9000:echo');
     await app(a2.ns, 'http:8080:outside');
-    await app(node2.ns, 'echo:7070:node2');
+    await app(node2.ns, 'echo:7070:node2', 'greet:5432:pg', 'greet:7072:greeter');
     await sidecar(b1, 'web', 8080);
     await sidecar(b2, 'echo', 9000);
     await sidecar(a1, 'client', undefined);
@@ -275,10 +275,19 @@ describe('capture: two nodes, a VXLAN overlay, ferry init and sidecars in every 
   it('TCP to a pod on the other node by IP: echoed through both sidecars, mTLS on the overlay', async () => {
     const [a1, , , b2] = c.pods;
     const payload = `tcp ${MARKER} ${'x'.repeat(100_000)}`;
-    const r = await call(a1.ns, 'tcp', b2.ip, '9000', payload);
-    assert.equal(typeof r.received, 'string', JSON.stringify(r).slice(0, 300));
-    // The echo server saw its own sidecar (loopback) as the peer.
-    assert.equal(r.received, `echo 127.0.0.1 ${payload}`);
+    // Ten times: an app that closes right after its last bytes used to lose the tail of the
+    // reply on about one connection in four (the TCP proxy ended the connection when the app
+    // closed, before the TLS side had sent everything).
+    for (let i = 0; i < 10; i++) {
+      const r = await call(a1.ns, 'tcp', b2.ip, '9000', payload);
+      assert.equal(typeof r.received, 'string', JSON.stringify(r).slice(0, 300));
+      // The echo server saw its own sidecar (loopback) as the peer.
+      assert.equal(
+        r.received,
+        `echo 127.0.0.1 ${payload}`,
+        `connection ${i}: ${String(r.received).length} bytes`,
+      );
+    }
     await waitFor('the echo sidecar to count the closed connection', async () =>
       /istio_tcp_connections_closed_total\{[^}]*reporter="destination"/.test(await metrics(b2)),
     );
@@ -291,7 +300,7 @@ describe('capture: two nodes, a VXLAN overlay, ferry init and sidecars in every 
       line ?? '',
       /source_principal="spiffe:\/\/cluster\.local\/ns\/default\/sa\/client"/,
     );
-    assert.ok(Number(line?.split(' ').at(-1)) >= payload.length);
+    assert.ok(Number(line?.split(' ').at(-1)) >= 10 * payload.length);
   });
 
   it("the apps' plaintext never crossed the overlay, though the traffic did", async () => {
@@ -300,7 +309,7 @@ describe('capture: two nodes, a VXLAN overlay, ferry init and sidecars in every 
     console.log(
       `      overlay -> web's pod: ${toWeb!.packets} packets, ${toWeb!.bytes} B; -> echo's pod: ${toEcho!.packets} packets, ${toEcho!.bytes} B; packets with the plaintext marker: ${marker!.packets + markerIn!.packets}`,
     );
-    assert.ok(toWeb!.packets > 0 && toEcho!.bytes > 100_000, 'the calls crossed the overlay');
+    assert.ok(toWeb!.packets > 0 && toEcho!.bytes > 1_000_000, 'the calls crossed the overlay');
     assert.equal(marker!.packets, 0);
     assert.equal(markerIn!.packets, 0);
   });
@@ -328,5 +337,31 @@ describe('capture: two nodes, a VXLAN overlay, ferry init and sidecars in every 
       .filter((l) => l.startsWith('istio_tcp_connections_opened_total{') && l.includes('source'));
     console.log(`      client's sidecar, outbound TCP: ${passthrough.length} series`);
     assert.ok(passthrough.length > 0);
+  });
+
+  it('detection outside the mesh: HTTP/1.1 naming a mesh service by Host is routed in the mesh', async () => {
+    const [a1] = c.pods;
+    // Node 1's own address is neither a virtual IP nor a meshed endpoint: the passthrough
+    // chain. Nothing listens there on 8080; the Host names web.
+    const r = await call(a1.ns, 'http', `http://${c.nodes[0].ip}:8080/by-host`, '', 'web:8080');
+    assert.equal(r.status, 200, JSON.stringify(r));
+    const answer = JSON.parse(r.body!) as { name: string; peer: string };
+    assert.equal(answer.name, 'web');
+    assert.equal(answer.peer, '127.0.0.1', "through web's sidecar");
+    // Another Host is not the mesh's business: it passes through (and finds nothing there).
+    const other = await call(a1.ns, 'http', `http://${c.nodes[0].ip}:8080/`, '', 'example.com');
+    assert.equal(other.error, 'ECONNRESET', JSON.stringify(other));
+  });
+
+  it('server-first protocols through the passthrough: at once on an opaque port, after the detection wait on another', async () => {
+    const [a1] = c.pods;
+    const node2 = c.nodes[1];
+    const opaque = await call(a1.ns, 'greet', node2.ip, '5432', 'select 1');
+    assert.equal(opaque.received, 'pg hello\nselect 1');
+    const detected = await call(a1.ns, 'greet', node2.ip, '7072', 'EHLO client');
+    assert.equal(detected.received, 'greeter hello\nEHLO client');
+    console.log(
+      `      greeting after connect: ${opaque.greetingMs} ms on opaque port 5432, ${detected.greetingMs} ms on 7072 (detection gives up after 100 ms of silence)`,
+    );
   });
 });

@@ -1,7 +1,9 @@
 /**
  * The client app of the two-node capture test, run inside a pod's network namespace:
- * - `node app-client.js http URL [BODY]`: a plain HTTP request (POST with a body, else GET);
- *   prints `{"status", "body"}`;
+ * - `node app-client.js http URL [BODY [HOST]]`: a plain HTTP request (POST with a non-empty
+ *   body, else GET; HOST replaces the Host header); prints `{"status", "body"}`;
+ * - `node app-client.js greet HOST PORT PAYLOAD`: waits for the server to speak first, then
+ *   as `tcp`; prints `{"received", "greetingMs"}`;
  * - `node app-client.js tcp HOST PORT PAYLOAD`: connects, writes PAYLOAD, half-closes and
  *   prints `{"received"}` once the server has closed;
  * either prints `{"error"}` when it fails.
@@ -14,8 +16,12 @@ const fail = (err: NodeJS.ErrnoException) =>
   process.stdout.write(`${JSON.stringify({ error: err.code ?? err.message })}\n`);
 
 if (kind === 'http') {
-  const [url, body] = args;
-  const req = http.request(url!, { method: body === undefined ? 'GET' : 'POST', timeout: 10_000 });
+  const [url, body, host] = args;
+  const req = http.request(url!, {
+    method: body ? 'POST' : 'GET',
+    timeout: 10_000,
+    ...(host ? { headers: { host } } : {}),
+  });
   req.on('response', (res) => {
     let text = '';
     res.setEncoding('utf8').on('data', (d: string) => {
@@ -27,9 +33,11 @@ if (kind === 'http') {
   });
   req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
   req.on('error', fail);
-  req.end(body);
-} else if (kind === 'tcp') {
+  req.end(body || undefined);
+} else if (kind === 'tcp' || kind === 'greet') {
   const [host, port, payload] = args;
+  const started = performance.now();
+  let greetingMs: number | undefined;
   const socket = net.connect({ host: host!, port: Number(port), allowHalfOpen: true });
   let received = '';
   socket.setTimeout(10_000, () =>
@@ -37,9 +45,15 @@ if (kind === 'http') {
   );
   socket.setEncoding('utf8').on('data', (d: string) => {
     received += d;
+    if (kind === 'greet' && greetingMs === undefined) {
+      greetingMs = Math.round(performance.now() - started);
+      socket.end(payload);
+    }
   });
-  socket.on('connect', () => socket.end(payload));
-  socket.on('end', () => process.stdout.write(`${JSON.stringify({ received })}\n`));
+  socket.on('connect', () => {
+    if (kind === 'tcp') socket.end(payload);
+  });
+  socket.on('end', () => process.stdout.write(`${JSON.stringify({ received, greetingMs })}\n`));
   socket.on('error', fail);
 } else {
   fail(new Error(`unknown command ${kind}`));

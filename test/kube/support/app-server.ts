@@ -2,7 +2,8 @@
  * The apps of the two-node capture test, run inside a pod's network namespace:
  * `node app-server.js http:PORT:NAME echo:PORT ...`. An `http` listener answers every request
  * with JSON naming itself, the path, the body and the peer it saw; an `echo` listener sends
- * back what it receives, prefixed with `NAME ` once. Prints `ready` once all listen.
+ * back what it receives, prefixed with `NAME ` once; a `greet` listener speaks first
+ * (`NAME hello\n`, as SMTP or MySQL servers do), then echoes. Prints `ready` once all listen.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -27,6 +28,13 @@ const servers = process.argv.slice(2).map((spec) => {
   if (kind === 'echo') {
     const server = net.createServer({ allowHalfOpen: true }, (socket) => {
       socket.write(`${name} ${socket.remoteAddress} `);
+      socket.pipe(socket);
+    });
+    return { server, port: Number(port) };
+  }
+  if (kind === 'greet') {
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      socket.write(`${name} hello\n`);
       socket.pipe(socket);
     });
     return { server, port: Number(port) };
