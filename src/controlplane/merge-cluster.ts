@@ -3,7 +3,8 @@
  * discovery": three sources, one registry). The mesh file says how a service is treated
  * (ports, policy, routes, subsets, authorization); the cluster says where it runs. So a
  * service both declare keeps the mesh file's declaration and gains the cluster's endpoints
- * after its own static ones; a service only the cluster has is added as discovered. The
+ * after its own static ones (and the cluster IPs as its addresses, when the file gives it
+ * none); a service only the cluster has is added as discovered. The
  * order is fixed (the mesh file's, then the cluster's sorted list), so that every replica
  * computes the same configuration.
  */
@@ -22,8 +23,10 @@ export function mergeCluster(config: MeshConfig, cluster: readonly Service[]): M
     if (!found) return declared;
     discovered.delete(key);
     const own = new Set(declared.endpoints.map((e) => e.address));
+    const addresses = declared.addresses?.length ? declared.addresses : found.addresses;
     return {
       ...declared,
+      ...(addresses?.length ? { addresses } : {}),
       endpoints: [...declared.endpoints, ...found.endpoints.filter((e) => !own.has(e.address))],
     };
   });

@@ -51,6 +51,18 @@ describe('mergeCluster', () => {
     assert.equal(merged.services[1], fileEcho, 'untouched services are the same objects');
   });
 
+  it('a declared service without addresses takes the cluster IPs; one with addresses keeps its own', () => {
+    const vip = (s: Service, addresses: string[]): Service => ({ ...s, addresses });
+    const merged = mergeCluster(mesh(fileWeb, vip(fileEcho, ['10.1.1.1'])), [
+      vip(discovered('web', 'shop', ['10.244.1.5']), ['10.96.0.7']),
+      vip(discovered('echo', 'default', ['10.244.1.6']), ['10.96.0.8']),
+    ]);
+    assert.deepEqual(
+      merged.services.map((s) => `${s.name} ${s.addresses?.join(',')}`),
+      ['web 10.96.0.7', 'echo 10.1.1.1'],
+    );
+  });
+
   it('no cluster services: the mesh file as it is', () => {
     const config = mesh(fileWeb);
     assert.equal(mergeCluster(config, []), config);

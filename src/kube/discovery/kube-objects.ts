@@ -28,6 +28,8 @@ export interface KubeService {
   readonly spec?: {
     readonly type?: string;
     readonly clusterIP?: string;
+    /** Dual-stack Services: one per family, the first equal to clusterIP. */
+    readonly clusterIPs?: readonly string[];
     readonly ports?: readonly KubeServicePort[];
     readonly selector?: Readonly<Record<string, string>>;
   };

@@ -4,7 +4,9 @@
  * services, sorted, so that every control-plane replica computes the same configuration.
  *
  * - A Service becomes a mesh service `<name>.<namespace>.svc.<domain>` with its TCP ports
- *   (UDP and SCTP are not proxied), each port's protocol from appProtocol, name or number.
+ *   (UDP and SCTP are not proxied), each port's protocol from appProtocol, name or number,
+ *   and its cluster IPs (both families) as the service's addresses, which a captured
+ *   connection is routed on; a headless Service (clusterIP None) has none.
  *   ExternalName Services have no endpoints to discover and are left out.
  * - Each endpoint of its EndpointSlices (label kubernetes.io/service-name) becomes an
  *   endpoint: its first address (the API says the others are to be ignored), the slice's
@@ -117,16 +119,25 @@ function translateService(
       });
     }
   }
+  const addresses = clusterIps(svc);
   return {
     name,
     namespace,
     hostname: serviceHostname(name, namespace, options.domain),
+    ...(addresses.length > 0 ? { addresses } : {}),
     ports,
     endpoints: [...byAddress.values()].sort((a, b) => compare(a.address, b.address)),
     policy: { loadBalancer: 'round_robin', connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS },
     subsets: [],
     routes: [],
   };
+}
+
+/** The Service's virtual IPs: clusterIPs (dual-stack) or clusterIP; none when headless. */
+function clusterIps(svc: KubeService): string[] {
+  const spec = svc.spec;
+  const all = spec?.clusterIPs?.length ? spec.clusterIPs : spec?.clusterIP ? [spec.clusterIP] : [];
+  return [...new Set(all.filter((ip) => ip !== 'None' && ip !== ''))];
 }
 
 function key(namespace: string | undefined, name: string | undefined): string {

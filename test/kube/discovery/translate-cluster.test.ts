@@ -120,6 +120,33 @@ describe('translateCluster (Kubernetes → mesh services)', () => {
     assert.deepEqual(shuffled, services);
   });
 
+  it('cluster IPs (both families) become the service’s addresses; a headless Service has none', () => {
+    assert.deepEqual(byName(services, 'api').addresses, ['10.96.14.2', 'fd00:10:96::e02']);
+    const out = translateCluster(
+      {
+        services: [
+          {
+            metadata: { name: 'db', namespace: 'n' },
+            spec: { clusterIP: 'None', clusterIPs: ['None'], ports: [{ port: 5432 }] },
+          },
+          {
+            metadata: { name: 'old', namespace: 'n' },
+            spec: { clusterIP: '10.96.1.1', ports: [{ port: 80 }] },
+          },
+        ],
+        endpointSlices: [],
+        pods: [],
+      },
+      { domain: 'cluster.local' },
+    );
+    assert.equal(byName(out, 'db').addresses, undefined);
+    assert.deepEqual(
+      byName(out, 'old').addresses,
+      ['10.96.1.1'],
+      'clusterIP alone (no clusterIPs)',
+    );
+  });
+
   it('a Service whose slices have none of its ports has no endpoints', () => {
     const out = translateCluster(
       {
