@@ -37,6 +37,9 @@ Options:
                               the control plane's secure port (15012), checked by identity
       --token-file FILE       the workload token (ferry token) proving this workload's identity
       --trust-domain TD       SPIFFE trust domain (default cluster.local)
+      --control-plane-namespace NS
+                              the namespace in the control plane's SPIFFE ID, which the
+                              secure port must present (default ferry-system)
       --tracing-endpoint URL  export OpenTelemetry traces over OTLP (e.g. http://127.0.0.1:4318/v1/traces)
       --tracing-protocol P    http/protobuf (default) or grpc
       --tracing-sampling R    share of new traces sampled, 0..1 (default 1)
@@ -95,6 +98,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       'ca-root': { type: 'string' },
       'token-file': { type: 'string' },
       'trust-domain': { type: 'string' },
+      'control-plane-namespace': { type: 'string' },
       'tracing-endpoint': { type: 'string' },
       'tracing-protocol': { type: 'string' },
       'tracing-sampling': { type: 'string' },
@@ -155,6 +159,10 @@ export async function runProxy(argv: string[]): Promise<void> {
   }
   if (Boolean(v['ca-root']) !== Boolean(v['token-file']))
     throw new UsageError('--ca-root and --token-file go together (mTLS needs both)');
+  if (v['control-plane-namespace'] !== undefined && !v['ca-root'])
+    throw new UsageError(
+      '--control-plane-namespace needs --ca-root (it names who the secure port must be)',
+    );
   const drainMs = v.drain === undefined ? 5000 : Number(v.drain);
   if (!Number.isInteger(drainMs) || drainMs < 0)
     throw new UsageError(`--drain must be a whole number of ms`);
@@ -176,6 +184,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       address: v.xds,
       rootPem,
       trustDomain: v['trust-domain'] ?? 'cluster.local',
+      controlPlaneNamespace: v['control-plane-namespace'],
       workload: {
         namespace: v.namespace ?? 'default',
         serviceAccount: v['service-account'] ?? 'default',

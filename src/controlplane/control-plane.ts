@@ -359,6 +359,7 @@ export class ControlPlane {
                 rootPem: identity.ca.roots.join(''),
                 trustDomain: identity.ca.trustDomain,
                 tokenAudience: o.kubernetes.tokenAudiences?.[0],
+                controlPlaneNamespace: namespace,
               },
             }
           : {}),

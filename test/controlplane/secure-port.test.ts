@@ -32,8 +32,9 @@ import { sidecarNode } from '../xds-client/support.js';
 
 const CP_ID = controlPlaneSpiffeId('cluster.local');
 
-function start(caDir: string, timers?: FakeTimers): Promise<ControlPlane> {
+function start(caDir: string, timers?: FakeTimers, namespace?: string): Promise<ControlPlane> {
   return ControlPlane.start({
+    ...(namespace ? { namespace } : {}),
     config: mesh(service('web', 8080, 'http', [9080])),
     xdsPort: 0,
     httpPort: 0,
@@ -236,6 +237,34 @@ describe('control plane secure port (TLS)', () => {
       xds.close();
       side.identity.close();
     }
+  });
+
+  it('a control plane in another namespace: a sidecar told that namespace connects, one expecting ferry-system does not', async () => {
+    cp = await start(dir, undefined, 'mesh-infra');
+    root = readFileSync(path.join(dir, CA_FILES.root), 'utf8');
+    const token = `${cp.identity?.tokens?.issue({ namespace: 'default', serviceAccount: 'web' }, 3_600_000)}`;
+    const connect = async (controlPlaneNamespace?: string) => {
+      const side = sidecarIdentity({
+        address: `127.0.0.1:${cp!.securePort}`,
+        rootPem: root,
+        trustDomain: 'cluster.local',
+        ...(controlPlaneNamespace ? { controlPlaneNamespace } : {}),
+        workload: { namespace: 'default', serviceAccount: 'web' },
+        credential: () => token,
+        log: silentLogger(),
+        random: () => 0,
+      });
+      try {
+        return await Promise.race([
+          side.identity.start().then((c) => c.spiffeId),
+          new Promise<string>((r) => setTimeout(r, 3000, 'no certificate within 3 s')),
+        ]);
+      } finally {
+        side.identity.close();
+      }
+    };
+    assert.equal(await connect('mesh-infra'), 'spiffe://cluster.local/ns/default/sa/web');
+    assert.notEqual(await connect(), 'spiffe://cluster.local/ns/default/sa/web');
   });
 
   it('keeps its root across restarts: the new serving certificate verifies with the old root, old tokens still work', async () => {

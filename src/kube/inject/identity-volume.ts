@@ -24,6 +24,8 @@ export interface MeshIdentityTemplate {
   readonly trustDomain: string;
   /** The audience the token is issued for; absent: the API server's own. */
   readonly tokenAudience?: string;
+  /** The namespace in the control plane's SPIFFE ID; absent: the sidecar's default. */
+  readonly controlPlaneNamespace?: string;
 }
 
 export function identityVolume(identity: MeshIdentityTemplate): Record<string, unknown> {
@@ -64,6 +66,9 @@ export function identityArgs(identity: MeshIdentityTemplate): string[] {
     `${IDENTITY_MOUNT}/${TOKEN_FILE}`,
     '--trust-domain',
     identity.trustDomain,
+    ...(identity.controlPlaneNamespace
+      ? ['--control-plane-namespace', identity.controlPlaneNamespace]
+      : []),
   ];
 }
 
