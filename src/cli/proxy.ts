@@ -27,6 +27,8 @@ Options:
       --service-account SA    SPIFFE service account                   (default default)
       --address IP            address other sidecars reach this one at (default 127.0.0.1)
       --bind IP               address the listeners bind               (default 127.0.0.1)
+                              :: takes IPv4 and IPv6 (transparent capture); where the
+                              machine has no IPv6 it falls back to 0.0.0.0, with a warning
       --zone ZONE             locality zone
       --service-port P        port of an undeclared service    (default: the app port)
       --protocol PROTO        protocol of an undeclared service: http|http2|grpc|tcp

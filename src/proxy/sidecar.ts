@@ -41,6 +41,7 @@ import {
   listenHttp,
   readFirstBytes,
   requestHost,
+  usableBindAddress,
 } from './listener/index.js';
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
 import {
@@ -272,7 +273,8 @@ export class Sidecar {
   private async listen(): Promise<void> {
     const o = this.options;
     const random = o.random ?? Math.random;
-    const bind = o.bind ?? '127.0.0.1';
+    // `::` is dual-stack; without IPv6 on the machine it falls back to 0.0.0.0 (logged).
+    const bind = await usableBindAddress(o.bind ?? '127.0.0.1', o.log);
     await this.telemetry.start();
     this.mirror = new RequestMirror({
       pools: this.pools,

@@ -96,9 +96,12 @@ export function proxyContainer(
     '--address',
     '$(POD_IP)',
     // Inbound traffic is REDIRECTed to the pod's address, so the listeners cannot stay on
-    // loopback; the admin port stays on 127.0.0.1 whatever --bind says.
+    // loopback; and `ferry init` redirects IPv6 too (to ::1 and the pod's IPv6 address), so
+    // they bind `::`: one dual-stack socket each, IPv4 arriving as IPv4-mapped. Where the
+    // node has no IPv6 at all the sidecar falls back to 0.0.0.0 and says so. The admin port
+    // stays on 127.0.0.1 whatever --bind says.
     '--bind',
-    '0.0.0.0',
+    '::',
     '--service-account',
     pod.spec.serviceAccountName ?? 'default',
     ...(port !== undefined ? ['--app-port', String(port)] : []),

@@ -1,4 +1,5 @@
 /** Downstream listeners: HTTP/1.1 and h2c on one port, with (m)TLS termination. */
+export { usableBindAddress } from './bind-address.js';
 export {
   type HttpHandler,
   type HttpListener,

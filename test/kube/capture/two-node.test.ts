@@ -17,13 +17,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  ADDON_BUILD_COMMAND,
-  originalDestinationAvailable,
-} from '../../../src/kube/capture/index.js';
 import { waitFor } from '../../support/wait-for.js';
 import { type ClusterNetwork, createClusterNetwork } from '../support/cluster-network.js';
-import { isRoot } from '../support/netns.js';
+import { captureSkipReason } from '../support/netns.js';
 
 const exec = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -32,17 +28,6 @@ const SUPPORT = path.join(HERE, '../support');
 const PROXY_UID = 1337;
 /** What the apps send; it must never be seen on the overlay for meshed traffic. */
 const MARKER = `ferry-plaintext-${process.pid}`;
-
-async function missingTool(): Promise<string | undefined> {
-  for (const tool of ['ip', 'iptables', 'nsenter']) {
-    try {
-      await exec('sh', ['-c', `command -v ${tool}`]);
-    } catch {
-      return tool;
-    }
-  }
-  return undefined;
-}
 
 interface Packets {
   readonly packets: number;
@@ -56,17 +41,9 @@ describe('capture: two nodes, a VXLAN overlay, ferry init and sidecars in every 
   const node = (...argv: string[]) => [process.execPath, ...argv];
 
   before(async function () {
-    if (!isRoot()) {
-      console.log('    (skipped: network namespaces and iptables need root)');
-      this.skip();
-    }
-    const missing = await missingTool();
-    if (missing) {
-      console.log(`    (skipped: ${missing} is not installed)`);
-      this.skip();
-    }
-    if (!originalDestinationAvailable()) {
-      console.log(`    (skipped: the SO_ORIGINAL_DST addon is not built; ${ADDON_BUILD_COMMAND})`);
+    const skip = await captureSkipReason(['ip', 'iptables', 'nsenter']);
+    if (skip) {
+      console.log(`    (skipped: ${skip})`);
       this.skip();
     }
     c = await createClusterNetwork();
@@ -155,7 +132,7 @@ describe('capture: two nodes, a VXLAN overlay, ferry init and sidecars in every 
           '--address',
           pod.ip,
           '--bind',
-          '0.0.0.0',
+          '::',
           '--id',
           `${service}-${pod.ns}`,
           '--log-level',

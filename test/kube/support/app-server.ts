@@ -1,6 +1,7 @@
 /**
  * The apps of the two-node capture test, run inside a pod's network namespace:
- * `node app-server.js http:PORT:NAME echo:PORT ...`. An `http` listener answers every request
+ * `node app-server.js http:PORT:NAME echo:PORT ...`
+ * (`...@HOST` listens on HOST only, default 0.0.0.0). An `http` listener answers every request
  * with JSON naming itself, the path, the body and the peer it saw; an `echo` listener sends
  * back what it receives, prefixed with `NAME ` once; a `greet` listener speaks first
  * (`NAME hello\n`, as SMTP or MySQL servers do), then echoes. Prints `ready` once all listen.
@@ -9,7 +10,9 @@ import http from 'node:http';
 import net from 'node:net';
 
 const servers = process.argv.slice(2).map((spec) => {
-  const [kind, port, name = kind] = spec.split(':');
+  // `kind:port:name@host` listens on host only (an IPv6 address may follow the @).
+  const [listener = '', host = '0.0.0.0'] = spec.split('@');
+  const [kind, port, name = kind] = listener.split(':');
   if (kind === 'http') {
     const server = http.createServer((req, res) => {
       let body = '';
@@ -23,31 +26,31 @@ const servers = process.argv.slice(2).map((spec) => {
         );
       });
     });
-    return { server, port: Number(port) };
+    return { server, port: Number(port), host };
   }
   if (kind === 'echo') {
     const server = net.createServer({ allowHalfOpen: true }, (socket) => {
       socket.write(`${name} ${socket.remoteAddress} `);
       socket.pipe(socket);
     });
-    return { server, port: Number(port) };
+    return { server, port: Number(port), host };
   }
   if (kind === 'greet') {
     const server = net.createServer({ allowHalfOpen: true }, (socket) => {
       socket.write(`${name} hello\n`);
       socket.pipe(socket);
     });
-    return { server, port: Number(port) };
+    return { server, port: Number(port), host };
   }
   throw new Error(`unknown listener ${spec}`);
 });
 
 await Promise.all(
   servers.map(
-    ({ server, port }) =>
+    ({ server, port, host }) =>
       new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, '0.0.0.0', () => resolve());
+        server.listen(port, host, () => resolve());
       }),
   ),
 );

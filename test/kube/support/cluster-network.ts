@@ -7,10 +7,10 @@
  * of the machine's own network is touched. Addresses come from 10.<id>.0.0/16 and exist only
  * inside these namespaces. Needs root.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { addVethPair } from './netns.js';
+import { addVethPair, killAll, startInNamespace } from './netns.js';
 
 const exec = promisify(execFile);
 
@@ -81,37 +81,15 @@ export async function createClusterNetwork(): Promise<ClusterNetwork> {
       const { stdout } = await exec('ip', ['netns', 'exec', ns, command, ...args]);
       return stdout;
     },
-    start(ns, argv, until, uid) {
-      const child = spawn('nsenter', nsenter(ns, argv, uid), { stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      return new Promise((resolve, reject) => {
-        let out = '';
-        let err = '';
-        child.stderr!.on('data', (d) => {
-          err += d;
-        });
-        child.stdout!.on('data', (d) => {
-          out += d;
-          if (until.test(out)) resolve(child);
-        });
-        child.on('exit', (code) =>
-          reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(-2000)}`)),
-        );
-      });
+    async start(ns, argv, until, uid) {
+      return (await startInNamespace(children, ns, argv, until, uid)).child;
     },
     async output(ns, argv, uid) {
       const { stdout } = await exec('nsenter', nsenter(ns, argv, uid), { timeout: 30_000 });
       return stdout;
     },
     async destroy() {
-      for (const ch of children) if (ch.exitCode === null) ch.kill('SIGKILL');
-      await Promise.all(
-        children.map((ch) =>
-          ch.exitCode === null && ch.signalCode === null
-            ? new Promise((r) => ch.once('exit', r))
-            : null,
-        ),
-      );
+      await killAll(children);
       // Deleting a namespace deletes the interfaces in it, and their veth peers.
       for (const ns of names) await exec('ip', ['netns', 'del', ns]).catch(() => {});
     },

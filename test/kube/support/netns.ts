@@ -10,11 +10,83 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import {
+  ADDON_BUILD_COMMAND,
+  originalDestinationAvailable,
+} from '../../../src/kube/capture/index.js';
 
 const exec = promisify(execFile);
 const SUPPORT = path.dirname(fileURLToPath(import.meta.url));
 
 export const isRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * Why a capture test cannot run here, or undefined: it needs root, the `tools` and the
+ * SO_ORIGINAL_DST addon.
+ */
+export async function captureSkipReason(tools: readonly string[]): Promise<string | undefined> {
+  if (!isRoot()) return 'network namespaces and iptables need root';
+  for (const tool of tools) {
+    try {
+      await exec('sh', ['-c', `command -v ${tool}`]);
+    } catch {
+      return `${tool} is not installed`;
+    }
+  }
+  if (!originalDestinationAvailable()) {
+    return `the SO_ORIGINAL_DST addon is not built; ${ADDON_BUILD_COMMAND}`;
+  }
+  return undefined;
+}
+
+/** A long-running process inside a namespace, with what it has printed so far. */
+export interface NamespaceProcess {
+  readonly child: ChildProcess;
+  /** Its standard output so far. */
+  output(): string;
+}
+
+/**
+ * Starts `argv` inside namespace `ns` (as `uid` when given) and adds it to `children`;
+ * resolves once its standard output matches `until`, rejects if it exits before.
+ */
+export function startInNamespace(
+  children: ChildProcess[],
+  ns: string,
+  argv: readonly string[],
+  until: RegExp,
+  uid?: number,
+): Promise<NamespaceProcess> {
+  const as = uid === undefined ? [] : ['-S', String(uid), '-G', String(uid)];
+  const child = spawn('nsenter', [`--net=/run/netns/${ns}`, ...as, ...argv], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (until.test(out)) resolve({ child, output: () => out });
+    });
+    child.on('exit', (code) =>
+      reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(-2000)}`)),
+    );
+  });
+}
+
+/** Kills the processes still running (SIGKILL) and waits until they have exited. */
+export async function killAll(children: readonly ChildProcess[]): Promise<void> {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await Promise.all(
+    children.map((c) =>
+      c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : null,
+    ),
+  );
+}
 
 /**
  * A veth pair with one end in each namespace, made there directly (nothing appears in the
@@ -120,10 +192,7 @@ export async function createPodNetwork(): Promise<PodNetwork> {
       return JSON.parse(stdout) as ProbeAnswer;
     },
     async destroy() {
-      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-      await Promise.all(
-        children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)),
-      );
+      await killAll(children);
       for (const ns of [pod, peer]) await exec('ip', ['netns', 'del', ns]).catch(() => {});
     },
   };
