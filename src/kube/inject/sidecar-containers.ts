@@ -135,7 +135,7 @@ export function proxyContainer(
       fieldEnv('POD_IP', 'status.podIP'),
       // As every sidecar is best started (SIDECAR_PROCESS_ENV in src/proxy/process-env.ts):
       // a small young generation and at most two malloc arenas, for a lower peak memory.
-      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' },
+      { name: 'NODE_OPTIONS', value: '--max-semi-space-size=2' },
       { name: 'MALLOC_ARENA_MAX', value: '2' },
     ],
     ports: [{ name: 'ferry-metrics', containerPort: t.ports.metrics, protocol: 'TCP' }],
