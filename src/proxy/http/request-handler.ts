@@ -93,6 +93,22 @@ function refuse(
   sendLocalReply(res, status, body, grpc, flag, grpcStatus);
 }
 
+/** Refuses a request a local rate limiter turned away (its status, RL). */
+function rateLimited(
+  options: HandlerOptions,
+  log: AccessLog | undefined,
+  req: DownstreamRequest,
+  res: DownstreamResponse,
+  limiter: LocalRateLimiter,
+  grpc: boolean,
+  authority: string,
+  path: string,
+): void {
+  options.stats.rateLimited++;
+  const flag = FLAG.RATE_LIMITED;
+  refuse(options, log, req, res, limiter.status, 'local_rate_limited', grpc, flag, authority, path);
+}
+
 /** A request held back by an injected delay, and what to do after it. */
 class Delayed {
   constructor(
@@ -186,6 +202,7 @@ export function createRequestHandler(
       : splitTarget(req.url ?? '/', headers.host);
     const grpc = isGrpcRequest(headers['content-type']);
     const view = options.view();
+    const log = view.accessLog;
     const method = req.method ?? 'GET';
     const rbac = view.rbac;
     if (rbac !== undefined) {
@@ -196,35 +213,22 @@ export function createRequestHandler(
         options.stats.denied++;
         options.istio?.(localOutcome(req, 403, grpc, ''));
         options.onDenied?.({ policy: decision.policy, principal, method, authority, path });
-        view.accessLog?.local(method, headers, authority, path, 403, '');
+        log?.local(method, headers, authority, path, 403, '');
         sendLocalReply(res, 403, 'RBAC: access denied', grpc, '');
         return;
       }
     }
     const listenerLimit = view.rateLimit;
     if (listenerLimit !== undefined && !listenerLimit.allow(performance.now(), options.random)) {
-      options.stats.rateLimited++;
-      refuse(
-        options,
-        view.accessLog,
-        req,
-        res,
-        listenerLimit.status,
-        'local_rate_limited',
-        grpc,
-        FLAG.RATE_LIMITED,
-        authority,
-        path,
-      );
+      rateLimited(options, log, req, res, listenerLimit, grpc, authority, path);
       return;
     }
     const routeReq: RouteRequest = { authority, path, method, headers };
     const route = view.table?.match(routeReq);
     if (!route) {
       options.stats.recordLocal(404, 'NR');
-      options.istio?.(localOutcome(req, 404, grpc, FLAG.NO_ROUTE));
-      view.accessLog?.local(method, headers, authority, path, 404, FLAG.NO_ROUTE);
-      sendLocalReply(res, 404, `no route for ${authority}${path}`, grpc, FLAG.NO_ROUTE);
+      const reason = `no route for ${authority}${path}`;
+      refuse(options, log, req, res, 404, reason, grpc, FLAG.NO_ROUTE, authority, path);
       return;
     }
     if (route.kind === 'direct-response') {
@@ -241,9 +245,8 @@ export function createRequestHandler(
     const cluster = clusterName === undefined ? undefined : view.clusters.get(clusterName);
     if (!cluster) {
       options.stats.recordLocal(503, 'NC');
-      options.istio?.(localOutcome(req, 503, grpc, FLAG.NO_CLUSTER));
-      view.accessLog?.local(method, headers, authority, path, 503, FLAG.NO_CLUSTER);
-      sendLocalReply(res, 503, `no cluster ${clusterName ?? ''}`, grpc, FLAG.NO_CLUSTER);
+      const reason = `no cluster ${clusterName ?? ''}`;
+      refuse(options, log, req, res, 503, reason, grpc, FLAG.NO_CLUSTER, authority, path);
       return;
     }
     let pick: PickContext = NO_HASH;
@@ -294,19 +297,7 @@ export function createRequestHandler(
     if (route.perFilterConfig !== undefined && options.filters !== undefined) {
       const { fault, limiter } = options.filters.of(route);
       if (limiter !== undefined && !limiter.allow(performance.now(), options.random)) {
-        options.stats.rateLimited++;
-        refuse(
-          options,
-          view.accessLog,
-          req,
-          res,
-          limiter.status,
-          'local_rate_limited',
-          grpc,
-          FLAG.RATE_LIMITED,
-          authority,
-          path,
-        );
+        rateLimited(options, log, req, res, limiter, grpc, authority, path);
         return;
       }
       const decision = fault?.decide(headers, options.random);
@@ -320,7 +311,7 @@ export function createRequestHandler(
           return;
         }
         if (decision.abort) {
-          abortWith(options, view.accessLog, req, res, grpc, decision.abort, '', authority, path);
+          abortWith(options, log, req, res, grpc, decision.abort, '', authority, path);
           return;
         }
       }
