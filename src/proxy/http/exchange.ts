@@ -23,7 +23,7 @@ import {
 } from '../router/index.js';
 import { requestPrincipal } from '../tls/index.js';
 import type { Tracing } from '../tracing/index.js';
-import type { UpstreamPools } from '../upstream/index.js';
+import { OVERFLOW, TLS_HANDSHAKE, type UpstreamPools } from '../upstream/index.js';
 import type { AccessLog } from './access-log.js';
 import { downstreamResponseHeaders, HOP_BY_HOP, upstreamRequestHeaders } from './headers.js';
 import type { RequestOutcome } from './istio-metrics.js';
@@ -70,7 +70,7 @@ const CONNECT_ERRORS = new Set([
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
   'ETIMEDOUT',
-  'FERRY_UPSTREAM_TLS_HANDSHAKE',
+  TLS_HANDSHAKE,
 ]);
 
 function classify(err: Error & { code?: string }): RetriableError {
@@ -86,7 +86,6 @@ const PER_TRY_TIMEOUT = new TimeoutError('per-try timeout');
 const ROUTE_TIMEOUT = new TimeoutError('upstream request timeout');
 const DOWNSTREAM_GONE = new Error('downstream closed');
 const DOWNSTREAM_PROTOCOL_ERROR = 'FERRY_DOWNSTREAM_PROTOCOL_ERROR';
-const UPSTREAM_OVERFLOW = 'FERRY_UPSTREAM_OVERFLOW';
 
 /** One try against one host: undici's handler. A superseded attempt is ignored. */
 class Attempt implements Dispatcher.DispatchHandler {
@@ -354,7 +353,7 @@ export class Exchange {
     attempt.dead = true;
     attempt.host.active--;
     if (this.finished) return;
-    if ((err as { code?: string }).code === UPSTREAM_OVERFLOW) {
+    if ((err as { code?: string }).code === OVERFLOW) {
       this.env.stats.overflows++;
       this.finishLocal(503, 'upstream overflow', FLAG.UPSTREAM_OVERFLOW);
       return;
