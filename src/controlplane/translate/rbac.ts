@@ -164,21 +164,33 @@ function rbacRules(
   return { action, policies };
 }
 
+/** A service's RBAC filters, one per action that has rules, in order (DENY, then ALLOW). */
+function rbacFilters(
+  service: Service | undefined,
+  context: RbacContext,
+  http: boolean,
+  warnings: string[],
+  filter: (rules: Message) => Message,
+): Message[] {
+  if (!service) return [];
+  const out: Message[] = [];
+  for (const action of ['DENY', 'ALLOW'] as const) {
+    const rules = rbacRules(service, action, context, http, warnings);
+    if (rules) out.push(filter(rules));
+  }
+  return out;
+}
+
 /** The HTTP RBAC filters of a service, in order (DENY, then ALLOW); empty without rules. */
 export function httpRbacFilters(
   service: Service | undefined,
   context: RbacContext,
   warnings: string[],
 ): Message[] {
-  if (!service) return [];
-  const out: Message[] = [];
-  for (const action of ['DENY', 'ALLOW'] as const) {
-    const rules = rbacRules(service, action, context, true, warnings);
-    if (rules) {
-      out.push({ name: 'envoy.filters.http.rbac', typed_config: typed(HTTP_RBAC, { rules }) });
-    }
-  }
-  return out;
+  return rbacFilters(service, context, true, warnings, (rules) => ({
+    name: 'envoy.filters.http.rbac',
+    typed_config: typed(HTTP_RBAC, { rules }),
+  }));
 }
 
 /** The network RBAC filters of a service, in order (DENY, then ALLOW); empty without rules. */
@@ -187,16 +199,8 @@ export function networkRbacFilters(
   context: RbacContext,
   warnings: string[],
 ): Message[] {
-  if (!service) return [];
-  const out: Message[] = [];
-  for (const action of ['DENY', 'ALLOW'] as const) {
-    const rules = rbacRules(service, action, context, false, warnings);
-    if (rules) {
-      out.push({
-        name: 'envoy.filters.network.rbac',
-        typed_config: typed(NETWORK_RBAC, { rules, stat_prefix: 'tcp.' }),
-      });
-    }
-  }
-  return out;
+  return rbacFilters(service, context, false, warnings, (rules) => ({
+    name: 'envoy.filters.network.rbac',
+    typed_config: typed(NETWORK_RBAC, { rules, stat_prefix: 'tcp.' }),
+  }));
 }
