@@ -27,7 +27,7 @@ export interface DebugSources {
 }
 
 /** The control plane as the dashboard sees it. */
-export function meshView(sources: DebugSources): MeshView {
+function meshView(sources: DebugSources): MeshView {
   return {
     clients: () => sources.ads.status(),
     config: () => sources.cache.config,

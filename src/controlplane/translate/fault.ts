@@ -24,7 +24,7 @@ export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
  * A percentage (0..100, decimals allowed) as an envoy.type.v3.FractionalPercent: per hundred
  * when whole, else per million (four decimals are kept).
  */
-export function fractionalPercent(percentage: number): Message {
+function fractionalPercent(percentage: number): Message {
   if (Number.isInteger(percentage)) return { numerator: percentage, denominator: 'HUNDRED' };
   return { numerator: Math.round(percentage * 10_000), denominator: 'MILLION' };
 }

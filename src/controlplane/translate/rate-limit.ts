@@ -24,7 +24,7 @@ function fullyOn(key: string): Message {
 }
 
 /** A LocalRateLimit with the limit's token bucket, answering 429 when it is empty. */
-export function localRateLimit(statPrefix: string, limit: RateLimit): Message {
+function localRateLimit(statPrefix: string, limit: RateLimit): Message {
   return typed(LOCAL_RATE_LIMIT, {
     stat_prefix: statPrefix,
     status: { code: 'TooManyRequests' },

@@ -29,7 +29,7 @@ export const NETWORK_RBAC = 'envoy.extensions.filters.network.rbac.v3.RBAC';
  * The name of the policy a rule becomes: `<service>.<namespace>/<rule>`. A sidecar that
  * denies a request logs this name, so it leads straight back to the mesh file.
  */
-export function rbacPolicyName(service: Service, rule: AuthorizationRule): string {
+function rbacPolicyName(service: Service, rule: AuthorizationRule): string {
   return `${service.name}.${service.namespace}/${rule.name}`;
 }
 

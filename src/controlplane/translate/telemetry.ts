@@ -96,7 +96,7 @@ export function collectorCluster(t: TracingSettings): Message {
 }
 
 /** The HttpConnectionManager's `tracing`: OpenTelemetry over OTLP, sampled at random. */
-export function hcmTracing(t: TracingSettings, serviceName: string): Message {
+function hcmTracing(t: TracingSettings, serviceName: string): Message {
   const cluster = collectorClusterName(t);
   const timeout = durationFromMs(EXPORT_TIMEOUT_MS);
   const exporter =
@@ -113,7 +113,7 @@ export function hcmTracing(t: TracingSettings, serviceName: string): Message {
 }
 
 /** The listener metadata that carries the propagation formats. */
-export function tracingMetadata(t: TracingSettings): Message {
+function tracingMetadata(t: TracingSettings): Message {
   return { filter_metadata: { ferry: jsonToStruct({ trace_propagation: [...t.propagation] }) } };
 }
 
@@ -121,7 +121,7 @@ export function tracingMetadata(t: TracingSettings): Message {
  * An `access_log` list for an HTTP connection manager or a TCP proxy: empty when the mesh
  * file says nothing, one logger otherwise (to /dev/null when switched off).
  */
-export function accessLogs(a: AccessLogSettings | undefined, kind: 'http' | 'tcp'): Message[] {
+function accessLogs(a: AccessLogSettings | undefined, kind: 'http' | 'tcp'): Message[] {
   if (a === undefined) return [];
   const logFormat = {
     json_format: jsonToStruct(kind === 'http' ? HTTP_LOG_FORMAT : TCP_LOG_FORMAT),

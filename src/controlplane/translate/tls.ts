@@ -58,7 +58,7 @@ export function meshedEndpointMetadata(): Message {
 }
 
 /** The SPIFFE IDs a service's meshed endpoints may present, sorted. */
-export function serviceSpiffeIds(service: Service, mesh: MeshSettings): string[] {
+function serviceSpiffeIds(service: Service, mesh: MeshSettings): string[] {
   const ids = new Set<string>();
   for (const e of service.endpoints) {
     if (e.meshed) ids.add(spiffeId(mesh.trustDomain, service.namespace, e.serviceAccount));
