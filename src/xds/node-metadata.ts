@@ -127,7 +127,6 @@ export function workloadFromNode(node: Node | undefined): WorkloadResult {
   return { ok: true, workload };
 }
 
-/** The Node.metadata Struct announcing a workload (used by the sidecar and tests). */
 /** The metrics port a sidecar announced, if a valid one. */
 export function metricsPortFromNode(node: Node | undefined): number | undefined {
   const meta = structToJson(node?.metadata as ProtoStruct | undefined);
@@ -137,6 +136,7 @@ export function metricsPortFromNode(node: Node | undefined): number | undefined 
     : undefined;
 }
 
+/** The Node.metadata Struct announcing a workload (used by the sidecar and tests). */
 export function nodeMetadataFor(
   w: Omit<Workload, 'id'>,
   extra: { readonly metricsPort?: number } = {},
