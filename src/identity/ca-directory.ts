@@ -10,8 +10,8 @@ import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync }
 import path from 'node:path';
 import type { Logger } from '../log/index.js';
 import type { CaMaterial } from './certificate-authority.js';
-import { loadOperatorCa } from './operator-ca.js';
-import { makeRootCa } from './root-ca.js';
+import { caMaterialFromPem, loadOperatorCa } from './operator-ca.js';
+import { makeRootCa, type RootPem } from './root-ca.js';
 
 export const CA_FILES = {
   pluggedCert: 'ca-cert.pem',
@@ -60,22 +60,27 @@ export async function loadCaDirectory(dir: string, options: CaDirectoryOptions):
     );
     return { material, source: 'reused' };
   }
-  await createRoot(dir, options.trustDomain, now);
-  const material = await loadOperatorCa(
-    { certFile: file(CA_FILES.root), keyFile: file(CA_FILES.rootKey) },
+  const root = await createRoot(dir, options.trustDomain, now);
+  // Checked from the PEM just written, not read back from the files.
+  const material = await caMaterialFromPem(
+    {
+      cert: { pem: root.certPem, where: file(CA_FILES.root) },
+      key: { pem: root.keyPem, where: file(CA_FILES.rootKey) },
+    },
     now,
   );
   options.log.info({ dir, subject: material.cert.subject }, 'CA: made a new self-signed root');
   return { material, source: 'created' };
 }
 
-async function createRoot(dir: string, trustDomain: string, now: () => number): Promise<void> {
+async function createRoot(dir: string, trustDomain: string, now: () => number): Promise<RootPem> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const root = await makeRootCa(trustDomain, now);
   // The key first, created 0600 from the start; each file written whole then renamed, so a
   // crash leaves either nothing or a complete file.
   writeAtomic(path.join(dir, CA_FILES.rootKey), root.keyPem, 0o600);
   writeAtomic(path.join(dir, CA_FILES.root), root.certPem, 0o644);
+  return root;
 }
 
 function writeAtomic(file: string, text: string, mode: number): void {
