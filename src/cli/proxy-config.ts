@@ -15,6 +15,8 @@ import {
   controlPlaneUrl,
   getJson,
   type Output,
+  outputFormat,
+  QUERY_OPTIONS,
   renderTable,
   type SyncTypeStatus,
   syncState,
@@ -478,11 +480,7 @@ export async function runProxyConfig(
 ): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: {
-      'control-plane': { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: QUERY_OPTIONS,
     strict: true,
     allowPositionals: true,
   });
@@ -497,10 +495,7 @@ export async function runProxyConfig(
     throw new UsageError(`unknown kind "${kind}"; one of ${PROXY_CONFIG_KINDS.join(' | ')}`);
   }
   if (extra) throw new UsageError(`unexpected argument "${extra}"`);
-  const format = values.output ?? 'table';
-  if (format !== 'table' && format !== 'json') {
-    throw new UsageError(`-o must be table or json, got "${format}"`);
-  }
+  const format = outputFormat(values.output);
   const base = controlPlaneUrl(values['control-plane'], env.FERRY_CONTROL_PLANE);
   const dump = await getJson<ConfigDump>(
     base,

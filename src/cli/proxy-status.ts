@@ -63,6 +63,22 @@ export function controlPlaneUrl(flag: string | undefined, env: string | undefine
   return url.toString().replace(/\/+$/, '');
 }
 
+/** The options proxy-status and proxy-config share (both query the control plane). */
+export const QUERY_OPTIONS = {
+  'control-plane': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** The -o value, checked: table (the default) or json. */
+export function outputFormat(flag: string | undefined): 'table' | 'json' {
+  const format = flag ?? 'table';
+  if (format !== 'table' && format !== 'json') {
+    throw new UsageError(`-o must be table or json, got "${format}"`);
+  }
+  return format;
+}
+
 /** GETs a JSON document from the control plane's HTTP port. */
 export async function getJson<T>(base: string, path: string): Promise<T> {
   let res: Response;
@@ -215,11 +231,7 @@ export async function runProxyStatus(
 ): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: {
-      'control-plane': { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: QUERY_OPTIONS,
     strict: true,
     allowPositionals: true,
   });
@@ -228,10 +240,7 @@ export async function runProxyStatus(
     return;
   }
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const format = values.output ?? 'table';
-  if (format !== 'table' && format !== 'json') {
-    throw new UsageError(`-o must be table or json, got "${format}"`);
-  }
+  const format = outputFormat(values.output);
   const base = controlPlaneUrl(values['control-plane'], env.FERRY_CONTROL_PLANE);
   const syncz = await getJson<Syncz>(base, '/debug/syncz');
   if (format === 'json') {
