@@ -1,52 +1,17 @@
 /** `ferry control-plane` as a real process: start-up, and one clear line for each bad start. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseControlPlaneArgs } from '../../src/cli/control-plane.js';
+import { runCli } from '../support/cli-process.js';
 
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const EXAMPLE = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../../examples/mesh.yaml',
 );
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  args: string[],
-  untilStdout?: RegExp,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<Run & { kill: () => void }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env,
-    });
-    const out: Run = { code: null, stdout: '', stderr: '' };
-    const kill = () => child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.stdout.on('data', (d) => {
-      out.stdout += d;
-      if (untilStdout?.test(out.stdout)) resolve({ ...out, kill });
-    });
-    child.stderr.on('data', (d) => {
-      out.stderr += d;
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      out.code = code;
-      resolve({ ...out, kill });
-    });
-  });
-}
 
 describe('ferry control-plane (CLI)', () => {
   let dir: string;
@@ -56,13 +21,13 @@ describe('ferry control-plane (CLI)', () => {
   after(() => rm(dir, { recursive: true, force: true }));
 
   it('prints help', async () => {
-    const r = await run(['control-plane', '--help']);
+    const r = await runCli(['control-plane', '--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /--xds-port PORT/);
   });
 
   it('says a missing mesh file does not exist, without a stack trace', async () => {
-    const r = await run(['control-plane', '--config', path.join(dir, 'nope.yaml')]);
+    const r = await runCli(['control-plane', '--config', path.join(dir, 'nope.yaml')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /nope\.yaml: the mesh file does not exist/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
@@ -71,7 +36,7 @@ describe('ferry control-plane (CLI)', () => {
   it('names the file, line and field of an invalid mesh file', async () => {
     const file = path.join(dir, 'bad.yaml');
     await writeFile(file, 'services:\n  - name: x\n    ports: [{ port: 80, protocol: htp }]\n');
-    const r = await run(['control-plane', '--config', file]);
+    const r = await runCli(['control-plane', '--config', file]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /bad\.yaml:3:\d+: services\[0\]\.ports\[0\]\.protocol: /);
   });
@@ -81,7 +46,7 @@ describe('ferry control-plane (CLI)', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
-      const r = await run([
+      const r = await runCli([
         'control-plane',
         '--config',
         EXAMPLE,
@@ -92,7 +57,7 @@ describe('ferry control-plane (CLI)', () => {
       ]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`xDS port 127\\.0\\.0\\.1:${port} is already in use`));
-      const h = await run([
+      const h = await runCli([
         'control-plane',
         '--config',
         EXAMPLE,
@@ -109,7 +74,7 @@ describe('ferry control-plane (CLI)', () => {
   });
 
   it('rejects a bad flag with usage', async () => {
-    const r = await run(['control-plane', '--xds-port', 'x', '--config', EXAMPLE]);
+    const r = await runCli(['control-plane', '--xds-port', 'x', '--config', EXAMPLE]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--xds-port must be a port number/);
   });
@@ -159,13 +124,13 @@ describe('ferry control-plane (CLI)', () => {
     const env = { ...process.env };
     delete env.KUBERNETES_SERVICE_HOST;
     delete env.KUBERNETES_SERVICE_PORT;
-    const r = await run(['control-plane', '--config', EXAMPLE, '--kubernetes'], undefined, env);
+    const r = await runCli(['control-plane', '--config', EXAMPLE, '--kubernetes'], undefined, env);
     assert.equal(r.code, 1);
     assert.equal(
       r.stderr,
       'ferry: not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set); give --kubeconfig FILE\n',
     );
-    const u = await run([
+    const u = await runCli([
       'control-plane',
       '--config',
       EXAMPLE,
@@ -179,7 +144,7 @@ describe('ferry control-plane (CLI)', () => {
   });
 
   it('serves the example mesh and stops on SIGTERM', async () => {
-    const r = await run(
+    const r = await runCli(
       [
         'control-plane',
         '--config',

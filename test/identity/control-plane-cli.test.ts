@@ -1,44 +1,18 @@
 /** `ferry control-plane --ca-dir` as a real process: the CA turned on, and its bad starts. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CA_FILES, controlPlaneCredentials, TOKEN_KEY_FILE } from '../../src/identity/index.js';
 import { createAdsClient, types } from '../../src/xds/index.js';
+import { runCli } from '../support/cli-process.js';
 import { tempDir } from './support.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const MAIN = path.join(here, '../../src/cli/main.js');
 const EXAMPLE = path.join(here, '../../../examples/mesh.yaml');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  kill(): void;
-}
-
-function run(args: string[], untilStdout?: RegExp): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = { code: null as number | null, stdout: '', stderr: '' };
-    const kill = () => child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.stdout.on('data', (d) => {
-      out.stdout += d;
-      if (untilStdout?.test(out.stdout)) resolve({ ...out, kill });
-    });
-    child.stderr.on('data', (d) => {
-      out.stderr += d;
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      out.code = code;
-      resolve({ ...out, kill });
-    });
-  });
-}
+const run = (args: string[], untilStdout?: RegExp) =>
+  runCli(args, untilStdout, process.env, 15_000);
 
 const PORTS = ['--xds-port', '0', '--http-port', '0'];
 
