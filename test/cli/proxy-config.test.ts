@@ -20,28 +20,9 @@ import {
   types,
 } from '../../src/xds/index.js';
 import { endpoint, mesh, service } from '../support/mesh.js';
+import { sink } from '../support/output-sink.js';
 import { TestCa } from '../support/test-ca.js';
 import { adsClient, openSotw, type StreamProbe, sotwResources } from '../support/xds-client.js';
-
-function sink(): { write(s: string): void; text: string } {
-  return {
-    text: '',
-    write(s: string) {
-      this.text += s;
-    },
-  };
-}
-
-async function latest(probe: StreamProbe<DiscoveryResponse>): Promise<DiscoveryResponse> {
-  let last = await probe.next();
-  for (;;) {
-    try {
-      last = await probe.next(300);
-    } catch {
-      return last;
-    }
-  }
-}
 
 describe('ferry proxy-config', () => {
   let cp: ControlPlane;
@@ -109,7 +90,7 @@ describe('ferry proxy-config', () => {
     };
     // What a sidecar does: CDS and LDS wildcard, then EDS and RDS for what they name.
     probe.send({ node, type_url: types.CLUSTER });
-    const cds = await latest(probe);
+    const cds = await probe.latest();
     probe.send({
       type_url: types.CLUSTER,
       response_nonce: cds.nonce,
@@ -119,14 +100,14 @@ describe('ferry proxy-config', () => {
       .filter((c) => c.type !== 'STATIC')
       .map((c) => c.name);
     probe.send({ type_url: types.LISTENER });
-    const lds = await latest(probe);
+    const lds = await probe.latest();
     probe.send({
       type_url: types.LISTENER,
       response_nonce: lds.nonce,
       version_info: lds.version_info,
     });
     probe.send({ type_url: types.ENDPOINT, resource_names: edsNames });
-    const eds = await latest(probe);
+    const eds = await probe.latest();
     probe.send({
       type_url: types.ENDPOINT,
       resource_names: edsNames,
@@ -135,7 +116,7 @@ describe('ferry proxy-config', () => {
     });
     const rdsNames = ['outbound.default', 'inbound|8000||'];
     probe.send({ type_url: types.ROUTE, resource_names: rdsNames });
-    const rds = await latest(probe);
+    const rds = await probe.latest();
     probe.send({
       type_url: types.ROUTE,
       resource_names: rdsNames,

@@ -14,29 +14,9 @@ import { ControlPlane } from '../../src/controlplane/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { type AdsClient, nodeMetadataFor, types } from '../../src/xds/index.js';
 import { mesh, service } from '../support/mesh.js';
+import { sink } from '../support/output-sink.js';
 import { waitFor } from '../support/wait-for.js';
-import { adsClient, openSotw, type StreamProbe } from '../support/xds-client.js';
-
-function sink(): { write(s: string): void; text: string } {
-  return {
-    text: '',
-    write(s: string) {
-      this.text += s;
-    },
-  };
-}
-
-/** The last response before the stream goes quiet. */
-async function latest<T>(probe: StreamProbe<T>): Promise<T> {
-  let last = await probe.next();
-  for (;;) {
-    try {
-      last = await probe.next(300);
-    } catch {
-      return last;
-    }
-  }
-}
+import { adsClient, openSotw } from '../support/xds-client.js';
 
 function workload(svc: string) {
   return nodeMetadataFor({
@@ -78,8 +58,8 @@ describe('ferry proxy-status', () => {
     const b = openSotw(client);
     a.send({ node: { id: 'web-1', metadata: workload('web') }, type_url: types.CLUSTER });
     b.send({ node: { id: 'api-1', metadata: workload('api') }, type_url: types.CLUSTER });
-    const cds = await latest(a);
-    const bad = await latest(b);
+    const cds = await a.latest();
+    const bad = await b.latest();
     // web-1: CDS acknowledged, LDS sent and not acknowledged.
     a.send({ type_url: types.CLUSTER, response_nonce: cds.nonce, version_info: cds.version_info });
     a.send({ type_url: types.LISTENER });

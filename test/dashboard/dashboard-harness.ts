@@ -120,14 +120,7 @@ export class DashboardHarness {
   /** Acknowledges the latest CDS response on every stream (the sidecars are in sync). */
   async ackAll(): Promise<void> {
     for (const p of this.probes) {
-      let last = await p.next();
-      for (;;) {
-        try {
-          last = await p.next(300);
-        } catch {
-          break;
-        }
-      }
+      const last = await p.latest();
       p.send({
         type_url: types.CLUSTER,
         response_nonce: last.nonce,

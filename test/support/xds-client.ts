@@ -51,6 +51,18 @@ export class StreamProbe<Res> {
     });
   }
 
+  /** The last response before the stream goes quiet for `quietMs`. */
+  async latest(quietMs = 300): Promise<Res> {
+    let last = await this.next();
+    for (;;) {
+      try {
+        last = await this.next(quietMs);
+      } catch {
+        return last;
+      }
+    }
+  }
+
   /** Resolves true if no response arrives within `ms`. */
   async silentFor(ms: number): Promise<boolean> {
     if (this.queue.length) return false;
