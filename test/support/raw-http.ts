@@ -6,6 +6,25 @@
 import net from 'node:net';
 import { waitFor } from './wait-for.js';
 
+/**
+ * Sends raw bytes to a port on 127.0.0.1; resolves with everything received until the peer
+ * closes (the socket is destroyed after `ms`). Connection errors resolve with what came back.
+ */
+export function rawExchange(port: number, bytes: string, ms = 2000): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    const t = setTimeout(() => s.destroy(), ms);
+    s.on('data', (d) => (got += d));
+    s.on('close', () => {
+      clearTimeout(t);
+      resolve(got);
+    });
+    s.on('error', () => undefined);
+    s.write(bytes);
+  });
+}
+
 export interface RawResponse {
   readonly status: number;
   /** Header names lower-cased; a repeated header keeps its last value. */

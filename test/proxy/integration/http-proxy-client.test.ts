@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { EnvHttpProxyAgent, ProxyAgent, request } from 'undici';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
 import type { Sidecar } from '../../../src/proxy/index.js';
@@ -17,6 +16,7 @@ import { send } from '../../support/http-client.js';
 import { type HttpUpstream, startHttpUpstream } from '../../support/http-upstream.js';
 import { clusterName, mesh, service } from '../../support/mesh.js';
 import { startControlPlane, startSidecar, waitForHosts } from '../../support/mesh-harness.js';
+import { rawExchange as raw } from '../../support/raw-http.js';
 
 /** Runs curl with only http_proxy set; resolves undefined when curl is not installed. */
 function curl(
@@ -33,22 +33,6 @@ function curl(
         else resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
       },
     );
-  });
-}
-
-/** Sends raw bytes, returns everything received until the peer closes (2 s at most). */
-function raw(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let got = '';
-    const t = setTimeout(() => s.destroy(), 2000);
-    s.on('data', (d) => (got += d));
-    s.on('close', () => {
-      clearTimeout(t);
-      resolve(got);
-    });
-    s.on('error', () => undefined);
-    s.write(bytes);
   });
 }
 

@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
 import type { AuthorizationRule, MeshConfig, MtlsMode } from '../../../src/mesh/index.js';
 import type { Sidecar } from '../../../src/proxy/index.js';
@@ -16,27 +15,12 @@ import { send, tally } from '../../support/http-client.js';
 import { type HttpUpstream, startHttpUpstream } from '../../support/http-upstream.js';
 import { clusterName, mesh, service } from '../../support/mesh.js';
 import { startControlPlane, startSidecar, waitForHosts } from '../../support/mesh-harness.js';
+import { rawExchange as raw } from '../../support/raw-http.js';
 import { ManualCertificates, TestCa } from '../../support/test-ca.js';
 import { sleep, waitFor } from '../../support/wait-for.js';
 
 const WEB = 'spiffe://cluster.local/ns/default/sa/web';
 const API = 'spiffe://cluster.local/ns/default/sa/api';
-
-/** Sends raw bytes to a port; resolves with what came back before the peer closed. */
-function raw(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    let got = '';
-    const t = setTimeout(() => s.destroy(), 2000);
-    s.on('data', (d) => (got += d));
-    s.on('close', () => {
-      clearTimeout(t);
-      resolve(got);
-    });
-    s.on('error', () => undefined);
-    s.write(bytes);
-  });
-}
 
 function apiMesh(mode: MtlsMode, authorization: AuthorizationRule[] = []): MeshConfig {
   const m = mesh(
