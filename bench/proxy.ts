@@ -529,6 +529,37 @@ async function stopSidecar(child: Child): Promise<void> {
 
 type Starter = (upstreamPort: number) => Promise<Target>;
 
+type BenchSidecar = Awaited<ReturnType<typeof startSidecar>>;
+
+/**
+ * The Target for a two-sidecar hop (client -> sidecar A -> sidecar B -> upstream): load goes
+ * to A's outbound port; the check line reports both sidecars' stats, after `first` if given.
+ */
+function meshHop(
+  cp: { child: Child },
+  client: BenchSidecar,
+  server: BenchSidecar,
+  first?: () => Promise<string>,
+): Target {
+  return {
+    port: client.outbound,
+    procs: [
+      { label: 'sidecar A', pid: client.child.pid },
+      { label: 'sidecar B', pid: server.child.pid },
+    ],
+    affinity: [client.child.pid, server.child.pid],
+    check: async () => {
+      const [a, b] = [await sidecarStats(client.admin), await sidecarStats(server.admin)];
+      const head = first ? `${await first()}; ` : '';
+      return `${head}${statsLine('sidecar A', a)}; ${statsLine('sidecar B', b)}`;
+    },
+    stop: async () => {
+      await Promise.all([stopSidecar(client.child), stopSidecar(server.child)]);
+      await procs.stop(cp.child);
+    },
+  };
+}
+
 const VARIANTS: { id: string; name: string; start: Starter }[] = [
   {
     id: 'direct',
@@ -634,22 +665,7 @@ const VARIANTS: { id: string; name: string; start: Starter }[] = [
       const cp = await startControlPlane('cp-mesh-hop', meshYaml());
       const server = await startSidecar('sidecar B (upstream)', cp.xds, 'upstream', up);
       const client = await startSidecar('sidecar A (client)', cp.xds, 'client');
-      return {
-        port: client.outbound,
-        procs: [
-          { label: 'sidecar A', pid: client.child.pid },
-          { label: 'sidecar B', pid: server.child.pid },
-        ],
-        affinity: [client.child.pid, server.child.pid],
-        check: async () => {
-          const [a, b] = [await sidecarStats(client.admin), await sidecarStats(server.admin)];
-          return `${statsLine('sidecar A', a)}; ${statsLine('sidecar B', b)}`;
-        },
-        stop: async () => {
-          await Promise.all([stopSidecar(client.child), stopSidecar(server.child)]);
-          await procs.stop(cp.child);
-        },
-      };
+      return meshHop(cp, client, server);
     },
   },
   {
@@ -768,22 +784,7 @@ const VARIANTS: { id: string; name: string; start: Starter }[] = [
         undefined,
         mtlsFlags(caDir, 'client'),
       );
-      return {
-        port: client.outbound,
-        procs: [
-          { label: 'sidecar A', pid: client.child.pid },
-          { label: 'sidecar B', pid: server.child.pid },
-        ],
-        affinity: [client.child.pid, server.child.pid],
-        check: async () => {
-          const [a, b] = [await sidecarStats(client.admin), await sidecarStats(server.admin)];
-          return `${await inboundSecurity(server.metrics)}; ${statsLine('sidecar A', a)}; ${statsLine('sidecar B', b)}`;
-        },
-        stop: async () => {
-          await Promise.all([stopSidecar(client.child), stopSidecar(server.child)]);
-          await procs.stop(cp.child);
-        },
-      };
+      return meshHop(cp, client, server, () => inboundSecurity(server.metrics));
     },
   },
 ];
