@@ -242,6 +242,9 @@ export async function runProxy(argv: string[]): Promise<void> {
     identity?.identity.close();
     process.exit(0);
   };
+  // Last resort: an error that escaped its handler is logged and counted
+  // (ferry_proxy_uncaught_errors_total), not allowed to end every connection of the pod.
+  process.on('uncaughtException', (err) => sidecar.uncaught(err));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }

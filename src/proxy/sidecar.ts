@@ -611,6 +611,16 @@ export class Sidecar {
   }
 
   /** Stops accepting, drains what is in flight (up to drainMs), then closes everything. */
+  /**
+   * The last resort for an error nothing handled (the CLI routes the process's
+   * 'uncaughtException' here): logged and counted rather than ending every connection of
+   * the pod. Each one is a bug to fix where the failing object was made.
+   */
+  uncaught(err: unknown): void {
+    this.stats.uncaughtErrors++;
+    this.options.log.error({ err }, 'uncaught error in the sidecar (a bug): the process goes on');
+  }
+
   stop(drainMs = this.options.drainMs ?? 5000): Promise<void> {
     this.stopping ??= (async () => {
       this.draining = true;
@@ -689,6 +699,18 @@ export class Sidecar {
     const shadowResults = (['sent', 'failed', 'dropped', 'body_too_large'] as const).map((r) =>
       shadows.labels(r),
     );
+    const protocolErrors = this.metrics.counter(
+      'ferry_proxy_protocol_errors_total',
+      'Exchanges ended by a protocol error: downstream (a malformed request, 400 DPE) or upstream (a response the client protocol cannot carry, 502 UPE).',
+      ['side'],
+    );
+    const downstreamErrors = protocolErrors.labels('downstream');
+    const upstreamErrors = protocolErrors.labels('upstream');
+    const uncaught = this.metrics.counter(
+      'ferry_proxy_uncaught_errors_total',
+      'Errors caught by the last-resort handler instead of ending the process: each is a bug.',
+    );
+    const uncaughtChild = uncaught.labels();
     const requestOverflows = overflows.labels('request');
     const retryOverflows = overflows.labels('retry');
     const classes = ['2xx', '3xx', '4xx', '5xx'].map((c) => requests.labels(c));
@@ -754,6 +776,9 @@ export class Sidecar {
         spansExported.value = spanStats.exported;
         spansDropped.value = spanStats.dropped;
         retryOverflows.value = s.retryOverflows;
+        downstreamErrors.value = s.downstreamProtocolErrors;
+        upstreamErrors.value = s.upstreamProtocolErrors;
+        uncaughtChild.value = s.uncaughtErrors;
         shadowResults[0].value = s.shadows;
         shadowResults[1].value = s.shadowsFailed;
         shadowResults[2].value = s.shadowsDropped;

@@ -23,7 +23,7 @@ import {
 } from '../router/index.js';
 import { requestPrincipal } from '../tls/index.js';
 import type { Tracing } from '../tracing/index.js';
-import { OVERFLOW, TLS_HANDSHAKE, type UpstreamPools } from '../upstream/index.js';
+import { OVERFLOW, PROTOCOL_ERROR, TLS_HANDSHAKE, type UpstreamPools } from '../upstream/index.js';
 import type { AccessLog } from './access-log.js';
 import { downstreamResponseHeaders, HOP_BY_HOP, upstreamRequestHeaders } from './headers.js';
 import type { RequestOutcome } from './istio-metrics.js';
@@ -85,6 +85,7 @@ class TimeoutError extends Error {
 const PER_TRY_TIMEOUT = new TimeoutError('per-try timeout');
 const ROUTE_TIMEOUT = new TimeoutError('upstream request timeout');
 const DOWNSTREAM_GONE = new Error('downstream closed');
+const UPSTREAM_PROTOCOL_ERROR = new Error('upstream protocol error');
 const DOWNSTREAM_PROTOCOL_ERROR = 'FERRY_DOWNSTREAM_PROTOCOL_ERROR';
 
 /** One try against one host: undici's handler. A superseded attempt is ignored. */
@@ -268,6 +269,14 @@ export class Exchange {
       );
       this.attemptSpan = undefined;
     }
+    if (status < 200 || status > 599) {
+      // A final status outside 200..599 (RFC 9110 §15: three digits, 1xx interim only):
+      // HTTP/2 cannot carry it (RFC 9113 §8.3.2; node throws ERR_HTTP2_STATUS_INVALID) nor
+      // can node's HTTP/1.1 server, and a client could not make sense of it. Envoy's answer:
+      // 502, upstream protocol error (UPE).
+      this.upstreamProtocolError(attempt, `status ${status}`);
+      return;
+    }
     if (status >= 500) attempt.host.rqError++;
     this.cluster.outlier?.record(attempt.host, statusOutcome(status));
     if (
@@ -367,6 +376,14 @@ export class Exchange {
       } else this.finishLocal(400, 'malformed request body', FLAG.DOWNSTREAM_PROTOCOL_ERROR);
       return;
     }
+    if ((err as { code?: string }).code === PROTOCOL_ERROR && !this.res.headersSent) {
+      // Not HTTP/1.1 (a malformed head, bad framing): 502 UPE as Envoy, not a reset (503).
+      attempt.host.rqError++;
+      this.cluster.outlier?.record(attempt.host, Outcome.Local);
+      if (this.attempts > 1) this.addFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
+      this.finishLocal(502, err.message, FLAG.UPSTREAM_PROTOCOL_ERROR);
+      return;
+    }
     const kind: RetriableError = err === PER_TRY_TIMEOUT ? 'timeout' : classify(err);
     if (kind !== 'timeout') attempt.host.rqError++;
     if (this.attemptSpan) {
@@ -403,6 +420,20 @@ export class Exchange {
         FLAG.UPSTREAM_CONNECTION_TERMINATION,
       );
     }
+  }
+
+  /** The upstream's answer cannot be passed on: drop it and answer 502 UPE. */
+  private upstreamProtocolError(attempt: Attempt, what: string): void {
+    attempt.host.rqError++;
+    this.cluster.outlier?.record(attempt.host, Outcome.Local);
+    this.abortAttempt(UPSTREAM_PROTOCOL_ERROR);
+    if (this.res.headersSent) {
+      this.addFlag(FLAG.UPSTREAM_PROTOCOL_ERROR);
+      this.res.destroy();
+      this.done();
+      return;
+    }
+    this.finishLocal(502, `upstream protocol error: ${what}`, FLAG.UPSTREAM_PROTOCOL_ERROR);
   }
 
   private canRetry(): boolean {

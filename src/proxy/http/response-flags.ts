@@ -31,6 +31,8 @@ export const FLAG = {
   UPSTREAM_OVERFLOW: 'UO',
   /** The proxy could not process the request (malformed, unsupported). */
   DOWNSTREAM_PROTOCOL_ERROR: 'DPE',
+  /** The upstream's response was not valid HTTP or cannot be carried downstream (502). */
+  UPSTREAM_PROTOCOL_ERROR: 'UPE',
 } as const;
 
 export type ResponseFlag = (typeof FLAG)[keyof typeof FLAG];

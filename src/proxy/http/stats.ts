@@ -35,6 +35,18 @@ export class ProxyStats {
   shadowsBodyTooLarge = 0;
   /** Shadows in flight now. */
   shadowsActive = 0;
+  /**
+   * Requests refused as malformed (400/431/501/505 DPE) or whose body broke HTTP/1.1's
+   * framing, and upstream responses the downstream protocol cannot carry (502 UPE).
+   */
+  downstreamProtocolErrors = 0;
+  upstreamProtocolErrors = 0;
+  /**
+   * Errors that reached the process's last-resort handler. Each one is a bug (an 'error'
+   * not handled where its object was made): the sidecar logs and counts it instead of
+   * dying with every connection of its pod.
+   */
+  uncaughtErrors = 0;
 
   record(x: Exchange): void {
     this.requests++;
@@ -49,6 +61,8 @@ export class ProxyStats {
       if (f.includes('UT')) this.upstreamTimeouts++;
       if (f.includes('UF')) this.upstreamConnectFailures++;
       if (f.includes('DC')) this.downstreamResets++;
+      if (f.includes('UPE')) this.upstreamProtocolErrors++;
+      if (f.includes('DPE')) this.downstreamProtocolErrors++;
     }
   }
 

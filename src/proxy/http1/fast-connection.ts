@@ -156,6 +156,10 @@ export class FastConnection implements ResponseOwner, BodySink {
       rest = rest.length > framing.length ? rest.subarray(framing.length) : undefined;
     } else if (framing.kind !== 'none') {
       body = new PassThrough();
+      // The body fails when the client goes away mid-body or breaks the chunked framing;
+      // whoever reads it (the upstream request) sees that too, but a body nobody reads (a
+      // local reply, an upstream that answered early) must not take the process down.
+      body.on('error', ignoreBodyError);
       this.stream = body;
       this.reader = new BodyReader(framing);
     }
@@ -304,6 +308,7 @@ function onError(this: Tagged): void {
 function onBodyDrain(this: TaggedStream): void {
   this[CONN]?.bodyDrained();
 }
+function ignoreBodyError(): void {}
 function serveNext(c: FastConnection): void {
   c.serveNext();
 }

@@ -1,7 +1,7 @@
 /** Upstream connection pools, per endpoint and protocol. */
 
 export { connectEndpoint, type EndpointConnection } from './connect-endpoint.js';
-export { OVERFLOW, TLS_HANDSHAKE } from './upstream-error.js';
+export { OVERFLOW, PROTOCOL_ERROR, TLS_HANDSHAKE } from './upstream-error.js';
 export {
   type Http1Engine,
   type PoolSettings,
