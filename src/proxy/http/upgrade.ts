@@ -9,6 +9,17 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import type { RuntimeCluster } from '../cluster/index.js';
+import {
+  BodyReader,
+  type BodySink,
+  CRLF2,
+  type Framing,
+  framingOf,
+  NO_BODY,
+  parseResponseHead,
+  type ResponseHead,
+  UNTIL_CLOSE,
+} from '../http1/index.js';
 import { type Host, hashKey, NO_HASH, type PickContext } from '../lb/index.js';
 import { type ForwardRoute, hashInput, type RouteRequest, rewritePath } from '../router/index.js';
 import { socketPrincipal } from '../tls/index.js';
@@ -37,6 +48,20 @@ export interface UpgradeOptions {
   readonly random: () => number;
   readonly stats: ProxyStats;
   readonly istio?: (x: RequestOutcome) => void;
+}
+
+/** Largest upstream response head to an upgrade (as node's default). */
+const MAX_RESPONSE_HEAD = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
+/** Where a passed-on body's payload goes: nowhere (the bytes are forwarded as framed). */
+const DISCARD: BodySink = { onBody() {} };
+
+/** The upstream's answer to an upgrade: its status, parsed head, bytes, and what followed. */
+interface UpstreamAnswer {
+  readonly status: number;
+  readonly head: ResponseHead;
+  readonly bytes: Buffer;
+  readonly rest: Buffer;
 }
 
 /** Answers on the raw socket (nothing was sent upstream) and closes it. */
@@ -102,6 +127,19 @@ export function createUpgradeHandler(
 ): (req: IncomingMessage, socket: net.Socket, head: Buffer) => void {
   return function upgrade(req, socket, head) {
     const headers = req.headers;
+    // The client's bytes wait until the upstream has agreed to switch protocols.
+    socket.pause();
+    if (
+      headers['transfer-encoding'] !== undefined ||
+      (headers['content-length'] !== undefined && headers['content-length'] !== '0')
+    ) {
+      // A body on an upgrade request would have to be framed upstream before the switch,
+      // and bytes after it could only be guessed at: refused rather than passed on raw.
+      socket.on('error', () => socket.destroy());
+      options.stats.downstreamProtocolErrors++;
+      reject(socket, 400, 'upgrade request with a body', FLAG.DOWNSTREAM_PROTOCOL_ERROR);
+      return;
+    }
     const [authority, path] = splitTarget(req.url ?? '/', headers.host);
     const target = routeTunnel(options, req, socket, authority, path);
     if (!target) return;
@@ -151,6 +189,12 @@ class Tunnel {
   private status = 0;
   private readonly startedAt = performance.now();
   private sawResponse = false;
+  /** Response head bytes received so far, before the head is complete. */
+  private pending: Buffer | undefined = undefined;
+  /** The response flag of a tunnel that failed ('' while all is well). */
+  private flag = '';
+  /** The body of a non-101 answer being passed on, to find where it ends. */
+  private body: BodyReader | undefined = undefined;
 
   constructor(
     private readonly socket: net.Socket,
@@ -193,23 +237,116 @@ class Tunnel {
     } else {
       upstream.once(ready, () => clearTimeout(timer));
       upstream.write(head, 'latin1');
-      if (early.length > 0) upstream.write(early);
-      upstream.once('data', (first: Buffer) => {
+      // Nothing of the client's goes up, and nothing is joined, until the upstream answers
+      // 101 (RFC 9110 §7.8): a server that answers anything else has not switched, and the
+      // client's next bytes are another request, which must be routed and checked, never
+      // slipped through raw. Such an answer is passed on as an ordinary response, after
+      // which the connection closes.
+      const onHead = (chunk: Buffer) => {
+        const answer = this.responseHead(chunk);
+        if (answer === undefined) return;
+        upstream.off('data', onHead);
         this.sawResponse = true;
-        // "HTTP/1.1 101 ..." — the status, for the stats; the bytes go through untouched.
-        this.status = Number(first.toString('latin1', 9, 12)) || 0;
-        this.record(downstream);
-      });
-      join();
+        this.status = answer.status;
+        if (answer.status === 101) {
+          this.record(downstream);
+          socket.write(answer.bytes);
+          if (early.length > 0) upstream.write(early);
+          join();
+        } else this.plainResponse(answer, downstream);
+      };
+      upstream.on('data', onHead);
     }
     upstream.on('error', () => this.failed());
     upstream.on('close', () => {
       clearTimeout(timer);
       host.active--;
       if (!this.sawResponse) this.failed();
+      else if (this.body && !this.body.closed())
+        socket.destroy(); // cut short: say so
       else if (!socket.writableEnded) socket.end();
     });
     socket.on('close', () => upstream.destroy());
+  }
+
+  /**
+   * Collects the upstream's response head. Returns undefined until a final one (or a 101)
+   * is complete; interim 1xx heads are skipped; a malformed head answers 502 UPE.
+   */
+  private responseHead(chunk: Buffer): UpstreamAnswer | undefined {
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    for (;;) {
+      const end = buf.indexOf(CRLF2);
+      if (end < 0) {
+        if (buf.length > MAX_RESPONSE_HEAD) this.protocolError('response head too large');
+        else this.pending = buf;
+        return undefined;
+      }
+      let parsed: ResponseHead;
+      try {
+        parsed = parseResponseHead(buf.toString('latin1', 0, end));
+      } catch (err) {
+        this.protocolError((err as Error).message);
+        return undefined;
+      }
+      if (parsed.status >= 200 || parsed.status === 101) {
+        return { status: parsed.status, head: parsed, bytes: buf, rest: buf.subarray(end + 4) };
+      }
+      buf = buf.subarray(end + 4); // 100 Continue, 103 Early Hints: not for this client
+      if (buf.length === 0) return undefined;
+    }
+  }
+
+  /** Passes a non-101 answer on as an ordinary response; the connection then closes. */
+  private plainResponse(answer: UpstreamAnswer, downstream: unknown): void {
+    const { status, head, rest } = answer;
+    let framing: Framing;
+    try {
+      framing = status === 204 || status === 304 ? NO_BODY : framingOf(head.headers, UNTIL_CLOSE);
+    } catch (err) {
+      this.protocolError((err as Error).message);
+      return;
+    }
+    this.record(downstream);
+    let text = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    for (const name in head.headers) {
+      if (name === 'connection' || name === 'keep-alive' || name === 'upgrade') continue;
+      const v = head.headers[name];
+      if (v === undefined) continue;
+      if (Array.isArray(v)) for (const one of v) text += `${name}: ${one}\r\n`;
+      else text += `${name}: ${v}\r\n`;
+    }
+    this.socket.write(`${text}connection: close\r\n\r\n`, 'latin1');
+    const body = new BodyReader(framing);
+    this.body = body;
+    const upstream = this.upstream!;
+    const forward = (chunk: Buffer) => {
+      // The body goes on as framed (chunked stays chunked); only its end is looked for.
+      const used = body.read(chunk, 0, DISCARD);
+      if (used > 0) this.socket.write(used === chunk.length ? chunk : chunk.subarray(0, used));
+      if (body.done) {
+        upstream.off('data', forward);
+        this.socket.end();
+        upstream.destroy();
+      }
+    };
+    upstream.on('data', forward);
+    if (body.done) forward(EMPTY);
+    else if (rest.length > 0) forward(rest);
+  }
+
+  private protocolError(message: string): void {
+    this.sawResponse = true;
+    this.host.rqError++;
+    this.status = 502;
+    this.flag = FLAG.UPSTREAM_PROTOCOL_ERROR;
+    this.options.stats.upstreamProtocolErrors++;
+    this.record(this.socket);
+    this.upstream?.destroy();
+    if (!this.socket.destroyed) {
+      reject(this.socket, 502, `upstream protocol error: ${message}`, FLAG.UPSTREAM_PROTOCOL_ERROR);
+    }
   }
 
   private failed(): void {
@@ -220,6 +357,7 @@ class Tunnel {
     this.sawResponse = true;
     this.host.rqError++;
     this.status = 503;
+    this.flag = FLAG.UPSTREAM_CONNECT_FAILURE;
     this.record(this.socket);
     if (!this.socket.destroyed) {
       this.socket.unpipe();
@@ -234,13 +372,12 @@ class Tunnel {
   }
 
   private record(downstream: unknown): void {
-    const failed = this.status === 503;
     this.options.istio?.({
       clusterName: this.cluster.name,
       status: this.status,
       grpc: false,
       grpcStatus: '',
-      flags: failed ? FLAG.UPSTREAM_CONNECT_FAILURE : '',
+      flags: this.flag,
       startedAt: this.startedAt,
       requestBytes: 0,
       responseBytes: 0,

@@ -15,6 +15,7 @@ import {
   CRLF2,
   framingOf,
   HeadError,
+  isRequestTarget,
   isToken,
   NO_BODY,
   parseHeaderBlock,
@@ -42,6 +43,16 @@ export interface FastOptions {
 }
 
 const CONN = Symbol('ferry.fast.connection');
+/** HTTP-version (RFC 9112 §2.3); anything else in its place is a malformed request line. */
+const HTTP_VERSION = /^HTTP\/\d\.\d$/;
+
+/** Whether an (incomplete) head has a line ending in LF without CR. */
+function hasBareLf(buf: Buffer): boolean {
+  for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) {
+    if (i === 0 || buf[i - 1] !== 13) return true;
+  }
+  return false;
+}
 type Tagged = Socket & { [CONN]?: FastConnection };
 type TaggedStream = PassThrough & { [CONN]?: FastConnection };
 
@@ -95,6 +106,9 @@ export class FastConnection implements ResponseOwner, BodySink {
     const end = buf.indexOf(CRLF2);
     if (end < 0) {
       if (buf.length > this.maxHead) this.reject(431, 'request header fields too large');
+      // A head whose lines end in a bare LF never shows a CRLFCRLF: answer it now rather
+      // than wait in silence (RFC 9112 §2.2 lets a recipient refuse bare LF; node does).
+      else if (hasBareLf(buf)) this.reject(400, 'bare LF in request head');
       return;
     }
     if (end > this.maxHead) {
@@ -115,7 +129,7 @@ export class FastConnection implements ResponseOwner, BodySink {
       method = head.slice(0, sp1);
       url = head.slice(sp1 + 1, sp2);
       version = head.slice(sp2 + 1, eol);
-      if (!isToken(method) || url.length === 0 || url.includes(' ')) {
+      if (!isToken(method) || !isRequestTarget(url)) {
         throw new HeadError(400, 'malformed request line');
       }
       if (version !== 'HTTP/1.1') {
@@ -123,6 +137,7 @@ export class FastConnection implements ResponseOwner, BodySink {
           this.handOff();
           return;
         }
+        if (!HTTP_VERSION.test(version)) throw new HeadError(400, 'malformed request line');
         throw new HeadError(505, 'HTTP version not supported');
       }
       if (eol < head.length) parseHeaderBlock(head, eol + 2, headers);

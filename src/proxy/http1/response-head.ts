@@ -27,6 +27,21 @@ export function isToken(s: string): boolean {
   return true;
 }
 
+/**
+ * Whether `s` can be a request-target (RFC 9112 §3.2): no whitespace, no control
+ * characters, no DEL. A target with a TAB, CR or LF in it is how a request is smuggled past
+ * the proxy's routing to a lenient server (one that splits on any whitespace): refused.
+ * Bytes above 0x7F are let through, as node's parser lets them.
+ */
+export function isRequestTarget(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 32 || c === 127) return false;
+  }
+  return true;
+}
+
 /*
  * Field values hold visible characters, spaces, tabs and obs-text, no other control
  * characters (RFC 9110 §5.5). Node's parser refuses them too, and undici will not send one
@@ -96,6 +111,8 @@ export function parseHeaderBlock(text: string, from: number, headers: IncomingHt
     const value = text.slice(vs, ve);
     const prev = headers[name];
     if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    // Two Host fields: which one is the target is anyone's guess (RFC 9112 §3.2: 400).
+    else if (name === 'host') throw new HeadError(400, 'more than one Host header');
     else if (Array.isArray(prev)) prev.push(value);
     else headers[name] = `${prev}, ${value}`;
     pos = eol + 2;
