@@ -379,6 +379,10 @@ export class Sidecar {
           context: () => workloadTls.context(),
         }
       : undefined;
+    // Requests refused as malformed before routing (400 DPE), on either listener.
+    const refused = () => {
+      this.stats.downstreamProtocolErrors++;
+    };
     const outbound = await listenHttp(
       bind,
       o.outboundPort ?? 15001,
@@ -390,6 +394,7 @@ export class Sidecar {
       }),
       {
         fastPath: o.http1 !== 'node',
+        refused,
         accept: outboundAccept,
         upgrade: createUpgradeHandler({
           ...env,
@@ -417,6 +422,7 @@ export class Sidecar {
       }),
       {
         fastPath: o.http1 !== 'node',
+        refused,
         tls: inboundTls,
         opaque: opaqueInbound,
         upgrade: createUpgradeHandler({

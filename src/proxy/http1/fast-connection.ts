@@ -40,6 +40,8 @@ export interface FastOptions {
   readonly maxHeadBytes?: number;
   /** Takes over a connection the fast path does not serve, with its unread bytes put back. */
   readonly handOff: (socket: Socket) => void;
+  /** Counts a request refused as malformed (400, 431, 501, 505: DPE). */
+  readonly refused?: () => void;
 }
 
 const CONN = Symbol('ferry.fast.connection');
@@ -285,12 +287,14 @@ export class FastConnection implements ResponseOwner, BodySink {
   }
 
   private reject(status: number, message: string): void {
+    this.options.refused?.();
     const res = new FastResponse(this, false, true);
     this.response = res;
     this.buf = undefined;
     res.writeHead(status, {
       'content-type': 'text/plain',
       'content-length': Buffer.byteLength(message) + 1,
+      'x-ferry-response-flags': 'DPE',
     });
     res.end(`${message}\n`);
   }

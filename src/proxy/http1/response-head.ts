@@ -74,6 +74,11 @@ function headerName(raw: string): string {
   return name;
 }
 
+/** Whether `value` is a valid field value: no controls but HTAB, no DEL (RFC 9110 §5.5). */
+export function isFieldValue(value: string): boolean {
+  return validValueAt(value, 0, value.length);
+}
+
 /** Whether text[from, to) is a valid field value (see validValue). */
 function validValueAt(text: string, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {

@@ -16,6 +16,7 @@ import {
 import { TLS_PEER } from '../tls/index.js';
 import { PrefixedSocket } from './prefixed-socket.js';
 import { DETECTION_TIMEOUT_MS, isHttp2Preface, TLS_HANDSHAKE } from './protocol-detection.js';
+import { invalidRequest } from './request-checks.js';
 
 export type HttpHandler = (
   req: IncomingMessage | Http2ServerRequest | FastRequest,
@@ -56,6 +57,8 @@ export interface ListenOptions {
   readonly connect?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
   /** HTTP/1.1 upgrades (WebSocket...): without it they are refused. */
   readonly upgrade?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
+  /** Counts a request refused as malformed before it reached the handler (400 DPE). */
+  readonly refused?: () => void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -95,13 +98,134 @@ function closeAfterResponse(_req: IncomingMessage, res: ServerResponse): void {
   res.shouldKeepAlive = false;
 }
 
+/** The 400 for a malformed request node parsed; on HTTP/1.1 the connection then closes. */
+function refuseRequest(res: ServerResponse | Http2ServerResponse, reason: string): void {
+  const body = `${reason}\n`;
+  if ('shouldKeepAlive' in res) res.shouldKeepAlive = false;
+  res.writeHead(400, {
+    'content-type': 'text/plain',
+    'content-length': Buffer.byteLength(body),
+    'x-ferry-response-flags': 'DPE',
+  });
+  res.end(body);
+}
+
+/** Raw 400 on a socket no response object owns (an upgrade, a parse error). */
+function refuseOnSocket(socket: net.Socket, status: number, reason: string): void {
+  const body = `${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Bad Request'}\r\ncontent-type: text/plain\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nx-ferry-response-flags: DPE\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
+}
+
+/*
+ * node's HTTP/1.1 server parses pipelined requests ahead of their responses. When one of
+ * them is malformed, its default is to answer 400 and destroy the socket at once, though
+ * requests before it are on their way upstream: those would be forwarded and never
+ * answered. Instead, the requests in flight on each socket are counted, reading stops at
+ * the malformed one, and its 400 goes out after the last of their responses.
+ */
+const IN_FLIGHT = Symbol('ferry.node.inFlight');
+const BROKEN = Symbol('ferry.node.broken');
+const LAST = Symbol('ferry.node.last');
+type NodeSocket = net.Socket & {
+  [IN_FLIGHT]?: number;
+  [BROKEN]?: number;
+  [LAST]?: ServerResponse;
+};
+type TrackedResponse = ServerResponse & { [IN_FLIGHT]?: NodeSocket };
+
+function nodeResponseClosed(this: TrackedResponse): void {
+  const socket = this[IN_FLIGHT];
+  if (!socket) return;
+  this[IN_FLIGHT] = undefined;
+  const left = (socket[IN_FLIGHT] ?? 1) - 1;
+  socket[IN_FLIGHT] = left;
+  const status = socket[BROKEN];
+  if (left === 0 && status !== undefined && !socket.destroyed) {
+    refuseOnSocket(socket, status, 'malformed request');
+  }
+}
+
+function onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+  const s = socket as NodeSocket;
+  if (s[BROKEN] !== undefined) return;
+  if (s.destroyed || !s.writable || err.code === 'ECONNRESET') {
+    s.destroy();
+    return;
+  }
+  // node's own choices of status for what its parser refuses.
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? 431
+      : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+        ? 413
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 408
+          : 400;
+  s[BROKEN] = status;
+  const last = s[LAST];
+  if (last && !last.req.complete && (s[IN_FLIGHT] ?? 0) > 0) {
+    // The bad bytes are inside the body of a request under way: that request cannot go on
+    // (its exchange answers 400 DPE or is cut), and nothing after it can be parsed.
+    if (s[IN_FLIGHT] === 1 && !last.headersSent) {
+      refuseOnSocket(s, status, 'malformed request');
+      s.once('finish', () => s.destroy()); // once the 400 is out
+    } else s.destroy();
+    return;
+  }
+  s.pause();
+  if ((s[IN_FLIGHT] ?? 0) === 0) refuseOnSocket(s, status, 'malformed request');
+}
+
 export async function listenHttp(
   host: string,
   port: number,
   handler: HttpHandler,
   options: ListenOptions = {},
 ): Promise<HttpListener> {
-  const h1 = http.createServer({ keepAlive: true, noDelay: true }, handler);
+  const refused = options.refused;
+  /** Answers 400 to a request node parsed that the fast path would refuse; true if it did. */
+  const refuse = (
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
+  ) => {
+    const why = invalidRequest(req);
+    if (why === undefined) return false;
+    refused?.();
+    refuseRequest(res, why);
+    return true;
+  };
+  /** Requests node parsed: checked as the fast path checks, then counted while in flight. */
+  const checkedH1 = (req: IncomingMessage, res: ServerResponse) => {
+    if (refuse(req, res)) return;
+    const socket = req.socket as NodeSocket;
+    socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 0) + 1;
+    socket[LAST] = res;
+    (res as TrackedResponse)[IN_FLIGHT] = socket;
+    res.once('close', nodeResponseClosed);
+    handler(req, res);
+  };
+  const checkedH2 = (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    if (!refuse(req, res)) handler(req, res);
+  };
+  const upgrade = options.upgrade;
+  const checkedTunnel =
+    (next: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void) =>
+    (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const why = invalidRequest(req);
+      if (why !== undefined) {
+        refused?.();
+        socket.on('error', () => socket.destroy());
+        refuseOnSocket(socket, 400, why);
+        return;
+      }
+      next(req, socket, head);
+    };
+  const h1 = http.createServer({ keepAlive: true, noDelay: true }, checkedH1);
+  h1.on('clientError', onClientError);
   h1.keepAliveTimeout = 60_000;
   h1.headersTimeout = 60_000;
   h1.requestTimeout = 0;
@@ -111,9 +235,9 @@ export async function listenHttp(
   h1.emit('listening');
   // A CONNECT (tunnel) request has no route: answer 404 NR, as Envoy does without a
   // connect_matcher, instead of letting node drop the connection unanswered.
-  h1.on('connect', options.connect ?? rejectConnect);
-  if (options.upgrade) h1.on('upgrade', options.upgrade);
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, handler);
+  h1.on('connect', checkedTunnel(options.connect ?? rejectConnect));
+  if (upgrade) h1.on('upgrade', checkedTunnel(upgrade));
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, checkedH2);
   const sessions = new Set<http2.ServerHttp2Session>();
   // The TLS socket under the HTTP/2 connection being handed over now, for the session.
   let handingOver: net.Socket | undefined;
@@ -126,7 +250,7 @@ export async function listenHttp(
   const fast = options.fastPath ?? true;
   const fastConns = new Set<FastConnection>();
   let draining = false;
-  const fastOptions = { handOff: (s: net.Socket) => h1.emit('connection', s) };
+  const fastOptions = { handOff: (s: net.Socket) => h1.emit('connection', s), refused };
 
   /** Serves a (plaintext or decrypted) connection whose first bytes are `first`. */
   const opaque = options.opaque;
