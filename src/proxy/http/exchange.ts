@@ -73,6 +73,11 @@ const CONNECT_ERRORS = new Set([
   TLS_HANDSHAKE,
 ]);
 
+/** The upstream's answer was not HTTP: said by Ferry's own parser, or by undici's. */
+function isProtocolError(err: Error & { code?: string }): boolean {
+  return err.code === PROTOCOL_ERROR || err.name === 'HTTPParserError';
+}
+
 function classify(err: Error & { code?: string }): RetriableError {
   if (err.code && CONNECT_ERRORS.has(err.code)) return 'connect-failure';
   if (/REFUSED_STREAM/.test(err.message)) return 'refused-stream';
@@ -376,7 +381,7 @@ export class Exchange {
       } else this.finishLocal(400, 'malformed request body', FLAG.DOWNSTREAM_PROTOCOL_ERROR);
       return;
     }
-    if ((err as { code?: string }).code === PROTOCOL_ERROR && !this.res.headersSent) {
+    if (isProtocolError(err) && !this.res.headersSent) {
       // Not HTTP/1.1 (a malformed head, bad framing): 502 UPE as Envoy, not a reset (503).
       attempt.host.rqError++;
       this.cluster.outlier?.record(attempt.host, Outcome.Local);

@@ -5,6 +5,8 @@
  */
 import { PassThrough, type Readable } from 'node:stream';
 
+function ignoreError(): void {}
+
 export const DEFAULT_RETRY_BUFFER_LIMIT = 1024 * 1024;
 
 export class ReplayableBody {
@@ -22,6 +24,9 @@ export class ReplayableBody {
   /** The body stream for the first attempt. */
   first(): Readable {
     const live = new PassThrough();
+    // The client's body failing fails this copy too; an upstream that has already answered
+    // no longer listens to it, and an 'error' nobody handles would end the process.
+    live.on('error', ignoreError);
     this.live = live;
     this.source.on('data', (chunk: Buffer) => {
       if (!this.overflowed) {

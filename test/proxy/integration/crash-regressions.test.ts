@@ -17,13 +17,18 @@ import { RawClient } from '../../support/raw-http.js';
 import { type SidecarProcess, startSidecarProcess } from '../../support/sidecar-process.js';
 import { waitFor } from '../../support/wait-for.js';
 
-/** An upstream that answers every request with status 600 (no HTTP version can carry it). */
+/**
+ * An upstream that answers with a status line no client can be given: 600 by default (no
+ * HTTP version can carry it), or the status line the request's path names (/s/101...).
+ */
 async function status600Upstream(): Promise<net.Server> {
   const server = net.createServer((s) => {
     s.on('error', () => s.destroy());
-    s.once('data', () =>
-      s.end('HTTP/1.1 600 Beyond\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi'),
-    );
+    s.once('data', (d: Buffer) => {
+      const m = /^[A-Z]+ \/s\/([^ ]+) /.exec(d.toString('latin1'));
+      const line = m ? decodeURIComponent(m[1]) : '600 Beyond';
+      s.end(`HTTP/1.1 ${line}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi`);
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return server;
@@ -58,6 +63,20 @@ for (const http1 of ['fast', 'node'] as const) {
         mesh(
           service('api', 8080, 'http', [upstream.port]),
           service('weird', 8080, 'http', [weirdPort]),
+          // The same app with retries on: a streamed body is teed for a replay.
+          service('retrying', 8080, 'http', [upstream.port], {
+            policy: {
+              loadBalancer: 'round_robin',
+              connectTimeoutMs: 5000,
+              retries: {
+                attempts: 2,
+                on: ['5xx', 'reset'],
+                retriableStatusCodes: [],
+                backoffBaseMs: 25,
+                backoffMaxMs: 250,
+              },
+            },
+          }),
         ),
       );
       proxy = await startSidecarProcess([
@@ -131,6 +150,53 @@ for (const http1 of ['fast', 'node'] as const) {
       await stillServing();
     });
 
+    it('a request with a body the upstream answers early, then the client closes, on a route with retries', async () => {
+      const c = await RawClient.connect(proxy.ports.outbound);
+      c.write(
+        `POST /early HTTP/1.1\r\nhost: retrying:8080\r\ncontent-length: 100000\r\n\r\n${'y'.repeat(500)}`,
+      );
+      const r = await c.response();
+      assert.equal(r.status, 200);
+      c.destroy();
+      await stillServing();
+    });
+
+    it('a client that closes mid-body on a route with retries', async () => {
+      const before = upstream.seen.length;
+      const c = await RawClient.connect(proxy.ports.outbound);
+      c.write(
+        `POST /upload HTTP/1.1\r\nhost: retrying:8080\r\ncontent-length: 100000\r\n\r\n${'x'.repeat(1000)}`,
+      );
+      await waitFor('the upstream to see the upload', () => upstream.seen.length > before);
+      c.destroy();
+      await waitFor('the upstream to be let go of', () => upstream.inFlight === 0);
+      await stillServing();
+    });
+
+    for (const how of ['resets its stream', 'closes its connection'] as const) {
+      for (const host of ['api:8080', 'retrying:8080', 'nowhere.example', 'weird:8080']) {
+        it(`an HTTP/2 client that ${how} mid-body (${host})`, async () => {
+          const session = http2.connect(`http://127.0.0.1:${proxy.ports.outbound}`);
+          session.on('error', () => undefined);
+          const req = session.request({
+            ':method': 'POST',
+            ':path': host === 'api:8080' ? '/upload' : '/early',
+            ':authority': host,
+          });
+          req.on('error', () => undefined);
+          req.on('response', () => undefined);
+          req.resume();
+          req.write('z'.repeat(2000));
+          // The request is under way (answered or not): then the client gives up on it.
+          await send(proxy.ports.admin, { path: '/stats' });
+          if (how === 'resets its stream') req.close(http2.constants.NGHTTP2_CANCEL);
+          session.destroy();
+          await waitFor('the upstream to be let go of', () => upstream.inFlight === 0);
+          await stillServing();
+        });
+      }
+    }
+
     it('regression: a chunked request answered 404, then the client closes', async () => {
       const c = await RawClient.connect(proxy.ports.outbound);
       c.write(
@@ -192,6 +258,28 @@ for (const http1 of ['fast', 'node'] as const) {
       }
       await stillServing();
     });
+
+    for (const line of ['101 Switching Protocols', '099 Low', '1000 Big', '2xx Bad']) {
+      it(`an upstream answering "${line}" to a plain request gets 502 UPE (HTTP/1.1 and HTTP/2 clients)`, async () => {
+        const path = `/s/${encodeURIComponent(line)}`;
+        const r = await send(proxy.ports.outbound, { host: 'weird:8080', path });
+        assert.deepEqual([r.status, r.flags], [502, 'UPE']);
+        const session = http2.connect(`http://127.0.0.1:${proxy.ports.outbound}`);
+        session.on('error', () => undefined);
+        try {
+          const h = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+            const req = session.request({ ':path': path, ':authority': 'weird:8080' });
+            req.on('response', resolve);
+            req.on('error', reject);
+            req.resume();
+          });
+          assert.deepEqual([h[':status'], h['x-ferry-response-flags']], [502, 'UPE']);
+        } finally {
+          session.close();
+        }
+        await stillServing();
+      });
+    }
 
     it('an upstream answering status 600 to an HTTP/1.1 client gets 502 UPE', async () => {
       const r = await send(proxy.ports.outbound, { host: 'weird:8080', path: '/' });
