@@ -27,7 +27,12 @@ import { OVERFLOW, PROTOCOL_ERROR, TLS_HANDSHAKE, type UpstreamPools } from '../
 import type { AccessLog } from './access-log.js';
 import { downstreamResponseHeaders, HOP_BY_HOP, upstreamRequestHeaders } from './headers.js';
 import type { RequestOutcome } from './istio-metrics.js';
-import { type DownstreamResponse, grpcStatusForHttp, sendLocalReply } from './local-reply.js';
+import {
+  type DownstreamResponse,
+  grpcStatusForHttp,
+  resetResponse,
+  sendLocalReply,
+} from './local-reply.js';
 import { ReplayableBody } from './request-body.js';
 import { FLAG } from './response-flags.js';
 import type { ProxyStats } from './stats.js';
@@ -376,7 +381,7 @@ export class Exchange {
       // The client's body broke HTTP/1.1's framing: its fault, not the upstream's.
       if (this.res.headersSent) {
         this.addFlag(FLAG.DOWNSTREAM_PROTOCOL_ERROR);
-        this.res.destroy();
+        resetResponse(this.res);
         this.done();
       } else this.finishLocal(400, 'malformed request body', FLAG.DOWNSTREAM_PROTOCOL_ERROR);
       return;
@@ -400,7 +405,7 @@ export class Exchange {
     if (this.res.headersSent || (this.trailersOnly && this.status)) {
       // The response had started: all we can do is cut the client's stream too.
       this.addFlag(FLAG.UPSTREAM_CONNECTION_TERMINATION);
-      this.res.destroy();
+      resetResponse(this.res);
       this.done();
       return;
     }
@@ -434,7 +439,7 @@ export class Exchange {
     this.abortAttempt(UPSTREAM_PROTOCOL_ERROR);
     if (this.res.headersSent) {
       this.addFlag(FLAG.UPSTREAM_PROTOCOL_ERROR);
-      this.res.destroy();
+      resetResponse(this.res);
       this.done();
       return;
     }
@@ -481,7 +486,7 @@ export class Exchange {
     this.abortAttempt(ROUTE_TIMEOUT);
     if (this.res.headersSent) {
       this.addFlag(FLAG.UPSTREAM_TIMEOUT);
-      this.res.destroy();
+      resetResponse(this.res);
       this.done();
       return;
     }

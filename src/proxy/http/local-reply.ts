@@ -4,7 +4,7 @@
  * "HTTP to gRPC status code mapping" says, in a trailers-only response.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
+import http2, { type Http2ServerResponse } from 'node:http2';
 
 /**
  * What the data path needs of a downstream response; node's ServerResponse and
@@ -68,6 +68,23 @@ export function isGrpcRequest(contentType: string | string[] | undefined): boole
   return typeof contentType === 'string' && contentType.startsWith('application/grpc');
 }
 
+const INTERNAL_ERROR = http2.constants.NGHTTP2_INTERNAL_ERROR;
+
+/**
+ * Ends a response that cannot be completed so that the client sees it was cut: HTTP/1.1
+ * loses its connection; an HTTP/2 stream is reset with INTERNAL_ERROR (RFC 9113 §8.1: a
+ * stream closed without END_STREAM is incomplete). Destroying an HTTP/2 response without
+ * an error would send RST_STREAM(NO_ERROR), which clients take for a clean end.
+ */
+export function resetResponse(res: DownstreamResponse): void {
+  const stream = (res as Partial<Http2ServerResponse>).stream;
+  if (stream !== undefined) {
+    if (!stream.destroyed) stream.close(INTERNAL_ERROR);
+    return;
+  }
+  res.destroy();
+}
+
 /** Sends a local reply, unless a response has already started (then the stream is reset). */
 export function sendLocalReply(
   res: DownstreamResponse,
@@ -79,7 +96,7 @@ export function sendLocalReply(
   grpcStatus?: number,
 ): void {
   if (res.headersSent) {
-    res.destroy();
+    resetResponse(res);
     return;
   }
   if (grpc) {
