@@ -320,7 +320,12 @@ export class Exchange {
       this.pendingHeaders = out;
       return;
     }
-    this.res.writeHead(status, out);
+    try {
+      this.res.writeHead(status, out);
+    } catch (err) {
+      // A field the downstream protocol cannot carry (node checks names and values).
+      this.upstreamProtocolError(attempt, (err as Error).message);
+    }
   }
 
   private pendingHeaders: Record<string, unknown> | undefined;
@@ -355,7 +360,11 @@ export class Exchange {
     if (trailerStatus !== undefined) this.grpcStatus = String(trailerStatus);
     const names = Object.keys(trailers);
     if (names.length > 0 && (this.res as unknown as Http2ServerResponse).stream) {
-      (this.res as unknown as Http2ServerResponse).addTrailers(trailers as Record<string, string>);
+      // Hop-by-hop fields are no more allowed in trailers than in headers: HTTP/2 refuses
+      // them (RFC 9113 §8.2.2), and node throws from inside its stream when it meets one.
+      (this.res as unknown as Http2ServerResponse).addTrailers(
+        downstreamResponseHeaders(trailers) as Record<string, string>,
+      );
     }
     this.res.end();
     this.done();

@@ -23,6 +23,17 @@ async function rawUpstream(): Promise<net.Server> {
         s.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly ten b');
       } else if (path === '/cut-chunked') {
         s.end('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\na\r\nonly ten b\r\n');
+      } else if (path === '/bad-trailers') {
+        // Trailers HTTP/2 forbids (connection-specific fields, RFC 9113 §8.2.2).
+        s.end(
+          'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n' +
+            'connection: close\r\nkeep-alive: 5\r\nx-fine: 1\r\n\r\n',
+        );
+      } else if (path === '/bad-headers') {
+        s.write(
+          'HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-a: 1\r\nproxy-authenticate: x\r\n' +
+            'http2-settings: x\r\nte: gzip\r\n\r\nok',
+        );
       } else if (path === '/no-content') {
         s.write('HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nx-seen: yes\r\n\r\n');
       } else {
@@ -100,6 +111,15 @@ for (const http1 of ['fast', 'node'] as const) {
         assert.equal(r.body, 'only ten b');
         assert.notEqual(r.ending, 'end', 'the truncation was hidden');
         assert.equal(r.ending, `rst ${http2.constants.NGHTTP2_INTERNAL_ERROR}`);
+      });
+    }
+
+    for (const path of ['/bad-trailers', '/bad-headers']) {
+      it(`regression: connection-specific fields from the upstream (${path}) are dropped, not a crash or stream error`, async () => {
+        const r = await h2Get(session, path);
+        assert.deepEqual([r.status, r.body, r.ending], [200, 'ok', 'end']);
+        const next = await h2Get(session, '/ok');
+        assert.deepEqual([next.status, next.body, next.ending], [200, 'ok', 'end']);
       });
     }
 
