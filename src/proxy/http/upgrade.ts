@@ -41,7 +41,11 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'host',
   'upgrade',
+  'http2-settings',
 ]);
+
+/** An Upgrade header that offers h2c (a token list, RFC 9110 §7.8). */
+const H2C = /(^|,)\s*h2c\s*(,|$)/i;
 
 export interface UpgradeOptions {
   readonly view: () => RouteView;
@@ -153,11 +157,19 @@ export function createUpgradeHandler(
       if (Array.isArray(v)) for (const one of v) text += `${name}: ${one}\r\n`;
       else text += `${name}: ${v}\r\n`;
     }
-    text += `connection: upgrade\r\nupgrade: ${headers.upgrade ?? ''}\r\n\r\n`;
+    // h2c (RFC 7540 §3.2, removed by RFC 9113) would turn the connection into HTTP/2
+    // streams the app serves with no route or policy of the sidecar's in the way ("h2c
+    // smuggling"). As Envoy does, the upgrade is dropped: the request goes up as an ordinary
+    // one, and a 101 to it is a protocol error.
+    const h2c = H2C.test(String(headers.upgrade ?? ''));
+    text += h2c
+      ? 'connection: close\r\n\r\n'
+      : `connection: upgrade\r\nupgrade: ${headers.upgrade ?? ''}\r\n\r\n`;
     new Tunnel(socket, cluster, host, options, cluster.hostTls?.get(host)).open(
       text,
       head,
       (req.socket as unknown) ?? socket,
+      !h2c,
     );
   };
 }
@@ -209,7 +221,13 @@ class Tunnel {
    * up first and the upstream's answer (101) comes back through the tunnel. Without, a
    * CONNECT: the proxy answers 200 itself once the upstream connection is open.
    */
-  open(head: string | undefined, early: Buffer, downstream: unknown): void {
+  open(
+    head: string | undefined,
+    early: Buffer,
+    downstream: unknown,
+    /** Whether a 101 may open the tunnel (false: the upgrade was dropped from the request). */
+    mayUpgrade = true,
+  ): void {
     const { host, cluster, socket, secure } = this;
     const { socket: upstream, ready } = connectEndpoint(host.address, host.port, secure, [
       'http/1.1',
@@ -246,6 +264,10 @@ class Tunnel {
         const answer = this.responseHead(chunk);
         if (answer === undefined) return;
         upstream.off('data', onHead);
+        if (answer.status === 101 && !mayUpgrade) {
+          this.protocolError('101 Switching Protocols to a request without an upgrade');
+          return;
+        }
         this.sawResponse = true;
         this.status = answer.status;
         if (answer.status === 101) {

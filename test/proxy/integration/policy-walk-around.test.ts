@@ -8,6 +8,7 @@
  * record of request lines: it never reads one for /admin. Both HTTP/1.1 paths.
  */
 import assert from 'node:assert/strict';
+import net, { type AddressInfo } from 'node:net';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
 import type { AuthorizationRule } from '../../../src/mesh/index.js';
 import type { Sidecar } from '../../../src/proxy/index.js';
@@ -24,6 +25,27 @@ const DENY_ADMIN: AuthorizationRule = {
   to: [{ methods: [], paths: [{ prefix: '/admin' }], ports: [] }],
 };
 
+/**
+ * An app that speaks h2c: it answers an `Upgrade: h2c` with 101 (and then reads whatever
+ * comes as raw bytes, recorded), anything else with 200. What it received is kept as text.
+ */
+async function h2cApp(): Promise<{ server: net.Server; received: () => string }> {
+  let received = '';
+  const server = net.createServer((s) => {
+    s.on('error', () => s.destroy());
+    s.on('data', (d: Buffer) => {
+      const text = d.toString('latin1');
+      const switched = received.includes('upgrade: h2c') || /upgrade: h2c/i.test(text);
+      received += text;
+      if (switched)
+        s.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: h2c\r\n\r\n');
+      else s.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, received: () => received };
+}
+
 for (const http1 of ['fast', 'node'] as const) {
   describe(`integration: nothing walks around a policy to a lenient app (HTTP/1.1 ${http1} path)`, function () {
     this.timeout(30_000);
@@ -31,9 +53,11 @@ for (const http1 of ['fast', 'node'] as const) {
     let cp: ControlPlane;
     let client: Sidecar;
     let guard: Sidecar;
+    let h2c: Awaited<ReturnType<typeof h2cApp>>;
 
     before(async () => {
       app = await startPythonApp();
+      h2c = await h2cApp();
       cp = await startControlPlane(
         mesh(
           // Outbound: the calling sidecar's route answers /admin 403 itself.
@@ -47,6 +71,7 @@ for (const http1 of ['fast', 'node'] as const) {
               },
             ],
           }),
+          service('h2capp', 8080, 'http', [(h2c.server.address() as AddressInfo).port]),
           // Inbound: the app's own sidecar denies /admin.
           service('guarded', 8080, 'http', [], { authorization: [DENY_ADMIN] }),
         ),
@@ -60,6 +85,23 @@ for (const http1 of ['fast', 'node'] as const) {
       await Promise.all([client?.stop(0), guard?.stop(0)]);
       await cp?.close();
       await app?.stop();
+      h2c?.server.close();
+    });
+
+    it('an h2c upgrade is dropped: the request goes up as an ordinary one, never switched', async () => {
+      await waitForHosts(client, clusterName('h2capp', 8080), 1);
+      const c = await RawClient.connect(client.ports.outbound);
+      c.write(
+        'GET /public HTTP/1.1\r\nhost: h2capp:8080\r\nconnection: upgrade, http2-settings\r\n' +
+          'upgrade: h2c\r\nhttp2-settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n' +
+          'GET /admin HTTP/1.1\r\nhost: h2capp:8080\r\n\r\n',
+      );
+      const r = await c.response();
+      assert.deepEqual([r.status, r.body, r.headers.connection], [200, 'ok', 'close']);
+      assert.equal(await c.closedWithin(5000), true, 'the connection closes');
+      c.destroy();
+      assert.match(h2c.received(), /^GET \/public HTTP\/1\.1\r\n/);
+      assert.doesNotMatch(h2c.received(), /upgrade|http2-settings|\/admin/i);
     });
 
     const sides = [
