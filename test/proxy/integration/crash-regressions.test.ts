@@ -115,18 +115,35 @@ for (const http1 of ['fast', 'node'] as const) {
       assert.equal(proxy.child.exitCode, null, `the sidecar died: ${proxy.stderr()}`);
     }
 
-    it('regression: a client that closes its connection in the middle of a request body', async () => {
-      const before = upstream.seen.length;
-      const c = await RawClient.connect(proxy.ports.outbound);
-      c.write(
-        `POST /upload HTTP/1.1\r\nhost: api:8080\r\ncontent-length: 100000\r\n\r\n${'x'.repeat(1000)}`,
-      );
-      // The request reached the upstream with part of its body: then the upload is aborted.
-      await waitFor('the upstream to see the upload', () => upstream.seen.length > before);
-      c.destroy();
-      await waitFor('the upstream to be let go of', () => upstream.inFlight === 0);
-      await stillServing();
-    });
+    for (const host of ['api:8080', 'retrying:8080']) {
+      // With retries on, a streamed body is also teed into a copy kept for a replay.
+      const where = host === 'api:8080' ? '' : ' (a route with retries)';
+
+      it(`regression: a client that closes its connection in the middle of a request body${where}`, async () => {
+        const before = upstream.seen.length;
+        const c = await RawClient.connect(proxy.ports.outbound);
+        c.write(
+          `POST /upload HTTP/1.1\r\nhost: ${host}\r\ncontent-length: 100000\r\n\r\n${'x'.repeat(1000)}`,
+        );
+        // The request reached the upstream with part of its body: then the upload is aborted.
+        await waitFor('the upstream to see the upload', () => upstream.seen.length > before);
+        c.destroy();
+        await waitFor('the upstream to be let go of', () => upstream.inFlight === 0);
+        await stillServing();
+      });
+
+      it(`regression: a request with a body the upstream answers early, then the client closes${where}`, async () => {
+        const c = await RawClient.connect(proxy.ports.outbound);
+        c.write(
+          `POST /early HTTP/1.1\r\nhost: ${host}\r\ncontent-length: 100000\r\n\r\n${'y'.repeat(500)}`,
+        );
+        const r = await c.response();
+        assert.equal(r.status, 200);
+        assert.equal(r.body, 'early');
+        c.destroy();
+        await stillServing();
+      });
+    }
 
     it('regression: a request with a body and no route (404 NR), then the client closes', async () => {
       const c = await RawClient.connect(proxy.ports.outbound);
@@ -135,41 +152,6 @@ for (const http1 of ['fast', 'node'] as const) {
       assert.equal(r.status, 404);
       assert.equal(r.headers['x-ferry-response-flags'], 'NR');
       c.destroy();
-      await stillServing();
-    });
-
-    it('regression: a request with a body the upstream answers early, then the client closes', async () => {
-      const c = await RawClient.connect(proxy.ports.outbound);
-      c.write(
-        `POST /early HTTP/1.1\r\nhost: api:8080\r\ncontent-length: 100000\r\n\r\n${'y'.repeat(500)}`,
-      );
-      const r = await c.response();
-      assert.equal(r.status, 200);
-      assert.equal(r.body, 'early');
-      c.destroy();
-      await stillServing();
-    });
-
-    it('a request with a body the upstream answers early, then the client closes, on a route with retries', async () => {
-      const c = await RawClient.connect(proxy.ports.outbound);
-      c.write(
-        `POST /early HTTP/1.1\r\nhost: retrying:8080\r\ncontent-length: 100000\r\n\r\n${'y'.repeat(500)}`,
-      );
-      const r = await c.response();
-      assert.equal(r.status, 200);
-      c.destroy();
-      await stillServing();
-    });
-
-    it('a client that closes mid-body on a route with retries', async () => {
-      const before = upstream.seen.length;
-      const c = await RawClient.connect(proxy.ports.outbound);
-      c.write(
-        `POST /upload HTTP/1.1\r\nhost: retrying:8080\r\ncontent-length: 100000\r\n\r\n${'x'.repeat(1000)}`,
-      );
-      await waitFor('the upstream to see the upload', () => upstream.seen.length > before);
-      c.destroy();
-      await waitFor('the upstream to be let go of', () => upstream.inFlight === 0);
       await stillServing();
     });
 
