@@ -149,13 +149,18 @@ function nodeResponseClosed(this: TrackedResponse): void {
   }
 }
 
-function onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+function onClientError(
+  err: NodeJS.ErrnoException,
+  socket: net.Socket,
+  refused: (() => void) | undefined,
+): void {
   const s = socket as NodeSocket;
   if (s[BROKEN] !== undefined) return;
   if (s.destroyed || !s.writable || err.code === 'ECONNRESET') {
     s.destroy();
     return;
   }
+  refused?.();
   // node's own choices of status for what its parser refuses.
   const status =
     err.code === 'HPE_HEADER_OVERFLOW'
@@ -225,7 +230,9 @@ export async function listenHttp(
       next(req, socket, head);
     };
   const h1 = http.createServer({ keepAlive: true, noDelay: true }, checkedH1);
-  h1.on('clientError', onClientError);
+  h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) =>
+    onClientError(err, socket, refused),
+  );
   h1.keepAliveTimeout = 60_000;
   h1.headersTimeout = 60_000;
   h1.requestTimeout = 0;
