@@ -1,12 +1,13 @@
 /**
  * The checks node's own servers leave out, so that a request refused on the HTTP/1.1 fast
  * path is refused on node's HTTP/1.1 server and on HTTP/2 too. llhttp already refuses
- * controls in the target and in header names and values; node's HTTP/2 server (nghttp2 as
- * node configures it) lets through control characters, CR and LF in values, and names that
- * are not tokens, which an HTTP/1.1 upstream would then read as more header lines. Neither
- * refuses a second Host (node keeps the first and drops the other, the upstream may pick
- * either: RFC 9112 §3.2 says 400), nor HTTP/1.0 with Transfer-Encoding (RFC 9112 §6.1: a
- * 1.0 recipient cannot parse chunked; Envoy and nginx refuse it).
+ * controls in the target and in header names and values, and nghttp2 an invalid :path;
+ * node's HTTP/2 server drops a field with an invalid name or value and serves the rest (its
+ * choice of nghttp2's lenient mode): the field checks here are a second line for that path.
+ * Neither refuses a second Host (node keeps the first and drops the other, the upstream may
+ * pick either: RFC 9112 §3.2 says 400), nor HTTP/1.0 with Transfer-Encoding (RFC 9112 §6.1:
+ * a 1.0 recipient cannot parse chunked; Envoy and nginx refuse it). A missing Host on
+ * HTTP/1.1 is refused here rather than by node, so it is counted and flagged as elsewhere.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
@@ -33,5 +34,7 @@ export function invalidRequest(req: IncomingMessage | Http2ServerRequest): strin
   if (req.httpVersion === '1.0' && req.headers['transfer-encoding'] !== undefined) {
     return 'Transfer-Encoding in an HTTP/1.0 request';
   }
+  // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (the fast path does).
+  if (hosts === 0 && req.httpVersion === '1.1') return 'missing Host header';
   return undefined;
 }

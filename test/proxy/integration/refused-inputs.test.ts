@@ -49,6 +49,7 @@ const REFUSED: readonly Refused[] = [
     h1: `POST /ok HTTP/1.0\r\nhost: ${HOST}\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n`,
   },
   { what: 'LF-only line endings', h1: `GET /ok HTTP/1.1\nhost: ${HOST}\n\n` },
+  { what: 'HTTP/1.1 without Host', h1: 'GET /ok HTTP/1.1\r\nx-a: 1\r\n\r\n' },
   {
     what: 'obsolete line folding',
     h1: `GET /ok HTTP/1.1\r\nhost: ${HOST}\r\nx-a: 1\r\n 2\r\n\r\n`,
