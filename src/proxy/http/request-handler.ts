@@ -34,6 +34,7 @@ import {
   isGrpcRequest,
   sendLocalReply,
 } from './local-reply.js';
+import { normalizePath } from './path-normalization.js';
 import type { Mirroring, RequestMirror } from './request-mirror.js';
 import { splitTarget } from './request-target.js';
 import { FLAG } from './response-flags.js';
@@ -197,12 +198,31 @@ export function createRequestHandler(
   return function handle(req, res) {
     const headers = req.headers;
     const isH2 = (req as { stream?: unknown }).stream !== undefined;
-    const [authority, path] = isH2
+    const [authority, target] = isH2
       ? [(headers[':authority'] as string | undefined) ?? headers.host ?? '', req.url ?? '/']
       : splitTarget(req.url ?? '/', headers.host);
     const grpc = isGrpcRequest(headers['content-type']);
     const view = options.view();
     const log = view.accessLog;
+    // Routes, policies and the upstream all see the one normalized path.
+    const path = normalizePath(target);
+    if (path === undefined) {
+      options.stats.downstreamProtocolErrors++;
+      const flag = FLAG.DOWNSTREAM_PROTOCOL_ERROR;
+      refuse(
+        options,
+        log,
+        req,
+        res,
+        400,
+        'malformed percent-encoding in path',
+        grpc,
+        flag,
+        authority,
+        target,
+      );
+      return;
+    }
     const method = req.method ?? 'GET';
     const rbac = view.rbac;
     if (rbac !== undefined) {

@@ -25,6 +25,7 @@ import { type ForwardRoute, hashInput, type RouteRequest, rewritePath } from '..
 import { socketPrincipal } from '../tls/index.js';
 import { connectEndpoint, type UpstreamTls } from '../upstream/index.js';
 import type { RequestOutcome } from './istio-metrics.js';
+import { normalizePath } from './path-normalization.js';
 import type { RouteView } from './request-handler.js';
 import { splitTarget } from './request-target.js';
 import { FLAG } from './response-flags.js';
@@ -133,18 +134,23 @@ export function createUpgradeHandler(
     const headers = req.headers;
     // The client's bytes wait until the upstream has agreed to switch protocols.
     socket.pause();
-    if (
+    const [authority, raw] = splitTarget(req.url ?? '/', headers.host);
+    const path = normalizePath(raw);
+    // A body on an upgrade request would have to be framed upstream before the switch, and
+    // bytes after it could only be guessed at: refused rather than passed on raw.
+    const malformed =
       headers['transfer-encoding'] !== undefined ||
       (headers['content-length'] !== undefined && headers['content-length'] !== '0')
-    ) {
-      // A body on an upgrade request would have to be framed upstream before the switch,
-      // and bytes after it could only be guessed at: refused rather than passed on raw.
+        ? 'upgrade request with a body'
+        : path === undefined
+          ? 'malformed percent-encoding in path'
+          : undefined;
+    if (malformed !== undefined || path === undefined) {
       socket.on('error', () => socket.destroy());
       options.stats.downstreamProtocolErrors++;
-      reject(socket, 400, 'upgrade request with a body', FLAG.DOWNSTREAM_PROTOCOL_ERROR);
+      reject(socket, 400, malformed ?? '', FLAG.DOWNSTREAM_PROTOCOL_ERROR);
       return;
     }
-    const [authority, path] = splitTarget(req.url ?? '/', headers.host);
     const target = routeTunnel(options, req, socket, authority, path);
     if (!target) return;
     const { route, cluster, host } = target;

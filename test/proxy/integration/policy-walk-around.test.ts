@@ -142,6 +142,22 @@ for (const http1 of ['fast', 'node'] as const) {
         );
       });
 
+      it(`${side}: /admin spelt with dot segments or percent-escapes meets the same policy (403)`, async () => {
+        for (const path of ['/public/../admin', '/%61dmin', '/./admin/x', '/public/%2e%2e/admin']) {
+          const c = await RawClient.connect(port());
+          c.write(`GET ${path} HTTP/1.1\r\nhost: ${host}\r\n\r\n`);
+          const r = await c.response();
+          c.destroy();
+          assert.equal(r.status, 403, path);
+        }
+        const ok = await send(port(), { host, path: '/public/x/../%7Epage' });
+        assert.deepEqual([ok.status, ok.body], [200, 'app:/public/~page']);
+        assert.deepEqual(
+          app.lines().filter((l) => /admin|%61|\.\./i.test(l)),
+          [],
+        );
+      });
+
       it(`${side}: control characters in the request-target are refused (400), never split by the app`, async () => {
         const attacks = [
           `GET /public\tHTTP/1.1\n\nGET\t/admin HTTP/1.1\r\nhost: ${host}\r\n\r\n`,
