@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'mocha';
@@ -9,6 +9,7 @@ import {
   type MeshFileWatch,
   watchMeshFile,
 } from '../../src/mesh/index.js';
+import { KubeletVolume } from '../support/kubelet-volume.js';
 
 type Event = { kind: 'config'; config: MeshConfig } | { kind: 'error'; error: MeshFileError };
 
@@ -156,5 +157,82 @@ describe('watchMeshFile', () => {
     await writeFile(file, mesh('after-close'));
     assert.deepEqual(names(await open.next(1000)), ['after-close']);
     assert.deepEqual(closed.events, []);
+  });
+
+  describe('files as a cluster writes them', () => {
+    it("follows a ConfigMap volume through the kubelet's ..data swaps (regression: edits never applied)", async () => {
+      const volume = new KubeletVolume(join(dir, 'config'), 'mesh.yaml');
+      await volume.write(mesh('v1'));
+      assert.equal(await readlink(volume.file), '..data/mesh.yaml');
+      const recorder = new Recorder();
+      const w = watchMeshFile(volume.file, recorder.handlers);
+      watches.push(w);
+      await w.ready;
+      await volume.write(mesh('v2'));
+      assert.deepEqual(names(await recorder.next(1000)), ['v2']);
+      // The first timestamped directory is gone: the second swap must still be seen.
+      await volume.write(mesh('v3'));
+      assert.deepEqual(names(await recorder.next(1000)), ['v3']);
+      assert.deepEqual(
+        recorder.events.map((e) => e.kind),
+        ['config', 'config'],
+      );
+    });
+
+    it('follows a symbolic link to the file that is pointed elsewhere, and in-place edits of its target', async () => {
+      await mkdir(join(dir, 'a'));
+      await mkdir(join(dir, 'b'));
+      await writeFile(join(dir, 'a', 'mesh.yaml'), mesh('in-a'));
+      await writeFile(join(dir, 'b', 'mesh.yaml'), mesh('in-b'));
+      const link = join(dir, 'current.yaml');
+      await symlink(join(dir, 'a', 'mesh.yaml'), link);
+      const recorder = new Recorder();
+      const w = watchMeshFile(link, recorder.handlers);
+      watches.push(w);
+      await w.ready;
+      await writeFile(join(dir, 'a', 'mesh.yaml'), mesh('edited-in-a'));
+      assert.deepEqual(names(await recorder.next(1000)), ['edited-in-a']);
+      await symlink(join(dir, 'b', 'mesh.yaml'), join(dir, 'current.tmp'));
+      await rename(join(dir, 'current.tmp'), link);
+      assert.deepEqual(names(await recorder.next(1000)), ['in-b']);
+      // The watch moved with the link: an edit of the new target is seen, of the old not.
+      await writeFile(join(dir, 'a', 'mesh.yaml'), mesh('stale'));
+      await writeFile(join(dir, 'b', 'mesh.yaml'), mesh('edited-in-b'));
+      assert.deepEqual(names(await recorder.next(1000)), ['edited-in-b']);
+    });
+
+    it('sees its directory renamed away and another renamed into its place', async () => {
+      const conf = join(dir, 'conf');
+      await mkdir(conf);
+      await writeFile(join(conf, 'mesh.yaml'), mesh('old-dir'));
+      const recorder = new Recorder();
+      const w = watchMeshFile(join(conf, 'mesh.yaml'), recorder.handlers);
+      watches.push(w);
+      await w.ready;
+      const next = join(dir, 'conf.new');
+      await mkdir(next);
+      await writeFile(join(next, 'mesh.yaml'), mesh('new-dir'));
+      await rename(conf, join(dir, 'conf.old'));
+      await rename(next, conf);
+      assert.deepEqual(names(await recorder.next(1000)), ['new-dir']);
+      // And the new directory is the one watched from now on.
+      await writeFile(join(conf, 'mesh.yaml'), mesh('edited'));
+      assert.deepEqual(names(await recorder.next(1000)), ['edited']);
+    });
+
+    it('sees a directory symbolic link swapped to another directory', async () => {
+      await mkdir(join(dir, 'rev1'));
+      await mkdir(join(dir, 'rev2'));
+      await writeFile(join(dir, 'rev1', 'mesh.yaml'), mesh('rev1'));
+      await writeFile(join(dir, 'rev2', 'mesh.yaml'), mesh('rev2'));
+      await symlink('rev1', join(dir, 'live'));
+      const recorder = new Recorder();
+      const w = watchMeshFile(join(dir, 'live', 'mesh.yaml'), recorder.handlers);
+      watches.push(w);
+      await w.ready;
+      await symlink('rev2', join(dir, 'live.tmp'));
+      await rename(join(dir, 'live.tmp'), join(dir, 'live'));
+      assert.deepEqual(names(await recorder.next(1000)), ['rev2']);
+    });
   });
 });
