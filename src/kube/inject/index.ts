@@ -5,6 +5,7 @@ export {
   type PodOverrides,
   readOverrides,
 } from './annotations.js';
+export { completionWarning, runsToCompletion } from './completion-warning.js';
 export {
   CA_ROOT_ANNOTATION,
   IDENTITY_MOUNT,
@@ -15,6 +16,7 @@ export {
   type InjectedManifest,
   injectManifest,
   type ManifestObjectResult,
+  type ManifestOptions,
 } from './inject-manifest.js';
 export { injectPod, type PodInjection } from './inject-pod.js';
 export {
@@ -23,6 +25,8 @@ export {
   type InjectionMode,
   type InjectionScope,
   injectionDecision,
+  type SkipNotice,
+  SYSTEM_NAMESPACES,
 } from './injection-policy.js';
 export {
   DEFAULT_PROXY_IMAGE,
@@ -34,6 +38,8 @@ export {
 export { type AddOperation, applyPatch, escapePointerToken, type JsonPatch } from './json-patch.js';
 export type { Container, ObjectMeta, PodSpec, PodTemplate, StringMap } from './kube-types.js';
 export { supportsNativeSidecars } from './kube-version.js';
+export { readManifestDocuments, writeManifestObject } from './kube-yaml.js';
+export { otherMeshOptOut, otherMeshSidecar } from './other-mesh.js';
 export { type PatchContext, podPatch } from './pod-patch.js';
 export {
   INIT_CONTAINER_NAME,

@@ -5,10 +5,12 @@
  * `patchType: JSONPatch`; a pod left alone is `allowed: true` with no patch.
  */
 import {
+  completionWarning,
   InjectError,
   type InjectionTemplate,
   injectPod,
   type JsonPatch,
+  type PodTemplate,
   type StringMap,
 } from '../inject/index.js';
 import { AdmissionError } from './admission-error.js';
@@ -105,18 +107,29 @@ export function admissionResponse(review: unknown, options: AdmissionOptions): A
     const { decision, patch } = injectPod(
       req.object,
       options.template,
-      { mode: 'webhook', namespaceLabels: options.namespaceLabels },
+      { mode: 'webhook', namespaceLabels: options.namespaceLabels, namespace: req.namespace },
       { at: '', where: `pod ${req.namespace}/${podName}` },
     );
     if (!decision.inject) {
-      return { review: reply({ uid: req.uid, allowed: true }), patch: [], reason: decision.reason };
+      // A pod of another mesh, or one that opted out of another mesh, is admitted as it is,
+      // and whoever created it is told why it has no Ferry sidecar (kubectl prints warnings).
+      const warnings =
+        decision.notice === 'quiet' ? [] : [`ferry: no sidecar injected: ${decision.reason}`];
+      return {
+        review: reply({ uid: req.uid, allowed: true, ...(warnings.length ? { warnings } : {}) }),
+        patch: [],
+        reason: decision.reason,
+      };
     }
+    // injectPod checked the object's shape.
+    const warning = completionWarning(req.object as PodTemplate, undefined, options.template);
     return {
       review: reply({
         uid: req.uid,
         allowed: true,
         patchType: 'JSONPatch',
         patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+        ...(warning ? { warnings: [`ferry: ${warning}`] } : {}),
       }),
       patch,
     };

@@ -11,8 +11,9 @@ import {
   supportsNativeSidecars,
 } from '../../../src/kube/inject/index.js';
 import { SIDECAR_PROCESS_ENV } from '../../../src/proxy/index.js';
+import { ReplayApiServer, status, TEST_TOKEN } from '../support/replay-api-server.js';
 import { runCli } from '../support/run-cli.js';
-import { expectGoldenText, FIXTURES, readFixture } from './golden.js';
+import { expectGoldenText, readFixture } from './golden.js';
 
 interface Named {
   kind: string;
@@ -36,6 +37,33 @@ function podSpecOf(o: Named): {
       .spec;
   }
   return (o.spec as { template: Template }).template.spec;
+}
+
+/** The sidecar's flags for the identity volume's files, before the trust domain's value. */
+const IDENTITY_FLAGS = [
+  '--ca-root',
+  '/var/run/ferry/identity/root-cert.pem',
+  '--token-file',
+  '/var/run/ferry/identity/token',
+  '--trust-domain',
+];
+
+/** What an injected workload's sidecar gets of the mesh identity. */
+function identityOf(o: Named): {
+  root: string;
+  args: string[];
+  volume: { projected: { sources: { serviceAccountToken: { audience?: string } }[] } };
+} {
+  // biome-ignore lint/suspicious/noExplicitAny: a rendered object, checked field by field.
+  const template = (o as any).spec.template;
+  const proxy = template.spec.initContainers.find(
+    (c: { name: string }) => c.name === 'ferry-proxy',
+  );
+  return {
+    root: template.metadata.annotations['ferry.io/ca-root'],
+    args: proxy.args,
+    volume: template.spec.volumes.find((v: { name: string }) => v.name === 'ferry-identity'),
+  };
 }
 
 describe('ferry inject (offline)', () => {
@@ -121,17 +149,26 @@ describe('ferry inject (offline)', () => {
 
   describe('the CLI', () => {
     let dir: string;
+    let root: string;
+    const pem =
+      '-----BEGIN CERTIFICATE-----\nMIIBfDCCASOgAwIBAgIBATAKBggqhkjOPQQDAjAA\n-----END CERTIFICATE-----\n';
     before(async () => {
       dir = await mkdtemp(path.join(tmpdir(), 'ferry-inject-'));
+      root = path.join(dir, 'root-cert.pem');
+      await writeFile(root, pem);
     });
     after(() => rm(dir, { recursive: true, force: true }));
 
     it('-f - reads standard input and writes YAML to standard output', async () => {
-      const r = await runCli('inject.js', 'runInject', ['-f', '-'], {
+      const r = await runCli('inject.js', 'runInject', ['-f', '-', '--ca-root', root], {
         stdin: readFixture('workloads.yaml'),
       });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, await readFile(new URL('workloads.injected.yaml', FIXTURES), 'utf8'));
+      const identity = { rootPem: pem, trustDomain: 'cluster.local' };
+      assert.equal(
+        r.stdout,
+        injectManifest(readFixture('workloads.yaml'), injectionTemplate({ identity })).yaml,
+      );
       assert.match(r.stderr, /left DaemonSet node-exporter alone: hostNetwork pod/);
       assert.match(r.stderr, /left Deployment legacy alone: ferry\.io\/inject is "false"/);
     });
@@ -149,6 +186,8 @@ describe('ferry inject (offline)', () => {
         'v1.28.3',
         '--xds',
         'cp.example:15012',
+        '--ca-root',
+        root,
       ]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, '');
@@ -169,10 +208,6 @@ describe('ferry inject (offline)', () => {
     });
 
     it('--ca-root: each sidecar gets the root and a token for --token-audience', async () => {
-      const root = path.join(dir, 'root-cert.pem');
-      const pem =
-        '-----BEGIN CERTIFICATE-----\nMIIBfDCCASOgAwIBAgIBATAKBggqhkjOPQQDAjAA\n-----END CERTIFICATE-----\n';
-      await writeFile(root, pem);
       const r = await runCli(
         'inject.js',
         'runInject',
@@ -189,32 +224,27 @@ describe('ferry inject (offline)', () => {
         { stdin: readFixture('workloads.yaml') },
       );
       assert.equal(r.code, 0, r.stderr);
-      const web = docs(r.stdout).find((d) => d.metadata.name === 'web')!;
-      // biome-ignore lint/suspicious/noExplicitAny: a rendered object, checked field by field.
-      const template = (web as any).spec.template;
-      assert.equal(template.metadata.annotations['ferry.io/ca-root'], pem);
-      const volume = template.spec.volumes.find(
-        (v: { name: string }) => v.name === 'ferry-identity',
+      const web = identityOf(docs(r.stdout).find((d) => d.metadata.name === 'web')!);
+      assert.equal(web.root, pem);
+      assert.equal(web.volume.projected.sources[0].serviceAccountToken.audience, 'ferry');
+      assert.deepEqual(web.args.slice(-6), [...IDENTITY_FLAGS, 'example.org']);
+    });
+
+    it('refuses to make sidecars that cannot connect: no root, a line naming the flags (regression)', async () => {
+      const r = await runCli('inject.js', 'runInject', ['-f', '-', '--token-audience', 'ferry'], {
+        stdin: readFixture('workloads.yaml'),
+      });
+      assert.equal(r.code, 2);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^ferry: the sidecars need the mesh root to connect to ferry-control-plane\.ferry-system\.svc:15012: give --ca-root FILE .* or --from-cluster/,
       );
-      assert.equal(volume.projected.sources[0].serviceAccountToken.audience, 'ferry');
-      const proxy = template.spec.initContainers.find(
-        (c: { name: string }) => c.name === 'ferry-proxy',
-      );
-      assert.deepEqual(proxy.args.slice(-6), [
-        '--ca-root',
-        '/var/run/ferry/identity/root-cert.pem',
-        '--token-file',
-        '/var/run/ferry/identity/token',
-        '--trust-domain',
-        'example.org',
-      ]);
-      const bad = await runCli('inject.js', 'runInject', ['-f', '-', '--token-audience', 'ferry']);
-      assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /--token-audience needs --ca-root FILE/);
     });
 
     it('says what is wrong with a bad annotation, exit 1', async () => {
-      const r = await runCli('inject.js', 'runInject', ['-f', '-'], {
+      const r = await runCli('inject.js', 'runInject', ['-f', '-', '--ca-root', root], {
         stdin:
           'kind: Pod\nmetadata:\n  name: p\n  annotations: {ferry.io/proxy-memory: lots}\nspec:\n  containers: [{name: a}]\n',
       });
@@ -223,6 +253,164 @@ describe('ferry inject (offline)', () => {
         r.stderr,
         /annotation ferry\.io\/proxy-memory: "lots" is not a Kubernetes quantity/,
       );
+    });
+
+    it("another mesh's sidecar: one line naming the workload and the flag, exit 1, no output", async () => {
+      const r = await runCli('inject.js', 'runInject', ['-f', '-', '--ca-root', root], {
+        stdin: `${readFixture('corpus/bookinfo.yaml')}---\n${readFixture('corpus/linkerd-injected.yaml')}`,
+      });
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.equal(
+        r.stderr,
+        "ferry: document 5: Deployment emojivoto/web: another mesh: it has Linkerd's sidecar (initContainers linkerd-init); remove it, or give --skip-other-mesh to leave such workloads alone\n",
+      );
+    });
+
+    it('--skip-other-mesh: the rest is injected, the meshed workload passes through with a warning', async () => {
+      const r = await runCli(
+        'inject.js',
+        'runInject',
+        ['-f', '-', '--ca-root', root, '--skip-other-mesh'],
+        {
+          stdin: `${readFixture('corpus/istio-injected.yaml')}---\n${readFixture('corpus/job.yaml')}`,
+        },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        /^ferry inject: warning: left Deployment productpage-v1 alone: another mesh: it has Istio's sidecar \(initContainers istio-init\)$/m,
+      );
+      const [productpage, job] = docs(r.stdout);
+      assert.deepEqual(
+        podSpecOf(productpage!).containers.map((c) => c.name),
+        ['productpage', 'istio-proxy'],
+      );
+      assert.deepEqual(
+        podSpecOf(job!).initContainers?.map((c) => c.name),
+        ['ferry-init', 'ferry-proxy'],
+      );
+    });
+
+    it("warns about other meshes' opt-outs and classic sidecars in Jobs; skips kube-system quietly", async () => {
+      const r = await runCli(
+        'inject.js',
+        'runInject',
+        ['-f', '-', '--ca-root', root, '--kube-version', '1.28'],
+        {
+          stdin: [
+            readFixture('corpus/opt-outs.yaml'),
+            readFixture('corpus/cronjob.yaml'),
+            readFixture('corpus/kube-system.yaml'),
+          ].join('---\n'),
+        },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stderr.trim().split('\n');
+      assert.ok(
+        lines.includes(
+          'ferry inject: warning: left Deployment istio-label-off alone: label sidecar.istio.io/inject is "false"; set ferry.io/inject: "true" to inject Ferry\'s',
+        ),
+        r.stderr,
+      );
+      assert.ok(
+        lines.includes(
+          'ferry inject: warning: left StatefulSet linkerd-off alone: annotation linkerd.io/inject is "disabled"; set ferry.io/inject: "true" to inject Ferry\'s',
+        ),
+        r.stderr,
+      );
+      assert.ok(
+        lines.some((l) =>
+          /^ferry inject: warning: CronJob nightly-report: classic sidecar .*POST http:\/\/127\.0\.0\.1:15000\/quitquitquit/.test(
+            l,
+          ),
+        ),
+        r.stderr,
+      );
+      assert.ok(
+        lines.includes(
+          "ferry inject: left Deployment coredns alone: namespace kube-system is the cluster's own",
+        ),
+        r.stderr,
+      );
+      assert.equal(lines.filter((l) => l.includes('kube-')).length, 4, r.stderr);
+    });
+
+    describe('--from-cluster', () => {
+      let api: ReplayApiServer;
+      let kubeconfig: string;
+      const SECRET = '/api/v1/namespaces/mesh/secrets/ferry-ca-root';
+      const CONFIG_MAP = '/api/v1/namespaces/mesh/configmaps/ferry-mesh';
+      before(async () => {
+        api = await ReplayApiServer.start();
+        kubeconfig = path.join(dir, 'kubeconfig');
+        await writeFile(kubeconfig, api.kubeConfig().exportConfig());
+      });
+      after(() => api.close());
+
+      it('reads the root from the CA Secret and the trust domain from the mesh ConfigMap', async () => {
+        api.route('GET', SECRET, () => ({
+          body: {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name: 'ferry-ca-root', namespace: 'mesh' },
+            data: { 'ca.crt': Buffer.from(pem).toString('base64'), 'ca.key': 'c2VjcmV0' },
+          },
+        }));
+        api.route('GET', CONFIG_MAP, () => ({
+          body: {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'ferry-mesh', namespace: 'mesh' },
+            data: { 'mesh.yaml': 'mesh:\n  trustDomain: example.org\nservices: []\n' },
+          },
+        }));
+        const r = await runCli(
+          'inject.js',
+          'runInject',
+          [
+            '-f',
+            '-',
+            '--from-cluster',
+            '--control-plane-namespace',
+            'mesh',
+            '--kubeconfig',
+            kubeconfig,
+          ],
+          { stdin: readFixture('corpus/job.yaml') },
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const job = identityOf(docs(r.stdout)[0]!);
+        assert.equal(job.root, pem);
+        assert.deepEqual(job.args.slice(-8), [
+          ...IDENTITY_FLAGS,
+          'example.org',
+          '--control-plane-namespace',
+          'mesh',
+        ]);
+        const auth = api.requests.filter((q) => q.path === SECRET).map((q) => q.authorization);
+        assert.deepEqual(auth, [`Bearer ${TEST_TOKEN}`]);
+      });
+
+      it('a missing Secret is one line naming it and what to check, exit 2', async () => {
+        api.route('GET', SECRET, () =>
+          status(404, 'NotFound', 'secrets "ferry-ca-root" not found'),
+        );
+        const r = await runCli(
+          'inject.js',
+          'runInject',
+          ['-f', '-', '--from-cluster', '--control-plane-namespace', 'mesh'],
+          {
+            stdin: readFixture('corpus/job.yaml'),
+            env: { ...process.env, KUBECONFIG: kubeconfig },
+          },
+        );
+        assert.equal(r.code, 2);
+        assert.equal(
+          r.stderr,
+          'ferry: --from-cluster: cannot read Secret mesh/ferry-ca-root: HTTP 404: secrets "ferry-ca-root" not found (is Ferry installed in namespace mesh? --control-plane-namespace, --name-prefix)\n',
+        );
+      });
     });
 
     it('a missing -f is a usage error, exit 2', async () => {

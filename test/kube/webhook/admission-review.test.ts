@@ -31,6 +31,8 @@ interface Case {
   readonly template?: TemplateOptions;
   readonly namespaceLabels?: StringMap;
   readonly injected: boolean;
+  /** What the AdmissionReview's warnings must say (kubectl shows them to the user). */
+  readonly warning?: RegExp;
 }
 
 const CASES: Case[] = [
@@ -127,6 +129,56 @@ const CASES: Case[] = [
     namespaceLabels: ENABLED,
     injected: false,
   },
+  {
+    name: 'istio-sidecar',
+    what: "a pod with Istio's sidecar is allowed unchanged, and told why",
+    namespaceLabels: ENABLED,
+    injected: false,
+    warning:
+      /^ferry: no sidecar injected: another mesh: it has Istio's sidecar \(initContainers istio-init\)$/,
+  },
+  {
+    name: 'linkerd-sidecar',
+    what: "a pod with Linkerd's sidecar is allowed unchanged, and told why",
+    namespaceLabels: ENABLED,
+    injected: false,
+    warning: /another mesh: it has Linkerd's sidecar \(initContainers linkerd-init\)/,
+  },
+  {
+    name: 'istio-opt-out',
+    what: 'the label sidecar.istio.io/inject "false" is honoured, with a warning',
+    namespaceLabels: ENABLED,
+    injected: false,
+    warning: /label sidecar\.istio\.io\/inject is "false"; set ferry\.io\/inject: "true"/,
+  },
+  {
+    name: 'linkerd-opt-out',
+    what: 'the annotation linkerd.io/inject: disabled is honoured, with a warning',
+    namespaceLabels: ENABLED,
+    injected: false,
+    warning: /annotation linkerd\.io\/inject is "disabled"/,
+  },
+  {
+    name: 'leaving-istio',
+    what: 'Istio\'s injection off and ferry.io/inject "true": Ferry injects',
+    namespaceLabels: PLAIN,
+    injected: true,
+  },
+  {
+    name: 'kube-system',
+    what: "the cluster's own namespaces are skipped even if a configuration sends them",
+    namespaceLabels: { ...ENABLED, 'kubernetes.io/metadata.name': 'kube-system' },
+    injected: false,
+  },
+  {
+    name: 'classic-job-pod',
+    what: "a Job's pod with a classic sidecar is injected with a warning about /quitquitquit",
+    template: { nativeSidecar: false },
+    namespaceLabels: ENABLED,
+    injected: true,
+    warning:
+      /^ferry: classic sidecar in a pod that runs to completion: .*POST http:\/\/127\.0\.0\.1:15000\/quitquitquit/,
+  },
 ];
 
 function decode(response: { patch?: string }): unknown {
@@ -150,6 +202,13 @@ describe('injection webhook: AdmissionReview → JSON patch (golden)', () => {
         assert.equal(response.patchType, 'JSONPatch');
         assert.deepEqual(decode(response), result.patch);
       }
+      if (c.warning) {
+        assert.equal(response.allowed, true, 'a warning never refuses the pod');
+        assert.equal(response.warnings?.length, 1, JSON.stringify(response.warnings));
+        assert.match(response.warnings![0]!, c.warning);
+        // The API server truncates longer warnings (k8s.io/apiserver/pkg/warning).
+        assert.ok(response.warnings![0]!.length <= 256, `${response.warnings![0]!.length} chars`);
+      } else assert.equal(response.warnings, undefined);
       expectGoldenJson(`${c.name}.response.json`, {
         ...response,
         patch: decode(response),

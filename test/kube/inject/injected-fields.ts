@@ -1,0 +1,91 @@
+/**
+ * The one list of what injection may change in a pod template, for the corpus test's
+ * structural diff: `withoutInjection` takes those fields out of an injected object, so that
+ * what is left must equal the input exactly. Anything else injection changed fails the test.
+ * (A new injected field, e.g. a probe rewrite, is added here, and nowhere else.)
+ */
+
+// biome-ignore lint/suspicious/noExplicitAny: objects of any kind, walked by path.
+type Obj = Record<string, any>;
+
+const INJECTED_CONTAINERS = new Set(['ferry-init', 'ferry-proxy']);
+const INJECTED_VOLUMES = new Set(['ferry-identity']);
+const INJECTED_ANNOTATIONS = ['ferry.io/status', 'ferry.io/ca-root'];
+const DEFAULT_CONTAINER = 'kubectl.kubernetes.io/default-container';
+
+/** Where each kind keeps its pod template, as a path of keys. */
+export const TEMPLATE_PATH: Readonly<Record<string, readonly string[]>> = {
+  Pod: [],
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  ReplicationController: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  DeploymentConfig: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};
+
+export function podTemplateOf(obj: Obj): Obj | undefined {
+  const path = TEMPLATE_PATH[obj.kind];
+  if (path === undefined) return undefined;
+  return path.reduce<Obj | undefined>((o, k) => o?.[k], obj);
+}
+
+/** Deletes `key` when its value is null, an empty list or an empty map. */
+function dropEmpty(o: Obj | undefined, key: string): void {
+  const v = o?.[key];
+  if (v === null || (Array.isArray(v) && v.length === 0)) delete o?.[key];
+  else if (typeof v === 'object' && v !== null && Object.keys(v).length === 0) delete o?.[key];
+}
+
+/**
+ * Empty fields the injector may have filled (initContainers: null in the input, a list in
+ * the output) count as absent on both sides.
+ */
+export function normalizeTemplate(pod: Obj): void {
+  dropEmpty(pod.spec, 'initContainers');
+  dropEmpty(pod.spec, 'volumes');
+  dropEmpty(pod.metadata, 'annotations');
+  dropEmpty(pod, 'metadata');
+}
+
+/**
+ * A copy of an injected object with the injected fields taken out. `input` is the object
+ * before injection: the default-container annotation is injected only where it was absent.
+ */
+export function withoutInjection(injected: Obj, input: Obj): Obj {
+  const copy = structuredClone(injected);
+  if (copy.kind?.endsWith('List') && Array.isArray(copy.items)) {
+    copy.items = copy.items.map((item: Obj, i: number) => withoutInjection(item, input.items[i]));
+    return copy;
+  }
+  const pod = podTemplateOf(copy);
+  if (pod === undefined) return copy;
+  const spec = pod.spec ?? {};
+  spec.initContainers = spec.initContainers?.filter((c: Obj) => !INJECTED_CONTAINERS.has(c.name));
+  if (spec.initContainers === undefined) delete spec.initContainers;
+  spec.containers = spec.containers.filter((c: Obj) => !INJECTED_CONTAINERS.has(c.name));
+  spec.volumes = spec.volumes?.filter((v: Obj) => !INJECTED_VOLUMES.has(v.name));
+  if (spec.volumes === undefined) delete spec.volumes;
+  const annotations = pod.metadata?.annotations;
+  if (annotations) {
+    for (const a of INJECTED_ANNOTATIONS) delete annotations[a];
+    if (podTemplateOf(input)?.metadata?.annotations?.[DEFAULT_CONTAINER] === undefined)
+      delete annotations[DEFAULT_CONTAINER];
+  }
+  normalizeTemplate(pod);
+  return copy;
+}
+
+/** The input with the same normalisation, to compare with `withoutInjection`'s result. */
+export function normalized(input: Obj): Obj {
+  const copy = structuredClone(input);
+  if (copy.kind?.endsWith('List') && Array.isArray(copy.items)) {
+    copy.items = copy.items.map(normalized);
+    return copy;
+  }
+  const pod = podTemplateOf(copy);
+  if (pod !== undefined) normalizeTemplate(pod);
+  return copy;
+}
