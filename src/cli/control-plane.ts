@@ -9,7 +9,7 @@ import {
   type LoadedKubeConfig,
   type WebhookOptions,
 } from '../controlplane/index.js';
-import { DEFAULT_PROXY_IMAGE } from '../kube/inject/index.js';
+import { DEFAULT_PROXY_IMAGE, isQuantity } from '../kube/inject/index.js';
 import { createLogger } from '../log/index.js';
 import { parseDuration } from '../mesh/index.js';
 import { parsePort, UsageError } from './args.js';
@@ -58,6 +58,8 @@ Kubernetes (the API server: --kubeconfig, else the pod's in-cluster configuratio
       --proxy-image IMAGE     injected sidecars' image      (default ${DEFAULT_PROXY_IMAGE})
       --proxy-log-level LEVEL injected sidecars' log level  (default info)
       --capture init|cni      who installs injected pods' capture rules (default init)
+      --proxy-cpu Q, --proxy-memory Q  injected sidecars' requests (default 100m, 128Mi)
+      --proxy-cpu-limit Q, --proxy-memory-limit Q  and limits           (default none)
 `;
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -88,8 +90,20 @@ const OPTIONS = {
   'proxy-image': { type: 'string' },
   'proxy-log-level': { type: 'string' },
   capture: { type: 'string' },
+  'proxy-cpu': { type: 'string' },
+  'proxy-memory': { type: 'string' },
+  'proxy-cpu-limit': { type: 'string' },
+  'proxy-memory-limit': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** The sidecar resource flags and the template fields they set. */
+const PROXY_RESOURCES = [
+  ['proxy-cpu', 'cpu'],
+  ['proxy-memory', 'memory'],
+  ['proxy-cpu-limit', 'cpuLimit'],
+  ['proxy-memory-limit', 'memoryLimit'],
+] as const;
 
 /** What the command line asks for, checked; the API server is not reached yet. */
 export interface ControlPlaneArgs {
@@ -167,7 +181,13 @@ export function parseControlPlaneArgs(argv: readonly string[]): ControlPlaneArgs
   if (webhookPort === undefined)
     needs(
       v,
-      ['webhook-config', 'proxy-image', 'proxy-log-level', 'capture'],
+      [
+        'webhook-config',
+        'proxy-image',
+        'proxy-log-level',
+        'capture',
+        ...PROXY_RESOURCES.map(([flag]) => flag),
+      ],
       '--webhook-port PORT (they configure the injection webhook)',
     );
   const certTtlMs = v['cert-ttl'] === undefined ? undefined : parseDuration(v['cert-ttl']);
@@ -189,6 +209,16 @@ export function parseControlPlaneArgs(argv: readonly string[]): ControlPlaneArgs
   const proxyImage = v['proxy-image'];
   if (proxyImage !== undefined && !/^\S+$/.test(proxyImage))
     throw new UsageError(`--proxy-image must be an image reference, got "${proxyImage}"`);
+  const resources: Record<string, string> = {};
+  for (const [flag, field] of PROXY_RESOURCES) {
+    const q = v[flag];
+    if (q === undefined) continue;
+    if (!isQuantity(q))
+      throw new UsageError(
+        `--${flag} must be a Kubernetes quantity (e.g. 100m, 128Mi), got "${q}"`,
+      );
+    resources[field] = q.trim();
+  }
   const webhookConfig = objectName('--webhook-config', v['webhook-config']);
   const audiences = v['token-audience'] ?? [];
   for (const a of audiences)
@@ -209,6 +239,7 @@ export function parseControlPlaneArgs(argv: readonly string[]): ControlPlaneArgs
             ...(proxyImage ? { image: proxyImage } : {}),
             ...(proxyLogLevel ? { logLevel: proxyLogLevel } : {}),
             ...(capture ? { capture } : {}),
+            ...resources,
           },
         };
   return {

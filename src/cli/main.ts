@@ -16,6 +16,7 @@ Commands:
   inject          add sidecars to Kubernetes manifests
   init            install the traffic capture rules (ferry-init)
   cni             the CNI plugin (called by the container runtime)
+  cni-install     install the CNI plugin on a node and keep it chained (the CNI DaemonSet)
   proxy-status    every sidecar and whether its config is synced, stale or rejected
   proxy-config    what one sidecar has in force (clusters, listeners, routes, endpoints, secrets)
 
@@ -61,6 +62,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   cni: async () => {
     const m = await import('./cni.js');
     return { help: m.CNI_HELP, run: m.runCni };
+  },
+  'cni-install': async () => {
+    const m = await import('./cni-install.js');
+    return { help: m.CNI_INSTALL_HELP, run: m.runCniInstall };
   },
   'proxy-status': async () => {
     const m = await import('./proxy-status.js');

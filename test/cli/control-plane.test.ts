@@ -102,6 +102,11 @@ describe('ferry control-plane (CLI)', () => {
         /--kubeconfig is only used with --kubernetes, --ca-secret or --webhook-config/,
       ],
       [['--ca-secret', 'ca', '--webhook-port', '99999'], /--webhook-port must be a port number/],
+      [
+        ['--ca-secret', 'ca', '--webhook-port', '0', '--proxy-memory', 'lots'],
+        /--proxy-memory must be a Kubernetes quantity \(e\.g\. 100m, 128Mi\), got "lots"/,
+      ],
+      [['--ca-secret', 'ca', '--proxy-cpu', '1'], /--proxy-cpu needs --webhook-port/],
     ];
     for (const [flags, message] of cases)
       assert.throws(

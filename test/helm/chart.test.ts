@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
-import { Deployment } from 'kubernetes-models/apps/v1';
+import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import {
   ClusterRole,
@@ -21,11 +21,30 @@ import {
 } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
+import { parseCniInstallArgs } from '../../src/cli/cni-install.js';
 import { type ControlPlaneArgs, parseControlPlaneArgs } from '../../src/cli/control-plane.js';
 import { CHART_DIR, findRenderers, REPO_ROOT, type Renderer } from './renderers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects are checked field by field.
 type K8sObject = Record<string, any>;
+
+/**
+ * The Prometheus Operator's ServiceMonitor is a CRD that kubernetes-models does not have:
+ * the fields the operator requires (monitoring.coreos.com/v1 API reference), checked here.
+ */
+class ServiceMonitorModel {
+  constructor(private readonly o: K8sObject) {}
+  validate(): void {
+    const { spec, metadata } = this.o;
+    assert.ok(metadata?.name && metadata.namespace, 'metadata.name and namespace');
+    assert.ok(spec?.selector?.matchLabels, 'spec.selector.matchLabels');
+    assert.ok(Array.isArray(spec.endpoints) && spec.endpoints.length > 0, 'spec.endpoints');
+    for (const e of spec.endpoints) {
+      assert.equal(typeof e.port, 'string', 'endpoints[].port names a Service port');
+      assert.match(e.interval, /^(\d+(ms|s|m|h))+$/, 'endpoints[].interval is a duration');
+    }
+  }
+}
 
 /** Each kind the chart may render, with its API schema. Anything else fails the test. */
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
@@ -40,6 +59,8 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'rbac.authorization.k8s.io/v1/Role': Role,
   'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
+  'apps/v1/DaemonSet': DaemonSet,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitorModel,
 };
 
 const NAMESPACE = 'ferry-system';
@@ -253,7 +274,13 @@ describe('Helm chart helm/ferry', function () {
       assert.deepEqual(o.webhook, {
         port: 15017,
         config: 'ferry-sidecar-injector',
-        template: { image: 'ghcr.io/ferry-mesh/ferry:0.1.0', logLevel: 'info', capture: 'init' },
+        template: {
+          image: 'ghcr.io/ferry-mesh/ferry:0.1.0',
+          logLevel: 'info',
+          capture: 'init',
+          cpu: '100m',
+          memory: '128Mi',
+        },
       });
       assert.equal(o.caDir, undefined);
       // In the pod the API server is reached with the in-cluster configuration.
@@ -349,7 +376,7 @@ describe('Helm chart helm/ferry', function () {
         assert.deepEqual(excluded, {
           key: 'kubernetes.io/metadata.name',
           operator: 'NotIn',
-          values: [NAMESPACE, 'kube-system'],
+          values: [NAMESPACE, 'kube-system', 'kube-public', 'kube-node-lease'],
         });
       }
       assert.equal(byNamespace.name, 'namespace.ferry.io');
@@ -531,6 +558,8 @@ describe('Helm chart helm/ferry', function () {
       image: 'registry.example/ferry-proxy:1.2',
       logLevel: 'debug',
       capture: 'cni',
+      cpu: '100m',
+      memory: '128Mi',
     });
     assert.equal(parsed.options.serviceName, 'mesh2-control-plane');
     assert.equal(parsed.options.webhook?.config, 'mesh2-sidecar-injector');
@@ -572,7 +601,8 @@ describe('Helm chart helm/ferry', function () {
   it('values.yaml documents every value with a comment above it', async () => {
     // Free-form values (Kubernetes resources and probe timings, the mesh's settings) are
     // documented as a whole by the comment above them.
-    const freeForm = /^(controlPlane\.(resources|readinessProbe|livenessProbe)|mesh\.mesh)\./;
+    const freeForm =
+      /^(controlPlane\.(resources|readinessProbe|livenessProbe)|proxy\.resources\.(requests|limits)|cni\.resources|mesh\.mesh)\./;
     const lines = (await readFile(path.join(CHART_DIR, 'values.yaml'), 'utf8')).split('\n');
     const stack: { indent: number; key: string }[] = [];
     const undocumented: string[] = [];
@@ -604,6 +634,18 @@ describe('Helm chart helm/ferry', function () {
     assert.equal(validate(await values('--set', 'controlPlane.replicaz=3')), false);
     assert.equal(validate.errors?.[0].params.additionalProperty, 'replicaz');
     assert.equal(validate(await values('--set', 'webhook.failurePolicy=Sometimes')), false);
+    // Exposure is safe by default: the schema refuses a Service type that would expose 15010.
+    assert.equal(validate(await values('--set', 'service.type=LoadBalancer')), false);
+    assert.equal(validate.errors?.[0].instancePath, '/service/type');
+    assert.match(
+      (schema.properties.service.properties.type.description as string) ?? '',
+      /15010.*externalService/,
+    );
+    assert.ok(
+      validate(await values('--set', 'externalService.enabled=true,externalService.type=NodePort')),
+    );
+    assert.equal(validate(await values('--set', 'proxy.resources.requests.cpu=lots')), false);
+    assert.equal(validate.errors?.[0].instancePath, '/proxy/resources/requests/cpu');
     // Helm itself checks the schema on install and template.
     const helm = renderers.find((r) => r.name === 'helm');
     if (helm)
@@ -611,5 +653,210 @@ describe('Helm chart helm/ferry', function () {
         helm.render([...BASE_ARGS, '--set', 'controlPlane.replicas=three']),
         /replicas/,
       );
+  });
+
+  it('podDisruptionBudget.minAvailable 0 renders as 0 (regression: rendered as 1)', async () => {
+    const objects = await render(
+      '--set',
+      'controlPlane.replicas=2,controlPlane.podDisruptionBudget.minAvailable=0',
+    );
+    const pdb = find(objects, 'PodDisruptionBudget', 'ferry-control-plane');
+    assert.equal(pdb.spec.minAvailable, 0);
+    assert.equal(pdb.spec.maxUnavailable, undefined);
+    const percent = await render(
+      '--set',
+      'controlPlane.replicas=4,controlPlane.podDisruptionBudget.minAvailable=50%',
+    );
+    assert.equal(find(percent, 'PodDisruptionBudget').spec.minAvailable, '50%');
+  });
+
+  it('exposure: a LoadBalancer or NodePort control-plane Service is refused, naming 15010 and the way out', async () => {
+    for (const type of ['LoadBalancer', 'NodePort'])
+      for (const r of renderers)
+        await assert.rejects(
+          r.render([...BASE_ARGS, '--set', `service.type=${type}`]),
+          new RegExp(
+            `service\\.type: ${type} would put the plaintext xDS port 15010 and the debug endpoints of 15014 outside the cluster; keep ClusterIP, and set externalService\\.enabled=true`,
+          ),
+        );
+  });
+
+  it('externalService: a LoadBalancer or NodePort Service with the TLS port 15012 only', async () => {
+    const objects = await render(
+      '--set',
+      'externalService.enabled=true,externalService.loadBalancerSourceRanges={10.0.0.0/8}',
+    );
+    const internal = find(objects, 'Service', 'ferry-control-plane');
+    assert.equal(internal.spec.type, 'ClusterIP');
+    const ext = find(objects, 'Service', 'ferry-control-plane-external');
+    assert.equal(ext.spec.type, 'LoadBalancer');
+    assert.deepEqual(ext.spec.loadBalancerSourceRanges, ['10.0.0.0/8']);
+    assert.deepEqual(
+      ext.spec.ports.map((p: K8sObject) => [p.name, p.port, p.targetPort]),
+      [['https-xds', 15012, 'https-xds']],
+    );
+    assert.deepEqual(ext.spec.selector, internal.spec.selector);
+    const nodePort = await render(
+      '--set',
+      'externalService.enabled=true,externalService.type=NodePort,externalService.nodePort=31012',
+    );
+    const np = find(nodePort, 'Service', 'ferry-control-plane-external');
+    assert.equal(np.spec.type, 'NodePort');
+    assert.deepEqual(
+      np.spec.ports.map((p: K8sObject) => [p.port, p.nodePort]),
+      [[15012, 31012]],
+    );
+    const defaults = await render();
+    assert.equal(
+      defaults.filter((o) => o.metadata.name === 'ferry-control-plane-external').length,
+      0,
+    );
+  });
+
+  it('serviceMonitor: off by default; on, it scrapes /metrics on the monitoring port', async () => {
+    assert.equal((await render()).filter((o) => o.kind === 'ServiceMonitor').length, 0);
+    const objects = await render(
+      '--set',
+      'serviceMonitor.enabled=true,serviceMonitor.labels.release=prometheus,serviceMonitor.interval=15s',
+    );
+    const sm = find(objects, 'ServiceMonitor', 'ferry-control-plane');
+    const svc = find(objects, 'Service', 'ferry-control-plane');
+    assert.equal(sm.metadata.labels.release, 'prometheus');
+    assert.deepEqual(sm.spec.selector.matchLabels, svc.spec.selector);
+    assert.deepEqual(sm.spec.namespaceSelector, { matchNames: [NAMESPACE] });
+    assert.deepEqual(sm.spec.endpoints, [
+      { port: 'http-monitoring', path: '/metrics', interval: '15s', scrapeTimeout: '10s' },
+    ]);
+    assert.ok(
+      svc.spec.ports.some((p: K8sObject) => p.name === 'http-monitoring' && p.port === 15014),
+    );
+  });
+
+  it('proxy.resources: default sidecar requests and limits reach the injector', async () => {
+    const objects = await render(
+      '--set',
+      'proxy.resources.requests.cpu=250m,proxy.resources.requests.memory=256Mi',
+      '--set',
+      'proxy.resources.limits.memory=512Mi,proxy.resources.limits.cpu=1',
+    );
+    assert.deepEqual(controlPlaneArgs(objects).options.webhook?.template, {
+      image: 'ghcr.io/ferry-mesh/ferry:0.1.0',
+      logLevel: 'info',
+      capture: 'init',
+      cpu: '250m',
+      memory: '256Mi',
+      cpuLimit: '1',
+      memoryLimit: '512Mi',
+    });
+  });
+
+  it('capture: cni renders the CNI node agent: a DaemonSet on every node, its ServiceAccount, host paths', async () => {
+    const defaults = await render();
+    assert.equal(
+      defaults.filter((o) => o.kind === 'DaemonSet').length,
+      0,
+      'none with capture: init',
+    );
+    const objects = await render(
+      '--set',
+      'proxy.capture=cni,cni.includeNamespaces={shop,web},cni.excludeOutboundCidrs={169.254.169.254/32}',
+      '--set',
+      'cni.binDir=/var/lib/rancher/k3s/data/current/bin',
+    );
+    const ds = find(objects, 'DaemonSet', 'ferry-cni-node');
+    const sa = find(objects, 'ServiceAccount', 'ferry-cni-node');
+    assert.equal(sa.automountServiceAccountToken, false, 'it calls no API');
+    const pod = ds.spec.template;
+    assert.deepEqual(ds.spec.selector.matchLabels, pod.metadata.labels);
+    assert.equal(pod.metadata.annotations['ferry.io/inject'], 'false');
+    assert.equal(pod.spec.serviceAccountName, 'ferry-cni-node');
+    assert.equal(pod.spec.hostNetwork, true, 'runs before the pod network works');
+    assert.equal(pod.spec.priorityClassName, 'system-node-critical');
+    assert.deepEqual(pod.spec.tolerations, [{ operator: 'Exists' }]);
+    const c = pod.spec.containers[0];
+    assert.deepEqual(c.command, ['ferry']);
+    assert.equal(c.args[0], 'cni-install');
+    // The arguments as `ferry cni-install` reads them.
+    const parsed = parseCniInstallArgs(c.args.slice(1)).options;
+    assert.equal(parsed.confDir, '/host/etc/cni/net.d');
+    assert.equal(parsed.binDir, '/host/opt/cni/bin');
+    assert.equal(parsed.hostBinDir, '/var/lib/rancher/k3s/data/current/bin');
+    assert.ok(parsed.runtime, 'Node.js and Ferry are copied to the node');
+    assert.deepEqual(parsed.plugin, {
+      type: 'ferry-cni',
+      excludeNamespaces: [NAMESPACE, 'kube-system', 'kube-public', 'kube-node-lease'],
+      includeNamespaces: ['shop', 'web'],
+      capture: {
+        excludeInboundPorts: [],
+        excludeOutboundPorts: [],
+        excludeOutboundCidrs: ['169.254.169.254/32'],
+      },
+    });
+    const mounts = Object.fromEntries(c.volumeMounts.map((m: K8sObject) => [m.name, m.mountPath]));
+    const hostPaths = Object.fromEntries(
+      pod.spec.volumes.map((v: K8sObject) => [v.name, v.hostPath.path]),
+    );
+    assert.deepEqual(mounts, {
+      'cni-bin-dir': '/host/opt/cni/bin',
+      'cni-net-dir': '/host/etc/cni/net.d',
+    });
+    assert.deepEqual(hostPaths, {
+      'cni-bin-dir': '/var/lib/rancher/k3s/data/current/bin',
+      'cni-net-dir': '/etc/cni/net.d',
+    });
+    assert.equal(c.securityContext.privileged, false);
+    assert.deepEqual(c.securityContext.capabilities, { drop: ['ALL'] });
+    assert.ok(pod.spec.terminationGracePeriodSeconds >= 10, 'time to unchain the plugin');
+    // And the injector leaves ferry-init out.
+    assert.equal(controlPlaneArgs(objects).options.webhook?.template.capture, 'cni');
+  });
+
+  it('NOTES: how to reach the dashboard and run ferry proxy-status', async () => {
+    const helmRender = renderers.find((r) => r.name === 'helm-render');
+    if (!helmRender) return;
+    const notes = await helmRender.render([...BASE_ARGS, '--notes']);
+    assert.match(
+      notes,
+      /kubectl -n ferry-system port-forward svc\/ferry-control-plane 15014:15014\n\s+then open http:\/\/127\.0\.0\.1:15014\//,
+    );
+    assert.match(notes, /ferry proxy-status --control-plane http:\/\/127\.0\.0\.1:15014/);
+    assert.match(notes, /kubectl label namespace <name> ferry-injection=enabled/);
+    assert.match(notes, /the pod label ferry\.io\/inject: "true"/);
+    assert.doesNotMatch(notes, /cni-node/);
+    const cni = await helmRender.render([
+      ...BASE_ARGS,
+      '--notes',
+      '--set',
+      'proxy.capture=cni,namePrefix=mesh2,externalService.enabled=true',
+    ]);
+    assert.match(cni, /DaemonSet mesh2-cni-node/);
+    assert.match(cni, /port-forward svc\/mesh2-control-plane/);
+    assert.match(cni, /mesh2-control-plane-external \(LoadBalancer\), 15012 with TLS only/);
+  });
+
+  it('README and the webhook agree on opt-in: namespace label, pod label, pod annotation', async () => {
+    const readme = await readFile(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const objects = await render();
+    const mwc = find(objects, 'MutatingWebhookConfiguration', 'ferry-sidecar-injector');
+    const [byNamespace, byObject] = mwc.webhooks;
+    // The README's table: namespace label, pod label, pod annotation, each as the chart has it.
+    const label = Object.entries(byNamespace.namespaceSelector.matchLabels)[0]!;
+    assert.ok(
+      readme.includes(`| namespace label | \`${label[0]}=${label[1]}\``),
+      'namespace label',
+    );
+    const podLabel = Object.entries(byObject.objectSelector.matchLabels)[0]!;
+    assert.ok(
+      readme.includes(`| pod label | \`${podLabel[0]}: "${podLabel[1]}"\``),
+      'pod label opt-in',
+    );
+    assert.ok(
+      readme.includes('| pod annotation | `ferry.io/inject: "true"` in a labelled namespace'),
+    );
+    assert.deepEqual(byNamespace.objectSelector.matchExpressions[0], {
+      key: 'ferry.io/inject',
+      operator: 'NotIn',
+      values: ['false'],
+    });
   });
 });

@@ -7,7 +7,7 @@
 // Usage mirrors `helm template`:
 //
 //	helm-render template RELEASE CHART_DIR [--namespace NS] [-f FILE]... [--set K=V]...
-//	            [--kube-version V] [--show-values]
+//	            [--kube-version V] [--show-values] [--notes]
 //
 // Helm's behaviour it follows: https://helm.sh/docs/chart_template_guide/ (built-in objects,
 // values files, named templates, accessing files) and helm.sh/helm/v3/pkg/engine.
@@ -43,6 +43,7 @@ type options struct {
 	sets        []string
 	kubeVersion string
 	showValues  bool
+	notes       bool
 }
 
 func main() {
@@ -92,6 +93,9 @@ func parseArgs(args []string) (options, error) {
 			opts.kubeVersion = v
 		case a == "--show-values":
 			opts.showValues = true
+		case a == "--notes":
+			// What `helm install` prints after NOTES: (`helm template` renders no notes).
+			opts.notes = true
 		case strings.HasPrefix(a, "-"):
 			return opts, fmt.Errorf("unknown flag %s", a)
 		default:
@@ -102,7 +106,7 @@ func parseArgs(args []string) (options, error) {
 		}
 	}
 	if len(positional) != 3 || positional[0] != "template" {
-		return opts, errors.New("usage: helm-render template RELEASE CHART_DIR [--namespace NS] [-f FILE]... [--set K=V]... [--kube-version V] [--show-values]")
+		return opts, errors.New("usage: helm-render template RELEASE CHART_DIR [--namespace NS] [-f FILE]... [--set K=V]... [--kube-version V] [--show-values] [--notes]")
 	}
 	opts.release, opts.chartDir = positional[1], positional[2]
 	if !strings.HasPrefix(opts.kubeVersion, "v") {
@@ -578,14 +582,8 @@ func render(opts options) (string, error) {
 		}
 	}
 
-	type manifest struct{ source, doc, kind string }
-	var manifests []manifest
-	for _, t := range templates {
-		base := path.Base(t.name)
-		if strings.HasPrefix(base, "_") || strings.HasSuffix(base, ".txt") {
-			continue
-		}
-		name := chartName + "/" + t.name
+	// execute renders one template with the top-level objects and its own .Template.
+	execute := func(name string) (string, error) {
 		ctx := map[string]interface{}{}
 		for k, v := range top {
 			ctx[k] = v
@@ -595,7 +593,29 @@ func render(opts options) (string, error) {
 		if err := root.ExecuteTemplate(&buf, name, ctx); err != nil {
 			return "", err
 		}
-		text := strings.ReplaceAll(buf.String(), "<no value>", "")
+		return strings.ReplaceAll(buf.String(), "<no value>", ""), nil
+	}
+
+	if opts.notes {
+		name := chartName + "/templates/NOTES.txt"
+		if root.Lookup(name) == nil {
+			return "", nil
+		}
+		return execute(name)
+	}
+
+	type manifest struct{ source, doc, kind string }
+	var manifests []manifest
+	for _, t := range templates {
+		base := path.Base(t.name)
+		if strings.HasPrefix(base, "_") || strings.HasSuffix(base, ".txt") {
+			continue
+		}
+		name := chartName + "/" + t.name
+		text, err := execute(name)
+		if err != nil {
+			return "", err
+		}
 		for _, doc := range splitDocuments(text) {
 			kind := ""
 			if m := kindLine.FindStringSubmatch(doc); m != nil {

@@ -43,6 +43,11 @@ export interface PodOverrides {
   readonly excludeOutboundCidrs: readonly string[];
 }
 
+/** Whether `v` is a Kubernetes quantity (`100m`, `128Mi`, `1`). */
+export function isQuantity(v: string): boolean {
+  return QUANTITY.test(v.trim());
+}
+
 function bad(annotation: string, value: string, why: string): InjectError {
   return new InjectError(
     'FERRY_INJECT_BAD_ANNOTATION',
@@ -67,8 +72,7 @@ function list<T>(
 function quantity(annotations: StringMap, key: string): string | undefined {
   const v = annotations[key];
   if (v === undefined) return undefined;
-  if (!QUANTITY.test(v.trim()))
-    throw bad(key, v, 'is not a Kubernetes quantity (e.g. 100m, 128Mi)');
+  if (!isQuantity(v)) throw bad(key, v, 'is not a Kubernetes quantity (e.g. 100m, 128Mi)');
   return v.trim();
 }
 

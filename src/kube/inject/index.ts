@@ -1,6 +1,7 @@
 /** Sidecar injection: the pure pod → JSON patch logic behind the webhook and `ferry inject`. */
 export {
   ANNOTATIONS,
+  isQuantity,
   NAMESPACE_LABEL,
   type PodOverrides,
   readOverrides,
