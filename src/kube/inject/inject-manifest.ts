@@ -75,14 +75,17 @@ function injectObject(
   options: ManifestOptions,
   where: string,
   results: ManifestObjectResult[],
+  impliedKind = '',
 ): unknown {
   if (typeof obj !== 'object' || obj === null) return obj;
   const o = obj as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
-  const kind = typeof o.kind === 'string' ? o.kind : '';
-  // `kubectl get -o yaml` writes `List`; typed lists (`DeploymentList`) have items too.
+  const kind = typeof o.kind === 'string' ? o.kind : impliedKind;
+  // `kubectl get -o yaml` writes `List`; a typed list (`DeploymentList`, as the API server
+  // answers a list request) has items too, which may leave their kind out.
   if (kind.endsWith('List') && Array.isArray((o as { items?: unknown }).items)) {
+    const itemKind = kind === 'List' ? '' : kind.slice(0, -'List'.length);
     const items = (o as { items: unknown[] }).items.map((item, i) =>
-      injectObject(item, template, options, `${where} items[${i}]`, results),
+      injectObject(item, template, options, `${where} items[${i}]`, results, itemKind),
     );
     return { ...o, items };
   }

@@ -48,9 +48,17 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
 
 /** Every object of the output against its API schema; OpenShift's kinds by their pod template. */
 function validate(obj: Obj, where: string): void {
-  if (obj.kind === 'List') {
+  if (obj.kind?.endsWith('List')) {
+    const [group, version] = obj.apiVersion.includes('/')
+      ? obj.apiVersion.split('/')
+      : ['', obj.apiVersion];
+    const kind = obj.kind === 'List' ? undefined : obj.kind.slice(0, -4);
     obj.items.forEach((item: Obj, i: number) => {
-      validate(item, `${where} items[${i}]`);
+      // A typed list's items leave apiVersion and kind to the list.
+      const typed = kind
+        ? { apiVersion: group ? `${group}/${version}` : version, kind, ...item }
+        : item;
+      validate(typed, `${where} items[${i}]`);
     });
     return;
   }
@@ -96,7 +104,11 @@ const EXPECTED: Record<string, readonly string[]> = {
     'ReplicationController/redis-leader: injected',
   ],
   'pod.yaml': ['Pod/httpbin: injected'],
-  'list.yaml': ['Deployment/ratings-v1: injected', 'Service/ratings: not a workload'],
+  'list.yaml': [
+    'Deployment/ratings-v1: injected',
+    'Service/ratings: not a workload',
+    'Deployment/productpage-v1: injected',
+  ],
   'deploymentconfig.yaml': ['DeploymentConfig/frontend: injected'],
   'opt-outs.yaml': [
     'Deployment/istio-label-off: label sidecar.istio.io/inject is "false"; set ferry.io/inject: "true" to inject Ferry\'s',

@@ -26,6 +26,19 @@ export const TEMPLATE_PATH: Readonly<Record<string, readonly string[]>> = {
   CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
 };
 
+/**
+ * Each item of a list with the function applied as to an object of its kind: a typed list's
+ * (`DeploymentList`) items leave their kind to the list.
+ */
+function mapItems(list: Obj, f: (item: Obj, i: number) => Obj): Obj[] {
+  const implied = list.kind === 'List' ? undefined : list.kind.slice(0, -'List'.length);
+  return list.items.map((item: Obj, i: number) => {
+    if (item.kind !== undefined || implied === undefined) return f(item, i);
+    const { kind: _, ...rest } = f({ ...item, kind: implied }, i);
+    return rest;
+  });
+}
+
 export function podTemplateOf(obj: Obj): Obj | undefined {
   const path = TEMPLATE_PATH[obj.kind];
   if (path === undefined) return undefined;
@@ -57,7 +70,9 @@ export function normalizeTemplate(pod: Obj): void {
 export function withoutInjection(injected: Obj, input: Obj): Obj {
   const copy = structuredClone(injected);
   if (copy.kind?.endsWith('List') && Array.isArray(copy.items)) {
-    copy.items = copy.items.map((item: Obj, i: number) => withoutInjection(item, input.items[i]));
+    copy.items = mapItems(copy, (item, i) =>
+      withoutInjection(item, { kind: item.kind, ...input.items[i] }),
+    );
     return copy;
   }
   const pod = podTemplateOf(copy);
@@ -82,7 +97,7 @@ export function withoutInjection(injected: Obj, input: Obj): Obj {
 export function normalized(input: Obj): Obj {
   const copy = structuredClone(input);
   if (copy.kind?.endsWith('List') && Array.isArray(copy.items)) {
-    copy.items = copy.items.map(normalized);
+    copy.items = mapItems(copy, normalized);
     return copy;
   }
   const pod = podTemplateOf(copy);
