@@ -14,7 +14,6 @@ import {
   supportsNativeSidecars,
 } from '../kube/inject/index.js';
 import { UsageError } from './args.js';
-import { meshIdentityFromCluster } from './inject-cluster.js';
 
 export const INJECT_HELP = `Usage: ferry inject -f FILE [options]
 
@@ -156,7 +155,8 @@ export async function runInject(argv: string[]): Promise<void> {
           tokenAudience: v['token-audience'],
           ...(namespace !== 'ferry-system' ? { controlPlaneNamespace: namespace } : {}),
         }
-      : await meshIdentityFromCluster({
+      : // Loaded only here: the Kubernetes client is large, and most runs do not need it.
+        await (await import('./inject-cluster.js')).meshIdentityFromCluster({
           kubeconfig: v.kubeconfig ?? defaultKubeconfig(),
           namespace,
           namePrefix: v['name-prefix'] ?? 'ferry',
