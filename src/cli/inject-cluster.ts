@@ -2,9 +2,10 @@
  * `ferry inject --from-cluster`: the mesh identity of an installed Ferry, read with the
  * user's kubeconfig, so that offline-injected sidecars trust the control plane and prove who
  * they are exactly as webhook-injected ones do: the root from the CA Secret (ca.crt, which
- * the control plane fills on its first start) and the trust domain from the mesh ConfigMap.
+ * the control plane fills on its first start), the trust domain from the mesh ConfigMap, and
+ * the token audience the control plane demands from its Deployment's `--token-audience`.
  */
-import { CoreV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { CA_SECRET_KEYS, kubeConfigFromFile } from '../controlplane/kubernetes/index.js';
 import type { MeshIdentityTemplate } from '../kube/inject/index.js';
 import { parseMesh } from '../mesh/index.js';
@@ -80,10 +81,31 @@ export async function meshIdentityFromCluster(
       if (parsed.ok) trustDomain = parsed.config.mesh.trustDomain;
     }
   }
+  let tokenAudience = o.tokenAudience;
+  if (tokenAudience === undefined) {
+    const name = `${o.namePrefix}-control-plane`;
+    try {
+      const deployment = await kubeConfig
+        .makeApiClient(AppsV1Api)
+        .readNamespacedDeployment({ name, namespace: o.namespace });
+      // The first audience is the one injected sidecars get tokens for (as the webhook does).
+      const args = deployment.spec?.template.spec?.containers[0]?.args ?? [];
+      const flag = args.find((a) => a.startsWith('--token-audience='));
+      tokenAudience = flag?.slice('--token-audience='.length);
+    } catch (err) {
+      // Not installed by the chart: the control plane's audience is unknown, as without it.
+      if ((err as { code?: unknown } | null)?.code !== 404)
+        throw apiFailure(
+          `Deployment ${o.namespace}/${name} (or give --token-audience)`,
+          o.namespace,
+          err,
+        );
+    }
+  }
   return {
     rootPem,
     trustDomain: trustDomain ?? 'cluster.local',
-    tokenAudience: o.tokenAudience,
+    tokenAudience,
     // The control plane's SPIFFE ID names its namespace; the sidecar's default is ferry-system.
     ...(o.namespace !== 'ferry-system' ? { controlPlaneNamespace: o.namespace } : {}),
   };

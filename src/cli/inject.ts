@@ -47,8 +47,9 @@ Options:
       --log-level LEVEL   the sidecar's log level                          (default info)
       --ca-root FILE      the mesh root (the CA Secret's ca.crt): sidecars get it and a
                           service-account token, and use the secure port with mTLS
-      --from-cluster      read the root from the Secret <prefix>-ca-root and the trust
-                          domain from the ConfigMap <prefix>-mesh of the control plane's
+      --from-cluster      read the root from the Secret <prefix>-ca-root, the trust domain
+                          from the ConfigMap <prefix>-mesh and the token audience from the
+                          Deployment <prefix>-control-plane of the control plane's
                           namespace, with the kubeconfig
       --kubeconfig FILE   for --from-cluster       (default $KUBECONFIG, ~/.kube/config)
       --control-plane-namespace NS  where Ferry is installed   (default ferry-system)

@@ -341,6 +341,7 @@ describe('ferry inject (offline)', () => {
       let kubeconfig: string;
       const SECRET = '/api/v1/namespaces/mesh/secrets/ferry-ca-root';
       const CONFIG_MAP = '/api/v1/namespaces/mesh/configmaps/ferry-mesh';
+      const DEPLOYMENT = '/apis/apps/v1/namespaces/mesh/deployments/ferry-control-plane';
       before(async () => {
         api = await ReplayApiServer.start();
         kubeconfig = path.join(dir, 'kubeconfig');
@@ -348,7 +349,31 @@ describe('ferry inject (offline)', () => {
       });
       after(() => api.close());
 
-      it('reads the root from the CA Secret and the trust domain from the mesh ConfigMap', async () => {
+      it('reads the root from the CA Secret, the trust domain from the mesh ConfigMap, the audience from the Deployment', async () => {
+        api.route('GET', DEPLOYMENT, () => ({
+          body: {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name: 'ferry-control-plane', namespace: 'mesh' },
+            spec: {
+              selector: { matchLabels: { app: 'ferry' } },
+              template: {
+                spec: {
+                  containers: [
+                    {
+                      name: 'control-plane',
+                      args: [
+                        'control-plane',
+                        '--token-audience=ferry',
+                        '--token-audience=istio-ca',
+                      ],
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        }));
         api.route('GET', SECRET, () => ({
           body: {
             apiVersion: 'v1',
@@ -382,6 +407,7 @@ describe('ferry inject (offline)', () => {
         assert.equal(r.code, 0, r.stderr);
         const job = identityOf(docs(r.stdout)[0]!);
         assert.equal(job.root, pem);
+        assert.equal(job.volume.projected.sources[0].serviceAccountToken.audience, 'ferry');
         assert.deepEqual(job.args.slice(-8), [
           ...IDENTITY_FLAGS,
           'example.org',
