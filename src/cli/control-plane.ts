@@ -1,4 +1,5 @@
 /** `ferry control-plane`: runs the control plane on a mesh file (and, in cluster, Kubernetes). */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   ControlPlane,
@@ -29,6 +30,11 @@ Options:
       --secure-port PORT  xDS + identity over TLS; 0 picks one      (default 15012)
       --trust-domain TD   SPIFFE trust domain      (default: the mesh file's trustDomain)
       --cert-ttl DURATION workload certificate lifetime, e.g. 1h    (default 24h)
+      --allow-plaintext-registration  DEVELOPMENT ONLY: with the CA on, the plaintext
+                        port still registers sidecars, without any credential
+      --debug-token-file FILE  a bearer token that lets non-loopback clients read
+                        /debug/syncz, /debug/config_dump, /debug/registry
+                        (default: those answer loopback clients only)
       --grace MS        how long a disconnected workload stays, ms (default 10000)
       --debounce MS     quiet period before a push, ms              (default 100)
       --warmup MS       after a start, hold sidecars that reconnect with a config this
@@ -73,6 +79,8 @@ const OPTIONS = {
   'secure-port': { type: 'string' },
   'trust-domain': { type: 'string' },
   'cert-ttl': { type: 'string' },
+  'allow-plaintext-registration': { type: 'boolean' },
+  'debug-token-file': { type: 'string' },
   grace: { type: 'string' },
   debounce: { type: 'string' },
   warmup: { type: 'string' },
@@ -110,6 +118,8 @@ export interface ControlPlaneArgs {
   readonly help: boolean;
   readonly config: string;
   readonly logLevel: string;
+  /** The file holding the debug endpoints' bearer token, read at start. */
+  readonly debugTokenFile?: string;
   /** Everything but the log, the kubeconfig and what follows from it. */
   readonly options: Omit<ControlPlaneOptions, 'log' | 'kubernetes'>;
   /** Present when anything needs the API server. */
@@ -172,7 +182,7 @@ export function parseControlPlaneArgs(argv: readonly string[]): ControlPlaneArgs
   if (caDir === undefined && caSecret === undefined)
     needs(
       v,
-      ['secure-port', 'trust-domain', 'cert-ttl', 'webhook-port'],
+      ['secure-port', 'trust-domain', 'cert-ttl', 'webhook-port', 'allow-plaintext-registration'],
       '--ca-dir DIR or --ca-secret NAME (the CA is off without them)',
     );
   if (caSecret === undefined)
@@ -246,7 +256,9 @@ export function parseControlPlaneArgs(argv: readonly string[]): ControlPlaneArgs
     help: false,
     config: v.config,
     logLevel,
+    ...(v['debug-token-file'] !== undefined ? { debugTokenFile: v['debug-token-file'] } : {}),
     options: {
+      allowPlaintextRegistration: v['allow-plaintext-registration'] === true,
       configPath: v.config,
       host: v.host,
       xdsPort: parsePort('--xds-port', v['xds-port'], 15010),
@@ -295,9 +307,11 @@ export async function runControlPlane(argv: string[]): Promise<void> {
     return;
   }
   const log = createLogger({ level: args.logLevel, name: 'control-plane' });
+  const debugToken = args.debugTokenFile ? readDebugToken(args.debugTokenFile) : undefined;
   const loaded = args.kubernetes ? loadKubeConfig(args.kubernetes.kubeconfig) : undefined;
   const cp = await ControlPlane.start({
     ...args.options,
+    debugToken,
     // In a pod the namespace comes with the service account, as a fallback to --namespace.
     namespace: args.options.namespace ?? loaded?.namespace,
     kubernetes:
@@ -324,6 +338,20 @@ export async function runControlPlane(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** The debug token: the file's first line; an unreadable or empty file is a usage error. */
+function readDebugToken(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--debug-token-file: cannot read ${file}: ${(err as Error).message}`);
+  }
+  const token = text.split('\n')[0].trim();
+  if (token.length < 16)
+    throw new UsageError(`--debug-token-file: ${file} must hold a token of at least 16 characters`);
+  return token;
 }
 
 function parseCount(flag: string, value: string | undefined, fallback: number): number {

@@ -7,6 +7,7 @@ import { adsServiceDefinition } from '../xds/index.js';
 import { DeltaStream } from './ads-delta.js';
 import { SotwStream } from './ads-sotw.js';
 import type { AdsStream, StreamContext, StreamStatus } from './ads-stream.js';
+import type { Transport } from './registration-gate.js';
 import { SotwResponseCache } from './sotw-response-cache.js';
 
 /** Streams served per turn of the event loop during a push. */
@@ -29,14 +30,22 @@ export class AdsServer {
     this.unsubscribe = this.ctx.cache.onPublish(() => this.pushAll());
   }
 
-  /** Adds the ADS service to a gRPC server. */
-  register(server: grpc.Server): void {
+  /**
+   * Adds the ADS service to a gRPC server; `transport` says whether that server's port is the
+   * plaintext or the TLS one (which decides who may register, see registration-gate.ts).
+   */
+  register(server: grpc.Server, transport: Transport = 'plaintext'): void {
     server.addService(adsServiceDefinition, {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<object, object>) =>
-        this.track(new SotwStream(call, this.ctx, (s) => this.untrack(s))),
+        this.track(new SotwStream(call, this.ctx, (s) => this.untrack(s), transport)),
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<object, object>) =>
-        this.track(new DeltaStream(call, this.ctx, (s) => this.untrack(s))),
+        this.track(new DeltaStream(call, this.ctx, (s) => this.untrack(s), transport)),
     });
+  }
+
+  /** Registrations refused recently (for /debug/registry). */
+  refusedRegistrations(): ReturnType<StreamContext['registration']['refused']> {
+    return this.ctx.registration.refused();
   }
 
   private track(s: AdsStream): void {

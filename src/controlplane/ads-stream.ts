@@ -15,6 +15,8 @@ import {
   workloadFromNode,
 } from '../xds/index.js';
 import type { AdsMetrics } from './ads-metrics.js';
+import type { VerifiedIdentity } from './membership.js';
+import type { Admission, RegistrationGate, Transport } from './registration-gate.js';
 import type { Registry } from './registry.js';
 import type { Snapshot, TypeSet } from './snapshot.js';
 import type { SnapshotCache } from './snapshot-cache.js';
@@ -27,6 +29,8 @@ export interface StreamContext {
   readonly metrics: AdsMetrics;
   readonly controlPlaneId: string;
   readonly sotwCache: SotwResponseCache;
+  /** Who may register (identity-bound when the CA is on). */
+  readonly registration: RegistrationGate;
   /**
    * Until this moment (performance.now() ms) the control plane is warming up: it has just
    * started and the workloads that register by connecting have not all come back. A client
@@ -85,6 +89,9 @@ export interface StreamStatus {
   readonly nodeId: string;
   readonly mode: 'sotw' | 'delta';
   readonly workload: Workload | undefined;
+  /** The identity its credential proved (registration bound to identity); absent otherwise. */
+  readonly identity: VerifiedIdentity | undefined;
+  readonly transport: Transport;
   /** Where the sidecar serves its metrics, if it said (FERRY_METRICS_PORT). */
   readonly metricsPort: number | undefined;
   readonly connectedAt: string;
@@ -105,12 +112,16 @@ export abstract class AdsStream {
   abstract readonly mode: 'sotw' | 'delta';
   nodeId = '';
   workload: Workload | undefined;
+  identity: VerifiedIdentity | undefined;
   metricsPort: number | undefined;
   protected readonly types = new Map<string, TypeState>();
   private nonceCounter = 0;
   private disconnect: (() => void) | undefined;
   private started = false;
-  /** Requests received while the stream is held during the warm-up, answered after it. */
+  /**
+   * Requests received while the stream waits (for its credential to be checked, or for the
+   * warm-up to end), answered after it.
+   */
   private held: object[] | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
   closed = false;
@@ -119,6 +130,7 @@ export abstract class AdsStream {
     protected readonly call: Call,
     protected readonly ctx: StreamContext,
     private readonly onClose: (s: AdsStream) => void,
+    readonly transport: Transport = 'plaintext',
   ) {
     call.on('data', (req: object) => this.receive(req));
     call.on('end', () => {
@@ -154,26 +166,83 @@ export abstract class AdsStream {
     try {
       if (!this.started) {
         this.started = true;
-        if (!this.start(r.node)) return;
-        const wait = this.ctx.warmUntil - performance.now();
-        if (wait > 0 && this.hasResources(req)) {
-          // Registered already (its own endpoint counts at once); answered after the warm-up.
-          this.held = [req];
-          this.holdTimer = setTimeout(releaseHeld, wait, this);
-          this.ctx.log.info(
-            { node: this.nodeId, ms: Math.round(wait) },
-            'reconnecting client held until the control plane has warmed up',
-          );
-          return;
-        }
-      } else if (r.node?.metadata && this.workload) {
-        this.updateNode(r.node);
+        this.start(req, r.node);
+        return;
       }
+      if (r.node?.metadata && this.workload && !this.updateNode(r.node)) return;
       this.process(req);
     } catch (err) {
       this.ctx.log.error({ err, node: this.nodeId }, 'xDS request failed');
       this.fail(grpc.status.INTERNAL, `control plane error: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * First request: who the client is and, if it announces a workload, whether it may
+   * register (a credential check may take a moment: requests wait meanwhile).
+   */
+  private start(first: object, node: Node | undefined): void {
+    this.nodeId = node?.id ?? '';
+    const result = workloadFromNode(node);
+    if (!result.ok) {
+      this.fail(grpc.status.INVALID_ARGUMENT, result.error);
+      return;
+    }
+    this.workload = result.workload;
+    this.metricsPort = metricsPortFromNode(node);
+    if (!this.workload) {
+      this.admitted({ ok: true, identity: undefined }, first);
+      return;
+    }
+    const admission = this.ctx.registration.admit(
+      this.workload,
+      this.transport,
+      this.call.metadata,
+    );
+    if (!(admission instanceof Promise)) {
+      this.admitted(admission, first);
+      return;
+    }
+    this.held = [first];
+    admission
+      .then((a) => {
+        const queued = this.held ?? [];
+        this.held = undefined;
+        if (this.closed) return;
+        this.admitted(a, queued[0] ?? first);
+        for (const req of queued.slice(1)) this.receive(req);
+      })
+      .catch((err: unknown) => {
+        this.ctx.log.error({ err, node: this.nodeId }, 'xDS registration check failed');
+        this.fail(grpc.status.INTERNAL, `control plane error: ${(err as Error).message}`);
+      });
+  }
+
+  /** The registration decision is in: register (or refuse), then answer the first request. */
+  private admitted(admission: Admission, first: object): void {
+    if (!admission.ok) {
+      this.fail(admission.code, admission.message);
+      return;
+    }
+    this.identity = admission.identity;
+    if (this.workload)
+      this.disconnect = this.ctx.registry.connect(this.workload, admission.identity);
+    this.ctx.log.info(
+      { node: this.nodeId, mode: this.mode, workload: this.workload?.service },
+      'xDS stream connected',
+    );
+    const wait = this.ctx.warmUntil - performance.now();
+    if (wait > 0 && this.hasResources(first)) {
+      // Registered already (its own endpoint counts at once); answered after the warm-up.
+      this.held = [first];
+      this.holdTimer = setTimeout(releaseHeld, wait, this);
+      this.ctx.log.info(
+        { node: this.nodeId, ms: Math.round(wait) },
+        'reconnecting client held until the control plane has warmed up',
+      );
+      return;
+    }
+    this.process(first);
   }
 
   /** The warm-up is over: answer what the client asked meanwhile, against the config now. */
@@ -208,32 +277,23 @@ export abstract class AdsStream {
     }
   }
 
-  /** First request: who the client is, and its workload if it announces one. */
-  private start(node: Node | undefined): boolean {
-    this.nodeId = node?.id ?? '';
-    const result = workloadFromNode(node);
-    if (!result.ok) {
-      this.fail(grpc.status.INVALID_ARGUMENT, result.error);
+  /**
+   * A later request carrying node metadata (e.g. a health change) re-registers the workload,
+   * checked again against the identity the stream proved. False: the stream was refused.
+   */
+  private updateNode(node: Node): boolean {
+    const result = workloadFromNode({ ...node, id: this.nodeId });
+    if (!result.ok || !result.workload) return true;
+    const admission = this.ctx.registration.check(result.workload, this.identity, this.transport);
+    if (!admission.ok) {
+      this.fail(admission.code, admission.message);
       return false;
     }
-    this.workload = result.workload;
-    this.metricsPort = metricsPortFromNode(node);
-    if (this.workload) this.disconnect = this.ctx.registry.connect(this.workload);
-    this.ctx.log.info(
-      { node: this.nodeId, mode: this.mode, workload: this.workload?.service },
-      'xDS stream connected',
-    );
-    return true;
-  }
-
-  /** A later request carrying node metadata (e.g. a health change) re-registers the workload. */
-  private updateNode(node: Node): void {
-    const result = workloadFromNode({ ...node, id: this.nodeId });
-    if (!result.ok || !result.workload) return;
     const previous = this.disconnect;
     this.workload = result.workload;
-    this.disconnect = this.ctx.registry.connect(result.workload);
+    this.disconnect = this.ctx.registry.connect(result.workload, this.identity);
     previous?.();
+    return true;
   }
 
   protected snapshot(): Snapshot {
@@ -319,6 +379,8 @@ export abstract class AdsStream {
       nodeId: this.nodeId,
       mode: this.mode,
       workload: this.workload,
+      identity: this.identity,
+      transport: this.transport,
       metricsPort: this.metricsPort,
       connectedAt: this.connectedAt,
       types: [...this.types].map(([type, s]) => ({

@@ -37,6 +37,7 @@ import {
   startDiscovery,
   startInjector,
 } from './kubernetes/index.js';
+import { RegistrationGate } from './registration-gate.js';
 import { Registry } from './registry.js';
 import { sidecarTargets } from './sidecar-targets.js';
 import { SnapshotCache } from './snapshot-cache.js';
@@ -79,6 +80,16 @@ export interface ControlPlaneOptions {
   readonly serverNames?: readonly string[];
   /** How workload credentials are checked. Default: Ferry tokens keyed in the CA directory. */
   readonly credentialVerifier?: CredentialVerifier;
+  /**
+   * Development only: with the CA on, the plaintext port still registers workloads, without
+   * any credential (anyone can then join any service). Off by default; logged at warn.
+   */
+  readonly allowPlaintextRegistration?: boolean;
+  /**
+   * A bearer token that lets clients other than loopback read /debug/config_dump,
+   * /debug/registry and /debug/syncz. Absent: those answer loopback clients only.
+   */
+  readonly debugToken?: string;
   /**
    * Timers of the serving certificate's renewal (tests drive it by hand). Certificate
    * validity itself always follows the real clock, as the peers checking it do.
@@ -150,6 +161,8 @@ export interface ControlPlaneIdentity {
   readonly spiffeId: string;
   /** Present when the CA directory keys Ferry tokens (the default verifier). */
   readonly tokens: WorkloadTokens | undefined;
+  /** What checks workload credentials (CSRs and registrations alike). */
+  readonly verifier: CredentialVerifier;
 }
 
 /** A startup failure the CLI reports as one clear line. */
@@ -167,10 +180,9 @@ export class ControlPlane {
   private watcher: { close(): void } | undefined;
   private configErrorText: string | undefined;
   private reloadCounters: { applied: CounterChild; rejected: CounterChild } | undefined;
-  private readonly grpcServer = new grpc.Server({
-    'grpc.max_receive_message_length': 16 * 1024 * 1024,
-    'grpc.keepalive_time_ms': 30_000,
-  });
+  private readonly grpcServer = new grpc.Server(GRPC_SERVER_OPTIONS);
+  /** The secure port has a server of its own, so that a stream knows which port it came on. */
+  private readonly secureGrpcServer = new grpc.Server(GRPC_SERVER_OPTIONS);
   private httpServer: http.Server | undefined;
   private stats: MetricsScraper | PrometheusStats | undefined;
   private discovery: ClusterWatcher | undefined;
@@ -199,6 +211,28 @@ export class ControlPlane {
     const cache = new SnapshotCache(registry, { debounceMs: options.debounceMs, log });
     cache.start();
     const metrics = new MetricsRegistry();
+    const host = options.host ?? '127.0.0.1';
+    const kube = options.kubernetes;
+    // The CA comes first: who may register depends on its credential check.
+    let identity: ControlPlaneIdentity | undefined;
+    try {
+      if (options.caDir || options.caFiles || kube?.caSecret)
+        identity = await startIdentity(options, initial, host, metrics);
+    } catch (err) {
+      cache.stop();
+      throw err;
+    }
+    const registration = new RegistrationGate({
+      registry,
+      verifier: identity?.verifier,
+      allowPlaintext: options.allowPlaintextRegistration,
+      metrics,
+      log,
+    });
+    if (identity && options.allowPlaintextRegistration)
+      log.warn(
+        'INSECURE: --allow-plaintext-registration is on: any process that reaches the plaintext xDS port can register as an endpoint of any service, without a credential. For development only.',
+      );
     const ads = new AdsServer({
       cache,
       registry,
@@ -206,15 +240,13 @@ export class ControlPlane {
       metrics: createAdsMetrics(metrics),
       controlPlaneId: 'ferry',
       warmupMs: options.warmupMs ?? 5000,
+      registration,
     });
     const cp = new ControlPlane(registry, cache, ads, metrics, log, options);
+    cp.identity = identity;
     cp.registerMetrics();
     try {
-      const host = options.host ?? '127.0.0.1';
-      const kube = options.kubernetes;
       if (kube?.discovery) cp.discovery = await cp.startDiscovery(kube, initial.mesh.domain);
-      if (options.caDir || options.caFiles || kube?.caSecret)
-        cp.identity = await startIdentity(options, initial, host, metrics);
       if (options.webhook && !cp.identity)
         throw new ControlPlaneError(
           'FERRY_WEBHOOK_NO_CA',
@@ -287,8 +319,10 @@ export class ControlPlane {
     identity: ControlPlaneIdentity,
   ): Promise<void> {
     if (port !== 0) await assertPortFree('secure (TLS)', host, port);
+    this.ads.register(this.secureGrpcServer, 'tls');
+    identity.service.register(this.secureGrpcServer);
     this.securePort = await new Promise<number>((resolve, reject) => {
-      this.grpcServer.bindAsync(
+      this.secureGrpcServer.bindAsync(
         `${host}:${port}`,
         identity.serving.serverCredentials(),
         (err, bound) => (err ? reject(portError('secure (TLS)', host, port, err)) : resolve(bound)),
@@ -377,7 +411,7 @@ export class ControlPlane {
   }
 
   private async listen(host: string, xdsPort: number, httpPort: number): Promise<void> {
-    this.ads.register(this.grpcServer);
+    this.ads.register(this.grpcServer, 'plaintext');
     this.identity?.service.register(this.grpcServer);
     // grpc-js reports a busy port vaguely (and logs it itself), so ask the OS first.
     if (xdsPort !== 0) await assertPortFree('xDS', host, xdsPort);
@@ -409,6 +443,7 @@ export class ControlPlane {
       metrics: this.metrics,
       configError: () => this.configErrorText,
       dashboard: stats,
+      debugToken: o.debugToken,
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) => reject(portError('HTTP', host, httpPort, err)));
@@ -431,13 +466,7 @@ export class ControlPlane {
     this.identity?.serving.close();
     this.cache.stop();
     this.ads.close();
-    await new Promise<void>((resolve) => {
-      this.grpcServer.tryShutdown(() => resolve());
-      setTimeout(() => {
-        this.grpcServer.forceShutdown();
-        resolve();
-      }, 1000).unref();
-    });
+    await Promise.all([shutdown(this.grpcServer), shutdown(this.secureGrpcServer)]);
     const server = this.httpServer;
     if (server) {
       server.closeAllConnections();
@@ -513,7 +542,23 @@ async function startIdentity(
   ];
   const serving = new ServingCertificate({ ca, spiffeId, hosts, log, timers });
   await serving.start();
-  return { ca, service, serving, spiffeId, tokens };
+  return { ca, service, serving, spiffeId, tokens, verifier };
+}
+
+const GRPC_SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  'grpc.keepalive_time_ms': 30_000,
+};
+
+/** Closes a gRPC server: gracefully, then by force after a second. */
+function shutdown(server: grpc.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.tryShutdown(() => resolve());
+    setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, 1000).unref();
+  });
 }
 
 function requirePath(path: string | undefined): string {

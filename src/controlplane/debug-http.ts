@@ -9,6 +9,7 @@ import type { MetricsRegistry } from '../metrics/index.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/index.js';
 import { types } from '../xds/index.js';
 import type { AdsServer } from './ads-server.js';
+import { debugAccess } from './debug-access.js';
 import type { Registry } from './registry.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 
@@ -24,6 +25,11 @@ export interface DebugSources {
    * Prometheus. Absent: the dashboard shows the services and sidecars without numbers.
    */
   readonly dashboard?: StatsSource;
+  /**
+   * Lets clients other than loopback read the endpoints that reveal the mesh, with
+   * `Authorization: Bearer <token>`. Absent: only loopback clients may.
+   */
+  readonly debugToken?: string;
 }
 
 /** The control plane as the dashboard sees it. */
@@ -68,8 +74,16 @@ export function configDump(sources: DebugSources, nodeId: string | null): object
   };
 }
 
+/** The endpoints that reveal the mesh: loopback or the debug token only. */
+const PROTECTED: ReadonlySet<string> = new Set([
+  '/debug/syncz',
+  '/debug/config_dump',
+  '/debug/registry',
+]);
+
 export function createDebugServer(sources: DebugSources): http.Server {
   const view = meshView(sources);
+  const access = debugAccess(sources.debugToken);
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -84,6 +98,18 @@ export function createDebugServer(sources: DebugSources): http.Server {
         (err: Error) => json(res, 500, { error: err.message }),
       );
       return;
+    }
+    if (PROTECTED.has(url.pathname)) {
+      const refusal = access(req);
+      if (refusal) {
+        res.writeHead(refusal.status, {
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'no-store',
+          ...(refusal.status === 401 ? { 'www-authenticate': 'Bearer realm="ferry-debug"' } : {}),
+        });
+        res.end(`${JSON.stringify({ error: refusal.message })}\n`);
+        return;
+      }
     }
     switch (url.pathname) {
       case '/healthz':
@@ -110,6 +136,7 @@ export function createDebugServer(sources: DebugSources): http.Server {
             ...w,
             connected: sources.registry.isConnected(w.id),
           })),
+          refusedRegistrations: sources.ads.refusedRegistrations(),
         });
       case '/debug':
       case '/debug/':

@@ -9,6 +9,7 @@ export {
   type KubernetesOptions,
   type WebhookOptions,
 } from './control-plane.js';
+export { debugAccess, isLoopback } from './debug-access.js';
 export {
   KubeError,
   kubeConfigFromFile,
@@ -16,7 +17,21 @@ export {
   type LoadedKubeConfig,
   SERVICE_ACCOUNT_DIR,
 } from './kubernetes/index.js';
+export {
+  checkMembership,
+  indexServices,
+  type MembershipRefusal,
+  REFUSAL_REASONS,
+  type RefusalReason,
+  type VerifiedIdentity,
+} from './membership.js';
 export { CLUSTER_SOURCE_PREFIX, mergeCluster } from './merge-cluster.js';
+export {
+  MAX_REFUSALS,
+  type RefusedRegistration,
+  RegistrationGate,
+  type Transport,
+} from './registration-gate.js';
 export { mergeWorkloads, Registry, type RegistryOptions, type Timers } from './registry.js';
 export type { Snapshot, TypeSet } from './snapshot.js';
 export { SnapshotCache, type SnapshotCacheOptions } from './snapshot-cache.js';

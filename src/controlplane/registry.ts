@@ -12,6 +12,13 @@ import {
   serviceKey,
   type Workload,
 } from '../mesh/index.js';
+import {
+  checkMembership,
+  indexServices,
+  type MembershipRefusal,
+  type ServiceIndex,
+  type VerifiedIdentity,
+} from './membership.js';
 import { CLUSTER_SOURCE_PREFIX, mergeCluster } from './merge-cluster.js';
 
 /** Time, passed in so tests can drive it. */
@@ -39,6 +46,8 @@ export interface RegistryOptions {
 
 interface Registration {
   workload: Workload;
+  /** The identity its credential proved; absent when registration is open (no CA, dev flag). */
+  identity: VerifiedIdentity | undefined;
   streams: number;
   expiry: unknown;
 }
@@ -49,6 +58,9 @@ export class Registry {
   private readonly registrations = new Map<string, Registration>();
   private readonly watchers = new Set<() => void>();
   private cachedView: MeshConfig | undefined;
+  private cachedDeclared:
+    | { merged: MeshConfig; index: ServiceIndex; cluster: ServiceIndex }
+    | undefined;
   private readonly gracePeriodMs: number;
   private readonly timers: Timers;
 
@@ -83,18 +95,19 @@ export class Registry {
    * Registers a workload for one connected stream. Returns the function to call when the
    * stream closes; the workload then stays for the grace period unless a stream returns.
    */
-  connect(workload: Workload): () => void {
+  connect(workload: Workload, identity?: VerifiedIdentity): () => void {
     let reg = this.registrations.get(workload.id);
     if (reg) {
       if (reg.expiry !== undefined) this.timers.clearTimeout(reg.expiry);
       reg.expiry = undefined;
       reg.streams++;
-      if (!sameWorkload(reg.workload, workload)) {
+      if (!sameWorkload(reg.workload, workload) || !sameIdentity(reg.identity, identity)) {
         reg.workload = workload;
+        reg.identity = identity;
         this.changed();
       }
     } else {
-      reg = { workload, streams: 1, expiry: undefined };
+      reg = { workload, identity, streams: 1, expiry: undefined };
       this.registrations.set(workload.id, reg);
       this.changed();
     }
@@ -114,6 +127,28 @@ export class Registry {
     };
   }
 
+  /**
+   * Whether `workload`, proven to be `identity`, may join the service it announces (see
+   * membership.ts); undefined when it may.
+   */
+  checkMembership(workload: Workload, identity: VerifiedIdentity): MembershipRefusal | undefined {
+    const d = this.declared();
+    return checkMembership(workload, identity, d.index, d.cluster);
+  }
+
+  /** The mesh file merged with the cluster, indexed, until either changes. */
+  private declared(): { merged: MeshConfig; index: ServiceIndex; cluster: ServiceIndex } {
+    if (!this.cachedDeclared) {
+      const merged = mergeCluster(this.meshConfig, this.clusterServices);
+      this.cachedDeclared = {
+        merged,
+        index: indexServices(merged.services),
+        cluster: indexServices(this.clusterServices),
+      };
+    }
+    return this.cachedDeclared;
+  }
+
   /** Every registered workload (connected or within its grace period). */
   workloads(): Workload[] {
     return [...this.registrations.values()].map((r) => r.workload);
@@ -129,17 +164,35 @@ export class Registry {
    * workload endpoints (and the services they imply).
    */
   view(): MeshConfig {
-    this.cachedView ??= mergeWorkloads(
-      mergeCluster(this.meshConfig, this.clusterServices),
-      this.workloads(),
-    );
+    if (!this.cachedView) {
+      const d = this.declared();
+      this.cachedView = mergeWorkloads(d.merged, this.members(d.index, d.cluster));
+    }
     return this.cachedView;
+  }
+
+  /**
+   * The registered workloads that are endpoints now: one admitted at registration stops
+   * being one when the mesh file or the cluster no longer admits its identity.
+   */
+  private members(declared: ServiceIndex, cluster: ServiceIndex): Workload[] {
+    const out: Workload[] = [];
+    for (const r of this.registrations.values()) {
+      if (r.identity && checkMembership(r.workload, r.identity, declared, cluster)) continue;
+      out.push(r.workload);
+    }
+    return out;
   }
 
   private changed(): void {
     this.cachedView = undefined;
+    this.cachedDeclared = undefined;
     for (const fn of this.watchers) fn();
   }
+}
+
+function sameIdentity(a: VerifiedIdentity | undefined, b: VerifiedIdentity | undefined): boolean {
+  return a?.namespace === b?.namespace && a?.serviceAccount === b?.serviceAccount;
 }
 
 function sameWorkload(a: Workload, b: Workload): boolean {

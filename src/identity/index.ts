@@ -50,6 +50,7 @@ export {
 } from './operator-ca.js';
 export { makeRootCa, type RootPem } from './root-ca.js';
 export {
+  bearerCredentials,
   credentialFromFile,
   type SidecarIdentity,
   type SidecarIdentityOptions,

@@ -6,7 +6,7 @@
  * contents (the token through a function, so a replaced token file is picked up).
  */
 import { readFileSync } from 'node:fs';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/index.js';
 import { controlPlaneCredentials, controlPlaneSpiffeId } from './control-plane-tls.js';
 import { createIdentityClient } from './identity-api.js';
@@ -30,7 +30,11 @@ export interface SidecarIdentityOptions {
 }
 
 export interface SidecarIdentity {
-  /** For the xDS client (XdsClientOptions.credentials). */
+  /**
+   * For the xDS client (XdsClientOptions.credentials): TLS to the control plane, and the
+   * credential on every call (`authorization: Bearer <token>`), which the control plane
+   * checks before it registers the workload. grpc-js sends call credentials only over TLS.
+   */
   readonly credentials: grpc.ChannelCredentials;
   readonly identity: WorkloadIdentity;
   readonly controlPlaneId: string;
@@ -38,9 +42,13 @@ export interface SidecarIdentity {
 
 export function sidecarIdentity(options: SidecarIdentityOptions): SidecarIdentity {
   const controlPlaneId = controlPlaneSpiffeId(options.trustDomain, options.controlPlaneNamespace);
-  const credentials = controlPlaneCredentials(options.rootPem, controlPlaneId);
+  const channel = controlPlaneCredentials(options.rootPem, controlPlaneId);
+  const credentials = grpc.credentials.combineChannelCredentials(
+    channel,
+    bearerCredentials(options.credential),
+  );
   const identity = new WorkloadIdentity({
-    api: createIdentityClient(options.address, credentials),
+    api: createIdentityClient(options.address, channel),
     credential: options.credential,
     spiffeId: spiffeIdOf(options.trustDomain, options.workload),
     log: options.log,
@@ -48,6 +56,24 @@ export function sidecarIdentity(options: SidecarIdentityOptions): SidecarIdentit
     random: options.random,
   });
   return { credentials, identity, controlPlaneId };
+}
+
+/** The credential as `authorization: Bearer <token>` on each call, read when the call starts. */
+export function bearerCredentials(
+  credential: () => string | Promise<string>,
+): grpc.CallCredentials {
+  return grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+    Promise.resolve()
+      .then(credential)
+      .then(
+        (token) => {
+          const metadata = new grpc.Metadata();
+          metadata.set('authorization', `Bearer ${token}`);
+          callback(null, metadata);
+        },
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      );
+  });
 }
 
 /** A credential read afresh from a file on every request (a rotated token is picked up). */

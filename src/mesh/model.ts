@@ -80,7 +80,10 @@ export interface Endpoint {
   readonly health: HealthStatus;
   /** True when a Ferry sidecar fronts this endpoint (auto-registered, or marked in the file). */
   readonly meshed: boolean;
-  /** SPIFFE service account of a meshed endpoint; default `default`. */
+  /**
+   * SPIFFE service account of a meshed endpoint. In the mesh file: one of the service's
+   * `serviceAccounts`, by default the first.
+   */
   readonly serviceAccount: string;
   /** Where it came from: `mesh-file` or `workload:<node id>`. */
   readonly source: string;
@@ -349,6 +352,13 @@ export interface Service {
    * Absent or empty: the service has none.
    */
   readonly addresses?: readonly string[];
+  /**
+   * The service accounts (in the service's namespace) whose workloads may be endpoints of the
+   * service: a sidecar registers only with a verified identity among them, and clients accept
+   * only these identities from its meshed endpoints. Absent: the service's own name (see
+   * admittedServiceAccounts). A Kubernetes Service admits the accounts of the pods it selects.
+   */
+  readonly serviceAccounts?: readonly string[];
   readonly ports: readonly ServicePort[];
   readonly endpoints: readonly Endpoint[];
   readonly policy: ServicePolicy;
@@ -379,6 +389,11 @@ export function effectiveAccessLog(
   if (!own) return meshWide;
   const path = own.path ?? meshWide?.path;
   return { enabled: own.enabled, ...(path !== undefined ? { path } : {}) };
+}
+
+/** The service accounts a service admits: its own list, else its name. */
+export function admittedServiceAccounts(service: Service): readonly string[] {
+  return service.serviceAccounts ?? [service.name];
 }
 
 /** The SPIFFE ID of a service account: spiffe://<trust domain>/ns/<namespace>/sa/<account>. */

@@ -2,23 +2,20 @@
 import { isIP } from 'node:net';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
-import {
-  DEFAULT_SERVICE_ACCOUNT,
-  type Endpoint,
-  type HealthStatus,
-  type ServicePort,
-} from './model.js';
+import type { Endpoint, HealthStatus, ServicePort } from './model.js';
 import { bool, type Data, int, list, oneOf, record, str, stringMap } from './read.js';
 
 const HEALTH: readonly HealthStatus[] = ['HEALTHY', 'UNHEALTHY', 'DRAINING'];
 
 /**
  * `servicePorts` undefined: the service's ports are invalid, so an endpoint's `ports` cannot be
- * checked against them (and the result is never used).
+ * checked against them (and the result is never used). `admitted`: the service accounts the
+ * service admits; a meshed endpoint must present one of them (clients accept nothing else).
  */
 export function normalizeEndpoints(
   raw: unknown,
   servicePorts: readonly ServicePort[] | undefined,
+  admitted: readonly string[],
   path: FieldPath,
   issues: Issue[],
 ): Endpoint[] {
@@ -35,6 +32,14 @@ export function normalizeEndpoints(
       });
     }
     const ports = endpointPorts(e, servicePorts, at, issues);
+    const meshed = bool(e.meshed) ?? false;
+    const serviceAccount = str(e.serviceAccount) ?? admitted[0] ?? '';
+    if (meshed && e.serviceAccount !== undefined && !admitted.includes(serviceAccount)) {
+      issues.push({
+        path: [...at, 'serviceAccount'],
+        message: `service account '${serviceAccount}' is not one the service admits (serviceAccounts: ${admitted.join(', ')}); clients would refuse this endpoint's identity`,
+      });
+    }
     const usable = address === '' ? [] : Object.values(ports).filter((p) => p > 0);
     for (const port of new Set(usable)) {
       const key = isIP(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
@@ -54,8 +59,8 @@ export function normalizeEndpoints(
       zone: str(e.zone) ?? '',
       weight: int(e.weight) ?? 1,
       health: oneOf(e.health, HEALTH) ?? 'HEALTHY',
-      meshed: bool(e.meshed) ?? false,
-      serviceAccount: str(e.serviceAccount) ?? DEFAULT_SERVICE_ACCOUNT,
+      meshed,
+      serviceAccount,
       source: 'mesh-file',
     };
   });

@@ -67,15 +67,20 @@ export function normalizeService(
     issues,
   );
   const telemetry = normalizeServiceTelemetry(s.telemetry, [...path, 'telemetry'], issues);
+  // The schema checked each account's form and that the list is non-empty and unique.
+  const serviceAccounts =
+    s.serviceAccounts === undefined ? undefined : list(s.serviceAccounts).map((a) => str(a) ?? '');
   return {
     name,
     namespace,
     hostname: serviceHostname(name, namespace, context.domain),
     ...readAddresses(s.addresses, [...path, 'addresses'], issues),
+    ...(serviceAccounts ? { serviceAccounts } : {}),
     ports,
     endpoints: normalizeEndpoints(
       s.endpoints,
       context.portsValid ? ports : undefined,
+      serviceAccounts ?? [name],
       [...path, 'endpoints'],
       issues,
     ),

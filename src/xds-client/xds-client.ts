@@ -6,7 +6,7 @@
  * and goes with the connection; the store and the last good configuration stay.
  * https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
  */
-import { type ChannelCredentials, credentials } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, status } from '@grpc/grpc-js';
 import type { Logger } from '../log/index.js';
 import { type AdsClient, createAdsClient, type Node } from '../xds/index.js';
 import { Backoff } from './backoff.js';
@@ -234,7 +234,11 @@ export class XdsClient {
     if (this.closed) return;
     const delayMs = this.backoff.next();
     const fields = { address: this.options.address, code, details, retryInMs: delayMs };
-    if (wasConnected)
+    if (code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED)
+      // The control plane refused who this is (registration bound to identity): no retry
+      // will fix that by itself, so it is said loudly.
+      this.log.error(fields, 'xDS stream refused by the control plane; retrying');
+    else if (wasConnected)
       this.log.warn(fields, 'xDS stream lost; the last good configuration stays in force');
     else this.log.info(fields, 'xDS stream failed; retrying');
     this.retryTimer = setTimeout(() => {

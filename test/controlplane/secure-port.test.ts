@@ -10,9 +10,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { ControlPlane } from '../../src/controlplane/index.js';
 import {
+  bearerCredentials,
   CA_FILES,
   controlPlaneCredentials,
   controlPlaneSpiffeId,
@@ -47,6 +48,22 @@ function start(caDir: string, timers?: FakeTimers, namespace?: string): Promise<
   });
 }
 
+/**
+ * TLS to the secure port with a token for default/web: the workload sidecarNode() announces,
+ * which registration bound to identity admits.
+ */
+function webCredentials(cp: ControlPlane, root: string): grpc.ChannelCredentials {
+  const token = cp.identity?.tokens?.issue(
+    { namespace: 'default', serviceAccount: 'web' },
+    3_600_000,
+  );
+  assert.ok(token);
+  return grpc.credentials.combineChannelCredentials(
+    controlPlaneCredentials(root, CP_ID),
+    bearerCredentials(() => token),
+  );
+}
+
 /** The leaf the secure port presents to a new TLS connection. */
 function servedLeaf(port: number, root: string): Promise<tls.PeerCertificate> {
   return new Promise((resolve, reject) => {
@@ -71,6 +88,7 @@ function servedLeaf(port: number, root: string): Promise<tls.PeerCertificate> {
 function firstAds(
   port: number,
   creds: grpc.ChannelCredentials,
+  node = sidecarNode('probe'),
 ): Promise<{ ok: true } | { ok: false; err: grpc.ServiceError }> {
   const client = createAdsClient(`127.0.0.1:${port}`, creds);
   const call = client.StreamAggregatedResources();
@@ -84,7 +102,7 @@ function firstAds(
       client.close();
       if (err.code !== 1) resolve({ ok: false, err });
     });
-    call.write({ node: sidecarNode('probe'), type_url: types.CLUSTER });
+    call.write({ node, type_url: types.CLUSTER });
   });
 }
 
@@ -117,7 +135,7 @@ describe('control plane secure port (TLS)', () => {
 
     const client = new XdsClient({
       address: `127.0.0.1:${cp.securePort}`,
-      credentials: controlPlaneCredentials(root, CP_ID),
+      credentials: webCredentials(cp, root),
       node: sidecarNode('secure-web-1'),
       log: silentLogger(),
       backoff: { baseMs: 20, maxMs: 200 },
@@ -129,12 +147,15 @@ describe('control plane secure port (TLS)', () => {
     } finally {
       client.close();
     }
-    // The plaintext port still serves, as before.
-    const plain = await firstAds(
-      cp.xdsPort,
-      (await import('@grpc/grpc-js')).credentials.createInsecure(),
-    );
+    // The plaintext port still serves configuration, to clients that do not register.
+    const plain = await firstAds(cp.xdsPort, grpc.credentials.createInsecure(), {
+      id: 'proxyless',
+    });
     assert.ok(plain.ok);
+    // It registers no one: a sidecar announcing a workload there is refused.
+    const sidecar = await firstAds(cp.xdsPort, grpc.credentials.createInsecure());
+    assert.equal(sidecar.ok, false);
+    if (!sidecar.ok) assert.equal(sidecar.err.code, grpc.status.UNAUTHENTICATED);
   });
 
   it('regression: the secure port completes handshakes from its first certificate on, not only after a renewal', async () => {
@@ -150,7 +171,7 @@ describe('control plane secure port (TLS)', () => {
   it('a sidecar expecting another identity, or trusting another root, does not connect', async () => {
     cp = await start(dir);
     root = readFileSync(path.join(dir, CA_FILES.root), 'utf8');
-    const good = await firstAds(cp.securePort, controlPlaneCredentials(root, CP_ID));
+    const good = await firstAds(cp.securePort, webCredentials(cp, root));
     assert.ok(good.ok);
     const wrongId = await firstAds(
       cp.securePort,
@@ -275,7 +296,9 @@ describe('control plane secure port (TLS)', () => {
     cp = await start(dir);
     assert.equal(readFileSync(path.join(dir, CA_FILES.root), 'utf8'), root);
     assert.ok(
-      await firstAds(cp.securePort, controlPlaneCredentials(root, CP_ID)).then((r) => r.ok),
+      await firstAds(cp.securePort, controlPlaneCredentials(root, CP_ID), { id: 'probe' }).then(
+        (r) => r.ok,
+      ),
     );
     assert.deepEqual(await cp.identity?.tokens?.verify(token ?? ''), {
       namespace: 'a',
@@ -300,7 +323,9 @@ describe('control plane secure port (TLS)', () => {
     assert.notEqual(second.serialNumber, first.serialNumber);
     assert.deepEqual(uriSans(second), [CP_ID]);
     assert.ok(
-      await firstAds(cp.securePort, controlPlaneCredentials(root, CP_ID)).then((r) => r.ok),
+      await firstAds(cp.securePort, controlPlaneCredentials(root, CP_ID), { id: 'probe' }).then(
+        (r) => r.ok,
+      ),
     );
   });
 });

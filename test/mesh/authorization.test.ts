@@ -10,7 +10,7 @@ const HEAD = [
   '      - { port: 8080, protocol: http }', // 4
   '      - { port: 9090, protocol: grpc }', // 5
   '    endpoints:', // 6
-  '      - { address: 10.0.0.1, port: 18080, meshed: true, serviceAccount: api-sa }', // 7
+  '      - { address: 10.0.0.1, port: 18080, meshed: true, serviceAccount: api }', // 7
   '      - { address: 10.0.0.2, port: 18080 }', // 8
 ];
 
@@ -36,8 +36,8 @@ describe('mesh file: mTLS and authorization', () => {
     assert.deepEqual(
       api.endpoints.map((e) => [e.meshed, e.serviceAccount]),
       [
-        [true, 'api-sa'],
-        [false, 'default'],
+        [true, 'api'],
+        [false, 'api'],
       ],
     );
     assert.equal(spiffeId('td', 'ns1', 'sa1'), 'spiffe://td/ns/ns1/sa/sa1');

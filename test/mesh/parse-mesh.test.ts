@@ -78,7 +78,7 @@ describe('parseMesh', () => {
             weight: 1,
             health: 'HEALTHY',
             meshed: false,
-            serviceAccount: 'default',
+            serviceAccount: 'echo',
             source: 'mesh-file',
           },
         ],

@@ -9,6 +9,7 @@
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/transport_sockets/tls/v3/common.proto
  */
 import {
+  admittedServiceAccounts,
   type Endpoint,
   type MeshSettings,
   type Service,
@@ -57,12 +58,15 @@ export function meshedEndpointMetadata(): Message {
   };
 }
 
-/** The SPIFFE IDs a service's meshed endpoints may present, sorted. */
+/**
+ * The SPIFFE IDs a service's meshed endpoints may present, sorted: the accounts the service
+ * admits (mesh file, or the pods a Kubernetes Service selects), never what registered — a
+ * workload that got in under another identity must still fail the client's check.
+ */
 function serviceSpiffeIds(service: Service, mesh: MeshSettings): string[] {
   const ids = new Set<string>();
-  for (const e of service.endpoints) {
-    if (e.meshed) ids.add(spiffeId(mesh.trustDomain, service.namespace, e.serviceAccount));
-  }
+  for (const account of admittedServiceAccounts(service))
+    ids.add(spiffeId(mesh.trustDomain, service.namespace, account));
   return [...ids].sort();
 }
 
@@ -84,7 +88,7 @@ function upstreamAlpn(port: ServicePort): string[] {
 /**
  * The TLS a client uses to a meshed endpoint of `service` on `port`: its own certificate,
  * the mesh's trust bundle, and the peer's SPIFFE ID checked against the identities the
- * service's endpoints have (URI SANs, as Istio checks them), with SNI naming the cluster.
+ * service admits (URI SANs, as Istio checks them), with SNI naming the cluster.
  */
 export function upstreamTlsContext(
   service: Service,

@@ -120,13 +120,18 @@ function translateService(
     }
   }
   const addresses = clusterIps(svc);
+  const endpoints = [...byAddress.values()].sort((a, b) => compare(a.address, b.address));
+  // Membership is the Service's selector (its EndpointSlices) and the pods' service accounts:
+  // exactly those identities are admitted, whatever a sidecar announces.
+  const serviceAccounts = [...new Set(endpoints.map((e) => e.serviceAccount))].sort(compare);
   return {
     name,
     namespace,
     hostname: serviceHostname(name, namespace, options.domain),
     ...(addresses.length > 0 ? { addresses } : {}),
+    serviceAccounts,
     ports,
-    endpoints: [...byAddress.values()].sort((a, b) => compare(a.address, b.address)),
+    endpoints,
     policy: { loadBalancer: 'round_robin', connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS },
     subsets: [],
     routes: [],

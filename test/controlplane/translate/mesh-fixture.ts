@@ -96,6 +96,7 @@ const RETRIES = {
 
 /** gRPC echo in `default`, split 90/10 between versions, with a header-matched canary. */
 const echo = service('echo', 'default', [[50051, 'grpc']], {
+  serviceAccounts: ['echo', 'echo-v1'],
   endpoints: [
     endpoint(
       '10.0.1.1',

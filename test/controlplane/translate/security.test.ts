@@ -9,6 +9,7 @@ const CLUSTER = `outbound|8080||${API_HOST}`;
 
 function api(extra: Partial<Service> = {}): Service {
   return service('api', 'default', [[8080, 'http']], {
+    serviceAccounts: ['api', 'api-canary'],
     endpoints: [
       endpoint('10.0.0.1', { 8080: 15006 }, { meshed: true, serviceAccount: 'api' }),
       endpoint('10.0.0.2', { 8080: 15006 }, { meshed: true, serviceAccount: 'api-canary' }),
@@ -47,7 +48,7 @@ describe('translate: mutual TLS to meshed endpoints', () => {
     ]);
   });
 
-  it('gives the cluster a TLS transport socket match with the SANs its endpoints may have', () => {
+  it('gives the cluster a TLS transport socket match with the SANs the service admits', () => {
     const cluster = get(translateMesh(mesh(api())).resources.clusters, CLUSTER);
     assert.equal(cluster.transport_socket, undefined, 'plaintext unless an endpoint matches');
     assert.equal(cluster.transport_socket_matches.length, 1);
@@ -76,6 +77,26 @@ describe('translate: mutual TLS to meshed endpoints', () => {
     assert.deepEqual(common.alpn_protocols, ['http/1.1']);
   });
 
+  it('regression (issue 12): the SANs are the identities the service admits, not those of whatever registered', () => {
+    // A meshed endpoint of `evil` got in (say, before the mesh file changed): clients must
+    // still refuse its identity, so it is not among the SANs.
+    const withIntruder = api({
+      serviceAccounts: ['api'],
+      endpoints: [
+        endpoint('10.0.0.1', { 8080: 15006 }, { meshed: true, serviceAccount: 'api' }),
+        endpoint('10.0.0.9', { 8080: 15006 }, { meshed: true, serviceAccount: 'evil' }),
+      ],
+    });
+    const cluster = get(translateMesh(mesh(withIntruder)).resources.clusters, CLUSTER);
+    const sans =
+      cluster.transport_socket_matches[0].transport_socket.typed_config.common_tls_context
+        .combined_validation_context.default_validation_context.match_typed_subject_alt_names;
+    assert.deepEqual(
+      sans.map((s: Loose) => s.matcher.exact),
+      ['spiffe://cluster.local/ns/default/sa/api'],
+    );
+  });
+
   it('offers h2 to HTTP/2 and gRPC clusters, nothing to tcp, and uses the trust domain', () => {
     const config: MeshConfig = {
       mesh: { ...MESH_SETTINGS, trustDomain: 'example.org' },
@@ -99,7 +120,7 @@ describe('translate: mutual TLS to meshed endpoints', () => {
     assert.equal(
       grpc.common_tls_context.combined_validation_context.default_validation_context
         .match_typed_subject_alt_names[0].matcher.exact,
-      'spiffe://example.org/ns/prod/sa/default',
+      'spiffe://example.org/ns/prod/sa/m',
     );
     assert.equal(
       tls('outbound|5432||m.prod.svc.cluster.local').common_tls_context.alpn_protocols,

@@ -22,6 +22,7 @@ function ep(address: string, extra: Partial<Endpoint> = {}): Endpoint {
 }
 
 const API = svc('api', {
+  serviceAccounts: ['api', 'api-canary'],
   endpoints: [
     ep('10.0.0.1', { meshed: true, serviceAccount: 'api' }),
     ep('10.0.0.2', { meshed: true, serviceAccount: 'api-canary' }),
