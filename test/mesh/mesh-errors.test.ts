@@ -368,6 +368,33 @@ describe('mesh file errors', () => {
       );
     });
 
+    it('reports, at its line, RE2 syntax that sidecars would refuse (backreference, lookahead)', () => {
+      expectError(
+        lines(
+          ...HEAD,
+          '    routes:',
+          '      - name: r',
+          '        match:',
+          '          - path: { regex: "/(a)\\\\1" }',
+        ),
+        'services[0].routes[0].match[0].path.regex',
+        12,
+        /invalid regular expression: regex "\/\(a\)\\\\1" is not valid RE2: invalid escape sequence: \\1/,
+      );
+      expectError(
+        lines(
+          ...HEAD,
+          '    routes:',
+          '      - name: r',
+          '        match:',
+          '          - headers: { x-id: { regex: "a(?=b)" } }',
+        ),
+        'services[0].routes[0].match[0].headers.x-id.regex',
+        12,
+        /is not valid RE2: invalid perl operator: \(\?=/,
+      );
+    });
+
     it('reports a header match with two kinds', () => {
       expectError(
         lines(

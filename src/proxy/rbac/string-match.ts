@@ -4,6 +4,8 @@
  * place, without slicing; only ignore_case and safe_regex make a string per call.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/type/matcher/v3/string.proto
  */
+
+import { compileRe2 } from '../../regex/index.js';
 import { RbacConfigError } from './rbac-error.js';
 import type { StringMatcherLike } from './xds-rbac-types.js';
 
@@ -57,14 +59,11 @@ function literalTest(kind: 'exact' | 'prefix' | 'suffix' | 'contains', s: string
   }
 }
 
-/** RE2 always matches the whole input; the JS equivalent is anchored. */
+/** RE2, matching the whole input, in linear time (src/regex). */
 function regexTest(source: string | undefined, field: string): StringTest {
   if (typeof source !== 'string' || source === '') throw new RbacConfigError(field, 'is empty');
-  let regex: RegExp;
-  try {
-    regex = new RegExp(`^(?:${source})$`);
-  } catch (err) {
-    throw new RbacConfigError(field, (err as Error).message);
-  }
+  const r = compileRe2(source);
+  if (!r.ok) throw new RbacConfigError(field, r.error);
+  const regex = r.regex;
   return (value, end) => regex.test(end === value.length ? value : value.slice(0, end));
 }

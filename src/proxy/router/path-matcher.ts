@@ -3,6 +3,8 @@
  * against the path without its query string and fragment.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-routematch
  */
+
+import type { Re2Regex } from '../../regex/index.js';
 import { asciiLower, compileRegexMatcher, regionEqualsIgnoreCase } from './string-matcher.js';
 import type { RouteMatchLike } from './xds-route-types.js';
 
@@ -14,7 +16,7 @@ export class PathMatch {
     /** The prefix or path, lower-cased when not case-sensitive; '' for regex. */
     readonly value: string,
     readonly caseSensitive: boolean,
-    readonly regex: RegExp | undefined,
+    readonly regex: Re2Regex | undefined,
   ) {}
 }
 

@@ -3,6 +3,8 @@
  * and `regex_rewrite` (substitute in the path). Both keep the query string as it was.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#envoy-v3-api-field-config-route-v3-routeaction-prefix-rewrite
  */
+
+import type { Re2Regex } from '../../regex/index.js';
 import type { PathMatch } from './path-matcher.js';
 import { pathLength } from './path-matcher.js';
 import { compileRegexMatcher } from './string-matcher.js';
@@ -21,7 +23,7 @@ export class PathRewrite {
     readonly replacement: string,
     /** For 'prefix': how many leading characters the route's prefix matched. */
     readonly prefixLength: number,
-    readonly regex: RegExp | undefined,
+    readonly regex: Re2Regex | undefined,
   ) {}
 
   /** The rewritten path (with its query); `path` must be the path the route matched. */

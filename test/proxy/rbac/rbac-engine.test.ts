@@ -248,6 +248,13 @@ describe('rbac: Envoy matchers', () => {
     assert.equal(ok(regex, req(WEB, 'GET', '/x/v12/a')), false);
   });
 
+  it('regression (issue 12): safe_regex runs on RE2, so (a+)+b on a long path answers, correctly', () => {
+    const evil = allow({ url_path: { path: { safe_regex: { regex: '/(a+)+b' } } } });
+    const as = 'a'.repeat(64 * 1024);
+    assert.equal(ok(evil, req(WEB, 'GET', `/${as}c`)), false);
+    assert.equal(ok(evil, req(WEB, 'GET', `/${as}b?q=1`)), true);
+  });
+
   it('header :method (legacy and string_match, inverted), port ranges, not_rule, not_id', () => {
     const notGet = allow({ header: { name: ':method', exact_match: 'GET', invert_match: true } });
     assert.equal(ok(notGet, req(WEB, 'POST', '/')), true);

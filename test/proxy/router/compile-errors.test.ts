@@ -14,7 +14,7 @@ describe('router: compile errors', () => {
     );
     assert.match(
       e,
-      /^route configuration "rc": virtual host "web" route #1 "broken": match.safe_regex: regex "\/\(a" does not compile/,
+      /^route configuration "rc": virtual host "web" route #1 "broken": match.safe_regex: regex "\/\(a" is not valid RE2: missing \)/,
     );
   });
 
@@ -47,7 +47,7 @@ describe('router: compile errors', () => {
           }),
         ),
       ),
-      /route #0 "h": header matcher x: regex "\[" does not compile/,
+      /route #0 "h": header matcher x: regex "\[" is not valid RE2: missing \]/,
     );
     assert.match(
       compileError(
