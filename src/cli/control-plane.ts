@@ -32,6 +32,10 @@ Options:
       --cert-ttl DURATION workload certificate lifetime, e.g. 1h    (default 24h)
       --allow-plaintext-registration  DEVELOPMENT ONLY: with the CA on, the plaintext
                         port still registers sidecars, without any credential
+      --max-subscribed-names N  names one xDS stream may subscribe to per type;
+                        more is refused with RESOURCE_EXHAUSTED      (default 100000)
+      --sotw-cache-entries N  SotW response bodies kept for reuse    (default 1024)
+      --sotw-cache-mib N      ...and at most this many MiB of them     (default 64)
       --debug-token-file FILE  a bearer token that lets non-loopback clients read
                         /debug/syncz, /debug/config_dump, /debug/registry
                         (default: those answer loopback clients only)
@@ -81,6 +85,9 @@ const OPTIONS = {
   'cert-ttl': { type: 'string' },
   'allow-plaintext-registration': { type: 'boolean' },
   'debug-token-file': { type: 'string' },
+  'max-subscribed-names': { type: 'string' },
+  'sotw-cache-entries': { type: 'string' },
+  'sotw-cache-mib': { type: 'string' },
   grace: { type: 'string' },
   debounce: { type: 'string' },
   warmup: { type: 'string' },
@@ -259,6 +266,11 @@ export function parseControlPlaneArgs(argv: readonly string[]): ControlPlaneArgs
     ...(v['debug-token-file'] !== undefined ? { debugTokenFile: v['debug-token-file'] } : {}),
     options: {
       allowPlaintextRegistration: v['allow-plaintext-registration'] === true,
+      limits: {
+        maxSubscribedNames: positive('--max-subscribed-names', v['max-subscribed-names'], 100_000),
+        sotwCacheEntries: positive('--sotw-cache-entries', v['sotw-cache-entries'], 1024),
+        sotwCacheBytes: positive('--sotw-cache-mib', v['sotw-cache-mib'], 64) * 1024 * 1024,
+      },
       configPath: v.config,
       host: v.host,
       xdsPort: parsePort('--xds-port', v['xds-port'], 15010),
@@ -352,6 +364,13 @@ function readDebugToken(file: string): string {
   if (token.length < 16)
     throw new UsageError(`--debug-token-file: ${file} must hold a token of at least 16 characters`);
   return token;
+}
+
+/** A whole number of at least 1. */
+function positive(flag: string, value: string | undefined, fallback: number): number {
+  const n = parseCount(flag, value, fallback);
+  if (n < 1) throw new UsageError(`${flag} must be at least 1, got "${value}"`);
+  return n;
 }
 
 function parseCount(flag: string, value: string | undefined, fallback: number): number {

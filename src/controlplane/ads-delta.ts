@@ -26,12 +26,16 @@ export class DeltaStream extends AdsStream {
   protected handle(raw: object, typeUrl: string, state: TypeState): void {
     const req = raw as DeltaDiscoveryRequest;
     // A stale nonce only means the ACK is outdated; subscription changes still count.
-    if (req.response_nonce && req.response_nonce === state.lastNonce) {
-      this.acknowledge(typeUrl, state, state.lastSentVersion, req.error_detail);
+    if (req.response_nonce) {
+      if (req.response_nonce === state.lastNonce)
+        this.acknowledge(typeUrl, state, state.lastSentVersion, req.error_detail);
+      else this.staleNonce();
     }
     let known = this.known.get(typeUrl);
     if (!known) {
-      known = new Map(Object.entries(req.initial_resource_versions ?? {}));
+      const initial = Object.entries(req.initial_resource_versions ?? {});
+      if (!this.withinNameLimit(typeUrl, initial.length)) return;
+      known = new Map(initial);
       this.known.set(typeUrl, known);
     }
     const subscribe = req.resource_names_subscribe ?? [];
@@ -41,6 +45,7 @@ export class DeltaStream extends AdsStream {
     if (firstRequest && subscribe.length === 0 && types.isFullStateType(typeUrl)) {
       state.wildcard = true;
     }
+    if (!this.withinNameLimit(typeUrl, state.names.size + subscribe.length)) return;
     const requested: string[] = [];
     for (const name of subscribe) {
       if (name === '*') state.wildcard = true;
@@ -76,7 +81,9 @@ export class DeltaStream extends AdsStream {
     state.lastSet = set;
     const known = this.known.get(typeUrl) ?? new Map<string, string>();
     const updated: EncodedResource[] = [];
-    const removed: string[] = [];
+    // A set: a client may ask for 100,000 names that do not exist, and a list searched for
+    // each of them made this quadratic (issue 12: 50 s for one request).
+    const removed = new Set<string>();
     const inScope = new Set<string>();
     for (const name of state.scope(set)) {
       inScope.add(name);
@@ -84,19 +91,18 @@ export class DeltaStream extends AdsStream {
       if (r) {
         if (known.get(name) !== r.version) updated.push(r);
       } else if (known.has(name)) {
-        removed.push(name);
+        removed.add(name);
       }
     }
     // Names just asked for that do not exist: say so, so the client need not wait.
     for (const name of requested) {
-      if (!set?.byName.has(name) && !known.has(name) && !removed.includes(name)) removed.push(name);
+      if (!set?.byName.has(name) && !known.has(name)) removed.add(name);
     }
     // Resources the client has that left the wildcard set (deleted).
     for (const name of known.keys()) {
-      if (!inScope.has(name) && !set?.byName.has(name) && !removed.includes(name))
-        removed.push(name);
+      if (!inScope.has(name) && !set?.byName.has(name)) removed.add(name);
     }
-    if (updated.length === 0 && removed.length === 0 && !always) return;
+    if (updated.length === 0 && removed.size === 0 && !always) return;
     for (const r of updated) known.set(r.name, r.version);
     for (const name of removed) known.delete(name);
     const nonce = this.nextNonce();
@@ -105,7 +111,7 @@ export class DeltaStream extends AdsStream {
       typeUrl,
       nonce,
       updated,
-      removed,
+      [...removed],
       this.ctx.controlPlaneId,
     );
     state.lastNonce = nonce;

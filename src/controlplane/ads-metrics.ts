@@ -5,6 +5,7 @@ import type {
   HistogramChild,
   MetricsRegistry,
 } from '../metrics/index.js';
+import { LIMIT_KINDS, type LimitKind } from './ads-limits.js';
 import { shortTypeNames } from './type-names.js';
 
 export interface AdsMetrics {
@@ -13,6 +14,15 @@ export interface AdsMetrics {
   readonly nacks: ReadonlyMap<string, CounterChild>;
   readonly convergence: HistogramChild;
   readonly rejectedNodes: CounterChild;
+  /** Requests refused because they went over a limit (ads-limits.ts). */
+  readonly limitRefusals: Readonly<Record<LimitKind, CounterChild>>;
+  /** Requests answering a response that is not the latest (ignored, as xDS says). */
+  readonly staleNonces: CounterChild;
+  readonly sotwCache: {
+    readonly evictions: CounterChild;
+    readonly entries: GaugeChild;
+    readonly bytes: GaugeChild;
+  };
 }
 
 /** Registers the ADS metrics; label children are bound here, once. */
@@ -42,6 +52,27 @@ export function createAdsMetrics(registry: MetricsRegistry): AdsMetrics {
     'ferry_xds_rejected_streams_total',
     'Streams refused because of an invalid request or node metadata.',
   );
+  const limits = registry.counter(
+    'ferry_xds_limit_refusals_total',
+    'xDS requests refused for going over a limit, by limit: subscribed_names (--max-subscribed-names), unknown_type (a type URL that is not an xDS resource type).',
+    ['limit'],
+  );
+  const stale = registry.counter(
+    'ferry_xds_stale_nonces_total',
+    'Requests whose response_nonce is not the latest sent on their stream (ignored, as the xDS protocol says).',
+  );
+  const evictions = registry.counter(
+    'ferry_xds_sotw_cache_evictions_total',
+    'SotW response bodies dropped from the shared cache to stay within --sotw-cache-entries and --sotw-cache-mib.',
+  );
+  const entries = registry.gauge(
+    'ferry_xds_sotw_cache_entries',
+    'SotW response bodies in the shared cache now.',
+  );
+  const bytes = registry.gauge(
+    'ferry_xds_sotw_cache_bytes',
+    'Bytes of SotW response bodies cached now.',
+  );
   const byType = (c: typeof pushes) =>
     new Map(shortTypeNames().map(([url, short]) => [url, c.labels(short)] as const));
   return {
@@ -50,5 +81,11 @@ export function createAdsMetrics(registry: MetricsRegistry): AdsMetrics {
     nacks: byType(nacks),
     convergence: convergence.labels(),
     rejectedNodes: rejected.labels(),
+    limitRefusals: Object.fromEntries(LIMIT_KINDS.map((k) => [k, limits.labels(k)])) as Record<
+      LimitKind,
+      CounterChild
+    >,
+    staleNonces: stale.labels(),
+    sotwCache: { evictions: evictions.labels(), entries: entries.labels(), bytes: bytes.labels() },
   };
 }

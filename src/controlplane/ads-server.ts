@@ -5,6 +5,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { adsServiceDefinition } from '../xds/index.js';
 import { DeltaStream } from './ads-delta.js';
+import { type AdsLimits, DEFAULT_ADS_LIMITS } from './ads-limits.js';
 import { SotwStream } from './ads-sotw.js';
 import type { AdsStream, StreamContext, StreamStatus } from './ads-stream.js';
 import type { Transport } from './registration-gate.js';
@@ -20,11 +21,22 @@ export class AdsServer {
   /** Bumped per publish; a push loop still running for an older one stops. */
   private pushRound = 0;
 
-  constructor(context: Omit<StreamContext, 'sotwCache' | 'warmUntil'> & { warmupMs?: number }) {
-    const { warmupMs = 0, ...rest } = context;
+  constructor(
+    context: Omit<StreamContext, 'sotwCache' | 'warmUntil' | 'limits'> & {
+      warmupMs?: number;
+      limits?: Partial<AdsLimits>;
+    },
+  ) {
+    const { warmupMs = 0, limits: given, ...rest } = context;
+    const limits = { ...DEFAULT_ADS_LIMITS, ...given };
     this.ctx = {
       ...rest,
-      sotwCache: new SotwResponseCache(context.controlPlaneId),
+      limits,
+      sotwCache: new SotwResponseCache(context.controlPlaneId, {
+        maxEntries: limits.sotwCacheEntries,
+        maxBytes: limits.sotwCacheBytes,
+        metrics: context.metrics.sotwCache,
+      }),
       warmUntil: warmupMs > 0 ? performance.now() + warmupMs : 0,
     };
     this.unsubscribe = this.ctx.cache.onPublish(() => this.pushAll());
@@ -80,6 +92,16 @@ export class AdsServer {
       if (next < streams.length) setImmediate(slice);
     };
     slice();
+  }
+
+  /** How many streams are open now. */
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /** The shared SotW response cache (its size is bounded; see ads-limits.ts). */
+  get sotwCache(): SotwResponseCache {
+    return this.ctx.sotwCache;
   }
 
   /** Sync status of every connected stream (for /debug/syncz). */

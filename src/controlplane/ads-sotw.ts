@@ -23,10 +23,14 @@ export class SotwStream extends AdsStream {
     const req = raw as DiscoveryRequest;
     if (req.response_nonce) {
       // A request that answers an older response is stale: a newer one is in flight.
-      if (req.response_nonce !== state.lastNonce) return;
+      if (req.response_nonce !== state.lastNonce) {
+        this.staleNonce();
+        return;
+      }
       this.acknowledge(typeUrl, state, req.version_info ?? '', req.error_detail);
     }
     const names = req.resource_names ?? [];
+    if (!this.withinNameLimit(typeUrl, names.length)) return;
     const firstRequest = !state.requested;
     // Legacy wildcard: an empty first request for LDS or CDS, kept while lists stay empty.
     const wildcard =

@@ -14,6 +14,7 @@ import {
   types,
   workloadFromNode,
 } from '../xds/index.js';
+import { type AdsLimits, boundedMessage, isKnownType } from './ads-limits.js';
 import type { AdsMetrics } from './ads-metrics.js';
 import type { VerifiedIdentity } from './membership.js';
 import type { Admission, RegistrationGate, Transport } from './registration-gate.js';
@@ -29,6 +30,7 @@ export interface StreamContext {
   readonly metrics: AdsMetrics;
   readonly controlPlaneId: string;
   readonly sotwCache: SotwResponseCache;
+  readonly limits: AdsLimits;
   /** Who may register (identity-bound when the CA is on). */
   readonly registration: RegistrationGate;
   /**
@@ -267,9 +269,18 @@ export abstract class AdsStream {
         this.fail(grpc.status.INVALID_ARGUMENT, 'type_url is required');
         return;
       }
-      // A type Ferry does not serve (e.g. SDS before mTLS) is answered with no resources.
+      // A type Ferry does not serve (e.g. SDS before mTLS) is answered with no resources; one
+      // that is no xDS type at all is refused, so a stream keeps state for a few types only.
       let state = this.types.get(typeUrl);
       if (!state) {
+        if (!isKnownType(typeUrl)) {
+          this.ctx.metrics.limitRefusals.unknown_type.inc();
+          this.fail(
+            grpc.status.INVALID_ARGUMENT,
+            `type_url ${JSON.stringify(typeUrl.slice(0, 200))} is not an xDS resource type`,
+          );
+          return;
+        }
         state = new TypeState();
         this.types.set(typeUrl, state);
       }
@@ -312,7 +323,7 @@ export abstract class AdsStream {
     error: RpcStatus | undefined,
   ): void {
     if (error) {
-      const message = error.message || `code ${error.code ?? 'unknown'}`;
+      const message = boundedMessage(error.message || `code ${error.code ?? 'unknown'}`);
       state.lastNack = {
         nonce: state.lastNonce,
         version: state.lastSentVersion,
@@ -337,6 +348,26 @@ export abstract class AdsStream {
       this.ctx.metrics.convergence.observe((performance.now() - state.sentPublishedAt) / 1000);
       state.sentPublishedAt = 0;
     }
+  }
+
+  /**
+   * Whether a subscription of `size` names stays within --max-subscribed-names; if not, the
+   * stream is refused with RESOURCE_EXHAUSTED.
+   */
+  protected withinNameLimit(typeUrl: string, size: number): boolean {
+    const max = this.ctx.limits.maxSubscribedNames;
+    if (size <= max) return true;
+    this.ctx.metrics.limitRefusals.subscribed_names.inc();
+    this.fail(
+      grpc.status.RESOURCE_EXHAUSTED,
+      `subscription to ${size} ${types.shortTypeName(typeUrl)} names is over the limit of ${max} per type (--max-subscribed-names)`,
+    );
+    return false;
+  }
+
+  /** A request answering a response that is not the latest: ignored, and counted. */
+  protected staleNonce(): void {
+    this.ctx.metrics.staleNonces.inc();
   }
 
   protected write(typeUrl: string, bytes: Uint8Array): void {

@@ -28,6 +28,7 @@ import type { TemplateOptions } from '../kube/inject/index.js';
 import type { Logger } from '../log/index.js';
 import { loadMeshFile, type MeshConfig, type MeshFileError, watchMeshFile } from '../mesh/index.js';
 import { type CounterChild, MetricsRegistry } from '../metrics/index.js';
+import type { AdsLimits } from './ads-limits.js';
 import { createAdsMetrics } from './ads-metrics.js';
 import { AdsServer } from './ads-server.js';
 import { createDebugServer } from './debug-http.js';
@@ -90,6 +91,8 @@ export interface ControlPlaneOptions {
    * /debug/registry and /debug/syncz. Absent: those answer loopback clients only.
    */
   readonly debugToken?: string;
+  /** Bounds against abusive xDS clients (subscription size, SotW cache); see ads-limits.ts. */
+  readonly limits?: Partial<AdsLimits>;
   /**
    * Timers of the serving certificate's renewal (tests drive it by hand). Certificate
    * validity itself always follows the real clock, as the peers checking it do.
@@ -241,6 +244,7 @@ export class ControlPlane {
       controlPlaneId: 'ferry',
       warmupMs: options.warmupMs ?? 5000,
       registration,
+      limits: options.limits,
     });
     const cp = new ControlPlane(registry, cache, ads, metrics, log, options);
     cp.identity = identity;

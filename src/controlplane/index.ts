@@ -1,4 +1,5 @@
 /** The control plane: registry, snapshots, ADS server and debug HTTP. */
+export { type AdsLimits, DEFAULT_ADS_LIMITS, MAX_NACK_MESSAGE } from './ads-limits.js';
 export { AdsServer } from './ads-server.js';
 export type { StreamStatus, TypeStatus } from './ads-stream.js';
 export {
