@@ -93,6 +93,8 @@ export interface StreamStatus {
   readonly workload: Workload | undefined;
   /** The identity its credential proved (registration bound to identity); absent otherwise. */
   readonly identity: VerifiedIdentity | undefined;
+  /** Why its workload is not an endpoint, when its registration was refused. */
+  readonly registrationRefused: string | undefined;
   readonly transport: Transport;
   /** Where the sidecar serves its metrics, if it said (FERRY_METRICS_PORT). */
   readonly metricsPort: number | undefined;
@@ -115,6 +117,7 @@ export abstract class AdsStream {
   nodeId = '';
   workload: Workload | undefined;
   identity: VerifiedIdentity | undefined;
+  registrationRefused: string | undefined;
   metricsPort: number | undefined;
   protected readonly types = new Map<string, TypeState>();
   private nonceCounter = 0;
@@ -222,13 +225,18 @@ export abstract class AdsStream {
 
   /** The registration decision is in: register (or refuse), then answer the first request. */
   private admitted(admission: Admission, first: object): void {
-    if (!admission.ok) {
+    if (!admission.ok && admission.end) {
       this.fail(admission.code, admission.message);
       return;
     }
-    this.identity = admission.identity;
-    if (this.workload)
-      this.disconnect = this.ctx.registry.connect(this.workload, admission.identity);
+    if (admission.ok) {
+      this.identity = admission.identity;
+      if (this.workload)
+        this.disconnect = this.ctx.registry.connect(this.workload, admission.identity);
+    } else {
+      // Served (its own listeners follow its announcement) but not an endpoint.
+      this.registrationRefused = `${admission.reason}: ${admission.message}`;
+    }
     this.ctx.log.info(
       { node: this.nodeId, mode: this.mode, workload: this.workload?.service },
       'xDS stream connected',
@@ -295,10 +303,22 @@ export abstract class AdsStream {
   private updateNode(node: Node): boolean {
     const result = workloadFromNode({ ...node, id: this.nodeId });
     if (!result.ok || !result.workload) return true;
+    // A stream served without registering stays so; it cannot register by asking again.
+    if (this.registrationRefused !== undefined) {
+      this.workload = result.workload;
+      return true;
+    }
     const admission = this.ctx.registration.check(result.workload, this.identity, this.transport);
     if (!admission.ok) {
-      this.fail(admission.code, admission.message);
-      return false;
+      if (admission.end) {
+        this.fail(admission.code, admission.message);
+        return false;
+      }
+      this.registrationRefused = `${admission.reason}: ${admission.message}`;
+      this.workload = result.workload;
+      this.disconnect?.();
+      this.disconnect = undefined;
+      return true;
     }
     const previous = this.disconnect;
     this.workload = result.workload;
@@ -411,6 +431,7 @@ export abstract class AdsStream {
       mode: this.mode,
       workload: this.workload,
       identity: this.identity,
+      registrationRefused: this.registrationRefused,
       transport: this.transport,
       metricsPort: this.metricsPort,
       connectedAt: this.connectedAt,

@@ -8,12 +8,21 @@
  * (--allow-plaintext-registration). Without the CA there are no identities to check and
  * registration stays open, as before.
  *
- * A refused stream is ended with a gRPC status, as istiod ends an xDS stream whose
- * authentication (UNAUTHENTICATED) or authorization (PERMISSION_DENIED, "authorization
- * failed") fails: Envoy logs the status and retries with backoff, the sidecar never reports
- * ready, and the mistake is loud, where serving config to a workload that silently never
- * receives traffic would hide it. Each refusal is counted by reason and kept (the last
- * MAX_REFUSALS, by node and reason) for /debug/registry.
+ * Two kinds of refusal, as istiod draws the line:
+ * - a credential that is bad (invalid_credential) or proves someone other than the node
+ *   says it is (identity_mismatch) ends the stream with UNAUTHENTICATED or
+ *   PERMISSION_DENIED, as istiod ends an xDS stream whose authentication fails or whose
+ *   node metadata does not match its certificate ("authorization failed"): Envoy logs the
+ *   status and retries, the sidecar never reports ready;
+ * - a genuine (or absent) identity that simply may not join the service it names
+ *   (no_credential, not_admitted, not_selected) is served its configuration but does not
+ *   become an endpoint: in Istio membership comes from Kubernetes, not from the proxy, and
+ *   a proxy outside every Service still gets its config. A pod whose app label names no
+ *   Service that selects it (a job, a client) keeps working as a client, where ending its
+ *   stream would keep it from ever becoming ready.
+ * Each refusal is counted by reason and kept (the last MAX_REFUSALS, by node and reason)
+ * for /debug/registry, and the stream's status on /debug/syncz says why it is not an
+ * endpoint.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { CredentialVerifier } from '../identity/index.js';
@@ -30,6 +39,8 @@ export type Admission =
   | { readonly ok: true; readonly identity: VerifiedIdentity | undefined }
   | {
       readonly ok: false;
+      /** True: end the stream with `code`. False: serve it, without registering. */
+      readonly end: boolean;
       readonly code: grpc.status;
       readonly reason: RefusalReason;
       readonly message: string;
@@ -44,6 +55,8 @@ export interface RefusedRegistration {
   readonly transport: Transport;
   readonly reason: RefusalReason;
   readonly message: string;
+  /** Whether the stream was ended (else it was served without being registered). */
+  readonly ended: boolean;
   /** The last time, ISO 8601. */
   readonly at: string;
   /** How many times this node was refused for this reason (it retries). */
@@ -157,6 +170,7 @@ export class RegistrationGate {
     reason: RefusalReason,
     message: string,
   ): Admission {
+    const end = reason === 'invalid_credential' || reason === 'identity_mismatch';
     this.counters[reason].inc();
     const key = `${workload.id}\u0000${reason}`;
     const previous = this.refusals.get(key);
@@ -171,6 +185,7 @@ export class RegistrationGate {
       transport,
       reason,
       message,
+      ended: end,
       at: new Date().toISOString(),
       count: (previous?.count ?? 0) + 1,
     });
@@ -180,9 +195,11 @@ export class RegistrationGate {
     }
     this.options.log.warn(
       { node: workload.id, service: workload.service, transport, reason, message },
-      'workload registration refused',
+      end
+        ? 'workload registration refused; stream ended'
+        : 'workload registration refused; served its configuration, not an endpoint',
     );
-    return { ok: false, code, reason, message };
+    return { ok: false, end, code, reason, message };
   }
 
   /** Recent refusals, newest first. */

@@ -5,18 +5,34 @@
  * receives: one on the plaintext port with no credential, one with a valid token for
  * service account `evil`, one with a token for `web` (the account `web` admits by
  * default). Only the last becomes an endpoint, and a client sidecar's requests for web all
- * reach its app; the two others are refused, counted and listed with the reason.
+ * reach its app; the two others are served their configuration but refused as endpoints,
+ * counted and listed with the reason. A credential that is bad, or that proves someone
+ * other than the node says, ends the stream (in process, with a raw ADS client: the CLI
+ * cannot even get a certificate for such a claim).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CA_FILES, loadOrCreateTokenKey, WorkloadTokens } from '../../src/identity/index.js';
+import * as grpc from '@grpc/grpc-js';
+import { ControlPlane } from '../../src/controlplane/index.js';
+import {
+  bearerCredentials,
+  CA_FILES,
+  controlPlaneCredentials,
+  controlPlaneSpiffeId,
+  loadOrCreateTokenKey,
+  WorkloadTokens,
+} from '../../src/identity/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import { createAdsClient, types } from '../../src/xds/index.js';
 import { tempDir } from '../identity/support.js';
 import { type CliRun, runCli } from '../support/cli-process.js';
 import { getJson, send } from '../support/http-client.js';
 import { type HttpUpstream, startHttpUpstream } from '../support/http-upstream.js';
+import { mesh, service } from '../support/mesh.js';
 import { type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
 import { waitFor } from '../support/wait-for.js';
+import { sidecarNode } from '../xds-client/support.js';
 
 const MESH = `mesh: { trustDomain: cluster.local }
 services:
@@ -71,7 +87,13 @@ function mtlsFlags(dir: string, account: string): string[] {
 
 interface Registry {
   workloads: { id: string; service: string; serviceAccount: string }[];
-  refusedRegistrations: { node: string; reason: string; transport: string; message: string }[];
+  refusedRegistrations: {
+    node: string;
+    reason: string;
+    transport: string;
+    message: string;
+    ended: boolean;
+  }[];
 }
 
 describe('registration bound to identity (real control plane and sidecars)', function () {
@@ -98,8 +120,8 @@ describe('registration bound to identity (real control plane and sidecars)', fun
     return a;
   }
 
-  async function sidecar(args: string[], ready = true): Promise<SidecarProcess> {
-    const s = await startSidecarProcess(args, { ready });
+  async function sidecar(args: string[]): Promise<SidecarProcess> {
+    const s = await startSidecarProcess(args);
     sidecars.push(s);
     return s;
   }
@@ -112,22 +134,16 @@ describe('registration bound to identity (real control plane and sidecars)', fun
     const webApp = await app('web');
 
     // 1. The plaintext port, no credential at all.
-    await sidecar(
-      [
-        ...['--xds', `127.0.0.1:${xdsPort}`, '--service', 'web', '--id', 'intruder-plain'],
-        ...['--app-port', String(plainApp.port)],
-      ],
-      false,
-    );
+    await sidecar([
+      ...['--xds', `127.0.0.1:${xdsPort}`, '--service', 'web', '--id', 'intruder-plain'],
+      ...['--app-port', String(plainApp.port)],
+    ]);
     // 2. The secure port with a valid token, for service account evil.
-    await sidecar(
-      [
-        ...['--xds', `127.0.0.1:${securePort}`, '--service', 'web', '--id', 'intruder-evil'],
-        ...mtlsFlags(tmp.dir, 'evil'),
-        ...['--app-port', String(evilApp.port)],
-      ],
-      false,
-    );
+    await sidecar([
+      ...['--xds', `127.0.0.1:${securePort}`, '--service', 'web', '--id', 'intruder-evil'],
+      ...mtlsFlags(tmp.dir, 'evil'),
+      ...['--app-port', String(evilApp.port)],
+    ]);
     // 3. The secure port with a token for web, which the service admits.
     await sidecar([
       ...['--xds', `127.0.0.1:${securePort}`, '--service', 'web', '--id', 'web-1'],
@@ -154,13 +170,26 @@ describe('registration bound to identity (real control plane and sidecars)', fun
     const plain = registry.refusedRegistrations.find((x) => x.node === 'intruder-plain');
     assert.equal(plain?.reason, 'no_credential');
     assert.equal(plain?.transport, 'plaintext');
+    assert.equal(plain?.ended, false, 'served, not an endpoint');
     const evil = registry.refusedRegistrations.find((x) => x.node === 'intruder-evil');
     assert.equal(evil?.reason, 'not_admitted');
     assert.equal(evil?.transport, 'tls');
+    assert.equal(evil?.ended, false);
     assert.match(
       evil?.message ?? '',
       /service web\.default admits service accounts \[web\], not evil/,
     );
+
+    // Their streams are served, and say why they are not endpoints.
+    const syncz = await getJson<{ clients: { nodeId: string; registrationRefused?: string }[] }>(
+      httpPort,
+      '/debug/syncz',
+    );
+    const refusedOf = (id: string) =>
+      syncz.clients.find((c) => c.nodeId === id)?.registrationRefused;
+    assert.match(refusedOf('intruder-evil') ?? '', /^not_admitted: /);
+    assert.match(refusedOf('intruder-plain') ?? '', /^no_credential: /);
+    assert.equal(refusedOf('web-1'), undefined);
 
     // Every request for web reaches the admitted sidecar's app, over mutual TLS.
     await waitFor(
@@ -190,6 +219,63 @@ describe('registration bound to identity (real control plane and sidecars)', fun
       metrics.body,
       /ferry_xds_registrations_refused_total\{reason="not_admitted"\} [1-9]/,
     );
+  });
+
+  it('a bad credential ends the stream UNAUTHENTICATED; one proving another account than announced, PERMISSION_DENIED', async () => {
+    const control = await ControlPlane.start({
+      config: mesh(service('web', 8080, 'http', [])),
+      caDir: path.join(tmp.dir, 'ca'),
+      xdsPort: 0,
+      httpPort: 0,
+      securePort: 0,
+      warmupMs: 0,
+      log: silentLogger(),
+    });
+    try {
+      const root = readFileSync(path.join(tmp.dir, 'ca', CA_FILES.root), 'utf8');
+      const evilToken = control.identity?.tokens?.issue(
+        { namespace: 'default', serviceAccount: 'evil' },
+        3_600_000,
+      );
+      const ask = async (token: string) => {
+        const creds = grpc.credentials.combineChannelCredentials(
+          controlPlaneCredentials(root, controlPlaneSpiffeId('cluster.local')),
+          bearerCredentials(() => token),
+        );
+        const client = createAdsClient(`127.0.0.1:${control.securePort}`, creds);
+        const call = client.StreamAggregatedResources();
+        try {
+          return await new Promise<grpc.ServiceError | 'served'>((resolve) => {
+            call.on('data', () => resolve('served'));
+            call.on('error', (e: grpc.ServiceError) => resolve(e));
+            // sidecarNode announces web with service account web.
+            call.write({ node: sidecarNode('liar'), type_url: types.CLUSTER });
+          });
+        } finally {
+          call.cancel();
+          client.close();
+        }
+      };
+      const liar = await ask(evilToken ?? '');
+      assert.notEqual(liar, 'served');
+      if (liar !== 'served') {
+        assert.equal(liar.code, grpc.status.PERMISSION_DENIED);
+        assert.match(liar.details, /credential proves default\/evil/);
+      }
+      const forged = await ask('not-a-token');
+      assert.notEqual(forged, 'served');
+      if (forged !== 'served') assert.equal(forged.code, grpc.status.UNAUTHENTICATED);
+      assert.deepEqual(
+        control.ads.refusedRegistrations().map((r) => [r.reason, r.ended]),
+        [
+          ['invalid_credential', true],
+          ['identity_mismatch', true],
+        ],
+      );
+      assert.equal(control.registry.workloads().length, 0);
+    } finally {
+      await control.close();
+    }
   });
 
   it('--allow-plaintext-registration opens the plaintext port, and says so loudly', async () => {

@@ -29,15 +29,8 @@ export interface SidecarProcess {
 
 const PORTS_LINE = /outbound (\d+), inbound (\d+), admin (\d+), metrics (\d+), ready (\d+)/;
 
-/**
- * Starts `ferry proxy` with every port 0 and waits until /healthz/ready answers 200 (or,
- * with `ready: false`, only until it printed its ports: a sidecar the control plane refuses
- * never becomes ready).
- */
-export async function startSidecarProcess(
-  args: readonly string[],
-  options: { readonly ready?: boolean } = {},
-): Promise<SidecarProcess> {
+/** Starts `ferry proxy` with every port 0 and waits until /healthz/ready answers 200. */
+export async function startSidecarProcess(args: readonly string[]): Promise<SidecarProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -85,17 +78,16 @@ export async function startSidecarProcess(
     const m = PORTS_LINE.exec(out);
     if (!m) throw new Error(`proxy exited with ${code}: ${err}`);
     const [outbound, inbound, admin, metrics, ready] = m.slice(1).map(Number);
-    if (options.ready !== false)
-      await waitFor(
-        'the proxy to be ready',
-        () =>
-          send(ready, { path: '/healthz/ready' }).then(
-            (r) => r.status === 200,
-            () => false,
-          ),
-        10_000,
-        25,
-      );
+    await waitFor(
+      'the proxy to be ready',
+      () =>
+        send(ready, { path: '/healthz/ready' }).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      10_000,
+      25,
+    );
     return {
       child,
       ports: { outbound, inbound, admin, metrics, ready },
