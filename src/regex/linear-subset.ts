@@ -7,9 +7,12 @@
  * - only literals, `.`, classes of literals and ranges, `\d \D \w \W`, escaped punctuation,
  *   groups, alternation and the anchors `^ $`; no flags, no `\s`, `\b`, `\p`, POSIX classes,
  *   lookaround or backreferences (RE2 has none; V8 differs on some);
- * - quantifiers only on a single-character atom, never on a group, and at most one of them
- *   unbounded (`*`, `+`, `{n,}`) in the whole pattern: a backtracking matcher then tries
- *   at most n+1 lengths for it, each followed by a part of bounded length;
+ * - quantifiers only on a single-character atom, never on a group; of the unbounded ones
+ *   (`*`, `+`, `{n,}`) every one but the last must be deterministic — followed at once by
+ *   a literal character the atom cannot match, as `[0-9]+/`, so that only one length of it
+ *   can ever lead on and backing off costs one comparison a character — and the last may
+ *   be anything: a backtracking matcher then tries at most n+1 lengths for it, each
+ *   followed by a part of bounded length;
  * - the choices that do not depend on the input (alternatives, `?`, `{n,m}`) multiply to at
  *   most MAX_BRANCHING.
  * Anything else goes to RE2. `.` becomes `[^\n]`, which is RE2's `.` (V8's also refuses
@@ -34,8 +37,12 @@ function isPunctuation(c: string): boolean {
  */
 export function linearJsSource(pattern: string): string | undefined {
   let out = '';
-  let unbounded = 0;
+  /** Unbounded quantifiers that are not deterministic, and whether one came after them. */
+  let free = 0;
+  let unboundedAfterFree = false;
   let branching = 1;
+  /** The JS source of the last single-character atom read. */
+  let atomSource = '';
   /** Alternatives in each open group (the outermost is the pattern itself). */
   const alternatives: number[] = [1];
   /** Whether the last thing read is a single-character atom a quantifier may follow. */
@@ -45,7 +52,8 @@ export function linearJsSource(pattern: string): string | undefined {
     if (c === '\\') {
       const n = pattern[i + 1];
       if (n === undefined || !(SAFE_ESCAPES.has(n) || isPunctuation(n))) return undefined;
-      out += `\\${n}`;
+      atomSource = `\\${n}`;
+      out += atomSource;
       i++;
       atom = true;
       continue;
@@ -53,13 +61,15 @@ export function linearJsSource(pattern: string): string | undefined {
     if (c === '[') {
       const end = readClass(pattern, i);
       if (end === undefined) return undefined;
-      out += pattern.slice(i, end + 1);
+      atomSource = pattern.slice(i, end + 1);
+      out += atomSource;
       i = end;
       atom = true;
       continue;
     }
     if (c === '.') {
-      out += '[^\\n]';
+      atomSource = '[^\\n]';
+      out += atomSource;
       atom = true;
       continue;
     }
@@ -93,8 +103,10 @@ export function linearJsSource(pattern: string): string | undefined {
       if (!atom) return undefined;
       const q = readQuantifier(pattern, i);
       if (!q) return undefined;
-      if (q.max === undefined) unbounded++;
-      else branching *= q.max - q.min + 1;
+      if (q.max === undefined) {
+        if (free > 0) unboundedAfterFree = true;
+        if (!deterministic(atomSource, pattern, q.end + 1)) free++;
+      } else branching *= q.max - q.min + 1;
       out += pattern.slice(i, q.end + 1);
       i = q.end;
       // Lazy and possessive forms, and a quantifier on a quantifier, are out.
@@ -108,13 +120,38 @@ export function linearJsSource(pattern: string): string | undefined {
       continue;
     }
     if (c === '}' || c === ']') return undefined;
+    atomSource = c;
     out += c;
     atom = true;
   }
   if (alternatives.length !== 1) return undefined;
   branching *= alternatives[0] as number;
-  if (unbounded > 1 || branching > MAX_BRANCHING) return undefined;
+  if (free > 1 || unboundedAfterFree || branching > MAX_BRANCHING) return undefined;
   return out;
+}
+
+/**
+ * Whether an unbounded quantifier on `atom` that ends before `next` is deterministic: the
+ * pattern goes on with a literal character, not itself quantified, that the atom cannot
+ * match — so the quantifier can only stop right before it.
+ */
+function deterministic(atom: string, pattern: string, next: number): boolean {
+  let literal: string | undefined;
+  let after = next + 1;
+  const c = pattern[next];
+  if (c === undefined) return false;
+  if (c === '\\') {
+    const n = pattern[next + 1];
+    if (n === undefined || !isPunctuation(n)) return false;
+    literal = n;
+    after = next + 2;
+  } else if (!'[](){}.*+?^$|'.includes(c)) literal = c;
+  if (literal === undefined || isQuantifierStart(pattern, after)) return false;
+  try {
+    return !new RegExp(`^(?:${atom})$`, 'u').test(literal);
+  } catch {
+    return false;
+  }
 }
 
 function isQuantifierStart(pattern: string, i: number): boolean {
