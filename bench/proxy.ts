@@ -80,7 +80,9 @@ const HELP = `Usage: npm run bench -- [options]
   --connections N     connections for saturation                       (default 64)
   --quick             --duration 3 --rate-duration 2 --warmup 1
   --only LIST         variants to run, comma-separated: direct, http-proxy, nginx, ferry,
-                      ferry-traced, ferry-mesh, nginx-mtls, ferry-mesh-mtls
+                      ferry-no-tap, ferry-traced, ferry-mesh, nginx-mtls, ferry-mesh-mtls
+                      (ferry-no-tap: the one-hop sidecar with --no-tap, the baseline of
+                      what tap costs while nobody taps; try --only ferry,ferry-no-tap)
   --loadgen KIND      saturation load generator: auto | wrk | node     (default auto: wrk if
                       installed)
   --upstream KIND     auto | nginx | node                  (default auto: nginx if installed)
@@ -150,6 +152,7 @@ const ALL_VARIANTS = [
   'http-proxy',
   'nginx',
   'ferry',
+  'ferry-no-tap',
   'ferry-traced',
   'ferry-mesh',
   'nginx-mtls',
@@ -560,6 +563,22 @@ function meshHop(
   };
 }
 
+/** The one-hop sidecar (routing, retries and metrics on) in front of the upstream. */
+async function oneHop(up: number, cpName: string, extra: readonly string[]): Promise<Target> {
+  const cp = await startControlPlane(cpName, meshYaml(up));
+  const sc = await startSidecar('sidecar', cp.xds, 'client', undefined, extra);
+  return {
+    port: sc.outbound,
+    procs: [{ label: 'sidecar', pid: sc.child.pid }],
+    affinity: [sc.child.pid],
+    check: async () => statsLine('sidecar', await sidecarStats(sc.admin)),
+    stop: async () => {
+      await stopSidecar(sc.child);
+      await procs.stop(cp.child);
+    },
+  };
+}
+
 const VARIANTS: { id: string; name: string; start: Starter }[] = [
   {
     id: 'direct',
@@ -613,20 +632,13 @@ const VARIANTS: { id: string; name: string; start: Starter }[] = [
   {
     id: 'ferry',
     name: 'ferry 1 hop',
-    start: async (up) => {
-      const cp = await startControlPlane('cp-one-hop', meshYaml(up));
-      const sc = await startSidecar('sidecar', cp.xds, 'client');
-      return {
-        port: sc.outbound,
-        procs: [{ label: 'sidecar', pid: sc.child.pid }],
-        affinity: [sc.child.pid],
-        check: async () => statsLine('sidecar', await sidecarStats(sc.admin)),
-        stop: async () => {
-          await stopSidecar(sc.child);
-          await procs.stop(cp.child);
-        },
-      };
-    },
+    start: (up) => oneHop(up, 'cp-one-hop', []),
+  },
+  {
+    // The same sidecar built without tap points: the tap hook's idle cost is the difference.
+    id: 'ferry-no-tap',
+    name: 'ferry 1 hop no-tap',
+    start: (up) => oneHop(up, 'cp-one-hop-no-tap', ['--no-tap']),
   },
   {
     id: 'ferry-traced',
@@ -1162,6 +1174,23 @@ function report(results: Result[]): void {
   );
 }
 
+/** What tap costs while nobody taps: the one-hop sidecar against the same built without it. */
+function tapTarget(results: Result[]): void {
+  const on = results.find((r) => r.id === 'ferry');
+  const off = results.find((r) => r.id === 'ferry-no-tap');
+  if (!on || !off) return;
+  out();
+  out('Target (tap idle: ferry 1 hop against ferry 1 hop no-tap, same run)');
+  const sat = on.cpuSat / off.cpuSat - 1;
+  const fixed = on.cpuFixed / off.cpuFixed - 1;
+  const pct = (v: number) => `${v >= 0 ? '+' : ''}${f(100 * v, 1)}%`;
+  out(
+    `  ${sat <= 0.02 ? 'PASS' : 'MISS'}  CPU per request with tap idle <= +2%: ${pct(sat)} at saturation ` +
+      `(${f(on.cpuSat, 1)} vs ${f(off.cpuSat, 1)} ms/1k req), ${pct(fixed)} at ${RATE} req/s ` +
+      `(${f(on.cpuFixed, 1)} vs ${f(off.cpuFixed, 1)})`,
+  );
+}
+
 /** The issue's targets for the mesh hop with mutual TLS, against the nginx pair. */
 function mtlsTargets(results: Result[]): void {
   const by = (id: string) => results.find((r) => r.id === id);
@@ -1325,6 +1354,7 @@ async function main(): Promise<void> {
     }
   }
   report(results);
+  tapTarget(results);
   mtlsTargets(results);
   notes(results);
   profiles(results);

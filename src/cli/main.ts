@@ -19,6 +19,9 @@ Commands:
   cni-install     install the CNI plugin on a node and keep it chained (the CNI DaemonSet)
   proxy-status    every sidecar and whether its config is synced, stale or rejected
   proxy-config    what one sidecar has in force (clusters, listeners, routes, endpoints, secrets)
+  tap             stream the requests through a sidecar or a service's sidecars, live
+  top             the busiest paths through a sidecar or a service's sidecars, live
+  stat            success rate, rps, p50/p95/p99 latency and mTLS share per service or workload
 
 Run 'ferry <command> --help' for a command's options.
 `;
@@ -74,6 +77,19 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   'proxy-config': async () => {
     const m = await import('./proxy-config.js');
     return { help: m.PROXY_CONFIG_HELP, run: m.runProxyConfig };
+  },
+  // Live traffic (linkerd viz's tap, top and stat).
+  tap: async () => {
+    const m = await import('./tap.js');
+    return { help: m.TAP_HELP, run: (argv) => m.runTap(argv) };
+  },
+  top: async () => {
+    const m = await import('./top.js');
+    return { help: m.TOP_HELP, run: (argv) => m.runTop(argv) };
+  },
+  stat: async () => {
+    const m = await import('./stat.js');
+    return { help: m.STAT_HELP, run: (argv) => m.runStat(argv) };
   },
 };
 

@@ -53,6 +53,8 @@ Options:
                               ('' for none; default 25,587,3306,4444,5432,6379,9300,11211)
       --access-log PATH       JSON access log to a file, or - for stdout       (off)
                               (the mesh file's accessLog for the service, when set, wins)
+      --no-tap                leave out the tap points behind the admin port's /tap
+                              (ferry tap, ferry top); for measuring what tap costs idle
       --log-level LEVEL       trace | debug | info | warn | error       (default info)
   -h, --help                  show this help
 
@@ -106,6 +108,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       'tracing-sampling': { type: 'string' },
       'tracing-propagation': { type: 'string' },
       'log-level': { type: 'string' },
+      'no-tap': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -226,6 +229,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     ...(identity ? { certificates: identity.identity, xdsCredentials: identity.credentials } : {}),
     log,
     onQuit: () => process.exit(0),
+    tap: v['no-tap'] !== true,
   });
   const p = sidecar.ports;
   process.stdout.write(

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/index.js';
 import type { Workload } from '../mesh/index.js';
 import {
+  adminPortFromNode,
   metricsPortFromNode,
   type Node,
   type RpcStatus,
@@ -98,6 +99,8 @@ export interface StreamStatus {
   readonly transport: Transport;
   /** Where the sidecar serves its metrics, if it said (FERRY_METRICS_PORT). */
   readonly metricsPort: number | undefined;
+  /** Its admin port on its own machine's loopback, if it said (FERRY_ADMIN_PORT). */
+  readonly adminPort: number | undefined;
   readonly connectedAt: string;
   readonly types: TypeStatus[];
 }
@@ -119,6 +122,7 @@ export abstract class AdsStream {
   identity: VerifiedIdentity | undefined;
   registrationRefused: string | undefined;
   metricsPort: number | undefined;
+  adminPort: number | undefined;
   protected readonly types = new Map<string, TypeState>();
   private nonceCounter = 0;
   private disconnect: (() => void) | undefined;
@@ -195,6 +199,7 @@ export abstract class AdsStream {
     }
     this.workload = result.workload;
     this.metricsPort = metricsPortFromNode(node);
+    this.adminPort = adminPortFromNode(node);
     if (!this.workload) {
       this.admitted({ ok: true, identity: undefined }, first);
       return;
@@ -434,6 +439,7 @@ export abstract class AdsStream {
       registrationRefused: this.registrationRefused,
       transport: this.transport,
       metricsPort: this.metricsPort,
+      adminPort: this.adminPort,
       connectedAt: this.connectedAt,
       types: [...this.types].map(([type, s]) => ({
         type: types.shortTypeName(type),

@@ -44,6 +44,7 @@ import {
   usableBindAddress,
 } from './listener/index.js';
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
+import { TapHub, TapPoint } from './tap/index.js';
 import {
   DEFAULT_TCP_IDLE_TIMEOUT_MS,
   proxyTcp,
@@ -115,6 +116,11 @@ export interface SidecarOptions {
   readonly random?: () => number;
   /** Called by POST /quitquitquit after the drain (the CLI exits the process). */
   readonly onQuit?: () => void;
+  /**
+   * Tap points on the listeners for the admin port's /tap (default true). false wires the
+   * metrics recorders in directly, as a build without tap would: the benchmark's baseline.
+   */
+  readonly tap?: boolean;
 }
 
 function memoryStats(): Record<string, number> {
@@ -160,6 +166,8 @@ export class Sidecar {
   readonly nodeId: string;
   /** Ports never held for protocol detection. */
   private readonly opaquePorts: ReadonlySet<number>;
+  /** Both listeners' tap points, when tap is on. */
+  private tapHub: TapHub | undefined;
 
   private constructor(private readonly options: SidecarOptions) {
     const ns = options.namespace ?? 'default';
@@ -221,6 +229,11 @@ export class Sidecar {
 
   get config(): RuntimeConfig | undefined {
     return this.runtime;
+  }
+
+  /** Whether a /tap subscriber is connected to either listener now. */
+  get tapping(): boolean {
+    return this.tapHub?.points.some((p) => p.active) ?? false;
   }
 
   /** The outbound cluster of `name[.namespace]:port`, looked up per connection. */
@@ -296,6 +309,17 @@ export class Sidecar {
       labels: o.labels ?? {},
       principal: () => this.principal,
     });
+    // Each listener's metrics recorder, behind a tap point unless tap is off.
+    const self = `${o.service}.${o.namespace ?? 'default'}`;
+    let outRecorder = istio.recorder('source');
+    let inRecorder = istio.recorder('destination');
+    if (o.tap !== false) {
+      const tapOut = new TapPoint('outbound', self, outRecorder);
+      const tapIn = new TapPoint('inbound', self, inRecorder);
+      this.tapHub = new TapHub([tapOut, tapIn], () => ({ node: this.nodeId, workload: self }));
+      outRecorder = tapOut.hook;
+      inRecorder = tapIn.hook;
+    }
     const onDenied = (d: Denial) =>
       o.log.warn(
         {
@@ -389,7 +413,7 @@ export class Sidecar {
       createRequestHandler({
         ...env,
         view: () => this.outboundView,
-        istio: istio.recorder('source'),
+        istio: outRecorder,
         filters: new RouteFilters(),
       }),
       {
@@ -399,12 +423,12 @@ export class Sidecar {
         upgrade: createUpgradeHandler({
           ...env,
           view: () => this.outboundView,
-          istio: istio.recorder('source'),
+          istio: outRecorder,
         }),
         connect: createConnectHandler({
           ...env,
           view: () => this.outboundView,
-          istio: istio.recorder('source'),
+          istio: outRecorder,
         }),
       },
     );
@@ -415,7 +439,7 @@ export class Sidecar {
       createRequestHandler({
         ...env,
         view: () => this.inboundView,
-        istio: istio.recorder('destination'),
+        istio: inRecorder,
         inbound: true,
         filters: new RouteFilters(),
         onDenied,
@@ -428,7 +452,7 @@ export class Sidecar {
         upgrade: createUpgradeHandler({
           ...env,
           view: () => this.inboundView,
-          istio: istio.recorder('destination'),
+          istio: inRecorder,
         }),
       },
     );
@@ -566,7 +590,7 @@ export class Sidecar {
             ? 'tcp'
             : undefined),
       },
-      { metricsPort: this.ports.metrics },
+      { metricsPort: this.ports.metrics, adminPort: this.ports.admin },
     );
     const xds = new XdsClient({
       address: o.xds,
@@ -801,6 +825,7 @@ export class Sidecar {
       quit: () => {
         void this.stop().then(() => o.onQuit?.());
       },
+      tap: this.tapHub,
     };
   }
 }

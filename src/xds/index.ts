@@ -21,6 +21,7 @@ export {
 } from './codec.js';
 export type * from './messages.js';
 export {
+  adminPortFromNode,
   META,
   metricsPortFromNode,
   nodeMetadataFor,

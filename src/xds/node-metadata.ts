@@ -18,9 +18,11 @@
  * | FERRY_SERVICE_PORT    | number          | for a service the mesh file lacks: its port     |
  * | FERRY_PROTOCOL        | string          | for such a service: http, http2, grpc or tcp    |
  * | FERRY_METRICS_PORT    | number          | where the sidecar serves /stats/prometheus      |
+ * | FERRY_ADMIN_PORT      | number          | its admin port (127.0.0.1 only: /tap, ...)      |
  *
- * FERRY_METRICS_PORT is not part of the workload (it is no endpoint property): the control
- * plane reads it with metricsPortFromNode() to scrape the sidecar for its dashboard.
+ * FERRY_METRICS_PORT and FERRY_ADMIN_PORT are not part of the workload (they are no endpoint
+ * property): the control plane reads them with metricsPortFromNode() and adminPortFromNode(),
+ * to scrape the sidecar for its dashboard and to tell `ferry tap` where a sidecar's tap is.
  */
 import { isIP } from 'node:net';
 import type { HealthStatus, Protocol, Workload } from '../mesh/index.js';
@@ -42,6 +44,7 @@ export const META = {
   servicePort: 'FERRY_SERVICE_PORT',
   protocol: 'FERRY_PROTOCOL',
   metricsPort: 'FERRY_METRICS_PORT',
+  adminPort: 'FERRY_ADMIN_PORT',
 } as const;
 
 const HEALTH: readonly string[] = ['HEALTHY', 'UNHEALTHY', 'DRAINING'];
@@ -127,19 +130,28 @@ export function workloadFromNode(node: Node | undefined): WorkloadResult {
   return { ok: true, workload };
 }
 
-/** The metrics port a sidecar announced, if a valid one. */
-export function metricsPortFromNode(node: Node | undefined): number | undefined {
+function announcedPort(node: Node | undefined, key: string): number | undefined {
   const meta = structToJson(node?.metadata as ProtoStruct | undefined);
-  const port = meta[META.metricsPort];
+  const port = meta[key];
   return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536
     ? port
     : undefined;
 }
 
+/** The metrics port a sidecar announced, if a valid one. */
+export function metricsPortFromNode(node: Node | undefined): number | undefined {
+  return announcedPort(node, META.metricsPort);
+}
+
+/** The admin port a sidecar announced, if a valid one. */
+export function adminPortFromNode(node: Node | undefined): number | undefined {
+  return announcedPort(node, META.adminPort);
+}
+
 /** The Node.metadata Struct announcing a workload (used by the sidecar and tests). */
 export function nodeMetadataFor(
   w: Omit<Workload, 'id'>,
-  extra: { readonly metricsPort?: number } = {},
+  extra: { readonly metricsPort?: number; readonly adminPort?: number } = {},
 ): ProtoStruct {
   const meta: Record<string, Json> = {
     [META.service]: w.service,
@@ -157,5 +169,6 @@ export function nodeMetadataFor(
   if (w.servicePort !== undefined) meta[META.servicePort] = w.servicePort;
   if (w.protocol !== undefined) meta[META.protocol] = w.protocol;
   if (extra.metricsPort !== undefined) meta[META.metricsPort] = extra.metricsPort;
+  if (extra.adminPort !== undefined) meta[META.adminPort] = extra.adminPort;
   return jsonToStruct(meta);
 }

@@ -1,11 +1,12 @@
 /**
  * The sidecar's local HTTP endpoints: admin (127.0.0.1 only: /config_dump, /clusters,
- * /stats, /drain, /quitquitquit), readiness (/healthz/ready) and Prometheus metrics
+ * /stats, /tap, /drain, /quitquitquit), readiness (/healthz/ready) and Prometheus metrics
  * (/stats/prometheus). Each port is its own small server; one router serves them all.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/index.js';
+import { serveTap, type TapHub } from '../tap/index.js';
 
 export interface AdminSources {
   /** The resources in force, with versions, and xDS status. */
@@ -37,6 +38,8 @@ export interface AdminSources {
   drain(): void;
   /** Drains and exits. */
   quit(): void;
+  /** Live requests for GET /tap (absent: the sidecar was started without tap points). */
+  readonly tap?: TapHub;
 }
 
 function reply(res: http.ServerResponse, status: number, type: string, body: string): void {
@@ -98,6 +101,9 @@ export function createAdminHandler(role: AdminRole, sources: AdminSources): http
           .join('\n');
         return reply(res, 200, 'text/plain; charset=utf-8', `${text}\n`);
       }
+      case '/tap':
+        if (!sources.tap) return reply(res, 404, 'text/plain', 'tap is off in this sidecar\n');
+        return serveTap(req, res, sources.tap, url.searchParams);
       case '/drain':
       case '/drain_listeners':
         if (req.method !== 'POST') return reply(res, 405, 'text/plain', 'use POST\n');
@@ -113,7 +119,7 @@ export function createAdminHandler(role: AdminRole, sources: AdminSources): http
           res,
           200,
           'text/plain',
-          'Ferry sidecar admin\n\n/config_dump\n/clusters\n/stats\n/ready\n/stats/prometheus\nPOST /drain\nPOST /quitquitquit\n',
+          'Ferry sidecar admin\n\n/config_dump\n/clusters\n/stats\n/ready\n/stats/prometheus\n/tap?method=&path=&authority=&to=&from=&direction=&max_rps=\nPOST /drain\nPOST /quitquitquit\n',
         );
       default:
         return reply(res, 404, 'text/plain', `no such endpoint ${path}\n`);
