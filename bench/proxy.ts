@@ -83,6 +83,9 @@ const HELP = `Usage: npm run bench -- [options]
                       ferry-no-tap, ferry-traced, ferry-mesh, nginx-mtls, ferry-mesh-mtls
                       (ferry-no-tap: the one-hop sidecar with --no-tap, the baseline of
                       what tap costs while nobody taps; try --only ferry,ferry-no-tap)
+  --rounds N          run the chosen variants N times, interleaved (A B A B ...), and
+                      report each variant's round with the median CPU per request: an
+                      A/B on a busy machine                             (default 1)
   --loadgen KIND      saturation load generator: auto | wrk | node     (default auto: wrk if
                       installed)
   --upstream KIND     auto | nginx | node                  (default auto: nginx if installed)
@@ -106,6 +109,7 @@ const { values: opt } = parseArgs({
     connections: { type: 'string', default: '64' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     loadgen: { type: 'string', default: 'auto' },
     upstream: { type: 'string', default: 'auto' },
     'no-nginx': { type: 'boolean', default: false },
@@ -134,6 +138,7 @@ const RATE_DURATION = num(opt['rate-duration'], opt.quick ? 2 : 5, '--rate-durat
 const WARMUP = num(opt.warmup, opt.quick ? 1 : 2, '--warmup');
 const RATE = num(opt.rate, 1000, '--rate');
 const CONNECTIONS = Math.round(num(opt.connections, 64, '--connections'));
+const ROUNDS = Math.round(num(opt.rounds, 1, '--rounds'));
 const HOST = 'upstream:8080';
 const BODY_BYTES = 100;
 const PROXY_CPU = 0;
@@ -226,7 +231,8 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.exit(130);
   });
 // No run should come near this; it is the bound of last resort.
-const LIMIT_MS = (ALL_VARIANTS.length * (DURATION + RATE_DURATION + 2 * WARMUP + 60) + 60) * 1000;
+const LIMIT_MS =
+  (ROUNDS * ALL_VARIANTS.length * (DURATION + RATE_DURATION + 2 * WARMUP + 60) + 60) * 1000;
 setTimeout(() => {
   process.stderr.write(`bench: still running after ${LIMIT_MS / 1000} s, giving up\n`);
   process.exit(1);
@@ -1322,6 +1328,24 @@ function describe(): void {
   out();
 }
 
+/** Each variant's round with the median CPU per request at saturation (all rounds listed). */
+function medianRounds(rounds: Result[][]): Result[] {
+  const first = rounds[0] ?? [];
+  if (rounds.length === 1) return first;
+  out();
+  out(
+    `Rounds (CPU ms/1k req at saturation, ${rounds.length} rounds interleaved; the median is reported)`,
+  );
+  return first.map((r) => {
+    const all = rounds
+      .map((round) => round.find((x) => x.id === r.id))
+      .filter((x) => x !== undefined);
+    out(`  ${r.name.padEnd(20)} ${all.map((x) => f(x.cpuSat, 1)).join('  ')}`);
+    const sorted = [...all].sort((a, b) => a.cpuSat - b.cpuSat);
+    return sorted[Math.floor((sorted.length - 1) / 2)] ?? r;
+  });
+}
+
 async function main(): Promise<void> {
   if (PIN)
     execFileSync(TASKSET!, ['-pc', String(LOAD_CPU), String(process.pid)], {
@@ -1342,17 +1366,22 @@ async function main(): Promise<void> {
     upstreamPids = [n.child.pid];
   }
 
-  const results: Result[] = [];
-  for (const v of VARIANTS) {
-    if (!only.has(v.id)) continue;
-    if ((v.id === 'nginx' || v.id === 'nginx-mtls') && !NGINX) continue;
-    const target = await v.start(upstreamPort);
-    try {
-      results.push(await measure(v.id, v.name, target));
-    } finally {
-      await target.stop();
+  const rounds: Result[][] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const results: Result[] = [];
+    for (const v of VARIANTS) {
+      if (!only.has(v.id)) continue;
+      if ((v.id === 'nginx' || v.id === 'nginx-mtls') && !NGINX) continue;
+      const target = await v.start(upstreamPort);
+      try {
+        results.push(await measure(v.id, v.name, target));
+      } finally {
+        await target.stop();
+      }
     }
+    rounds.push(results);
   }
+  const results = medianRounds(rounds);
   report(results);
   tapTarget(results);
   mtlsTargets(results);

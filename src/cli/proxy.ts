@@ -38,6 +38,9 @@ Options:
       --ca-root FILE          the mesh's root certificate: turns on mTLS; --xds must then be
                               the control plane's secure port (15012), checked by identity
       --token-file FILE       the workload token (ferry token) proving this workload's identity
+      --max-credential-failures N
+                              exit when the control plane refuses the token N times in a
+                              row before the first certificate                 (default 5)
       --trust-domain TD       SPIFFE trust domain (default cluster.local)
       --control-plane-namespace NS
                               the namespace in the control plane's SPIFFE ID, which the
@@ -101,6 +104,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       'opaque-ports': { type: 'string' },
       'ca-root': { type: 'string' },
       'token-file': { type: 'string' },
+      'max-credential-failures': { type: 'string' },
       'trust-domain': { type: 'string' },
       'control-plane-namespace': { type: 'string' },
       'tracing-endpoint': { type: 'string' },
@@ -164,6 +168,15 @@ export async function runProxy(argv: string[]): Promise<void> {
   }
   if (Boolean(v['ca-root']) !== Boolean(v['token-file']))
     throw new UsageError('--ca-root and --token-file go together (mTLS needs both)');
+  const maxCredentialFailures =
+    v['max-credential-failures'] === undefined ? undefined : Number(v['max-credential-failures']);
+  if (
+    maxCredentialFailures !== undefined &&
+    !(Number.isInteger(maxCredentialFailures) && maxCredentialFailures >= 1)
+  )
+    throw new UsageError(
+      `--max-credential-failures must be a whole number above 0, got "${v['max-credential-failures']}"`,
+    );
   if (v['control-plane-namespace'] !== undefined && !v['ca-root'])
     throw new UsageError(
       '--control-plane-namespace needs --ca-root (it names who the secure port must be)',
@@ -179,6 +192,8 @@ export async function runProxy(argv: string[]): Promise<void> {
   let identity: import('../identity/index.js').SidecarIdentity | undefined;
   if (v['ca-root'] && v['token-file']) {
     const { credentialFromFile, sidecarIdentity } = await import('../identity/index.js');
+    const { diagnoseConnection } = await import('../xds-client/index.js');
+    const xds = v.xds;
     let rootPem: string;
     try {
       rootPem = readFileSync(v['ca-root'], 'utf8');
@@ -196,10 +211,19 @@ export async function runProxy(argv: string[]): Promise<void> {
       },
       credential: credentialFromFile(v['token-file']),
       log,
+      maxCredentialFailures,
+      diagnose: (details) => diagnoseConnection(details, { address: xds, tls: true }),
     });
     // The first certificate before anything listens: a sidecar without one could not
     // take part in mTLS.
-    await identity.identity.start();
+    // Its retry timers do not hold the process open (they must not keep a stopping sidecar
+    // alive); until the first certificate nothing else does, so this does.
+    const hold = setInterval(() => {}, 60_000);
+    try {
+      await identity.identity.start();
+    } finally {
+      clearInterval(hold);
+    }
   }
   const sidecar = await Sidecar.start({
     xds: v.xds,

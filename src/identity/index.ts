@@ -64,6 +64,8 @@ export {
 } from './spiffe-id.js';
 export {
   type CertificateListener,
+  CredentialRefusedError,
+  DEFAULT_MAX_CREDENTIAL_FAILURES,
   type IdentityTimers,
   WorkloadIdentity,
   type WorkloadIdentityOptions,

@@ -11,7 +11,11 @@ import type { Logger } from '../log/index.js';
 import { controlPlaneCredentials, controlPlaneSpiffeId } from './control-plane-tls.js';
 import { createIdentityClient } from './identity-api.js';
 import { spiffeIdOf, type WorkloadName } from './spiffe-id.js';
-import { type IdentityTimers, WorkloadIdentity } from './workload-identity.js';
+import {
+  type IdentityTimers,
+  WorkloadIdentity,
+  type WorkloadIdentityOptions,
+} from './workload-identity.js';
 
 export interface SidecarIdentityOptions {
   /** host:port of the control plane's secure port. */
@@ -27,6 +31,9 @@ export interface SidecarIdentityOptions {
   readonly log: Logger;
   readonly timers?: IdentityTimers;
   readonly random?: () => number;
+  /** See WorkloadIdentityOptions. */
+  readonly maxCredentialFailures?: number;
+  readonly diagnose?: WorkloadIdentityOptions['diagnose'];
 }
 
 export interface SidecarIdentity {
@@ -54,6 +61,8 @@ export function sidecarIdentity(options: SidecarIdentityOptions): SidecarIdentit
     log: options.log,
     timers: options.timers,
     random: options.random,
+    maxCredentialFailures: options.maxCredentialFailures,
+    diagnose: options.diagnose,
   });
   return { credentials, identity, controlPlaneId };
 }

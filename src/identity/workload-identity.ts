@@ -45,6 +45,38 @@ export interface WorkloadIdentityOptions {
   readonly random?: () => number;
   /** Retry backoff, default 1 s .. 60 s. */
   readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
+  /**
+   * How many times in a row the identity service may refuse the credential
+   * (UNAUTHENTICATED, PERMISSION_DENIED) before the first certificate is given up on:
+   * start() rejects with a CredentialRefusedError. Default 5. Renewals keep retrying while
+   * the current certificate lasts.
+   */
+  readonly maxCredentialFailures?: number;
+  /** Explains a failure that is not a refusal (the sidecar's connection diagnosis). */
+  readonly diagnose?: (
+    details: string,
+  ) => Promise<{ readonly reason: string; readonly hint: string } | undefined>;
+}
+
+export const DEFAULT_MAX_CREDENTIAL_FAILURES = 5;
+
+/** gRPC's UNAUTHENTICATED and PERMISSION_DENIED: the identity service said no. */
+const REFUSALS: ReadonlySet<unknown> = new Set([16, 7]);
+
+/** The identity service refused the workload's credential too often to go on. */
+export class CredentialRefusedError extends Error {
+  readonly code = 'FERRY_CREDENTIAL_REFUSED';
+  constructor(
+    readonly attempts: number,
+    readonly reason: string,
+  ) {
+    super(
+      `the control plane refused this workload's credential ${attempts} times in a row (${reason}); ` +
+        'check --token-file: a token from ferry token --ca-dir DIR -n NAMESPACE -s SERVICE_ACCOUNT ' +
+        "of this control plane's CA, for this sidecar's --namespace and --service-account, not expired",
+    );
+    this.name = 'CredentialRefusedError';
+  }
 }
 
 export type CertificateListener = (cert: IssuedCertificate) => void;
@@ -59,10 +91,17 @@ export class WorkloadIdentity {
   private readonly log: Logger;
   private timer: unknown = undefined;
   private failures = 0;
+  /** Refusals of the credential in a row. */
+  private refusals = 0;
+  /** Set when the first certificate was given up on: ready() rejects with it. */
+  private refused: CredentialRefusedError | undefined = undefined;
   private closed = false;
   private started = false;
   private inFlight: Promise<void> | undefined = undefined;
-  private readonly firstWaiters: Array<(cert: IssuedCertificate) => void> = [];
+  private readonly firstWaiters: Array<{
+    resolve: (cert: IssuedCertificate) => void;
+    reject: (err: Error) => void;
+  }> = [];
   /** Certificates received (the first counts). */
   generation = 0;
   lastError: string | undefined = undefined;
@@ -84,10 +123,14 @@ export class WorkloadIdentity {
     return this.ready();
   }
 
-  /** Resolves with the current certificate, or the first one to come. */
+  /**
+   * Resolves with the current certificate, or the first one to come; rejects with a
+   * CredentialRefusedError once the credential was refused maxCredentialFailures times.
+   */
   ready(): Promise<IssuedCertificate> {
     if (this.cert) return Promise.resolve(this.cert);
-    return new Promise((resolve) => this.firstWaiters.push(resolve));
+    if (this.refused) return Promise.reject(this.refused);
+    return new Promise((resolve, reject) => this.firstWaiters.push({ resolve, reject }));
   }
 
   /** The certificate in force (undefined until the first one arrives). */
@@ -134,18 +177,34 @@ export class WorkloadIdentity {
       if (this.closed) return;
       this.failures++;
       this.lastError = messageOf(err);
+      const refused = REFUSALS.has((err as { code?: unknown }).code);
+      this.refusals = refused ? this.refusals + 1 : 0;
+      const max = this.options.maxCredentialFailures ?? DEFAULT_MAX_CREDENTIAL_FAILURES;
+      if (refused && !this.cert && this.refusals >= max) {
+        this.giveUp(new CredentialRefusedError(this.refusals, this.lastError));
+        return;
+      }
+      const why = refused
+        ? {
+            reason: 'the control plane refuses the credential',
+            hint: `check --token-file; giving up after ${max} refusals in a row`,
+          }
+        : await this.options.diagnose?.(this.lastError);
+      if (this.closed) return;
       const cap = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(this.failures - 1, 30));
       const delay = Math.max(1, Math.floor(this.random() * cap));
+      const what = this.cert
+        ? 'certificate renewal failed; keeping the current certificate and retrying'
+        : 'cannot get a workload certificate yet; retrying';
       this.log.warn(
         {
           err: this.lastError,
           attempt: this.failures,
           retryInMs: delay,
           current: this.cert ? this.cert.notAfter.toISOString() : 'none',
+          ...(why ? { hint: why.hint } : {}),
         },
-        this.cert
-          ? 'certificate renewal failed; keeping the current certificate and retrying'
-          : 'cannot get a workload certificate yet; retrying',
+        why ? `${what}: ${why.reason}` : what,
       );
       this.schedule(delay);
       return;
@@ -168,7 +227,7 @@ export class WorkloadIdentity {
       'workload certificate in force',
     );
     this.schedule(Math.max(0, renewAt - this.timers.now()));
-    for (const resolve of this.firstWaiters.splice(0)) resolve(next);
+    for (const w of this.firstWaiters.splice(0)) w.resolve(next);
     for (const listener of [...this.listeners]) {
       try {
         listener(next);
@@ -176,6 +235,14 @@ export class WorkloadIdentity {
         this.log.error({ err: messageOf(err) }, 'certificate listener failed');
       }
     }
+  }
+
+  /** No certificate and the credential refused: stop, and tell whoever waits for one. */
+  private giveUp(err: CredentialRefusedError): void {
+    this.refused = err;
+    this.log.error({ err: err.reason, attempts: err.attempts }, err.message);
+    for (const w of this.firstWaiters.splice(0)) w.reject(err);
+    this.close();
   }
 
   private schedule(ms: number): void {

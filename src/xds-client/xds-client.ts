@@ -10,6 +10,7 @@ import { type ChannelCredentials, credentials, status } from '@grpc/grpc-js';
 import type { Logger } from '../log/index.js';
 import { type AdsClient, createAdsClient, type Node } from '../xds/index.js';
 import { Backoff } from './backoff.js';
+import { diagnoseConnection } from './connection-diagnosis.js';
 import { decodeResources, type ValidateHook } from './decode-resources.js';
 import { openDeltaStream } from './delta-stream.js';
 import { buildConfig, missingResources, type ProxyConfig } from './proxy-config.js';
@@ -91,6 +92,8 @@ export class XdsClient {
   private stream: XdsStream | undefined = undefined;
   private retryTimer: NodeJS.Timeout | undefined = undefined;
   private connected = false;
+  /** Connection attempts that failed since the last success. */
+  private failures = 0;
   private started = false;
   private closed = false;
   private config: ProxyConfig | undefined = undefined;
@@ -234,17 +237,44 @@ export class XdsClient {
     if (this.closed) return;
     const delayMs = this.backoff.next();
     const fields = { address: this.options.address, code, details, retryInMs: delayMs };
-    if (code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED)
+    if (code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED) {
       // The control plane refused who this is (registration bound to identity): no retry
       // will fix that by itself, so it is said loudly.
       this.log.error(fields, 'xDS stream refused by the control plane; retrying');
-    else if (wasConnected)
+    } else if (wasConnected) {
+      this.failures = 0;
       this.log.warn(fields, 'xDS stream lost; the last good configuration stays in force');
-    else this.log.info(fields, 'xDS stream failed; retrying');
+    } else {
+      // Why, with a hint, at warn: on the 1st, 2nd, 4th, 8th ... failure in a row, so a
+      // sidecar that keeps failing says so without a line every retry.
+      this.failures++;
+      if ((this.failures & (this.failures - 1)) === 0) void this.explainFailure(fields);
+      else this.log.info(fields, 'xDS stream failed; retrying');
+    }
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.connect();
     }, delayMs);
+  }
+
+  private async explainFailure(fields: {
+    address: string;
+    code: number;
+    details: string;
+    retryInMs: number;
+  }): Promise<void> {
+    const tls = this.options.credentials !== undefined;
+    const why = await diagnoseConnection(fields.details, { address: fields.address, tls });
+    if (this.closed || this.connected) return;
+    const attempt = this.failures;
+    if (why) {
+      this.log.warn(
+        { ...fields, attempt, hint: why.hint },
+        `cannot connect to the control plane: ${why.reason}; retrying`,
+      );
+    } else {
+      this.log.warn({ ...fields, attempt }, 'cannot connect to the control plane; retrying');
+    }
   }
 
   /** Accepts a response into the store, or returns why it is rejected (the NACK message). */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
+  CredentialRefusedError,
   createIdentityClient,
   type IssuedCertificate,
   WorkloadIdentity,
@@ -62,6 +63,7 @@ describe('WorkloadIdentity', () => {
     credential: () => string,
     log = capturingLogger().log,
     spiffeId: string | undefined = FRONTEND,
+    maxCredentialFailures?: number,
   ): WorkloadIdentity {
     const w = new WorkloadIdentity({
       api: createIdentityClient(svc.address),
@@ -71,6 +73,7 @@ describe('WorkloadIdentity', () => {
       timers,
       random: () => 0.5,
       backoff: { baseMs: 1000, maxMs: 8000 },
+      maxCredentialFailures,
     });
     identities.push(w);
     return w;
@@ -155,6 +158,39 @@ describe('WorkloadIdentity', () => {
     timers.advance(500);
     const cert = await started;
     assert.equal(cert.spiffeId, FRONTEND);
+  });
+
+  it('gives up on the first certificate after maxCredentialFailures refusals in a row, saying why', async () => {
+    const capture = capturingLogger();
+    const w = identity(() => 'nope', capture.log, FRONTEND, 3);
+    const started = w.start();
+    started.catch(() => {});
+    for (let refusals = 1; refusals < 3; refusals++) {
+      await waitFor(
+        `refusal ${refusals}`,
+        () => csrCount(svc.metrics, 'unauthenticated') === refusals && timers.size === 1,
+      );
+      timers.advance(8000);
+    }
+    const err = await started.then(
+      () => assert.fail('start() resolved'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof CredentialRefusedError);
+    assert.equal(err.code, 'FERRY_CREDENTIAL_REFUSED');
+    assert.equal(err.attempts, 3);
+    assert.match(
+      err.message,
+      /refused this workload's credential 3 times in a row \(gRPC status 16: FERRY_TOKEN_INVALID/,
+    );
+    assert.match(err.message, /check --token-file/);
+    assert.equal(timers.size, 0, 'no more retries');
+    assert.equal(csrCount(svc.metrics, 'unauthenticated'), 3);
+    await assert.rejects(w.ready(), CredentialRefusedError);
+    assert.match(
+      capture.text(),
+      /"hint":"check --token-file; giving up after 3 refusals in a row"/,
+    );
   });
 
   it('refuses a certificate for another identity than the one it asked for', async () => {
