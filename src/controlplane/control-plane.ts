@@ -26,7 +26,13 @@ import type { ClusterWatcher } from '../kube/discovery/index.js';
 import { TokenReviewVerifier } from '../kube/discovery/index.js';
 import type { TemplateOptions } from '../kube/inject/index.js';
 import type { Logger } from '../log/index.js';
-import { loadMeshFile, type MeshConfig, type MeshFileError, watchMeshFile } from '../mesh/index.js';
+import {
+  describeMeshChange,
+  loadMeshFile,
+  type MeshConfig,
+  type MeshFileError,
+  watchMeshFile,
+} from '../mesh/index.js';
 import { type CounterChild, MetricsRegistry } from '../metrics/index.js';
 import type { AdsLimits } from './ads-limits.js';
 import { createAdsMetrics } from './ads-metrics.js';
@@ -299,7 +305,8 @@ export class ControlPlane {
         onConfig: (config) => {
           this.configErrorText = undefined;
           this.reloadCounters?.applied.inc();
-          this.log.info({ file: path }, 'mesh file changed; applying');
+          const changes = describeMeshChange(this.registry.mesh, config);
+          this.log.info({ file: path, changes }, 'mesh file changed; applying');
           this.registry.setMeshConfig(config);
           // Discovered host names end in the mesh's domain.
           this.discovery?.setDomain(config.mesh.domain);

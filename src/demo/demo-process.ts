@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { SIDECAR_PROCESS_ENV } from '../proxy/index.js';
+import { humanLines } from './log-line.js';
 
 export interface DemoProcessOptions {
   readonly label: string;
@@ -36,7 +37,10 @@ export class DemoProcess {
 
   constructor(options: DemoProcessOptions) {
     this.label = options.label;
-    const print = (line: string) => options.print(`[${options.label}] ${line}`);
+    // Children log JSON; what is printed is for people (log-line.ts).
+    const print = (line: string) => {
+      for (const text of humanLines(line)) options.print(`[${options.label}] ${text}`);
+    };
     this.child = spawn(options.command, [...options.args], {
       // Every demo process starts as a sidecar best does; what the user's environment
       // says wins.

@@ -13,6 +13,7 @@ import { DEMO_SERVICE_PORT } from './app.js';
 import { DemoFleet } from './demo-fleet.js';
 import { DEMO_PLAN, ENTRY_SERVICE } from './demo-plan.js';
 import { DemoError, type StartedMesh, startMesh, waitForMesh } from './start-mesh.js';
+import { StartProgress } from './start-progress.js';
 import { generateTraffic } from './traffic.js';
 import { formatTrafficStats, type TrafficStats } from './traffic-stats.js';
 import { formatWhereTable, type WhereInfo } from './where-table.js';
@@ -32,7 +33,10 @@ export interface DemoOptions {
   readonly signal: AbortSignal;
   /** Aborted to stop at once (a second Ctrl-C): whatever still runs gets SIGKILL. */
   readonly killSignal?: AbortSignal;
-  /** How long one process may take to start, and the mesh to come together. Default 20 s. */
+  /**
+   * How long one process may take to start, and the mesh to come together: a limit for a
+   * mesh that will never come together, far above what a busy machine takes. Default 120 s.
+   */
   readonly startTimeoutMs?: number;
 }
 
@@ -58,8 +62,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
   let traffic: TrafficStats | undefined;
   let failure: unknown;
+  const progress = new StartProgress(o.print);
   try {
-    const timeoutMs = o.startTimeoutMs ?? 20_000;
+    const timeoutMs = o.startTimeoutMs ?? 120_000;
     const mesh = await startMesh(fleet, {
       meshFile: o.meshFile,
       plan: DEMO_PLAN,
@@ -67,18 +72,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       drainMs: SIDECAR_DRAIN_MS,
       signal: stopSignal,
       caDir,
+      progress,
     });
     const generatorSidecar = mesh.instances.find((s) => !s.instance.app)!;
     const entry = {
       outbound: new URL(`http://127.0.0.1:${generatorSidecar.sidecar.ports.outbound}`),
       authority: `${ENTRY_SERVICE}:${DEMO_SERVICE_PORT}`,
     };
-    const problems = await waitForMesh(mesh, entry, {
-      plan: DEMO_PLAN,
-      timeoutMs,
-      signal: stopSignal,
-    });
-    for (const p of problems) o.print(`warning: ${p}; sending traffic anyway`);
+    // Traffic starts only once the mesh is ready: what it counts is the mesh's, not the
+    // start-up's.
+    await waitForMesh(mesh, entry, { plan: DEMO_PLAN, timeoutMs, signal: stopSignal, progress });
+    progress.close();
+    o.print('');
 
     for (const line of formatWhereTable(whereInfo(mesh, o, entry.authority, windowS)))
       o.print(line);
@@ -101,6 +106,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     }
     o.print(formatTrafficStats('total', traffic, performance.now()));
   } catch (err) {
+    progress.close();
     // Ctrl-C while starting is a stop like any other; anything else is a failure.
     if (!stopSignal.aborted) {
       failure = err;

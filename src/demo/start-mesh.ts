@@ -2,8 +2,14 @@
  * Starting the demo mesh: the control plane, then every instance of the plan side by side
  * (its app, then its sidecar), every port picked by the OS and read from what each process
  * prints. Then waiting until the mesh has come together: every sidecar ready and seeing
- * every instance, and one request answered end to end; without that the first seconds of
- * traffic would race the control plane's pushes.
+ * every instance, and the entry service answering end to end through every version of the
+ * services it calls; without that the first seconds of traffic would race the control
+ * plane's pushes (a version whose subset a sidecar has not been sent yet answers 503, and
+ * the entry 502). Each step is reported as it completes (StartProgress).
+ *
+ * The waits are for conditions; their time limits only catch a mesh that will never come
+ * together, and are far above what a busy machine takes: when one runs out the demo stops
+ * with the reason rather than send traffic to a mesh that is not ready.
  */
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +19,8 @@ import type { DemoFleet } from './demo-fleet.js';
 import type { DemoInstance } from './demo-plan.js';
 import { expectedEndpoints } from './demo-plan.js';
 import type { DemoProcess } from './demo-process.js';
-import { answers, poll, sidecarReady, sidecarSees } from './wait-for-mesh.js';
+import type { StartProgress } from './start-progress.js';
+import { answersFromEvery, poll, sidecarReady, sidecarSees } from './wait-for-mesh.js';
 import type { SidecarPorts } from './where-table.js';
 
 /** The demo could not start; everything it had started has been stopped. */
@@ -57,6 +64,7 @@ export interface StartOptions {
    * for its service account and speaks mTLS, as in a real mesh.
    */
   readonly caDir: string;
+  readonly progress: StartProgress;
 }
 
 const CONTROL_PLANE_PORTS =
@@ -72,14 +80,23 @@ function tokenFile(caDir: string, service: string): string {
 }
 
 export async function startMesh(fleet: DemoFleet, o: StartOptions): Promise<StartedMesh> {
+  const progress = o.progress;
+  progress.stage('starting the control plane');
+  // At info: the demo shows its verdict on every mesh file edit (see log-line.ts).
   const cp = fleet.spawn('controlPlane', 'control-plane', [
     ...['control-plane', '--config', o.meshFile],
-    ...['--xds-port', '0', '--http-port', '0', '--log-level', 'warn'],
+    ...['--xds-port', '0', '--http-port', '0', '--log-level', 'info'],
     ...['--ca-dir', o.caDir, '--secure-port', '0', '--scrape-interval', '2000'],
   ]);
+  progress.begin('the control plane');
   const [, xdsPort, securePort, httpPort] = (
     await cp.waitFor(CONTROL_PLANE_PORTS, o.timeoutMs, o.signal)
   ).map(Number);
+  progress.done('the control plane', `control plane up, its CA made (pid ${cp.pid})`);
+  const apps = o.plan.filter((i) => i.app).length;
+  progress.stage(
+    `starting ${apps} apps and ${o.plan.length} sidecars side by side (each sidecar gets its certificate, then its configuration)`,
+  );
   // One workload token per service account, as `ferry token` prints them.
   const tokens = new WorkloadTokens(loadOrCreateTokenKey(o.caDir));
   mkdirSync(path.join(o.caDir, 'tokens'), { recursive: true, mode: 0o700 });
@@ -117,14 +134,17 @@ async function startInstance(
   o: StartOptions,
 ): Promise<StartedInstance> {
   const name = `${instance.service} ${instance.version}`;
+  const progress = o.progress;
   let app: StartedInstance['app'];
   if (instance.app) {
     const proc = fleet.spawn('apps', name, [
       ...['demo', 'app', '--name', instance.service, '--version', instance.version],
       ...['--port', '0'],
     ]);
+    progress.begin(`app ${name}`);
     const m = await proc.waitFor(APP_PORT, o.timeoutMs, o.signal);
     app = { proc, port: Number(m[1]) };
+    progress.done(`app ${name}`, `app ${name} listening on ${app.port}`);
   }
   const nodeId = `${instance.service}-${instance.version}`;
   const proc = fleet.spawn('sidecars', `sidecar ${name}`, [
@@ -142,6 +162,8 @@ async function startInstance(
     ...['--metrics-port', '0', '--ready-port', '0'],
     ...['--drain', String(o.drainMs), '--log-level', 'warn'],
   ]);
+  const sidecar = `sidecar ${name}`;
+  progress.begin(sidecar);
   const [, outbound, inbound, admin, metrics, ready] = (
     await proc.waitFor(PROXY_PORTS, o.timeoutMs, o.signal)
   ).map(Number);
@@ -150,6 +172,7 @@ async function startInstance(
   if (!(await poll(sidecarReady(ready, o.signal), o.timeoutMs, o.signal))) {
     throw new DemoError(`sidecar ${name} did not become ready within ${o.timeoutMs} ms`);
   }
+  progress.done(sidecar, `sidecar ${name} ready: certificate and configuration in force`);
   return {
     instance,
     nodeId,
@@ -159,25 +182,57 @@ async function startInstance(
 }
 
 /**
- * Waits until every sidecar sees every instance and `entry` answers through `outbound`.
- * Resolves with what did not come together in time (the demo warns and goes on).
+ * Waits until every sidecar sees every instance, and `entry` answers 200 through `outbound`
+ * from every version of the services it calls. Throws a DemoError naming what did not come
+ * together within the time limit.
  */
 export async function waitForMesh(
   mesh: StartedMesh,
   entry: { readonly outbound: URL; readonly authority: string },
-  o: Pick<StartOptions, 'plan' | 'timeoutMs' | 'signal'>,
-): Promise<string[]> {
+  o: Pick<StartOptions, 'plan' | 'timeoutMs' | 'signal' | 'progress'>,
+): Promise<void> {
+  const progress = o.progress;
   const expected = expectedEndpoints(o.plan);
+  const every = [...expected].map(([service, n]) => `${service} x${n}`).join(', ');
+  progress.stage(`waiting for every sidecar to see every instance (${every})`);
   const seen = await Promise.all(
-    mesh.instances.map((s) =>
-      poll(sidecarSees(s.sidecar.ports.admin, expected, o.signal), o.timeoutMs, o.signal),
-    ),
+    mesh.instances.map(async (s) => {
+      const what = `${s.nodeId} to see every instance`;
+      progress.begin(what);
+      const ok = await poll(
+        sidecarSees(s.sidecar.ports.admin, expected, o.signal),
+        o.timeoutMs,
+        o.signal,
+      );
+      if (ok) progress.done(what, `${s.nodeId} sees every instance`);
+      return ok;
+    }),
   );
-  const problems = mesh.instances
-    .filter((_, i) => !seen[i])
-    .map((s) => `sidecar ${s.nodeId} does not see every instance yet`);
-  if (!(await poll(answers(entry.outbound, entry.authority), o.timeoutMs, o.signal))) {
-    problems.push(`${entry.authority} has not answered 200 yet`);
+  const blind = mesh.instances.filter((_, i) => !seen[i]).map((s) => s.nodeId);
+  if (blind.length) {
+    throw new DemoError(
+      `${blind.join(', ')} did not see every instance (${every}) within ${o.timeoutMs / 1000} s`,
+    );
   }
-  return problems;
+  const versions = o.plan.filter((i) => i.service === 'reviews').map((i) => i.version);
+  const what = `${entry.authority} to answer through reviews ${versions.join(' and ')}`;
+  progress.stage(`waiting for ${what}`);
+  progress.begin(what);
+  const answered = new Set<string>();
+  if (
+    !(await poll(
+      answersFromEvery(entry.outbound, entry.authority, versions, answered),
+      o.timeoutMs,
+      o.signal,
+    ))
+  ) {
+    const missing = versions.filter((v) => !answered.has(v));
+    throw new DemoError(
+      `${entry.authority} did not answer through reviews ${missing.join(' and ')} within ${o.timeoutMs / 1000} s`,
+    );
+  }
+  progress.done(
+    what,
+    `${entry.authority} answered through reviews ${versions.join(' and ')}: the mesh is ready`,
+  );
 }

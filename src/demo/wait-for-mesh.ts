@@ -62,9 +62,20 @@ export function sidecarSees(
   };
 }
 
-/** One request through `outbound` to `authority` is answered 200. */
-export function answers(outbound: URL, authority: string): () => Promise<boolean> {
+/**
+ * Requests through `outbound` to `authority` (the demo's frontend) have been answered 200
+ * by way of each of `versions` of reviews; `answered` collects the versions seen so far.
+ */
+export function answersFromEvery(
+  outbound: URL,
+  authority: string,
+  versions: readonly string[],
+  answered: Set<string>,
+): () => Promise<boolean> {
   const agent = new http.Agent({ keepAlive: false });
-  return async () =>
-    (await sendOne(agent, outbound, authority, 2000, () => performance.now())).status === 200;
+  return async () => {
+    const r = await sendOne(agent, outbound, authority, 2000, () => performance.now());
+    if (r.status === 200 && r.reviewsVersion !== undefined) answered.add(r.reviewsVersion);
+    return versions.every((v) => answered.has(v));
+  };
 }

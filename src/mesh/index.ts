@@ -7,6 +7,7 @@ export {
   type MeshErrorCode,
   MeshFileError,
 } from './mesh-error.js';
+export { describeMeshChange } from './mesh-change.js';
 export { MESH_SCHEMA } from './mesh-schema.js';
 export * from './model.js';
 export { DEFAULT_RETRIABLE_STATUS_CODES, DEFAULT_RETRY_ON } from './normalize-retries.js';

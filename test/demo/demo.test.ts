@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +120,20 @@ describe('ferry demo (npm start)', function () {
     assert.match(out, /^reviews +v2 +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+$/m);
     assert.match(out, /http:\/\/127\.0\.0\.1:\d+\/clusters/);
     assert.match(out, /^traffic: \d+ requests in/m, 'a summary every 2 s');
+    // Progress while it starts, each step as it completes, the mesh ready before traffic.
+    const steps = [
+      /^starting the control plane \.\.\.$/m,
+      /^ {2}control plane up, its CA made \(pid \d+\) \([\d.]+ s\)$/m,
+      /^ {2}sidecar reviews v2 ready: certificate and configuration in force \([\d.]+ s\)$/m,
+      /^ {2}frontend-v1 sees every instance \([\d.]+ s\)$/m,
+      /^ {2}frontend:8080 answered through reviews v1 and v2: the mesh is ready \([\d.]+ s\)$/m,
+      /^traffic: /m,
+    ];
+    const at = steps.map((re) => out.search(re));
+    assert.ok(
+      at.every((i, n) => i >= 0 && (n === 0 || i > (at[n - 1] ?? 0))),
+      out,
+    );
     const total = TOTAL.exec(out);
     assert.ok(total, out);
     const [requests, okPct, v1, v2] = total.slice(1).map(Number);
@@ -151,6 +165,38 @@ describe('ferry demo (npm start)', function () {
     await demo.exited;
     // Each child sees the demo's IPC channel close and stops itself (sidecars drain).
     assert.deepEqual(await allGone(pids, 10_000), [], demo.output());
+  });
+
+  it('announces each mesh file edit: applied with what changed, rejected as FILE:LINE:COL', async () => {
+    const file = path.join(tmpdir(), `ferry-demo-edit-${process.pid}.yaml`);
+    await copyFile(path.join(path.dirname(MAIN), '../../../examples/demo/mesh.yaml'), file);
+    const good = await readFile(file, 'utf8');
+    try {
+      const demo = startDemo(['--mesh', file, '--rate', '5']);
+      const pids = await pidsOf(demo);
+      await demo.when(/^traffic: /m);
+      await writeFile(
+        file,
+        good.replace('weight: 80 }', 'weight: 50 }').replace('weight: 20 }', 'weight: 50 }'),
+      );
+      await demo.when(
+        /^\[control-plane\] \S+ferry-demo-edit-\d+\.yaml applied: routes of reviews changed$/m,
+      );
+      await writeFile(file, good.replace('timeout: 4s', 'timeoutx: 4s'));
+      const rejected = await demo.when(/^\[control-plane\] (\S+):(\d+):(\d+): (.*)$/m);
+      assert.ok(rejected[1]?.endsWith(`ferry-demo-edit-${process.pid}.yaml`));
+      assert.match(
+        rejected[4] ?? '',
+        /timeoutx: unknown property .*\(edit rejected; the last good configuration stays\)$/,
+      );
+      demo.child.kill('SIGINT');
+      const { code } = await demo.exited;
+      assert.equal(code, 0, demo.output());
+      assert.doesNotMatch(demo.output(), /^\[[^\]]+\] \{/m, 'no raw JSON log lines');
+      assert.deepEqual(await allGone(pids, 0), []);
+    } finally {
+      await rm(file, { force: true });
+    }
   });
 
   it('reports every error of a bad mesh file in one place and starts nothing', async () => {
