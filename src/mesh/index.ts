@@ -1,13 +1,13 @@
 /** The mesh file: parsing, validation, loading and watching. The model is the contract. */
 export { DURATION_PATTERN, parseDuration } from './duration.js';
 export { loadMeshFile, type ReadMeshResult, readMeshFile } from './load-mesh-file.js';
+export { describeMeshChange } from './mesh-change.js';
 export {
   formatMeshError,
   type MeshError,
   type MeshErrorCode,
   MeshFileError,
 } from './mesh-error.js';
-export { describeMeshChange } from './mesh-change.js';
 export { MESH_SCHEMA } from './mesh-schema.js';
 export * from './model.js';
 export { DEFAULT_RETRIABLE_STATUS_CODES, DEFAULT_RETRY_ON } from './normalize-retries.js';
