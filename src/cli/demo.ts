@@ -84,8 +84,12 @@ export async function runDemoCommand(argv: string[]): Promise<void> {
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
 
   try {
+    // Relative to here when it is under here: what the demo prints (and the control plane's
+    // FILE:LINE:COL errors) then reads as the user would type it.
+    const meshFile = path.resolve(values.mesh ?? DEFAULT_MESH);
+    const relative = path.relative(process.cwd(), meshFile);
     const result = await runDemo({
-      meshFile: path.resolve(values.mesh ?? DEFAULT_MESH),
+      meshFile: relative.startsWith('..') || path.isAbsolute(relative) ? meshFile : relative,
       ferryMain: MAIN,
       durationS,
       rate,
