@@ -83,7 +83,7 @@ const HELP = `Usage: npm run bench -- [options]
                       ferry-no-tap, ferry-traced, ferry-mesh, nginx-mtls, ferry-mesh-mtls
                       (ferry-no-tap: the one-hop sidecar with --no-tap, the baseline of
                       what tap costs while nobody taps; try --only ferry,ferry-no-tap)
-  --rounds N          run the chosen variants N times, interleaved (A B A B ...), and
+  --rounds N          run the chosen variants N times, interleaved (A B, B A, ...), and
                       report each variant's round with the median CPU per request: an
                       A/B on a busy machine                             (default 1)
   --loadgen KIND      saturation load generator: auto | wrk | node     (default auto: wrk if
@@ -1369,7 +1369,8 @@ async function main(): Promise<void> {
   const rounds: Result[][] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const results: Result[] = [];
-    for (const v of VARIANTS) {
+    // Every other round in reverse, so that no variant always runs first (A B, B A, ...).
+    for (const v of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
       if (!only.has(v.id)) continue;
       if ((v.id === 'nginx' || v.id === 'nginx-mtls') && !NGINX) continue;
       const target = await v.start(upstreamPort);
