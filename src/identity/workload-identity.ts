@@ -187,7 +187,9 @@ export class WorkloadIdentity {
       const why = refused
         ? {
             reason: 'the control plane refuses the credential',
-            hint: `check --token-file; giving up after ${max} refusals in a row`,
+            hint: this.cert
+              ? 'check --token-file; the current certificate stays in force until it expires'
+              : `check --token-file; giving up after ${max} refusals in a row`,
           }
         : await this.options.diagnose?.(this.lastError);
       if (this.closed) return;

@@ -309,17 +309,6 @@ export class Sidecar {
       labels: o.labels ?? {},
       principal: () => this.principal,
     });
-    // Each listener's metrics recorder, behind a tap point unless tap is off.
-    const self = `${o.service}.${o.namespace ?? 'default'}`;
-    let outRecorder = istio.recorder('source');
-    let inRecorder = istio.recorder('destination');
-    if (o.tap !== false) {
-      const tapOut = new TapPoint('outbound', self, outRecorder);
-      const tapIn = new TapPoint('inbound', self, inRecorder);
-      this.tapHub = new TapHub([tapOut, tapIn], () => ({ node: this.nodeId, workload: self }));
-      outRecorder = tapOut.hook;
-      inRecorder = tapIn.hook;
-    }
     const onDenied = (d: Denial) =>
       o.log.warn(
         {
@@ -407,55 +396,57 @@ export class Sidecar {
     const refused = () => {
       this.stats.downstreamProtocolErrors++;
     };
+    // Each listener's handlers with its metrics recorder. Unless tap is off, a tap point
+    // swaps the recorder in these objects while someone taps (src/proxy/tap/tap-point.ts).
+    const outRecorder = istio.recorder('source');
+    const inRecorder = istio.recorder('destination');
+    const outView = () => this.outboundView;
+    const inView = () => this.inboundView;
+    const outHttp = { ...env, view: outView, istio: outRecorder, filters: new RouteFilters() };
+    const outUpgrade = { ...env, view: outView, istio: outRecorder };
+    const outConnect = { ...env, view: outView, istio: outRecorder };
+    const inHttp = {
+      ...env,
+      view: inView,
+      istio: inRecorder,
+      inbound: true,
+      filters: new RouteFilters(),
+      onDenied,
+    };
+    const inUpgrade = { ...env, view: inView, istio: inRecorder };
+    if (o.tap !== false) {
+      const self = `${o.service}.${o.namespace ?? 'default'}`;
+      const tapOut = new TapPoint('outbound', self, outRecorder, (r) => {
+        outHttp.istio = r;
+        outUpgrade.istio = r;
+        outConnect.istio = r;
+      });
+      const tapIn = new TapPoint('inbound', self, inRecorder, (r) => {
+        inHttp.istio = r;
+        inUpgrade.istio = r;
+      });
+      this.tapHub = new TapHub([tapOut, tapIn], () => ({ node: this.nodeId, workload: self }));
+    }
     const outbound = await listenHttp(
       bind,
       o.outboundPort ?? 15001,
-      createRequestHandler({
-        ...env,
-        view: () => this.outboundView,
-        istio: outRecorder,
-        filters: new RouteFilters(),
-      }),
+      createRequestHandler(outHttp),
       {
         fastPath: o.http1 !== 'node',
         refused,
         accept: outboundAccept,
-        upgrade: createUpgradeHandler({
-          ...env,
-          view: () => this.outboundView,
-          istio: outRecorder,
-        }),
-        connect: createConnectHandler({
-          ...env,
-          view: () => this.outboundView,
-          istio: outRecorder,
-        }),
+        upgrade: createUpgradeHandler(outUpgrade),
+        connect: createConnectHandler(outConnect),
       },
     );
     this.listeners.push(outbound);
-    const inbound = await listenHttp(
-      bind,
-      o.inboundPort ?? 15006,
-      createRequestHandler({
-        ...env,
-        view: () => this.inboundView,
-        istio: inRecorder,
-        inbound: true,
-        filters: new RouteFilters(),
-        onDenied,
-      }),
-      {
-        fastPath: o.http1 !== 'node',
-        refused,
-        tls: inboundTls,
-        opaque: opaqueInbound,
-        upgrade: createUpgradeHandler({
-          ...env,
-          view: () => this.inboundView,
-          istio: inRecorder,
-        }),
-      },
-    );
+    const inbound = await listenHttp(bind, o.inboundPort ?? 15006, createRequestHandler(inHttp), {
+      fastPath: o.http1 !== 'node',
+      refused,
+      tls: inboundTls,
+      opaque: opaqueInbound,
+      upgrade: createUpgradeHandler(inUpgrade),
+    });
     this.listeners.push(inbound);
     const sources = this.adminSources();
     const admin = await listenLocal(

@@ -114,6 +114,8 @@ export function probePort(address: string, timeoutMs = 2000): Promise<PortKind> 
       resolve(kind);
     };
     const socket = net.connect({ host, port });
+    // A diagnosis must not keep a stopping process alive.
+    socket.unref();
     socket.setTimeout(timeoutMs, () => done('unknown'));
     socket.on('connect', () => socket.write(H2_PREFACE));
     socket.on('data', (d: Buffer) => {

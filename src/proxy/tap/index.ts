@@ -14,5 +14,5 @@ export {
   TapFilterError,
   tapMatches,
 } from './tap-filter.js';
-export { TapHub, TapPoint, type TapSubscriber } from './tap-point.js';
+export { type Recorder, TapHub, TapPoint, type TapSubscriber } from './tap-point.js';
 export { serveTap } from './tap-stream.js';

@@ -1,10 +1,10 @@
 /**
- * Where a listener's finished requests can be tapped. The listener is handed `hook` in place
- * of its metrics recorder; `hook` calls whichever function is in force: the recorder alone
- * while nobody taps (one extra call, no test, no allocation per request), the recorder and
- * the publisher while someone does. Subscribing swaps the publisher in; the last subscriber
- * leaving swaps it out (pino's way: a feature that is off is a different function, not an
- * `if` on the hot path).
+ * Where a listener's finished requests can be tapped. The listener calls a recorder per
+ * finished request (its Istio metrics); the tap point decides which one by installing it
+ * in the listener's options: the metrics recorder itself while nobody taps (the listener's
+ * path is then exactly what it is without tap: no test, no extra call, no allocation), the
+ * recorder-and-publisher from the first subscriber to the last (pino's way: a feature that
+ * is off is a different function, not an `if` on the hot path).
  */
 import type { RequestOutcome } from '../http/index.js';
 import { type TapDirection, type TapEvent, tapEvent } from './tap-event.js';
@@ -15,43 +15,45 @@ export interface TapSubscriber {
   deliver(e: TapEvent): void;
 }
 
-type Recorder = (x: RequestOutcome) => void;
+export type Recorder = (x: RequestOutcome) => void;
 
 export class TapPoint {
-  /** What the listener calls once per finished request (stable: the listener keeps it). */
-  readonly hook: Recorder;
-  private current: Recorder;
   private readonly recordAndPublish: Recorder;
   private subscribers: readonly TapSubscriber[] = [];
 
+  /**
+   * `install` puts a recorder in force in the listener (its handlers' `istio` option); it
+   * is called now with `record`, and again each time tapping starts or stops.
+   */
   constructor(
     readonly direction: TapDirection,
     /** This workload, `name.namespace`. */
     private readonly self: string,
     private readonly record: Recorder,
+    private readonly install: (recorder: Recorder) => void,
   ) {
-    this.current = record;
-    this.hook = (x) => this.current(x);
     this.recordAndPublish = (x) => {
       record(x);
       this.publish(x);
     };
+    install(record);
   }
 
   /** Whether someone taps this listener now. */
   get active(): boolean {
-    return this.current !== this.record;
+    return this.subscribers.length > 0;
   }
 
   add(s: TapSubscriber): void {
     if (s.filter.direction !== undefined && s.filter.direction !== this.direction) return;
     this.subscribers = [...this.subscribers, s];
-    this.current = this.recordAndPublish;
+    if (this.subscribers.length === 1) this.install(this.recordAndPublish);
   }
 
   remove(s: TapSubscriber): void {
+    const before = this.subscribers.length;
     this.subscribers = this.subscribers.filter((x) => x !== s);
-    if (this.subscribers.length === 0) this.current = this.record;
+    if (before > 0 && this.subscribers.length === 0) this.install(this.record);
   }
 
   private publish(x: RequestOutcome): void {
