@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DemoError, runDemo } from '../../src/demo/index.js';
+import { waitFor } from '../support/wait-for.js';
 
 const MESH = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -110,8 +111,7 @@ describe('runDemo start-up', function () {
   it('stopped while starting (Ctrl-C): no error, no traffic, everything stopped', async () => {
     const stop = new AbortController();
     const lines: string[] = [];
-    setTimeout(() => stop.abort(), 500);
-    const result = await runDemo({
+    const running = runDemo({
       meshFile: MESH,
       ferryMain: path.join(dir, 'hang.mjs'),
       durationS: 0,
@@ -119,6 +119,11 @@ describe('runDemo start-up', function () {
       print: (l) => lines.push(l),
       signal: stop.signal,
     });
+    // Stopped once the control plane runs (and hangs before its ports line): a condition,
+    // not a fixed delay, which a loaded machine overran before the control plane had started.
+    await waitFor('the control plane to start', async () => (await pids()).length === 1, 15_000);
+    stop.abort();
+    const result = await running;
     assert.equal(result.traffic, undefined);
     assert.deepEqual(result.killed, []);
     assert.ok(lines.includes('stopped: every process has exited'), lines.join('\n'));
