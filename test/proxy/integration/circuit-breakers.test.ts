@@ -1,9 +1,11 @@
 /**
  * Circuit breaking through a client sidecar over real sockets: a 10x overload of a small
- * max_requests limit gets fast 503 UO for the overflow while the admitted requests succeed,
+ * max_requests limit gets 503 UO for the overflow while the admitted requests are still held
+ * by the upstream (so the overflow never waited for it), and the admitted requests succeed,
  * and a retry storm against an upstream that always fails stays within the retry budget.
  */
 import assert from 'node:assert/strict';
+import type { ServerResponse } from 'node:http';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
 import type { Sidecar } from '../../../src/proxy/index.js';
 import { getJson, send, tally } from '../../support/http-client.js';
@@ -18,10 +20,14 @@ describe('integration: circuit breakers and the retry budget', function () {
   let client: Sidecar;
   let slow: HttpUpstream;
   let failing: HttpUpstream;
+  // The slow upstream holds every response until the test releases it.
+  const held: ServerResponse[] = [];
+  let holding = true;
 
   before(async () => {
     slow = await startHttpUpstream('slow', (_seen, _req, res) => {
-      setTimeout(() => res.end('slow ok'), 300);
+      if (holding) held.push(res);
+      else res.end('slow ok');
       return true;
     });
     failing = await startHttpUpstream('failing', (_seen, _req, res) => {
@@ -60,23 +66,27 @@ describe('integration: circuit breakers and the retry budget', function () {
     await Promise.all([slow?.close(), failing?.close()]);
   });
 
-  it('10x overload of max_requests 5: 45 fast 503 UO, the 5 admitted succeed, nothing leaks', async () => {
-    const t0 = performance.now();
-    const replies = await Promise.all(
+  it('10x overload of max_requests 5: 45 503 UO while the 5 admitted are held, those 5 succeed, nothing leaks', async () => {
+    // Regression: this asserted the overflow came back within 250 ms, which a loaded
+    // machine overran. What matters is that the overflow does not wait for the upstream:
+    // every 503 arrives while the admitted requests are still held there.
+    let refused = 0;
+    const replies = Promise.all(
       Array.from({ length: 50 }, async () => {
         const r = await send(client.ports.outbound, { host: 'small:8080' });
-        return { ...r, ms: performance.now() - t0 };
+        if (r.status === 503) refused++;
+        return r;
       }),
     );
+    await waitFor('45 requests refused while 5 are held upstream', () => refused === 45, 20_000);
+    assert.equal(held.length, 5, 'exactly max_requests reached the upstream');
+    holding = false;
+    for (const res of held.splice(0)) res.end('slow ok');
     const outcomes = tally(
-      replies.map((r) => `${r.status} ${r.headers['x-ferry-response-flags'] ?? ''}`),
+      (await replies).map((r) => `${r.status} ${r.headers['x-ferry-response-flags'] ?? ''}`),
     );
-    const fastest503 = Math.max(...replies.filter((r) => r.status === 503).map((r) => r.ms));
-    console.log(
-      `      ${JSON.stringify(outcomes)}; slowest 503 after ${fastest503.toFixed(0)} ms (upstream takes 300 ms)`,
-    );
+    console.log(`      ${JSON.stringify(outcomes)}`);
     assert.deepEqual(outcomes, { '200 ': 5, '503 UO': 45 });
-    assert.ok(fastest503 < 250, 'the overflow is answered without waiting for the upstream');
     const page = await getJson<{
       clusters: Array<{ name: string; circuit_breakers: { active_requests: number } }>;
     }>(client.ports.admin, '/clusters?format=json');
