@@ -14,6 +14,7 @@ import { DEFAULT_PROXY_IMAGE, isQuantity } from '../kube/inject/index.js';
 import { createLogger } from '../log/index.js';
 import { parseDuration } from '../mesh/index.js';
 import { parsePort, UsageError } from './args.js';
+import { stateFile, writeControlPlaneState } from './state-file.js';
 
 export const CONTROL_PLANE_HELP = `Usage: ferry control-plane --config FILE [options]
 
@@ -344,7 +345,23 @@ export async function runControlPlane(argv: string[]): Promise<void> {
     `ferry control plane: xDS on ${host}:${cp.xdsPort}${secure}${webhook}, ` +
       `HTTP on http://${host}:${cp.httpPort}/ (config ${args.config}${kube})\n`,
   );
+  // So that proxy-status, proxy-config, check, analyze and version find this control plane
+  // without flags (its ports may be random, as the demo's are).
+  const httpHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const removeState = writeControlPlaneState(
+    {
+      pid: process.pid,
+      http: `http://${httpHost.includes(':') ? `[${httpHost}]` : httpHost}:${cp.httpPort}`,
+      xds: `${httpHost}:${cp.xdsPort}`,
+      ...(cp.identity ? { secure: `${httpHost}:${cp.securePort}` } : {}),
+      config: args.config,
+      startedAt: new Date().toISOString(),
+    },
+    process.env,
+  );
+  if (removeState) log.debug({ file: stateFile(process.env) }, 'state file written');
   const stop = async () => {
+    removeState?.();
     await cp.close();
     process.exit(0);
   };

@@ -4,7 +4,7 @@
  * module is loaded only when it runs, so a sidecar does not carry the control plane.
  */
 import { setFlagsFromString } from 'node:v8';
-import { UsageError } from './args.js';
+import { didYouMean, flagsOfPort, parseArgsUsageError, UsageError } from './args.js';
 
 const HELP = `Usage: ferry <command> [options]
 
@@ -22,6 +22,13 @@ Commands:
   tap             stream the requests through a sidecar or a service's sidecars, live
   top             the busiest paths through a sidecar or a service's sidecars, live
   stat            success rate, rps, p50/p95/p99 latency and mTLS share per service or workload
+  analyze         find what is wrong in a mesh file (or the running control plane's)
+  check           is the installation healthy: control plane, CA, sidecars, certificates
+  version         this client's version, and the control plane's and sidecars'
+
+Options:
+  -v, --version   this client's version
+  -h, --help      this help
 
 Run 'ferry <command> --help' for a command's options.
 `;
@@ -91,9 +98,13 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const m = await import('./stat.js');
     return { help: m.STAT_HELP, run: (argv) => m.runStat(argv) };
   },
+  version: async () => {
+    const m = await import('./version.js');
+    return { help: m.VERSION_HELP, run: (argv) => m.runVersion(argv) };
+  },
 };
 
-let current: Command | undefined;
+let current: { name: string; command: Command } | undefined;
 
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
@@ -101,31 +112,62 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  if (name === '--version' || name === '-v') {
+    const m = await import('./version.js');
+    process.stdout.write(`${m.clientVersionLine()}\n`);
+    return;
+  }
   const load = COMMANDS[name];
-  if (!load) throw new UsageError(`unknown command "${name}"\n\n${HELP}`);
-  current = await load();
-  await current.run(rest);
+  if (!load) {
+    const guess = didYouMean(name, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}`);
+  }
+  current = { name, command: await load() };
+  await current.command.run(rest);
+}
+
+/** One line saying what is wrong, then where the help is (never the whole help). */
+function usage(message: string): never {
+  const help = current ? `ferry ${current.name} --help` : 'ferry --help';
+  process.stderr.write(`ferry: ${message}\nRun '${help}' for usage.\n`);
+  process.exit(2);
+}
+
+/** A port or address the command could not listen on, with the flag that chose it. */
+function listenError(e: NodeJS.ErrnoException & { address?: string; port?: number }): never {
+  const flags = e.port ? flagsOfPort(e.port) : [];
+  const named = flags.length ? ` (${flags.join(', ')})` : '';
+  const pick = flags.length
+    ? `pass ${flags[0]} another port (0 picks a free one)`
+    : 'use another port';
+  if (e.code === 'EADDRINUSE') {
+    process.stderr.write(
+      `ferry: port ${e.port ?? '?'}${named} is in use on ${e.address ?? 'this machine'}: stop what listens there or ${pick}\n`,
+    );
+  } else if (e.code === 'EACCES') {
+    process.stderr.write(
+      `ferry: not allowed to listen on port ${e.port ?? '?'}${named} (ports below 1024 need root): ${pick}\n`,
+    );
+  } else {
+    process.stderr.write(
+      `ferry: cannot listen on ${e.address ?? '?'}:${e.port ?? '?'}${named}: the address is not on this machine (check --bind / --host)\n`,
+    );
+  }
+  process.exit(1);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  const e = err as Error & { code?: string; address?: string; port?: number };
-  if (
-    err instanceof UsageError ||
-    e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
-    e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
-  ) {
-    process.stderr.write(`ferry: ${e.message}\n`);
-    if (current) process.stderr.write(`\n${current.help}`);
-    process.exit(2);
-  }
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (err instanceof UsageError) usage(e.message);
+  const parseError = parseArgsUsageError(err, current?.command.help ?? HELP);
+  if (parseError) usage(parseError.message);
   // Errors Ferry raises on purpose carry a FERRY_ code and a message meant for people.
   if (e.code?.startsWith('FERRY_')) {
     process.stderr.write(`ferry: ${e.message}\n`);
     process.exit(1);
   }
-  if (e.code === 'EADDRINUSE') {
-    process.stderr.write(`ferry: port ${e.address ?? ''}:${e.port ?? ''} is already in use\n`);
-    process.exit(1);
+  if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+    if (e.syscall === 'listen' || e.syscall === 'bind') listenError(e);
   }
   process.stderr.write(`ferry: unexpected error: ${e.stack ?? String(err)}\n`);
   process.exit(1);

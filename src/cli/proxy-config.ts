@@ -10,35 +10,62 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { UsageError } from './args.js';
+import type { CertificateInfo } from '../proxy/admin/index.js';
+import { didYouMean, UsageError } from './args.js';
 import {
+  CONTROL_PLANE_OPTION_HELP,
   controlPlaneUrl,
   getJson,
+  isLocalAddress,
   type Output,
+  type OutputFormat,
   outputFormat,
   QUERY_OPTIONS,
   renderTable,
+  serialize,
+} from './control-plane-query.js';
+import {
+  noSuchSidecar,
+  type SyncClient,
   type SyncTypeStatus,
+  type Syncz,
+  selectClients,
   syncState,
 } from './proxy-status.js';
 
-export const PROXY_CONFIG_HELP = `Usage: ferry proxy-config <sidecar-id> <kind> [options]
+export const PROXY_CONFIG_HELP = `Usage: ferry proxy-config <kind> <sidecar> [options]
+       ferry proxy-config <sidecar> <kind> [options]
 
-Prints the configuration one sidecar (xDS node id, see ferry proxy-status) has in force.
+Prints what one sidecar (its xDS node id, a prefix of it, or its service; see ferry
+proxy-status) has in force. The order of kind and sidecar is free, as with istioctl.
 
-Kinds:
-  clusters    upstream clusters: service, port, subset, direction, discovery, balancing, TLS,
-              health check
-  listeners   listeners: address, port, direction, filter chains and where they lead
-  routes      route tables: virtual hosts, domains, matches and destinations (with
-              timeouts, retries, mirrors)
-  endpoints   endpoints of every cluster: address, health, locality, weight
-  secrets     TLS secrets: identity, serial number and validity (never key material)
+Kinds (and istioctl's aliases):
+  cluster, clusters, c      upstream clusters: service, port, subset, direction, discovery,
+                            balancing, TLS, health check
+  listener, listeners, l    listeners: address, port, direction, filter chains, destinations
+  route, routes, r          route tables: virtual hosts, domains, matches and destinations
+                            (with timeouts, retries, mirrors)
+  endpoint, endpoints, ep   endpoints as the sidecar sees them: health, active health check,
+                            outlier ejection, requests (from its admin port; the control
+                            plane's view when that cannot be reached)
+  secret, secrets, s        certificates: identity, serial, validity and chain (never keys)
+  all                       all of the above
+  bootstrap, b              what the sidecar was started with: node, xDS server, ports
+  log                       the sidecar's log level; --level changes it while it runs
 
 Options:
-      --control-plane URL  the control plane's HTTP port
-                           (default $FERRY_CONTROL_PLANE or http://127.0.0.1:15014)
-  -o, --output FORMAT      table | json (the Envoy resources; keys redacted)  (default table)
+${CONTROL_PLANE_OPTION_HELP}
+      --admin URL          the sidecar's admin port (default: the port it announced, when it
+                           runs on this machine)
+  -o, --output FORMAT      table | json | yaml (the Envoy resources; keys redacted) |
+                           short (names only)                        (default table)
+      --fqdn FQDN          clusters, endpoints: only this service (e.g. reviews.default or
+                           reviews.default.svc.cluster.local)
+      --port PORT          clusters, listeners: only this port
+      --subset NAME        clusters, endpoints: only this subset
+      --direction DIR      clusters: inbound | outbound
+      --name NAME          routes: only this route table; listeners: only this listener
+      --level LEVEL        log: set the level (trace, debug, info, warn, error)
   -h, --help               show this help
 `;
 
@@ -50,6 +77,29 @@ export const PROXY_CONFIG_KINDS = [
   'secrets',
 ] as const;
 export type ProxyConfigKind = (typeof PROXY_CONFIG_KINDS)[number];
+
+/** Every word the kind may be given as (istioctl's singular names and short aliases). */
+const KIND_ALIASES: Record<string, ProxyConfigKind | 'all' | 'bootstrap' | 'log'> = {
+  cluster: 'clusters',
+  clusters: 'clusters',
+  c: 'clusters',
+  listener: 'listeners',
+  listeners: 'listeners',
+  l: 'listeners',
+  route: 'routes',
+  routes: 'routes',
+  r: 'routes',
+  endpoint: 'endpoints',
+  endpoints: 'endpoints',
+  ep: 'endpoints',
+  secret: 'secrets',
+  secrets: 'secrets',
+  s: 'secrets',
+  all: 'all',
+  bootstrap: 'bootstrap',
+  b: 'bootstrap',
+  log: 'log',
+};
 
 const TYPE_OF_KIND: Record<ProxyConfigKind, string> = {
   clusters: 'CDS',
@@ -472,6 +522,256 @@ export function formatProxyConfig(dump: ConfigDump, kind: ProxyConfigKind, now: 
   }
 }
 
+/** The --fqdn/--port/--subset/--direction/--name filters, as given. */
+export interface ConfigFilters {
+  readonly fqdn?: string;
+  readonly port?: number;
+  readonly subset?: string;
+  readonly direction?: string;
+  readonly name?: string;
+}
+
+/** A short name (reviews, reviews.default) picks its FQDN; a full one only itself. */
+function fqdnMatches(fqdn: string, given: string): boolean {
+  return fqdn === given || fqdn.startsWith(`${given}.`);
+}
+
+function clusterNameMatches(name: string, f: ConfigFilters): boolean {
+  const n = parseClusterName(name);
+  if (f.fqdn !== undefined && !fqdnMatches(n.fqdn, f.fqdn)) return false;
+  if (f.port !== undefined && n.port !== String(f.port)) return false;
+  if (f.subset !== undefined && n.subset !== f.subset) return false;
+  if (f.direction !== undefined && n.direction !== f.direction) return false;
+  return true;
+}
+
+/** The entries of a kind that pass the filters given. */
+export function filterEntries(
+  kind: ProxyConfigKind,
+  entries: DumpEntry[],
+  f: ConfigFilters,
+): DumpEntry[] {
+  switch (kind) {
+    case 'clusters':
+      return entries.filter((e) => clusterNameMatches(String(e.resource.name ?? e.name), f));
+    case 'endpoints':
+      return entries.filter((e) =>
+        clusterNameMatches(String(e.resource.cluster_name ?? e.name), f),
+      );
+    case 'listeners':
+      return entries.filter((e) => {
+        const port = (e.resource as Json).address?.socket_address?.port_value;
+        return (
+          (f.port === undefined || port === f.port) && (f.name === undefined || e.name === f.name)
+        );
+      });
+    case 'routes':
+      return entries.filter((e) => f.name === undefined || e.name === f.name);
+    case 'secrets':
+      return entries;
+  }
+}
+
+/** Which filters each kind takes; others are refused rather than silently ignored. */
+const FILTERS_OF_KIND: Record<string, readonly (keyof ConfigFilters)[]> = {
+  clusters: ['fqdn', 'port', 'subset', 'direction'],
+  endpoints: ['fqdn', 'subset'],
+  listeners: ['port', 'name'],
+  routes: ['name'],
+  secrets: [],
+  all: ['fqdn', 'port', 'subset', 'direction', 'name'],
+  bootstrap: [],
+  log: [],
+};
+
+/** One host as the sidecar's admin /clusters?format=json gives it. */
+interface AdminHost {
+  readonly address: string;
+  readonly health: string;
+  readonly healthy: boolean;
+  readonly ejected: boolean;
+  readonly failedHealthCheck?: boolean;
+  readonly active: number;
+  readonly rqTotal: number;
+  readonly rqError: number;
+  readonly weight: number;
+  readonly zone: string;
+}
+
+export interface AdminClusters {
+  readonly clusters: Array<{ readonly name: string; readonly hosts: AdminHost[] }>;
+}
+
+/**
+ * Endpoints as the sidecar itself sees them: the health the control plane sent, its own
+ * active health checks, outlier ejection, and what it sent each.
+ */
+export function sidecarEndpointsTable(view: AdminClusters, f: ConfigFilters): string {
+  const rows: string[][] = [];
+  for (const c of view.clusters) {
+    if (!clusterNameMatches(c.name, f)) continue;
+    for (const h of c.hosts) {
+      rows.push([
+        h.address,
+        h.health,
+        h.failedHealthCheck === undefined ? '-' : h.failedHealthCheck ? 'FAILED' : 'OK',
+        h.ejected ? 'EJECTED' : 'OK',
+        h.healthy && !h.ejected ? 'yes' : 'no',
+        String(h.active),
+        String(h.rqTotal),
+        String(h.rqError),
+        h.zone || '-',
+        String(h.weight),
+        c.name,
+      ]);
+    }
+  }
+  return renderTable(
+    [
+      'ENDPOINT',
+      'STATUS',
+      'HEALTH CHECK',
+      'OUTLIER CHECK',
+      'USED',
+      'ACTIVE',
+      'REQUESTS',
+      'ERRORS',
+      'ZONE',
+      'WEIGHT',
+      'CLUSTER',
+    ],
+    rows,
+  );
+}
+
+/** The sidecar's /certs: its workload certificate chain and the roots it trusts. */
+export interface AdminCerts {
+  readonly chain: CertificateInfo[];
+  readonly roots: CertificateInfo[];
+}
+
+function validity(c: CertificateInfo, now: Date): string {
+  if (now < new Date(c.notBefore)) return 'NOT YET VALID';
+  if (now > new Date(c.notAfter)) return 'EXPIRED';
+  return 'VALID';
+}
+
+/**
+ * Each certificate the sidecar holds: the leaf (`default`), the rest of its chain
+ * (`default[1]`...), each trusted root (`ROOTCA`), with issuer so the chain can be followed.
+ */
+export function sidecarSecretsTable(certs: AdminCerts, now: Date): string {
+  const rows = [
+    ...certs.chain.map((c, i) => [i === 0 ? 'default' : `default[${i}]`, 'Cert Chain', c]),
+    ...certs.roots.map((c, i) => [i === 0 ? 'ROOTCA' : `ROOTCA[${i}]`, 'CA', c]),
+  ].map(([name, type, c]) => {
+    const cert = c as CertificateInfo;
+    return [
+      name as string,
+      type as string,
+      validity(cert, now),
+      cert.identity,
+      cert.serial,
+      cert.notAfter,
+      cert.notBefore,
+      cert.issuer,
+    ];
+  });
+  if (rows.length === 0) return 'The sidecar holds no certificates (mTLS is off: no --ca-root).\n';
+  return renderTable(
+    [
+      'RESOURCE NAME',
+      'TYPE',
+      'STATUS',
+      'IDENTITY',
+      'SERIAL NUMBER',
+      'NOT AFTER',
+      'NOT BEFORE',
+      'ISSUER',
+    ],
+    rows,
+  );
+}
+
+/** The sidecar's admin URL: --admin, else its announced port when it runs on this machine. */
+export function adminUrl(client: SyncClient, flag: string | undefined): string | undefined {
+  if (flag !== undefined) {
+    if (!URL.canParse(flag.includes('://') ? flag : `http://${flag}`)) {
+      throw new UsageError(`--admin must be a URL like http://127.0.0.1:15000, got "${flag}"`);
+    }
+    return (flag.includes('://') ? flag : `http://${flag}`).replace(/\/+$/, '');
+  }
+  if (client.adminPort === undefined) return undefined;
+  return isLocalAddress(client.workload?.address ?? '127.0.0.1')
+    ? `http://127.0.0.1:${client.adminPort}`
+    : undefined;
+}
+
+function names(kind: ProxyConfigKind, entries: DumpEntry[]): string {
+  return entries
+    .map((e) => `${kind === 'endpoints' ? e.resource.cluster_name : e.name}\n`)
+    .join('');
+}
+
+/** One sidecar's name resolved to the one connected client it names. */
+async function resolveSidecar(base: string, name: string): Promise<SyncClient> {
+  const syncz = await getJson<Syncz>(base, '/debug/syncz');
+  const clients = selectClients(syncz, name);
+  if (clients.length === 0) throw noSuchSidecar(syncz, name);
+  if (clients.length > 1) {
+    throw new UsageError(
+      `"${name}" names ${clients.length} sidecars (${clients.map((c) => c.nodeId).join(', ')}); give one node id`,
+    );
+  }
+  return clients[0] as SyncClient;
+}
+
+/** Reads which of the two positionals is the kind (either order, as istioctl users type). */
+function kindAndSidecar(positionals: string[]): { kind: string; sidecar: string | undefined } {
+  const [a, b, extra] = positionals;
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+  if (a === undefined) {
+    throw new UsageError('what to show and the sidecar are required, e.g. cluster frontend-v1');
+  }
+  if (a in KIND_ALIASES) return { kind: a, sidecar: b };
+  if (b !== undefined && b in KIND_ALIASES) return { kind: b, sidecar: a };
+  const typed = b ?? a;
+  const guess = didYouMean(typed, Object.keys(KIND_ALIASES));
+  throw new UsageError(
+    b === undefined
+      ? `what to show is required: cluster, listener, route, endpoint, secret, all, bootstrap or log`
+      : `unknown kind "${typed}"${guess ? ` (did you mean ${guess}?)` : ''}; one of cluster, listener, route, endpoint, secret, all, bootstrap, log`,
+  );
+}
+
+function parseFilters(v: Record<string, unknown>, kind: string): ConfigFilters {
+  const allowed = FILTERS_OF_KIND[kind] ?? [];
+  for (const f of ['fqdn', 'port', 'subset', 'direction', 'name'] as const) {
+    if (v[f] !== undefined && !allowed.includes(f)) {
+      throw new UsageError(
+        `--${f} does not apply to ${kind}${
+          allowed.length ? ` (it takes ${allowed.map((a) => `--${a}`).join(', ')})` : ''
+        }`,
+      );
+    }
+  }
+  const port = v.port === undefined ? undefined : Number(v.port);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+    throw new UsageError(`--port must be a port number, got "${v.port}"`);
+  }
+  const direction = v.direction as string | undefined;
+  if (direction !== undefined && direction !== 'inbound' && direction !== 'outbound') {
+    throw new UsageError(`--direction must be inbound or outbound, got "${direction}"`);
+  }
+  return {
+    fqdn: v.fqdn as string | undefined,
+    port,
+    subset: v.subset as string | undefined,
+    direction,
+    name: v.name as string | undefined,
+  };
+}
+
 export async function runProxyConfig(
   argv: string[],
   out: Output = process.stdout,
@@ -480,7 +780,16 @@ export async function runProxyConfig(
 ): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: QUERY_OPTIONS,
+    options: {
+      ...QUERY_OPTIONS,
+      admin: { type: 'string' },
+      fqdn: { type: 'string' },
+      port: { type: 'string' },
+      subset: { type: 'string' },
+      direction: { type: 'string' },
+      name: { type: 'string' },
+      level: { type: 'string' },
+    },
     strict: true,
     allowPositionals: true,
   });
@@ -488,24 +797,133 @@ export async function runProxyConfig(
     out.write(PROXY_CONFIG_HELP);
     return;
   }
-  const [node, kind, extra] = positionals;
-  if (!node) throw new UsageError('the sidecar id is required (see ferry proxy-status)');
-  if (!kind) throw new UsageError(`what to show is required: ${PROXY_CONFIG_KINDS.join(' | ')}`);
-  if (!(PROXY_CONFIG_KINDS as readonly string[]).includes(kind)) {
-    throw new UsageError(`unknown kind "${kind}"; one of ${PROXY_CONFIG_KINDS.join(' | ')}`);
+  const { kind: given, sidecar } = kindAndSidecar(positionals);
+  if (sidecar === undefined) {
+    throw new UsageError(
+      'the sidecar is required (its node id or service; see ferry proxy-status)',
+    );
   }
-  if (extra) throw new UsageError(`unexpected argument "${extra}"`);
+  const kind = KIND_ALIASES[given] as ProxyConfigKind | 'all' | 'bootstrap' | 'log';
+  const filters = parseFilters(values, kind);
+  if (values.level !== undefined && kind !== 'log') {
+    throw new UsageError('--level goes with log: ferry proxy-config log SIDECAR --level debug');
+  }
   const format = outputFormat(values.output);
-  const base = controlPlaneUrl(values['control-plane'], env.FERRY_CONTROL_PLANE);
-  const dump = await getJson<ConfigDump>(
-    base,
-    `/debug/config_dump?node=${encodeURIComponent(node)}`,
-  );
-  const k = kind as ProxyConfigKind;
-  if (format === 'json') {
-    const resources = inForce(dump, TYPE_OF_KIND[k]).map((e) => e.resource);
-    out.write(`${JSON.stringify(redact(resources), null, 2)}\n`);
+  const base = controlPlaneUrl(values['control-plane'], env);
+  const client = await resolveSidecar(base, sidecar);
+  const admin = adminUrl(client, values.admin);
+  if (kind === 'log' || kind === 'bootstrap') {
+    if (!admin) throw noAdmin(client);
+    if (kind === 'log') {
+      out.write(await logLevel(admin, client.nodeId, values.level, format));
+      return;
+    }
+    const dump = await getJson<{ bootstrap?: unknown }>(admin, '/config_dump', 'sidecar');
+    out.write(serialize(dump.bootstrap ?? {}, format === 'json' ? 'json' : 'yaml'));
     return;
   }
-  out.write(formatProxyConfig(dump, k, now()));
+  const dump = await getJson<ConfigDump>(
+    base,
+    `/debug/config_dump?node=${encodeURIComponent(client.nodeId)}`,
+  );
+  const kinds = kind === 'all' ? PROXY_CONFIG_KINDS : [kind];
+  const structured: Record<string, unknown> = {};
+  let text = '';
+  for (const k of kinds) {
+    const view = await render(k, dump, admin, filters, format, now());
+    structured[k] = view.value;
+    text += kind === 'all' && format !== 'short' ? `${k.toUpperCase()}\n${view.text}\n` : view.text;
+  }
+  if (format === 'json' || format === 'yaml') {
+    out.write(serialize(kind === 'all' ? structured : structured[kind], format));
+    return;
+  }
+  out.write(text);
+}
+
+/** One kind, as a table (or names) and as the value -o json/yaml prints. */
+async function render(
+  kind: ProxyConfigKind,
+  dump: ConfigDump,
+  admin: string | undefined,
+  filters: ConfigFilters,
+  format: OutputFormat,
+  now: Date,
+): Promise<{ text: string; value: unknown }> {
+  const entries = filterEntries(kind, inForce(dump, TYPE_OF_KIND[kind]), filters);
+  const value = redact(entries.map((e) => e.resource));
+  if (kind === 'endpoints' && admin) {
+    const view = await sidecarView<AdminClusters>(admin, '/clusters?format=json');
+    if (view.ok) {
+      const clusters = view.value.clusters.filter((c) => clusterNameMatches(c.name, filters));
+      const text =
+        format === 'short'
+          ? clusters.flatMap((c) => c.hosts.map((h) => `${h.address}\n`)).join('')
+          : sidecarEndpointsTable(view.value, filters);
+      return { text, value: clusters };
+    }
+    return {
+      text: `note: ${view.reason}; shown is what the control plane sent\n${endpointsTable(entries)}`,
+      value,
+    };
+  }
+  if (kind === 'secrets' && admin) {
+    const view = await sidecarView<AdminCerts>(admin, '/certs');
+    if (view.ok) {
+      const text =
+        format === 'short'
+          ? [...view.value.chain, ...view.value.roots].map((c) => `${c.identity}\n`).join('')
+          : sidecarSecretsTable(view.value, now);
+      return { text, value: view.value };
+    }
+  }
+  if (format === 'short') return { text: names(kind, entries), value };
+  return {
+    text: formatProxyConfig(
+      { ...dump, resources: { ...dump.resources, [TYPE_OF_KIND[kind]]: entries } },
+      kind,
+      now,
+    ),
+    value,
+  };
+}
+
+async function sidecarView<T>(
+  admin: string,
+  path: string,
+): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
+  try {
+    return { ok: true, value: await getJson<T>(admin, path, 'sidecar') };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+}
+
+function noAdmin(client: SyncClient): Error {
+  return new UsageError(
+    client.adminPort === undefined
+      ? `sidecar ${client.nodeId} did not announce an admin port; pass --admin URL`
+      : `sidecar ${client.nodeId} runs on ${client.workload?.address}, whose admin port (${client.adminPort}) listens on its own 127.0.0.1; run ferry there, or forward the port and pass --admin URL`,
+  );
+}
+
+async function logLevel(
+  admin: string,
+  node: string,
+  level: string | undefined,
+  format: OutputFormat,
+): Promise<string> {
+  const reply =
+    level === undefined
+      ? await getJson<{ level: string }>(admin, '/logging', 'sidecar')
+      : await getJson<{ level: string }>(
+          admin,
+          `/logging?level=${encodeURIComponent(level)}`,
+          'sidecar',
+          'POST',
+        );
+  if (format === 'json' || format === 'yaml') return serialize({ node, ...reply }, format);
+  return level === undefined
+    ? `${node}: log level ${reply.level}\n`
+    : `${node}: log level set to ${reply.level}\n`;
 }

@@ -6,14 +6,36 @@
  */
 import { parseArgs } from 'node:util';
 import { type SyncState, type SyncTypeStatus, syncState } from '../dashboard/index.js';
-import { UsageError } from './args.js';
+import { didYouMean, UsageError } from './args.js';
+import {
+  CONTROL_PLANE_OPTION_HELP,
+  ControlPlaneQueryError,
+  controlPlaneUrl,
+  getJson,
+  type Output,
+  outputFormat,
+  QUERY_OPTIONS,
+  renderTable,
+  serialize,
+} from './control-plane-query.js';
 
+export {
+  ControlPlaneQueryError,
+  controlPlaneUrl,
+  DEFAULT_CONTROL_PLANE,
+  getJson,
+  type Output,
+  outputFormat,
+  QUERY_OPTIONS,
+  renderTable,
+} from './control-plane-query.js';
 export { type SyncState, type SyncTypeStatus, syncState };
 
-export const PROXY_STATUS_HELP = `Usage: ferry proxy-status [options]
+export const PROXY_STATUS_HELP = `Usage: ferry proxy-status [SIDECAR] [options]
 
-Lists every sidecar (xDS client) connected to the control plane and, for each type of
-configuration (CDS, LDS, EDS, RDS, SDS), whether it is
+Lists every sidecar (xDS client) connected to the control plane, or those whose node id or
+service is SIDECAR (e.g. frontend-v1, or frontend), and, for each type of configuration
+(CDS, LDS, EDS, RDS, SDS), whether it is
   SYNCED    the sidecar acknowledged the latest version it was sent
   STALE     a version was sent and is not acknowledged yet
   NACKED    the sidecar rejected the latest version (the error is printed below)
@@ -21,101 +43,18 @@ configuration (CDS, LDS, EDS, RDS, SDS), whether it is
   -         the sidecar did not subscribe to this type
 
 Options:
-      --control-plane URL  the control plane's HTTP port
-                           (default $FERRY_CONTROL_PLANE or http://127.0.0.1:15014)
-  -o, --output FORMAT      table | json                              (default table)
+${CONTROL_PLANE_OPTION_HELP}
+  -o, --output FORMAT      table | json | yaml | short (node ids only)  (default table)
   -h, --help               show this help
 `;
-
-/** Where the CLI writes; process.stdout by default, a buffer in tests. */
-export interface Output {
-  write(text: string): unknown;
-}
-
-/** The control plane could not be asked, or answered with an error. */
-export class ControlPlaneQueryError extends Error {
-  constructor(
-    readonly code:
-      | 'FERRY_CONTROL_PLANE_UNREACHABLE'
-      | 'FERRY_CONTROL_PLANE_ERROR'
-      | 'FERRY_NOT_FOUND',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ControlPlaneQueryError';
-  }
-}
-
-export const DEFAULT_CONTROL_PLANE = 'http://127.0.0.1:15014';
-
-/** The --control-plane URL, checked, without a trailing slash. */
-export function controlPlaneUrl(flag: string | undefined, env: string | undefined): string {
-  const raw = flag ?? env ?? DEFAULT_CONTROL_PLANE;
-  let url: URL;
-  try {
-    url = new URL(raw.includes('://') ? raw : `http://${raw}`);
-  } catch {
-    throw new UsageError(`--control-plane must be a URL like http://127.0.0.1:15014, got "${raw}"`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`--control-plane must be an http(s) URL, got "${raw}"`);
-  }
-  return url.toString().replace(/\/+$/, '');
-}
-
-/** The options proxy-status and proxy-config share (both query the control plane). */
-export const QUERY_OPTIONS = {
-  'control-plane': { type: 'string' },
-  output: { type: 'string', short: 'o' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-/** The -o value, checked: table (the default) or json. */
-export function outputFormat(flag: string | undefined): 'table' | 'json' {
-  const format = flag ?? 'table';
-  if (format !== 'table' && format !== 'json') {
-    throw new UsageError(`-o must be table or json, got "${format}"`);
-  }
-  return format;
-}
-
-/** GETs a JSON document from the control plane's HTTP port. */
-export async function getJson<T>(base: string, path: string): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new ControlPlaneQueryError(
-      'FERRY_CONTROL_PLANE_UNREACHABLE',
-      `cannot reach the control plane at ${base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
-    );
-  }
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new ControlPlaneQueryError(
-      'FERRY_CONTROL_PLANE_ERROR',
-      `the control plane at ${base} answered ${path} with something that is not JSON (HTTP ${res.status})`,
-    );
-  }
-  if (!res.ok) {
-    const error = (body as { error?: string }).error ?? `HTTP ${res.status}`;
-    throw new ControlPlaneQueryError(
-      res.status === 404 ? 'FERRY_NOT_FOUND' : 'FERRY_CONTROL_PLANE_ERROR',
-      `control plane: ${error}`,
-    );
-  }
-  return body as T;
-}
 
 export interface SyncClient {
   readonly stream: number;
   readonly nodeId: string;
   readonly mode: string;
   readonly workload?: { service?: string; namespace?: string; address?: string };
+  readonly adminPort?: number;
+  readonly userAgent?: string;
   readonly connectedAt: string;
   readonly types: SyncTypeStatus[];
 }
@@ -131,6 +70,8 @@ export const XDS_TYPES = ['CDS', 'LDS', 'EDS', 'RDS', 'SDS'] as const;
 export interface ProxyStatusRow {
   readonly name: string;
   readonly service: string;
+  /** What the sidecar says it runs, e.g. "ferry 0.1.0"; "-" when it did not say. */
+  readonly agent: string;
   readonly mode: string;
   readonly states: Record<string, SyncState | '-'>;
   readonly version: string;
@@ -163,6 +104,7 @@ export function proxyStatusRows(syncz: Syncz): ProxyStatusRow[] {
       return {
         name: c.nodeId || `(stream ${c.stream}, no node id)`,
         service: w?.service ? `${w.service}.${w.namespace ?? 'default'}` : '-',
+        agent: c.userAgent || '-',
         mode: c.mode,
         states,
         version: version || '-',
@@ -178,20 +120,6 @@ function newerVersion(a: string, b: string): boolean {
   const x = Number(a);
   const y = Number(b);
   return Number.isFinite(x) && Number.isFinite(y) ? x > y : a > b;
-}
-
-/** Left-aligned columns separated by three spaces, like kubectl and istioctl print. */
-export function renderTable(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('   ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
 export function formatProxyStatus(syncz: Syncz): string {
@@ -224,6 +152,33 @@ export function formatProxyStatus(syncz: Syncz): string {
   return out;
 }
 
+/**
+ * The clients a positional name picks: its node id exactly, else node ids that start with it
+ * (frontend-v1 picks frontend-v1-4711.default), else a service (frontend or frontend.default).
+ */
+export function selectClients(syncz: Syncz, name: string): SyncClient[] {
+  const exact = syncz.clients.filter((c) => c.nodeId === name);
+  if (exact.length) return exact;
+  const prefixed = syncz.clients.filter((c) => c.nodeId.startsWith(name));
+  if (prefixed.length) return prefixed;
+  return syncz.clients.filter((c) => {
+    const w = c.workload;
+    return w?.service === name || `${w?.service}.${w?.namespace ?? 'default'}` === name;
+  });
+}
+
+/** FERRY_NOT_FOUND naming the sidecars there are, and the closest one. */
+export function noSuchSidecar(syncz: Syncz, name: string): ControlPlaneQueryError {
+  const ids = syncz.clients.map((c) => c.nodeId).filter((id) => id);
+  const guess = didYouMean(name, ids);
+  return new ControlPlaneQueryError(
+    'FERRY_NOT_FOUND',
+    `no sidecar "${name}" is connected to the control plane${
+      guess ? ` (did you mean ${guess}?)` : ids.length ? ` (connected: ${ids.join(', ')})` : ''
+    }; ferry proxy-status lists them`,
+  );
+}
+
 export async function runProxyStatus(
   argv: string[],
   out: Output = process.stdout,
@@ -239,13 +194,42 @@ export async function runProxyStatus(
     out.write(PROXY_STATUS_HELP);
     return;
   }
-  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const format = outputFormat(values.output);
-  const base = controlPlaneUrl(values['control-plane'], env.FERRY_CONTROL_PLANE);
-  const syncz = await getJson<Syncz>(base, '/debug/syncz');
-  if (format === 'json') {
-    out.write(`${JSON.stringify(proxyStatusRows(syncz), null, 2)}\n`);
+  const base = controlPlaneUrl(values['control-plane'], env);
+  let syncz = await getJson<Syncz>(base, '/debug/syncz');
+  const name = positionals[0];
+  if (name !== undefined) {
+    const clients = selectClients(syncz, name);
+    if (clients.length === 0) throw noSuchSidecar(syncz, name);
+    syncz = { ...syncz, clients };
+  }
+  const rows = proxyStatusRows(syncz);
+  if (format === 'json' || format === 'yaml') {
+    out.write(serialize(rows, format));
+    return;
+  }
+  if (format === 'short') {
+    out.write(rows.map((r) => `${r.name}\n`).join(''));
     return;
   }
   out.write(formatProxyStatus(syncz));
+  if (name !== undefined && rows.length === 1) out.write(formatOneSidecar(syncz.clients[0]));
+}
+
+/** Per type, what was sent and acknowledged: the detail istioctl prints for one proxy. */
+function formatOneSidecar(c: SyncClient): string {
+  const rows = c.types.map((t) => [
+    t.type,
+    syncState(t),
+    t.lastSentVersion || '-',
+    t.lastAckedVersion || '-',
+    t.lastAckedAt || '-',
+    t.wildcard ? `* ${t.names.length ? `+${t.names.length}` : ''}`.trim() : String(t.names.length),
+  ]);
+  return (
+    `\nconnected ${c.connectedAt} (${c.mode} ADS, ${c.userAgent || 'agent unknown'}` +
+    `${c.adminPort ? `, admin port ${c.adminPort}` : ''})\n` +
+    renderTable(['TYPE', 'STATE', 'SENT', 'ACKED', 'ACKED AT', 'SUBSCRIBED'], rows)
+  );
 }

@@ -9,6 +9,7 @@
  * it was received (reporter="destination"); a service whose endpoints have no sidecar is
  * counted by its callers (reporter="source").
  */
+
 import { parseArgs } from 'node:util';
 import {
   delta,
@@ -20,6 +21,7 @@ import {
 } from '../dashboard/index.js';
 import { UsageError } from './args.js';
 import { type CommandIo, durationFlag, PROCESS_IO } from './command-io.js';
+import { serialize } from './control-plane-query.js';
 import {
   ControlPlaneQueryError,
   controlPlaneUrl,
@@ -256,7 +258,7 @@ export async function runStat(argv: string[], io: CommandIo = PROCESS_IO): Promi
   const { kind, name } = parseTarget(positionals);
   const format = outputFormat(values.output);
   const windowMs = durationFlag('--window', values.window, 10_000);
-  const base = controlPlaneUrl(values['control-plane'], io.env.FERRY_CONTROL_PLANE);
+  const base = controlPlaneUrl(values['control-plane'], io.env);
   const { clients } = await getJson<{ clients: SyncClient[] }>(base, '/debug/syncz');
   const targets: Target[] = [];
   for (const c of clients) {
@@ -308,5 +310,7 @@ export async function runStat(argv: string[], io: CommandIo = PROCESS_IO): Promi
   if (unreachable.length) {
     io.err.write(`ferry stat: could not read the metrics of ${unreachable.join(', ')}\n`);
   }
-  io.out.write(format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatStat(rows, kind));
+  io.out.write(
+    format === 'json' || format === 'yaml' ? serialize(rows, format) : formatStat(rows, kind),
+  );
 }

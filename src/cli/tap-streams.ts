@@ -100,7 +100,7 @@ export async function tapTargets(
   if (target === undefined) {
     throw new UsageError('name a sidecar or a service to tap (or --admin HOST:PORT)');
   }
-  const base = controlPlaneUrl(str(values['control-plane']), env.FERRY_CONTROL_PLANE);
+  const base = controlPlaneUrl(str(values['control-plane']), env);
   const { clients } = await getJson<{ clients: SyncClient[] }>(base, '/debug/syncz');
   const byNode = clients.filter((c) => c.nodeId === target);
   const name = target.replace(/^(svc|service|services)\//, '');

@@ -99,8 +99,10 @@ export interface StreamStatus {
   readonly transport: Transport;
   /** Where the sidecar serves its metrics, if it said (FERRY_METRICS_PORT). */
   readonly metricsPort: number | undefined;
-  /** Its admin port on its own machine's loopback, if it said (FERRY_ADMIN_PORT). */
+  /** Where the sidecar serves its admin API on its own host, if it said (FERRY_ADMIN_PORT). */
   readonly adminPort: number | undefined;
+  /** The client's Node.user_agent_name and user_agent_version, e.g. "ferry 0.1.0". */
+  readonly userAgent: string;
   readonly connectedAt: string;
   readonly types: TypeStatus[];
 }
@@ -123,6 +125,7 @@ export abstract class AdsStream {
   registrationRefused: string | undefined;
   metricsPort: number | undefined;
   adminPort: number | undefined;
+  userAgent = '';
   protected readonly types = new Map<string, TypeState>();
   private nonceCounter = 0;
   private disconnect: (() => void) | undefined;
@@ -200,6 +203,7 @@ export abstract class AdsStream {
     this.workload = result.workload;
     this.metricsPort = metricsPortFromNode(node);
     this.adminPort = adminPortFromNode(node);
+    this.userAgent = [node?.user_agent_name, node?.user_agent_version].filter((x) => x).join(' ');
     if (!this.workload) {
       this.admitted({ ok: true, identity: undefined }, first);
       return;
@@ -440,6 +444,7 @@ export abstract class AdsStream {
       transport: this.transport,
       metricsPort: this.metricsPort,
       adminPort: this.adminPort,
+      userAgent: this.userAgent,
       connectedAt: this.connectedAt,
       types: [...this.types].map(([type, s]) => ({
         type: types.shortTypeName(type),

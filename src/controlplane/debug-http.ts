@@ -7,6 +7,7 @@ import http from 'node:http';
 import { dashboardRoute, type MeshView, type StatsSource } from '../dashboard/index.js';
 import type { MetricsRegistry } from '../metrics/index.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/index.js';
+import { versionInfo } from '../version/index.js';
 import { types } from '../xds/index.js';
 import type { AdsServer } from './ads-server.js';
 import { debugAccess } from './debug-access.js';
@@ -114,6 +115,8 @@ export function createDebugServer(sources: DebugSources): http.Server {
     switch (url.pathname) {
       case '/healthz':
         return send(res, 200, 'text/plain', 'ok\n');
+      case '/version':
+        return json(res, 200, versionInfo());
       case '/metrics':
         return send(res, 200, PROMETHEUS_CONTENT_TYPE, sources.metrics.render());
       case '/debug/syncz':
@@ -144,7 +147,7 @@ export function createDebugServer(sources: DebugSources): http.Server {
           res,
           200,
           'text/plain; charset=utf-8',
-          'Ferry control plane\n\n/ (dashboard)\n/healthz\n/metrics\n/debug/syncz\n/debug/config_dump?node=ID\n/debug/registry\n/dashboard/api/graph\n/dashboard/api/sidecars\n/dashboard/api/service?id=NAME.NAMESPACE\n/dashboard/api/targets\n',
+          'Ferry control plane\n\n/ (dashboard)\n/healthz\n/version\n/metrics\n/debug/syncz\n/debug/config_dump?node=ID\n/debug/registry\n/dashboard/api/graph\n/dashboard/api/sidecars\n/dashboard/api/service?id=NAME.NAMESPACE\n/dashboard/api/targets\n',
         );
       default:
         return json(res, 404, { error: `no such endpoint ${url.pathname}` });

@@ -88,6 +88,7 @@ export function formatWhereTable(w: WhereInfo): string[] {
     `  dashboard  ${cpHttp}/   (the service graph, live)`,
     `  xDS   127.0.0.1:${cp.xdsPort} (plaintext), 127.0.0.1:${cp.securePort} (TLS: xDS + identity; the sidecars use it and mTLS between them)`,
     `  HTTP  ${cpHttp}/debug/syncz   ${cpHttp}/debug/registry   ${cpHttp}/metrics`,
+    `  CLI   ferry proxy-status, proxy-config, check, analyze and version find it by themselves (state file); from another shell or user: export FERRY_CONTROL_PLANE=${cpHttp}`,
     '',
     ...columns(rows),
     '',

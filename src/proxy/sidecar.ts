@@ -11,12 +11,13 @@ import {
   originalDestination,
   originalDestinationAvailable,
 } from '../kube/capture/index.js';
-import type { Logger } from '../log/index.js';
+import { type Logger, setLogLevel } from '../log/index.js';
 import type { Protocol } from '../mesh/index.js';
 import { MetricsRegistry } from '../metrics/index.js';
+import { FERRY_VERSION } from '../version/index.js';
 import { nodeMetadataFor } from '../xds/index.js';
 import { XdsClient, type XdsClient as XdsClientType } from '../xds-client/index.js';
-import { createAdminHandler, type LocalServer, listenLocal } from './admin/index.js';
+import { createAdminHandler, describePem, type LocalServer, listenLocal } from './admin/index.js';
 import type { RuntimeCluster } from './cluster/index.js';
 import {
   createConnectHandler,
@@ -490,8 +491,10 @@ export class Sidecar {
     const log = this.options.log;
     const opaquePorts = this.opaquePorts;
     const recover = originalDestinationAvailable() ? originalDestination : undefined;
+    // Only captured traffic (ferry init) needs the addon; without capture the note is noise,
+    // so it is a debug line (issue 15: nothing about node-gyp at every start).
     if (!recover) {
-      log.info(
+      log.debug(
         `the SO_ORIGINAL_DST addon is not built (${ADDON_BUILD_COMMAND}); outbound connections are routed on the listener's own address`,
       );
     }
@@ -585,7 +588,12 @@ export class Sidecar {
     );
     const xds = new XdsClient({
       address: o.xds,
-      node: { id: this.nodeId, metadata, user_agent_name: 'ferry' },
+      node: {
+        id: this.nodeId,
+        metadata,
+        user_agent_name: 'ferry',
+        user_agent_version: FERRY_VERSION,
+      },
       mode: o.mode ?? 'delta',
       log: o.log,
       random,
@@ -741,6 +749,22 @@ export class Sidecar {
     return {
       configDump: () => ({
         node: this.nodeId,
+        // What the sidecar was started with (Envoy's bootstrap: node, xDS server, ports).
+        bootstrap: {
+          node: { id: this.nodeId, user_agent_name: 'ferry', user_agent_version: FERRY_VERSION },
+          xds: { address: o.xds, mode: o.mode ?? 'delta', tls: o.xdsCredentials !== undefined },
+          workload: {
+            service: o.service,
+            namespace: o.namespace ?? 'default',
+            serviceAccount: o.serviceAccount ?? 'default',
+            labels: o.labels ?? {},
+            address: o.address ?? '127.0.0.1',
+            appPort: o.appPort,
+            zone: o.zone ?? '',
+          },
+          ports: this.ports,
+          mtls: o.certificates !== undefined,
+        },
         xds: this.xds?.status(),
         version: this.runtime?.version ?? 0,
         resources: this.runtime
@@ -807,6 +831,25 @@ export class Sidecar {
         connectedChild.set(this.xds?.status().connected ? 1 : 0);
         versionChild.set(this.runtime?.version ?? 0);
         return this.metrics.render();
+      },
+      certs: () => {
+        const current = o.certificates?.current();
+        return {
+          chain: current ? describePem(current.chain) : [],
+          roots: current ? describePem(current.roots) : [],
+        };
+      },
+      serverInfo: () => ({
+        version: FERRY_VERSION,
+        node: this.nodeId,
+        state: this.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING',
+        uptime_s: Math.round(process.uptime()),
+        config_version: this.runtime?.version ?? 0,
+      }),
+      logLevel: () => o.log.level,
+      setLogLevel: (level: string) => {
+        setLogLevel(o.log, level);
+        o.log.info({ level }, 'log level changed');
       },
       ready: () => this.ready,
       drain: () => {

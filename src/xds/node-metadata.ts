@@ -22,7 +22,9 @@
  *
  * FERRY_METRICS_PORT and FERRY_ADMIN_PORT are not part of the workload (they are no endpoint
  * property): the control plane reads them with metricsPortFromNode() and adminPortFromNode(),
- * to scrape the sidecar for its dashboard and to tell `ferry tap` where a sidecar's tap is.
+ * to scrape the sidecar for its dashboard, to tell `ferry tap` where a sidecar's tap is, and
+ * `ferry proxy-config` and `check` where to ask a sidecar for its own view (endpoint health,
+ * certificates, log level).
  */
 import { isIP } from 'node:net';
 import type { HealthStatus, Protocol, Workload } from '../mesh/index.js';

@@ -126,7 +126,7 @@ describe('ferry proxy-status', () => {
   });
 
   it('refuses a bad output format and a bad URL as usage errors', async () => {
-    await assert.rejects(runProxyStatus(['-o', 'yaml'], sink(), {}), UsageError);
+    await assert.rejects(runProxyStatus(['-o', 'xml'], sink(), {}), UsageError);
     await assert.rejects(runProxyStatus(['--control-plane', 'ftp://x'], sink(), {}), UsageError);
   });
 

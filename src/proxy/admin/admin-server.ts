@@ -1,6 +1,7 @@
 /**
  * The sidecar's local HTTP endpoints: admin (127.0.0.1 only: /config_dump, /clusters,
- * /stats, /tap, /drain, /quitquitquit), readiness (/healthz/ready) and Prometheus metrics
+ * /stats, /tap, /certs, /server_info, /logging, /drain, /quitquitquit, as Envoy's admin
+ * API names them: https://www.envoyproxy.io/docs/envoy/latest/operations/admin), readiness (/healthz/ready) and Prometheus metrics
  * (/stats/prometheus). Each port is its own small server; one router serves them all.
  */
 import http from 'node:http';
@@ -32,6 +33,13 @@ export interface AdminSources {
     }>;
   }>;
   stats(): Record<string, number | string>;
+  /** The workload certificate chain and the roots it trusts (never key material). */
+  certs(): object;
+  /** Version, node id, uptime and state. */
+  serverInfo(): object;
+  /** The log level in force, and a way to change it while running. */
+  logLevel(): string;
+  setLogLevel(level: string): void;
   prometheus(): string;
   ready(): boolean;
   /** Starts draining: stop accepting, tell clients to go away. */
@@ -71,6 +79,9 @@ function clustersText(sources: AdminSources): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Levels POST /logging accepts (pino's, as the --log-level flag takes them). */
+export const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
 export type AdminRole = 'admin' | 'ready' | 'metrics';
 
 export function createAdminHandler(role: AdminRole, sources: AdminSources): http.RequestListener {
@@ -104,6 +115,23 @@ export function createAdminHandler(role: AdminRole, sources: AdminSources): http
       case '/tap':
         if (!sources.tap) return reply(res, 404, 'text/plain', 'tap is off in this sidecar\n');
         return serveTap(req, res, sources.tap, url.searchParams);
+      case '/certs':
+        return json(res, 200, sources.certs());
+      case '/server_info':
+        return json(res, 200, sources.serverInfo());
+      case '/logging': {
+        // Envoy's POST /logging?level=LEVEL; a GET only reads.
+        const level = url.searchParams.get('level');
+        if (level === null) return json(res, 200, { level: sources.logLevel() });
+        if (req.method !== 'POST') return reply(res, 405, 'text/plain', 'use POST to change\n');
+        if (!LOG_LEVELS.includes(level)) {
+          return json(res, 400, {
+            error: `unknown log level "${level}"; one of ${LOG_LEVELS.join(', ')}`,
+          });
+        }
+        sources.setLogLevel(level);
+        return json(res, 200, { level: sources.logLevel() });
+      }
       case '/drain':
       case '/drain_listeners':
         if (req.method !== 'POST') return reply(res, 405, 'text/plain', 'use POST\n');
@@ -119,7 +147,7 @@ export function createAdminHandler(role: AdminRole, sources: AdminSources): http
           res,
           200,
           'text/plain',
-          'Ferry sidecar admin\n\n/config_dump\n/clusters\n/stats\n/ready\n/stats/prometheus\n/tap?method=&path=&authority=&to=&from=&direction=&max_rps=\nPOST /drain\nPOST /quitquitquit\n',
+          'Ferry sidecar admin\n\n/config_dump\n/clusters\n/stats\n/certs\n/server_info\n/logging\nPOST /logging?level=LEVEL\n/ready\n/stats/prometheus\n/tap?method=&path=&authority=&to=&from=&direction=&max_rps=\nPOST /drain\nPOST /quitquitquit\n',
         );
       default:
         return reply(res, 404, 'text/plain', `no such endpoint ${path}\n`);

@@ -3,6 +3,8 @@ export {
   type AdminRole,
   type AdminSources,
   createAdminHandler,
+  LOG_LEVELS,
   type LocalServer,
   listenLocal,
 } from './admin-server.js';
+export { type CertificateInfo, describePem } from './certificate-info.js';
