@@ -735,8 +735,11 @@ function kindAndSidecar(positionals: string[]): { kind: string; sidecar: string 
   }
   if (a in KIND_ALIASES) return { kind: a, sidecar: b };
   if (b !== undefined && b in KIND_ALIASES) return { kind: b, sidecar: a };
-  const typed = b ?? a;
-  const guess = didYouMean(typed, Object.keys(KIND_ALIASES));
+  // The misspelt kind is whichever of the two is close to one.
+  const kinds = Object.keys(KIND_ALIASES);
+  const guessA = didYouMean(a, kinds);
+  const typed = b === undefined || (guessA && !didYouMean(b, kinds)) ? a : b;
+  const guess = typed === a ? guessA : didYouMean(b ?? '', kinds);
   throw new UsageError(
     b === undefined
       ? `what to show is required: cluster, listener, route, endpoint, secret, all, bootstrap or log`

@@ -32,11 +32,11 @@ export function describePem(pem: string): CertificateInfo[] {
       .split(', ')
       .filter((s) => s.startsWith('URI:'))
       .map((s) => s.slice(4));
-    const subject = cert.subject.replace(/\n/g, ', ');
+    const subject = (cert.subject ?? '').replace(/\n/g, ', ');
     out.push({
       identity: uris.join(', ') || subject,
       subject,
-      issuer: cert.issuer.replace(/\n/g, ', '),
+      issuer: (cert.issuer ?? '').replace(/\n/g, ', '),
       serial: cert.serialNumber,
       notBefore: new Date(cert.validFrom).toISOString(),
       notAfter: new Date(cert.validTo).toISOString(),
