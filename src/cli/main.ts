@@ -35,7 +35,8 @@ Run 'ferry <command> --help' for a command's options.
 
 interface Command {
   readonly help: string;
-  run(argv: string[]): Promise<void>;
+  /** Resolves to the exit code (a number), or to anything else for 0. */
+  run(argv: string[]): Promise<unknown>;
 }
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -98,6 +99,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const m = await import('./stat.js');
     return { help: m.STAT_HELP, run: (argv) => m.runStat(argv) };
   },
+  analyze: async () => {
+    const m = await import('./analyze.js');
+    return { help: m.ANALYZE_HELP, run: (argv) => m.runAnalyze(argv) };
+  },
   version: async () => {
     const m = await import('./version.js');
     return { help: m.VERSION_HELP, run: (argv) => m.runVersion(argv) };
@@ -123,7 +128,8 @@ async function main(argv: string[]): Promise<void> {
     throw new UsageError(`unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}`);
   }
   current = { name, command: await load() };
-  await current.command.run(rest);
+  const code = await current.command.run(rest);
+  if (typeof code === 'number') process.exitCode = code;
 }
 
 /** One line saying what is wrong, then where the help is (never the whole help). */

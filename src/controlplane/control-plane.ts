@@ -44,6 +44,7 @@ import {
   startDiscovery,
   startInjector,
 } from './kubernetes/index.js';
+import { analyzeRunning, logAnalysis } from './mesh-analysis.js';
 import { RegistrationGate } from './registration-gate.js';
 import { Registry } from './registry.js';
 import { sidecarTargets } from './sidecar-targets.js';
@@ -269,7 +270,10 @@ export class ControlPlane {
       await cp.close();
       throw err;
     }
-    if (options.configPath) cp.watch(options.configPath);
+    if (options.configPath) {
+      cp.watch(options.configPath);
+      await logAnalysis(options.configPath, log);
+    }
     return cp;
   }
 
@@ -308,6 +312,7 @@ export class ControlPlane {
           const changes = describeMeshChange(this.registry.mesh, config);
           this.log.info({ file: path, changes }, 'mesh file changed; applying');
           this.registry.setMeshConfig(config);
+          void logAnalysis(path, this.log);
           // Discovered host names end in the mesh's domain.
           this.discovery?.setDomain(config.mesh.domain);
         },
@@ -453,6 +458,9 @@ export class ControlPlane {
       registry: this.registry,
       metrics: this.metrics,
       configError: () => this.configErrorText,
+      analyze: o.configPath
+        ? () => analyzeRunning(o.configPath as string, this.registry, this.ads)
+        : undefined,
       dashboard: stats,
       debugToken: o.debugToken,
     });

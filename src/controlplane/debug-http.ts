@@ -21,6 +21,8 @@ export interface DebugSources {
   readonly metrics: MetricsRegistry;
   /** The last rejected mesh file change, if any. */
   readonly configError: () => string | undefined;
+  /** `ferry analyze` of the mesh file on disk with the live view; absent without a file. */
+  readonly analyze?: () => Promise<object>;
   /**
    * Where the dashboard's numbers come from: the sidecars' metrics (a MetricsScraper) or
    * Prometheus. Absent: the dashboard shows the services and sidecars without numbers.
@@ -131,6 +133,17 @@ export function createDebugServer(sources: DebugSources): http.Server {
         if (!dump) return json(res, 404, { error: `no connected client has node id "${node}"` });
         return json(res, 200, dump);
       }
+      case '/debug/analyze':
+        if (!sources.analyze) {
+          return json(res, 404, {
+            error: 'this control plane was given its configuration in memory, not a mesh file',
+          });
+        }
+        sources.analyze().then(
+          (result) => json(res, 200, result),
+          (err: Error) => json(res, 500, { error: `cannot analyze the mesh file: ${err.message}` }),
+        );
+        return;
       case '/debug/registry':
         return json(res, 200, {
           version: sources.cache.version,
@@ -147,7 +160,7 @@ export function createDebugServer(sources: DebugSources): http.Server {
           res,
           200,
           'text/plain; charset=utf-8',
-          'Ferry control plane\n\n/ (dashboard)\n/healthz\n/version\n/metrics\n/debug/syncz\n/debug/config_dump?node=ID\n/debug/registry\n/dashboard/api/graph\n/dashboard/api/sidecars\n/dashboard/api/service?id=NAME.NAMESPACE\n/dashboard/api/targets\n',
+          'Ferry control plane\n\n/ (dashboard)\n/healthz\n/version\n/metrics\n/debug/syncz\n/debug/config_dump?node=ID\n/debug/analyze\n/debug/registry\n/dashboard/api/graph\n/dashboard/api/sidecars\n/dashboard/api/service?id=NAME.NAMESPACE\n/dashboard/api/targets\n',
         );
       default:
         return json(res, 404, { error: `no such endpoint ${url.pathname}` });

@@ -75,6 +75,7 @@ function checkTarget(
     const subsets = target.subsets.map((s) => s.name);
     issues.push({
       path: [...at, 'subset'],
+      kind: 'unknown-subset',
       message: `service '${target.name}' has no subset '${backend.subset}' (${
         subsets.length > 0 ? `its subsets: ${subsets.join(', ')}` : 'it has no subsets'
       })`,

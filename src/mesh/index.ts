@@ -1,4 +1,14 @@
 /** The mesh file: parsing, validation, loading and watching. The model is the contract. */
+
+export {
+  type AnalysisResult,
+  analyzeMesh,
+  type Finding,
+  formatFinding,
+  type LiveView,
+  MESSAGES,
+  type Severity,
+} from './analyze/index.js';
 export { DURATION_PATTERN, parseDuration } from './duration.js';
 export { loadMeshFile, type ReadMeshResult, readMeshFile } from './load-mesh-file.js';
 export { describeMeshChange } from './mesh-change.js';

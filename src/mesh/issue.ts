@@ -9,4 +9,6 @@ export interface Issue {
   readonly path: FieldPath;
   readonly message: string;
   readonly at?: 'key' | 'value';
+  /** What kind of problem, for problems `ferry analyze` gives their own code (see analyze/). */
+  readonly kind?: 'unknown-subset';
 }

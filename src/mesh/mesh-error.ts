@@ -9,6 +9,8 @@ export interface MeshError {
   /** Readable path of the offending field, e.g. `services[0].ports[1].protocol`; '' for none. */
   readonly field: string;
   readonly message: string;
+  /** The Issue's kind, when it has one. */
+  readonly kind?: 'unknown-subset';
 }
 
 export type MeshErrorCode = 'FERRY_MESH_INVALID' | 'FERRY_MESH_UNREADABLE';

@@ -61,7 +61,14 @@ export function parseMesh(text: string, file: string): ParseMeshResult {
 
   const errors = issues.map((issue): MeshError => {
     const { line, column } = locate(issue);
-    return { file, line, column, field: formatFieldPath(issue.path), message: issue.message };
+    return {
+      file,
+      line,
+      column,
+      field: formatFieldPath(issue.path),
+      message: issue.message,
+      ...(issue.kind ? { kind: issue.kind } : {}),
+    };
   });
   // Stable sort: issues on the same node keep the order the stages found them in.
   errors.sort((a, b) => a.line - b.line || a.column - b.column);

@@ -1,0 +1,9 @@
+/** `ferry analyze`: the mesh file's semantic problems, each with a stable code and a fix. */
+export {
+  type AnalysisResult,
+  analyzeMesh,
+  checkConfig,
+  type LiveView,
+} from './analyze-mesh.js';
+export { MESSAGES, type MessageType, type Severity } from './codes.js';
+export { type Finding, formatFinding } from './finding.js';
