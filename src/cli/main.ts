@@ -103,6 +103,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     const m = await import('./analyze.js');
     return { help: m.ANALYZE_HELP, run: (argv) => m.runAnalyze(argv) };
   },
+  check: async () => {
+    const m = await import('./check.js');
+    return { help: m.CHECK_HELP, run: (argv) => m.runCheck(argv) };
+  },
   version: async () => {
     const m = await import('./version.js');
     return { help: m.VERSION_HELP, run: (argv) => m.runVersion(argv) };
@@ -169,6 +173,17 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   if (parseError) usage(parseError.message);
   // Errors Ferry raises on purpose carry a FERRY_ code and a message meant for people.
   if (e.code?.startsWith('FERRY_')) {
+    if (e.code === 'FERRY_PORT_IN_USE') {
+      // The control plane names the port's role; the flag that chose it is the CLI's to add.
+      const port = Number(/:(\d+) is already in use/.exec(e.message)?.[1]);
+      const flag = flagsOfPort(port)[0];
+      if (flag) {
+        process.stderr.write(
+          `ferry: ${e.message} (${flag}): stop what listens there or pass ${flag} another port (0 picks a free one)\n`,
+        );
+        process.exit(1);
+      }
+    }
     process.stderr.write(`ferry: ${e.message}\n`);
     process.exit(1);
   }

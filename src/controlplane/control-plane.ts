@@ -175,6 +175,28 @@ export interface ControlPlaneIdentity {
   readonly verifier: CredentialVerifier;
 }
 
+/** The control plane's own health, as /debug/checks serves it for `ferry check`. */
+export interface ControlPlaneChecks {
+  /** Null when the CA is off. */
+  readonly ca: {
+    readonly trustDomain: string;
+    readonly rootNotAfter: string;
+    readonly certTtlMs: number;
+    readonly spiffeId: string;
+    /** The secure port's own certificate; null until issued. */
+    readonly servingNotAfter: string | null;
+  } | null;
+  /** Null without the injection webhook. */
+  readonly webhook: {
+    readonly port: number;
+    /** The MutatingWebhookConfiguration whose caBundle is kept; null when none is named. */
+    readonly config: string | null;
+    /** Whether the last check found (or made) it equal to the mesh root; null before one. */
+    readonly caBundleCurrent: boolean | null;
+    readonly checkedAt: string | null;
+  } | null;
+}
+
 /** A startup failure the CLI reports as one clear line. */
 export class ControlPlaneError extends Error {
   constructor(
@@ -189,6 +211,8 @@ export class ControlPlaneError extends Error {
 export class ControlPlane {
   private watcher: { close(): void } | undefined;
   private configErrorText: string | undefined;
+  /** The webhook configuration's caBundle: last checked when, and found current or not. */
+  private webhookBundle: { config?: string; current?: boolean; checkedAt?: Date } | undefined;
   private reloadCounters: { applied: CounterChild; rejected: CounterChild } | undefined;
   private readonly grpcServer = new grpc.Server(GRPC_SERVER_OPTIONS);
   /** The secure port has a server of its own, so that a stream knows which port it came on. */
@@ -394,6 +418,7 @@ export class ControlPlane {
         'Checks of the webhook configuration’s caBundle that failed (retried a minute later).',
       )
       .labels();
+    this.webhookBundle = webhook.config ? { config: webhook.config } : undefined;
     this.injector = await startInjector({
       port: webhook.port,
       host,
@@ -420,7 +445,13 @@ export class ControlPlane {
       resyncMs: webhook.resyncMs,
       namespaceLabels: discovery ? (ns) => discovery.namespaceLabels(ns) : undefined,
       onReview: (result) => reviews.labels(result).inc(),
-      onCaBundleFailure: () => bundleFailures.inc(),
+      onCaBundleFailure: () => {
+        bundleFailures.inc();
+        this.webhookBundle = { ...this.webhookBundle, current: false, checkedAt: new Date() };
+      },
+      onCaBundleCurrent: () => {
+        this.webhookBundle = { ...this.webhookBundle, current: true, checkedAt: new Date() };
+      },
       log: this.log,
     });
     this.webhookPort = this.injector.port;
@@ -458,6 +489,7 @@ export class ControlPlane {
       registry: this.registry,
       metrics: this.metrics,
       configError: () => this.configErrorText,
+      checks: () => this.checks(),
       analyze: o.configPath
         ? () => analyzeRunning(o.configPath as string, this.registry, this.ads)
         : undefined,
@@ -474,6 +506,32 @@ export class ControlPlane {
       { xds: `${host}:${this.xdsPort}`, http: `${host}:${this.httpPort}` },
       'control plane listening',
     );
+  }
+
+  /** What `ferry check` asks of the control plane itself: its CA and its webhook. */
+  checks(): ControlPlaneChecks {
+    const id = this.identity;
+    const bundle = this.webhookBundle;
+    return {
+      ca: id
+        ? {
+            trustDomain: id.ca.trustDomain,
+            rootNotAfter: id.ca.notAfter.toISOString(),
+            certTtlMs: id.ca.certTtlMs,
+            spiffeId: id.spiffeId,
+            servingNotAfter: id.serving.notAfter?.toISOString() ?? null,
+          }
+        : null,
+      webhook:
+        this.injector !== undefined
+          ? {
+              port: this.webhookPort,
+              config: bundle?.config ?? null,
+              caBundleCurrent: bundle?.current ?? null,
+              checkedAt: bundle?.checkedAt?.toISOString() ?? null,
+            }
+          : null,
+    };
   }
 
   /** Stops watching, closes every stream and both ports. */

@@ -21,6 +21,8 @@ export interface DebugSources {
   readonly metrics: MetricsRegistry;
   /** The last rejected mesh file change, if any. */
   readonly configError: () => string | undefined;
+  /** The CA's and the webhook's health (`ferry check`). */
+  readonly checks?: () => object;
   /** `ferry analyze` of the mesh file on disk with the live view; absent without a file. */
   readonly analyze?: () => Promise<object>;
   /**
@@ -133,6 +135,8 @@ export function createDebugServer(sources: DebugSources): http.Server {
         if (!dump) return json(res, 404, { error: `no connected client has node id "${node}"` });
         return json(res, 200, dump);
       }
+      case '/debug/checks':
+        return json(res, 200, sources.checks?.() ?? { ca: null, webhook: null });
       case '/debug/analyze':
         if (!sources.analyze) {
           return json(res, 404, {
@@ -160,7 +164,7 @@ export function createDebugServer(sources: DebugSources): http.Server {
           res,
           200,
           'text/plain; charset=utf-8',
-          'Ferry control plane\n\n/ (dashboard)\n/healthz\n/version\n/metrics\n/debug/syncz\n/debug/config_dump?node=ID\n/debug/analyze\n/debug/registry\n/dashboard/api/graph\n/dashboard/api/sidecars\n/dashboard/api/service?id=NAME.NAMESPACE\n/dashboard/api/targets\n',
+          'Ferry control plane\n\n/ (dashboard)\n/healthz\n/version\n/metrics\n/debug/syncz\n/debug/config_dump?node=ID\n/debug/analyze\n/debug/checks\n/debug/registry\n/dashboard/api/graph\n/dashboard/api/sidecars\n/dashboard/api/service?id=NAME.NAMESPACE\n/dashboard/api/targets\n',
         );
       default:
         return json(res, 404, { error: `no such endpoint ${url.pathname}` });

@@ -4,6 +4,7 @@ export { AdsServer } from './ads-server.js';
 export type { StreamStatus, TypeStatus } from './ads-stream.js';
 export {
   ControlPlane,
+  type ControlPlaneChecks,
   ControlPlaneError,
   type ControlPlaneOptions,
   DEFAULT_SERVICE_NAME,

@@ -1,10 +1,10 @@
 /** `ferry version` against a real control plane with two real sidecars connected. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { runVersion } from '../../src/cli/version.js';
 import type { ControlPlane } from '../../src/controlplane/index.js';
 import type { Sidecar } from '../../src/proxy/index.js';
+import { closedPort } from '../support/http-upstream.js';
 import { mesh, service } from '../support/mesh.js';
 import { startControlPlane, startSidecar } from '../support/mesh-harness.js';
 import { sink } from '../support/output-sink.js';
@@ -76,12 +76,3 @@ describe('ferry version', () => {
     );
   });
 });
-
-/** A port nothing listens on (one just released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

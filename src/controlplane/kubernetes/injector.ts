@@ -41,6 +41,8 @@ export interface InjectorOptions {
   readonly onReview?: (outcome: ReviewOutcome) => void;
   /** Told of each failed caBundle check after the first (which fails the start). */
   readonly onCaBundleFailure?: () => void;
+  /** Told of each caBundle check that found it current (or made it so). */
+  readonly onCaBundleCurrent?: () => void;
   readonly log: Logger;
 }
 
@@ -80,7 +82,7 @@ export async function startInjector(o: InjectorOptions): Promise<Injector> {
           name: o.webhookConfig ?? '',
           caBundle: o.caBundle,
           log: o.log,
-        });
+        }).then(() => o.onCaBundleCurrent?.());
       await keep();
       resync = setInterval(() => {
         keep().catch((err: Error) => {
