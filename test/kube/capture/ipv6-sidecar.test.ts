@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.join(HERE, '../../../src/cli/main.js');
 const SUPPORT = path.join(HERE, '../support');
 const PROXY_UID = 1337;
+/** A file of the dependencies the sidecar loads (node_modules may be a link elsewhere). */
+const DEPENDENCY = createRequire(import.meta.url).resolve('@grpc/grpc-js');
 
 interface TcpLog {
   readonly direction: string;
@@ -80,7 +83,11 @@ describe('capture: IPv6 through a real sidecar bound to :: (dual-stack)', functi
   }
 
   before(async function () {
-    const skip = await captureSkipReason(['ip', 'iptables', 'ip6tables', 'nsenter', 'ss']);
+    // The sidecar runs as uid 1337: the CLI and its dependencies must be readable to it.
+    const skip = await captureSkipReason(['ip', 'iptables', 'ip6tables', 'nsenter', 'ss'], {
+      uid: PROXY_UID,
+      files: [MAIN, DEPENDENCY],
+    });
     if (skip) {
       console.log(`    (skipped: ${skip})`);
       this.skip();

@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.join(HERE, '../../../src/cli/main.js');
 const SUPPORT = path.join(HERE, '../support');
 const PROXY_UID = 1337;
+/** A file of the dependencies the sidecar loads (node_modules may be a link elsewhere). */
+const DEPENDENCY = createRequire(import.meta.url).resolve('@grpc/grpc-js');
 /** What the apps send; it must never be seen on the overlay for meshed traffic. */
 const MARKER = `ferry-plaintext-${process.pid}`;
 
@@ -41,7 +44,11 @@ describe('capture: two nodes, a VXLAN overlay, ferry init and sidecars in every 
   const node = (...argv: string[]) => [process.execPath, ...argv];
 
   before(async function () {
-    const skip = await captureSkipReason(['ip', 'iptables', 'nsenter']);
+    // The sidecar runs as uid 1337: the CLI and its dependencies must be readable to it.
+    const skip = await captureSkipReason(['ip', 'iptables', 'nsenter'], {
+      uid: PROXY_UID,
+      files: [MAIN, DEPENDENCY],
+    });
     if (skip) {
       console.log(`    (skipped: ${skip})`);
       this.skip();

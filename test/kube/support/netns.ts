@@ -14,6 +14,7 @@ import {
   ADDON_BUILD_COMMAND,
   originalDestinationAvailable,
 } from '../../../src/kube/capture/index.js';
+import { readableCopy, runAsSkipReason } from './readable-by.js';
 
 const exec = promisify(execFile);
 const SUPPORT = path.dirname(fileURLToPath(import.meta.url));
@@ -21,11 +22,16 @@ const SUPPORT = path.dirname(fileURLToPath(import.meta.url));
 export const isRoot = (): boolean => process.getuid?.() === 0;
 
 /**
- * Why a capture test cannot run here, or undefined: it needs root, the `tools` and the
- * SO_ORIGINAL_DST addon.
+ * Why a capture test cannot run here, or undefined: it needs root, the `tools`, the
+ * SO_ORIGINAL_DST addon and, for what it runs as another uid (`runsAs`), files that uid reads.
  */
-export async function captureSkipReason(tools: readonly string[]): Promise<string | undefined> {
+export async function captureSkipReason(
+  tools: readonly string[],
+  runsAs?: { readonly uid: number; readonly files: readonly string[] },
+): Promise<string | undefined> {
   if (!isRoot()) return 'network namespaces and iptables need root';
+  const unreadable = runsAs ? runAsSkipReason(runsAs.uid, runsAs.files) : undefined;
+  if (unreadable) return unreadable;
   for (const tool of tools) {
     try {
       await exec('sh', ['-c', `command -v ${tool}`]);
@@ -185,7 +191,10 @@ export async function createPodNetwork(): Promise<PodNetwork> {
         `--net=/run/netns/${ns}`,
         ...as,
         process.execPath,
-        path.join(SUPPORT, 'probe-client.js'),
+        // probe-client.js needs nothing but node: copied where uid can read it if need be.
+        uid === undefined
+          ? path.join(SUPPORT, 'probe-client.js')
+          : readableCopy(path.join(SUPPORT, 'probe-client.js'), uid),
         host,
         String(port),
       ]);
