@@ -15,7 +15,7 @@ import { waitFor } from '../support/wait-for.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
-export interface TourStep {
+interface TourStep {
   readonly command: string;
   readonly background: boolean;
   /** Documented output lines, in order. */
@@ -23,7 +23,7 @@ export interface TourStep {
 }
 
 /** The `sh` blocks of README's "## Quick tour" section, as commands and documented output. */
-export function quickTourSteps(readme: string): TourStep[] {
+function quickTourSteps(readme: string): TourStep[] {
   const start = readme.indexOf('\n## Quick tour\n');
   assert.ok(start >= 0, 'README has a "## Quick tour" section');
   const end = readme.indexOf('\n## ', start + 1);
@@ -60,7 +60,7 @@ function linePattern(documented: string): RegExp {
 }
 
 /** The documented lines not found in the output, in order ([] when all are there). */
-export function missingLines(output: string, expect: readonly string[]): string[] {
+function missingLines(output: string, expect: readonly string[]): string[] {
   const lines = output.split('\n');
   let at = 0;
   for (let i = 0; i < expect.length; i++) {
