@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCheck } from '../../src/cli/check.js';
+import { caCheck, runCheck, webhookCheck } from '../../src/cli/check.js';
 import { ControlPlane } from '../../src/controlplane/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import type { Sidecar } from '../../src/proxy/index.js';
@@ -144,6 +144,47 @@ describe('ferry check', function () {
     assert.match(
       r.stdout,
       /^✖ control plane not reachable: cannot reach the control plane at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\n {4}→ start it \(npm start, or ferry control-plane\)/,
+    );
+  });
+});
+
+describe('ferry check: the CA and webhook lines', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  const ca = {
+    trustDomain: 'cluster.local',
+    rootNotAfter: '2036-01-01T00:00:00Z',
+    certTtlMs: 86_400_000,
+    spiffeId: 'spiffe://cluster.local/ns/ferry-system/sa/ferry-control-plane',
+    servingNotAfter: '2026-01-01T12:00:00Z',
+  };
+
+  it('fails a root near its end, and a serving certificate not issued', () => {
+    const near = caCheck(
+      { ca: { ...ca, rootNotAfter: '2026-01-11T00:00:00Z' }, webhook: null },
+      now,
+    );
+    assert.equal(near.ok, false);
+    assert.match(near.text, /^CA: the root of cluster\.local expires in 10 days/);
+    assert.match(near.fix ?? '', /plug in a new root/);
+    const unissued = caCheck({ ca: { ...ca, servingNotAfter: null }, webhook: null }, now);
+    assert.equal(unissued.ok, false);
+    assert.match(unissued.text, /own certificate .* is not issued/);
+    assert.equal(caCheck({ ca: null, webhook: null }, now).ok, true);
+  });
+
+  it("checks the webhook's caBundle only with the webhook, and fails a stale one", () => {
+    assert.equal(webhookCheck({ ca, webhook: null }), undefined);
+    const webhook = {
+      port: 15017,
+      config: 'ferry-sidecar-injector',
+      checkedAt: '2026-01-01T00:00:00Z',
+    };
+    assert.equal(webhookCheck({ ca, webhook: { ...webhook, caBundleCurrent: true } })?.ok, true);
+    const stale = webhookCheck({ ca, webhook: { ...webhook, caBundleCurrent: false } });
+    assert.equal(stale?.ok, false);
+    assert.match(
+      stale?.text ?? '',
+      /caBundle of MutatingWebhookConfiguration ferry-sidecar-injector is not the mesh root/,
     );
   });
 });
