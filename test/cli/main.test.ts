@@ -4,7 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { runCli } from '../support/cli-process.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../../examples/mesh.yaml', import.meta.url));
 
 describe('ferry (errors and version)', () => {
   it('suggests the command meant, in one line and a pointer to --help', async () => {
@@ -80,6 +83,30 @@ describe('ferry (errors and version)', () => {
       assert.equal(
         r.stderr,
         `ferry: port ${port} (--outbound-port) is in use on 127.0.0.1: stop what listens there or pass --outbound-port another port (0 picks a free one)\n`,
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("names the control plane's flag of a port in use too", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = await runCli([
+        'control-plane',
+        '--config',
+        EXAMPLE,
+        '--xds-port',
+        '0',
+        '--http-port',
+        String(port),
+      ]);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        `ferry: HTTP port 127.0.0.1:${port} is already in use (--http-port): stop what listens there or pass --http-port another port (0 picks a free one)\n`,
       );
     } finally {
       blocker.close();
