@@ -49,7 +49,7 @@ Kinds (and istioctl's aliases):
                             outlier ejection, requests (from its admin port; the control
                             plane's view when that cannot be reached)
   secret, secrets, s        certificates: identity, serial, validity and chain (never keys)
-  all                       all of the above
+  all, a                    all of the above
   bootstrap, b              what the sidecar was started with: node, xDS server, ports
   log                       the sidecar's log level; --level changes it while it runs
 
@@ -96,6 +96,7 @@ const KIND_ALIASES: Record<string, ProxyConfigKind | 'all' | 'bootstrap' | 'log'
   secrets: 'secrets',
   s: 'secrets',
   all: 'all',
+  a: 'all',
   bootstrap: 'bootstrap',
   b: 'bootstrap',
   log: 'log',
