@@ -84,6 +84,8 @@ const PROTECTED: ReadonlySet<string> = new Set([
   '/debug/syncz',
   '/debug/config_dump',
   '/debug/registry',
+  '/debug/analyze',
+  '/debug/checks',
 ]);
 
 export function createDebugServer(sources: DebugSources): http.Server {
