@@ -28,3 +28,4 @@ export {
   type WatchMeshFileOptions,
   watchMeshFile,
 } from './watch-mesh-file.js';
+export { DEFAULT_CLUSTER_NAME, type WorkloadNames, workloadNames } from './workload-names.js';

@@ -52,6 +52,8 @@ export interface MeshTelemetry {
   readonly tracing?: TracingSettings;
   /** The mesh-wide access log setting; a service's own overrides it. */
   readonly accessLog?: AccessLogSettings;
+  /** `source_cluster` / `destination_cluster` of the standard metrics; absent: `Kubernetes`. */
+  readonly clusterName?: string;
 }
 
 /** A service's own telemetry, applied by the sidecars in front of its endpoints. */

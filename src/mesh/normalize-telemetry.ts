@@ -26,9 +26,11 @@ export function normalizeMeshTelemetry(
     ? readTracing(raw.tracing, [...path, 'tracing'], issues)
     : undefined;
   const accessLog = readAccessLog(raw.accessLog, [...path, 'accessLog'], issues);
+  const clusterName = str(raw.clusterName);
   return {
     ...(tracing !== undefined ? { tracing } : {}),
     ...(accessLog !== undefined ? { accessLog } : {}),
+    ...(clusterName !== undefined ? { clusterName } : {}),
   };
 }
 

@@ -2,10 +2,10 @@
  * ClusterLoadAssignments: a service port's endpoints grouped by locality.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/endpoint/v3/endpoint.proto
  */
-import type { Endpoint, Service, ServicePort, Subset } from '../../mesh/index.js';
+import type { Endpoint, MeshSettings, Service, ServicePort, Subset } from '../../mesh/index.js';
 import { outboundClusterName } from './names.js';
 import type { Message } from './resources.js';
-import { meshedEndpointMetadata } from './tls.js';
+import { endpointMetadata } from './workload-metadata.js';
 
 /** Envoy requires endpoint weights >= 1; the model allows 1..128. */
 function endpointWeight(e: Endpoint): number {
@@ -25,13 +25,28 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function lbEndpoint({ endpoint, port }: Placed): Message {
+function lbEndpoint({ endpoint, port }: Placed, metadata: Message): Message {
   return {
     endpoint: { address: { socket_address: { address: endpoint.address, port_value: port } } },
     health_status: endpoint.health,
     load_balancing_weight: { value: endpointWeight(endpoint) },
-    // Tells the cluster's transport_socket_matches which endpoints run a sidecar.
-    ...(endpoint.meshed ? { metadata: meshedEndpointMetadata() } : {}),
+    // Who the endpoint is (for the metrics), and whether it runs a sidecar (for mTLS).
+    metadata,
+  };
+}
+
+/** Each endpoint's metadata, made once for all the service's ports and subsets. */
+type MetadataOf = (e: Endpoint) => Message;
+
+function metadataCache(service: Service, mesh: MeshSettings): MetadataOf {
+  const cache = new Map<Endpoint, Message>();
+  return (e) => {
+    let m = cache.get(e);
+    if (!m) {
+      m = endpointMetadata(e, service, mesh);
+      cache.set(e, m);
+    }
+    return m;
   };
 }
 
@@ -45,6 +60,7 @@ export function loadAssignment(
   service: Service,
   port: ServicePort,
   subset: Subset | undefined,
+  metadataOf: MetadataOf,
   warnings: string[],
 ): Message {
   const name = outboundClusterName(port.port, service.hostname, subset?.name);
@@ -80,7 +96,7 @@ export function loadAssignment(
     const weight = placed.reduce((sum, p) => sum + endpointWeight(p.endpoint), 0);
     return {
       locality: { region: g.region, zone: g.zone },
-      lb_endpoints: placed.map(lbEndpoint),
+      lb_endpoints: placed.map((p) => lbEndpoint(p, metadataOf(p.endpoint))),
       load_balancing_weight: { value: Math.max(1, weight) },
       priority: 0,
     };
@@ -89,11 +105,18 @@ export function loadAssignment(
 }
 
 /** The CLAs of one service: per port, then per port and subset (names match its clusters). */
-export function serviceLoadAssignments(service: Service, warnings: string[]): Message[] {
+export function serviceLoadAssignments(
+  service: Service,
+  mesh: MeshSettings,
+  warnings: string[],
+): Message[] {
   const out: Message[] = [];
+  const metadataOf = metadataCache(service, mesh);
   for (const port of service.ports) {
-    out.push(loadAssignment(service, port, undefined, warnings));
-    for (const subset of service.subsets) out.push(loadAssignment(service, port, subset, warnings));
+    out.push(loadAssignment(service, port, undefined, metadataOf, warnings));
+    for (const subset of service.subsets) {
+      out.push(loadAssignment(service, port, subset, metadataOf, warnings));
+    }
   }
   return out;
 }

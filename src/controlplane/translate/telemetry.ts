@@ -112,9 +112,19 @@ function hcmTracing(t: TracingSettings, serviceName: string): Message {
   };
 }
 
-/** The listener metadata that carries the propagation formats. */
-function tracingMetadata(t: TracingSettings): Message {
-  return { filter_metadata: { ferry: jsonToStruct({ trace_propagation: [...t.propagation] }) } };
+/**
+ * The listener metadata that carries the propagation formats and, when the mesh file names
+ * one, the cluster name the sidecar's metrics carry (absent: Istio's default, `Kubernetes`).
+ */
+function listenerMetadata(mesh: MeshSettings): Message | undefined {
+  const t = mesh.telemetry?.tracing;
+  const clusterName = mesh.telemetry?.clusterName;
+  if (!t && clusterName === undefined) return undefined;
+  const ferry = {
+    ...(t ? { trace_propagation: [...t.propagation] } : {}),
+    ...(clusterName !== undefined ? { cluster_id: clusterName } : {}),
+  };
+  return { filter_metadata: { ferry: jsonToStruct(ferry) } };
 }
 
 /**
@@ -165,10 +175,11 @@ export function listenerTelemetry(
 ): ListenerTelemetry {
   const tracing = mesh.telemetry?.tracing;
   const access = effectiveAccessLog(service, mesh);
+  const metadata = listenerMetadata(mesh);
   return {
     ...(tracing ? { tracing: hcmTracing(tracing, serviceName) } : {}),
     httpAccessLog: accessLogs(access, 'http'),
     tcpAccessLog: accessLogs(access, 'tcp'),
-    ...(tracing ? { metadata: tracingMetadata(tracing) } : {}),
+    ...(metadata ? { metadata } : {}),
   };
 }

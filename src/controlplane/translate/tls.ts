@@ -49,15 +49,6 @@ const TLS_PARAMS: Message = {
   tls_maximum_protocol_version: 'TLSv1_3',
 };
 
-/** The metadata of a meshed endpoint in a ClusterLoadAssignment. */
-export function meshedEndpointMetadata(): Message {
-  return {
-    filter_metadata: {
-      [TRANSPORT_SOCKET_MATCH]: jsonToStruct({ [TLS_MODE_KEY]: TLS_MODE_MESHED }),
-    },
-  };
-}
-
 /**
  * The SPIFFE IDs a service's meshed endpoints may present, sorted: the accounts the service
  * admits (mesh file, or the pods a Kubernetes Service selects), never what registered — a

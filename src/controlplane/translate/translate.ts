@@ -63,7 +63,7 @@ export function translateMesh(config: MeshConfig, namespaces: Iterable<string> =
   const endpoints: NamedResource[] = [];
   for (const service of index.services) {
     for (const c of serviceClusters(service, config.mesh, warnings)) clusters.push(named(c));
-    for (const cla of serviceLoadAssignments(service, warnings)) {
+    for (const cla of serviceLoadAssignments(service, config.mesh, warnings)) {
       endpoints.push(named(cla, String(cla.cluster_name)));
     }
   }

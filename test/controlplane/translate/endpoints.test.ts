@@ -40,18 +40,80 @@ describe('translate: cluster load assignments', () => {
         [{ region: 'us', zone: 'b' }, { value: 5 }, 0],
       ],
     );
-    assert.deepEqual(cla.endpoints[2].lb_endpoints, [
-      {
-        endpoint: { address: { socket_address: { address: '10.0.0.2', port_value: 8081 } } },
-        health_status: 'UNHEALTHY',
-        load_balancing_weight: { value: 3 },
-      },
-      {
-        endpoint: { address: { socket_address: { address: '10.0.0.3', port_value: 8080 } } },
-        health_status: 'HEALTHY',
-        load_balancing_weight: { value: 2 },
-      },
+    const { metadata: _m0, ...first } = cla.endpoints[2].lb_endpoints[0];
+    const { metadata: _m1, ...second } = cla.endpoints[2].lb_endpoints[1];
+    assert.deepEqual(
+      [first, second],
+      [
+        {
+          endpoint: { address: { socket_address: { address: '10.0.0.2', port_value: 8081 } } },
+          health_status: 'UNHEALTHY',
+          load_balancing_weight: { value: 3 },
+        },
+        {
+          endpoint: { address: { socket_address: { address: '10.0.0.3', port_value: 8080 } } },
+          health_status: 'HEALTHY',
+          load_balancing_weight: { value: 2 },
+        },
+      ],
+    );
+  });
+
+  it("names each endpoint's workload in Istio's format, with app, version and (behind a sidecar) the SPIFFE ID", () => {
+    const config = mesh(
+      service('reviews', 'shop', [[80, 'http']], {
+        endpoints: [
+          endpoint('10.0.0.1', { 80: 80 }, { labels: { app: 'reviews', version: 'v2' } }),
+          endpoint(
+            '10.0.0.2',
+            { 80: 80 },
+            { labels: { version: 'v1' }, meshed: true, serviceAccount: 'bookinfo-reviews' },
+          ),
+          endpoint('10.0.0.3', { 80: 80 }, { meshed: true }),
+        ],
+      }),
+    );
+    const cla = get(
+      translateMesh(config).resources.endpoints,
+      'outbound|80||reviews.shop.svc.cluster.local',
+    );
+    const seen = cla.endpoints[0].lb_endpoints.map((e: Loose) => {
+      const m = e.metadata.filter_metadata;
+      const ferry = m.ferry.fields;
+      return [
+        m.istio.fields.workload.stringValue,
+        ferry.app.stringValue,
+        ferry.version.stringValue,
+        ferry.principal?.stringValue,
+      ];
+    });
+    assert.deepEqual(seen, [
+      ['reviews-v2;shop;reviews;v2;Kubernetes', 'reviews', 'v2', undefined],
+      [
+        'reviews-v1;shop;reviews;v1;Kubernetes',
+        'reviews',
+        'v1',
+        'spiffe://cluster.local/ns/shop/sa/bookinfo-reviews',
+      ],
+      [
+        'reviews;shop;reviews;latest;Kubernetes',
+        'reviews',
+        'unknown',
+        'spiffe://cluster.local/ns/shop/sa/default',
+      ],
     ]);
+  });
+
+  it("carries the mesh file's cluster name (telemetry.clusterName) in the workload string", () => {
+    const base = mesh(
+      service('s', 'default', [[80, 'http']], { endpoints: [endpoint('10.0.0.1', { 80: 80 })] }),
+    );
+    const config = { ...base, mesh: { ...base.mesh, telemetry: { clusterName: 'east-1' } } };
+    const cla = get(translateMesh(config).resources.endpoints, `outbound|80||${HOST}`);
+    assert.equal(
+      cla.endpoints[0].lb_endpoints[0].metadata.filter_metadata.istio.fields.workload.stringValue,
+      's;default;s;latest;east-1',
+    );
   });
 
   it('gives subset CLAs only the endpoints whose labels match', () => {

@@ -39,7 +39,7 @@ describe('translate: mutual TLS to meshed endpoints', () => {
     const cla = get(translateMesh(mesh(api())).resources.endpoints, CLUSTER);
     const marks = cla.endpoints[0].lb_endpoints.map((e: Loose) => [
       e.endpoint.address.socket_address.address,
-      e.metadata?.filter_metadata['envoy.transport_socket_match'].fields.tlsMode.stringValue,
+      e.metadata.filter_metadata['envoy.transport_socket_match']?.fields.tlsMode.stringValue,
     ]);
     assert.deepEqual(marks, [
       ['10.0.0.1', 'istio'],
