@@ -33,7 +33,7 @@ import {
   type MeshFileError,
   watchMeshFile,
 } from '../mesh/index.js';
-import { type CounterChild, MetricsRegistry } from '../metrics/index.js';
+import { type CounterChild, MetricsRegistry, registerBuildInfo } from '../metrics/index.js';
 import type { AdsLimits } from './ads-limits.js';
 import { createAdsMetrics } from './ads-metrics.js';
 import { AdsServer } from './ads-server.js';
@@ -245,6 +245,7 @@ export class ControlPlane {
     const cache = new SnapshotCache(registry, { debounceMs: options.debounceMs, log });
     cache.start();
     const metrics = new MetricsRegistry();
+    registerBuildInfo(metrics, 'pilot');
     const host = options.host ?? '127.0.0.1';
     const kube = options.kubernetes;
     // The CA comes first: who may register depends on its credential check.

@@ -1,4 +1,6 @@
 /** Prometheus metrics: counters, gauges and histograms with pre-bound labels. */
+
+export { type BuildComponent, registerBuildInfo } from './build-info.js';
 export {
   Counter,
   CounterChild,

@@ -13,7 +13,7 @@ import {
 } from '../kube/capture/index.js';
 import { type Logger, setLogLevel } from '../log/index.js';
 import type { Protocol } from '../mesh/index.js';
-import { MetricsRegistry } from '../metrics/index.js';
+import { MetricsRegistry, registerBuildInfo } from '../metrics/index.js';
 import { FERRY_VERSION } from '../version/index.js';
 import { nodeMetadataFor } from '../xds/index.js';
 import { XdsClient, type XdsClient as XdsClientType } from '../xds-client/index.js';
@@ -150,6 +150,8 @@ export class Sidecar {
   /** The secure context built from the workload's certificate, if it has one. */
   readonly tls: WorkloadTls | undefined;
   private readonly metrics = new MetricsRegistry();
+  /** Istio's standard metrics, both reporters; told of each configuration to name peers. */
+  private readonly istio: IstioMetrics;
   private xds: XdsClientType | undefined;
   private listeners: HttpListener[] = [];
   private locals: LocalServer[] = [];
@@ -178,6 +180,13 @@ export class Sidecar {
     // undici upstream.
     this.pools = new UpstreamPools(options.http1 === 'node' ? 'undici' : 'ferry');
     this.tls = options.certificates ? new WorkloadTls(options.certificates) : undefined;
+    registerBuildInfo(this.metrics, 'proxy');
+    this.istio = new IstioMetrics(this.metrics, {
+      service: options.service,
+      namespace: ns,
+      labels: options.labels ?? {},
+      principal: () => this.principal,
+    });
     this.telemetry = new LiveTelemetry(
       {
         tracing: options.tracing,
@@ -304,12 +313,7 @@ export class Sidecar {
       retryBufferLimit: DEFAULT_RETRY_BUFFER_LIMIT,
       mirror: this.mirror,
     };
-    const istio = new IstioMetrics(this.metrics, {
-      service: o.service,
-      namespace: o.namespace ?? 'default',
-      labels: o.labels ?? {},
-      principal: () => this.principal,
-    });
+    const istio = this.istio;
     const onDenied = (d: Denial) =>
       o.log.warn(
         {
@@ -325,7 +329,7 @@ export class Sidecar {
     const tcpIn = istio.tcpRecorder('destination');
     // The access log is the listener's in force when the connection closes.
     const tcpEnv = (rec: typeof tcpOut, view: () => RouteView): TcpProxyEnv => ({
-      opened: (cluster, socket) => rec.opened(cluster.name, socket),
+      opened: (cluster, socket, to, secure) => rec.opened(cluster.name, socket, to, secure),
       closed: (x) => {
         rec.closed({
           clusterName: x.cluster.name,
@@ -333,6 +337,8 @@ export class Sidecar {
           received: x.received,
           downstreamSocket: x.downstream,
           failed: x.failed,
+          upstreamHost: x.host,
+          upstreamSecure: x.secure,
         });
         view().accessLog?.tcp(x);
       },
@@ -619,6 +625,11 @@ export class Sidecar {
       }
       const first = this.runtime === undefined;
       this.runtime = result.config;
+      // Callers are named from the workloads EDS lists; the cluster name from the listener.
+      this.istio.configure(
+        result.config.clusters.values(),
+        result.config.telemetry.inbound.clusterName ?? result.config.telemetry.outbound.clusterName,
+      );
       const telemetry = this.telemetry.apply(result.config.telemetry);
       this.lastTelemetry = telemetry;
       if (first) {

@@ -19,3 +19,4 @@ export {
   type Translation,
 } from './resources.js';
 export { translateMesh, translateWorkload } from './translate.js';
+export { endpointMetadata, meshClusterName } from './workload-metadata.js';

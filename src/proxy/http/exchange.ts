@@ -549,6 +549,12 @@ export class Exchange {
     return this.cluster.name;
   }
 
+  /** For metrics: whether the last attempt went to its host over mTLS. */
+  get upstreamSecure(): boolean {
+    const host = this.upstreamHost;
+    return host !== undefined && this.cluster.hostTls?.get(host) !== undefined;
+  }
+
   /** For metrics: the downstream request (its TLS peer, if any). */
   get downstreamSocket(): unknown {
     return this.req;

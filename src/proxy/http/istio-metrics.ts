@@ -1,15 +1,19 @@
 /**
  * Istio's standard metrics, with Istio's names, labels and buckets, so that the dashboards
- * and alerts people already have for Istio work on Ferry unchanged:
+ * and alerts people already have for Istio (and Kiali's graph) work on Ferry unchanged:
  * https://istio.io/latest/docs/reference/config/metrics/
  *
- * Recording costs no string building in the common case: the labels that depend only on the
- * configuration (who this workload is, which service a cluster stands for) are worked out
- * once per cluster; a request adds only its response code, gRPC status and flags, and the
- * metric children for each combination are found by number in small maps and kept.
- * Cardinality is bounded: past a limit of combinations per cluster, new ones are counted
- * under response_code "other".
+ * Both peers are named on both sides (see peer-workloads.ts: from EDS metadata and the
+ * caller's verified SPIFFE ID, nothing on the wire). Recording costs no string building in
+ * the common case: the labels that depend only on the configuration (who this workload is,
+ * which service a cluster stands for, who the picked host or the verified caller is) are
+ * worked out once per host (source) or per caller and cluster (destination); a request adds
+ * only its response code, gRPC status and flags, and the metric children for each
+ * combination are found by number in small maps and kept. Cardinality is bounded: past a
+ * limit of combinations per label group, new ones are counted under response_code "other".
  */
+
+import { DEFAULT_CLUSTER_NAME, workloadNames } from '../../mesh/index.js';
 import type {
   Counter,
   CounterChild,
@@ -18,6 +22,14 @@ import type {
   MetricsRegistry,
 } from '../../metrics/index.js';
 import { requestPrincipal } from '../tls/index.js';
+import {
+  endpointPeer,
+  type IndexedCluster,
+  PeerIndex,
+  type PeerWorkload,
+  UNKNOWN,
+  UNKNOWN_PEER,
+} from './peer-workloads.js';
 
 /** Milliseconds, as Istio's istio_request_duration_milliseconds. */
 export const DURATION_BUCKETS_MS = [
@@ -27,7 +39,7 @@ export const DURATION_BUCKETS_MS = [
 /** Bytes, as Istio's istio_request_bytes / istio_response_bytes. */
 export const SIZE_BUCKETS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];
 
-/** Istio's label set, in order. */
+/** Istio's label set, in Istio's order. */
 export const ISTIO_LABELS = [
   'reporter',
   'source_workload',
@@ -36,6 +48,7 @@ export const ISTIO_LABELS = [
   'source_app',
   'source_version',
   'source_canonical_service',
+  'source_canonical_revision',
   'source_cluster',
   'destination_workload',
   'destination_workload_namespace',
@@ -46,6 +59,7 @@ export const ISTIO_LABELS = [
   'destination_service_name',
   'destination_service_namespace',
   'destination_canonical_service',
+  'destination_canonical_revision',
   'destination_cluster',
   'request_protocol',
   'response_code',
@@ -54,13 +68,15 @@ export const ISTIO_LABELS = [
   'connection_security_policy',
 ] as const;
 
+type IstioLabel = (typeof ISTIO_LABELS)[number];
+type Labels = Record<IstioLabel, string>;
+
 /** Istio's TCP metrics carry the same labels less the HTTP ones. */
 export const TCP_LABELS = ISTIO_LABELS.filter(
   (l) => l !== 'request_protocol' && l !== 'response_code' && l !== 'grpc_response_status',
 );
 
-const UNKNOWN = 'unknown';
-/** Distinct (code, gRPC status, flags, peer) combinations kept per cluster before "other". */
+/** Distinct (code, gRPC status, flags) combinations kept per label group before "other". */
 const MAX_COMBINATIONS = 200;
 
 /** Who this sidecar's workload is. */
@@ -74,6 +90,13 @@ export interface WorkloadIdentity {
   readonly domain?: string;
 }
 
+/** The upstream host a request went to (a Host: its EDS `metadata` names its workload). */
+export type UpstreamHostLike = object;
+
+function metadataOf(host: UpstreamHostLike): object | undefined {
+  return (host as { readonly metadata?: object }).metadata;
+}
+
 /** What a finished request tells the metrics (an Exchange, or a local reply). */
 export interface RequestOutcome {
   readonly clusterName: string | undefined;
@@ -85,6 +108,9 @@ export interface RequestOutcome {
   readonly requestBytes: number;
   readonly responseBytes: number;
   readonly downstreamSocket: unknown;
+  /** The host the last attempt went to (source side), and whether over mTLS. */
+  readonly upstreamHost?: UpstreamHostLike | undefined;
+  readonly upstreamSecure?: boolean;
 }
 
 interface Children {
@@ -92,20 +118,6 @@ interface Children {
   readonly duration: HistogramChild;
   readonly requestSize: HistogramChild;
   readonly responseSize: HistogramChild;
-}
-
-/** The labels of one cluster, as seen from one side, with its children by outcome. */
-class LabelGroup {
-  /** The common case: no gRPC status, no flags, no peer identity; by response code. */
-  readonly byStatus = new Map<number, Children>();
-  readonly byOutcome = new Map<string, Children>();
-  constructor(readonly fixed: Record<(typeof ISTIO_LABELS)[number], string>) {}
-}
-
-/** Parses `outbound|PORT|SUBSET|HOST` / `inbound|PORT||` (Envoy/Istio cluster names). */
-function parseClusterName(name: string): { direction: string; subset: string; host: string } {
-  const parts = name.split('|');
-  return { direction: parts[0] ?? '', subset: parts[2] ?? '', host: parts[3] ?? '' };
 }
 
 /** Istio's TCP metrics of one connection's labels. */
@@ -116,6 +128,30 @@ interface TcpChildren {
   readonly closed: CounterChild;
 }
 
+/** The labels of one peer and cluster, as seen from one side, with its children by outcome. */
+class LabelGroup {
+  /** The common case: no gRPC status, no flags; by response code. */
+  readonly byStatus = new Map<number, Children>();
+  readonly byOutcome = new Map<string, Children>();
+  tcp: TcpChildren | undefined = undefined;
+  tcpFailed: TcpChildren | undefined = undefined;
+  constructor(readonly fixed: Readonly<Labels>) {}
+}
+
+/** A source-side group, kept on the host (weakly) with what it was built from. */
+interface HostGroup {
+  readonly generation: number;
+  readonly metadata: object | undefined;
+  readonly secure: boolean;
+  readonly clusterName: string;
+  readonly group: LabelGroup;
+}
+
+/** Parses `outbound|PORT|SUBSET|HOST` / `inbound|PORT||` (Envoy/Istio cluster names). */
+function serviceOfCluster(name: string): string {
+  return name.split('|')[3] ?? '';
+}
+
 /** What a proxied TCP connection tells the metrics. */
 export interface TcpConnectionOutcome {
   readonly clusterName: string;
@@ -123,6 +159,19 @@ export interface TcpConnectionOutcome {
   readonly received: number;
   readonly downstreamSocket: unknown;
   readonly failed: boolean;
+  readonly upstreamHost?: UpstreamHostLike | undefined;
+  readonly upstreamSecure?: boolean;
+}
+
+/** TCP connection recorders for one side: opened (at once) and closed (with bytes). */
+export interface TcpRecorder {
+  opened(
+    clusterName: string,
+    downstreamSocket: unknown,
+    upstreamHost?: UpstreamHostLike,
+    upstreamSecure?: boolean,
+  ): void;
+  closed(x: TcpConnectionOutcome): void;
 }
 
 export class IstioMetrics {
@@ -130,17 +179,21 @@ export class IstioMetrics {
   private readonly tcpReceived: Counter;
   private readonly tcpOpened: Counter;
   private readonly tcpClosed: Counter;
-  private readonly tcpGroups = new Map<string, TcpChildren>();
   private readonly requests: Counter;
   private readonly duration: Histogram;
   private readonly requestSize: Histogram;
   private readonly responseSize: Histogram;
-  /** Label groups by cluster name, one map per reporter (no key to build per request). */
-  private readonly groups = {
-    source: new Map<string, LabelGroup>(),
-    destination: new Map<string, LabelGroup>(),
-  };
-  private readonly workloadName: string;
+  private readonly me: ReturnType<typeof workloadNames>;
+  /** Bumped by configure(): groups built before are rebuilt on their next use. */
+  private generation = 0;
+  private index = PeerIndex.EMPTY;
+  private clusterName = DEFAULT_CLUSTER_NAME;
+  /** Source side: per picked host; and per cluster for requests that reached no host. */
+  private readonly hostGroups = new WeakMap<object, HostGroup>();
+  private readonly noHostGroups = new Map<string, LabelGroup>();
+  /** Destination side: plaintext callers per cluster; mTLS callers per caller, per cluster. */
+  private readonly plaintextGroups = new Map<string, LabelGroup>();
+  private readonly callerGroups = new Map<PeerWorkload, Map<string, LabelGroup>>();
 
   constructor(
     registry: MetricsRegistry,
@@ -170,8 +223,7 @@ export class IstioMetrics {
       labels,
       SIZE_BUCKETS,
     );
-    const version = self.labels.version;
-    this.workloadName = version ? `${self.service}-${version}` : self.service;
+    this.me = workloadNames(self.service, self.labels);
     const tcpLabels = TCP_LABELS as unknown as string[];
     this.tcpSent = registry.counter(
       'istio_tcp_sent_bytes_total',
@@ -195,15 +247,36 @@ export class IstioMetrics {
     );
   }
 
-  /** TCP connection recorders for one side: opened (at once) and closed (with bytes). */
-  tcpRecorder(reporter: 'source' | 'destination'): {
-    opened(clusterName: string, downstreamSocket: unknown): void;
-    closed(x: TcpConnectionOutcome): void;
-  } {
+  /**
+   * Takes a new configuration: the workloads EDS names (callers are looked up among them)
+   * and this sidecar's cluster name. Label groups are rebuilt as they are next used.
+   */
+  configure(clusters: Iterable<IndexedCluster>, clusterName = DEFAULT_CLUSTER_NAME): void {
+    this.index = PeerIndex.build(clusters);
+    this.clusterName = clusterName;
+    this.generation++;
+    this.noHostGroups.clear();
+    this.plaintextGroups.clear();
+    this.callerGroups.clear();
+  }
+
+  /** TCP connection recorders for one side. */
+  tcpRecorder(reporter: 'source' | 'destination'): TcpRecorder {
     return {
-      opened: (clusterName, socket) => this.tcpChildren(reporter, clusterName, socket).opened.inc(),
+      opened: (clusterName, socket, host, secure) =>
+        this.tcpChildren(
+          this.groupOf(reporter, clusterName, socket, host, secure),
+          false,
+        ).opened.inc(),
       closed: (x) => {
-        const c = this.tcpChildren(reporter, x.clusterName, x.downstreamSocket);
+        const group = this.groupOf(
+          reporter,
+          x.clusterName,
+          x.downstreamSocket,
+          x.upstreamHost,
+          x.upstreamSecure,
+        );
+        const c = this.tcpChildren(group, x.failed);
         c.closed.inc();
         c.sent.inc(x.sent);
         c.received.inc(x.received);
@@ -211,54 +284,64 @@ export class IstioMetrics {
     };
   }
 
-  private tcpChildren(
-    reporter: 'source' | 'destination',
-    clusterName: string,
-    socket: unknown,
-  ): TcpChildren {
-    const principal = reporter === 'destination' ? requestPrincipal(socket) : undefined;
-    const key = `${reporter}|${clusterName}|${principal ?? ''}`;
-    let children = this.tcpGroups.get(key);
-    if (children) return children;
-    const labels = { ...this.group(reporter, clusterName).fixed };
-    labels.reporter = reporter;
-    if (reporter === 'destination') {
-      labels.source_principal = principal ?? UNKNOWN;
-      labels.source_workload_namespace = principal ? namespaceOf(principal) : UNKNOWN;
-      labels.connection_security_policy = principal ? 'mutual_tls' : 'none';
-    }
-    labels.response_flags = '-';
+  private tcpChildren(group: LabelGroup, failed: boolean): TcpChildren {
+    const kept = failed ? group.tcpFailed : group.tcp;
+    if (kept) return kept;
+    const labels: Labels = { ...group.fixed, response_flags: failed ? 'UF' : '-' };
     const values = TCP_LABELS.map((name) => labels[name]);
-    children = {
+    const children: TcpChildren = {
       sent: this.tcpSent.labels(...values),
       received: this.tcpReceived.labels(...values),
       opened: this.tcpOpened.labels(...values),
       closed: this.tcpClosed.labels(...values),
     };
-    if (this.tcpGroups.size < MAX_COMBINATIONS * 10) this.tcpGroups.set(key, children);
+    if (failed) group.tcpFailed = children;
+    else group.tcp = children;
     return children;
   }
 
   /** A recorder for one side: "source" (outbound listener) or "destination" (inbound). */
   recorder(reporter: 'source' | 'destination'): (x: RequestOutcome) => void {
-    return (x) => this.record(reporter, x);
+    return reporter === 'source'
+      ? (x) =>
+          this.record(
+            this.sourceGroup(x.clusterName ?? '', x.upstreamHost, x.upstreamSecure === true),
+            'source',
+            x,
+          )
+      : (x) =>
+          this.record(
+            this.destinationGroup(x.clusterName ?? '', x.downstreamSocket),
+            'destination',
+            x,
+          );
   }
 
-  private record(reporter: 'source' | 'destination', x: RequestOutcome): void {
-    const group = this.group(reporter, x.clusterName ?? '');
-    const principal = reporter === 'destination' ? requestPrincipal(x.downstreamSocket) : undefined;
+  private groupOf(
+    reporter: 'source' | 'destination',
+    clusterName: string,
+    socket: unknown,
+    host: UpstreamHostLike | undefined,
+    secure: boolean | undefined,
+  ): LabelGroup {
+    return reporter === 'source'
+      ? this.sourceGroup(clusterName, host, secure === true)
+      : this.destinationGroup(clusterName, socket);
+  }
+
+  private record(group: LabelGroup, reporter: string, x: RequestOutcome): void {
     let children: Children | undefined;
-    if (!x.grpcStatus && !x.flags && principal === undefined) {
+    if (!x.grpcStatus && !x.flags) {
       children = group.byStatus.get(x.status);
       if (!children) {
-        children = this.children(group, '', reporter, x, principal);
+        children = this.children(group, '', reporter, x);
         group.byStatus.set(x.status, children);
       }
     } else {
       // Less common outcomes are keyed by a short string of what varies.
-      const key = `${x.status}|${x.grpcStatus}|${x.flags}|${principal ?? ''}`;
+      const key = `${x.status}|${x.grpcStatus}|${x.flags}`;
       children = group.byOutcome.get(key) ?? group.byOutcome.get('other');
-      if (!children) children = this.children(group, key, reporter, x, principal);
+      if (!children) children = this.children(group, key, reporter, x);
     }
     children.requests.inc();
     children.duration.observe(performance.now() - x.startedAt);
@@ -266,25 +349,14 @@ export class IstioMetrics {
     children.responseSize.observe(x.responseBytes);
   }
 
-  private children(
-    group: LabelGroup,
-    key: string,
-    reporter: string,
-    x: RequestOutcome,
-    principal: string | undefined,
-  ): Children {
+  private children(group: LabelGroup, key: string, reporter: string, x: RequestOutcome): Children {
     const overflow = group.byOutcome.size + group.byStatus.size >= MAX_COMBINATIONS;
-    const labels = { ...group.fixed };
+    const labels: Labels = { ...group.fixed };
     labels.reporter = reporter;
     labels.request_protocol = x.grpc ? 'grpc' : 'http';
     labels.response_code = overflow ? 'other' : String(x.status);
     labels.grpc_response_status = overflow ? '' : x.grpcStatus;
     labels.response_flags = overflow ? '-' : x.flags || '-';
-    if (reporter === 'destination') {
-      labels.source_principal = principal ?? UNKNOWN;
-      labels.source_workload_namespace = principal ? namespaceOf(principal) : UNKNOWN;
-      labels.connection_security_policy = principal ? 'mutual_tls' : 'none';
-    }
     const values = ISTIO_LABELS.map((name) => labels[name]);
     const children: Children = {
       requests: this.requests.labels(...values),
@@ -296,64 +368,136 @@ export class IstioMetrics {
     return children;
   }
 
-  private group(reporter: 'source' | 'destination', clusterName: string): LabelGroup {
-    let group = this.groups[reporter].get(clusterName);
-    if (group) return group;
-    const self = this.self;
-    const me = {
-      workload: this.workloadName,
-      namespace: self.namespace,
-      principal: self.principal?.() ?? UNKNOWN,
-      app: self.labels.app ?? self.service,
-      version: self.labels.version ?? UNKNOWN,
-      service: self.service,
-    };
-    const domain = self.domain ?? 'cluster.local';
-    const { subset, host } = parseClusterName(clusterName);
-    const fixed = Object.fromEntries(ISTIO_LABELS.map((n) => [n, UNKNOWN])) as LabelGroup['fixed'];
-    fixed.source_cluster = 'local';
-    fixed.destination_cluster = 'local';
-    fixed.grpc_response_status = '';
-    if (reporter === 'source') {
-      fixed.source_workload = me.workload;
-      fixed.source_workload_namespace = me.namespace;
-      fixed.source_principal = me.principal;
-      fixed.source_app = me.app;
-      fixed.source_version = me.version;
-      fixed.source_canonical_service = me.service;
-      if (host) {
-        const [name = UNKNOWN, namespace = UNKNOWN] = host.split('.');
-        fixed.destination_service = host;
-        fixed.destination_service_name = name;
-        fixed.destination_service_namespace = namespace;
-        fixed.destination_canonical_service = name;
-        fixed.destination_app = name;
-        fixed.destination_workload_namespace = namespace;
-        // A subset named after a version (v1, v2...) says which version was called.
-        if (subset) fixed.destination_version = subset;
+  /** The source side of a request to `host` (undefined: it reached none) of a cluster. */
+  private sourceGroup(
+    clusterName: string,
+    host: UpstreamHostLike | undefined,
+    secure: boolean,
+  ): LabelGroup {
+    if (host === undefined) {
+      let group = this.noHostGroups.get(clusterName);
+      if (!group) {
+        group = new LabelGroup(this.sourceLabels(clusterName, UNKNOWN_PEER, false));
+        this.noHostGroups.set(clusterName, group);
       }
-      fixed.connection_security_policy = UNKNOWN;
-    } else {
-      fixed.destination_workload = me.workload;
-      fixed.destination_workload_namespace = me.namespace;
-      fixed.destination_principal = me.principal;
-      fixed.destination_app = me.app;
-      fixed.destination_version = me.version;
-      fixed.destination_service = `${self.service}.${self.namespace}.svc.${domain}`;
-      fixed.destination_service_name = self.service;
-      fixed.destination_service_namespace = self.namespace;
-      fixed.destination_canonical_service = self.service;
+      return group;
     }
-    group = new LabelGroup(fixed);
-    this.groups[reporter].set(clusterName, group);
+    const kept = this.hostGroups.get(host);
+    const metadata = metadataOf(host);
+    if (
+      kept !== undefined &&
+      kept.generation === this.generation &&
+      kept.metadata === metadata &&
+      kept.secure === secure &&
+      kept.clusterName === clusterName
+    ) {
+      return kept.group;
+    }
+    const peer = endpointPeer(metadata, secure);
+    const group = new LabelGroup(this.sourceLabels(clusterName, peer, secure));
+    this.hostGroups.set(host, {
+      generation: this.generation,
+      metadata,
+      secure,
+      clusterName,
+      group,
+    });
     return group;
+  }
+
+  /** The destination side of a request from the caller on `downstream`. */
+  private destinationGroup(clusterName: string, downstream: unknown): LabelGroup {
+    const principal = requestPrincipal(downstream);
+    if (principal === undefined) {
+      let group = this.plaintextGroups.get(clusterName);
+      if (!group) {
+        group = new LabelGroup(this.destinationLabels(UNKNOWN_PEER, false));
+        this.plaintextGroups.set(clusterName, group);
+      }
+      return group;
+    }
+    const caller = this.index.lookup(principal, downstream);
+    let byCluster = this.callerGroups.get(caller);
+    if (!byCluster) {
+      byCluster = new Map();
+      this.callerGroups.set(caller, byCluster);
+    }
+    let group = byCluster.get(clusterName);
+    if (!group) {
+      group = new LabelGroup(this.destinationLabels(caller, true));
+      byCluster.set(clusterName, group);
+    }
+    return group;
+  }
+
+  /** This workload, as one side of a series. */
+  private mine(secure: boolean): PeerWorkload {
+    const me = this.me;
+    return {
+      workload: me.workload,
+      namespace: this.self.namespace,
+      app: me.app,
+      version: me.version,
+      canonicalService: me.canonicalService,
+      canonicalRevision: me.canonicalRevision,
+      cluster: this.clusterName,
+      // Istio names the local identity only on an mTLS connection.
+      principal: secure ? (this.self.principal?.() ?? UNKNOWN) : UNKNOWN,
+    };
+  }
+
+  private sourceLabels(clusterName: string, peer: PeerWorkload, secure: boolean): Labels {
+    const host = serviceOfCluster(clusterName);
+    const [name = UNKNOWN, namespace = UNKNOWN] = host ? host.split('.') : [];
+    return {
+      reporter: 'source',
+      ...sideLabels('source', this.mine(secure)),
+      ...sideLabels('destination', peer),
+      destination_service: host || UNKNOWN,
+      destination_service_name: name,
+      destination_service_namespace: namespace,
+      request_protocol: UNKNOWN,
+      response_code: UNKNOWN,
+      grpc_response_status: '',
+      response_flags: '-',
+      // Istio: "unknown when report is from source", the caller cannot see the server's policy.
+      connection_security_policy: UNKNOWN,
+    };
+  }
+
+  private destinationLabels(caller: PeerWorkload, secure: boolean): Labels {
+    const self = this.self;
+    const domain = self.domain ?? 'cluster.local';
+    return {
+      reporter: 'destination',
+      ...sideLabels('source', caller),
+      ...sideLabels('destination', this.mine(secure)),
+      destination_service: `${self.service}.${self.namespace}.svc.${domain}`,
+      destination_service_name: self.service,
+      destination_service_namespace: self.namespace,
+      request_protocol: UNKNOWN,
+      response_code: UNKNOWN,
+      grpc_response_status: '',
+      response_flags: '-',
+      connection_security_policy: secure ? 'mutual_tls' : 'none',
+    };
   }
 }
 
-/** The namespace in spiffe://<td>/ns/<ns>/sa/<sa>. */
-function namespaceOf(principal: string): string {
-  const at = principal.indexOf('/ns/');
-  if (at < 0) return UNKNOWN;
-  const end = principal.indexOf('/', at + 4);
-  return principal.slice(at + 4, end < 0 ? undefined : end);
+type SideLabels<S extends string> = Record<
+  `${S}_${'workload' | 'workload_namespace' | 'principal' | 'app' | 'version' | 'canonical_service' | 'canonical_revision' | 'cluster'}`,
+  string
+>;
+
+function sideLabels<S extends 'source' | 'destination'>(side: S, p: PeerWorkload): SideLabels<S> {
+  return {
+    [`${side}_workload`]: p.workload,
+    [`${side}_workload_namespace`]: p.namespace,
+    [`${side}_principal`]: p.principal,
+    [`${side}_app`]: p.app,
+    [`${side}_version`]: p.version,
+    [`${side}_canonical_service`]: p.canonicalService,
+    [`${side}_canonical_revision`]: p.canonicalRevision,
+    [`${side}_cluster`]: p.cluster,
+  } as SideLabels<S>;
 }

@@ -32,6 +32,8 @@ export const ACCESS_LOG_OFF = 'off';
 export interface ListenerTelemetrySpec {
   readonly tracing?: TracingSpec;
   readonly accessLog?: AccessLogTarget;
+  /** `metadata.filter_metadata.ferry.cluster_id`: the `*_cluster` of the metrics, if said. */
+  readonly clusterName?: string;
 }
 
 const OPENTELEMETRY = 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig';
@@ -166,6 +168,9 @@ export function readListenerTelemetry(
   metadata: object | undefined,
   clusters?: ProxyConfig['clusters'],
 ): ListenerTelemetrySpec {
+  const clusterId = structToJson((metadata as MetadataLike | undefined)?.filter_metadata?.ferry)
+    .cluster_id;
+  const named = typeof clusterId === 'string' && clusterId ? { clusterName: clusterId } : {};
   for (const f of filters) {
     if (f['@type'] !== HCM && f['@type'] !== TCP_PROXY) continue;
     const tracing =
@@ -174,7 +179,8 @@ export function readListenerTelemetry(
     return {
       ...(tracing ? { tracing } : {}),
       ...(accessLog !== undefined ? { accessLog } : {}),
+      ...named,
     };
   }
-  return {};
+  return named;
 }

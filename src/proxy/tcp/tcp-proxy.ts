@@ -31,6 +31,8 @@ export interface TcpOutcome {
   /** When the connection was taken (performance.now()), and where it was sent. */
   readonly startedAt: number;
   readonly host: UpstreamAddress | undefined;
+  /** Whether the upstream connection is mTLS. */
+  readonly secure: boolean;
 }
 
 /** Where a connection is sent: a picked host, or an original destination. */
@@ -42,7 +44,13 @@ export interface UpstreamAddress {
 }
 
 export interface TcpProxyEnv {
-  readonly opened?: (cluster: TcpTarget, downstream: net.Socket) => void;
+  /** A connection is proxied to `to` (a picked host: its EDS metadata names its workload). */
+  readonly opened?: (
+    cluster: TcpTarget,
+    downstream: net.Socket,
+    to: UpstreamAddress,
+    secure: boolean,
+  ) => void;
   readonly closed?: (x: TcpOutcome) => void;
 }
 
@@ -69,6 +77,7 @@ export function proxyTcp(
       failed: true,
       startedAt,
       host: undefined,
+      secure: false,
     });
     return;
   }
@@ -101,7 +110,7 @@ export function proxyTcpTo(
   downstream.allowHalfOpen = true;
   const { socket: upstream, ready } = connectEndpoint(to.address, to.port, tls);
   upstream.allowHalfOpen = true;
-  env.opened?.(target, downstream);
+  env.opened?.(target, downstream, to, tls !== undefined);
   let received = first?.length ?? 0;
   let sent = 0;
   let connected = false;
@@ -126,6 +135,7 @@ export function proxyTcpTo(
       failed: !connected,
       startedAt,
       host: to,
+      secure: tls !== undefined,
     });
   };
   const idle = () => finish();
