@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** One series of an instant query's result. */
+export interface PromSeries {
+  readonly metric: Record<string, string>;
+  readonly value: [number, string];
+}
+
 export class PrometheusServer {
   private constructor(
     readonly port: number,
@@ -38,8 +45,14 @@ export class PrometheusServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Starts Prometheus scraping `targets` (host:port). It answers queries a moment later. */
-  static async start(targets: readonly string[]): Promise<PrometheusServer> {
+  /**
+   * Starts Prometheus scraping `targets` (host:port, sidecars' /stats/prometheus) and
+   * `controlPlanes` (host:port, /metrics). It answers queries a moment later.
+   */
+  static async start(
+    targets: readonly string[],
+    controlPlanes: readonly string[] = [],
+  ): Promise<PrometheusServer> {
     const dir = mkdtempSync(path.join(tmpdir(), 'ferry-prom-'));
     const port = await freePort();
     const config = path.join(dir, 'prometheus.yml');
@@ -53,6 +66,14 @@ export class PrometheusServer {
         '    metrics_path: /stats/prometheus',
         '    static_configs:',
         `      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]`,
+        ...(controlPlanes.length > 0
+          ? [
+              '  - job_name: ferry-control-plane',
+              '    metrics_path: /metrics',
+              '    static_configs:',
+              `      - targets: [${controlPlanes.map((t) => `'${t}'`).join(', ')}]`,
+            ]
+          : []),
         '',
       ].join('\n'),
     );
@@ -67,6 +88,33 @@ export class PrometheusServer {
       { stdio: 'ignore' },
     );
     return new PrometheusServer(port, dir, child);
+  }
+
+  /** An instant query; [] while Prometheus is still starting (refused) or on an error. */
+  query(promql: string): Promise<PromSeries[]> {
+    return new Promise((resolve) => {
+      const req = http.get(
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          path: `/api/v1/query?query=${encodeURIComponent(promql)}`,
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (body += d));
+          res.on('end', () => {
+            try {
+              const parsed = JSON.parse(body) as { status: string; data: { result: PromSeries[] } };
+              resolve(parsed.status === 'success' ? parsed.data.result : []);
+            } catch {
+              resolve([]);
+            }
+          });
+        },
+      );
+      req.on('error', () => resolve([]));
+    });
   }
 
   stop(): void {

@@ -6,7 +6,6 @@
  * reporter=destination) -> app.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
 import { ISTIO_LABELS } from '../../../src/proxy/http/index.js';
 import type { Sidecar } from '../../../src/proxy/index.js';
@@ -14,35 +13,8 @@ import { send } from '../../support/http-client.js';
 import { type HttpUpstream, startHttpUpstream } from '../../support/http-upstream.js';
 import { clusterName, mesh, service } from '../../support/mesh.js';
 import { startControlPlane, startSidecar, waitForHosts } from '../../support/mesh-harness.js';
-import { PrometheusServer, requirePrometheus } from '../../support/prometheus.js';
+import { PrometheusServer, type PromSeries, requirePrometheus } from '../../support/prometheus.js';
 import { waitFor } from '../../support/wait-for.js';
-
-interface Series {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-function query(port: number, promql: string): Promise<Series[]> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path: `/api/v1/query?query=${encodeURIComponent(promql)}` },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => {
-          try {
-            const parsed = JSON.parse(body) as { status: string; data: { result: Series[] } };
-            resolve(parsed.status === 'success' ? parsed.data.result : []);
-          } catch (err) {
-            reject(err);
-          }
-        });
-      },
-    );
-    req.on('error', reject);
-  });
-}
 
 describe('integration: Istio standard metrics scraped by a real Prometheus', function () {
   this.timeout(60_000);
@@ -51,7 +23,6 @@ describe('integration: Istio standard metrics scraped by a real Prometheus', fun
   let b: Sidecar;
   let app: HttpUpstream;
   let prometheus: PrometheusServer | undefined;
-  let promPort = 0;
 
   before(async function () {
     requirePrometheus(this);
@@ -69,7 +40,6 @@ describe('integration: Istio standard metrics scraped by a real Prometheus', fun
       `127.0.0.1:${a.ports.metrics}`,
       `127.0.0.1:${b.ports.metrics}`,
     ]);
-    promPort = prometheus.port;
   });
 
   after(async () => {
@@ -80,6 +50,7 @@ describe('integration: Istio standard metrics scraped by a real Prometheus', fun
   });
 
   it('reports 30 requests once from each side, with Istio labels, and a 404 NR from the source only', async () => {
+    const prom = prometheus!;
     for (let i = 0; i < 30; i++) {
       const r = await send(a.ports.outbound, { host: 'api:8080', path: `/r${i}` });
       assert.equal(r.status, 200);
@@ -87,12 +58,12 @@ describe('integration: Istio standard metrics scraped by a real Prometheus', fun
     const nr = await send(a.ports.outbound, { host: 'nowhere:1', path: '/' });
     assert.equal(nr.status, 404);
 
-    let series: Series[] = [];
+    let series: PromSeries[] = [];
     await waitFor(
       'Prometheus to scrape both sidecars after the requests',
       async () => {
         // Prometheus may still be starting: a refused connection means not yet.
-        series = await query(promPort, 'istio_requests_total').catch(() => []);
+        series = await prom.query('istio_requests_total');
         const sum = series
           .filter((s) => s.metric.response_code === '200')
           .reduce((n, s) => n + Number(s.value[1]), 0);
@@ -133,8 +104,7 @@ describe('integration: Istio standard metrics scraped by a real Prometheus', fun
       [['source', 'NR', '1']],
     );
 
-    const latency = await query(
-      promPort,
+    const latency = await prom.query(
       'sum by (reporter) (istio_request_duration_milliseconds_count{response_code="200"})',
     );
     assert.deepEqual(latency.map((s) => s.value[1]).sort(), ['30', '30']);
