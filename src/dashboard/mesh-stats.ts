@@ -10,7 +10,19 @@
  * Each request (and connection) is counted twice in a mesh (reporter="source" by the caller's sidecar,
  * reporter="destination" by the callee's): edges use the caller's count where there is
  * one, else the callee's (a caller without a sidecar); services use the callee's count
- * where there is one. https://istio.io/latest/docs/reference/config/metrics/
+ * where there is one. Versions use the caller's count where there is one: the caller counts
+ * a request once, with the version of the host that answered it last, where the callee
+ * counts every retried attempt (Istio's semantics), so a version that fails and is retried
+ * elsewhere shows its failures and not a fair share of successes.
+ *
+ * mTLS: the callee's series say `connection_security_policy="mutual_tls"`; the caller's say
+ * `unknown` there (as Istio's do), and name the callee's SPIFFE ID as destination_principal
+ * only over mTLS, which is what counts on their side.
+ *
+ * A callee cannot name a meshed caller that reached it in plaintext (mTLS off): it reports
+ * an unknown source. When the caller's own sidecar reported plaintext requests to that
+ * service, those unknown-source series are the same requests and draw no edge (no false
+ * `unknown` node). https://istio.io/latest/docs/reference/config/metrics/
  */
 import { histogramQuantile } from './histogram-quantile.js';
 import type { Labels } from './prometheus-text.js';
@@ -54,14 +66,26 @@ export interface EdgeStats extends TrafficStats {
   readonly tcp: TcpStats | undefined;
 }
 
+/** One version of a service: requests (not attempts) and how many succeeded. */
+export interface VersionStats {
+  readonly version: string;
+  readonly rps: number;
+  readonly requests: number;
+  readonly successRate: number | undefined;
+  readonly p50: number | undefined;
+  readonly p99: number | undefined;
+}
+
 export interface ServiceStats extends TrafficStats {
   readonly id: string;
   readonly name: string;
   readonly namespace: string;
   /** destination_service, e.g. echo.default.svc.cluster.local. */
   readonly hosts: readonly string[];
-  /** Requests by destination_version. */
+  /** Requests by destination_version (the callers' counts where they report). */
   readonly versions: Readonly<Record<string, number>>;
+  /** Per version: rate, success rate and latency (the callers' counts where they report). */
+  readonly byVersion: readonly VersionStats[];
 }
 
 export interface MeshStats {
@@ -74,6 +98,13 @@ export interface MeshStats {
 }
 
 const UNKNOWN = 'unknown';
+
+/** Whether a series counts requests over mutual TLS, from either reporter's labels. */
+function isMtls(l: Labels): boolean {
+  return l.reporter === 'source'
+    ? (l.destination_principal ?? '').startsWith('spiffe://')
+    : l.connection_security_policy === 'mutual_tls';
+}
 
 function sourceId(l: Labels): string {
   const name = l.source_canonical_service || l.source_app || l.source_workload || UNKNOWN;
@@ -118,7 +149,7 @@ class Accumulator {
     this.requests += p.value;
     const code = l.response_code ?? '';
     if (code.startsWith('5')) this.failures += p.value;
-    if (l.connection_security_policy === 'mutual_tls') this.mtls += p.value;
+    if (isMtls(l)) this.mtls += p.value;
     const flag = l.response_flags ?? '-';
     if (flag !== '-' && flag !== '') {
       for (const f of flag.split(',')) this.flags[f] = (this.flags[f] ?? 0) + p.value;
@@ -176,6 +207,30 @@ class TcpAccumulator {
   }
 }
 
+/** A service's per-version numbers (and the plain counts by version). */
+function versionsOf(
+  byVersion: Map<string, Accumulator> | undefined,
+  seconds: number,
+  fallback: Readonly<Record<string, number>>,
+): { versions: Record<string, number>; byVersion: VersionStats[] } {
+  if (!byVersion) return { versions: { ...fallback }, byVersion: [] };
+  const versions: Record<string, number> = {};
+  const list: VersionStats[] = [];
+  for (const [version, acc] of [...byVersion].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const t = acc.stats(seconds);
+    versions[version] = t.requests;
+    list.push({
+      version,
+      rps: t.rps,
+      requests: t.requests,
+      successRate: t.successRate,
+      p50: t.p50,
+      p99: t.p99,
+    });
+  }
+  return { versions, byVersion: list };
+}
+
 function get<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   let v = map.get(key);
   if (!v) {
@@ -198,12 +253,20 @@ export function computeMeshStats(
   const edgeBySource = new Set<string>();
   const tcpEdgeBySource = new Set<string>();
   const serviceByDestination = new Set<string>();
+  const versionsBySource = new Set<string>();
+  // Services meshed callers reached in plaintext: their callee reports them as unknown.
+  const plaintextBySource = new Set<string>();
   for (const d of deltas) {
     for (const p of [...d.requests, ...d.buckets]) {
       const dst = destinationName(p.labels);
       const dstId = `${dst.name}.${dst.namespace}`;
-      if (p.labels.reporter === 'source') edgeBySource.add(`${sourceId(p.labels)}>${dstId}`);
-      else if (p.labels.reporter === 'destination') serviceByDestination.add(dstId);
+      if (p.labels.reporter === 'source') {
+        edgeBySource.add(`${sourceId(p.labels)}>${dstId}`);
+        versionsBySource.add(dstId);
+        if (!isMtls(p.labels) && (p.labels.destination_workload ?? UNKNOWN) !== UNKNOWN) {
+          plaintextBySource.add(dstId);
+        }
+      } else if (p.labels.reporter === 'destination') serviceByDestination.add(dstId);
     }
     for (const p of d.tcp) {
       if (p.labels.reporter === 'source') {
@@ -224,6 +287,7 @@ export function computeMeshStats(
       tcp: undefined,
     }));
   const services = new Map<string, { name: string; namespace: string; acc: Accumulator }>();
+  const versions = new Map<string, Map<string, Accumulator>>();
   const visit = (p: Point, bucket: boolean) => {
     const l = p.labels;
     const dst = destinationName(l);
@@ -231,10 +295,19 @@ export function computeMeshStats(
     const src = sourceId(l);
     const edgeKey = `${src}>${dstId}`;
     const edgeReporter = edgeBySource.has(edgeKey) ? 'source' : 'destination';
-    if (l.reporter === edgeReporter) {
+    const sameAsReported =
+      l.reporter === 'destination' && src === UNKNOWN && plaintextBySource.has(dstId);
+    if (l.reporter === edgeReporter && !sameAsReported) {
       const e = edgeOf(src, dstId);
       if (bucket) e.acc.bucket(p);
       else e.acc.count(p);
+    }
+    const versionReporter = versionsBySource.has(dstId) ? 'source' : 'destination';
+    if (l.reporter === versionReporter) {
+      const byVersion = get(versions, dstId, () => new Map<string, Accumulator>());
+      const v = get(byVersion, l.destination_version || UNKNOWN, () => new Accumulator());
+      if (bucket) v.bucket(p);
+      else v.count(p);
     }
     const serviceReporter = serviceByDestination.has(dstId) ? 'destination' : 'source';
     if (l.reporter === serviceReporter) {
@@ -274,8 +347,8 @@ export function computeMeshStats(
         name: s.name,
         namespace: s.namespace,
         hosts: [...s.acc.hosts].sort(),
-        versions: s.acc.versions,
         ...s.acc.stats(windowSeconds),
+        ...versionsOf(versions.get(id), windowSeconds, s.acc.versions),
       }))
       .sort((a, b) => (a.id < b.id ? -1 : 1)),
   };

@@ -148,7 +148,8 @@ describe('computeMeshStats', () => {
     // Rank 50 falls in (1, 5]: 1 + 4 * 50/90; rank 99 in (25, 50]: 25 + 25 * 9/10.
     assert.ok(Math.abs((e?.p50 ?? 0) - (1 + (4 * 50) / 90)) < 1e-9, String(e?.p50));
     assert.ok(Math.abs((e?.p99 ?? 0) - 47.5) < 1e-9, String(e?.p99));
-    assert.equal(e?.mtlsShare, 0, 'the source reporter does not know the mTLS policy');
+    // The caller's series name the callee's SPIFFE ID only over mTLS: that is its mTLS mark.
+    assert.equal(e?.mtlsShare, 1, 'mTLS share from the source reporter');
     const svc = stats.services.find((s) => s.id === 'reviews.default');
     assert.equal(svc?.requests, 100);
     assert.deepEqual(svc?.responseFlags, { UF: 10 });
@@ -263,5 +264,100 @@ describe('computeMeshStats', () => {
       5,
     );
     assert.equal(computeMeshStats([d], 5, 5000).edges[0]?.tcp, undefined);
+  });
+
+  it('regression: the mTLS share of a source-reported edge is its share of mTLS requests, not 0', () => {
+    const calls: Call[] = [
+      { reporter: 'source', source: frontend, destination: reviews, ms: 2, count: 30, mtls: true },
+      { reporter: 'source', source: frontend, destination: reviews, ms: 2, count: 10, mtls: false },
+    ];
+    const [e] = computeMeshStats([window(calls, 10)], 10, 10_000).edges;
+    assert.equal(e?.mtlsShare, 0.75);
+  });
+
+  it('regression: per-version success counts requests, not retried attempts (v2 failing, retried on v1)', () => {
+    const v2: Peer = { workload: 'reviews-v2', app: 'reviews', version: 'v2' };
+    // 100 requests; the 50 sent to v2 fail there (503) and are retried on v1, which answers.
+    // The callee sidecars count 150 attempts; the caller counts 100 requests, all answered by v1.
+    const calls: Call[] = [
+      { reporter: 'source', source: frontend, destination: reviews, ms: 2, count: 100, mtls: true },
+      {
+        reporter: 'destination',
+        source: frontend,
+        destination: reviews,
+        ms: 2,
+        count: 100,
+        mtls: true,
+      },
+      {
+        reporter: 'destination',
+        source: frontend,
+        destination: v2,
+        code: 503,
+        ms: 2,
+        count: 50,
+        mtls: true,
+      },
+    ];
+    const [svc] = computeMeshStats([window(calls, 10)], 10, 10_000).services;
+    assert.deepEqual(svc?.versions, { v1: 100 });
+    assert.deepEqual(
+      svc?.byVersion.map((v) => [v.version, v.requests, v.successRate]),
+      [['v1', 100, 1]],
+    );
+    // With v2 answering 503 itself (no retry), the caller sees it and so does the version.
+    const failing: Call[] = [
+      { reporter: 'source', source: frontend, destination: reviews, ms: 2, count: 50, mtls: true },
+      {
+        reporter: 'source',
+        source: frontend,
+        destination: v2,
+        code: 503,
+        ms: 2,
+        count: 50,
+        mtls: true,
+      },
+    ];
+    const [s2] = computeMeshStats([window(failing, 10)], 10, 10_000).services;
+    assert.deepEqual(
+      s2?.byVersion.map((v) => [v.version, v.requests, v.successRate]),
+      [
+        ['v1', 50, 1],
+        ['v2', 50, 0],
+      ],
+    );
+  });
+
+  it('draws no false "unknown" caller for plaintext requests the caller itself reported', () => {
+    const outsider: Call = {
+      reporter: 'destination',
+      source: undefined,
+      destination: reviews,
+      ms: 2,
+      count: 5,
+    };
+    const calls: Call[] = [
+      { reporter: 'source', source: frontend, destination: reviews, ms: 2, count: 20, mtls: false },
+      // The callee cannot name a plaintext caller: the same 20 requests, from "unknown".
+      {
+        reporter: 'destination',
+        source: undefined,
+        destination: reviews,
+        ms: 2,
+        count: 20,
+        mtls: false,
+      },
+    ];
+    const stats = computeMeshStats([window(calls, 10)], 10, 10_000);
+    assert.deepEqual(
+      stats.edges.map((e) => `${e.source}>${e.destination} ${e.requests}`),
+      ['frontend.default>reviews.default 20'],
+    );
+    // Without a plaintext report from a meshed caller, an unknown caller is a real one.
+    const only = computeMeshStats([window([outsider], 10)], 10, 10_000);
+    assert.deepEqual(
+      only.edges.map((e) => `${e.source}>${e.destination}`),
+      ['unknown>reviews.default'],
+    );
   });
 });
