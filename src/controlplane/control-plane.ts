@@ -213,6 +213,11 @@ export class ControlPlane {
   private configErrorText: string | undefined;
   /** The webhook configuration's caBundle: last checked when, and found current or not. */
   private webhookBundle: { config?: string; current?: boolean; checkedAt?: Date } | undefined;
+
+  /** Why the last edit of the mesh file was rejected, until a good one is applied. */
+  get configError(): string | undefined {
+    return this.configErrorText;
+  }
   private reloadCounters: { applied: CounterChild; rejected: CounterChild } | undefined;
   private readonly grpcServer = new grpc.Server(GRPC_SERVER_OPTIONS);
   /** The secure port has a server of its own, so that a stream knows which port it came on. */

@@ -43,6 +43,10 @@ function meshView(sources: DebugSources): MeshView {
     clients: () => sources.ads.status(),
     config: () => sources.cache.config,
     version: () => sources.cache.version,
+    configError: () => {
+      const last = sources.cache.lastError;
+      return sources.configError() ?? (last ? last.errors.join('\n') : undefined);
+    },
   };
 }
 

@@ -57,7 +57,13 @@ export async function dashboardRoute(
         const id = params.get('id');
         if (!id)
           return json(400, { error: 'the query parameter id=<name>.<namespace> is required' });
-        const detail = serviceJson(id, await current(), mesh, targets);
+        const detail = serviceJson(
+          id,
+          await current(),
+          mesh,
+          targets,
+          stats?.endpointVerdicts?.() ?? [],
+        );
         if (!detail) return json(404, { error: `no service "${id}" in the mesh or its metrics` });
         return json(200, detail);
       }

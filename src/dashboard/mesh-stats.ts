@@ -62,6 +62,8 @@ export interface EdgeStats extends TrafficStats {
   readonly destination: string;
   /** The fraction of the edge's requests sent over mutual TLS. */
   readonly mtlsShare: number | undefined;
+  /** Its protocols: request_protocol of its requests (http, grpc), and tcp. */
+  readonly protocols: readonly string[];
   /** TCP traffic on the edge; undefined when it has none. */
   readonly tcp: TcpStats | undefined;
 }
@@ -142,6 +144,7 @@ class Accumulator {
   readonly codes: Record<string, number> = {};
   readonly versions: Record<string, number> = {};
   readonly hosts = new Set<string>();
+  readonly protocols = new Set<string>();
   readonly buckets = new Map<number, number>();
 
   count(p: Point): void {
@@ -150,6 +153,7 @@ class Accumulator {
     const code = l.response_code ?? '';
     if (code.startsWith('5')) this.failures += p.value;
     if (isMtls(l)) this.mtls += p.value;
+    if (l.request_protocol) this.protocols.add(l.request_protocol);
     const flag = l.response_flags ?? '-';
     if (flag !== '-' && flag !== '') {
       for (const f of flag.split(',')) this.flags[f] = (this.flags[f] ?? 0) + p.value;
@@ -188,9 +192,21 @@ class TcpAccumulator {
     istio_tcp_connections_closed_total: 0,
   };
 
+  private opened = 0;
+  private openedMtls = 0;
+
   add(p: Point): void {
     const name = p.labels.__name__ as TcpMetric;
     if (name in this.totals) this.totals[name] += p.value;
+    if (name === 'istio_tcp_connections_opened_total') {
+      this.opened += p.value;
+      if (isMtls(p.labels)) this.openedMtls += p.value;
+    }
+  }
+
+  /** The share of the connections opened over mutual TLS. */
+  get mtlsShare(): number | undefined {
+    return this.opened > 0 ? this.openedMtls / this.opened : undefined;
   }
 
   stats(seconds: number): TcpStats {
@@ -337,7 +353,8 @@ export function computeMeshStats(
         source: e.source,
         destination: e.destination,
         ...e.acc.stats(windowSeconds),
-        mtlsShare: e.acc.requests > 0 ? e.acc.mtls / e.acc.requests : undefined,
+        mtlsShare: e.acc.requests > 0 ? e.acc.mtls / e.acc.requests : e.tcp?.mtlsShare,
+        protocols: [...e.acc.protocols, ...(e.tcp ? ['tcp'] : [])].sort(),
         tcp: e.tcp?.stats(windowSeconds),
       }))
       .sort((a, b) => (a.source + a.destination < b.source + b.destination ? -1 : 1)),

@@ -26,4 +26,6 @@ export interface MeshView {
   config(): MeshConfig;
   /** The control plane's published snapshot version. */
   version(): string;
+  /** Why the last mesh file edit was rejected (the last good one stays in force), if it was. */
+  configError(): string | undefined;
 }

@@ -46,10 +46,23 @@ interface TargetState {
   inFlight: boolean;
 }
 
+/** An endpoint one sidecar does not send to, and why (outlier_ejected, failed_health_check...). */
+export interface EndpointVerdict {
+  /** The sidecar that says so (its node id). */
+  readonly sidecar: string;
+  /** `outbound|PORT|SUBSET|HOST`. */
+  readonly cluster: string;
+  /** `address:port`. */
+  readonly endpoint: string;
+  readonly reason: string;
+}
+
 /** Where the dashboard's numbers come from (the sidecars, or Prometheus). */
 export interface StatsSource {
   stats(): Promise<MeshStats>;
   targets(): readonly TargetStatus[];
+  /** Endpoints the sidecars do not send to, from their last scrape (when known). */
+  endpointVerdicts?(): readonly EndpointVerdict[];
 }
 
 export class MetricsScraper implements StatsSource {
@@ -69,6 +82,23 @@ export class MetricsScraper implements StatsSource {
     this.staleAfterMs = options.staleAfterMs ?? 3 * this.intervalMs;
     this.maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.now = options.now ?? Date.now;
+  }
+
+  endpointVerdicts(): readonly EndpointVerdict[] {
+    const out: EndpointVerdict[] = [];
+    const now = this.now();
+    for (const s of this.state.values()) {
+      if (!s.last || s.lastOkAt === undefined || now - s.lastOkAt > this.staleAfterMs) continue;
+      for (const p of s.last.unhealthy) {
+        out.push({
+          sidecar: s.target.nodeId,
+          cluster: p.labels.cluster_name ?? '',
+          endpoint: p.labels.endpoint ?? '',
+          reason: p.labels.reason ?? '',
+        });
+      }
+    }
+    return out;
   }
 
   start(): void {

@@ -21,9 +21,17 @@ function isTcpMetric(name: string): name is TcpMetric {
   return (TCP_METRICS as readonly string[]).includes(name);
 }
 
+/** A sidecar's endpoints it does not send to (a gauge: read as is, not as a delta). */
+export const ENDPOINT_UNHEALTHY = 'ferry_proxy_endpoint_unhealthy';
+
 /** The metrics the dashboard reads from a scrape. */
 export function isDashboardMetric(name: string): boolean {
-  return name === REQUESTS_TOTAL || name === DURATION_BUCKET || isTcpMetric(name);
+  return (
+    name === REQUESTS_TOTAL ||
+    name === DURATION_BUCKET ||
+    isTcpMetric(name) ||
+    name === ENDPOINT_UNHEALTHY
+  );
 }
 
 export interface Point {
@@ -38,6 +46,8 @@ export interface Reading {
   readonly requests: ReadonlyMap<string, Point>;
   readonly buckets: ReadonlyMap<string, Point>;
   readonly tcp: ReadonlyMap<string, Point>;
+  /** ferry_proxy_endpoint_unhealthy samples: cluster_name, endpoint, reason. */
+  readonly unhealthy: readonly Point[];
 }
 
 /** The increments between two readings of one target. */
@@ -61,8 +71,13 @@ export function toReading(samples: readonly Sample[], at: number): Reading {
   const requests = new Map<string, Point>();
   const buckets = new Map<string, Point>();
   const tcp = new Map<string, Point>();
+  const unhealthy: Point[] = [];
   for (const s of samples) {
     if (!Number.isFinite(s.value)) continue;
+    if (s.name === ENDPOINT_UNHEALTHY) {
+      if (s.value > 0) unhealthy.push({ labels: s.labels, value: s.value });
+      continue;
+    }
     if (isTcpMetric(s.name)) {
       const labels = { ...s.labels, __name__: s.name };
       tcp.set(seriesKey(labels), { labels, value: s.value });
@@ -72,7 +87,7 @@ export function toReading(samples: readonly Sample[], at: number): Reading {
       s.name === REQUESTS_TOTAL ? requests : s.name === DURATION_BUCKET ? buckets : undefined;
     into?.set(seriesKey(s.labels), { labels: s.labels, value: s.value });
   }
-  return { at, requests, buckets, tcp };
+  return { at, requests, buckets, tcp, unhealthy };
 }
 
 function increments(prev: ReadonlyMap<string, Point>, cur: ReadonlyMap<string, Point>): Point[] {

@@ -724,6 +724,13 @@ export class Sidecar {
       'Upstream hosts ejected by outlier detection.',
     );
     const ejectionsChild = ejections.labels();
+    // Endpoints this sidecar will not send to, and why: what the dashboard shows as each
+    // endpoint's health as the sidecars see it. Healthy ones are left out (bounded series).
+    const unhealthy = this.metrics.gauge(
+      'ferry_proxy_endpoint_unhealthy',
+      'Upstream endpoints this sidecar does not send to: outlier_ejected, failed_health_check, or their EDS health.',
+      ['cluster_name', 'endpoint', 'reason'],
+    );
     const spans = this.metrics.counter(
       'ferry_proxy_trace_spans_total',
       'Spans ended, by what became of them: exported, or dropped (queue full, collector down).',
@@ -841,6 +848,13 @@ export class Sidecar {
         shadowResults[3].value = s.shadowsBodyTooLarge;
         connectedChild.set(this.xds?.status().connected ? 1 : 0);
         versionChild.set(this.runtime?.version ?? 0);
+        unhealthy.reset();
+        for (const c of this.runtime?.clusters.values() ?? []) {
+          for (const h of c.hostSet.hosts) {
+            const reason = unhealthyReason(h);
+            if (reason) unhealthy.labels(c.name, h.key, reason).set(1);
+          }
+        }
         return this.metrics.render();
       },
       certs: () => {
@@ -873,4 +887,12 @@ export class Sidecar {
       tap: this.tapHub,
     };
   }
+}
+
+/** Why a sidecar does not send to a host (outlier ejection first, as Envoy's health flags). */
+function unhealthyReason(h: Host): string | undefined {
+  if (h.ejected) return 'outlier_ejected';
+  if (h.failedHealthCheck) return 'failed_health_check';
+  if (h.health !== 'HEALTHY' && h.health !== 'UNKNOWN') return h.health.toLowerCase();
+  return undefined;
 }

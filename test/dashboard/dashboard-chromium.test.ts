@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { waitFor } from '../support/wait-for.js';
-import { DashboardHarness } from './dashboard-harness.js';
+import { DashboardHarness, HARNESS_MESH } from './dashboard-harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -72,12 +72,18 @@ class Page {
 interface EdgeView {
   source: string;
   destination: string;
+  /** The numbers line of the edge's label, and its first line (protocol, mTLS). */
   label: string;
+  head: string;
+  /** data-mtls: the mTLS share, or "none". */
+  mtls: string;
 }
 
 const EDGES = `[...document.querySelectorAll('.edge')].map((e) => ({
   source: e.dataset.source, destination: e.dataset.destination,
-  label: e.querySelector('text').textContent }))`;
+  label: e.querySelector('.edge-label tspan:last-child').textContent,
+  head: e.querySelector('.edge-label tspan').textContent,
+  mtls: e.dataset.mtls }))`;
 
 describe('dashboard in headless Chromium', function () {
   this.timeout(60_000);
@@ -283,5 +289,168 @@ describe('dashboard in headless Chromium', function () {
     } finally {
       clearInterval(tcpPump);
     }
+  });
+
+  it('draws each service with its version nodes, and a lock on every mTLS edge', async () => {
+    const p = page as Page;
+    if (!pump) pump = setInterval(() => h.traffic(20, failEvery), 50);
+    await waitFor(
+      'the version nodes of reviews',
+      async () => (await p.eval<number>(`document.querySelectorAll('.version-node').length`)) === 4,
+      20_000,
+      100,
+    );
+    const versions = await p.eval<string[]>(
+      `[...document.querySelectorAll('.version-node')].map((v) => v.dataset.id + ' ' + v.textContent).sort()`,
+    );
+    console.log(`      version nodes: ${versions.join(' | ')}`);
+    assert.deepEqual(
+      versions.map((v) => v.split(' ')[0]),
+      ['catalog.default@v1', 'frontend.default@v1', 'reviews.default@v1', 'reviews.default@v2'],
+    );
+    assert.match(versions[2] ?? '', /v1 · [\d.]+ rps · [\d.]+% ok/);
+    // Every version node sits inside its service's box.
+    const inside =
+      await p.eval<boolean>(`[...document.querySelectorAll('.version-node')].every((v) => {
+      const r = v.getBoundingClientRect(), b = v.closest('.node').querySelector('rect').getBoundingClientRect();
+      return r.left >= b.left && r.right <= b.right && r.top >= b.top && r.bottom <= b.bottom; })`);
+    assert.ok(inside, 'version nodes inside their service');
+    const edges = await p.eval<EdgeView[]>(EDGES);
+    const http = edges.filter((e) => e.source === 'frontend.default');
+    assert.equal(http.length, 2);
+    for (const e of http) {
+      assert.equal(e.head, 'HTTP · mTLS', `${e.source} -> ${e.destination}`);
+      assert.equal(e.mtls, '100%');
+    }
+    assert.equal(
+      await p.eval<number>(`document.querySelectorAll('.edge.mtls .mtls-marker').length`),
+      edges.filter((e) => e.mtls !== 'none').length,
+    );
+    assert.equal(
+      await p.eval<number>(
+        `[...document.querySelectorAll('.node')].filter((n) => n.dataset.id === 'unknown').length`,
+      ),
+      0,
+      'no unknown node',
+    );
+  });
+
+  it('never lets two labels overlap, nor a label cover a service box', async () => {
+    const p = page as Page;
+    const tcpPump = setInterval(() => h.tcpTraffic(5), 50);
+    try {
+      await waitFor(
+        'three edges',
+        async () => (await p.eval<EdgeView[]>(EDGES)).length === 3,
+        20_000,
+        100,
+      );
+      const boxes = await p.eval<
+        Array<{ kind: string; id: string; l: number; r: number; t: number; b: number }>
+      >(`[
+        ...[...document.querySelectorAll('.edge-label')].map((e) => ({ kind: 'label', id: e.parentNode.dataset.source + '>' + e.parentNode.dataset.destination, r: e.getBoundingClientRect() })),
+        ...[...document.querySelectorAll('.node > rect')].map((e) => ({ kind: 'node', id: e.parentNode.dataset.id, r: e.getBoundingClientRect() })),
+      ].map((x) => ({ kind: x.kind, id: x.id, l: x.r.left, r: x.r.right, t: x.r.top, b: x.r.bottom }))`);
+      const labels = boxes.filter((x) => x.kind === 'label');
+      assert.equal(labels.length, 3);
+      const hit = (a: (typeof boxes)[number], b: (typeof boxes)[number]) =>
+        a.l < b.r && b.l < a.r && a.t < b.b && b.t < a.b;
+      for (const a of labels) {
+        for (const b of boxes) {
+          if (a !== b) assert.ok(!hit(a, b), `${a.kind} ${a.id} overlaps ${b.kind} ${b.id}`);
+        }
+      }
+    } finally {
+      clearInterval(tcpPump);
+    }
+  });
+
+  it("shows the routes, per-version success and each endpoint's health as the sidecars see it; tables fit", async () => {
+    const p = page as Page;
+    // frontend's sidecar ejected reviews v2's endpoint (outlier detection).
+    const frontend = h.metrics.get('frontend');
+    assert.ok(frontend);
+    frontend.unhealthy = [
+      {
+        cluster: 'outbound|8080||reviews.default.svc.cluster.local',
+        endpoint: '127.0.0.1:15009',
+        reason: 'outlier_ejected',
+      },
+    ];
+    await p.eval(
+      `document.querySelector('.node[data-id="reviews.default"]').dispatchEvent(new MouseEvent('click', { bubbles: true }))`,
+    );
+    await waitFor(
+      'the ejected endpoint in the reviews detail',
+      async () =>
+        (
+          await p.eval<string>(`document.getElementById('endpoints-table')?.textContent ?? ''`)
+        ).includes('EJECTED'),
+      20_000,
+      100,
+    );
+    const rows = await p.eval<string[]>(
+      `[...document.querySelectorAll('#endpoints-table tr')].slice(1).map((r) => [...r.children].map((c) => c.textContent).join(' | '))`,
+    );
+    console.log(`      endpoints: ${rows.join(' / ')}`);
+    const v2 = rows.find((r) => r.includes('15009'));
+    const v1 = rows.find((r) => r.includes('15008'));
+    assert.match(v2 ?? '', /EJECTED \(outlier detection\) by frontend-v1-pod/);
+    assert.match(v1 ?? '', /HEALTHY/);
+    assert.equal(
+      await p.eval<string>(
+        `document.querySelector('#endpoints-table .ejected').textContent.slice(0, 7)`,
+      ),
+      'EJECTED',
+    );
+    const routes = await p.eval<string>(`document.getElementById('routes-table').textContent`);
+    for (const text of [
+      'header x-canary = true',
+      'reviews v2 100%',
+      'abort HTTP 503 to 5%',
+      'path ^= /api',
+      'reviews v1 80%',
+      'reviews v2 20%',
+      'reviews v2 (5%)',
+    ]) {
+      assert.ok(routes.includes(text), `routes show ${text}: ${routes}`);
+    }
+    const versions = await p.eval<string>(`document.getElementById('versions-table').textContent`);
+    assert.match(versions, /v1/);
+    assert.match(versions, /v2/);
+    // Every table fits its panel: nothing cut off, nothing to scroll sideways.
+    const overflow = await p.eval<Array<{ id: string; table: number; panel: number }>>(
+      `[...document.querySelectorAll('#detail table')].map((t) => ({ id: t.id, table: t.scrollWidth, panel: document.getElementById('detail').clientWidth }))`,
+    );
+    for (const o of overflow)
+      assert.ok(o.table <= o.panel, `${o.id} is ${o.table}px in a ${o.panel}px panel`);
+    frontend.unhealthy = [];
+  });
+
+  it('shows a rejected mesh file as a banner with its error, and drops it once fixed', async () => {
+    const p = page as Page;
+    h.writeMesh(
+      HARNESS_MESH.replace(
+        'protocol: http }]\n  - name: catalog',
+        'protocl: http }]\n  - name: catalog',
+      ),
+    );
+    await waitFor(
+      'the banner',
+      async () => !(await p.eval<boolean>(`document.getElementById('config-banner').hidden`)),
+      20_000,
+      100,
+    );
+    const text = await p.eval<string>(`document.getElementById('config-banner').textContent`);
+    console.log(`      banner: ${text.replace(/\n/g, ' ')}`);
+    assert.match(text, /rejected; the last good configuration stays in force/);
+    assert.match(text, /protocl/);
+    h.writeMesh(HARNESS_MESH);
+    await waitFor(
+      'the banner to go',
+      async () => p.eval<boolean>(`document.getElementById('config-banner').hidden`),
+      20_000,
+      100,
+    );
   });
 });

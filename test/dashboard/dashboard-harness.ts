@@ -4,8 +4,11 @@
  * scraper fed with those as targets, and the control plane's debug HTTP server with the
  * dashboard, on 127.0.0.1:0. `traffic()` moves the counters as real sidecars would.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createDebugServer } from '../../src/controlplane/debug-http.js';
 import { ControlPlane } from '../../src/controlplane/index.js';
 import { MetricsScraper, type ScrapeTarget } from '../../src/dashboard/index.js';
@@ -16,7 +19,6 @@ import {
   nodeMetadataFor,
   types,
 } from '../../src/xds/index.js';
-import { mesh, service } from '../support/mesh.js';
 import { adsClient, openSotw, type StreamProbe } from '../support/xds-client.js';
 import { FakeSidecarMetrics, type Peer } from './fake-sidecar-metrics.js';
 
@@ -29,6 +31,38 @@ export const PEERS = {
 
 type Name = keyof typeof PEERS;
 
+/** The harness's mesh file: reviews split 80/20 between its versions, with a mirror and a fault. */
+export const HARNESS_MESH = `mesh:
+  trustDomain: cluster.local
+services:
+  - name: frontend
+    ports: [{ port: 8080, protocol: http }]
+  - name: catalog
+    ports: [{ port: 8080, protocol: http }]
+  - name: reviews
+    ports: [{ port: 8080, protocol: http }]
+    subsets:
+      - { name: v1, labels: { version: v1 } }
+      - { name: v2, labels: { version: v2 } }
+    policy:
+      outlierDetection: { consecutive5xx: 3 }
+    routes:
+      - name: canary-pinned
+        match:
+          - headers: { x-canary: { exact: "true" } }
+        backends:
+          - { subset: v2 }
+        fault:
+          abort: { httpStatus: 503, percentage: 5 }
+      - name: split
+        match:
+          - path: { prefix: /api }
+        backends:
+          - { subset: v1, weight: 80 }
+          - { subset: v2, weight: 20 }
+        mirror: { subset: v2, percentage: 5 }
+`;
+
 export class DashboardHarness {
   readonly metrics = new Map<Name, FakeSidecarMetrics>();
   private readonly probes: StreamProbe<DiscoveryResponse>[] = [];
@@ -37,14 +71,19 @@ export class DashboardHarness {
   private server: http.Server | undefined;
   cp: ControlPlane | undefined;
   url = '';
+  private readonly dir = mkdtempSync(path.join(tmpdir(), 'ferry-dashboard-'));
+  /** The watched mesh file: write it to change (or break) the mesh. */
+  readonly meshFile = path.join(this.dir, 'mesh.yaml');
+
+  /** Writes the mesh file; the control plane applies it, or rejects it and says why. */
+  writeMesh(text: string): void {
+    writeFileSync(this.meshFile, text);
+  }
 
   async start(scrapeEveryMs: number): Promise<void> {
+    this.writeMesh(HARNESS_MESH);
     this.cp = await ControlPlane.start({
-      config: mesh(
-        service('frontend', 8080, 'http', []),
-        service('catalog', 8080, 'http', []),
-        service('reviews', 8080, 'http', []),
-      ),
+      configPath: this.meshFile,
       xdsPort: 0,
       httpPort: 0,
       debounceMs: 10,
@@ -54,7 +93,7 @@ export class DashboardHarness {
     });
     const cp = this.cp;
     this.client = adsClient(cp.xdsPort);
-    for (const name of Object.keys(PEERS) as Name[]) {
+    for (const [i, name] of (Object.keys(PEERS) as Name[]).entries()) {
       const p = PEERS[name];
       const m = new FakeSidecarMetrics();
       await m.start();
@@ -69,7 +108,8 @@ export class DashboardHarness {
             labels: { app: p.app, version: p.version },
             serviceAccount: p.app,
             address: '127.0.0.1',
-            inboundPort: 15006,
+            // Each its own endpoint (address:port), as separate pods would be.
+            inboundPort: 15006 + i,
             outboundPort: 15001,
             appPort: 8000,
             region: '',
@@ -109,7 +149,7 @@ export class DashboardHarness {
       cache: cp.cache,
       registry: cp.registry,
       metrics: cp.metrics,
-      configError: () => undefined,
+      configError: () => cp.configError,
       dashboard: this.scraper,
     });
     const server = this.server;
@@ -187,5 +227,6 @@ export class DashboardHarness {
     }
     await this.cp?.close();
     await Promise.all([...this.metrics.values()].map((m) => m.close()));
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

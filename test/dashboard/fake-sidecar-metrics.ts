@@ -124,6 +124,8 @@ export class FakeSidecarMetrics {
   delayMs = 0;
   /** Answer 503 (a sidecar whose metrics are broken). */
   failing = false;
+  /** Endpoints this sidecar does not send to (ferry_proxy_endpoint_unhealthy). */
+  unhealthy: Array<{ cluster: string; endpoint: string; reason: string }> = [];
   url = '';
 
   record(c: Call): void {
@@ -193,6 +195,11 @@ export class FakeSidecarMetrics {
     for (const name of TCP_COUNTERS) {
       lines.push(`# TYPE ${name} counter`);
       for (const s of this.tcp.values()) lines.push(`${name}${render(s.labels)} ${s.values[name]}`);
+    }
+    lines.push('# TYPE ferry_proxy_endpoint_unhealthy gauge');
+    for (const u of this.unhealthy) {
+      const labels = { cluster_name: u.cluster, endpoint: u.endpoint, reason: u.reason };
+      lines.push(`ferry_proxy_endpoint_unhealthy${render(labels)} 1`);
     }
     return `${lines.join('\n')}\n`;
   }
