@@ -54,6 +54,8 @@ export interface MeshTelemetry {
   readonly accessLog?: AccessLogSettings;
   /** `source_cluster` / `destination_cluster` of the standard metrics; absent: `Kubernetes`. */
   readonly clusterName?: string;
+  /** False: the metrics do not name the peer's workload (no EDS workload metadata). */
+  readonly peerMetadata?: boolean;
 }
 
 /** A service's own telemetry, applied by the sidecars in front of its endpoints. */

@@ -27,10 +27,12 @@ export function normalizeMeshTelemetry(
     : undefined;
   const accessLog = readAccessLog(raw.accessLog, [...path, 'accessLog'], issues);
   const clusterName = str(raw.clusterName);
+  const peerMetadata = bool(raw.peerMetadata);
   return {
     ...(tracing !== undefined ? { tracing } : {}),
     ...(accessLog !== undefined ? { accessLog } : {}),
     ...(clusterName !== undefined ? { clusterName } : {}),
+    ...(peerMetadata !== undefined ? { peerMetadata } : {}),
   };
 }
 

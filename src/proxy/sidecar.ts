@@ -626,9 +626,11 @@ export class Sidecar {
       const first = this.runtime === undefined;
       this.runtime = result.config;
       // Callers are named from the workloads EDS lists; the cluster name from the listener.
+      const t = result.config.telemetry;
       this.istio.configure(
         result.config.clusters.values(),
-        result.config.telemetry.inbound.clusterName ?? result.config.telemetry.outbound.clusterName,
+        t.inbound.clusterName ?? t.outbound.clusterName,
+        (t.inbound.peerMetadata ?? t.outbound.peerMetadata) !== false,
       );
       const telemetry = this.telemetry.apply(result.config.telemetry);
       this.lastTelemetry = telemetry;

@@ -117,7 +117,7 @@ describe('mesh file: telemetry', () => {
         '7:17 mesh.telemetry.tracing.sampling: must be at most 100; got 150',
         "8:26 mesh.telemetry.tracing.propagation[1]: must be one of w3c, b3, b3multi; got 'zipkin'",
         "9:27 mesh.telemetry.accessLog.enabled: must be a boolean, not a string 'yes please'",
-        "10:5 mesh.telemetry.metrics: unknown property 'metrics' (allowed: tracing, accessLog, clusterName)",
+        "10:5 mesh.telemetry.metrics: unknown property 'metrics' (allowed: tracing, accessLog, clusterName, peerMetadata)",
         "15:18 services[0].telemetry.accessLog.enabled: required property 'enabled' is missing",
         "15:26 services[0].telemetry.accessLog.path: invalid value 'relative.log': expected an absolute file path for the lines, or - for standard output. Default standard output",
       ],

@@ -25,27 +25,25 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function lbEndpoint({ endpoint, port }: Placed, metadata: Message): Message {
+function lbEndpoint({ endpoint, port }: Placed, metadata: Message | undefined): Message {
   return {
     endpoint: { address: { socket_address: { address: endpoint.address, port_value: port } } },
     health_status: endpoint.health,
     load_balancing_weight: { value: endpointWeight(endpoint) },
     // Who the endpoint is (for the metrics), and whether it runs a sidecar (for mTLS).
-    metadata,
+    ...(metadata ? { metadata } : {}),
   };
 }
 
 /** Each endpoint's metadata, made once for all the service's ports and subsets. */
-type MetadataOf = (e: Endpoint) => Message;
+type MetadataOf = (e: Endpoint) => Message | undefined;
 
 function metadataCache(service: Service, mesh: MeshSettings): MetadataOf {
-  const cache = new Map<Endpoint, Message>();
+  const cache = new Map<Endpoint, Message | undefined>();
   return (e) => {
-    let m = cache.get(e);
-    if (!m) {
-      m = endpointMetadata(e, service, mesh);
-      cache.set(e, m);
-    }
+    if (cache.has(e)) return cache.get(e);
+    const m = endpointMetadata(e, service, mesh);
+    cache.set(e, m);
     return m;
   };
 }

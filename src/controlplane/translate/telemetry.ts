@@ -113,16 +113,19 @@ function hcmTracing(t: TracingSettings, serviceName: string): Message {
 }
 
 /**
- * The listener metadata that carries the propagation formats and, when the mesh file names
- * one, the cluster name the sidecar's metrics carry (absent: Istio's default, `Kubernetes`).
+ * The listener metadata that carries the propagation formats and, when the mesh file says
+ * so, the cluster name the sidecar's metrics carry (absent: Istio's default, `Kubernetes`)
+ * and `peer_metadata: false` (the sidecar then names no peer).
  */
 function listenerMetadata(mesh: MeshSettings): Message | undefined {
   const t = mesh.telemetry?.tracing;
   const clusterName = mesh.telemetry?.clusterName;
-  if (!t && clusterName === undefined) return undefined;
+  const peersOff = mesh.telemetry?.peerMetadata === false;
+  if (!t && clusterName === undefined && !peersOff) return undefined;
   const ferry = {
     ...(t ? { trace_propagation: [...t.propagation] } : {}),
     ...(clusterName !== undefined ? { cluster_id: clusterName } : {}),
+    ...(peersOff ? { peer_metadata: false } : {}),
   };
   return { filter_metadata: { ferry: jsonToStruct(ferry) } };
 }

@@ -33,12 +33,21 @@ export function meshClusterName(mesh: MeshSettings): string {
   return mesh.telemetry?.clusterName ?? DEFAULT_CLUSTER_NAME;
 }
 
-/** The metadata of one endpoint of `service`. */
+/** Whether the mesh names peers in its metrics (mesh.telemetry.peerMetadata, default on). */
+export function peerMetadataOn(mesh: MeshSettings): boolean {
+  return mesh.telemetry?.peerMetadata !== false;
+}
+
+/** The metadata of one endpoint of `service`; undefined when it needs none. */
 export function endpointMetadata(
   endpoint: Endpoint,
   service: Service,
   mesh: MeshSettings,
-): Message {
+): Message | undefined {
+  const tlsMatch = endpoint.meshed
+    ? { [TRANSPORT_SOCKET_MATCH]: jsonToStruct({ [TLS_MODE_KEY]: TLS_MODE_MESHED }) }
+    : undefined;
+  if (!peerMetadataOn(mesh)) return tlsMatch ? { filter_metadata: tlsMatch } : undefined;
   const names = workloadNames(service.name, endpoint.labels);
   const workload = [
     names.workload,
@@ -54,9 +63,7 @@ export function endpointMetadata(
   return {
     filter_metadata: {
       // Tells the cluster's transport_socket_matches which endpoints run a sidecar.
-      ...(endpoint.meshed
-        ? { [TRANSPORT_SOCKET_MATCH]: jsonToStruct({ [TLS_MODE_KEY]: TLS_MODE_MESHED }) }
-        : {}),
+      ...tlsMatch,
       [ISTIO_METADATA]: jsonToStruct({ workload }),
       [FERRY_METADATA]: jsonToStruct(ferry),
     },

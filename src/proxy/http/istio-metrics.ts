@@ -188,6 +188,8 @@ export class IstioMetrics {
   private generation = 0;
   private index = PeerIndex.EMPTY;
   private clusterName = DEFAULT_CLUSTER_NAME;
+  /** Off (mesh.telemetry.peerMetadata false): hosts are not named, callers by principal only. */
+  private peers = true;
   /** Source side: per picked host; and per cluster for requests that reached no host. */
   private readonly hostGroups = new WeakMap<object, HostGroup>();
   private readonly noHostGroups = new Map<string, LabelGroup>();
@@ -251,8 +253,13 @@ export class IstioMetrics {
    * Takes a new configuration: the workloads EDS names (callers are looked up among them)
    * and this sidecar's cluster name. Label groups are rebuilt as they are next used.
    */
-  configure(clusters: Iterable<IndexedCluster>, clusterName = DEFAULT_CLUSTER_NAME): void {
-    this.index = PeerIndex.build(clusters);
+  configure(
+    clusters: Iterable<IndexedCluster>,
+    clusterName = DEFAULT_CLUSTER_NAME,
+    peers = true,
+  ): void {
+    this.index = peers ? PeerIndex.build(clusters) : PeerIndex.EMPTY;
+    this.peers = peers;
     this.clusterName = clusterName;
     this.generation++;
     this.noHostGroups.clear();
@@ -374,7 +381,7 @@ export class IstioMetrics {
     host: UpstreamHostLike | undefined,
     secure: boolean,
   ): LabelGroup {
-    if (host === undefined) {
+    if (host === undefined || !this.peers) {
       let group = this.noHostGroups.get(clusterName);
       if (!group) {
         group = new LabelGroup(this.sourceLabels(clusterName, UNKNOWN_PEER, false));

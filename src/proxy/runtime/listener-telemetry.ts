@@ -34,6 +34,8 @@ export interface ListenerTelemetrySpec {
   readonly accessLog?: AccessLogTarget;
   /** `metadata.filter_metadata.ferry.cluster_id`: the `*_cluster` of the metrics, if said. */
   readonly clusterName?: string;
+  /** `metadata.filter_metadata.ferry.peer_metadata`: false turns peer naming off. */
+  readonly peerMetadata?: boolean;
 }
 
 const OPENTELEMETRY = 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig';
@@ -168,9 +170,12 @@ export function readListenerTelemetry(
   metadata: object | undefined,
   clusters?: ProxyConfig['clusters'],
 ): ListenerTelemetrySpec {
-  const clusterId = structToJson((metadata as MetadataLike | undefined)?.filter_metadata?.ferry)
-    .cluster_id;
-  const named = typeof clusterId === 'string' && clusterId ? { clusterName: clusterId } : {};
+  const ferry = structToJson((metadata as MetadataLike | undefined)?.filter_metadata?.ferry);
+  const clusterId = ferry.cluster_id;
+  const named = {
+    ...(typeof clusterId === 'string' && clusterId ? { clusterName: clusterId } : {}),
+    ...(ferry.peer_metadata === false ? { peerMetadata: false } : {}),
+  };
   for (const f of filters) {
     if (f['@type'] !== HCM && f['@type'] !== TCP_PROXY) continue;
     const tracing =

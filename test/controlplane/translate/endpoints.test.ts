@@ -116,6 +116,25 @@ describe('translate: cluster load assignments', () => {
     );
   });
 
+  it('leaves the workload out with telemetry.peerMetadata false (the mTLS mark stays)', () => {
+    const base = mesh(
+      service('s', 'default', [[80, 'http']], {
+        endpoints: [
+          endpoint('10.0.0.1', { 80: 80 }),
+          endpoint('10.0.0.2', { 80: 80 }, { meshed: true }),
+        ],
+      }),
+    );
+    const config = { ...base, mesh: { ...base.mesh, telemetry: { peerMetadata: false } } };
+    const cla = get(translateMesh(config).resources.endpoints, `outbound|80||${HOST}`);
+    assert.deepEqual(
+      cla.endpoints[0].lb_endpoints.map((e: Loose) =>
+        Object.keys(e.metadata?.filter_metadata ?? {}),
+      ),
+      [[], ['envoy.transport_socket_match']],
+    );
+  });
+
   it('gives subset CLAs only the endpoints whose labels match', () => {
     const config = mesh(
       service('s', 'default', [[80, 'http']], {

@@ -213,7 +213,7 @@ describe('proxy/http: Istio standard metrics', () => {
     const registry = new MetricsRegistry();
     const m = new IstioMetrics(registry, { service: 'web', namespace: 'default', labels: {} });
     const record = m.recorder('source');
-    const h: { metadata: object } = {
+    const h: { metadata: object | undefined } = {
       metadata: host('api', 'default', '10.0.0.2', { labels: { version: 'v1' } }).metadata,
     };
     record(outcome({ upstreamHost: h }));
@@ -352,5 +352,24 @@ describe('proxy/http: Istio standard metrics', () => {
       'response_flags=- 20',
       'response_flags=UF 0',
     ]);
+  });
+
+  it('with peer metadata off (mesh.telemetry.peerMetadata: false) names no peer workload', () => {
+    const registry = new MetricsRegistry();
+    const m = new IstioMetrics(registry, { service: 'web', namespace: 'default', labels: {} });
+    const api = host('api', 'default', '10.0.0.2', { labels: { version: 'v1' }, meshed: true });
+    m.configure([{ hostSet: { hosts: [api] } }], undefined, false);
+    m.recorder('source')(outcome({ upstreamHost: api, upstreamSecure: true }));
+    m.recorder('destination')(
+      outcome({
+        clusterName: 'inbound|8080||',
+        downstreamSocket: mtlsRequest('spiffe://cluster.local/ns/default/sa/default', '10.0.0.2'),
+      }),
+    );
+    const text = registry.render();
+    assert.equal(firstSample(text, 'source').destination_workload, 'unknown');
+    const d = firstSample(text, 'destination');
+    assert.equal(d.source_workload, 'unknown');
+    assert.equal(d.source_principal, 'spiffe://cluster.local/ns/default/sa/default');
   });
 });
