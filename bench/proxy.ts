@@ -80,9 +80,11 @@ const HELP = `Usage: npm run bench -- [options]
   --connections N     connections for saturation                       (default 64)
   --quick             --duration 3 --rate-duration 2 --warmup 1
   --only LIST         variants to run, comma-separated: direct, http-proxy, nginx, ferry,
-                      ferry-no-tap, ferry-traced, ferry-mesh, nginx-mtls, ferry-mesh-mtls
+                      ferry-no-tap, ferry-traced, ferry-mesh, nginx-mtls, ferry-mesh-mtls,
+                      ferry-peers-off, ferry-mesh-peers-off, ferry-mesh-mtls-peers-off
                       (ferry-no-tap: the one-hop sidecar with --no-tap, the baseline of
-                      what tap costs while nobody taps; try --only ferry,ferry-no-tap)
+                      what tap costs while nobody taps; try --only ferry,ferry-no-tap;
+                      *-peers-off: the same with mesh.telemetry.peerMetadata false)
   --rounds N          run the chosen variants N times, interleaved (A B, B A, ...), and
                       report each variant's round with the median CPU per request: an
                       A/B on a busy machine                             (default 1)
@@ -162,6 +164,9 @@ const ALL_VARIANTS = [
   'ferry-mesh',
   'nginx-mtls',
   'ferry-mesh-mtls',
+  'ferry-peers-off',
+  'ferry-mesh-peers-off',
+  'ferry-mesh-mtls-peers-off',
 ];
 const only = new Set(opt.only ? opt.only.split(',').map((s) => s.trim()) : ALL_VARIANTS);
 for (const v of only)
@@ -494,8 +499,9 @@ function listening(port: number): Promise<boolean> {
  * The mesh file: `upstream` on 8080/http with retries and a timeout; with `strict`, its
  * inbound port takes mutual TLS only.
  */
-function meshYaml(staticEndpointPort?: number, strict = false): string {
-  return `services:
+function meshYaml(staticEndpointPort?: number, strict = false, peersOff = false): string {
+  // peersOff: the baseline of the peer metadata's cost (no workload in EDS, no peer lookups).
+  return `${peersOff ? 'mesh:\n  telemetry:\n    peerMetadata: false\n' : ''}services:
   - name: upstream
     ports:
       - { port: 8080, protocol: http }
@@ -569,10 +575,18 @@ function meshHop(
   };
 }
 
-/** The one-hop sidecar (routing, retries and metrics on) in front of the upstream. */
-async function oneHop(up: number, cpName: string, extra: readonly string[]): Promise<Target> {
-  const cp = await startControlPlane(cpName, meshYaml(up));
-  const sc = await startSidecar('sidecar', cp.xds, 'client', undefined, extra);
+type Variant = { id: string; name: string; start: Starter };
+
+/** The Target of one sidecar in front of the upstream (a static endpoint). */
+async function oneHopTarget(
+  cpName: string,
+  yaml: string,
+  label: string,
+  flags?: string[],
+  after?: () => void,
+): Promise<Target> {
+  const cp = await startControlPlane(cpName, yaml);
+  const sc = await startSidecar(label, cp.xds, 'client', undefined, flags);
   return {
     port: sc.outbound,
     procs: [{ label: 'sidecar', pid: sc.child.pid }],
@@ -581,11 +595,66 @@ async function oneHop(up: number, cpName: string, extra: readonly string[]): Pro
     stop: async () => {
       await stopSidecar(sc.child);
       await procs.stop(cp.child);
+      after?.();
     },
   };
 }
 
-const VARIANTS: { id: string; name: string; start: Starter }[] = [
+/** One sidecar in front of the upstream. */
+function oneHopVariant(id: string, name: string, peersOff: boolean): Variant {
+  return {
+    id,
+    name,
+    start: (up) => oneHopTarget(`cp-${id}`, meshYaml(up, false, peersOff), 'sidecar'),
+  };
+}
+
+/** Two sidecars, plaintext between them. */
+function plainMeshHop(id: string, name: string, peersOff: boolean): Variant {
+  return {
+    id,
+    name,
+    start: async (up) => {
+      const cp = await startControlPlane(`cp-${id}`, meshYaml(undefined, false, peersOff));
+      const server = await startSidecar('sidecar B (upstream)', cp.xds, 'upstream', up);
+      const client = await startSidecar('sidecar A (client)', cp.xds, 'client');
+      return meshHop(cp, client, server);
+    },
+  };
+}
+
+/** Two sidecars, mutual TLS between them. */
+function mtlsMeshHop(id: string, name: string, peersOff: boolean): Variant {
+  return {
+    id,
+    name,
+    start: async (up) => {
+      // The real way: the control plane runs its CA, each sidecar proves its service
+      // account with a workload token and gets its certificate over the secure port, and
+      // `upstream` is STRICT, so sidecar B takes nothing but mutual TLS.
+      const caDir = path.join(tmp, `ca-${id}`);
+      mkdirSync(caDir, { recursive: true, mode: 0o700 });
+      const cp = await startControlPlane(`cp-${id}`, meshYaml(undefined, true, peersOff), caDir);
+      const server = await startSidecar(
+        'sidecar B (upstream, mTLS)',
+        cp.secure!,
+        'upstream',
+        up,
+        mtlsFlags(caDir, 'upstream'),
+      );
+      const client = await startSidecar(
+        'sidecar A (client, mTLS)',
+        cp.secure!,
+        'client',
+        undefined,
+        mtlsFlags(caDir, 'client'),
+      );
+      return meshHop(cp, client, server, () => inboundSecurity(server.metrics));
+    },
+  };
+}
+
+const VARIANTS: Variant[] = [
   {
     id: 'direct',
     name: 'direct',
@@ -635,17 +704,14 @@ const VARIANTS: { id: string; name: string; start: Starter }[] = [
       };
     },
   },
-  {
-    id: 'ferry',
-    name: 'ferry 1 hop',
-    start: (up) => oneHop(up, 'cp-one-hop', []),
-  },
+  oneHopVariant('ferry', 'ferry 1 hop', false),
   {
     // The same sidecar built without tap points: the tap hook's idle cost is the difference.
     id: 'ferry-no-tap',
     name: 'ferry 1 hop no-tap',
-    start: (up) => oneHop(up, 'cp-one-hop-no-tap', ['--no-tap']),
+    start: (up) => oneHopTarget('cp-one-hop-no-tap', meshYaml(up), 'sidecar', ['--no-tap']),
   },
+  oneHopVariant('ferry-peers-off', 'ferry 1 hop, peers off', true),
   {
     id: 'ferry-traced',
     name: 'ferry traced',
@@ -658,34 +724,17 @@ const VARIANTS: { id: string; name: string; start: Starter }[] = [
       });
       await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
       const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
-      const cp = await startControlPlane('cp-traced', meshYaml(up));
-      const sc = await startSidecar('sidecar (traced)', cp.xds, 'client', undefined, [
-        '--tracing-endpoint',
-        url,
-      ]);
-      return {
-        port: sc.outbound,
-        procs: [{ label: 'sidecar', pid: sc.child.pid }],
-        affinity: [sc.child.pid],
-        check: async () => statsLine('sidecar', await sidecarStats(sc.admin)),
-        stop: async () => {
-          await stopSidecar(sc.child);
-          await procs.stop(cp.child);
-          collector.close();
-        },
-      };
+      return oneHopTarget(
+        'cp-traced',
+        meshYaml(up),
+        'sidecar (traced)',
+        ['--tracing-endpoint', url],
+        () => collector.close(),
+      );
     },
   },
-  {
-    id: 'ferry-mesh',
-    name: 'ferry mesh hop',
-    start: async (up) => {
-      const cp = await startControlPlane('cp-mesh-hop', meshYaml());
-      const server = await startSidecar('sidecar B (upstream)', cp.xds, 'upstream', up);
-      const client = await startSidecar('sidecar A (client)', cp.xds, 'client');
-      return meshHop(cp, client, server);
-    },
-  },
+  plainMeshHop('ferry-mesh', 'ferry mesh hop', false),
+  plainMeshHop('ferry-mesh-peers-off', 'ferry mesh hop, peers off', true),
   {
     id: 'nginx-mtls',
     name: 'nginx mtls',
@@ -778,33 +827,8 @@ const VARIANTS: { id: string; name: string; start: Starter }[] = [
       };
     },
   },
-  {
-    id: 'ferry-mesh-mtls',
-    name: 'ferry mesh mtls',
-    start: async (up) => {
-      // The real way: the control plane runs its CA, each sidecar proves its service
-      // account with a workload token and gets its certificate over the secure port, and
-      // `upstream` is STRICT, so sidecar B takes nothing but mutual TLS.
-      const caDir = path.join(tmp, 'ca-mesh-mtls');
-      mkdirSync(caDir, { recursive: true, mode: 0o700 });
-      const cp = await startControlPlane('cp-mesh-mtls', meshYaml(undefined, true), caDir);
-      const server = await startSidecar(
-        'sidecar B (upstream, mTLS)',
-        cp.secure!,
-        'upstream',
-        up,
-        mtlsFlags(caDir, 'upstream'),
-      );
-      const client = await startSidecar(
-        'sidecar A (client, mTLS)',
-        cp.secure!,
-        'client',
-        undefined,
-        mtlsFlags(caDir, 'client'),
-      );
-      return meshHop(cp, client, server, () => inboundSecurity(server.metrics));
-    },
-  },
+  mtlsMeshHop('ferry-mesh-mtls', 'ferry mesh mtls', false),
+  mtlsMeshHop('ferry-mesh-mtls-peers-off', 'ferry mesh mtls, peers off', true),
 ];
 
 // ---------------------------------------------------------------- load
@@ -1240,6 +1264,31 @@ function mtlsTargets(results: Result[]): void {
   );
 }
 
+/**
+ * What naming both peers costs (issue 14's target: <= 5% more CPU per request): each
+ * variant against the same one with mesh.telemetry.peerMetadata false, in the same run.
+ */
+function peerTargets(results: Result[]): void {
+  const pairs = [
+    ['ferry', 'ferry-peers-off'],
+    ['ferry-mesh', 'ferry-mesh-peers-off'],
+    ['ferry-mesh-mtls', 'ferry-mesh-mtls-peers-off'],
+  ] as const;
+  const found = pairs
+    .map(([on, off]) => [results.find((r) => r.id === on), results.find((r) => r.id === off)])
+    .filter((p): p is [Result, Result] => p[0] !== undefined && p[1] !== undefined);
+  if (found.length === 0) return;
+  out();
+  out('Targets (peer metadata: both peers named on every series, against it off, same run)');
+  for (const [on, off] of found) {
+    const sat = on.cpuSat / off.cpuSat;
+    const fixed = on.cpuFixed / off.cpuFixed;
+    out(
+      `  ${sat <= 1.05 ? 'PASS' : 'MISS'}  ${on.name}: CPU per request ${f(sat, 3)}x at saturation (${f(on.cpuSat, 1)} vs ${f(off.cpuSat, 1)} ms/1k req), ${f(fixed, 3)}x at ${RATE} req/s (${f(on.cpuFixed, 1)} vs ${f(off.cpuFixed, 1)}); target <= 1.05x`,
+    );
+  }
+}
+
 function notes(results: Result[]): void {
   const notesOut: string[] = [];
   for (const r of results) {
@@ -1386,6 +1435,7 @@ async function main(): Promise<void> {
   report(results);
   tapTarget(results);
   mtlsTargets(results);
+  peerTargets(results);
   notes(results);
   profiles(results);
   if (opt.json)
