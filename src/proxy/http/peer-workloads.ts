@@ -162,7 +162,8 @@ export class PeerIndex {
       for (const [address, peers] of byAddress)
         perAddress.set(address, common([...peers.values()]));
       const any = common([...perAddress.values()]);
-      const distinct = [...perAddress.values()].some((p) => p !== any);
+      // Replicas alike at many addresses need no address lookup: only differing ones do.
+      const distinct = [...perAddress.values()].some((p) => FIELDS.some((f) => p[f] !== any[f]));
       index.set(principal, { any, byAddress: distinct ? perAddress : undefined });
     }
     return new PeerIndex(index);

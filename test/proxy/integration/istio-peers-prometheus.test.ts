@@ -12,7 +12,10 @@
  * the client that has no sidecar.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
 import { FERRY_VERSION } from '../../../src/metrics/index.js';
@@ -26,6 +29,26 @@ import { startControlPlane, startSidecar, waitForHosts } from '../../support/mes
 import { PrometheusServer, type PromSeries, requirePrometheus } from '../../support/prometheus.js';
 import { ManualCertificates, TestCa } from '../../support/test-ca.js';
 import { waitFor } from '../../support/wait-for.js';
+
+const DASHBOARDS = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../../helm/ferry/dashboards',
+);
+
+/** Every PromQL expression of Ferry's Grafana dashboards, with its panel's title. */
+function grafanaQueries(): Array<{ panel: string; expr: string }> {
+  const out: Array<{ panel: string; expr: string }> = [];
+  for (const file of readdirSync(DASHBOARDS).filter((f) => f.endsWith('.json'))) {
+    const d = JSON.parse(readFileSync(path.join(DASHBOARDS, file), 'utf8')) as {
+      panels: Array<{ title: string; targets?: Array<{ expr?: string }> }>;
+    };
+    for (const p of d.panels) {
+      for (const t of p.targets ?? [])
+        if (t.expr) out.push({ panel: `${file}: ${p.title}`, expr: t.expr });
+    }
+  }
+  return out;
+}
 
 const sa = (name: string) => `spiffe://cluster.local/ns/default/sa/${name}`;
 const svc = (name: string) => `${name}.default.svc.cluster.local`;
@@ -395,6 +418,49 @@ describe('integration: both peers on every series, scraped by a real Prometheus'
       build.map((s) => `${s.metric.component} ${s.metric.tag} ${s.value[1]}`).sort(),
       [`pilot ${FERRY_VERSION} 1`, `proxy ${FERRY_VERSION} ${sidecars.length}`],
     );
+
+    // Ferry's own Grafana dashboards: every panel that groups by a peer shows names. Run for
+    // echo's service and workload (incoming) and frontend's workload (outgoing; frontend's
+    // incoming traffic is the client without a sidecar, rightly unknown).
+    const peerLabel = /^(source|destination)_(workload|app|version|canonical_\w+|principal)$/;
+    const grouped = new Map<string, number>();
+    for (const [service, workload] of [
+      [svc('echo'), 'echo-v1'],
+      [svc('reviews'), 'frontend-v1'],
+    ] as const) {
+      for (const { panel, expr } of grafanaQueries()) {
+        const by = [...expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) =>
+          (m[1] ?? '').split(',').map((l) => l.trim()),
+        );
+        const peers = by.filter((l) => peerLabel.test(l));
+        if (peers.length === 0) continue;
+        if (
+          workload === 'frontend-v1' &&
+          expr.includes('reporter="destination",destination_workload')
+        )
+          continue;
+        const promql = expr
+          .replaceAll('$__rate_interval', '1m')
+          .replaceAll('$service', service)
+          .replaceAll('$workload', workload)
+          .replaceAll('$namespace', 'default');
+        const result = await prom.query(promql);
+        grouped.set(panel, (grouped.get(panel) ?? 0) + result.length);
+        for (const series of result) {
+          for (const label of peers) {
+            assert.notEqual(
+              series.metric[label],
+              'unknown',
+              `${panel} (${workload}): ${label} in ${JSON.stringify(series.metric)}`,
+            );
+          }
+        }
+      }
+    }
+    console.log(
+      `      Grafana panels grouped by a peer, series with names: ${[...grouped].map(([p, n]) => `${p.replace('.json', '')} ${n}`).join('; ')}`,
+    );
+    for (const [panel, n] of grouped) assert.ok(n > 0, `${panel} returned no series`);
 
     // Kiali's versioned-app graph: every edge, nothing dropped, and the only unknown node is
     // the client without a sidecar.
