@@ -42,6 +42,7 @@ export {
   parsePrometheusText,
   type Sample,
 } from './prometheus-text.js';
+export { policyLines, type RouteRow, routeRows } from './route-view.js';
 export type { ScrapeTarget, TargetSource } from './scrape-target.js';
 export { type Delta, delta, type Reading, toReading } from './series-delta.js';
 export { type SyncState, type SyncTypeStatus, syncState } from './sync-state.js';

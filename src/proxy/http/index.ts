@@ -16,6 +16,7 @@ export {
   type TcpConnectionOutcome,
   type WorkloadIdentity,
 } from './istio-metrics.js';
+export { endpointPeer, type PeerWorkload } from './peer-workloads.js';
 export { DEFAULT_RETRY_BUFFER_LIMIT } from './request-body.js';
 export {
   createRequestHandler,

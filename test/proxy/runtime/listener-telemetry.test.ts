@@ -6,11 +6,14 @@
 import assert from 'node:assert/strict';
 import { translateMesh, translateWorkload } from '../../../src/controlplane/translate/index.js';
 import type { MeshConfig } from '../../../src/mesh/index.js';
+import { endpointPeer } from '../../../src/proxy/http/index.js';
 import { compileRuntime, validateResource } from '../../../src/proxy/runtime/index.js';
 import { decodeResource, encodeResource, types } from '../../../src/xds/index.js';
 import type { ProxyConfig, ResourceEntry } from '../../../src/xds-client/index.js';
 import {
+  endpoint,
   MESH_SETTINGS,
+  service,
   TELEMETRY_MESH,
   workload,
 } from '../../controlplane/translate/mesh-fixture.js';
@@ -49,6 +52,48 @@ function telemetryOf(config: MeshConfig, w?: Parameters<typeof proxyConfig>[1]) 
 }
 
 describe('sidecar: telemetry read from the listeners', () => {
+  it("reads the cluster name and the peer switch from the listeners, and each endpoint's workload from EDS, through the wire", () => {
+    const reviews = service('reviews', 'shop', [[9080, 'http']], {
+      endpoints: [
+        endpoint(
+          '10.0.0.5',
+          { 9080: 15006 },
+          {
+            labels: { app: 'reviews', version: 'v2' },
+            meshed: true,
+            serviceAccount: 'bookinfo-reviews',
+          },
+        ),
+      ],
+    });
+    const named: MeshConfig = {
+      mesh: { ...MESH_SETTINGS, telemetry: { clusterName: 'east-1' } },
+      services: [reviews],
+    };
+    const r = compileRuntime(proxyConfig(named), undefined, Math.random);
+    assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+    assert.equal(r.config.telemetry.inbound.clusterName, 'east-1');
+    assert.equal(r.config.telemetry.inbound.peerMetadata, undefined, 'on unless switched off');
+    const host = r.config.clusters.get('outbound|9080||reviews.shop.svc.cluster.local')?.hostSet
+      .hosts[0];
+    assert.deepEqual(endpointPeer(host?.metadata, true), {
+      workload: 'reviews-v2',
+      namespace: 'shop',
+      app: 'reviews',
+      version: 'v2',
+      canonicalService: 'reviews',
+      canonicalRevision: 'v2',
+      cluster: 'east-1',
+      principal: 'spiffe://cluster.local/ns/shop/sa/bookinfo-reviews',
+    });
+    const off = telemetryOf({
+      mesh: { ...MESH_SETTINGS, telemetry: { peerMetadata: false } },
+      services: [reviews],
+    });
+    assert.equal(off.inbound.peerMetadata, false);
+    assert.equal(off.outbound.peerMetadata, false);
+  });
+
   it('reads the mesh’s gRPC collector, sampling, propagation, service name and access log', () => {
     const t = telemetryOf(TELEMETRY_MESH);
     const tracing = {
