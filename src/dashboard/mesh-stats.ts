@@ -268,6 +268,7 @@ export function computeMeshStats(
   // Which edges and services have a count from the preferred reporter at all.
   const edgeBySource = new Set<string>();
   const tcpEdgeBySource = new Set<string>();
+  const tcpPlaintextBySource = new Set<string>();
   const serviceByDestination = new Set<string>();
   const versionsBySource = new Set<string>();
   // Services meshed callers reached in plaintext: their callee reports them as unknown.
@@ -288,6 +289,9 @@ export function computeMeshStats(
       if (p.labels.reporter === 'source') {
         const { source, destination } = edgeEnds(p.labels);
         tcpEdgeBySource.add(`${source}>${destination}`);
+        if (!isMtls(p.labels) && (p.labels.destination_workload ?? UNKNOWN) !== UNKNOWN) {
+          tcpPlaintextBySource.add(destination);
+        }
       }
     }
   }
@@ -339,6 +343,8 @@ export function computeMeshStats(
       const { source, destination } = edgeEnds(p.labels);
       const reporter = tcpEdgeBySource.has(`${source}>${destination}`) ? 'source' : 'destination';
       if (p.labels.reporter !== reporter) continue;
+      // The same connections a meshed caller reported in plaintext: no false unknown caller.
+      if (source === UNKNOWN && tcpPlaintextBySource.has(destination)) continue;
       const e = edgeOf(source, destination);
       e.tcp ??= new TcpAccumulator();
       e.tcp.add(p);

@@ -360,4 +360,24 @@ describe('computeMeshStats', () => {
       ['unknown>reviews.default'],
     );
   });
+
+  it('draws no false "unknown" caller for plaintext TCP the caller itself reported', () => {
+    const conn = {
+      source: frontend,
+      destination: db,
+      received: 100,
+      sent: 10,
+      opened: 2,
+      closed: 2,
+    };
+    const tcp: TcpCall[] = [
+      { ...conn, reporter: 'source', mtls: false },
+      { ...conn, reporter: 'destination', source: undefined, mtls: false },
+    ];
+    const stats = computeMeshStats([window([], 10, tcp)], 10, 10_000);
+    assert.deepEqual(
+      stats.edges.map((e) => `${e.source}>${e.destination} ${e.tcp?.connectionsOpened}`),
+      ['frontend.default>db.data 2'],
+    );
+  });
 });
