@@ -410,6 +410,8 @@ class Tunnel {
       requestBytes: 0,
       responseBytes: 0,
       downstreamSocket: downstream,
+      upstreamHost: this.host,
+      upstreamSecure: this.secure !== undefined,
     });
   }
 }
