@@ -60,11 +60,15 @@ describe('integration: an ejected endpoint in the sidecar metrics the dashboard 
     const bad = `127.0.0.1:${failing.port}`;
     const line = `ferry_proxy_endpoint_unhealthy{cluster_name="${clusterName('api', 8080)}",endpoint="${bad}",reason="outlier_ejected"} 1`;
     let text = '';
-    await waitFor('the failing endpoint ejected', async () => {
-      await send(client.ports.outbound, { host: 'api:8080' });
-      text = await (await fetch(metricsUrl)).text();
-      return text.includes(line);
-    });
+    await waitFor(
+      'the failing endpoint ejected',
+      async () => {
+        await send(client.ports.outbound, { host: 'api:8080' });
+        text = await (await fetch(metricsUrl)).text();
+        return text.includes(line);
+      },
+      15_000,
+    );
     const unhealthy = text
       .split('\n')
       .filter((l) => l.startsWith('ferry_proxy_endpoint_unhealthy{'));
@@ -84,7 +88,12 @@ describe('integration: an ejected endpoint in the sidecar metrics the dashboard 
       intervalMs: 100,
     });
     scraper.start();
-    await waitFor('the scraper to read it', () => (scraper?.endpointVerdicts().length ?? 0) > 0);
+    await waitFor(
+      'the scraper to read it',
+      () => (scraper?.endpointVerdicts().length ?? 0) > 0,
+      15_000,
+      50,
+    );
     assert.deepEqual(scraper.endpointVerdicts(), [
       {
         sidecar: 'client-pod',

@@ -342,10 +342,15 @@ describe('integration: both peers on every series, scraped by a real Prometheus'
     // irate() needs two scrapes of a series: wait for as many series as the test expects.
     const named = async (title: string, promql: string, by: string[], count = 1) => {
       let result: PromSeries[] = [];
-      await waitFor(`${title} to return ${count} series`, async () => {
-        result = await prom.query(promql);
-        return result.length >= count;
-      });
+      await waitFor(
+        `${title} to return ${count} series`,
+        async () => {
+          result = await prom.query(promql);
+          return result.length >= count;
+        },
+        30_000,
+        200,
+      );
       for (const s of result) {
         for (const label of by) {
           assert.ok(
