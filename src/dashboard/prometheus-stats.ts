@@ -53,14 +53,22 @@ const COUNT_BY = [
   'response_code',
   'response_flags',
   'connection_security_policy',
+  // The caller's mTLS mark (its connection_security_policy is "unknown"), and the protocol.
+  'destination_principal',
+  'request_protocol',
 ].join(', ');
 /**
  * Quantiles cannot be added up, so they are asked for per edge and per service directly;
  * per-workload labels are left out so that one edge is one series.
  */
 const EDGE_BY = ['reporter', ...SOURCE, ...DESTINATION].join(', ');
-/** TCP counters are grouped by what names an edge. */
-const TCP_BY = EDGE_BY;
+/** TCP counters are grouped by what names an edge, and what says whether it is mTLS. */
+const TCP_BY = [
+  EDGE_BY,
+  'destination_workload',
+  'destination_principal',
+  'connection_security_policy',
+].join(', ');
 const SERVICE_BY = ['reporter', ...DESTINATION].join(', ');
 
 export function prometheusQueries(windowSeconds: number): Record<string, string> {

@@ -74,6 +74,10 @@ describe('PrometheusStats (a real Prometheus)', function () {
     );
     const e = s.edges[0];
     assert.equal(e?.tcp, undefined);
+    // Regression: the caller's reports carry the mTLS mark in destination_principal, which
+    // the PromQL must keep, or the share of a source-reported edge reads 0.
+    assert.equal(e?.mtlsShare, 1);
+    assert.deepEqual(e?.protocols, ['http']);
     // The pump's timer is not exact; the ratio of the counts is.
     assert.ok(Math.abs((e?.successRate ?? 0) - 0.75) < 0.02, String(e?.successRate));
     assert.ok((e?.responseFlags.UF ?? 0) > 0);
