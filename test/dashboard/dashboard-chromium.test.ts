@@ -81,8 +81,8 @@ interface EdgeView {
 
 const EDGES = `[...document.querySelectorAll('.edge')].map((e) => ({
   source: e.dataset.source, destination: e.dataset.destination,
-  label: e.querySelector('.edge-label tspan:last-child').textContent,
-  head: e.querySelector('.edge-label tspan').textContent,
+  label: e.querySelector('.edge-label tspan:last-child')?.textContent ?? '',
+  head: e.querySelector('.edge-label tspan')?.textContent ?? '',
   mtls: e.dataset.mtls }))`;
 
 describe('dashboard in headless Chromium', function () {
@@ -294,21 +294,23 @@ describe('dashboard in headless Chromium', function () {
   it('draws each service with its version nodes, and a lock on every mTLS edge', async () => {
     const p = page as Page;
     if (!pump) pump = setInterval(() => h.traffic(20, failEvery), 50);
+    const VERSIONS = `[...document.querySelectorAll('.version-node')].map((v) => v.dataset.id + ' ' + v.textContent).sort()`;
+    let versions: string[] = [];
+    // The nodes are there from the endpoints at once; their numbers once traffic is scraped.
     await waitFor(
-      'the version nodes of reviews',
-      async () => (await p.eval<number>(`document.querySelectorAll('.version-node').length`)) === 4,
+      'the version nodes, reviews v1 with its rate',
+      async () => {
+        versions = await p.eval<string[]>(VERSIONS);
+        return versions.length === 4 && /v1 · [\d.]+ rps · [\d.]+% ok/.test(versions[2] ?? '');
+      },
       20_000,
       100,
-    );
-    const versions = await p.eval<string[]>(
-      `[...document.querySelectorAll('.version-node')].map((v) => v.dataset.id + ' ' + v.textContent).sort()`,
     );
     console.log(`      version nodes: ${versions.join(' | ')}`);
     assert.deepEqual(
       versions.map((v) => v.split(' ')[0]),
       ['catalog.default@v1', 'frontend.default@v1', 'reviews.default@v1', 'reviews.default@v2'],
     );
-    assert.match(versions[2] ?? '', /v1 · [\d.]+ rps · [\d.]+% ok/);
     // Every version node sits inside its service's box.
     const inside =
       await p.eval<boolean>(`[...document.querySelectorAll('.version-node')].every((v) => {
@@ -415,7 +417,18 @@ describe('dashboard in headless Chromium', function () {
     ]) {
       assert.ok(routes.includes(text), `routes show ${text}: ${routes}`);
     }
-    const versions = await p.eval<string>(`document.getElementById('versions-table').textContent`);
+    let versions = '';
+    await waitFor(
+      'requests by version in the detail',
+      async () => {
+        versions = await p.eval<string>(
+          `document.getElementById('versions-table')?.textContent ?? ''`,
+        );
+        return versions.includes('v2');
+      },
+      20_000,
+      100,
+    );
     assert.match(versions, /v1/);
     assert.match(versions, /v2/);
     // Every table fits its panel: nothing cut off, nothing to scroll sideways.
