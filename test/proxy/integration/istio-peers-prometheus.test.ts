@@ -449,7 +449,17 @@ describe('integration: both peers on every series, scraped by a real Prometheus'
           .replaceAll('$service', service)
           .replaceAll('$workload', workload)
           .replaceAll('$namespace', 'default');
-        const result = await prom.query(promql);
+        // rate() needs two scrapes of a series in its window: wait for them.
+        let result: PromSeries[] = [];
+        await waitFor(
+          `${panel} (${workload}) to return series`,
+          async () => {
+            result = await prom.query(promql);
+            return result.length > 0;
+          },
+          30_000,
+          250,
+        );
         grouped.set(panel, (grouped.get(panel) ?? 0) + result.length);
         for (const series of result) {
           for (const label of peers) {
