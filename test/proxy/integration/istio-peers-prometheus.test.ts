@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
-import { FERRY_VERSION } from '../../../src/metrics/index.js';
+import { FERRY_VERSION } from '../../../src/version/index.js';
 import type { Sidecar } from '../../../src/proxy/index.js';
 import { type EchoBackend, EchoClient, startEchoBackend } from '../../support/echo-grpc.js';
 import { send } from '../../support/http-client.js';
