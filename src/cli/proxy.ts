@@ -3,8 +3,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parsePorts } from '../kube/capture/index.js';
 import { createLogger } from '../log/index.js';
-import type { Protocol } from '../mesh/index.js';
-import { type Propagation, Sidecar, type SidecarOptions } from '../proxy/index.js';
+import { type Protocol, parseDuration } from '../mesh/index.js';
+import {
+  type ListenerLimits,
+  type Propagation,
+  Sidecar,
+  type SidecarOptions,
+} from '../proxy/index.js';
 import { parsePort, UsageError } from './args.js';
 
 export const PROXY_HELP = `Usage: ferry proxy --xds HOST:PORT --service NAME [options]
@@ -58,6 +63,18 @@ Options:
                               (the mesh file's accessLog for the service, when set, wins)
       --no-tap                leave out the tap points behind the admin port's /tap
                               (ferry tap, ferry top); for measuring what tap costs idle
+      --headers-timeout D     a request head must be complete this long after its first
+                              byte or after the connection opened (default 60s, nginx's)
+      --idle-timeout D        close a connection with no request (HTTP/2: no stream) under
+                              way after this long                (default 75s, nginx's)
+      --max-request-headers-kb N  largest request head, KiB (431 beyond) (default 60, Envoy's)
+      --max-headers N         most header fields in a request (431 beyond) (default 100, Envoy's)
+      --max-pipelined-kb N    bytes read ahead of a request being answered before reading
+                              stops, KiB                                  (default 60)
+      --h2-max-concurrent-streams N  HTTP/2 streams per connection (default 128, nginx's)
+      --h2-reset-min-streams N  HTTP/2 rapid reset: from this many streams on, a connection
+                              whose client reset over half before their answer is closed
+                              with GOAWAY                                 (default 100)
       --log-level LEVEL       trace | debug | info | warn | error       (default info)
   -h, --help                  show this help
 
@@ -73,6 +90,50 @@ function parseLabels(value: string | undefined): Record<string, string> {
     labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
   }
   return labels;
+}
+
+/** A positive duration flag, in ms. */
+function durationFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0 || !Number.isInteger(ms))
+    throw new UsageError(
+      `${flag} must be a positive duration in whole ms (e.g. 250ms, 60s), got "${value}"`,
+    );
+  return ms;
+}
+
+/** A positive whole-number flag, times `scale`. */
+function countFlag(flag: string, value: string | undefined, scale = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n * scale) || n <= 0)
+    throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
+  return n * scale;
+}
+
+/** The downstream limits the flags set; the others keep their defaults. */
+function parseLimits(
+  v: Record<string, string | boolean | string[] | undefined>,
+): Partial<ListenerLimits> {
+  const str = (name: string) => v[name] as string | undefined;
+  const entries: [keyof ListenerLimits, number | undefined][] = [
+    ['headersTimeoutMs', durationFlag('--headers-timeout', str('headers-timeout'))],
+    ['idleTimeoutMs', durationFlag('--idle-timeout', str('idle-timeout'))],
+    ['maxHeadBytes', countFlag('--max-request-headers-kb', str('max-request-headers-kb'), 1024)],
+    ['maxHeaders', countFlag('--max-headers', str('max-headers'))],
+    ['maxPipelinedBytes', countFlag('--max-pipelined-kb', str('max-pipelined-kb'), 1024)],
+    [
+      'h2MaxConcurrentStreams',
+      countFlag('--h2-max-concurrent-streams', str('h2-max-concurrent-streams')),
+    ],
+    ['h2ResetMinStreams', countFlag('--h2-reset-min-streams', str('h2-reset-min-streams'))],
+  ];
+  const limits: Record<string, number> = {};
+  for (const [key, value] of entries) if (value !== undefined) limits[key] = value;
+  if (limits.maxHeaders !== undefined && limits.maxHeaders < 4)
+    throw new UsageError(`--max-headers must be at least 4, got "${limits.maxHeaders}"`);
+  return limits;
 }
 
 export async function runProxy(argv: string[]): Promise<void> {
@@ -111,6 +172,13 @@ export async function runProxy(argv: string[]): Promise<void> {
       'tracing-protocol': { type: 'string' },
       'tracing-sampling': { type: 'string' },
       'tracing-propagation': { type: 'string' },
+      'headers-timeout': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      'max-request-headers-kb': { type: 'string' },
+      'max-headers': { type: 'string' },
+      'max-pipelined-kb': { type: 'string' },
+      'h2-max-concurrent-streams': { type: 'string' },
+      'h2-reset-min-streams': { type: 'string' },
       'log-level': { type: 'string' },
       'no-tap': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -184,6 +252,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   const drainMs = v.drain === undefined ? 5000 : Number(v.drain);
   if (!Number.isInteger(drainMs) || drainMs < 0)
     throw new UsageError(`--drain must be a whole number of ms`);
+  const limits = parseLimits(v);
   const optionalPort = (flag: string, value: string | undefined) =>
     value === undefined ? undefined : parsePort(flag, value, 0);
   const log = createLogger({ level: v['log-level'] ?? 'info', name: `proxy:${v.service}` });
@@ -250,6 +319,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     tcpForwards,
     ...(opaquePorts ? { opaquePorts } : {}),
     tracing,
+    limits,
     ...(identity ? { certificates: identity.identity, xdsCredentials: identity.credentials } : {}),
     log,
     onQuit: () => process.exit(0),

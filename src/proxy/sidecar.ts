@@ -34,10 +34,16 @@ import {
 } from './http/index.js';
 import type { Host } from './lb/index.js';
 import {
+  checkLimits,
   DEFAULT_OPAQUE_PORTS,
   DETECTION_TIMEOUT_MS,
   detectProtocol,
   type HttpListener,
+  LIMIT,
+  LIMIT_NAMES,
+  LimitCounters,
+  type LimitName,
+  type ListenerLimits,
   type ListenerTls,
   listenHttp,
   readFirstBytes,
@@ -115,6 +121,11 @@ export interface SidecarOptions {
    */
   readonly tracing?: Omit<TracingOptions, 'serviceName' | 'serviceNamespace'>;
   readonly random?: () => number;
+  /**
+   * The downstream listeners' limits (timeouts, head sizes, pipelining, HTTP/2 streams);
+   * what is left out keeps its default (DEFAULT_LIMITS: nginx's or Envoy's).
+   */
+  readonly limits?: Partial<ListenerLimits>;
   /** Called by POST /quitquitquit after the drain (the CLI exits the process). */
   readonly onQuit?: () => void;
   /**
@@ -144,6 +155,9 @@ export class Sidecar {
   private draining = false;
   private stopping: Promise<void> | undefined;
   readonly stats = new ProxyStats();
+  /** How often each downstream limit acted (timeouts, sizes, pipelining, HTTP/2). */
+  readonly limitCounters = new LimitCounters();
+  private readonly limits: ListenerLimits;
   /** Shadow copies of mirrored requests, shared by both listeners. */
   private mirror: RequestMirror | undefined;
   readonly pools: UpstreamPools;
@@ -176,6 +190,7 @@ export class Sidecar {
     const ns = options.namespace ?? 'default';
     this.nodeId = options.id ?? `${options.service}-${process.pid}.${ns}`;
     this.opaquePorts = new Set(options.opaquePorts ?? DEFAULT_OPAQUE_PORTS);
+    this.limits = checkLimits(options.limits ?? {});
     // `--http1 node` is the libraries' path end to end: node's HTTP server downstream and
     // undici upstream.
     this.pools = new UpstreamPools(options.http1 === 'node' ? 'undici' : 'ferry');
@@ -342,6 +357,7 @@ export class Sidecar {
         });
         view().accessLog?.tcp(x);
       },
+      idleTimedOut: () => this.limitCounters.hit(LIMIT.TCP_IDLE_TIMEOUT),
     });
     const inboundTcpEnv = tcpEnv(tcpIn, () => this.inboundView);
     const outboundTcpEnv = tcpEnv(tcpOut, () => this.outboundView);
@@ -434,6 +450,9 @@ export class Sidecar {
       });
       this.tapHub = new TapHub([tapOut, tapIn], () => ({ node: this.nodeId, workload: self }));
     }
+    const limitCounters = this.limitCounters;
+    const limitHit = (limit: LimitName) => limitCounters.hit(limit);
+    const limits = this.limits;
     const outbound = await listenHttp(
       bind,
       o.outboundPort ?? 15001,
@@ -441,6 +460,8 @@ export class Sidecar {
       {
         fastPath: o.http1 !== 'node',
         refused,
+        limits,
+        limitHit,
         accept: outboundAccept,
         upgrade: createUpgradeHandler(outUpgrade),
         connect: createConnectHandler(outConnect),
@@ -450,6 +471,8 @@ export class Sidecar {
     const inbound = await listenHttp(bind, o.inboundPort ?? 15006, createRequestHandler(inHttp), {
       fastPath: o.http1 !== 'node',
       refused,
+      limits,
+      limitHit,
       tls: inboundTls,
       opaque: opaqueInbound,
       upgrade: createUpgradeHandler(inUpgrade),
@@ -760,6 +783,12 @@ export class Sidecar {
       'Errors caught by the last-resort handler instead of ending the process: each is a bug.',
     );
     const uncaughtChild = uncaught.labels();
+    const limitsHit = this.metrics.counter(
+      'ferry_proxy_downstream_limits_total',
+      'Times a downstream limit acted: connections closed by the header-read or idle timeout (HTTP and TCP proxy), heads refused as too large or with too many fields (431), reading paused for pipelined bytes, HTTP/2 connections closed for rapid reset, and HTTP/2 protocol errors nghttp2 refused.',
+      ['limit'],
+    );
+    const limitChildren = LIMIT_NAMES.map((n) => [n, limitsHit.labels(n)] as const);
     const requestOverflows = overflows.labels('request');
     const retryOverflows = overflows.labels('retry');
     const classes = ['2xx', '3xx', '4xx', '5xx'].map((c) => requests.labels(c));
@@ -818,6 +847,7 @@ export class Sidecar {
         })),
       stats: () => ({
         ...this.stats.snapshot(),
+        ...Object.fromEntries(LIMIT_NAMES.map((n) => [`limit_${n}`, this.limitCounters.counts[n]])),
         xds_connected: this.xds?.status().connected ? 1 : 0,
         config_version: this.runtime?.version ?? 0,
         upstream_pools: this.pools.size,
@@ -844,6 +874,7 @@ export class Sidecar {
         downstreamErrors.value = s.downstreamProtocolErrors;
         upstreamErrors.value = s.upstreamProtocolErrors;
         uncaughtChild.value = s.uncaughtErrors;
+        for (const [name, child] of limitChildren) child.value = this.limitCounters.counts[name];
         shadowResults[0].value = s.shadows;
         shadowResults[1].value = s.shadowsFailed;
         shadowResults[2].value = s.shadowsDropped;

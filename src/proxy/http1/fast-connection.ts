@@ -2,13 +2,17 @@
  * The HTTP/1.1 fast path: one downstream connection parsed by hand for the common case
  * (RFC 9112 request heads, Content-Length or chunked bodies, keep-alive), so a request costs
  * a small request object and a FastResponse instead of node's IncomingMessage and
- * ServerResponse. Requests are served one at a time; pipelined bytes wait in the buffer.
+ * ServerResponse. Requests are served one at a time; pipelined bytes wait in the buffer, and
+ * once more than maxPipelinedBytes wait the socket is no longer read until the response under
+ * way is done (backpressure to the client, not memory). The head is looked for in the new
+ * bytes only, so a head that arrives a byte at a time costs no rescans.
  * Anything unusual (Upgrade, CONNECT, Expect, HTTP/1.0) is handed, at a request boundary
  * and with its bytes put back, to node's own HTTP server, which then owns the connection.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { LIMIT, type LimitName } from '../listener/limits.js';
 import { BodyReader, type BodySink } from './body-reader.js';
 import { FastResponse, type ResponseOwner } from './fast-response.js';
 import {
@@ -36,8 +40,14 @@ export interface FastRequest {
 export type FastHandler = (req: FastRequest, res: FastResponse) => void;
 
 export interface FastOptions {
-  /** Largest request head; beyond it the answer is 431. Default 16 KiB (as node). */
+  /** Largest request head; beyond it the answer is 431. Default 60 KiB (Envoy's). */
   readonly maxHeadBytes?: number;
+  /** Most header fields in a head; beyond it the answer is 431. Default 100 (Envoy's). */
+  readonly maxHeaders?: number;
+  /** Bytes read ahead of a request being answered before the socket is paused (60 KiB). */
+  readonly maxPipelinedBytes?: number;
+  /** Counts a limit acting (a head too large, too many fields, reading paused). */
+  readonly limitHit?: (limit: LimitName) => void;
   /** Takes over a connection the fast path does not serve, with its unread bytes put back. */
   readonly handOff: (socket: Socket) => void;
   /** Counts a request refused as malformed (400, 431, 501, 505: DPE). */
@@ -48,9 +58,9 @@ const CONN = Symbol('ferry.fast.connection');
 /** HTTP-version (RFC 9112 §2.3); anything else in its place is a malformed request line. */
 const HTTP_VERSION = /^HTTP\/\d\.\d$/;
 
-/** Whether an (incomplete) head has a line ending in LF without CR. */
-function hasBareLf(buf: Buffer): boolean {
-  for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) {
+/** Whether an (incomplete) head has a line ending in LF without CR, from `from` on. */
+function hasBareLf(buf: Buffer, from: number): boolean {
+  for (let i = buf.indexOf(10, from); i >= 0; i = buf.indexOf(10, i + 1)) {
     if (i === 0 || buf[i - 1] !== 13) return true;
   }
   return false;
@@ -72,13 +82,28 @@ export class FastConnection implements ResponseOwner, BodySink {
   private reader: BodyReader | undefined;
   private stream: PassThrough | undefined;
   private readonly maxHead: number;
+  private readonly maxHeaders: number;
+  private readonly maxPipelined: number;
+  /** How far the buffer was searched for the end of the head (CRLFCRLF) already. */
+  private scanned = 0;
+  /** The socket is paused because too many bytes wait behind the request under way. */
+  private pipelinePaused = false;
+  /** The fast path no longer owns the socket (node's server does). */
+  private handedOff = false;
+  /**
+   * When the connection last became idle or began a head (Date.now()): the listener's
+   * timeout sweep reads it, so a request costs a field write rather than a timer.
+   */
+  private since = Date.now();
 
   constructor(
     readonly socket: Socket,
     private readonly handler: FastHandler,
     private readonly options: FastOptions,
   ) {
-    this.maxHead = options.maxHeadBytes ?? 16 * 1024;
+    this.maxHead = options.maxHeadBytes ?? 60 * 1024;
+    this.maxHeaders = options.maxHeaders ?? 100;
+    this.maxPipelined = options.maxPipelinedBytes ?? 60 * 1024;
     (socket as Tagged)[CONN] = this;
     socket.on('data', onData);
     socket.on('close', onClose);
@@ -94,8 +119,33 @@ export class FastConnection implements ResponseOwner, BodySink {
       if (end < chunk.length) this.buf = chunk.subarray(end);
       return;
     }
-    this.buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+    const buf = this.buf;
+    if (buf === undefined) {
+      // The first bytes of a head: the header-read timeout starts now.
+      if (!this.response) this.since = Date.now();
+      this.buf = chunk;
+    } else this.buf = Buffer.concat([buf, chunk]);
     if (!this.response) this.next();
+    else if (this.buf.length > this.maxPipelined && !this.pipelinePaused) {
+      // The client sends requests faster than they are answered: stop reading until the
+      // one under way is done, rather than hold whatever it sends.
+      this.pipelinePaused = true;
+      this.socket.pause();
+      this.options.limitHit?.(LIMIT.PIPELINE_PAUSED);
+    }
+  }
+
+  /**
+   * Which timeout this connection is past, if any: the header-read timeout while a head is
+   * incomplete, the idle timeout while nothing is under way. None while a request is being
+   * served (the route's timeouts govern that) or once node's server has the socket.
+   */
+  expired(now: number, headersMs: number, idleMs: number): LimitName | undefined {
+    if (this.response || this.stream || this.handedOff || this.socket.destroyed) return undefined;
+    if (this.buf !== undefined) {
+      return now - this.since >= headersMs ? LIMIT.HEADERS_TIMEOUT : undefined;
+    }
+    return now - this.since >= idleMs ? LIMIT.IDLE_TIMEOUT : undefined;
   }
 
   /** Parses and serves the next request in the buffer, if it is complete. */
@@ -105,15 +155,24 @@ export class FastConnection implements ResponseOwner, BodySink {
     // still arrives is not served: it could only be sent upstream and its answer lost. The
     // client sees the connection close unanswered, which tells it the request was not taken.
     if (!buf || this.response || this.socket.destroyed || this.socket.writableEnded) return;
-    const end = buf.indexOf(CRLF2);
+    // Only the bytes not searched yet (and the three before them, where a CRLFCRLF split
+    // across reads begins).
+    const from = this.scanned > 3 ? this.scanned - 3 : 0;
+    const end = buf.indexOf(CRLF2, from);
     if (end < 0) {
-      if (buf.length > this.maxHead) this.reject(431, 'request header fields too large');
+      if (buf.length > this.maxHead) {
+        this.options.limitHit?.(LIMIT.HEAD_TOO_LARGE);
+        this.reject(431, 'request header fields too large');
+      }
       // A head whose lines end in a bare LF never shows a CRLFCRLF: answer it now rather
       // than wait in silence (RFC 9112 §2.2 lets a recipient refuse bare LF; node does).
-      else if (hasBareLf(buf)) this.reject(400, 'bare LF in request head');
+      else if (hasBareLf(buf, from)) this.reject(400, 'bare LF in request head');
+      else this.scanned = buf.length;
       return;
     }
+    this.scanned = 0;
     if (end > this.maxHead) {
+      this.options.limitHit?.(LIMIT.HEAD_TOO_LARGE);
       this.reject(431, 'request header fields too large');
       return;
     }
@@ -142,9 +201,10 @@ export class FastConnection implements ResponseOwner, BodySink {
         if (!HTTP_VERSION.test(version)) throw new HeadError(400, 'malformed request line');
         throw new HeadError(505, 'HTTP version not supported');
       }
-      if (eol < head.length) parseHeaderBlock(head, eol + 2, headers);
+      if (eol < head.length) parseHeaderBlock(head, eol + 2, headers, this.maxHeaders);
     } catch (err) {
       const e = err as HeadError;
+      if (e.status === 431) this.options.limitHit?.(LIMIT.TOO_MANY_HEADERS);
       this.reject(e.status ?? 400, e.message);
       return;
     }
@@ -252,10 +312,15 @@ export class FastConnection implements ResponseOwner, BodySink {
   responseDone(res: FastResponse, close: boolean): void {
     if (this.response !== res) return;
     this.response = undefined;
+    this.since = Date.now();
     if (close || this.stream || this.broken) {
       // The client asked to close, or its body is still arriving: end the connection.
       this.socket.end();
       return;
+    }
+    if (this.pipelinePaused) {
+      this.pipelinePaused = false;
+      this.socket.resume();
     }
     if (this.buf) setImmediate(serveNext, this);
   }
@@ -291,6 +356,7 @@ export class FastConnection implements ResponseOwner, BodySink {
     const res = new FastResponse(this, false, true);
     this.response = res;
     this.buf = undefined;
+    this.scanned = 0;
     res.writeHead(status, {
       'content-type': 'text/plain',
       'content-length': Buffer.byteLength(message) + 1,
@@ -306,6 +372,7 @@ export class FastConnection implements ResponseOwner, BodySink {
     socket.off('drain', onDrain);
     socket.off('error', onError);
     (socket as Tagged)[CONN] = undefined;
+    this.handedOff = true;
     if (this.buf) socket.unshift(this.buf);
     this.buf = undefined;
     this.options.handOff(socket);

@@ -93,9 +93,15 @@ function validValueAt(text: string, from: number, to: number): boolean {
  * `headers`, lines split by CRLF; throws HeadError. Works on offsets into the one string:
  * no array of lines, no slices but the names and values kept.
  */
-export function parseHeaderBlock(text: string, from: number, headers: IncomingHttpHeaders): void {
+export function parseHeaderBlock(
+  text: string,
+  from: number,
+  headers: IncomingHttpHeaders,
+  maxFields = Number.POSITIVE_INFINITY,
+): void {
   const length = text.length;
   let pos = from;
+  let fields = 0;
   while (pos < length) {
     let eol = text.indexOf('\r\n', pos);
     if (eol < 0) eol = length;
@@ -105,6 +111,7 @@ export function parseHeaderBlock(text: string, from: number, headers: IncomingHt
     }
     const first = text.charCodeAt(pos);
     if (first === 32 || first === 9) throw new HeadError(400, 'obsolete line folding');
+    if (++fields > maxFields) throw new HeadError(431, 'too many header fields');
     const colon = text.indexOf(':', pos);
     if (colon <= pos || colon > eol) throw new HeadError(400, 'malformed header line');
     const name = headerName(text.slice(pos, colon));

@@ -14,6 +14,8 @@ import {
   serveFast,
 } from '../http1/index.js';
 import { TLS_PEER } from '../tls/index.js';
+import { expiredH2, trackH2Session } from './h2-session-limits.js';
+import { DEFAULT_LIMITS, LIMIT, type LimitName, type ListenerLimits } from './limits.js';
 import { PrefixedSocket } from './prefixed-socket.js';
 import { DETECTION_TIMEOUT_MS, isHttp2Preface, TLS_HANDSHAKE } from './protocol-detection.js';
 import { invalidRequest } from './request-checks.js';
@@ -59,6 +61,10 @@ export interface ListenOptions {
   readonly upgrade?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
   /** Counts a request refused as malformed before it reached the handler (400 DPE). */
   readonly refused?: () => void;
+  /** Timeouts, sizes and HTTP/2 stream limits (default DEFAULT_LIMITS). */
+  readonly limits?: ListenerLimits;
+  /** Counts a limit acting (ferry_proxy_downstream_limits_total). */
+  readonly limitHit?: (limit: LimitName) => void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -98,11 +104,15 @@ function closeAfterResponse(_req: IncomingMessage, res: ServerResponse): void {
   res.shouldKeepAlive = false;
 }
 
-/** The 400 for a malformed request node parsed; on HTTP/1.1 the connection then closes. */
-function refuseRequest(res: ServerResponse | Http2ServerResponse, reason: string): void {
+/** The 400 (431) for a malformed request node parsed; on HTTP/1.1 the connection then closes. */
+function refuseRequest(
+  res: ServerResponse | Http2ServerResponse,
+  reason: string,
+  status = 400,
+): void {
   const body = `${reason}\n`;
   if ('shouldKeepAlive' in res) res.shouldKeepAlive = false;
-  res.writeHead(400, {
+  res.writeHead(status, {
     'content-type': 'text/plain',
     'content-length': Buffer.byteLength(body),
     'x-ferry-response-flags': 'DPE',
@@ -153,9 +163,12 @@ function onClientError(
   err: NodeJS.ErrnoException,
   socket: net.Socket,
   refused: (() => void) | undefined,
+  limitHit: ((limit: LimitName) => void) | undefined,
 ): void {
   const s = socket as NodeSocket;
   if (s[BROKEN] !== undefined) return;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') limitHit?.(LIMIT.HEADERS_TIMEOUT);
+  else if (err.code === 'HPE_HEADER_OVERFLOW') limitHit?.(LIMIT.HEAD_TOO_LARGE);
   if (s.destroyed || !s.writable || err.code === 'ECONNRESET') {
     s.destroy();
     return;
@@ -192,11 +205,22 @@ export async function listenHttp(
   options: ListenOptions = {},
 ): Promise<HttpListener> {
   const refused = options.refused;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const limitHit = options.limitHit;
+  /** More header fields than the limit: 431, as the fast path answers (node would drop them). */
+  const tooManyFields = (req: IncomingMessage | Http2ServerRequest) =>
+    req.rawHeaders.length > 2 * limits.maxHeaders;
   /** Answers 400 to a request node parsed that the fast path would refuse; true if it did. */
   const refuse = (
     req: IncomingMessage | Http2ServerRequest,
     res: ServerResponse | Http2ServerResponse,
   ) => {
+    if (tooManyFields(req)) {
+      limitHit?.(LIMIT.TOO_MANY_HEADERS);
+      refused?.();
+      refuseRequest(res, 'too many header fields', 431);
+      return true;
+    }
     const why = invalidRequest(req);
     if (why === undefined) return false;
     refused?.();
@@ -220,26 +244,47 @@ export async function listenHttp(
   const checkedTunnel =
     (next: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void) =>
     (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
-      const why = invalidRequest(req);
+      const many = tooManyFields(req);
+      const why = many ? 'too many header fields' : invalidRequest(req);
       if (why !== undefined) {
+        if (many) limitHit?.(LIMIT.TOO_MANY_HEADERS);
         refused?.();
         socket.on('error', () => socket.destroy());
-        refuseOnSocket(socket, 400, why);
+        refuseOnSocket(socket, many ? 431 : 400, why);
         return;
       }
       next(req, socket, head);
     };
   // A missing Host is refused by invalidRequest (400 DPE, counted) rather than by node.
+  // The timeouts are checked by a sweep rather than a timer per connection or request: its
+  // period is a quarter of the shorter one (at most 1 s), so a timeout acts within 25% late.
+  const sweepMs = Math.max(
+    10,
+    Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.idleTimeoutMs) / 4)),
+  );
   const h1 = http.createServer(
-    { keepAlive: true, noDelay: true, requireHostHeader: false },
+    {
+      keepAlive: true,
+      noDelay: true,
+      requireHostHeader: false,
+      maxHeaderSize: limits.maxHeadBytes,
+      connectionsCheckingInterval: sweepMs,
+    },
     checkedH1,
   );
   h1.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) =>
-    onClientError(err, socket, refused),
+    onClientError(err, socket, refused, limitHit),
   );
-  h1.keepAliveTimeout = 60_000;
-  h1.headersTimeout = 60_000;
+  h1.keepAliveTimeout = limits.idleTimeoutMs;
+  h1.headersTimeout = limits.headersTimeoutMs;
   h1.requestTimeout = 0;
+  // One more than the limit, so that a head over it is seen (node drops fields past it).
+  h1.maxHeadersCount = limits.maxHeaders + 1;
+  // node's keep-alive timer: with a listener on 'timeout' node leaves the socket to it.
+  h1.on('timeout', (socket: net.Socket) => {
+    limitHit?.(LIMIT.IDLE_TIMEOUT);
+    socket.destroy();
+  });
   // node's server is handed sockets and never listens itself, and it sets up the tracking of
   // its connections on 'listening': without it closeIdleConnections() (the drain) and
   // headersTimeout do nothing, and a keep-alive connection is never closed by a drain.
@@ -248,20 +293,61 @@ export async function listenHttp(
   // connect_matcher, instead of letting node drop the connection unanswered.
   h1.on('connect', checkedTunnel(options.connect ?? rejectConnect));
   if (upgrade) h1.on('upgrade', checkedTunnel(upgrade));
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1000 } }, checkedH2);
+  const h2 = http2.createServer(
+    {
+      settings: {
+        maxConcurrentStreams: limits.h2MaxConcurrentStreams,
+        maxHeaderListSize: limits.maxHeadBytes,
+      },
+      // The pseudo-header fields count too: four for a request.
+      maxHeaderListPairs: limits.maxHeaders + 4,
+    },
+    checkedH2,
+  );
   const sessions = new Set<http2.ServerHttp2Session>();
   // The TLS socket under the HTTP/2 connection being handed over now, for the session.
   let handingOver: net.Socket | undefined;
   h2.on('session', (s) => {
     if (handingOver) (s as unknown as Record<symbol, unknown>)[TLS_PEER] = handingOver;
     sessions.add(s);
+    trackH2Session(s, limits, limitHit);
     s.once('close', () => sessions.delete(s));
   });
   const sockets = new Set<net.Socket>();
   const fast = options.fastPath ?? true;
   const fastConns = new Set<FastConnection>();
   let draining = false;
-  const fastOptions = { handOff: (s: net.Socket) => h1.emit('connection', s), refused };
+  const fastOptions = {
+    handOff: (s: net.Socket) => h1.emit('connection', s),
+    refused,
+    limitHit,
+    maxHeadBytes: limits.maxHeadBytes,
+    maxHeaders: limits.maxHeaders,
+    maxPipelinedBytes: limits.maxPipelinedBytes,
+  };
+  /** The timeouts of fast-path connections and HTTP/2 sessions, checked together. */
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const c of fastConns) {
+      const why = c.expired(now, limits.headersTimeoutMs, limits.idleTimeoutMs);
+      if (why === undefined) continue;
+      limitHit?.(why);
+      c.socket.destroy();
+    }
+    for (const s of sessions) {
+      const why = expiredH2(s, now, limits);
+      if (why !== undefined) limitHit?.(why);
+    }
+  }, sweepMs).unref();
+  /** Until a connection's first bytes (or its first decrypted ones), the header-read timeout. */
+  const silent = function (this: net.Socket) {
+    limitHit?.(LIMIT.HEADERS_TIMEOUT);
+    this.destroy();
+  };
+  const spoke = (socket: net.Socket) => {
+    socket.setTimeout(0);
+    socket.off('timeout', silent);
+  };
 
   /** Serves a (plaintext or decrypted) connection whose first bytes are `first`. */
   const opaque = options.opaque;
@@ -326,6 +412,7 @@ export async function listenHttp(
       // A tcp port's TLS connection is proxied as it is, without waiting for the client to
       // speak (it may be a server-first protocol).
       if (opaque?.(secure, EMPTY)) {
+        spoke(socket);
         // A proxied TCP stream ends one direction at a time: every layer under the TLS
         // socket must let the other direction go on (TLS 1.3 allows it).
         if (prefixed) prefixed.allowHalfOpen = true;
@@ -335,7 +422,10 @@ export async function listenHttp(
       // HTTP/2 is told apart by its preface here too, whatever ALPN said: node's HTTP/2
       // server cannot take a TLS socket over a JS stream directly (its first bytes can
       // arrive before the session is set up), but takes it wrapped as the h2c path does.
-      secure.once('data', (chunk: Buffer) => serve(secure, chunk));
+      secure.once('data', (chunk: Buffer) => {
+        spoke(socket);
+        serve(secure, chunk);
+      });
     });
   };
 
@@ -346,6 +436,7 @@ export async function listenHttp(
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     if (accept?.(socket, (first) => serve(socket, first))) return;
+    socket.setTimeout(limits.headersTimeoutMs, silent);
     if (tlsOptions?.mode() === 'STRICT') {
       // Only mutual TLS is taken: no need to look at the first bytes.
       const context = tlsOptions.context();
@@ -359,7 +450,10 @@ export async function listenHttp(
       ? setTimeout(() => {
           // STRICT takes no plaintext: a silent connection there is simply not talking yet.
           if (tlsOptions?.mode() === 'STRICT' || socket.readableLength > 0) return;
-          if (opaque(socket, EMPTY)) socket.off('data', first);
+          if (opaque(socket, EMPTY)) {
+            spoke(socket);
+            socket.off('data', first);
+          }
         }, DETECTION_TIMEOUT_MS)
       : undefined;
     const first = (chunk: Buffer) => {
@@ -377,6 +471,7 @@ export async function listenHttp(
           return;
         }
       }
+      spoke(socket);
       serve(socket, chunk);
     };
     socket.once('data', first);
@@ -410,6 +505,7 @@ export async function listenHttp(
     // Idle keep-alive connections close now, busy ones after their response
     // (Connection: close); HTTP/2 clients get GOAWAY and finish their streams.
     draining = true;
+    clearInterval(sweep);
     // node's server never listened (it is handed sockets), so nothing tells it it is
     // closing: each response from now on carries Connection: close and ends its connection,
     // and close() shuts its idle connections now (and stops its timeout checks).

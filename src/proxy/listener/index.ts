@@ -8,6 +8,16 @@ export {
   type MtlsMode,
 } from './http-listener.js';
 export {
+  checkLimits,
+  DEFAULT_LIMITS,
+  LIMIT,
+  LIMIT_NAMES,
+  LimitCounters,
+  type LimitName,
+  LimitsError,
+  type ListenerLimits,
+} from './limits.js';
+export {
   DEFAULT_OPAQUE_PORTS,
   DETECTION_TIMEOUT_MS,
   type DetectedProtocol,

@@ -52,6 +52,8 @@ export interface TcpProxyEnv {
     secure: boolean,
   ) => void;
   readonly closed?: (x: TcpOutcome) => void;
+  /** Counts a connection closed by the idle timeout. */
+  readonly idleTimedOut?: () => void;
 }
 
 /**
@@ -138,7 +140,10 @@ export function proxyTcpTo(
       secure: tls !== undefined,
     });
   };
-  const idle = () => finish();
+  const idle = () => {
+    if (!done) env.idleTimedOut?.();
+    finish();
+  };
   downstream.setTimeout(idleTimeoutMs, idle);
   upstream.setTimeout(idleTimeoutMs, idle);
   if (first && first.length > 0) upstream.write(first);

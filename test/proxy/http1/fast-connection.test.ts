@@ -122,7 +122,7 @@ describe('HTTP/1.1 fast path', () => {
   it('answers 431 to an oversized head and 400 to a malformed one', async () => {
     const big = await raw(
       port,
-      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`,
       /\r\n\r\n.*\n/s,
     );
     assert.match(big, /^HTTP\/1\.1 431 /);

@@ -134,8 +134,8 @@ for (const http1 of ['fast', 'node'] as const) {
         400,
       ],
       [
-        'a 40 KB header',
-        `GET / HTTP/1.1\r\nHost: api:8080\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`,
+        'a 70 KB header (over the 60 KiB limit)',
+        `GET / HTTP/1.1\r\nHost: api:8080\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`,
         431,
       ],
     ];
