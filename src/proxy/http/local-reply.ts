@@ -5,6 +5,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import http2, { type Http2ServerResponse } from 'node:http2';
+import { resetStream } from '../listener/index.js';
 
 /**
  * What the data path needs of a downstream response; node's ServerResponse and
@@ -79,7 +80,7 @@ const INTERNAL_ERROR = http2.constants.NGHTTP2_INTERNAL_ERROR;
 export function resetResponse(res: DownstreamResponse): void {
   const stream = (res as Partial<Http2ServerResponse>).stream;
   if (stream !== undefined) {
-    if (!stream.destroyed) stream.close(INTERNAL_ERROR);
+    if (!stream.destroyed) resetStream(stream, INTERNAL_ERROR);
     return;
   }
   res.destroy();

@@ -31,7 +31,18 @@ class H2State {
   ) {}
 }
 
-type Tagged = { [STATE]?: H2State };
+type Tagged = { [STATE]?: H2State; [LOCAL_RESET]?: boolean };
+const LOCAL_RESET = Symbol('ferry.h2.localReset');
+
+/**
+ * Resets a downstream stream from this side (an upstream failed mid-response): node emits
+ * 'aborted' for it as for a client's RST_STREAM, so the stream is marked first and the
+ * rapid-reset count leaves it out.
+ */
+export function resetStream(stream: Http2Stream, code: number): void {
+  (stream as Http2Stream & Tagged)[LOCAL_RESET] = true;
+  stream.close(code);
+}
 
 function onStream(this: ServerHttp2Session & Tagged, stream: Http2Stream): void {
   const st = this[STATE];
@@ -40,6 +51,14 @@ function onStream(this: ServerHttp2Session & Tagged, stream: Http2Stream): void 
   st.active++;
   st.requested = true;
   (stream as Http2Stream & Tagged)[STATE] = st;
+  if (stream.aborted || stream.closed) {
+    // HEADERS and RST_STREAM came in one read: the stream was reset before it was handed
+    // over (the usual shape of a rapid-reset attack).
+    st.active--;
+    if (st.active === 0) st.since = Date.now();
+    if (stream.rstCode !== constants.NGHTTP2_NO_ERROR) countReset(st);
+    return;
+  }
   stream.once('aborted', onAborted);
   stream.once('close', onStreamClose);
 }
@@ -58,7 +77,10 @@ function onStreamClose(this: Http2Stream & Tagged): void {
  */
 function onAborted(this: Http2Stream & Tagged): void {
   const st = this[STATE];
-  if (!st) return;
+  if (st && this[LOCAL_RESET] !== true) countReset(st);
+}
+
+function countReset(st: H2State): void {
   st.resets++;
   if (st.streams >= st.minStreams && st.resets * 2 > st.streams && !st.session.destroyed) {
     st.limitHit?.(LIMIT.H2_RAPID_RESET);
@@ -86,7 +108,8 @@ export function trackH2Session(
     limits.h2ResetMinStreams,
     limitHit,
   );
-  session.on('stream', onStream);
+  // Before node's compatibility layer runs the handler, which may close the stream itself.
+  session.prependListener('stream', onStream);
   session.on('frameError', onFrameError);
   session.on('error', onSessionError);
 }

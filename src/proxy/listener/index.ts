@@ -1,5 +1,6 @@
 /** Downstream listeners: HTTP/1.1 and h2c on one port, with (m)TLS termination. */
 export { usableBindAddress } from './bind-address.js';
+export { resetStream } from './h2-session-limits.js';
 export {
   type HttpHandler,
   type HttpListener,
