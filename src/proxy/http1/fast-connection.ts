@@ -126,9 +126,10 @@ export class FastConnection implements ResponseOwner, BodySink {
       this.buf = chunk;
     } else this.buf = Buffer.concat([buf, chunk]);
     if (!this.response) this.next();
-    else if (this.buf.length > this.maxPipelined && !this.pipelinePaused) {
-      // The client sends requests faster than they are answered: stop reading until the
-      // one under way is done, rather than hold whatever it sends.
+    const left = this.buf;
+    if (left !== undefined && left.length > this.maxPipelined && !this.pipelinePaused) {
+      // The client sends requests faster than they are answered: stop reading until those
+      // waiting are served, rather than hold whatever it sends.
       this.pipelinePaused = true;
       this.socket.pause();
       this.options.limitHit?.(LIMIT.PIPELINE_PAUSED);
@@ -260,7 +261,16 @@ export class FastConnection implements ResponseOwner, BodySink {
       rest = used < rest.length ? rest.subarray(used) : undefined;
     }
     this.buf = rest;
+    if (rest === undefined || rest.length <= this.maxPipelined) this.resumeReading();
     this.handler(req, res);
+  }
+
+  /** Reads the socket again once the bytes waiting are few enough. */
+  private resumeReading(): void {
+    if (!this.pipelinePaused) return;
+    this.pipelinePaused = false;
+    // A socket also paused for a request body's backpressure resumes on that body's drain.
+    if (!this.stream?.writableNeedDrain) this.socket.resume();
   }
 
   private readBody(chunk: Buffer, from: number): number {
@@ -318,11 +328,8 @@ export class FastConnection implements ResponseOwner, BodySink {
       this.socket.end();
       return;
     }
-    if (this.pipelinePaused) {
-      this.pipelinePaused = false;
-      this.socket.resume();
-    }
     if (this.buf) setImmediate(serveNext, this);
+    else this.resumeReading();
   }
 
   serveNext(): void {
