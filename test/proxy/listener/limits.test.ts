@@ -12,8 +12,11 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import net from 'node:net';
 import {
+  checkLimits,
+  DEFAULT_LIMITS,
   type HttpListener,
   type LimitName,
+  LimitsError,
   type ListenerLimits,
   listenHttp,
   resetStream,
@@ -339,5 +342,20 @@ describe('listener limits: HTTP/2', () => {
     assert.equal(status, 0);
     assert.equal(req.rstCode, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     c.s.destroy();
+  });
+});
+
+describe('listener limits: checkLimits', () => {
+  it('fills in the defaults and refuses what makes no sense, naming the limit', () => {
+    assert.deepEqual(checkLimits({ idleTimeoutMs: 5000 }), {
+      ...DEFAULT_LIMITS,
+      idleTimeoutMs: 5000,
+    });
+    assert.throws(
+      () => checkLimits({ headersTimeoutMs: 0 }),
+      /headersTimeoutMs must be a positive/,
+    );
+    assert.throws(() => checkLimits({ maxHeaders: 1.5 }), LimitsError);
+    assert.throws(() => checkLimits({ maxHeaders: 3 }), /maxHeaders must be at least 4/);
   });
 });
