@@ -389,12 +389,19 @@ const cases: Record<string, Case> = {
     );
     const total = 64 * 1024 * 1024;
     let taken = 0;
+    let drained: Promise<void> | undefined;
     const start = Date.now();
     // Write as fast as the proxy takes it, up to 64 MiB, for at most the case's time.
     while (taken < total && Date.now() - start < SECONDS * 1000 && !s.destroyed) {
       taken += one.length;
       if (!s.write(one)) {
-        await Promise.race([new Promise((r) => s.once('drain', r)), sleep(500)]);
+        drained ??= new Promise<void>((r) =>
+          s.once('drain', () => {
+            drained = undefined;
+            r();
+          }),
+        );
+        await Promise.race([drained, sleep(500)]);
         sample();
       }
     }

@@ -75,6 +75,8 @@ Options:
       --h2-reset-min-streams N  HTTP/2 rapid reset: from this many streams on, a connection
                               whose client reset over half before their answer is closed
                               with GOAWAY                                 (default 100)
+      --tcp-idle-timeout D    a proxied TCP connection idle this long is closed, unless the
+                              configuration says otherwise          (default 1h, Envoy's)
       --log-level LEVEL       trace | debug | info | warn | error       (default info)
   -h, --help                  show this help
 
@@ -120,6 +122,7 @@ function parseLimits(
   const entries: [keyof ListenerLimits, number | undefined][] = [
     ['headersTimeoutMs', durationFlag('--headers-timeout', str('headers-timeout'))],
     ['idleTimeoutMs', durationFlag('--idle-timeout', str('idle-timeout'))],
+    ['tcpIdleTimeoutMs', durationFlag('--tcp-idle-timeout', str('tcp-idle-timeout'))],
     ['maxHeadBytes', countFlag('--max-request-headers-kb', str('max-request-headers-kb'), 1024)],
     ['maxHeaders', countFlag('--max-headers', str('max-headers'))],
     ['maxPipelinedBytes', countFlag('--max-pipelined-kb', str('max-pipelined-kb'), 1024)],
@@ -179,6 +182,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       'max-pipelined-kb': { type: 'string' },
       'h2-max-concurrent-streams': { type: 'string' },
       'h2-reset-min-streams': { type: 'string' },
+      'tcp-idle-timeout': { type: 'string' },
       'log-level': { type: 'string' },
       'no-tap': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

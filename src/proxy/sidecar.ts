@@ -52,12 +52,7 @@ import {
 } from './listener/index.js';
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
 import { TapHub, TapPoint } from './tap/index.js';
-import {
-  DEFAULT_TCP_IDLE_TIMEOUT_MS,
-  proxyTcp,
-  proxyTcpTo,
-  type TcpProxyEnv,
-} from './tcp/index.js';
+import { proxyTcp, proxyTcpTo, type TcpProxyEnv } from './tcp/index.js';
 import { LiveTelemetry } from './telemetry/index.js';
 import { type CertificateSource, socketPrincipal, spiffeIds, WorkloadTls } from './tls/index.js';
 import type { TracingOptions } from './tracing/index.js';
@@ -357,6 +352,7 @@ export class Sidecar {
         });
         view().accessLog?.tcp(x);
       },
+      defaultIdleTimeoutMs: this.limits.tcpIdleTimeoutMs,
       idleTimedOut: () => this.limitCounters.hit(LIMIT.TCP_IDLE_TIMEOUT),
     });
     const inboundTcpEnv = tcpEnv(tcpIn, () => this.inboundView);
@@ -395,7 +391,7 @@ export class Sidecar {
           socket.destroy();
           return;
         }
-        proxyTcp(socket, undefined, cluster, DEFAULT_TCP_IDLE_TIMEOUT_MS, outboundTcpEnv);
+        proxyTcp(socket, undefined, cluster, undefined, outboundTcpEnv);
       });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

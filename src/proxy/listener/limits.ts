@@ -39,6 +39,11 @@ export interface ListenerLimits {
    * premature resets), checked from 100 streams on.
    */
   readonly h2ResetMinStreams: number;
+  /**
+   * A proxied TCP connection with no bytes either way this long is closed, where the
+   * configuration (tcp_proxy idle_timeout) sets nothing. Envoy's default, 1 h.
+   */
+  readonly tcpIdleTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ListenerLimits = {
@@ -49,6 +54,7 @@ export const DEFAULT_LIMITS: ListenerLimits = {
   maxPipelinedBytes: 60 * 1024,
   h2MaxConcurrentStreams: 128,
   h2ResetMinStreams: 100,
+  tcpIdleTimeoutMs: 3_600_000,
 };
 
 /** Why a connection or request was cut short by a limit: the counter's `limit` label. */

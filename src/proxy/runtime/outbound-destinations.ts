@@ -11,7 +11,6 @@
  */
 import net from 'node:net';
 import { types } from '../../xds/index.js';
-import { DEFAULT_TCP_IDLE_TIMEOUT_MS } from '../tcp/index.js';
 
 /** What a chain does with a connection. */
 export type OutboundAction =
@@ -22,7 +21,8 @@ export type OutboundAction =
       readonly kind: 'tcp';
       readonly chain: string;
       readonly cluster: string;
-      readonly idleTimeoutMs: number;
+      /** undefined: not set in xDS (the sidecar's default applies). */
+      readonly idleTimeoutMs: number | undefined;
       /**
        * False for the chain that takes what no port or address matched (the passthrough):
        * nothing says what protocol such a destination speaks, so it is detected.
@@ -138,8 +138,9 @@ function chainAction(chain: ChainLike, where: string, declared: boolean): Outbou
 /** A tcp_proxy's idle_timeout in ms (Envoy's 1 h when absent). */
 export function tcpIdleTimeoutMs(
   d: { readonly seconds?: number | string; readonly nanos?: number } | undefined,
-): number {
-  return d ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6 : DEFAULT_TCP_IDLE_TIMEOUT_MS;
+): number | undefined {
+  // Unset: the sidecar's own default (--tcp-idle-timeout, Envoy's 1 h); 0 turns it off.
+  return d ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6 : undefined;
 }
 
 function canonical(address: string, family: 'ipv4' | 'ipv6'): string {

@@ -154,7 +154,8 @@ function listenerRateLimit(listener: object | undefined): object | undefined {
 /** A tcp_proxy filter's target. */
 export interface TcpRoute {
   readonly cluster: string;
-  readonly idleTimeoutMs: number;
+  /** undefined: not set in xDS (the sidecar's default applies). */
+  readonly idleTimeoutMs: number | undefined;
 }
 
 /** The first tcp_proxy of a listener's filter chains, if any. */

@@ -52,6 +52,8 @@ export interface TcpProxyEnv {
     secure: boolean,
   ) => void;
   readonly closed?: (x: TcpOutcome) => void;
+  /** The idle timeout where the configuration sets none; default Envoy's 1 h. */
+  readonly defaultIdleTimeoutMs?: number;
   /** Counts a connection closed by the idle timeout. */
   readonly idleTimedOut?: () => void;
 }
@@ -64,7 +66,7 @@ export function proxyTcp(
   downstream: net.Socket,
   first: Buffer | undefined,
   cluster: RuntimeCluster,
-  idleTimeoutMs: number,
+  idleTimeoutMs: number | undefined,
   env: TcpProxyEnv,
 ): void {
   const startedAt = performance.now();
@@ -103,7 +105,7 @@ export function proxyTcpTo(
   target: TcpTarget,
   to: UpstreamAddress,
   tls: UpstreamTls | undefined,
-  idleTimeoutMs: number,
+  idleTimeoutMs: number | undefined,
   env: TcpProxyEnv,
   startedAt = performance.now(),
   ended: (connected: boolean) => void = () => {},
@@ -144,8 +146,9 @@ export function proxyTcpTo(
     if (!done) env.idleTimedOut?.();
     finish();
   };
-  downstream.setTimeout(idleTimeoutMs, idle);
-  upstream.setTimeout(idleTimeoutMs, idle);
+  const idleMs = idleTimeoutMs ?? env.defaultIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
+  downstream.setTimeout(idleMs, idle);
+  upstream.setTimeout(idleMs, idle);
   if (first && first.length > 0) upstream.write(first);
   downstream.on('data', (chunk: Buffer) => {
     received += chunk.length;

@@ -31,6 +31,7 @@ const SMALL: ListenerLimits = {
   maxPipelinedBytes: 16 * 1024,
   h2MaxConcurrentStreams: 128,
   h2ResetMinStreams: 100,
+  tcpIdleTimeoutMs: 3_600_000,
 };
 
 interface Harness {
