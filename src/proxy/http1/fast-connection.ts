@@ -88,6 +88,8 @@ export class FastConnection implements ResponseOwner, BodySink {
   private scanned = 0;
   /** The socket is paused because too many bytes wait behind the request under way. */
   private pipelinePaused = false;
+  /** A serveNext is scheduled (the next pipelined request is parsed on the next turn). */
+  private servePending = false;
   /** The fast path no longer owns the socket (node's server does). */
   private handedOff = false;
   /**
@@ -127,9 +129,15 @@ export class FastConnection implements ResponseOwner, BodySink {
     } else this.buf = Buffer.concat([buf, chunk]);
     if (!this.response) this.next();
     const left = this.buf;
-    if (left !== undefined && left.length > this.maxPipelined && !this.pipelinePaused) {
+    if (
+      left !== undefined &&
+      left.length > this.maxPipelined &&
+      (this.response !== undefined || this.servePending) &&
+      !this.pipelinePaused
+    ) {
       // The client sends requests faster than they are answered: stop reading until those
-      // waiting are served, rather than hold whatever it sends.
+      // waiting are served, rather than hold whatever it sends. (Never while a head is still
+      // incomplete with nothing under way: that head needs its remaining bytes.)
       this.pipelinePaused = true;
       this.socket.pause();
       this.options.limitHit?.(LIMIT.PIPELINE_PAUSED);
@@ -168,7 +176,11 @@ export class FastConnection implements ResponseOwner, BodySink {
       // A head whose lines end in a bare LF never shows a CRLFCRLF: answer it now rather
       // than wait in silence (RFC 9112 §2.2 lets a recipient refuse bare LF; node does).
       else if (hasBareLf(buf, from)) this.reject(400, 'bare LF in request head');
-      else this.scanned = buf.length;
+      else {
+        this.scanned = buf.length;
+        // The rest of this head is needed: read again if pipelining had paused reading.
+        this.resumeReading();
+      }
       return;
     }
     this.scanned = 0;
@@ -328,11 +340,14 @@ export class FastConnection implements ResponseOwner, BodySink {
       this.socket.end();
       return;
     }
-    if (this.buf) setImmediate(serveNext, this);
-    else this.resumeReading();
+    if (this.buf) {
+      this.servePending = true;
+      setImmediate(serveNext, this);
+    } else this.resumeReading();
   }
 
   serveNext(): void {
+    this.servePending = false;
     this.next();
   }
 

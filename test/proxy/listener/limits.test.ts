@@ -209,6 +209,42 @@ describe('listener limits: pipelined bytes behind a request being answered (fast
   });
 });
 
+describe('listener limits: a pipelining bound smaller than a head (fast path)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await harness(true, {
+      ...SMALL,
+      headersTimeoutMs: 60_000,
+      idleTimeoutMs: 60_000,
+      maxPipelinedBytes: 1024,
+    });
+  });
+  after(() => h.listener.close(0));
+
+  it('regression: a head still incomplete when reading paused is read to its end once the request before it is answered', async () => {
+    const c = await connect(h.listener.port);
+    c.socket.write('GET /hold HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor('the held request reached the handler', () => h.held.length === 1);
+    // 4 KiB of a head, over the 1 KiB bound, without its end.
+    c.socket.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(4096)}\r\n`);
+    await waitFor('reading paused', () => count(h.hits, 'pipeline_paused') === 1);
+    h.held.shift()?.();
+    await waitFor('the held response', () => /held$/.test(c.got()));
+    c.socket.write('\r\n');
+    await waitFor('the second response', () => /held.*HTTP\/1\.1 200 .*ok$/s.test(c.got()));
+    c.socket.destroy();
+  });
+
+  it('a head of its own over the bound, with nothing under way, is not paused', async () => {
+    const c = await connect(h.listener.port);
+    c.socket.write(`GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(4096)}\r\n`);
+    await new Promise((r) => setImmediate(r));
+    c.socket.write('X-End: 1\r\n\r\n');
+    await waitFor('the response', () => /^HTTP\/1\.1 200 .*ok$/s.test(c.got()));
+    c.socket.destroy();
+  });
+});
+
 describe('listener limits: HTTP/2', () => {
   let h: Harness;
   beforeEach(async () => {
@@ -293,7 +329,7 @@ describe('listener limits: HTTP/2', () => {
     c.s.destroy();
   });
 
-  it('a CONTINUATION flood ends the connection (GOAWAY), counted as a protocol error', async () => {
+  it('a CONTINUATION flood ends the connection, counted as a protocol error', async () => {
     const frame = (type: number, flags: number, stream: number, payload: Buffer) => {
       const head = Buffer.alloc(9);
       head.writeUIntBE(payload.length, 0, 3);
@@ -326,8 +362,10 @@ describe('listener limits: HTTP/2', () => {
     for (let i = 0; i < 1000 && !c.closed(); i++)
       c.socket.write(frame(9, 0, 1, literal(`x-c${i}`, 'v')));
     await waitFor('the connection closed', c.closed);
-    assert.ok(c.got().includes(String.fromCharCode(7)), 'a GOAWAY frame came first');
-    assert.equal(count(h.hits, 'h2_protocol_error'), 1);
+    // (The GOAWAY nghttp2 sends first may be lost to the reset of a connection closed with
+    // the flood still unread, so only the close and the count are asserted.)
+    await waitFor('the protocol error counted', () => count(h.hits, 'h2_protocol_error') >= 1);
+    assert.equal(h.listener.connections, 0);
   });
 
   it('more header fields than the limit: the stream is refused (ENHANCE_YOUR_CALM), never served', async () => {
