@@ -82,7 +82,11 @@ export class AdsServer {
       const end = Math.min(next + PUSH_SLICE, streams.length);
       for (; next < end; next++) {
         const s = streams[next];
-        if (s.closed || s.holding) continue;
+        if (s.closed) continue;
+        if (s.holding) {
+          s.published();
+          continue;
+        }
         try {
           s.push();
         } catch (err) {

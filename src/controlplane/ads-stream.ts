@@ -109,6 +109,12 @@ export interface StreamStatus {
 
 type Call = grpc.ServerDuplexStream<object, object>;
 
+/**
+ * How long a reconnecting client waits at most for a snapshot holding its own registration
+ * (the registry's debounce plus a build; a change that alters no resource publishes nothing).
+ */
+const OWN_REGISTRATION_WAIT_MS = 2000;
+
 function releaseHeld(s: AdsStream): void {
   s.release();
 }
@@ -136,6 +142,8 @@ export abstract class AdsStream {
    */
   private held: object[] | undefined;
   private holdTimer: NodeJS.Timeout | undefined;
+  /** Its registration changed the registry, and no snapshot holding it is out yet. */
+  private awaitingPublish = false;
   closed = false;
 
   constructor(
@@ -240,8 +248,11 @@ export abstract class AdsStream {
     }
     if (admission.ok) {
       this.identity = admission.identity;
-      if (this.workload)
+      if (this.workload) {
+        const before = this.ctx.registry.generation;
         this.disconnect = this.ctx.registry.connect(this.workload, admission.identity);
+        this.awaitingPublish = this.ctx.registry.generation !== before;
+      }
     } else {
       // Served (its own listeners follow its announcement) but not an endpoint.
       this.registrationRefused = `${admission.reason}: ${admission.message}`;
@@ -251,23 +262,44 @@ export abstract class AdsStream {
       'xDS stream connected',
     );
     const wait = this.ctx.warmUntil - performance.now();
-    if (wait > 0 && this.hasResources(first)) {
-      // Registered already (its own endpoint counts at once); answered after the warm-up.
+    if ((wait > 0 || this.awaitingPublish) && this.hasResources(first)) {
+      // A reconnecting client is answered once the control plane has warmed up and once a
+      // snapshot holding its own registration is out: answered before, it would be told its
+      // own service without itself (a cluster without its mTLS match, say), then with it.
       this.held = [first];
-      this.holdTimer = setTimeout(releaseHeld, wait, this);
+      this.holdTimer = setTimeout(
+        releaseHeld,
+        Math.max(wait, this.awaitingPublish ? OWN_REGISTRATION_WAIT_MS : 0),
+        this,
+      );
       this.ctx.log.info(
-        { node: this.nodeId, ms: Math.round(wait) },
-        'reconnecting client held until the control plane has warmed up',
+        { node: this.nodeId, ms: Math.round(Math.max(wait, 0)) },
+        'reconnecting client held until the control plane has warmed up and published its registration',
       );
       return;
     }
+    this.awaitingPublish = false;
     this.process(first);
+  }
+
+  /**
+   * A new generation is published while this stream is held: if it was waiting for its own
+   * registration, that is now out, and only the warm-up (if any is left) holds it.
+   */
+  published(): void {
+    if (!this.awaitingPublish || !this.held) return;
+    this.awaitingPublish = false;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    const wait = this.ctx.warmUntil - performance.now();
+    if (wait > 0) this.holdTimer = setTimeout(releaseHeld, wait, this);
+    else this.release();
   }
 
   /** The warm-up is over: answer what the client asked meanwhile, against the config now. */
   release(): void {
     const held = this.held;
     this.held = undefined;
+    this.awaitingPublish = false;
     this.holdTimer = undefined;
     if (!held || this.closed) return;
     try {

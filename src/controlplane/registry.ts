@@ -58,6 +58,7 @@ export class Registry {
   private readonly registrations = new Map<string, Registration>();
   private readonly watchers = new Set<() => void>();
   private cachedView: MeshConfig | undefined;
+  private changes = 0;
   private cachedDeclared:
     | { merged: MeshConfig; index: ServiceIndex; cluster: ServiceIndex }
     | undefined;
@@ -184,7 +185,16 @@ export class Registry {
     return out;
   }
 
+  /**
+   * Counts changes of the registry's contents, so that a caller can tell whether an action
+   * (a stream registering) changed what the next snapshot holds.
+   */
+  get generation(): number {
+    return this.changes;
+  }
+
   private changed(): void {
+    this.changes++;
     this.cachedView = undefined;
     this.cachedDeclared = undefined;
     for (const fn of this.watchers) fn();

@@ -30,7 +30,7 @@ function baseMesh(echoPorts = [50061, 50062]): MeshConfig {
   return mesh(service('echo', 50051, 'grpc', echoPorts), service('web', 8080, 'http', [9080]));
 }
 
-function startControlPlane(config: MeshConfig, xdsPort = 0): Promise<ControlPlane> {
+function startControlPlane(config: MeshConfig, xdsPort = 0, warmupMs = 200): Promise<ControlPlane> {
   return ControlPlane.start({
     config,
     xdsPort,
@@ -38,7 +38,7 @@ function startControlPlane(config: MeshConfig, xdsPort = 0): Promise<ControlPlan
     debounceMs: 10,
     // A short warm-up, as in production (5 s): a reconnecting client is answered once its own
     // workload is registered again, so nothing that depends on it changes back and forth.
-    warmupMs: 200,
+    warmupMs,
     log: silentLogger(),
   });
 }
@@ -207,6 +207,29 @@ for (const mode of ['delta', 'sotw'] as const) {
       const config = await configWhere(c, (cfg) => cfg.clusters.has(clusterName('blocked', 7171)));
       assert.equal(config.routes.get(OUTBOUND_ROUTES), first.routes.get(OUTBOUND_ROUTES));
       assert.equal(c.current()?.routes.get(OUTBOUND_ROUTES), first.routes.get(OUTBOUND_ROUTES));
+    });
+
+    it('regression: a client reconnecting after the warm-up is answered only once its own registration is published', async () => {
+      // It used to be answered at once, from a snapshot without its own endpoint: web's
+      // cluster lost its mTLS match (web had no meshed endpoint left) and got it back a
+      // moment later, so the client rebuilt it twice. A loaded machine, whose reconnect
+      // comes after the warm-up, saw this in the test below.
+      const c = client();
+      const before = await configWhere(c, settled);
+      const port = cp.xdsPort;
+      const webClusters: unknown[] = [];
+      c.onConfig((cfg) => webClusters.push(cfg.clusters.get(WEB)));
+      await cp.close();
+      await eventually(() => !c.status().connected, 'the client to notice the disconnect');
+      const next = await startControlPlane(baseMesh([50061, 50065]), port, 0);
+      servers.push(next);
+      await configWhere(
+        c,
+        (cfg) => settled(cfg) && addresses(cfg.endpoints.get(ECHO)).includes('127.0.0.1:50065'),
+      );
+      assert.ok(webClusters.length > 0);
+      for (const w of webClusters)
+        assert.equal(w, before.clusters.get(WEB), "web's cluster changed");
     });
 
     it('keeps its config while the control plane is down, and converges with a new one on the same port', async () => {
