@@ -1,6 +1,7 @@
 /** The canary every fuzz target sends after each case: GET /canary/<token> on a fresh connection. */
 import { RawClient } from '../support/raw-http.js';
 import { FuzzFinding } from './fuzz-loop.js';
+import { h2Get } from './h2-get.js';
 import type { Tokens } from './tokens.js';
 
 /** Longest a canary may take: generous, the machine may be busy. */
@@ -27,4 +28,13 @@ export async function httpCanary(
   } finally {
     client.destroy();
   }
+}
+
+/** The canary over HTTP/2 (h2c, prior knowledge) on a fresh session. */
+export async function h2Canary(port: number, tokens: Tokens, n: number): Promise<void> {
+  const target = `/canary/${tokens.forCanary(n)}`;
+  const r = await h2Get(port, target, 'fuzz:8080', CANARY_MS);
+  const body = r.text.slice(r.text.indexOf('}') + 1);
+  if (r.status !== 200 || body !== `fz-echo GET ${target}`)
+    throw new FuzzFinding(`the HTTP/2 canary ${target} got ${r.status} ${JSON.stringify(r.text)}`);
 }

@@ -54,7 +54,7 @@ describe('fuzz: HTTP/1.1 requests into a live sidecar', function () {
     const report = await runFuzz({
       name: 'http1-requests',
       settings,
-      concurrency: 4,
+      concurrency: 8,
       process: () => sidecar,
       restart: () => sidecar.restart(),
       knownCrashes: ISSUE_12_CRASHES,

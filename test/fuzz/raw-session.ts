@@ -31,7 +31,7 @@ export function describePlan(plan: ClientPlan): string {
 }
 
 /** Longest a case waits for the server to answer or close. */
-const CASE_MS = 1500;
+const CASE_MS = 1000;
 /** The answers have stopped when nothing came for this long. */
 const QUIET_MS = 40;
 
