@@ -113,8 +113,10 @@ export async function runFuzz(t: FuzzTarget): Promise<FuzzReport> {
       if (restarting) await restarting;
       const n = next++;
       const rng = SeededRandom.forCase(seed, n);
+      let stage = 'the case';
       try {
         await t.runCase(rng, n, (text) => inputs.set(n, text));
+        stage = 'the canary after the case';
         await t.canary(n);
       } catch (err) {
         if (await died()) {
