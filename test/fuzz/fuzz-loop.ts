@@ -125,10 +125,7 @@ export async function runFuzz(t: FuzzTarget): Promise<FuzzReport> {
           continue;
         }
         const e = err as Error;
-        fail(
-          e instanceof FuzzFinding ? e.message : `the canary after a case failed: ${e.message}`,
-          n,
-        );
+        fail(e instanceof FuzzFinding ? e.message : `${stage} failed: ${e.message}`, n);
       }
       if (t.process().dead) await crashed(n);
       inputs.delete(n);
