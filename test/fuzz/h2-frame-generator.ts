@@ -7,7 +7,7 @@
  * client PUSH_PROMISE, unknown frame types, even, reused and zero stream ids, frame
  * headers that lie about their length.
  */
-import type { SeededRandom } from '../support/seeded-random.js';
+
 import {
   FLAG_ACK,
   FLAG_END_HEADERS,
@@ -19,7 +19,8 @@ import {
   headerBlock,
   settings,
   u32,
-} from './h2-frames.js';
+} from '../support/h2-frames.js';
+import type { SeededRandom } from '../support/seeded-random.js';
 
 const SETTINGS_VALUES = [
   0, 1, 100, 16_383, 16_384, 65_535, 65_536, 16_777_215, 16_777_216, 0x7fffffff, 0x80000000,

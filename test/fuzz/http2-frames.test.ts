@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ControlPlane } from '../../src/controlplane/index.js';
+import { FrameType, PREFACE, readFrames } from '../support/h2-frames.js';
 import { mesh, service } from '../support/mesh.js';
 import { startControlPlane } from '../support/mesh-harness.js';
 import { fuzzSettings } from '../support/seeded-random.js';
@@ -15,7 +16,6 @@ import { h2Canary, httpCanary } from './canary.js';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
 import { generateH2, H2_DICTIONARY } from './h2-frame-generator.js';
-import { FrameType, PREFACE, readFrames } from './h2-frames.js';
 import { ISSUE_12_CRASHES } from './known-crashes.js';
 import { LiveSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';

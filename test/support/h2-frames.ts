@@ -1,5 +1,5 @@
 /**
- * Raw HTTP/2 frames (RFC 9113 §4) for the frame fuzzer: an encoder for every frame type,
+ * Raw HTTP/2 frames (RFC 9113 §4), for the frame fuzzer and the abuse bench: an encoder for every frame type,
  * header blocks in HPACK (RFC 7541) literals and static-table indexes, without Huffman
  * coding, and a lenient reader of what a server sends back.
  */
