@@ -3,7 +3,8 @@
  * `fz-echo <method> <target>` so the client can tell whose response it got. Every request a
  * sidecar forwards carries x-envoy-attempt-count (the sidecar sets it); a request that
  * arrives without it is bytes the sidecar passed on as something else (a body, a tunnel)
- * that the app parsed as a request of its own: a desync between sidecar and app.
+ * that the app parsed as a request of its own: a desync between sidecar and app. (Upgrade
+ * requests are the exception: the sidecar writes them itself, without the count.)
  * Targets containing `/early` are answered before their body has arrived.
  */
 import http from 'node:http';
@@ -19,7 +20,8 @@ export interface EchoUpstream {
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const unproxied: string[] = [];
   const server = http.createServer((req, res) => {
-    if (req.headers['x-envoy-attempt-count'] === undefined)
+    // An upgrade request goes out through the tunnel path, which adds no attempt count.
+    if (req.headers['x-envoy-attempt-count'] === undefined && req.headers.upgrade === undefined)
       unproxied.push(`${req.method} ${req.url} HTTP/${req.httpVersion}`);
     const answer = () => {
       if (res.headersSent) return;

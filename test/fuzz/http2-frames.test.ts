@@ -11,12 +11,13 @@ import type { ControlPlane } from '../../src/controlplane/index.js';
 import { FrameType, PREFACE, readFrames } from '../support/h2-frames.js';
 import { mesh, service } from '../support/mesh.js';
 import { startControlPlane } from '../support/mesh-harness.js';
+import { tcpSockets } from '../support/process-usage.js';
 import { fuzzSettings } from '../support/seeded-random.js';
 import { h2Canary, httpCanary } from './canary.js';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
 import { generateH2, H2_DICTIONARY } from './h2-frame-generator.js';
-import { ISSUE_12_CRASHES } from './known-crashes.js';
+import { H2_GOAWAY_LEAK, ISSUE_12_CRASHES } from './known-crashes.js';
 import { LiveSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';
 import { describePlan, planClient, playRaw } from './raw-session.js';
@@ -57,6 +58,15 @@ describe('fuzz: HTTP/2 frames into a live sidecar', function () {
       process: () => sidecar,
       restart: () => sidecar.restart(),
       knownCrashes: ISSUE_12_CRASHES,
+      knownLeak: {
+        issue: H2_GOAWAY_LEAK,
+        count: (pid) =>
+          Object.entries(tcpSockets(pid))
+            .filter(
+              ([k]) => k.startsWith(`${sidecar.ports.outbound} → `) && k.endsWith(' CLOSE_WAIT'),
+            )
+            .reduce((sum, [, n]) => sum + n, 0),
+      },
       canary: (n) =>
         n % 2 === 0
           ? httpCanary(sidecar.ports.outbound, tokens, n)

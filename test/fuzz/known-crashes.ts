@@ -23,3 +23,22 @@ export const ISSUE_12_CRASHES: readonly KnownCrash[] = [
     issue: 'issue 12: ERR_HTTP2_STATUS_INVALID from the HTTP/2 response path',
   },
 ];
+
+/**
+ * TEMPORARY, found by the HTTP/2 frame fuzzer: after a connection error its server detects
+ * itself (e.g. a 70,000-byte frame, FRAME_SIZE_ERROR, with more bytes queued behind it),
+ * node's HTTP/2 session sends GOAWAY but stops reading without closing the connection, so
+ * the sidecar never sees the client's FIN or RST: the socket stays in CLOSE_WAIT for good
+ * (RFC 9113 §5.4.1: after a GOAWAY for an error the endpoint MUST close the connection).
+ * An HTTP/2 idle timeout would reap them; until one exists they are counted apart.
+ */
+export const H2_GOAWAY_LEAK =
+  'leaked HTTP/2 connections in CLOSE_WAIT after a connection error (to be filed)';
+
+/**
+ * TEMPORARY: the walk-around issue 12 lists (an upgrade the app does not accept still joins
+ * the sockets, so the next request reaches the app unparsed). Requests the request fuzzer
+ * sends after an upgrade carry this marker; until the fix lands on main, their reaching the
+ * app is counted, not failed.
+ */
+export const UPGRADE_WALKAROUND_PENDING = true;
