@@ -15,7 +15,7 @@ import { httpCanary } from './canary.js';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
 import { REQUEST_DICTIONARY, REQUEST_SEEDS, UPGRADE_SEEDS } from './http1-request-corpus.js';
-import { ISSUE_12_CRASHES, UPGRADE_WALKAROUND_PENDING } from './known-crashes.js';
+import { KNOWN_CRASHES } from './known-crashes.js';
 import { LiveSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';
 import { describePlan, planClient, playRaw } from './raw-session.js';
@@ -51,7 +51,6 @@ describe('fuzz: HTTP/1.1 requests into a live sidecar', function () {
     const mutator = new Mutator(REQUEST_DICTIONARY);
     const seeds = [...REQUEST_SEEDS, ...UPGRADE_SEEDS];
     let checkedUnproxied = 0;
-    let walkarounds = 0;
     /** Every case's input by its token, to name the case behind a request the app received late. */
     const byToken = new Map<string, string>();
     const report = await runFuzz({
@@ -60,7 +59,7 @@ describe('fuzz: HTTP/1.1 requests into a live sidecar', function () {
       concurrency: 8,
       process: () => sidecar,
       restart: () => sidecar.restart(),
-      knownCrashes: ISSUE_12_CRASHES,
+      knownCrashes: KNOWN_CRASHES,
       canary: (n) => httpCanary(sidecar.ports.outbound, tokens, n),
       async runCase(rng, n, input) {
         const token = tokens.forCase(rng);
@@ -76,15 +75,10 @@ describe('fuzz: HTTP/1.1 requests into a live sidecar', function () {
         const foreign = tokens.foreign(received, token);
         if (foreign)
           throw new FuzzFinding(`a response for ${foreign} arrived: ${JSON.stringify(received)}`);
-        let unproxied = app.unproxied
+        const unproxied = app.unproxied
           .slice(checkedUnproxied)
           .filter((r) => !r.includes('/tunnelled'));
         checkedUnproxied = app.unproxied.length;
-        if (UPGRADE_WALKAROUND_PENDING) {
-          const known = unproxied.filter((r) => r.includes('/after-upgrade'));
-          walkarounds += known.length;
-          unproxied = unproxied.filter((r) => !r.includes('/after-upgrade'));
-        }
         if (unproxied.length > 0) {
           const cases = unproxied.map(
             (r) => byToken.get(/tk[0-9a-z]{10}/.exec(r)?.[0] ?? '') ?? '?',
@@ -95,10 +89,6 @@ describe('fuzz: HTTP/1.1 requests into a live sidecar', function () {
         }
       },
     });
-    if (walkarounds > 0)
-      console.log(
-        `      http1-requests: ${walkarounds} request(s) after an unaccepted upgrade reached the app (issue 12 walk-around, pending)`,
-      );
     assert.ok(report.cases > 0);
   });
 });

@@ -14,7 +14,7 @@ import { httpCanary } from './canary.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
 import { h2Get } from './h2-get.js';
 import { RESPONSE_DICTIONARY, RESPONSE_SEEDS } from './http1-response-corpus.js';
-import { ISSUE_12_CRASHES } from './known-crashes.js';
+import { KNOWN_CRASHES } from './known-crashes.js';
 import { LiveSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';
 import { playRaw } from './raw-session.js';
@@ -60,7 +60,7 @@ describe('fuzz: HTTP/1.1 responses through a live sidecar to HTTP/1.1 and HTTP/2
       concurrency: 8,
       process: () => sidecar,
       restart: () => sidecar.restart(),
-      knownCrashes: ISSUE_12_CRASHES,
+      knownCrashes: KNOWN_CRASHES,
       canary: (n) => httpCanary(sidecar.ports.outbound, tokens, n),
       async runCase(rng, _n, input) {
         const token = tokens.forCase(rng);

@@ -17,7 +17,7 @@ import { h2Canary, httpCanary } from './canary.js';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
 import { generateH2, H2_DICTIONARY } from './h2-frame-generator.js';
-import { H2_GOAWAY_LEAK, ISSUE_12_CRASHES } from './known-crashes.js';
+import { H2_GOAWAY_LEAK, KNOWN_CRASHES } from './known-crashes.js';
 import { LiveSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';
 import { describePlan, planClient, playRaw } from './raw-session.js';
@@ -57,7 +57,7 @@ describe('fuzz: HTTP/2 frames into a live sidecar', function () {
       concurrency: 8,
       process: () => sidecar,
       restart: () => sidecar.restart(),
-      knownCrashes: ISSUE_12_CRASHES,
+      knownCrashes: KNOWN_CRASHES,
       knownLeak: {
         issue: H2_GOAWAY_LEAK,
         count: (pid) =>

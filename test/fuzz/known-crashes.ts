@@ -1,28 +1,11 @@
 /**
- * TEMPORARY: the crashes issue 12 lists, being fixed on branch h12-datapath. Until that
- * lands on main, the fuzz loop counts a death with one of these signatures, restarts the
- * sidecar and goes on (see KnownCrash). Remove each entry with its fix: from then on the
- * same input fails the suite.
+ * Known findings the fuzz loop counts apart instead of failing on, each until its fix lands
+ * (the same input then fails the suite). Issue 12's five crashes and its upgrade
+ * walk-around were marked here until their fixes reached main; none is left.
  */
 import type { KnownCrash } from './fuzz-loop.js';
 
-export const ISSUE_12_CRASHES: readonly KnownCrash[] = [
-  {
-    // A client closing during a request body (aborted upload; 404 NR, early answer, chunked).
-    signature: /Error: downstream closed\n\s+at FastConnection\.closed/,
-    issue: 'issue 12: unhandled error from FastConnection.closed',
-  },
-  {
-    // A malformed chunk after the response was sent.
-    signature: /DownstreamProtocolError[^\n]*\n\s+at FastConnection\.readBody/,
-    issue: 'issue 12: DownstreamProtocolError thrown from FastConnection.readBody',
-  },
-  {
-    // An upstream status HTTP/2 cannot carry (600).
-    signature: /ERR_HTTP2_STATUS_INVALID/,
-    issue: 'issue 12: ERR_HTTP2_STATUS_INVALID from the HTTP/2 response path',
-  },
-];
+export const KNOWN_CRASHES: readonly KnownCrash[] = [];
 
 /**
  * TEMPORARY, found by the HTTP/2 frame fuzzer: after a connection error its server detects
@@ -34,11 +17,3 @@ export const ISSUE_12_CRASHES: readonly KnownCrash[] = [
  */
 export const H2_GOAWAY_LEAK =
   'leaked HTTP/2 connections in CLOSE_WAIT after a connection error (to be filed)';
-
-/**
- * TEMPORARY: the walk-around issue 12 lists (an upgrade the app does not accept still joins
- * the sockets, so the next request reaches the app unparsed). Requests the request fuzzer
- * sends after an upgrade carry this marker; until the fix lands on main, their reaching the
- * app is counted, not failed.
- */
-export const UPGRADE_WALKAROUND_PENDING = true;

@@ -17,7 +17,7 @@ import { mesh, service } from '../support/mesh.js';
 import { fuzzSettings } from '../support/seeded-random.js';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
-import { ISSUE_12_CRASHES } from './known-crashes.js';
+import { KNOWN_CRASHES } from './known-crashes.js';
 import { LiveSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';
 import { describePlan, planClient, playRaw } from './raw-session.js';
@@ -140,7 +140,7 @@ describe('fuzz: TLS records into the inbound mTLS port of a live sidecar', funct
       concurrency: 8,
       process: () => sidecar,
       restart: () => sidecar.restart(),
-      knownCrashes: ISSUE_12_CRASHES,
+      knownCrashes: KNOWN_CRASHES,
       async canary(n) {
         const target = `/canary/${tokens.forCanary(n)}`;
         const got = await mtlsGet(sidecar.ports.inbound, target, creds);

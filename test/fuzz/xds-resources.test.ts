@@ -18,7 +18,7 @@ import { type AnyResource, FuzzAdsServer } from './fuzz-ads-server.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
 import { fuzzMesh } from './fuzz-mesh.js';
 import { mutateJson } from './json-mutator.js';
-import { ISSUE_12_CRASHES } from './known-crashes.js';
+import { KNOWN_CRASHES } from './known-crashes.js';
 import { LiveSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';
 import { Tokens } from './tokens.js';
@@ -103,7 +103,7 @@ describe('fuzz: xDS resources into a live sidecar', function () {
       concurrency: 1,
       process: () => sidecar,
       restart: () => sidecar.restart(),
-      knownCrashes: ISSUE_12_CRASHES,
+      knownCrashes: KNOWN_CRASHES,
       canary: (n) => httpCanary(sidecar.ports.outbound, tokens, n),
       async runCase(rng, _n, input) {
         const typeUrl = rng.pick(TYPES);
