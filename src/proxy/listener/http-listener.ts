@@ -120,13 +120,18 @@ function refuseRequest(
   res.end(body);
 }
 
-/** Raw 400 on a socket no response object owns (an upgrade, a parse error). */
+/**
+ * Raw 400 on a socket no response object owns (an upgrade, a parse error), then the socket
+ * is destroyed once the answer is out: a refused socket is paused, so it would never read
+ * the client's FIN or RST, and a half-closed one would hold its descriptor for good.
+ */
 function refuseOnSocket(socket: net.Socket, status: number, reason: string): void {
   const body = `${reason}\n`;
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Bad Request'}\r\ncontent-type: text/plain\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nx-ferry-response-flags: DPE\r\n` +
       `connection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
   );
 }
 
