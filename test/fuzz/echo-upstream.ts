@@ -3,8 +3,9 @@
  * `fz-echo <method> <target>` so the client can tell whose response it got. Every request a
  * sidecar forwards carries x-envoy-attempt-count (the sidecar sets it); a request that
  * arrives without it is bytes the sidecar passed on as something else (a body, a tunnel)
- * that the app parsed as a request of its own: a desync between sidecar and app. (Upgrade
- * requests are the exception: the sidecar writes them itself, without the count.)
+ * that the app parsed as a request of its own: a desync between sidecar and app. Upgrade
+ * requests (the sidecar writes them itself, without the count) and CONNECT tunnels (a
+ * connection whose first request came without it) are the exceptions.
  * Targets containing `/early` are answered before their body has arrived.
  */
 import http from 'node:http';
@@ -19,9 +20,20 @@ export interface EchoUpstream {
 
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const unproxied: string[] = [];
+  /** How each connection began: forwarded requests, an upgrade, or a CONNECT tunnel's bytes. */
+  const began = new WeakMap<object, 'forwarded' | 'upgrade' | 'tunnel'>();
   const server = http.createServer((req, res) => {
-    // An upgrade request goes out through the tunnel path, which adds no attempt count.
-    if (req.headers['x-envoy-attempt-count'] === undefined && req.headers.upgrade === undefined)
+    const forwarded = req.headers['x-envoy-attempt-count'] !== undefined;
+    const upgrade = req.headers.upgrade !== undefined;
+    let kind = began.get(req.socket);
+    if (!kind) {
+      // A connection whose first request the sidecar did not write is a CONNECT tunnel:
+      // what a client sends through it reaches the app as it is, by design.
+      kind = forwarded ? 'forwarded' : upgrade ? 'upgrade' : 'tunnel';
+      began.set(req.socket, kind);
+    }
+    // The upgrade path writes the upgrade request itself, without an attempt count.
+    if (!forwarded && kind !== 'tunnel' && !(upgrade && kind === 'upgrade'))
       unproxied.push(`${req.method} ${req.url} HTTP/${req.httpVersion}`);
     const answer = () => {
       if (res.headersSent) return;

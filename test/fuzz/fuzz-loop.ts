@@ -6,7 +6,7 @@
  * own check finds a desync, when the canary is not answered right, or when the process
  * holds more file descriptors or memory after the run than the bounds allow.
  */
-import { MiB, openFds, rssBytes, tcpSockets } from '../support/process-usage.js';
+import { describeFds, MiB, openFds, rssBytes } from '../support/process-usage.js';
 import { type FuzzSettings, SeededRandom } from '../support/seeded-random.js';
 import { sleep, waitFor } from '../support/wait-for.js';
 
@@ -155,7 +155,7 @@ export async function runFuzz(t: FuzzTarget): Promise<FuzzReport> {
     );
   } catch {
     fail(
-      `the process holds ${fds} file descriptors after the run, ${baseline.fds} before; its TCP sockets: ${JSON.stringify(tcpSockets(pid))}`,
+      `the process holds ${fds} file descriptors after the run, ${baseline.fds} before; they are: ${JSON.stringify(describeFds(pid))}`,
       undefined,
     );
   }

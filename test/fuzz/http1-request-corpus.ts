@@ -34,7 +34,8 @@ export const REQUEST_SEEDS: ReadonlyArray<(t: string) => string> = [
   (t) => `POST /fz/${t} HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello`,
   (t) => `GET /fz/${t} HTTP/1.0\r\n${H}\r\n`,
   (t) => `POST /fz/${t} HTTP/1.0\r\n${H}Content-Length: 2\r\n\r\nhi`,
-  // What follows a CONNECT the sidecar accepts is tunnelled: the app may see it unparsed.
+  // What follows a CONNECT the sidecar accepts is tunnelled: the app sees it unparsed, by
+  // design (echo-upstream.ts tells a tunnel's connection apart).
   (t) => `CONNECT fuzz:8080 HTTP/1.1\r\n${H}\r\nGET /fz/${t}/tunnelled HTTP/1.1\r\n${H}\r\n`,
   (t) => `GET /fz/${t} HTTP/1.1\r\n${H}X-Folded: a\r\n b\r\nX-Empty:\r\n\r\n`,
   (t) => `GET /fz/${t} HTTP/1.1\r\n${H}${'X-Many: 0123456789\r\n'.repeat(60)}\r\n`,

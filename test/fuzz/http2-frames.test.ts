@@ -11,7 +11,7 @@ import type { ControlPlane } from '../../src/controlplane/index.js';
 import { FrameType, PREFACE, readFrames } from '../support/h2-frames.js';
 import { mesh, service } from '../support/mesh.js';
 import { startControlPlane } from '../support/mesh-harness.js';
-import { tcpSockets } from '../support/process-usage.js';
+import { tcpSocketsIn } from '../support/process-usage.js';
 import { fuzzSettings } from '../support/seeded-random.js';
 import { h2Canary, httpCanary } from './canary.js';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
@@ -60,12 +60,7 @@ describe('fuzz: HTTP/2 frames into a live sidecar', function () {
       knownCrashes: KNOWN_CRASHES,
       knownLeak: {
         issue: H2_GOAWAY_LEAK,
-        count: (pid) =>
-          Object.entries(tcpSockets(pid))
-            .filter(
-              ([k]) => k.startsWith(`${sidecar.ports.outbound} → `) && k.endsWith(' CLOSE_WAIT'),
-            )
-            .reduce((sum, [, n]) => sum + n, 0),
+        count: (pid) => tcpSocketsIn(pid, sidecar.ports.outbound, 'CLOSE_WAIT'),
       },
       canary: (n) =>
         n % 2 === 0

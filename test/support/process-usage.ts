@@ -33,26 +33,45 @@ const TCP_STATES: Record<string, string> = {
 };
 
 /**
- * What the TCP sockets `pid` holds are, counted by "local port → remote port state"
- * (IPv4 loopback; from /proc/net/tcp, matched by inode), for a leak's failure message.
+ * What the descriptors of `pid` are, for a leak's failure message: its TCP sockets counted
+ * by "local port → remote port state" (IPv4 and IPv6, from /proc/net/tcp*, matched by
+ * inode), sockets in no TCP table (closed by the peer, never by the process), and other
+ * kinds (pipe, anon_inode:[eventfd], files) by name.
  */
-export function tcpSockets(pid: number): Record<string, number> {
-  const inodes = new Set<string>();
+export function describeFds(pid: number): Record<string, number> {
+  const inodes = new Map<string, number>();
+  const out: Record<string, number> = {};
+  const add = (key: string) => {
+    out[key] = (out[key] ?? 0) + 1;
+  };
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
     try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]);
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
     } catch {
-      // closed meanwhile
+      continue; // closed meanwhile
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m) inodes.set(m[1], (inodes.get(m[1]) ?? 0) + 1);
+    else add(target.startsWith('/') ? 'file' : target.replace(/\[\d+\]$/, ''));
+  }
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || !inodes.has(f[9])) continue;
+      inodes.delete(f[9]);
+      const port = (addr: string) => Number.parseInt(addr.slice(addr.lastIndexOf(':') + 1), 16);
+      add(`tcp ${port(f[1])} → ${port(f[2])} ${TCP_STATES[f[3]] ?? f[3]}`);
     }
   }
-  const out: Record<string, number> = {};
-  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 10 || !inodes.has(f[9])) continue;
-    const port = (addr: string) => Number.parseInt(addr.split(':')[1], 16);
-    const key = `${port(f[1])} → ${port(f[2])} ${TCP_STATES[f[3]] ?? f[3]}`;
-    out[key] = (out[key] ?? 0) + 1;
-  }
+  for (const n of inodes.values()) for (let i = 0; i < n; i++) add('socket in no TCP table');
   return out;
+}
+
+/** How many of `pid`'s TCP sockets are on local port `port` in `state` (e.g. CLOSE_WAIT). */
+export function tcpSocketsIn(pid: number, port: number, state: string): number {
+  let n = 0;
+  for (const [key, count] of Object.entries(describeFds(pid)))
+    if (key.startsWith(`tcp ${port} → `) && key.endsWith(` ${state}`)) n += count;
+  return n;
 }
