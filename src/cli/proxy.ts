@@ -10,6 +10,7 @@ import {
   Sidecar,
   type SidecarOptions,
 } from '../proxy/index.js';
+import { APP_PROBES_ENV, parseAppProbes } from '../proxy/prober/index.js';
 import { parsePort, UsageError } from './args.js';
 
 export const PROXY_HELP = `Usage: ferry proxy --xds HOST:PORT --service NAME [options]
@@ -79,6 +80,10 @@ Options:
                               configuration says otherwise          (default 1h, Envoy's)
       --log-level LEVEL       trace | debug | info | warn | error       (default info)
   -h, --help                  show this help
+
+Environment:
+  FERRY_APP_PROBES            the app's original probes as JSON, by /app-health/ path
+                              (written by the injector); answered on the metrics port
 
 Every port may be 0: a free one is picked and logged.
 `;
@@ -259,6 +264,12 @@ export async function runProxy(argv: string[]): Promise<void> {
   const limits = parseLimits(v);
   const optionalPort = (flag: string, value: string | undefined) =>
     value === undefined ? undefined : parsePort(flag, value, 0);
+  let appProbes: SidecarOptions['appProbes'];
+  try {
+    appProbes = parseAppProbes(process.env[APP_PROBES_ENV]);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const log = createLogger({ level: v['log-level'] ?? 'info', name: `proxy:${v.service}` });
   // mTLS: the sidecar's identity comes from the control plane's CA (its own key, a CSR with
   // the token), and xDS goes over TLS to the secure port.
@@ -324,6 +335,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     ...(opaquePorts ? { opaquePorts } : {}),
     tracing,
     limits,
+    appProbes,
     ...(identity ? { certificates: identity.identity, xdsCredentials: identity.credentials } : {}),
     log,
     onQuit: () => process.exit(0),

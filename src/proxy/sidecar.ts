@@ -50,6 +50,7 @@ import {
   requestHost,
   usableBindAddress,
 } from './listener/index.js';
+import { AppProber, type AppProbes } from './prober/index.js';
 import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
 import { TapHub, TapPoint } from './tap/index.js';
 import { proxyTcp, proxyTcpTo, type TcpProxyEnv } from './tcp/index.js';
@@ -121,6 +122,11 @@ export interface SidecarOptions {
    * what is left out keeps its default (DEFAULT_LIMITS: nginx's or Envoy's).
    */
   readonly limits?: Partial<ListenerLimits>;
+  /**
+   * The app's original probes, moved here by the injector: the metrics port answers them at
+   * `/app-health/<container>/<kind>` by running them against the app (at `address`).
+   */
+  readonly appProbes?: AppProbes;
   /** Called by POST /quitquitquit after the drain (the CLI exits the process). */
   readonly onQuit?: () => void;
   /**
@@ -481,10 +487,21 @@ export class Sidecar {
       createAdminHandler('admin', sources),
     );
     this.locals.push(admin);
+    const metricsHandler = createAdminHandler('metrics', sources);
+    // The rewritten probes arrive on the metrics port (Istio's 15020), which capture leaves
+    // alone: the kubelet's plaintext reaches it whatever the mTLS mode and the policies.
+    const prober =
+      o.appProbes && Object.keys(o.appProbes).length > 0
+        ? new AppProber(o.appProbes, o.address ?? '127.0.0.1')
+        : undefined;
     const metrics = await listenLocal(
       bind,
       o.metricsPort ?? 15020,
-      createAdminHandler('metrics', sources),
+      prober
+        ? (req, res) => {
+            if (!prober.handle(req, res)) metricsHandler(req, res);
+          }
+        : metricsHandler,
     );
     this.locals.push(metrics);
     const ready = await listenLocal(

@@ -43,6 +43,12 @@ export { readManifestDocuments, writeManifestObject } from './kube-yaml.js';
 export { otherMeshOptOut, otherMeshSidecar } from './other-mesh.js';
 export { type PatchContext, podPatch } from './pod-patch.js';
 export {
+  ORIGINAL_PROBES_ANNOTATION,
+  type ProbeRewrite,
+  REWRITE_PROBES_ANNOTATION,
+  rewriteProbes,
+} from './probe-rewrite.js';
+export {
   INIT_CONTAINER_NAME,
   PROXY_CONTAINER_NAME,
   serviceName,

@@ -2,11 +2,14 @@
  * Pod (or pod template) → the JSON patch that injects it: what the webhook returns to the
  * API server, and what `ferry inject` applies at a workload's template path. Pure.
  */
+
+import { APP_PROBES_ENV } from '../../proxy/prober/index.js';
 import { ANNOTATIONS, readOverrides } from './annotations.js';
 import { CA_ROOT_ANNOTATION, identityVolume } from './identity-volume.js';
 import type { InjectionTemplate } from './injection-template.js';
 import { type AddOperation, escapePointerToken, type JsonPatch } from './json-patch.js';
-import type { PodTemplate } from './kube-types.js';
+import type { Container, PodTemplate } from './kube-types.js';
+import { ORIGINAL_PROBES_ANNOTATION, type ProbeRewrite, rewriteProbes } from './probe-rewrite.js';
 import {
   INIT_CONTAINER_NAME,
   initContainer,
@@ -27,14 +30,22 @@ export interface PatchContext {
 /** The operations that inject `pod`; the caller has decided that it should be injected. */
 export function podPatch(pod: PodTemplate, t: InjectionTemplate, ctx: PatchContext): JsonPatch {
   const overrides = readOverrides(pod.metadata?.annotations ?? {});
-  const proxy = proxyContainer(pod, t, overrides, ctx.workloadName);
+  const where = ctx.workloadName ?? pod.metadata?.name ?? pod.metadata?.generateName ?? 'pod';
+  const probes = rewriteProbes(pod, t.ports.metrics, where);
+  const proxy = withAppProbes(proxyContainer(pod, t, overrides, ctx.workloadName), probes);
   const init = t.capture === 'init' ? [initContainer(t, overrides)] : [];
   // ferry-init runs first, so every later container (the native sidecar included) starts
   // with the capture in place; the native sidecar next, so the app's own init containers
   // already have a proxy.
   const initAdds = [...init, ...(t.nativeSidecar ? [proxy] : [])];
-  const ops: AddOperation[] = [];
   const spec = `${ctx.at}/spec`;
+  // First, while the app containers still have their own indices (a classic sidecar is
+  // inserted at 0 below); `add` of an existing member replaces it (RFC 6902 §4.1).
+  const ops: AddOperation[] = (probes?.probes ?? []).map((p) => ({
+    op: 'add',
+    path: `${spec}/containers/${p.container}/${p.kind}`,
+    value: p.probe,
+  }));
   // `== null`: YAML and JSON may carry an empty field as null, which an add cannot extend.
   if (pod.spec.initContainers == null) {
     if (initAdds.length) ops.push({ op: 'add', path: `${spec}/initContainers`, value: initAdds });
@@ -59,6 +70,7 @@ export function podPatch(pod: PodTemplate, t: InjectionTemplate, ctx: PatchConte
   });
   const added: Record<string, string> = { [ANNOTATIONS.status]: status };
   if (t.identity) added[CA_ROOT_ANNOTATION] = t.identity.rootPem;
+  if (probes) added[ORIGINAL_PROBES_ANNOTATION] = probes.original;
   const annotations = pod.metadata?.annotations;
   const app = pod.spec.containers[0]?.name;
   if (app !== undefined && annotations?.[DEFAULT_CONTAINER] === undefined) {
@@ -75,4 +87,14 @@ export function podPatch(pod: PodTemplate, t: InjectionTemplate, ctx: PatchConte
     }
   }
   return ops;
+}
+
+/** The sidecar with the probes it runs for the app in its environment. */
+function withAppProbes(proxy: Container, probes: ProbeRewrite | undefined): Container {
+  if (!probes) return proxy;
+  const env = (proxy.env as readonly unknown[] | undefined) ?? [];
+  return {
+    ...proxy,
+    env: [...env, { name: APP_PROBES_ENV, value: JSON.stringify(probes.appProbes) }],
+  };
 }
