@@ -23,7 +23,8 @@ Options:
       --service NAME          the service this workload belongs to      (required)
       --namespace NS          its namespace                             (default default)
       --id ID                 xDS node id                (default <service>-<pid>.<ns>)
-      --app-port P            the app's port; inbound traffic goes there
+      --app-port P            the app's port: inbound traffic goes there unless capture
+                              says which port of the pod it was sent to
       --inbound-port P        mesh traffic in                           (default 15006)
       --outbound-port P       the app's traffic out                     (default 15001)
       --admin-port P          admin, 127.0.0.1 only                     (default 15000)

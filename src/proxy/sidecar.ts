@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import {
   ADDON_BUILD_COMMAND,
@@ -46,12 +47,20 @@ import {
   type ListenerLimits,
   type ListenerTls,
   listenHttp,
+  rawSocket,
   readFirstBytes,
   requestHost,
+  requestRawSocket,
   usableBindAddress,
 } from './listener/index.js';
 import { AppProber, type AppProbes } from './prober/index.js';
-import { compileRuntime, type RuntimeConfig, validateResource } from './runtime/index.js';
+import {
+  compileRuntime,
+  InboundPorts,
+  type InboundPortTarget,
+  type RuntimeConfig,
+  validateResource,
+} from './runtime/index.js';
 import { TapHub, TapPoint } from './tap/index.js';
 import { proxyTcp, proxyTcpTo, type TcpProxyEnv } from './tcp/index.js';
 import { LiveTelemetry } from './telemetry/index.js';
@@ -136,6 +145,12 @@ export interface SidecarOptions {
   readonly tap?: boolean;
 }
 
+/** HTTP/1.1 or HTTP/2 by a connection's first bytes. */
+function isHttp(first: Buffer): boolean {
+  const p = detectProtocol(first);
+  return p === 'http1' || p === 'http2';
+}
+
 function memoryStats(): Record<string, number> {
   const m = process.memoryUsage();
   return {
@@ -149,10 +164,19 @@ function memoryStats(): Record<string, number> {
 
 const EMPTY_VIEW: RouteView = { table: undefined, clusters: new Map() };
 
+/** On an inbound TCP socket: the pod's port it was sent to, when not the default app port. */
+const INBOUND_PORT = Symbol('ferry.inbound.port');
+type PortTagged = { [INBOUND_PORT]?: number };
+
+/** The SO_ORIGINAL_DST reader, when the addon is built. */
+const recoverDestination = originalDestinationAvailable() ? originalDestination : undefined;
+
 export class Sidecar {
   private runtime: RuntimeConfig | undefined;
   private outboundView: RouteView = EMPTY_VIEW;
   private inboundView: RouteView = EMPTY_VIEW;
+  /** Where inbound connections sent to the pod's other ports go (per configuration). */
+  private inboundPorts: InboundPorts | undefined;
   private draining = false;
   private stopping: Promise<void> | undefined;
   readonly stats = new ProxyStats();
@@ -224,6 +248,42 @@ export class Sidecar {
     const inb = this.telemetry.of('inbound');
     this.outboundView = { ...runtime.outbound, tracing: out.tracing, accessLog: out.accessLog };
     this.inboundView = { ...runtime.inbound, tracing: inb.tracing, accessLog: inb.accessLog };
+    const o = this.options;
+    this.inboundPorts = InboundPorts.compile(
+      runtime.source,
+      this.inboundView,
+      o.service,
+      o.namespace ?? 'default',
+      this.opaquePorts,
+      o.random ?? Math.random,
+    );
+  }
+
+  /**
+   * Notes the port an inbound connection was sent to (SO_ORIGINAL_DST), once, as it is
+   * accepted, when it is another port of the pod than the configuration's app port.
+   */
+  private tagInboundPort(socket: net.Socket): void {
+    const ports = this.inboundPorts;
+    if (!recoverDestination || !ports?.active) return;
+    const port = recoverDestination(socket)?.port;
+    if (port !== undefined && port !== this.ports.inbound && port !== ports.defaultPort) {
+      (socket as PortTagged)[INBOUND_PORT] = port;
+    }
+  }
+
+  /** Where a connection (any layer of it) sent to another port of the pod goes. */
+  private inboundTarget(socket: object): InboundPortTarget | undefined {
+    const port = (rawSocket(socket) as PortTagged)[INBOUND_PORT];
+    return port === undefined ? undefined : this.inboundPorts?.target(port);
+  }
+
+  /** The inbound routes for a request: its connection's port of the app. */
+  private inboundViewOf(req: Parameters<typeof requestRawSocket>[0]): RouteView {
+    const socket = requestRawSocket(req);
+    const target = socket ? this.inboundTarget(socket) : undefined;
+    if (!target) return this.inboundView;
+    return (req.stream !== undefined ? target.http2 : target.http1) ?? this.inboundView;
   }
 
   static async start(options: SidecarOptions): Promise<Sidecar> {
@@ -365,10 +425,30 @@ export class Sidecar {
     const outboundTcpEnv = tcpEnv(tcpOut, () => this.outboundView);
     const opaqueInbound = (socket: net.Socket, first: Buffer): boolean => {
       const runtime = this.runtime;
-      const route = runtime?.inboundTcp;
-      if (!route) return false;
-      const cluster = runtime.clusters.get(route.cluster);
-      const rbac = runtime.inboundPolicy?.forPort(this.ports.inbound)?.networkRbac;
+      if (!runtime) return false;
+      const target = this.inboundTarget(socket);
+      let cluster: RuntimeCluster | undefined;
+      let idleTimeoutMs = runtime.inboundTcp?.idleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
+      const policy = runtime.inboundPolicy?.forPort(this.ports.inbound);
+      let rbac = policy?.networkRbac;
+      if (target) {
+        if (target.kind === 'http') return false;
+        // Detected: HTTP is served as HTTP; a TLS connection just decrypted has said
+        // nothing yet (its first bytes come next); silence on plaintext is server-first TCP.
+        if (target.kind === 'detect') {
+          if (first.length === 0 ? (socket as TLSSocket).encrypted === true : isHttp(first))
+            return false;
+        }
+        cluster = target.cluster;
+        // A TCP connection to another port of an HTTP service: the service's rules still
+        // apply (conditions on methods and paths match nothing without a request).
+        if (!rbac || rbac.empty) rbac = policy?.httpRbac;
+      } else {
+        const route = runtime.inboundTcp;
+        if (!route) return false;
+        cluster = runtime.clusters.get(route.cluster);
+        idleTimeoutMs = route.idleTimeoutMs;
+      }
       if (rbac && !rbac.empty) {
         const principal = socketPrincipal(socket);
         const decision = rbac.evaluate({
@@ -385,7 +465,7 @@ export class Sidecar {
         }
       }
       if (!cluster) socket.destroy();
-      else proxyTcp(socket, first, cluster, route.idleTimeoutMs, inboundTcpEnv);
+      else proxyTcp(socket, first, cluster, idleTimeoutMs, inboundTcpEnv);
       return true;
     };
     const outboundAccept = this.outboundRouter(outboundTcpEnv);
@@ -426,7 +506,8 @@ export class Sidecar {
     const outRecorder = istio.recorder('source');
     const inRecorder = istio.recorder('destination');
     const outView = () => this.outboundView;
-    const inView = () => this.inboundView;
+    // Inbound: the routes for the port of the app the request's connection was sent to.
+    const inView = (req: Parameters<typeof requestRawSocket>[0]) => this.inboundViewOf(req);
     const outHttp = { ...env, view: outView, istio: outRecorder, filters: new RouteFilters() };
     const outUpgrade = { ...env, view: outView, istio: outRecorder };
     const outConnect = { ...env, view: outView, istio: outRecorder };
@@ -477,6 +558,10 @@ export class Sidecar {
       limitHit,
       tls: inboundTls,
       opaque: opaqueInbound,
+      accept: (socket) => {
+        this.tagInboundPort(socket);
+        return false;
+      },
       upgrade: createUpgradeHandler(inUpgrade),
     });
     this.listeners.push(inbound);
@@ -532,7 +617,7 @@ export class Sidecar {
   ): (socket: net.Socket, serveHttp: (first: Buffer) => void) => boolean {
     const log = this.options.log;
     const opaquePorts = this.opaquePorts;
-    const recover = originalDestinationAvailable() ? originalDestination : undefined;
+    const recover = recoverDestination;
     // Only captured traffic (ferry init) needs the addon; without capture the note is noise,
     // so it is a debug line (issue 15: nothing about node-gyp at every start).
     if (!recover) {

@@ -65,8 +65,8 @@ export interface Denial {
 }
 
 export interface HandlerOptions extends ExchangeEnv {
-  /** The route view in force now. */
-  readonly view: () => RouteView;
+  /** The route view in force now, for this request's connection (inbound: its port). */
+  readonly view: (req: DownstreamRequest) => RouteView;
   /** A request authorization refused. */
   readonly onDenied?: (d: Denial) => void;
   /** Per-route HTTP filters (fault injection, rate limits) of this listener's routes. */
@@ -202,7 +202,7 @@ export function createRequestHandler(
       ? [(headers[':authority'] as string | undefined) ?? headers.host ?? '', req.url ?? '/']
       : splitTarget(req.url ?? '/', headers.host);
     const grpc = isGrpcRequest(headers['content-type']);
-    const view = options.view();
+    const view = options.view(req);
     const log = view.accessLog;
     // Routes, policies and the upstream all see the one normalized path.
     const path = normalizePath(target);

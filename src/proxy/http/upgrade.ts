@@ -49,7 +49,8 @@ const HOP_BY_HOP = new Set([
 const H2C = /(^|,)\s*h2c\s*(,|$)/i;
 
 export interface UpgradeOptions {
-  readonly view: () => RouteView;
+  /** The route view in force now, for this request's connection (inbound: its port). */
+  readonly view: (req: IncomingMessage) => RouteView;
   readonly random: () => number;
   readonly stats: ProxyStats;
   readonly istio?: (x: RequestOutcome) => void;
@@ -90,7 +91,7 @@ function routeTunnel(
   socket.on('error', () => socket.destroy());
   const headers = req.headers;
   const method = req.method ?? 'GET';
-  const view = options.view();
+  const view = options.view(req);
   if (view.rbac !== undefined) {
     const principal = socketPrincipal(req.socket);
     if (!view.rbac.evaluate({ principal, method, path, port: view.port ?? 0 }).allowed) {

@@ -18,6 +18,7 @@ import { expiredH2, trackH2Session } from './h2-session-limits.js';
 import { DEFAULT_LIMITS, LIMIT, type LimitName, type ListenerLimits } from './limits.js';
 import { PrefixedSocket } from './prefixed-socket.js';
 import { DETECTION_TIMEOUT_MS, isHttp2Preface, TLS_HANDSHAKE } from './protocol-detection.js';
+import { carryRawSocket } from './raw-socket.js';
 import { invalidRequest } from './request-checks.js';
 
 export type HttpHandler = (
@@ -312,8 +313,11 @@ export async function listenHttp(
   const sessions = new Set<http2.ServerHttp2Session>();
   // The TLS socket under the HTTP/2 connection being handed over now, for the session.
   let handingOver: net.Socket | undefined;
+  /** The connection under the HTTP/2 session being made now (node wraps it out of reach). */
+  let handingOverConnection: net.Socket | undefined;
   h2.on('session', (s) => {
     if (handingOver) (s as unknown as Record<symbol, unknown>)[TLS_PEER] = handingOver;
+    if (handingOverConnection) carryRawSocket(s, handingOverConnection);
     sessions.add(s);
     trackH2Session(s, limits, limitHit);
     s.once('close', () => sessions.delete(s));
@@ -361,8 +365,10 @@ export async function listenHttp(
     if (isHttp2Preface(first)) {
       // The session is made (and 'session' emitted) synchronously inside this emit.
       handingOver = (socket as tls.TLSSocket).encrypted ? socket : undefined;
+      handingOverConnection = socket;
       h2.emit('connection', new PrefixedSocket(socket, first));
       handingOver = undefined;
+      handingOverConnection = undefined;
     } else if (fast) {
       const conn = serveFast(socket, handler, fastOptions, first);
       fastConns.add(conn);
@@ -397,6 +403,7 @@ export async function listenHttp(
       rejectUnauthorized: mode === 'STRICT',
       ALPNProtocols: ['h2', 'http/1.1'],
     });
+    carryRawSocket(secure, socket);
     const timer = setTimeout(() => secure.destroy(), HANDSHAKE_TIMEOUT_MS);
     secure.on('error', () => {
       secure.destroy();

@@ -26,3 +26,4 @@ export {
   readFirstBytes,
   requestHost,
 } from './protocol-detection.js';
+export { RAW_SOCKET, rawSocket, requestRawSocket } from './raw-socket.js';

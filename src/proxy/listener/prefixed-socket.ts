@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { carryRawSocket } from './raw-socket.js';
 
 export class PrefixedSocket extends Duplex {
   constructor(
@@ -15,6 +16,7 @@ export class PrefixedSocket extends Duplex {
     first: Buffer,
   ) {
     super({ allowHalfOpen: false });
+    carryRawSocket(this, socket);
     this.push(first);
     socket.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) socket.pause();

@@ -1,6 +1,12 @@
 /** The compiled, swappable configuration of the sidecar. */
 
 export {
+  declaredPorts,
+  type InboundPortKind,
+  InboundPorts,
+  type InboundPortTarget,
+} from './inbound-ports.js';
+export {
   ACCESS_LOG_OFF,
   type AccessLogTarget,
   type ListenerTelemetrySpec,

@@ -4,12 +4,11 @@
  * refuses (NACKs) or leaves to its flags.
  */
 import assert from 'node:assert/strict';
-import { translateMesh, translateWorkload } from '../../../src/controlplane/translate/index.js';
 import type { MeshConfig } from '../../../src/mesh/index.js';
 import { endpointPeer } from '../../../src/proxy/http/index.js';
 import { compileRuntime, validateResource } from '../../../src/proxy/runtime/index.js';
-import { decodeResource, encodeResource, types } from '../../../src/xds/index.js';
-import type { ProxyConfig, ResourceEntry } from '../../../src/xds-client/index.js';
+import { types } from '../../../src/xds/index.js';
+import type { ProxyConfig } from '../../../src/xds-client/index.js';
 import {
   endpoint,
   MESH_SETTINGS,
@@ -17,32 +16,14 @@ import {
   TELEMETRY_MESH,
   workload,
 } from '../../controlplane/translate/mesh-fixture.js';
+import { wireProxyConfig } from './wire-config.js';
 
 /** The proxy config a sidecar of `w` would assemble, every resource through the wire. */
 function proxyConfig(
   config: MeshConfig,
   w = workload({ service: 'api', appPort: 8080 }),
 ): ProxyConfig {
-  const shared = translateMesh(config).resources;
-  const own = translateWorkload(config, w).resources;
-  const wire = (typeUrl: string, list: ReadonlyArray<{ name: string; value: object }>) =>
-    new Map<string, ResourceEntry>(
-      list.map((r) => [
-        r.name,
-        {
-          name: r.name,
-          version: '1',
-          value: decodeResource(typeUrl, encodeResource(typeUrl, r.value)),
-        },
-      ]),
-    );
-  return {
-    version: 1,
-    listeners: wire(types.LISTENER, own.listeners),
-    routes: wire(types.ROUTE, [...shared.routes, ...own.routes]),
-    clusters: wire(types.CLUSTER, [...shared.clusters, ...own.clusters]),
-    endpoints: wire(types.ENDPOINT, shared.endpoints),
-  } as unknown as ProxyConfig;
+  return wireProxyConfig(config, w);
 }
 
 function telemetryOf(config: MeshConfig, w?: Parameters<typeof proxyConfig>[1]) {
