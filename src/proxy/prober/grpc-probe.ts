@@ -35,7 +35,12 @@ function decodeResponse(bytes: Buffer): number {
 }
 
 export function probeGrpc(p: GrpcProbe, host: string, timeoutMs: number): Promise<ProbeResult> {
-  const client = new GrpcClient(hostPort(host, p.port), credentials.createInsecure());
+  // A connection of its own per probe, as the kubelet dials one: grpc-js would otherwise
+  // share a subchannel between clients, and one in reconnect backoff after the app
+  // restarted would fail the next probes without trying.
+  const client = new GrpcClient(hostPort(host, p.port), credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
   const service = p.service ?? '';
   const what = `Health/Check${service ? ` ${service}` : ''}`;
   return new Promise((resolve) => {

@@ -53,8 +53,9 @@ export interface NamespaceProcess {
 }
 
 /**
- * Starts `argv` inside namespace `ns` (as `uid` when given) and adds it to `children`;
- * resolves once its standard output matches `until`, rejects if it exits before.
+ * Starts `argv` inside namespace `ns` (as `uid` when given, with `env` as its whole
+ * environment when given) and adds it to `children`; resolves once its standard output
+ * matches `until`, rejects if it exits before.
  */
 export function startInNamespace(
   children: ChildProcess[],
@@ -62,10 +63,12 @@ export function startInNamespace(
   argv: readonly string[],
   until: RegExp,
   uid?: number,
+  env?: NodeJS.ProcessEnv,
 ): Promise<NamespaceProcess> {
   const as = uid === undefined ? [] : ['-S', String(uid), '-G', String(uid)];
   const child = spawn('nsenter', [`--net=/run/netns/${ns}`, ...as, ...argv], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env ? { env } : {}),
   });
   children.push(child);
   let out = '';

@@ -1,0 +1,343 @@
+/**
+ * Probes that survive the mesh, and every port of the pod, for real (issue 13): a pod
+ * network namespace and a "node" namespace joined by a veth pair; the control plane (its CA
+ * on) runs on the node. The pod is made from an injected manifest: `ferry init` with the
+ * injected ferry-init container's arguments, the sidecar with the injected ferry-proxy
+ * container's arguments and environment (as the kubelet expands them; the identity volume
+ * is a directory holding the root certificate and the token), as uid 1337; the app knows
+ * nothing of the mesh. The kubelet's probes are sent as the kubelet sends them: the
+ * rewritten ones, plaintext HTTP from the node to the pod's IP.
+ *
+ * With the service STRICT, and again with an ALLOW rule that admits one other principal
+ * only: the probes as they were written are refused (reset, 403), the rewritten ones pass
+ * while the app is healthy; liveness fails when the app answers 500; the HTTP, TCP and gRPC
+ * probes fail when the app is dead. Then a multi-port pod: connections to 8080, 9000 and
+ * 50051 reach the app's listener on that port.
+ * Needs root, `ip`, `iptables`, `nsenter` and the SO_ORIGINAL_DST addon.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import {
+  IDENTITY_MOUNT,
+  INIT_CONTAINER_NAME,
+  injectionTemplate,
+  injectManifest,
+  PROXY_CONTAINER_NAME,
+} from '../../../src/kube/inject/index.js';
+import { waitFor } from '../../support/wait-for.js';
+import {
+  captureSkipReason,
+  createPodNetwork,
+  killAll,
+  type NamespaceProcess,
+  type PodNetwork,
+  startInNamespace,
+} from '../support/netns.js';
+
+const exec = promisify(execFile);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const MAIN = path.join(HERE, '../../../src/cli/main.js');
+const SUPPORT = path.join(HERE, '../support');
+const PROXY_UID = 1337;
+
+/** The workload as a user writes it: probes of all three kinds on the app's ports. */
+const MANIFEST = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: shop, namespace: default }
+spec:
+  selector: { matchLabels: { app: shop } }
+  template:
+    metadata: { labels: { app: shop } }
+    spec:
+      serviceAccountName: shop
+      containers:
+        - name: app
+          image: example/shop:1.0
+          ports:
+            - { name: http, containerPort: 8080 }
+            - { name: echo, containerPort: 9000 }
+            - { name: grpc, containerPort: 50051 }
+          livenessProbe:
+            httpGet: { path: /healthz, port: http }
+          readinessProbe:
+            tcpSocket: { port: echo }
+          startupProbe:
+            grpc: { port: 50051 }
+`;
+
+const PROBES = {
+  liveness: '/app-health/app/livez',
+  readiness: '/app-health/app/readyz',
+  startup: '/app-health/app/startupz',
+} as const;
+
+interface Container {
+  name: string;
+  args: string[];
+  env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }>;
+  livenessProbe?: { httpGet?: { path: string; port: number } };
+}
+
+/** `$(VAR)` references as the kubelet expands them from the container's environment. */
+function expand(arg: string, env: Record<string, string>): string {
+  return arg.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (ref, name: string) => env[name] ?? ref);
+}
+
+function mesh(extra: string): string {
+  return [
+    'services:',
+    '  - name: shop',
+    '    ports: [{ port: 8080, protocol: http }, { port: 9000, protocol: tcp }, { port: 50051, protocol: grpc }]',
+    extra,
+    '',
+  ].join('\n');
+}
+
+describe('capture: probes that survive the mesh, and every port of the pod (injected pod, real ferry init)', function () {
+  this.timeout(120_000);
+  let n: PodNetwork;
+  let dir: string;
+  let meshFile: string;
+  const children: ChildProcess[] = [];
+  let app: NamespaceProcess | undefined;
+  let pod: { containers: Container[]; initContainers: Container[] };
+
+  const node = (...argv: string[]) => [process.execPath, ...argv];
+  async function client(ns: string, ...args: string[]): Promise<Record<string, unknown>> {
+    const { stdout } = await exec(
+      'nsenter',
+      [`--net=/run/netns/${ns}`, ...node(path.join(SUPPORT, 'app-client.js'), ...args)],
+      { timeout: 30_000 },
+    );
+    return JSON.parse(stdout) as Record<string, unknown>;
+  }
+  /** A probe as the kubelet sends it: plaintext GET from the node to the pod's IP. */
+  const kubelet = (port: number, p: string) =>
+    client(n.peer, 'http', `http://${n.podIp4}:${port}${p}`);
+  /** Each probe's status, and what the prober said (for failure messages). */
+  async function statuses(): Promise<{ status: Record<string, unknown>; said: string }> {
+    const status: Record<string, unknown> = {};
+    const said: string[] = [];
+    for (const [kind, p] of Object.entries(PROBES)) {
+      const r = await kubelet(15020, p);
+      status[kind] = r.status;
+      said.push(`${kind}: ${JSON.stringify(r.body ?? r.error)}`);
+    }
+    return { status, said: said.join(', ') };
+  }
+  async function expectStatuses(expected: Record<keyof typeof PROBES, number>): Promise<void> {
+    const { status, said } = await statuses();
+    assert.deepEqual(status, expected, said);
+  }
+  async function startApp(): Promise<void> {
+    app = await startInNamespace(
+      children,
+      n.pod,
+      node(path.join(SUPPORT, 'probe-app.js')),
+      /ready/,
+    );
+  }
+  async function stopApp(): Promise<void> {
+    const child = app?.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  before(async function () {
+    const skip = await captureSkipReason(['ip', 'iptables', 'nsenter']);
+    if (skip) {
+      console.log(`    (skipped: ${skip})`);
+      this.skip();
+    }
+    n = await createPodNetwork();
+    // Readable by uid 1337: the root certificate and the token (the identity "volume").
+    dir = await mkdtemp(path.join(tmpdir(), 'ferry-app-probes-'));
+    await chmod(dir, 0o755);
+    meshFile = path.join(dir, 'mesh.yaml');
+    await writeFile(meshFile, mesh('    policy: { mtls: STRICT }'));
+    const caDir = path.join(dir, 'ca');
+    await startInNamespace(
+      children,
+      n.peer,
+      node(
+        MAIN,
+        'control-plane',
+        '--config',
+        meshFile,
+        '--host',
+        '0.0.0.0',
+        '--ca-dir',
+        caDir,
+        '--grace',
+        '1000',
+        '--warmup',
+        '0',
+        '--log-level',
+        'warn',
+      ),
+      /xDS on/,
+    );
+    await chmod(caDir, 0o755);
+    const rootFile = path.join(caDir, 'root-cert.pem');
+    await chmod(rootFile, 0o644);
+    const rootPem = await readFile(rootFile, 'utf8');
+    // The manifest, injected as `ferry inject` or the webhook would.
+    const injected = injectManifest(
+      MANIFEST,
+      injectionTemplate({
+        xdsAddress: `${n.peerIp4}:15012`,
+        identity: { rootPem, trustDomain: 'cluster.local' },
+      }),
+    );
+    const deployment = parseAllDocuments(injected.yaml)[0]!.toJS() as {
+      spec: { template: { spec: typeof pod } };
+    };
+    pod = deployment.spec.template.spec;
+    // The volume the kubelet would mount at IDENTITY_MOUNT.
+    const { stdout: token } = await exec(process.execPath, [
+      MAIN,
+      'token',
+      '--ca-dir',
+      caDir,
+      '--namespace',
+      'default',
+      '--service-account',
+      'shop',
+    ]);
+    const identity = path.join(dir, 'identity');
+    await exec('mkdir', ['-m', '755', identity]);
+    await writeFile(path.join(identity, 'token'), token.trim(), { mode: 0o644 });
+    await writeFile(path.join(identity, 'root-cert.pem'), rootPem, { mode: 0o644 });
+    // ferry-init, as the init container runs it.
+    const init = pod.initContainers.find((c) => c.name === INIT_CONTAINER_NAME)!;
+    await exec('nsenter', [`--net=/run/netns/${n.pod}`, ...node(MAIN, ...init.args)]);
+    // ferry-proxy, with its environment as the kubelet makes it.
+    const proxy = pod.initContainers.find((c) => c.name === PROXY_CONTAINER_NAME)!;
+    const fields: Record<string, string> = {
+      'metadata.name': 'shop-7d4b9c-x2x5q',
+      'metadata.namespace': 'default',
+      'status.podIP': n.podIp4,
+    };
+    const env: Record<string, string> = {};
+    for (const e of proxy.env ?? []) {
+      env[e.name] = e.valueFrom ? fields[e.valueFrom.fieldRef.fieldPath]! : (e.value ?? '');
+    }
+    const args = proxy.args.map((a) => expand(a, env).replace(IDENTITY_MOUNT, identity));
+    await startInNamespace(
+      children,
+      n.pod,
+      node(MAIN, ...args),
+      /outbound \d+, inbound \d+/,
+      PROXY_UID,
+      { PATH: process.env.PATH, ...env },
+    );
+    await waitFor(
+      'the sidecar to be ready (its readiness port, from the node)',
+      async () => (await kubelet(15021, '/healthz/ready')).status === 200,
+      30_000,
+      100,
+    );
+  });
+
+  after(async () => {
+    await killAll(children);
+    await n?.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the injected probes point at the sidecar, and the sidecar has the originals', () => {
+    const appContainer = pod.containers.find((c) => c.name === 'app')!;
+    assert.deepEqual(appContainer.livenessProbe, {
+      httpGet: { path: PROBES.liveness, port: 15020, scheme: 'HTTP' },
+    });
+    const proxy = pod.initContainers.find((c) => c.name === PROXY_CONTAINER_NAME)!;
+    assert.ok(proxy.env?.some((e) => e.name === 'FERRY_APP_PROBES'));
+  });
+
+  /** healthy, then liveness 500, then dead; `direct` is what the unrewritten probe gets. */
+  async function probeLifecycle(direct: (r: Record<string, unknown>) => void): Promise<void> {
+    await startApp();
+    // The probe as written (plaintext to the app's port) is what the mesh refuses...
+    direct(await kubelet(8080, '/healthz'));
+    // ...and the rewritten ones pass.
+    await expectStatuses({ liveness: 200, readiness: 200, startup: 200 });
+    const live = await kubelet(15020, PROBES.liveness);
+    assert.equal(live.body, 'GET /healthz: HTTP 200\n');
+    app!.child.kill('SIGUSR1');
+    await waitFor('the app to answer 500', () => app!.output().includes('liveness 500'));
+    const failing = await kubelet(15020, PROBES.liveness);
+    assert.deepEqual(failing, { status: 503, body: 'GET /healthz: HTTP 500\n' });
+    await expectStatuses({ liveness: 503, readiness: 200, startup: 200 });
+    await stopApp();
+    const dead = await statuses();
+    console.log(`      app dead: ${dead.said}`);
+    assert.deepEqual(dead.status, { liveness: 503, readiness: 503, startup: 503 }, dead.said);
+  }
+
+  it('STRICT: the plaintext probe of the app port is reset; the rewritten probes pass, then fail on 500 and when the app is dead', async () => {
+    await probeLifecycle((r) => assert.equal(r.error, 'ECONNRESET', JSON.stringify(r)));
+  });
+
+  it('ALLOW for one other principal only: the probe of the app port gets 403; the rewritten probes pass, then fail on 500 and when the app is dead', async () => {
+    await writeFile(
+      meshFile,
+      mesh(
+        [
+          '    authorization:',
+          '      - name: only-the-client',
+          '        action: ALLOW',
+          '        from:',
+          '          - principals: [cluster.local/ns/default/sa/client]',
+        ].join('\n'),
+      ),
+    );
+    // The new configuration is in force once the app port answers plaintext with a 403.
+    await startApp();
+    await waitFor(
+      'the ALLOW rule to reach the sidecar',
+      async () => (await kubelet(8080, '/healthz')).status === 403,
+      30_000,
+      100,
+    );
+    await stopApp();
+    await probeLifecycle((r) =>
+      assert.deepEqual(r, { status: 403, body: 'RBAC: access denied' }, JSON.stringify(r)),
+    );
+  });
+
+  it('every port of the pod: connections to 8080, 9000 and 50051 reach the listener on that port', async () => {
+    await writeFile(meshFile, mesh('    policy: { mtls: PERMISSIVE }'));
+    await startApp();
+    await waitFor(
+      'PERMISSIVE without rules to reach the sidecar',
+      async () => (await kubelet(8080, '/')).status === 200,
+      30_000,
+      100,
+    );
+    const web = await kubelet(8080, '/hello');
+    assert.equal(JSON.parse(web.body as string).name, 'web-8080');
+    // Through the sidecar: the app sees it on loopback.
+    assert.equal(JSON.parse(web.body as string).peer, '127.0.0.1');
+    const echo = await client(n.peer, 'tcp', n.podIp4, '9000', 'to 9000');
+    assert.equal(echo.received, 'echo-9000 127.0.0.1 to 9000');
+    const { stdout } = await exec('nsenter', [
+      `--net=/run/netns/${n.peer}`,
+      ...node(path.join(SUPPORT, 'grpc-check.js'), n.podIp4, '50051'),
+    ]);
+    assert.deepEqual(JSON.parse(stdout), { ok: true, detail: 'Health/Check: SERVING' });
+    // HTTP/1.1 to the gRPC port goes to the gRPC server too, which speaks only HTTP/2 and
+    // hangs up (before, the HTTP app on 8080 answered it).
+    const wrongProtocol = await kubelet(50051, '/');
+    assert.equal(wrongProtocol.status, 503, JSON.stringify(wrongProtocol));
+    assert.match(wrongProtocol.body as string, /reset before headers/);
+  });
+});
