@@ -17,6 +17,7 @@ import {
   type PodTemplate,
   podPatch,
 } from '../../../src/kube/inject/index.js';
+import { admissionResponse } from '../../../src/kube/webhook/index.js';
 import { APP_PROBES_ENV, parseAppProbes } from '../../../src/proxy/prober/index.js';
 import { expectGoldenText, readFixture } from './golden.js';
 
@@ -112,6 +113,49 @@ describe('inject: app probes rewritten to the sidecar', () => {
       );
       assert.equal(pod!.metadata.annotations[ORIGINAL_PROBES_ANNOTATION], undefined);
     }
+  });
+
+  it('the webhook rewrites them the same way (a classic sidecar first: the indices still hold)', () => {
+    const [deployment] = docs(readFixture('probes.yaml'));
+    const object = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { generateName: 'shop-', namespace: 'shop', labels: { app: 'shop' } },
+      spec: deployment!.spec.template.spec,
+    };
+    const review = {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'c0ffee',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        namespace: 'shop',
+        operation: 'CREATE',
+        object,
+      },
+    };
+    const { patch } = admissionResponse(review, {
+      template: injectionTemplate({ nativeSidecar: false }),
+      namespaceLabels: { 'ferry-injection': 'enabled' },
+    });
+    const pod = applyPatch(object, patch) as Obj;
+    new Pod(pod as never).validate();
+    const [proxy, web, orders] = pod.spec.containers;
+    assert.equal(proxy.name, 'ferry-proxy');
+    assert.equal(web.livenessProbe.httpGet.path, '/app-health/web/livez');
+    assert.equal(orders.readinessProbe.httpGet.path, '/app-health/orders/readyz');
+    assert.ok(orders.livenessProbe.exec, 'exec probe kept');
+    assert.equal(proxy.livenessProbe, undefined, "the sidecar's own probes are not touched");
+    assert.deepEqual(
+      Object.keys(parseAppProbes(proxyEnv(pod.spec).find((e) => e.name === APP_PROBES_ENV)?.value)),
+      [
+        '/app-health/web/livez',
+        '/app-health/web/readyz',
+        '/app-health/web/startupz',
+        '/app-health/orders/readyz',
+      ],
+    );
   });
 
   it('a pod whose probes were rewritten is left alone when injected again', () => {

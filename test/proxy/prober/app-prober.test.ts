@@ -37,11 +37,23 @@ async function freePort(): Promise<number> {
 
 describe('app prober', () => {
   const seen: Seen[] = [];
-  const statusFor: Record<string, number> = { '/healthz': 200, '/moved': 302, '/broken': 500 };
+  const statusFor: Record<string, number> = {
+    '/healthz': 200,
+    '/moved': 302,
+    '/moved-to-broken': 301,
+    '/away': 307,
+    '/broken': 500,
+  };
+  const locations: Record<string, string> = {
+    '/moved': '/healthz',
+    '/moved-to-broken': '/broken',
+    '/away': 'http://example.invalid/healthz',
+  };
   const app = http.createServer((req, res) => {
     seen.push({ path: req.url ?? '', headers: req.headers });
     if (req.url === '/hang') return; // never answers
-    res.writeHead(statusFor[req.url ?? ''] ?? 404, { location: '/elsewhere' }).end('body');
+    const location = locations[req.url ?? ''];
+    res.writeHead(statusFor[req.url ?? ''] ?? 404, location ? { location } : {}).end('body');
   });
   const servers: net.Server[] = [app];
   let appPort = 0;
@@ -75,14 +87,26 @@ describe('app prober', () => {
   const path = appHealthPath('web', 'livenessProbe');
   const run = (probe: AppProbes[string]) => prober({ [path]: probe }).run(path)!;
 
-  it('httpGet: 2xx and 3xx pass (redirects are not followed), others fail', async () => {
+  it('httpGet: 200-399 pass, others fail; redirects on the same host are followed, to another host not', async () => {
     const get = (p: string) =>
       run({ httpGet: { path: p, port: appPort, scheme: 'HTTP' }, timeoutSeconds: 1 });
     assert.deepEqual(await get('/healthz'), { ok: true, detail: 'GET /healthz: HTTP 200' });
-    assert.deepEqual(await get('/moved'), { ok: true, detail: 'GET /moved: HTTP 302' });
     assert.deepEqual(await get('/broken'), { ok: false, detail: 'GET /broken: HTTP 500' });
     assert.equal((await get('/missing')).ok, false);
-    assert.ok(!seen.some((s) => s.path === '/elsewhere'), 'the redirect was not followed');
+    seen.length = 0;
+    assert.deepEqual(await get('/moved'), { ok: true, detail: 'GET /moved: HTTP 200' });
+    assert.deepEqual(await get('/moved-to-broken'), {
+      ok: false,
+      detail: 'GET /moved-to-broken: HTTP 500',
+    });
+    assert.deepEqual(await get('/away'), {
+      ok: true,
+      detail: 'GET /away: HTTP 307 to another host, not followed',
+    });
+    assert.deepEqual(
+      seen.map((s) => s.path),
+      ['/moved', '/healthz', '/moved-to-broken', '/broken', '/away'],
+    );
   });
 
   it("httpGet: the probe's headers, its Host, and the kubelet's User-Agent and Accept", async () => {
