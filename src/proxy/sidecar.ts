@@ -56,8 +56,10 @@ import {
 import { AppProber, type AppProbes } from './prober/index.js';
 import {
   compileRuntime,
+  type InboundDestination,
   InboundPorts,
   type InboundPortTarget,
+  inboundDestination,
   type RuntimeConfig,
   validateResource,
 } from './runtime/index.js';
@@ -164,9 +166,9 @@ function memoryStats(): Record<string, number> {
 
 const EMPTY_VIEW: RouteView = { table: undefined, clusters: new Map() };
 
-/** On an inbound TCP socket: the pod's port it was sent to, when not the default app port. */
-const INBOUND_PORT = Symbol('ferry.inbound.port');
-type PortTagged = { [INBOUND_PORT]?: number };
+/** On an inbound TCP socket: where it was sent, when not to the default app port. */
+const INBOUND_DESTINATION = Symbol('ferry.inbound.destination');
+type DestinationTagged = { [INBOUND_DESTINATION]?: InboundDestination };
 
 /** The SO_ORIGINAL_DST reader, when the addon is built. */
 const recoverDestination = originalDestinationAvailable() ? originalDestination : undefined;
@@ -266,16 +268,16 @@ export class Sidecar {
   private tagInboundPort(socket: net.Socket): void {
     const ports = this.inboundPorts;
     if (!recoverDestination || !ports?.active) return;
-    const port = recoverDestination(socket)?.port;
-    if (port !== undefined && port !== this.ports.inbound && port !== ports.defaultPort) {
-      (socket as PortTagged)[INBOUND_PORT] = port;
+    const to = recoverDestination(socket);
+    if (to && to.port !== this.ports.inbound && to.port !== ports.defaultPort) {
+      (socket as DestinationTagged)[INBOUND_DESTINATION] = inboundDestination(to.address, to.port);
     }
   }
 
   /** Where a connection (any layer of it) sent to another port of the pod goes. */
   private inboundTarget(socket: object): InboundPortTarget | undefined {
-    const port = (rawSocket(socket) as PortTagged)[INBOUND_PORT];
-    return port === undefined ? undefined : this.inboundPorts?.target(port);
+    const to = (rawSocket(socket) as DestinationTagged)[INBOUND_DESTINATION];
+    return to === undefined ? undefined : this.inboundPorts?.target(to);
   }
 
   /** The inbound routes for a request: its connection's port of the app. */

@@ -5,14 +5,18 @@
  * route configuration); a connection captured on another port of the pod goes to that port
  * of the app instead, as Istio's virtualInbound does with its per-port chains and its
  * inbound passthrough: same mTLS mode, same authorization, same routes, another endpoint.
+ * That endpoint is the connection's original destination itself (the pod's address), not
+ * loopback: as without the mesh (and as Istio does since 1.10), a server the app bound to
+ * 127.0.0.1 only is not reachable from outside the pod. (The app port keeps the control
+ * plane's endpoint.)
  *
  * A port's protocol is the service's when its mesh configuration declares the port (the
  * outbound listener's `outbound|PORT||<own host>` chain: a tcp_proxy there is TCP, an HTTP
  * connection manager HTTP); an opaque port is TCP; any other port is detected from its first
  * bytes (HTTP/1.1 or HTTP/2, else TCP), as for the outbound passthrough.
  *
- * Built once per configuration; each port's cluster and route views are built the first
- * time a connection arrives for it and kept until the configuration changes.
+ * Built once per configuration; each destination's cluster and route views are built the
+ * first time a connection arrives for it and kept until the configuration changes.
  */
 import { types } from '../../xds/index.js';
 import type { ProxyConfig } from '../../xds-client/index.js';
@@ -20,6 +24,18 @@ import { buildCluster, type ClusterResource, type RuntimeCluster } from '../clus
 import type { RouteView } from '../http/index.js';
 
 export type InboundPortKind = 'http' | 'tcp' | 'detect';
+
+/** A captured connection's original destination, with its key (made once per connection). */
+export interface InboundDestination {
+  readonly address: string;
+  readonly port: number;
+  /** `address|port`, the lookup key. */
+  readonly key: string;
+}
+
+export function inboundDestination(address: string, port: number): InboundDestination {
+  return { address, port, key: `${address}|${port}` };
+}
 
 /** Where connections captured on one port of the pod go. */
 export interface InboundPortTarget {
@@ -64,8 +80,8 @@ export function declaredPorts(
 }
 
 export class InboundPorts {
-  /** Targets by port; null: no target could be built (the default applies). */
-  private readonly targets = new Map<number, InboundPortTarget | null>();
+  /** Targets by destination key; null: none could be built (the default applies). */
+  private readonly targets = new Map<string, InboundPortTarget | null>();
 
   private constructor(
     /** The inbound cluster the control plane sent, in front of the default app port. */
@@ -110,23 +126,24 @@ export class InboundPorts {
   }
 
   /**
-   * Where a connection captured on `port` goes; undefined when the configuration's own
-   * inbound cluster takes it (its port, or nothing else to send it to).
+   * Where a connection captured for `to` goes; undefined when the configuration's own
+   * inbound cluster takes it (the app port, or nothing else to send it to).
    */
-  target(port: number): InboundPortTarget | undefined {
-    if (port === this.defaultPort || this.base === undefined) return undefined;
-    let t = this.targets.get(port);
+  target(to: InboundDestination): InboundPortTarget | undefined {
+    if (to.port === this.defaultPort || this.base === undefined) return undefined;
+    let t = this.targets.get(to.key);
     if (t === undefined) {
-      t = this.build(port) ?? null;
-      this.targets.set(port, t);
+      t = this.build(to) ?? null;
+      this.targets.set(to.key, t);
     }
     return t ?? undefined;
   }
 
-  private build(port: number): InboundPortTarget | undefined {
+  private build(to: InboundDestination): InboundPortTarget | undefined {
     const base = this.base;
     if (!base) return undefined;
-    const http1 = this.cluster(base, port, false);
+    const port = to.port;
+    const http1 = this.cluster(base, to, false);
     if (!http1) return undefined;
     const table = this.view.table;
     const kind = this.declared.get(port) ?? (this.opaquePorts.has(port) ? 'tcp' : 'detect');
@@ -135,7 +152,7 @@ export class InboundPorts {
       ...this.view,
       clusters: new Map(this.view.clusters).set(base.name, cluster),
     });
-    const http2 = table && kind !== 'tcp' ? this.cluster(base, port, true) : undefined;
+    const http2 = table && kind !== 'tcp' ? this.cluster(base, to, true) : undefined;
     return {
       port,
       // Without inbound routes (a tcp-only service) there is no HTTP to serve.
@@ -146,24 +163,28 @@ export class InboundPorts {
     };
   }
 
-  /** The base cluster with `port` as its endpoints' port, speaking HTTP/1.1 or HTTP/2. */
-  private cluster(base: ClusterResource, port: number, h2: boolean): RuntimeCluster | undefined {
-    const name = `inbound|${port}||`;
+  /** The base cluster with `to` as its one endpoint, speaking HTTP/1.1 or HTTP/2. */
+  private cluster(
+    base: ClusterResource,
+    to: InboundDestination,
+    h2: boolean,
+  ): RuntimeCluster | undefined {
+    const name = `inbound|${to.port}||`;
     const assignment = base.load_assignment;
-    const endpoints = (assignment?.endpoints ?? []).map((locality) => ({
-      ...locality,
-      lb_endpoints: (locality.lb_endpoints ?? []).map((lb) => {
-        const address = lb.endpoint?.address?.socket_address;
-        if (!address) return lb;
-        return {
-          ...lb,
-          endpoint: {
-            ...lb.endpoint,
-            address: { ...lb.endpoint?.address, socket_address: { ...address, port_value: port } },
+    const endpoints = [
+      {
+        locality: {},
+        load_balancing_weight: { value: 1 },
+        lb_endpoints: [
+          {
+            endpoint: {
+              address: { socket_address: { address: to.address, port_value: to.port } },
+            },
+            load_balancing_weight: { value: 1 },
           },
-        };
-      }),
-    }));
+        ],
+      },
+    ];
     const { typed_extension_protocol_options: _typed, http2_protocol_options: _h2, ...rest } = base;
     const resource: ClusterResource = {
       ...rest,

@@ -2,7 +2,9 @@
 
 export {
   declaredPorts,
+  type InboundDestination,
   type InboundPortKind,
+  inboundDestination,
   InboundPorts,
   type InboundPortTarget,
 } from './inbound-ports.js';

@@ -12,7 +12,8 @@
  * only: the probes as they were written are refused (reset, 403), the rewritten ones pass
  * while the app is healthy; liveness fails when the app answers 500; the HTTP, TCP and gRPC
  * probes fail when the app is dead. Then a multi-port pod: connections to 8080, 9000 and
- * 50051 reach the app's listener on that port.
+ * 50051 reach the app's listener on that port, and one bound to loopback only stays out of
+ * reach.
  * Needs root, `ip`, `iptables`, `nsenter` and the SO_ORIGINAL_DST addon.
  */
 import assert from 'node:assert/strict';
@@ -314,7 +315,7 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
     );
   });
 
-  it('every port of the pod: connections to 8080, 9000 and 50051 reach the listener on that port', async () => {
+  it('every port of the pod: connections to 8080, 9000 and 50051 reach the listener on that port; a loopback-only one is not reached', async () => {
     await writeFile(meshFile, mesh('    policy: { mtls: PERMISSIVE }'));
     await startApp();
     await waitFor(
@@ -327,13 +328,18 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
     assert.equal(JSON.parse(web.body as string).name, 'web-8080');
     // Through the sidecar: the app sees it on loopback.
     assert.equal(JSON.parse(web.body as string).peer, '127.0.0.1');
+    // Another port: sent on to the address it was sent to, so the app sees the pod's own.
     const echo = await client(n.peer, 'tcp', n.podIp4, '9000', 'to 9000');
-    assert.equal(echo.received, 'echo-9000 127.0.0.1 to 9000');
+    assert.equal(echo.received, `echo-9000 ${n.podIp4} to 9000`);
     const { stdout } = await exec('nsenter', [
       `--net=/run/netns/${n.peer}`,
       ...node(path.join(SUPPORT, 'grpc-check.js'), n.podIp4, '50051'),
     ]);
     assert.deepEqual(JSON.parse(stdout), { ok: true, detail: 'Health/Check: SERVING' });
+    // A server the app bound to loopback only stays out of reach, as without the mesh.
+    const debug = await kubelet(6060, '/');
+    assert.equal(debug.status, 503, JSON.stringify(debug));
+    assert.doesNotMatch(String(debug.body), /debug-6060/);
     // HTTP/1.1 to the gRPC port goes to the gRPC server too, which speaks only HTTP/2 and
     // hangs up (before, the HTTP app on 8080 answered it).
     const wrongProtocol = await kubelet(50051, '/');

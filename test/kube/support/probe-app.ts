@@ -2,8 +2,9 @@
  * The app of the probe test, run inside a pod's network namespace (`node probe-app.js`): an
  * HTTP server on 8080 (`/healthz`, the liveness endpoint, answers 200 until the process gets
  * SIGUSR1, then 500; `/ready` 200; anything else JSON naming the listener, the path and the
- * peer), gRPC health on 50051 (the server SERVING) and a TCP echo on 9000 that first writes
- * `echo-9000 <peer> `. Prints `ready` once all three listen, and `liveness 500` on SIGUSR1.
+ * peer), gRPC health on 50051 (the server SERVING), a TCP echo on 9000 that first writes
+ * `echo-9000 <peer> `, and a debug HTTP server on 127.0.0.1:6060 only (what a pprof endpoint
+ * is). Prints `ready` once all listen, and `liveness 500` on SIGUSR1.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -22,13 +23,15 @@ const echo = net.createServer({ allowHalfOpen: true }, (socket) => {
   socket.write(`echo-9000 ${socket.remoteAddress} `);
   socket.pipe(socket);
 });
-const listen = (server: net.Server, port: number) =>
+const debug = http.createServer((_req, res) => res.end('debug-6060\n'));
+const listen = (server: net.Server, port: number, host = '0.0.0.0') =>
   new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '0.0.0.0', () => resolve());
+    server.listen(port, host, () => resolve());
   });
 await listen(web, 8080);
 await listen(echo, 9000);
+await listen(debug, 6060, '127.0.0.1');
 await startHealthServer('0.0.0.0', 50051);
 process.on('SIGUSR1', () => {
   liveness = 500;
