@@ -70,7 +70,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function bad(where: string, why: string): ProberError {
-  return new ProberError('FERRY_PROBER_BAD_CONFIG', `${APP_PROBES_ENV} ${where}: ${why}`);
+  const at = where ? `${APP_PROBES_ENV} ${where}` : APP_PROBES_ENV;
+  return new ProberError('FERRY_PROBER_BAD_CONFIG', `${at}: ${why}`);
 }
 
 function port(where: string, v: unknown): number {
