@@ -13,7 +13,7 @@
  * while the app is healthy; liveness fails when the app answers 500; the HTTP, TCP and gRPC
  * probes fail when the app is dead. Then a multi-port pod: connections to 8080, 9000 and
  * 50051 reach the app's listener on that port, and one bound to loopback only stays out of
- * reach.
+ * reach; and over mutual TLS from another sidecar (on the node, STRICT), 9000 is reached.
  * Needs root, `ip`, `iptables`, `nsenter` and the SO_ORIGINAL_DST addon.
  */
 import assert from 'node:assert/strict';
@@ -106,12 +106,13 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
   let n: PodNetwork;
   let dir: string;
   let meshFile: string;
+  let caDir: string;
   const children: ChildProcess[] = [];
   let app: NamespaceProcess | undefined;
   let pod: { containers: Container[]; initContainers: Container[] };
 
   const node = (...argv: string[]) => [process.execPath, ...argv];
-  async function client(ns: string, ...args: string[]): Promise<Record<string, unknown>> {
+  async function appClient(ns: string, ...args: string[]): Promise<Record<string, unknown>> {
     const { stdout } = await exec(
       'nsenter',
       [`--net=/run/netns/${ns}`, ...node(path.join(SUPPORT, 'app-client.js'), ...args)],
@@ -121,7 +122,7 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
   }
   /** A probe as the kubelet sends it: plaintext GET from the node to the pod's IP. */
   const kubelet = (port: number, p: string) =>
-    client(n.peer, 'http', `http://${n.podIp4}:${port}${p}`);
+    appClient(n.peer, 'http', `http://${n.podIp4}:${port}${p}`);
   /** Each probe's status, and what the prober said (for failure messages). */
   async function statuses(): Promise<{ status: Record<string, unknown>; said: string }> {
     const status: Record<string, unknown> = {};
@@ -136,6 +137,19 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
   async function expectStatuses(expected: Record<keyof typeof PROBES, number>): Promise<void> {
     const { status, said } = await statuses();
     assert.deepEqual(status, expected, said);
+  }
+  async function token(serviceAccount: string): Promise<string> {
+    const { stdout } = await exec(process.execPath, [
+      MAIN,
+      'token',
+      '--ca-dir',
+      caDir,
+      '--namespace',
+      'default',
+      '--service-account',
+      serviceAccount,
+    ]);
+    return stdout.trim();
   }
   async function startApp(): Promise<void> {
     app = await startInNamespace(
@@ -165,7 +179,7 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
     await chmod(dir, 0o755);
     meshFile = path.join(dir, 'mesh.yaml');
     await writeFile(meshFile, mesh('    policy: { mtls: STRICT }'));
-    const caDir = path.join(dir, 'ca');
+    caDir = path.join(dir, 'ca');
     await startInNamespace(
       children,
       n.peer,
@@ -204,19 +218,9 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
     };
     pod = deployment.spec.template.spec;
     // The volume the kubelet would mount at IDENTITY_MOUNT.
-    const { stdout: token } = await exec(process.execPath, [
-      MAIN,
-      'token',
-      '--ca-dir',
-      caDir,
-      '--namespace',
-      'default',
-      '--service-account',
-      'shop',
-    ]);
     const identity = path.join(dir, 'identity');
     await exec('mkdir', ['-m', '755', identity]);
-    await writeFile(path.join(identity, 'token'), token.trim(), { mode: 0o644 });
+    await writeFile(path.join(identity, 'token'), await token('shop'), { mode: 0o644 });
     await writeFile(path.join(identity, 'root-cert.pem'), rootPem, { mode: 0o644 });
     // ferry-init, as the init container runs it.
     const init = pod.initContainers.find((c) => c.name === INIT_CONTAINER_NAME)!;
@@ -329,7 +333,7 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
     // Through the sidecar: the app sees it on loopback.
     assert.equal(JSON.parse(web.body as string).peer, '127.0.0.1');
     // Another port: sent on to the address it was sent to, so the app sees the pod's own.
-    const echo = await client(n.peer, 'tcp', n.podIp4, '9000', 'to 9000');
+    const echo = await appClient(n.peer, 'tcp', n.podIp4, '9000', 'to 9000');
     assert.equal(echo.received, `echo-9000 ${n.podIp4} to 9000`);
     const { stdout } = await exec('nsenter', [
       `--net=/run/netns/${n.peer}`,
@@ -345,5 +349,83 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
     const wrongProtocol = await kubelet(50051, '/');
     assert.equal(wrongProtocol.status, 503, JSON.stringify(wrongProtocol));
     assert.match(wrongProtocol.body as string, /reset before headers/);
+  });
+
+  it('every port of the pod over mutual TLS: another sidecar reaches the TCP port 9000 it was sent to', async () => {
+    // The client: a sidecar on the node (no capture there), whose local port carries TCP to
+    // shop-echo, a service whose one endpoint is the pod's 9000, meshed: mTLS to pod:9000,
+    // captured in the pod, decrypted by its sidecar and sent on to 9000, in STRICT mode.
+    await writeFile(
+      meshFile,
+      [
+        mesh('    policy: { mtls: STRICT }').trimEnd(),
+        '  - name: shop-echo',
+        '    ports: [{ port: 9000, protocol: tcp }]',
+        `    endpoints: [{ address: ${n.podIp4}, port: 9000, meshed: true, serviceAccount: shop }]`,
+        '',
+      ].join('\n'),
+    );
+    const tokenFile = path.join(dir, 'client.token');
+    await writeFile(tokenFile, await token('client'), { mode: 0o644 });
+    const client = await startInNamespace(
+      children,
+      n.peer,
+      node(
+        MAIN,
+        'proxy',
+        '--xds',
+        '127.0.0.1:15012',
+        '--ca-root',
+        path.join(caDir, 'root-cert.pem'),
+        '--token-file',
+        tokenFile,
+        '--service',
+        'client',
+        '--service-account',
+        'client',
+        '--inbound-port',
+        '0',
+        '--outbound-port',
+        '0',
+        '--admin-port',
+        '0',
+        '--metrics-port',
+        '0',
+        '--ready-port',
+        '0',
+        '--tcp-forward',
+        '0=shop-echo:9000',
+        '--log-level',
+        'warn',
+      ),
+      /tcp \d+ -> shop-echo:9000/,
+    );
+    const forward = /tcp (\d+) -> shop-echo:9000/.exec(client.output())![1]!;
+    let echoed: Record<string, unknown> = {};
+    await waitFor(
+      'the echo through both sidecars',
+      async () => {
+        echoed = await appClient(n.peer, 'tcp', '127.0.0.1', forward, 'over mTLS');
+        return echoed.received === `echo-9000 ${n.podIp4} over mTLS`;
+      },
+      30_000,
+      200,
+    );
+    const m = await appClient(n.pod, 'http', 'http://127.0.0.1:15020/stats/prometheus');
+    const line = String(m.body)
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('istio_tcp_connections_opened_total{') &&
+          l.includes('reporter="destination"') &&
+          l.includes('sa/client'),
+      );
+    console.log(`      pod's sidecar: ${line}`);
+    // The client's identity was seen on the connection to 9000, over mutual TLS.
+    assert.match(line ?? '', /connection_security_policy="mutual_tls"/);
+    assert.match(
+      line ?? '',
+      /source_principal="spiffe:\/\/cluster\.local\/ns\/default\/sa\/client"/,
+    );
   });
 });
