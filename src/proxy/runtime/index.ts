@@ -4,9 +4,9 @@ export {
   declaredPorts,
   type InboundDestination,
   type InboundPortKind,
-  inboundDestination,
   InboundPorts,
   type InboundPortTarget,
+  inboundDestination,
 } from './inbound-ports.js';
 export {
   ACCESS_LOG_OFF,
