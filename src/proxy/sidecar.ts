@@ -262,8 +262,8 @@ export class Sidecar {
   }
 
   /**
-   * Notes the port an inbound connection was sent to (SO_ORIGINAL_DST), once, as it is
-   * accepted, when it is another port of the pod than the configuration's app port.
+   * Notes where an inbound connection was sent (SO_ORIGINAL_DST), once, as it is accepted,
+   * when it is another port of the pod than the configuration's app port.
    */
   private tagInboundPort(socket: net.Socket): void {
     const ports = this.inboundPorts;
@@ -429,10 +429,7 @@ export class Sidecar {
       const runtime = this.runtime;
       if (!runtime) return false;
       const target = this.inboundTarget(socket);
-      let cluster: RuntimeCluster | undefined;
-      let idleTimeoutMs = runtime.inboundTcp?.idleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
-      const policy = runtime.inboundPolicy?.forPort(this.ports.inbound);
-      let rbac = policy?.networkRbac;
+      const route = runtime.inboundTcp;
       if (target) {
         if (target.kind === 'http') return false;
         // Detected: HTTP is served as HTTP; a TLS connection just decrypted has said
@@ -441,16 +438,14 @@ export class Sidecar {
           if (first.length === 0 ? (socket as TLSSocket).encrypted === true : isHttp(first))
             return false;
         }
-        cluster = target.cluster;
-        // A TCP connection to another port of an HTTP service: the service's rules still
-        // apply (conditions on methods and paths match nothing without a request).
-        if (!rbac || rbac.empty) rbac = policy?.httpRbac;
-      } else {
-        const route = runtime.inboundTcp;
-        if (!route) return false;
-        cluster = runtime.clusters.get(route.cluster);
-        idleTimeoutMs = route.idleTimeoutMs;
-      }
+      } else if (!route) return false;
+      const cluster = target ? target.cluster : runtime.clusters.get(route!.cluster);
+      const idleTimeoutMs = route?.idleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
+      const policy = runtime.inboundPolicy?.forPort(this.ports.inbound);
+      let rbac = policy?.networkRbac;
+      // A TCP connection to another port of an HTTP service: the service's rules still apply
+      // (conditions on methods and paths match nothing without a request).
+      if (target && (!rbac || rbac.empty)) rbac = policy?.httpRbac;
       if (rbac && !rbac.empty) {
         const principal = socketPrincipal(socket);
         const decision = rbac.evaluate({
