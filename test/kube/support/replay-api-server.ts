@@ -183,7 +183,9 @@ export class ReplayApiServer {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const url = new URL(req.url ?? '/', this.url);
+      // Only the path and query matter; `this.url` would throw for a request that ends
+      // after close() (the server has no address any more), as a busy machine makes happen.
+      const url = new URL(req.url ?? '/', 'https://127.0.0.1');
       const recorded: RecordedRequest = {
         method: req.method ?? 'GET',
         path: url.pathname,
