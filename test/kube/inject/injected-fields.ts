@@ -12,6 +12,8 @@ const INJECTED_CONTAINERS = new Set(['ferry-init', 'ferry-proxy']);
 const INJECTED_VOLUMES = new Set(['ferry-identity']);
 const INJECTED_ANNOTATIONS = ['ferry.io/status', 'ferry.io/ca-root'];
 const DEFAULT_CONTAINER = 'kubectl.kubernetes.io/default-container';
+/** The app probes the injector moved to the sidecar, as the pod declared them. */
+const ORIGINAL_PROBES = 'ferry.io/original-probes';
 
 /** Where each kind keeps its pod template, as a path of keys. */
 export const TEMPLATE_PATH: Readonly<Record<string, readonly string[]>> = {
@@ -84,6 +86,14 @@ export function withoutInjection(injected: Obj, input: Obj): Obj {
   spec.volumes = spec.volumes?.filter((v: Obj) => !INJECTED_VOLUMES.has(v.name));
   if (spec.volumes === undefined) delete spec.volumes;
   const annotations = pod.metadata?.annotations;
+  // Rewritten probes: put back from the annotation that keeps the originals, so the
+  // comparison also checks that it keeps them exactly.
+  const original = annotations?.[ORIGINAL_PROBES];
+  if (original !== undefined) {
+    const byContainer = JSON.parse(original) as Record<string, Obj>;
+    for (const c of spec.containers) Object.assign(c, byContainer[c.name]);
+    delete annotations[ORIGINAL_PROBES];
+  }
   if (annotations) {
     for (const a of INJECTED_ANNOTATIONS) delete annotations[a];
     if (podTemplateOf(input)?.metadata?.annotations?.[DEFAULT_CONTAINER] === undefined)
