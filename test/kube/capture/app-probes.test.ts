@@ -107,6 +107,7 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
   let dir: string;
   let meshFile: string;
   let caDir: string;
+  let cp: NamespaceProcess;
   const children: ChildProcess[] = [];
   let app: NamespaceProcess | undefined;
   let pod: { containers: Container[]; initContainers: Container[] };
@@ -180,7 +181,7 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
     meshFile = path.join(dir, 'mesh.yaml');
     await writeFile(meshFile, mesh('    policy: { mtls: STRICT }'));
     caDir = path.join(dir, 'ca');
-    await startInNamespace(
+    cp = await startInNamespace(
       children,
       n.peer,
       node(
@@ -361,6 +362,8 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
         mesh('    policy: { mtls: STRICT }').trimEnd(),
         '  - name: shop-echo',
         '    ports: [{ port: 9000, protocol: tcp }]',
+        // Its endpoint is the shop pod, which runs as shop's service account.
+        '    serviceAccounts: [shop]',
         `    endpoints: [{ address: ${n.podIp4}, port: 9000, meshed: true, serviceAccount: shop }]`,
         '',
       ].join('\n'),
@@ -401,16 +404,24 @@ describe('capture: probes that survive the mesh, and every port of the pod (inje
       /tcp \d+ -> shop-echo:9000/,
     );
     const forward = /tcp (\d+) -> shop-echo:9000/.exec(client.output())![1]!;
+    if (app?.child.exitCode !== null) await startApp();
     let echoed: Record<string, unknown> = {};
-    await waitFor(
-      'the echo through both sidecars',
-      async () => {
-        echoed = await appClient(n.peer, 'tcp', '127.0.0.1', forward, 'over mTLS');
-        return echoed.received === `echo-9000 ${n.podIp4} over mTLS`;
-      },
-      30_000,
-      200,
-    );
+    try {
+      await waitFor(
+        'the echo through both sidecars',
+        async () => {
+          echoed = await appClient(n.peer, 'tcp', '127.0.0.1', forward, 'over mTLS');
+          return echoed.received === `echo-9000 ${n.podIp4} over mTLS`;
+        },
+        30_000,
+        200,
+      );
+    } catch (err) {
+      // A mesh file the control plane refused is the usual reason: say so.
+      throw new Error(
+        `${(err as Error).message}; last answer ${JSON.stringify(echoed)}; control plane said: ${cp.output().slice(-1500)}`,
+      );
+    }
     const m = await appClient(n.pod, 'http', 'http://127.0.0.1:15020/stats/prometheus');
     const line = String(m.body)
       .split('\n')

@@ -50,6 +50,8 @@ export interface NamespaceProcess {
   readonly child: ChildProcess;
   /** Its standard output so far. */
   output(): string;
+  /** Its standard error so far. */
+  errors(): string;
 }
 
 /**
@@ -79,7 +81,7 @@ export function startInNamespace(
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d) => {
       out += d;
-      if (until.test(out)) resolve({ child, output: () => out });
+      if (until.test(out)) resolve({ child, output: () => out, errors: () => err });
     });
     child.on('exit', (code) =>
       reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(-2000)}`)),
