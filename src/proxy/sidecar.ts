@@ -440,7 +440,8 @@ export class Sidecar {
         }
       } else if (!route) return false;
       const cluster = target ? target.cluster : runtime.clusters.get(route!.cluster);
-      const idleTimeoutMs = route?.idleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
+      // Unset: the TCP proxy falls back to the --tcp-idle-timeout default.
+      const idleTimeoutMs = route?.idleTimeoutMs;
       const policy = runtime.inboundPolicy?.forPort(this.ports.inbound);
       let rbac = policy?.networkRbac;
       // A TCP connection to another port of an HTTP service: the service's rules still apply
