@@ -72,11 +72,18 @@ export class PrefixedSocket extends Duplex {
     this.socket.write(chunk, encoding, cb);
   }
 
+  /**
+   * The callback rides on the last chunk: the socket completes writes in order, so it fires
+   * once all of them reached the kernel. Calling it at once would tell node's HTTP/2 session
+   * that the socket took everything, and a peer with huge flow-control windows that stops
+   * reading would then have the whole response buffered here instead of the upstream paused.
+   */
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    const last = chunks.length - 1;
     this.socket.cork();
-    for (const c of chunks) this.socket.write(c.chunk);
+    for (let i = 0; i < last; i++) this.socket.write(chunks[i].chunk);
+    this.socket.write(chunks[last].chunk, cb);
     this.socket.uncork();
-    cb();
   }
 
   override _final(cb: (err?: Error | null) => void): void {
