@@ -7,16 +7,13 @@
  * token, and the app receives no request the sidecar did not parse and forward itself.
  */
 import assert from 'node:assert/strict';
-import type { ControlPlane } from '../../src/controlplane/index.js';
-import { mesh, service } from '../support/mesh.js';
-import { startControlPlane } from '../support/mesh-harness.js';
 import { fuzzSettings } from '../support/seeded-random.js';
 import { httpCanary } from './canary.js';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
 import { REQUEST_DICTIONARY, REQUEST_SEEDS, UPGRADE_SEEDS } from './http1-request-corpus.js';
 import { KNOWN_CRASHES } from './known-crashes.js';
-import { LiveSidecar } from './live-sidecar.js';
+import { type LiveSidecar, startFuzzSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';
 import { describePlan, planClient, playRaw } from './raw-session.js';
 import { Tokens } from './tokens.js';
@@ -26,23 +23,16 @@ const settings = fuzzSettings();
 describe('fuzz: HTTP/1.1 requests into a live sidecar', function () {
   this.timeout(settings.seconds * 1000 + 60_000);
   let app: EchoUpstream;
-  let cp: ControlPlane;
   let sidecar: LiveSidecar;
+  let stop: (() => Promise<void>) | undefined;
 
   before(async () => {
     app = await startEchoUpstream();
-    cp = await startControlPlane(mesh(service('fuzz', 8080, 'http', [app.port])));
-    sidecar = await LiveSidecar.start([
-      '--xds',
-      `127.0.0.1:${cp.xdsPort}`,
-      '--service',
-      'fuzz-client',
-    ]);
+    ({ sidecar, stop } = await startFuzzSidecar(app.port));
   });
 
   after(async () => {
-    await sidecar?.kill();
-    await cp?.close();
+    await stop?.();
     await app?.close();
   });
 

@@ -6,16 +6,13 @@
  * shows; descriptors and memory bounded), no client may receive another exchange's token.
  */
 import assert from 'node:assert/strict';
-import type { ControlPlane } from '../../src/controlplane/index.js';
-import { mesh, service } from '../support/mesh.js';
-import { startControlPlane } from '../support/mesh-harness.js';
 import { fuzzSettings } from '../support/seeded-random.js';
 import { httpCanary } from './canary.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
 import { h2Get } from './h2-get.js';
 import { RESPONSE_DICTIONARY, RESPONSE_SEEDS } from './http1-response-corpus.js';
 import { KNOWN_CRASHES } from './known-crashes.js';
-import { LiveSidecar } from './live-sidecar.js';
+import { type LiveSidecar, startFuzzSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';
 import { playRaw } from './raw-session.js';
 import {
@@ -31,23 +28,16 @@ const CASE_MS = 1000;
 describe('fuzz: HTTP/1.1 responses through a live sidecar to HTTP/1.1 and HTTP/2 clients', function () {
   this.timeout(settings.seconds * 1000 + 60_000);
   let app: ScriptedUpstream;
-  let cp: ControlPlane;
   let sidecar: LiveSidecar;
+  let stop: (() => Promise<void>) | undefined;
 
   before(async () => {
     app = await startScriptedUpstream();
-    cp = await startControlPlane(mesh(service('fuzz', 8080, 'http', [app.port])));
-    sidecar = await LiveSidecar.start([
-      '--xds',
-      `127.0.0.1:${cp.xdsPort}`,
-      '--service',
-      'fuzz-client',
-    ]);
+    ({ sidecar, stop } = await startFuzzSidecar(app.port));
   });
 
   after(async () => {
-    await sidecar?.kill();
-    await cp?.close();
+    await stop?.();
     await app?.close();
   });
 

@@ -7,10 +7,7 @@
  * carries another exchange's token.
  */
 import assert from 'node:assert/strict';
-import type { ControlPlane } from '../../src/controlplane/index.js';
 import { FrameType, PREFACE, readFrames } from '../support/h2-frames.js';
-import { mesh, service } from '../support/mesh.js';
-import { startControlPlane } from '../support/mesh-harness.js';
 import { describeFds, tcpSocketsIn } from '../support/process-usage.js';
 import { fuzzSettings } from '../support/seeded-random.js';
 import { h2Canary, httpCanary } from './canary.js';
@@ -18,7 +15,7 @@ import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
 import { generateH2, H2_DICTIONARY } from './h2-frame-generator.js';
 import { H2_GOAWAY_LEAK, KNOWN_CRASHES } from './known-crashes.js';
-import { LiveSidecar } from './live-sidecar.js';
+import { type LiveSidecar, startFuzzSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';
 import { describePlan, planClient, playRaw } from './raw-session.js';
 import { Tokens } from './tokens.js';
@@ -28,23 +25,16 @@ const settings = fuzzSettings();
 describe('fuzz: HTTP/2 frames into a live sidecar', function () {
   this.timeout(settings.seconds * 1000 + 60_000);
   let app: EchoUpstream;
-  let cp: ControlPlane;
   let sidecar: LiveSidecar;
+  let stop: (() => Promise<void>) | undefined;
 
   before(async () => {
     app = await startEchoUpstream();
-    cp = await startControlPlane(mesh(service('fuzz', 8080, 'http', [app.port])));
-    sidecar = await LiveSidecar.start([
-      '--xds',
-      `127.0.0.1:${cp.xdsPort}`,
-      '--service',
-      'fuzz-client',
-    ]);
+    ({ sidecar, stop } = await startFuzzSidecar(app.port));
   });
 
   after(async () => {
-    await sidecar?.kill();
-    await cp?.close();
+    await stop?.();
     await app?.close();
   });
 

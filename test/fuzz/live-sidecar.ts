@@ -1,4 +1,6 @@
 /** A `ferry proxy` process the fuzz loop can watch and, after a known crash, start again. */
+import { mesh, service } from '../support/mesh.js';
+import { startControlPlane } from '../support/mesh-harness.js';
 import { type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
 import type { LiveProcess } from './fuzz-loop.js';
 
@@ -49,4 +51,33 @@ export class LiveSidecar implements LiveProcess {
       if (this.proc === proc) this.dead = true;
     });
   }
+}
+
+/**
+ * A live sidecar in front of `appPort` (service `fuzz:8080`), configured by a real control
+ * plane; `stop` ends both.
+ */
+export async function startFuzzSidecar(
+  appPort: number,
+): Promise<{ sidecar: LiveSidecar; stop: () => Promise<void> }> {
+  const cp = await startControlPlane(mesh(service('fuzz', 8080, 'http', [appPort])));
+  let sidecar: LiveSidecar;
+  try {
+    sidecar = await LiveSidecar.start([
+      '--xds',
+      `127.0.0.1:${cp.xdsPort}`,
+      '--service',
+      'fuzz-client',
+    ]);
+  } catch (err) {
+    await cp.close();
+    throw err;
+  }
+  return {
+    sidecar,
+    stop: async () => {
+      await sidecar.kill();
+      await cp.close();
+    },
+  };
 }
