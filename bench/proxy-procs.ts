@@ -15,6 +15,20 @@ export const TASKSET = ['/usr/bin/taskset', '/bin/taskset', '/usr/local/bin/task
   existsSync(p),
 );
 
+/** `ferry proxy` with every listener on a port the kernel picks (it prints which). */
+export const EPHEMERAL_PORTS = [
+  '--outbound-port',
+  '0',
+  '--inbound-port',
+  '0',
+  '--admin-port',
+  '0',
+  '--metrics-port',
+  '0',
+  '--ready-port',
+  '0',
+];
+
 export interface Child {
   readonly name: string;
   readonly process: ChildProcess;
