@@ -1,0 +1,139 @@
+/**
+ * What the admin, metrics and readiness ports show and do, read from the sidecar's parts
+ * when asked: the config dump (Envoy's bootstrap and resources), clusters and endpoints,
+ * the /stats counters, certificates, server info, log level, drain and quit.
+ */
+import { setLogLevel } from '../../log/index.js';
+import { FERRY_VERSION } from '../../version/index.js';
+import type { XdsClient } from '../../xds-client/index.js';
+import { type AdminSources, describePem } from '../admin/index.js';
+import type { ProxyStats } from '../http/index.js';
+import { LIMIT_NAMES, type LimitCounters } from '../listener/index.js';
+import type { TapHub } from '../tap/index.js';
+import type { UpstreamPools } from '../upstream/index.js';
+import type { LiveConfig } from './live-config.js';
+import type { SidecarSettings } from './sidecar-options.js';
+
+/** The sidecar as its admin pages see it. */
+export interface AdminSubject {
+  readonly settings: SidecarSettings;
+  readonly ports: Readonly<Record<'inbound' | 'outbound' | 'admin' | 'metrics' | 'ready', number>>;
+  readonly live: LiveConfig;
+  readonly stats: ProxyStats;
+  readonly limitCounters: LimitCounters;
+  readonly pools: UpstreamPools;
+  readonly xds: XdsClient | undefined;
+  readonly tapHub: TapHub | undefined;
+  /** Downstream connections open on the outbound and inbound listeners. */
+  readonly downstreamConnections: number;
+  readonly draining: boolean;
+  readonly ready: boolean;
+  /** Starts draining the listeners (the process goes on). */
+  drain(): void;
+  /** Drains, stops and then calls onQuit. */
+  quit(): void;
+  /** The Prometheus exposition of the sidecar's metrics. */
+  prometheus(): string;
+}
+
+function memoryStats(): Record<string, number> {
+  const m = process.memoryUsage();
+  return {
+    memory_rss_bytes: m.rss,
+    memory_heap_used_bytes: m.heapUsed,
+    memory_heap_total_bytes: m.heapTotal,
+    memory_external_bytes: m.external,
+    memory_array_buffers_bytes: m.arrayBuffers,
+  };
+}
+
+export function adminSources(s: AdminSubject): AdminSources {
+  const o = s.settings;
+  return {
+    configDump: () => {
+      const runtime = s.live.runtime;
+      return {
+        node: o.nodeId,
+        // What the sidecar was started with (Envoy's bootstrap: node, xDS server, ports).
+        bootstrap: {
+          node: { id: o.nodeId, user_agent_name: 'ferry', user_agent_version: FERRY_VERSION },
+          xds: { address: o.xds, mode: o.mode, tls: o.xdsCredentials !== undefined },
+          workload: {
+            service: o.service,
+            namespace: o.namespace,
+            serviceAccount: o.serviceAccount,
+            labels: o.labels,
+            address: o.address,
+            appPort: o.appPort,
+            zone: o.zone,
+          },
+          ports: s.ports,
+          mtls: o.certificates !== undefined,
+        },
+        xds: s.xds?.status(),
+        version: runtime?.version ?? 0,
+        resources: runtime
+          ? {
+              listeners: [...runtime.source.listeners.values()],
+              routes: [...runtime.source.routes.values()],
+              clusters: [...runtime.source.clusters.values()],
+              endpoints: [...runtime.source.endpoints.values()],
+            }
+          : null,
+      };
+    },
+    clusters: () =>
+      [...(s.live.runtime?.clusters.values() ?? [])].map((c) => ({
+        name: c.name,
+        policy: c.policy,
+        protocol: c.protocol,
+        circuit_breakers: c.breakers.toJSON(),
+        hosts: c.hostSet.hosts.map((h) => ({
+          address: h.key,
+          health: h.health,
+          healthy: h.healthy,
+          active: h.active,
+          rqTotal: h.rqTotal,
+          rqError: h.rqError,
+          ejected: h.ejected,
+          failedHealthCheck: h.failedHealthCheck,
+          priority: h.priority,
+          weight: h.weight,
+          zone: h.locality.zone,
+        })),
+      })),
+    stats: () => ({
+      ...s.stats.snapshot(),
+      ...Object.fromEntries(LIMIT_NAMES.map((n) => [`limit_${n}`, s.limitCounters.counts[n]])),
+      xds_connected: s.xds?.status().connected ? 1 : 0,
+      config_version: s.live.runtime?.version ?? 0,
+      upstream_pools: s.pools.size,
+      downstream_connections: s.downstreamConnections,
+      ...memoryStats(),
+    }),
+    prometheus: () => s.prometheus(),
+    certs: () => {
+      const current = o.certificates?.current();
+      return {
+        chain: current ? describePem(current.chain) : [],
+        roots: current ? describePem(current.roots) : [],
+      };
+    },
+    serverInfo: () => ({
+      version: FERRY_VERSION,
+      node: o.nodeId,
+      state: s.draining ? 'DRAINING' : s.ready ? 'LIVE' : 'INITIALIZING',
+      uptime_s: Math.round(process.uptime()),
+      config_version: s.live.runtime?.version ?? 0,
+    }),
+    logLevel: () => o.log.level,
+    setLogLevel: (level: string) => {
+      setLogLevel(o.log, level);
+      o.log.info({ level }, 'log level changed');
+    },
+    ready: () => s.ready,
+    drain: () => s.drain(),
+    quit: () => s.quit(),
+    tap: s.tapHub,
+  };
+}

@@ -1,0 +1,14 @@
+/** The sidecar's parts, each one job; src/proxy/sidecar.ts composes them. */
+export { type AdminSubject, adminSources } from './admin-sources.js';
+export { ConfigApply } from './config-apply.js';
+export { type DataListeners, listenDataPath } from './data-listeners.js';
+export { LiveConfig } from './live-config.js';
+export { type LocalServers, listenLocalServers } from './local-servers.js';
+export { outlierLog } from './outlier-log.js';
+export { proxyMetrics } from './proxy-metrics.js';
+export {
+  resolveSidecarOptions,
+  type SidecarOptions,
+  type SidecarSettings,
+} from './sidecar-options.js';
+export { createXdsConnection } from './xds-connection.js';
