@@ -30,6 +30,7 @@ interface Metric {
 
 abstract class Family<Child> implements Metric {
   private readonly children = new Map<string, { values: LabelValues; child: Child }>();
+  private refresh: (() => void) | undefined;
   constructor(
     readonly name: string,
     readonly help: string,
@@ -40,11 +41,15 @@ abstract class Family<Child> implements Metric {
   protected abstract renderChild(out: string[], labels: LabelValues, child: Child): void;
   protected abstract get kind(): string;
 
-  /** The child for these label values; keep it to record without lookups. */
-  labels(...values: string[]): Child {
+  protected checkLabels(values: LabelValues): void {
     if (values.length !== this.labelNames.length) {
       throw new Error(`${this.name}: expected ${this.labelNames.length} label values`);
     }
+  }
+
+  /** The child for these label values; keep it to record without lookups. */
+  labels(...values: string[]): Child {
+    this.checkLabels(values);
     const key = values.join('\u0000');
     let entry = this.children.get(key);
     if (!entry) {
@@ -59,9 +64,48 @@ abstract class Family<Child> implements Metric {
     this.children.clear();
   }
 
+  /**
+   * Called before each render, for a family whose label sets are a view of state kept
+   * elsewhere (e.g. the endpoints unhealthy now): it resets and sets its children.
+   */
+  beforeRender(refresh: () => void): this {
+    this.refresh = refresh;
+    return this;
+  }
+
   render(out: string[]): void {
+    this.refresh?.();
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.kind}`);
     for (const { values, child } of this.children.values()) this.renderChild(out, values, child);
+  }
+}
+
+/**
+ * A counter or gauge: one number per label set, either kept in a child or read from the
+ * object that owns the number (`readFrom`), so a value counted elsewhere has one home and
+ * is never copied into the registry (prom-client's collect(), without the copy).
+ */
+abstract class ScalarFamily<Child extends { readonly value: number }> extends Family<Child> {
+  private readonly reads: Array<{ values: LabelValues; read: () => number }> = [];
+
+  /** A series whose value is `read()` at each render. */
+  readFrom(read: () => number, ...values: string[]): this {
+    this.checkLabels(values);
+    this.reads.push({ values, read });
+    return this;
+  }
+
+  protected renderChild(out: string[], labels: LabelValues, c: Child): void {
+    this.renderValue(out, labels, c.value);
+  }
+
+  private renderValue(out: string[], labels: LabelValues, value: number): void {
+    out.push(`${this.name}${labelText(this.labelNames, labels)} ${formatNumber(value)}`);
+  }
+
+  override render(out: string[]): void {
+    super.render(out);
+    for (const { values, read } of this.reads) this.renderValue(out, values, read());
   }
 }
 
@@ -72,15 +116,12 @@ export class CounterChild {
   }
 }
 
-export class Counter extends Family<CounterChild> {
+export class Counter extends ScalarFamily<CounterChild> {
   protected get kind() {
     return 'counter';
   }
   protected create() {
     return new CounterChild();
-  }
-  protected renderChild(out: string[], labels: LabelValues, c: CounterChild) {
-    out.push(`${this.name}${labelText(this.labelNames, labels)} ${formatNumber(c.value)}`);
   }
 }
 
@@ -97,15 +138,12 @@ export class GaugeChild {
   }
 }
 
-export class Gauge extends Family<GaugeChild> {
+export class Gauge extends ScalarFamily<GaugeChild> {
   protected get kind() {
     return 'gauge';
   }
   protected create() {
     return new GaugeChild();
-  }
-  protected renderChild(out: string[], labels: LabelValues, g: GaugeChild) {
-    out.push(`${this.name}${labelText(this.labelNames, labels)} ${formatNumber(g.value)}`);
   }
 }
 

@@ -21,8 +21,9 @@ import {
   listenDataPath,
   listenLocalServers,
   outlierLog,
-  proxyMetrics,
+  registerProxyMetrics,
   resolveSidecarOptions,
+  type SidecarGauges,
   type SidecarOptions,
   type SidecarSettings,
 } from './sidecar/index.js';
@@ -56,6 +57,15 @@ export class Sidecar {
   ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
   readonly nodeId: string;
 
+  /** What the admin pages and Prometheus read from the parts, each from its one home. */
+  private readonly gauges: SidecarGauges = {
+    xdsConnected: () => (this.xds?.status().connected ? 1 : 0),
+    xdsNacks: () => this.xds?.status().nacks ?? 0,
+    configVersion: () => this.live.runtime?.version ?? 0,
+    upstreamPools: () => this.pools.size,
+    downstreamConnections: () => this.listeners.reduce((n, l) => n + l.connections, 0),
+  };
+
   private constructor(options: SidecarOptions) {
     const o = resolveSidecarOptions(options);
     this.settings = o;
@@ -83,6 +93,13 @@ export class Sidecar {
       () => this.live.rebuildViews(),
     );
     this.live.useTelemetry(this.telemetry);
+    registerProxyMetrics(this.metrics, {
+      stats: this.stats,
+      limitCounters: this.limitCounters,
+      live: this.live,
+      telemetry: this.telemetry,
+      gauges: this.gauges,
+    });
     this.configApply = new ConfigApply({
       live: this.live,
       istio: this.istio,
@@ -169,15 +186,6 @@ export class Sidecar {
       tls: this.tls,
       nodeId: this.nodeId,
     });
-    const prometheus = proxyMetrics(this.metrics, {
-      stats: this.stats,
-      limitCounters: this.limitCounters,
-      live: this.live,
-      pools: this.pools,
-      telemetry: this.telemetry,
-      xds: () => this.xds,
-      downstreamConnections: () => this.downstreamConnections,
-    });
     const self = this;
     const sources = adminSources({
       settings: o,
@@ -187,14 +195,11 @@ export class Sidecar {
       live: this.live,
       stats: this.stats,
       limitCounters: this.limitCounters,
-      pools: this.pools,
+      gauges: this.gauges,
       get xds() {
         return self.xds;
       },
       tapHub: this.data.tapHub,
-      get downstreamConnections() {
-        return self.downstreamConnections;
-      },
       get draining() {
         return self.draining;
       },
@@ -208,7 +213,7 @@ export class Sidecar {
       quit: () => {
         void this.stop().then(() => o.onQuit?.());
       },
-      prometheus,
+      prometheus: () => this.metrics.render(),
     });
     const local = await listenLocalServers(o, bind, sources);
     this.locals = [local.admin, local.metrics, local.ready];
@@ -220,10 +225,6 @@ export class Sidecar {
       ready: local.ready.port,
     };
     o.log.info({ node: this.nodeId, ports: this.ports }, 'sidecar listening');
-  }
-
-  private get downstreamConnections(): number {
-    return this.listeners.reduce((n, l) => n + l.connections, 0);
   }
 
   private connect(): void {

@@ -47,6 +47,11 @@ export class ProxyStats {
    * dying with every connection of its pod.
    */
   uncaughtErrors = 0;
+  /**
+   * Inbound connections closed unserved because the configuration describes no inbound
+   * listener for the port (none yet, or a sidecar started without `--app-port`).
+   */
+  inboundUnconfigured = 0;
 
   record(x: Exchange): void {
     this.requests++;

@@ -10,8 +10,8 @@ import { type AdminSources, describePem } from '../admin/index.js';
 import type { ProxyStats } from '../http/index.js';
 import { LIMIT_NAMES, type LimitCounters } from '../listener/index.js';
 import type { TapHub } from '../tap/index.js';
-import type { UpstreamPools } from '../upstream/index.js';
 import type { LiveConfig } from './live-config.js';
+import type { SidecarGauges } from './proxy-metrics.js';
 import type { SidecarSettings } from './sidecar-options.js';
 
 /** The sidecar as its admin pages see it. */
@@ -21,11 +21,9 @@ export interface AdminSubject {
   readonly live: LiveConfig;
   readonly stats: ProxyStats;
   readonly limitCounters: LimitCounters;
-  readonly pools: UpstreamPools;
+  readonly gauges: SidecarGauges;
   readonly xds: XdsClient | undefined;
   readonly tapHub: TapHub | undefined;
-  /** Downstream connections open on the outbound and inbound listeners. */
-  readonly downstreamConnections: number;
   readonly draining: boolean;
   readonly ready: boolean;
   /** Starts draining the listeners (the process goes on). */
@@ -71,7 +69,7 @@ export function adminSources(s: AdminSubject): AdminSources {
           mtls: o.certificates !== undefined,
         },
         xds: s.xds?.status(),
-        version: runtime?.version ?? 0,
+        version: s.gauges.configVersion(),
         resources: runtime
           ? {
               listeners: [...runtime.source.listeners.values()],
@@ -105,10 +103,10 @@ export function adminSources(s: AdminSubject): AdminSources {
     stats: () => ({
       ...s.stats.snapshot(),
       ...Object.fromEntries(LIMIT_NAMES.map((n) => [`limit_${n}`, s.limitCounters.counts[n]])),
-      xds_connected: s.xds?.status().connected ? 1 : 0,
-      config_version: s.live.runtime?.version ?? 0,
-      upstream_pools: s.pools.size,
-      downstream_connections: s.downstreamConnections,
+      xds_connected: s.gauges.xdsConnected(),
+      config_version: s.gauges.configVersion(),
+      upstream_pools: s.gauges.upstreamPools(),
+      downstream_connections: s.gauges.downstreamConnections(),
       ...memoryStats(),
     }),
     prometheus: () => s.prometheus(),
@@ -124,7 +122,7 @@ export function adminSources(s: AdminSubject): AdminSources {
       node: o.nodeId,
       state: s.draining ? 'DRAINING' : s.ready ? 'LIVE' : 'INITIALIZING',
       uptime_s: Math.round(process.uptime()),
-      config_version: s.live.runtime?.version ?? 0,
+      config_version: s.gauges.configVersion(),
     }),
     logLevel: () => o.log.level,
     setLogLevel: (level: string) => {

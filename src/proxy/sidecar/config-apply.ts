@@ -55,12 +55,13 @@ export class ConfigApply {
   apply(source: ProxyConfig): void {
     const env = this.env;
     const live = env.live;
+    const inboundPort = env.inboundPort();
     const result = compileRuntime(
       source,
       live.runtime,
       env.random,
       env.tls,
-      env.inboundPort(),
+      inboundPort,
       env.outlierLog,
     );
     if (!result.ok) {
@@ -87,7 +88,7 @@ export class ConfigApply {
       });
     }
     // After the telemetry: the views carry its tracers and access logs.
-    live.apply(config);
+    live.apply(config, inboundPort);
     const keep = new Set<string>();
     for (const c of config.clusters.values()) for (const h of c.hostSet.hosts) keep.add(h.key);
     env.pools.retain(keep);

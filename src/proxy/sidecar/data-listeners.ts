@@ -85,7 +85,7 @@ export async function listenDataPath(env: DataListenersEnv): Promise<DataListene
   // The inbound listener's port is known once it listens; connections come after.
   let inboundPort = 0;
   const listenerPort = () => inboundPort;
-  const routing = new InboundRouting(live, listenerPort);
+  const routing = new InboundRouting(live, listenerPort, stats, log);
   const idleMs = o.limits.tcpIdleTimeoutMs;
   const inboundTcp = tcpTelemetry(
     istio.tcpRecorder('destination'),
@@ -127,7 +127,9 @@ export async function listenDataPath(env: DataListenersEnv): Promise<DataListene
     const workloadTls = env.tls;
     const inboundTls: ListenerTls | undefined = workloadTls
       ? {
-          mode: () => live.runtime?.inboundPolicy?.forPort(inboundPort)?.mode ?? 'PERMISSIVE',
+          // Unconfigured ports take no connection at all (InboundRouting.accept); were one
+          // to get here, STRICT is the side to err on.
+          mode: () => live.inboundPolicy?.mode ?? 'STRICT',
           context: () => workloadTls.context(),
         }
       : undefined;
@@ -192,10 +194,7 @@ export async function listenDataPath(env: DataListenersEnv): Promise<DataListene
       limitHit,
       tls: inboundTls,
       opaque: opaqueInbound,
-      accept: (socket) => {
-        routing.tag(socket);
-        return false;
-      },
+      accept: (socket) => routing.accept(socket),
       upgrade: createUpgradeHandler(inUpgrade),
     });
     inboundPort = inbound.port;

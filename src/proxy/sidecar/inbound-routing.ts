@@ -6,7 +6,8 @@
  * (runtime/inbound-ports.ts); the rest by the configuration's inbound routes.
  */
 import type net from 'node:net';
-import type { RouteView } from '../http/index.js';
+import type { Logger } from '../../log/index.js';
+import type { ProxyStats, RouteView } from '../http/index.js';
 import { rawSocket, requestRawSocket } from '../listener/index.js';
 import {
   type InboundDestination,
@@ -23,11 +24,39 @@ type DestinationTagged = { [INBOUND_DESTINATION]?: InboundDestination };
 type Request = Parameters<typeof requestRawSocket>[0];
 
 export class InboundRouting {
+  private warned = false;
+
   constructor(
     private readonly live: LiveConfig,
     /** The inbound listener's own port (a connection sent there was not captured). */
     private readonly listenerPort: () => number,
+    private readonly stats: ProxyStats,
+    private readonly log: Logger,
   ) {}
+
+  /**
+   * The inbound listener's `accept` hook, before a byte is read: a port the configuration
+   * does not describe (no configuration yet, or none for inbound: a sidecar started
+   * without `--app-port`) serves nothing, so the connection is closed at once, before any
+   * TLS handshake (as Envoy has no listener there); a STRICT mesh's port never completes a
+   * handshake with a client without a certificate. Returns true when it took (closed) it.
+   */
+  accept(socket: net.Socket): boolean {
+    if (this.live.inboundPolicy === undefined) {
+      this.stats.inboundUnconfigured++;
+      if (!this.warned && this.live.runtime !== undefined) {
+        this.warned = true;
+        this.log.warn(
+          { port: this.listenerPort() },
+          'inbound connection closed: the configuration has no inbound listener for this port (the sidecar was started without --app-port); further ones are only counted (inboundUnconfigured)',
+        );
+      }
+      socket.destroy();
+      return true;
+    }
+    this.tag(socket);
+    return false;
+  }
 
   /**
    * Notes where an inbound connection was sent (SO_ORIGINAL_DST), once, as it is accepted,

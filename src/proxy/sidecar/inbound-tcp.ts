@@ -55,7 +55,7 @@ export function createInboundTcp(
     // Unset: the TCP proxy falls back to the --tcp-idle-timeout default.
     const idleTimeoutMs = route?.idleTimeoutMs;
     const port = env.listenerPort();
-    const policy = runtime.inboundPolicy?.forPort(port);
+    const policy = live.inboundPolicy;
     let rbac = policy?.networkRbac;
     // A TCP connection to another port of an HTTP service: the service's rules still apply
     // (conditions on methods and paths match nothing without a request).

@@ -5,7 +5,7 @@ export { type DataListeners, listenDataPath } from './data-listeners.js';
 export { LiveConfig } from './live-config.js';
 export { type LocalServers, listenLocalServers } from './local-servers.js';
 export { outlierLog } from './outlier-log.js';
-export { proxyMetrics } from './proxy-metrics.js';
+export { registerProxyMetrics, type SidecarGauges } from './proxy-metrics.js';
 export {
   resolveSidecarOptions,
   type SidecarOptions,

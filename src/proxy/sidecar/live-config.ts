@@ -7,6 +7,7 @@
 import type { RouteView } from '../http/index.js';
 import { InboundPorts, type RuntimeConfig } from '../runtime/index.js';
 import type { LiveTelemetry } from '../telemetry/index.js';
+import type { InboundPortPolicy } from '../tls-policy/index.js';
 
 const EMPTY_VIEW: RouteView = { table: undefined, clusters: new Map() };
 
@@ -23,6 +24,7 @@ export class LiveConfig {
   private outbound: RouteView = EMPTY_VIEW;
   private inbound: RouteView = EMPTY_VIEW;
   private ports: InboundPorts | undefined;
+  private portPolicy: InboundPortPolicy | undefined;
   private telemetry: LiveTelemetry | undefined;
 
   constructor(private readonly workload: LiveConfigWorkload) {}
@@ -51,9 +53,19 @@ export class LiveConfig {
     return this.ports;
   }
 
-  /** Puts a new configuration in force. */
-  apply(config: RuntimeConfig): void {
+  /**
+   * The inbound listener's policy for its own port: its mTLS mode and authorization.
+   * Undefined before the first configuration and when the configuration has no inbound
+   * listener (a sidecar started without `--app-port`): then the port serves nothing.
+   */
+  get inboundPolicy(): InboundPortPolicy | undefined {
+    return this.portPolicy;
+  }
+
+  /** Puts a new configuration in force; `inboundPort` is the inbound listener's port. */
+  apply(config: RuntimeConfig, inboundPort: number): void {
     this.current = config;
+    this.portPolicy = config.inboundPolicy?.forPort(inboundPort);
     this.rebuildViews();
   }
 
