@@ -12,33 +12,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import protobuf from 'protobufjs';
+import entryFiles from './envoy-proto-files.json' with { type: 'json' };
 
 const require = createRequire(import.meta.url);
 
-/** The proto files whose messages Ferry encodes or decodes; their imports come along. */
-const ENTRY_FILES = [
-  'envoy/service/discovery/v3/ads.proto',
-  'envoy/service/discovery/v3/discovery.proto',
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
-  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
-  'envoy/extensions/filters/http/rbac/v3/rbac.proto',
-  'envoy/extensions/filters/network/rbac/v3/rbac.proto',
-  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
-  'envoy/extensions/filters/http/fault/v3/fault.proto',
-  'envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-  'envoy/config/trace/v3/opentelemetry.proto',
-  'envoy/extensions/access_loggers/file/v3/file.proto',
-  'envoy/extensions/access_loggers/stream/v3/stream.proto',
-  'google/rpc/status.proto',
-];
+/**
+ * The proto files whose messages Ferry encodes or decodes; their imports come along. The
+ * build generates the TypeScript types of src/xds/generated/ from the same list.
+ */
+const ENTRY_FILES: readonly string[] = entryFiles;
 
 /** The include directories: protobufjs's own google/protobuf files, then grpc-js-xds's deps. */
 export function protoIncludeDirs(): string[] {
