@@ -3,6 +3,7 @@
  * snake_case field names, so translated resources read like Envoy's YAML.
  */
 import type protobuf from 'protobufjs';
+import type { Struct, Value } from './envoy-types.js';
 import { messageType } from './protos.js';
 import { messageName, TYPE_PREFIX } from './type-urls.js';
 
@@ -46,51 +47,22 @@ export function typed(fullName: string, value: object): Record<string, unknown> 
   return { '@type': TYPE_PREFIX + fullName, ...value };
 }
 
-/** A google.protobuf.Duration in object form. */
-export interface Duration {
-  seconds?: number | string;
-  nanos?: number;
-}
-
-export function durationFromMs(ms: number): Duration {
-  const seconds = Math.floor(ms / 1000);
-  const nanos = Math.round((ms - seconds * 1000) * 1e6);
-  return nanos ? { seconds, nanos } : { seconds };
-}
-
-export function msFromDuration(d: Duration | undefined): number | undefined {
-  if (!d) return undefined;
-  return Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
-}
-
-/**
- * A google.protobuf.Value / Struct in the object form protobufjs uses. protobufjs brings
- * its own google/protobuf/struct.proto, whose fields are camelCase even with keepCase.
- */
-export interface ProtoValue {
-  nullValue?: unknown;
-  numberValue?: number;
-  stringValue?: string;
-  boolValue?: boolean;
-  structValue?: ProtoStruct;
-  listValue?: { values?: ProtoValue[] };
-}
-export interface ProtoStruct {
-  fields?: Record<string, ProtoValue>;
-}
-
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** Converts a decoded google.protobuf.Struct to plain JSON. */
-export function structToJson(struct: ProtoStruct | undefined): Record<string, Json> {
+/**
+ * Converts a decoded google.protobuf.Struct to plain JSON. (protobufjs brings its own
+ * google/protobuf/struct.proto, whose value kinds are camelCase even with keepCase.)
+ */
+export function structToJson(struct: Struct | undefined): Record<string, Json> {
   const out: Record<string, Json> = {};
   for (const [key, value] of Object.entries(struct?.fields ?? {})) out[key] = valueToJson(value);
   return out;
 }
 
-function valueToJson(v: ProtoValue): Json {
+function valueToJson(v: Value): Json {
   if (v.stringValue !== undefined) return v.stringValue;
-  if (v.numberValue !== undefined) return v.numberValue;
+  // The codec's json option renders NaN and the infinities as strings; JSON has no such numbers.
+  if (v.numberValue !== undefined) return typeof v.numberValue === 'number' ? v.numberValue : null;
   if (v.boolValue !== undefined) return v.boolValue;
   if (v.structValue !== undefined) return structToJson(v.structValue);
   if (v.listValue !== undefined) return (v.listValue.values ?? []).map(valueToJson);
@@ -98,13 +70,13 @@ function valueToJson(v: ProtoValue): Json {
 }
 
 /** Converts plain JSON to a google.protobuf.Struct in object form. */
-export function jsonToStruct(json: Record<string, Json>): ProtoStruct {
-  const fields: Record<string, ProtoValue> = {};
+export function jsonToStruct(json: Record<string, Json>): Struct {
+  const fields: Record<string, Value> = {};
   for (const [key, value] of Object.entries(json)) fields[key] = jsonToValue(value);
   return { fields };
 }
 
-function jsonToValue(v: Json): ProtoValue {
+function jsonToValue(v: Json): Value {
   if (v === null) return { nullValue: 'NULL_VALUE' };
   if (typeof v === 'string') return { stringValue: v };
   if (typeof v === 'number') return { numberValue: v };

@@ -1,24 +1,24 @@
 /** xDS v3: protos, type URLs, resource encoding and the ADS service definition. */
+
 export {
   type AdsClient,
   adsServiceDefinition,
   controlPlaneChannelOptions,
   createAdsClient,
 } from './ads-service.js';
+export { anyType, anyTypeUrl, unpackAny } from './any.js';
 export {
-  type Duration,
   decodeMessage,
   decodeResource,
-  durationFromMs,
   encodeMessage,
   encodeResource,
   type Json,
   jsonToStruct,
-  msFromDuration,
-  type ProtoStruct,
   structToJson,
   typed,
 } from './codec.js';
+export { durationFromMs, durationMs } from './duration.js';
+export type * as envoy from './envoy-types.js';
 export type * from './messages.js';
 export {
   adminPortFromNode,

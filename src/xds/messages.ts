@@ -2,7 +2,7 @@
  * The discovery messages in the object form Ferry decodes them to (snake_case fields,
  * as in envoy/service/discovery/v3/discovery.proto).
  */
-import type { ProtoStruct } from './codec.js';
+import type { Struct } from './envoy-types.js';
 
 export interface Locality {
   region?: string;
@@ -14,7 +14,7 @@ export interface Locality {
 export interface Node {
   id?: string;
   cluster?: string;
-  metadata?: ProtoStruct;
+  metadata?: Struct;
   locality?: Locality;
   user_agent_name?: string;
   user_agent_version?: string;

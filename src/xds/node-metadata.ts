@@ -28,7 +28,8 @@
  */
 import { isIP } from 'node:net';
 import type { HealthStatus, Protocol, Workload } from '../mesh/index.js';
-import { type Json, jsonToStruct, type ProtoStruct, structToJson } from './codec.js';
+import { type Json, jsonToStruct, structToJson } from './codec.js';
+import type { Struct } from './envoy-types.js';
 import type { Node } from './messages.js';
 
 export const META = {
@@ -133,7 +134,7 @@ export function workloadFromNode(node: Node | undefined): WorkloadResult {
 }
 
 function announcedPort(node: Node | undefined, key: string): number | undefined {
-  const meta = structToJson(node?.metadata as ProtoStruct | undefined);
+  const meta = structToJson(node?.metadata);
   const port = meta[key];
   return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536
     ? port
@@ -154,7 +155,7 @@ export function adminPortFromNode(node: Node | undefined): number | undefined {
 export function nodeMetadataFor(
   w: Omit<Workload, 'id'>,
   extra: { readonly metricsPort?: number; readonly adminPort?: number } = {},
-): ProtoStruct {
+): Struct {
   const meta: Record<string, Json> = {
     [META.service]: w.service,
     [META.namespace]: w.namespace,

@@ -10,11 +10,38 @@ export const CLUSTER = `${TYPE_PREFIX}envoy.config.cluster.v3.Cluster`;
 export const ENDPOINT = `${TYPE_PREFIX}envoy.config.endpoint.v3.ClusterLoadAssignment`;
 export const SECRET = `${TYPE_PREFIX}envoy.extensions.transport_sockets.tls.v3.Secret`;
 
+/*
+ * The typed configs (google.protobuf.Any inside resources) Ferry writes or reads. The
+ * translator wants the bare message name: `messageName(HTTP_FAULT)`.
+ */
+
 /** The HTTP connection manager network filter, as it appears in a typed_config. */
 export const HTTP_CONNECTION_MANAGER = `${TYPE_PREFIX}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`;
 
 /** The TCP proxy network filter, as it appears in a typed_config. */
 export const TCP_PROXY = `${TYPE_PREFIX}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`;
+
+/** The RBAC filters: HTTP (in an HCM's http_filters) and network (in a filter chain). */
+export const HTTP_RBAC = `${TYPE_PREFIX}envoy.extensions.filters.http.rbac.v3.RBAC`;
+export const NETWORK_RBAC = `${TYPE_PREFIX}envoy.extensions.filters.network.rbac.v3.RBAC`;
+
+export const HTTP_FAULT = `${TYPE_PREFIX}envoy.extensions.filters.http.fault.v3.HTTPFault`;
+export const LOCAL_RATE_LIMIT = `${TYPE_PREFIX}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`;
+export const ROUTER = `${TYPE_PREFIX}envoy.extensions.filters.http.router.v3.Router`;
+/** How a typed_per_filter_config value may be wrapped (to disable or mark it optional). */
+export const FILTER_CONFIG = `${TYPE_PREFIX}envoy.config.route.v3.FilterConfig`;
+
+export const UPSTREAM_TLS_CONTEXT = `${TYPE_PREFIX}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`;
+export const DOWNSTREAM_TLS_CONTEXT = `${TYPE_PREFIX}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`;
+export const RAW_BUFFER = `${TYPE_PREFIX}envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer`;
+export const TLS_INSPECTOR = `${TYPE_PREFIX}envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector`;
+
+/** A cluster's typed_extension_protocol_options entry for HTTP upstreams. */
+export const HTTP_PROTOCOL_OPTIONS = `${TYPE_PREFIX}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`;
+
+export const OPENTELEMETRY_CONFIG = `${TYPE_PREFIX}envoy.config.trace.v3.OpenTelemetryConfig`;
+export const FILE_ACCESS_LOG = `${TYPE_PREFIX}envoy.extensions.access_loggers.file.v3.FileAccessLog`;
+export const STDOUT_ACCESS_LOG = `${TYPE_PREFIX}envoy.extensions.access_loggers.stream.v3.StdoutAccessLog`;
 
 /**
  * The listener names a Ferry control plane gives every sidecar, and the sidecar looks for:

@@ -14,21 +14,12 @@
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/fault_filter
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/http/fault/v3/fault.proto
  */
+
+import { durationMs, type envoy, types } from '../../xds/index.js';
 import type { RequestHeaders } from '../router/index.js';
 import { FilterConfigError } from './fault-error.js';
 import { compileFraction, type Fraction, inFraction } from './fractional-percent.js';
 import { compileHeaderCondition, type HeaderCondition } from './header-condition.js';
-import type {
-  DurationLike,
-  FaultAbortLike,
-  FaultDelayLike,
-  FilterConfigLike,
-  HttpFaultLike,
-} from './xds-fault-types.js';
-
-export const HTTP_FAULT_TYPE =
-  'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
-export const FILTER_CONFIG_TYPE = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
 
 export interface FaultAbort {
   /** Answer with this HTTP status (200..599). */
@@ -62,14 +53,10 @@ const UNSUPPORTED = [
   'response_rate_limit',
 ] as const;
 
-function durationMs(d: DurationLike | undefined, field: string): number {
-  if (d === undefined) throw new FilterConfigError(field, 'is required');
-  const seconds = Number(d.seconds ?? 0);
-  const nanos = d.nanos ?? 0;
-  if (!Number.isFinite(seconds) || !Number.isInteger(nanos)) {
-    throw new FilterConfigError(field, 'is not a valid duration');
-  }
-  const ms = seconds * 1000 + nanos / 1e6;
+function positiveMs(d: envoy.Duration | undefined, field: string): number {
+  const ms = durationMs(d);
+  if (ms === undefined) throw new FilterConfigError(field, 'is required');
+  if (Number.isNaN(ms)) throw new FilterConfigError(field, 'is not a valid duration');
   if (!(ms > 0)) throw new FilterConfigError(field, 'must be greater than 0');
   return ms;
 }
@@ -79,12 +66,12 @@ interface CompiledDelay {
   readonly fraction: Fraction;
 }
 
-function compileDelay(d: FaultDelayLike, field: string): CompiledDelay {
+function compileDelay(d: envoy.FaultDelay, field: string): CompiledDelay {
   if (d.header_delay !== undefined) {
     throw new FilterConfigError(`${field}.header_delay`, 'is not supported by Ferry');
   }
   return {
-    ms: durationMs(d.fixed_delay, `${field}.fixed_delay`),
+    ms: positiveMs(d.fixed_delay, `${field}.fixed_delay`),
     fraction: compileFraction(d.percentage, `${field}.percentage`),
   };
 }
@@ -94,7 +81,7 @@ interface CompiledAbort {
   readonly fraction: Fraction;
 }
 
-function compileAbort(a: FaultAbortLike, field: string): CompiledAbort {
+function compileAbort(a: envoy.FaultAbort, field: string): CompiledAbort {
   if (a.header_abort !== undefined) {
     throw new FilterConfigError(`${field}.header_abort`, 'is not supported by Ferry');
   }
@@ -155,17 +142,19 @@ const NO_FAULT: FaultPolicy = Object.freeze({ decide: () => undefined });
  * Compiles an HTTPFault (the filter's typed_config, or a route's typed_per_filter_config,
  * possibly wrapped in a FilterConfig). Throws FilterConfigError naming the bad field.
  */
-export function compileFault(config: HttpFaultLike | FilterConfigLike): FaultPolicy {
-  let fault = config as HttpFaultLike;
+export function compileFault(
+  config: envoy.Typed<envoy.HttpFault> | envoy.Typed<envoy.FilterConfig>,
+): FaultPolicy {
+  let fault = config as envoy.Typed<envoy.HttpFault>;
   let field = 'HTTPFault';
-  if (config['@type'] === FILTER_CONFIG_TYPE) {
-    const wrapper = config as FilterConfigLike;
+  if (config['@type'] === types.FILTER_CONFIG) {
+    const wrapper = config as envoy.Typed<envoy.FilterConfig>;
     if (wrapper.disabled === true) return NO_FAULT;
-    fault = (wrapper.config ?? {}) as HttpFaultLike;
+    fault = (wrapper.config ?? {}) as envoy.Typed<envoy.HttpFault>;
     field = 'FilterConfig.config';
   }
-  if (fault['@type'] !== undefined && fault['@type'] !== HTTP_FAULT_TYPE) {
-    throw new FilterConfigError(`${field}.@type`, `is ${fault['@type']}, not ${HTTP_FAULT_TYPE}`);
+  if (fault['@type'] !== undefined && fault['@type'] !== types.HTTP_FAULT) {
+    throw new FilterConfigError(`${field}.@type`, `is ${fault['@type']}, not ${types.HTTP_FAULT}`);
   }
   for (const key of UNSUPPORTED) {
     if (fault[key] !== undefined) {

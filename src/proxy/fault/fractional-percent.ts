@@ -5,8 +5,9 @@
  * Envoy caps it.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/type/v3/percent.proto
  */
+
+import type { envoy } from '../../xds/index.js';
 import { FilterConfigError } from './fault-error.js';
-import type { FractionalPercentLike } from './xds-fault-types.js';
 
 const DENOMINATORS: Readonly<Record<string, number>> = {
   HUNDRED: 100,
@@ -26,7 +27,7 @@ export interface Fraction {
 /** Never: what an absent percentage means (proto3's zero value, as Envoy reads it). */
 export const NEVER: Fraction = Object.freeze({ numerator: 0, denominator: 100 });
 
-export function compileFraction(p: FractionalPercentLike | undefined, field: string): Fraction {
+export function compileFraction(p: envoy.FractionalPercent | undefined, field: string): Fraction {
   if (p === undefined) return NEVER;
   const numerator = p.numerator ?? 0;
   if (!Number.isInteger(numerator) || numerator < 0) {

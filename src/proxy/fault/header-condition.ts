@@ -4,10 +4,11 @@
  * not use (range_match) and the field names of errors are this module's.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-headermatcher
  */
+
+import type { envoy } from '../../xds/index.js';
 import {
   compileHeaderMatcher,
   type HeaderMatch,
-  type HeaderMatcherLike,
   headerString,
   matchHeaderValue,
   type RequestHeaders,
@@ -17,7 +18,7 @@ import { FilterConfigError } from './fault-error.js';
 export type HeaderCondition = (headers: RequestHeaders) => boolean;
 
 /** The field a matcher's compile error is about, for the error's name. */
-function errorField(h: HeaderMatcherLike, field: string): string {
+function errorField(h: envoy.HeaderMatcher, field: string): string {
   if ((h.name ?? '') === '') return `${field}.name`;
   if (h.string_match?.safe_regex !== undefined) return `${field}.string_match.safe_regex.regex`;
   if (h.string_match !== undefined) return `${field}.string_match`;
@@ -25,7 +26,7 @@ function errorField(h: HeaderMatcherLike, field: string): string {
   return field;
 }
 
-function compile(h: HeaderMatcherLike, field: string): HeaderMatch {
+function compile(h: envoy.HeaderMatcher, field: string): HeaderMatch {
   if (h.range_match !== undefined) {
     throw new FilterConfigError(`${field}.range_match`, 'is not supported by Ferry');
   }
@@ -36,7 +37,7 @@ function compile(h: HeaderMatcherLike, field: string): HeaderMatch {
 
 /** Every matcher must match; no matchers: every request. */
 export function compileHeaderCondition(
-  matchers: readonly HeaderMatcherLike[] | undefined,
+  matchers: readonly envoy.HeaderMatcher[] | undefined,
   field: string,
 ): HeaderCondition | undefined {
   if (matchers === undefined || matchers.length === 0) return undefined;

@@ -9,9 +9,6 @@ export {
   type FaultAbort,
   type FaultDecision,
   type FaultPolicy,
-  FILTER_CONFIG_TYPE,
-  HTTP_FAULT_TYPE,
   type Random,
 } from './fault-policy.js';
 export { compileFraction, type Fraction, inFraction, NEVER } from './fractional-percent.js';
-export type * from './xds-fault-types.js';

@@ -14,7 +14,7 @@
  * lookups.
  */
 import { isIPv4 } from 'node:net';
-import { type ProtoStruct, structToJson } from '../../xds/index.js';
+import { type envoy, structToJson } from '../../xds/index.js';
 import { TLS_PEER } from '../tls/index.js';
 
 export const UNKNOWN = 'unknown';
@@ -44,13 +44,9 @@ export const UNKNOWN_PEER: PeerWorkload = Object.freeze({
 
 const FIELDS = Object.keys(UNKNOWN_PEER) as (keyof PeerWorkload)[];
 
-interface EndpointMetadataLike {
-  readonly filter_metadata?: Readonly<Record<string, ProtoStruct | undefined>>;
-}
-
 /** The workload an endpoint's EDS metadata names; UNKNOWN_PEER when it names none. */
 export function endpointPeer(metadata: object | undefined, secure: boolean): PeerWorkload {
-  const m = (metadata as EndpointMetadataLike | undefined)?.filter_metadata;
+  const m = (metadata as envoy.Metadata | undefined)?.filter_metadata;
   const workload = m?.istio?.fields?.workload?.stringValue;
   if (!workload) return UNKNOWN_PEER;
   const [name, namespace, canonicalService, canonicalRevision, cluster] = workload.split(';');

@@ -6,9 +6,7 @@
 export { limitedStatus, TOO_MANY_REQUESTS } from './http-status.js';
 export {
   compileLocalRateLimit,
-  LOCAL_RATE_LIMIT_TYPE,
   LocalRateLimiter,
   MIN_FILL_INTERVAL_MS,
 } from './local-rate-limit.js';
 export { TokenBucket } from './token-bucket.js';
-export type * from './xds-rate-limit-types.js';

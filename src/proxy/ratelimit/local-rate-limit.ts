@@ -13,25 +13,17 @@
  * descriptors, local_cluster_rate_limit, per-connection buckets and the header options.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/local_rate_limit_filter
  */
+
+import { durationMs, type envoy, types } from '../../xds/index.js';
 import {
   compileFraction,
-  FILTER_CONFIG_TYPE,
   FilterConfigError,
-  type FilterConfigLike,
   type Fraction,
   inFraction,
   NEVER,
 } from '../fault/index.js';
 import { limitedStatus } from './http-status.js';
 import { TokenBucket } from './token-bucket.js';
-import type {
-  LocalRateLimitLike,
-  RuntimeFractionalPercentLike,
-  TokenBucketLike,
-} from './xds-rate-limit-types.js';
-
-export const LOCAL_RATE_LIMIT_TYPE =
-  'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 
 /** Envoy refuses shorter fill intervals for the HTTP local rate limit. */
 export const MIN_FILL_INTERVAL_MS = 50;
@@ -76,14 +68,15 @@ function sample(f: Fraction, random: () => number): boolean {
   return inFraction(f, random());
 }
 
-function runtimeFraction(r: RuntimeFractionalPercentLike | undefined, field: string): Fraction {
+function runtimeFraction(r: envoy.RuntimeFractionalPercent | undefined, field: string): Fraction {
   return r === undefined ? NEVER : compileFraction(r.default_value, `${field}.default_value`);
 }
 
-function durationMs(d: TokenBucketLike['fill_interval'], field: string): number {
-  if (d === undefined) throw new FilterConfigError(field, 'is required');
-  const ms = Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
-  if (!Number.isFinite(ms) || ms < MIN_FILL_INTERVAL_MS) {
+function fillIntervalMs(d: envoy.Duration | undefined, field: string): number {
+  const ms = durationMs(d);
+  if (ms === undefined) throw new FilterConfigError(field, 'is required');
+  // NaN (malformed) fails the comparison too.
+  if (!(ms >= MIN_FILL_INTERVAL_MS)) {
     throw new FilterConfigError(field, `must be at least ${MIN_FILL_INTERVAL_MS}ms`);
   }
   return ms;
@@ -105,19 +98,22 @@ function positiveInteger(v: number | undefined, field: string, fallback?: number
  * FilterConfigError naming the bad field.
  */
 export function compileLocalRateLimit(
-  config: LocalRateLimitLike | FilterConfigLike,
+  config: envoy.Typed<envoy.LocalRateLimit> | envoy.Typed<envoy.FilterConfig>,
   now: number,
 ): LocalRateLimiter | undefined {
-  let c = config as LocalRateLimitLike;
+  let c = config as envoy.Typed<envoy.LocalRateLimit>;
   let field = 'LocalRateLimit';
-  if (config['@type'] === FILTER_CONFIG_TYPE) {
-    const wrapper = config as FilterConfigLike;
+  if (config['@type'] === types.FILTER_CONFIG) {
+    const wrapper = config as envoy.Typed<envoy.FilterConfig>;
     if (wrapper.disabled === true) return undefined;
-    c = (wrapper.config ?? {}) as LocalRateLimitLike;
+    c = (wrapper.config ?? {}) as envoy.Typed<envoy.LocalRateLimit>;
     field = 'FilterConfig.config';
   }
-  if (c['@type'] !== undefined && c['@type'] !== LOCAL_RATE_LIMIT_TYPE) {
-    throw new FilterConfigError(`${field}.@type`, `is ${c['@type']}, not ${LOCAL_RATE_LIMIT_TYPE}`);
+  if (c['@type'] !== undefined && c['@type'] !== types.LOCAL_RATE_LIMIT) {
+    throw new FilterConfigError(
+      `${field}.@type`,
+      `is ${c['@type']}, not ${types.LOCAL_RATE_LIMIT}`,
+    );
   }
   for (const key of UNSUPPORTED) {
     const v = c[key];
@@ -132,7 +128,7 @@ export function compileLocalRateLimit(
   const bucket = new TokenBucket(
     positiveInteger(tb.max_tokens, `${at}.max_tokens`),
     positiveInteger(tb.tokens_per_fill?.value, `${at}.tokens_per_fill`, 1),
-    durationMs(tb.fill_interval, `${at}.fill_interval`),
+    fillIntervalMs(tb.fill_interval, `${at}.fill_interval`),
     now,
   );
   return new LocalRateLimiter(

@@ -6,12 +6,7 @@ export {
   compileRbac,
   type RbacDecision,
   RbacEngine,
+  type RbacFilter,
 } from './rbac-engine.js';
 export { RbacConfigError } from './rbac-error.js';
 export type { RbacRequest } from './rules.js';
-export type * from './xds-rbac-types.js';
-
-/** The typed config URLs of the two RBAC filters. */
-export const HTTP_RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
-export const NETWORK_RBAC_TYPE =
-  'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';

@@ -11,9 +11,10 @@
  * permissions and one of its principals match.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/rbac_filter
  */
+
+import type { envoy } from '../../xds/index.js';
 import { RbacConfigError } from './rbac-error.js';
 import { compilePermission, compilePrincipal, type Predicate, type RbacRequest } from './rules.js';
-import type { RbacFilterLike, RbacRulesLike } from './xds-rbac-types.js';
 
 /**
  * The verdict. `policy` names the policy that decided: the DENY policy that matched, or the
@@ -94,7 +95,7 @@ function anyOf(ps: Predicate[]): Predicate {
   };
 }
 
-function compileStage(rules: RbacRulesLike, field: string): Stage | undefined {
+function compileStage(rules: envoy.RbacRules, field: string): Stage | undefined {
   const action = rules.action ?? 'ALLOW';
   if (action === 'LOG') return undefined;
   if (action !== 'ALLOW' && action !== 'DENY') {
@@ -129,13 +130,16 @@ function compileStage(rules: RbacRulesLike, field: string): Stage | undefined {
   return { deny, policies };
 }
 
+/** The HTTP or the network RBAC filter's config: the fields compileRbac reads are the same. */
+export type RbacFilter = envoy.Typed<envoy.HttpRbac | envoy.NetworkRbac>;
+
 /**
  * Compiles RBAC filter configs (HTTP or network; their `rules` are the same message), in the
  * order they run. Throws RbacConfigError naming the first bad field, under `field` (one
  * prefix for the list, or the path of each filter).
  */
 export function compileRbac(
-  filters: readonly RbacFilterLike[],
+  filters: readonly RbacFilter[],
   field: string | readonly string[] = 'rbac',
 ): RbacEngine {
   const stages: Stage[] = [];

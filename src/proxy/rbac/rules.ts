@@ -4,9 +4,10 @@
  * at compile time with the field named, never silently treated as a match or a miss.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/rbac/v3/rbac.proto
  */
+
+import type { envoy } from '../../xds/index.js';
 import { RbacConfigError } from './rbac-error.js';
 import { compileStringMatch, type StringTest } from './string-match.js';
-import type { HeaderMatcherLike, PermissionLike, PrincipalLike } from './xds-rbac-types.js';
 
 /**
  * What RBAC looks at. `principal` is the peer's SPIFFE ID (undefined on a plaintext
@@ -69,12 +70,10 @@ function pathEnd(path: string): number {
   return h < 0 || q < h ? q : h;
 }
 
-function urlPath(m: { readonly path?: StringMatcherLike } | undefined, field: string): Predicate {
+function urlPath(m: { readonly path?: envoy.StringMatcher } | undefined, field: string): Predicate {
   const test = compileStringMatch(m?.path, `${field}.path`);
   return (r) => r.path !== undefined && test(r.path, pathEnd(r.path));
 }
-
-type StringMatcherLike = Parameters<typeof compileStringMatch>[0];
 
 const HEADER_KINDS = [
   'string_match',
@@ -88,7 +87,7 @@ const HEADER_KINDS = [
 ] as const;
 
 /** A HeaderMatcher on `:method` or `:path`, the headers the sidecar hands to RBAC. */
-function header(h: HeaderMatcherLike, field: string): Predicate {
+function header(h: envoy.HeaderMatcher, field: string): Predicate {
   const name = h.name;
   if (name !== ':method' && name !== ':path') {
     throw new RbacConfigError(
@@ -155,7 +154,7 @@ const PERMISSION_KINDS = [
   'uri_template',
 ] as const;
 
-export function compilePermission(p: PermissionLike, field: string): Predicate {
+export function compilePermission(p: envoy.RbacPermission, field: string): Predicate {
   const kind = oneOf(p, PERMISSION_KINDS, field);
   const at = `${field}.${kind}`;
   switch (kind) {
@@ -193,7 +192,7 @@ export function compilePermission(p: PermissionLike, field: string): Predicate {
       return (r) => r.port >= start && r.port < end;
     }
     case 'not_rule': {
-      const inner = compilePermission(p.not_rule as PermissionLike, at);
+      const inner = compilePermission(p.not_rule as envoy.RbacPermission, at);
       return (r) => !inner(r);
     }
     default:
@@ -216,7 +215,7 @@ const PRINCIPAL_KINDS = [
   'not_id',
 ] as const;
 
-export function compilePrincipal(p: PrincipalLike, field: string): Predicate {
+export function compilePrincipal(p: envoy.RbacPrincipal, field: string): Predicate {
   const kind = oneOf(p, PRINCIPAL_KINDS, field);
   const at = `${field}.${kind}`;
   switch (kind) {
@@ -243,7 +242,7 @@ export function compilePrincipal(p: PrincipalLike, field: string): Predicate {
     case 'url_path':
       return urlPath(p.url_path, at);
     case 'not_id': {
-      const inner = compilePrincipal(p.not_id as PrincipalLike, at);
+      const inner = compilePrincipal(p.not_id as envoy.RbacPrincipal, at);
       return (r) => !inner(r);
     }
     default:

@@ -6,14 +6,14 @@
  */
 
 import { compileRe2 } from '../../regex/index.js';
+import type { envoy } from '../../xds/index.js';
 import { RbacConfigError } from './rbac-error.js';
-import type { StringMatcherLike } from './xds-rbac-types.js';
 
 export type StringTest = (value: string, end: number) => boolean;
 
 const KINDS = ['exact', 'prefix', 'suffix', 'contains', 'safe_regex'] as const;
 
-export function compileStringMatch(m: StringMatcherLike | undefined, field: string): StringTest {
+export function compileStringMatch(m: envoy.StringMatcher | undefined, field: string): StringTest {
   if (m === undefined) throw new RbacConfigError(field, 'is required');
   const set = KINDS.filter((k) => m[k] !== undefined);
   if (set.length !== 1) {

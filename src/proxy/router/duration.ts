@@ -1,24 +1,13 @@
 /**
- * google.protobuf.Duration and int64 fields in Ferry's decoded form (longs as numbers, or
- * strings when a producer keeps them exact).
+ * Reading google.protobuf.Duration and int64 fields while compiling a route table: the
+ * conversion itself is the xds folder's one `durationMs`; this adds the compiler's error list.
  */
-import type { DurationLike } from './xds-route-types.js';
+import { durationMs, type envoy } from '../../xds/index.js';
 
-/** A duration in milliseconds; undefined when absent, NaN when malformed or negative. */
-export function durationMs(d: DurationLike | undefined): number | undefined {
-  if (d === undefined || d === null) return undefined;
-  const seconds = d.seconds === undefined ? 0 : Number(d.seconds);
-  const nanos = d.nanos ?? 0;
-  if (!Number.isFinite(seconds) || !Number.isFinite(nanos)) return Number.NaN;
-  const ms = seconds * 1000 + nanos / 1e6;
-  return ms >= 0 ? ms : Number.NaN;
-}
-
-/** An int64 field as a number; undefined when absent, NaN when not an integer. */
-export function int64(v: number | string | undefined): number | undefined {
+/** An int64 field (a number, as the codec decodes longs); undefined when absent, NaN when not an integer. */
+export function int64(v: number | undefined): number | undefined {
   if (v === undefined || v === null) return undefined;
-  const n = typeof v === 'number' ? v : Number(v);
-  return Number.isInteger(n) ? n : Number.NaN;
+  return Number.isInteger(v) ? v : Number.NaN;
 }
 
 /**
@@ -26,7 +15,7 @@ export function int64(v: number | string | undefined): number | undefined {
  * A malformed value is reported in `errors` and gives undefined.
  */
 export function readDurationMs(
-  d: DurationLike | undefined,
+  d: envoy.Duration | undefined,
   fallback: number | undefined,
   where: string,
   errors: string[],

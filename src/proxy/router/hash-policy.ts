@@ -2,10 +2,11 @@
  * Hash policies: what a consistent-hash balancer (ring hash, Maglev) hashes for a request.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-routeaction-hashpolicy
  */
+
+import type { envoy } from '../../xds/index.js';
 import { readDurationMs } from './duration.js';
 import { headerString, queryParamValue } from './header-matcher.js';
 import type { RouteRequest } from './route.js';
-import type { HashPolicyLike } from './xds-route-types.js';
 
 export type HashPolicy =
   /** A request header (lower-cased name; `:authority`, `:path`, `:method` read the request). */
@@ -20,7 +21,7 @@ export type HashPolicy =
 
 /** Compiles a route's hash policies; problems are pushed to `errors`. */
 export function compileHashPolicies(
-  list: readonly HashPolicyLike[] | undefined,
+  list: readonly envoy.HashPolicy[] | undefined,
   where: string,
   errors: string[],
 ): readonly HashPolicy[] {

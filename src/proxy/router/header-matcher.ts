@@ -3,6 +3,8 @@
  * without allocating (except to join a header sent several times).
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-headermatcher
  */
+
+import type { envoy } from '../../xds/index.js';
 import { int64 } from './duration.js';
 import type { RouteRequest } from './route.js';
 import {
@@ -13,7 +15,6 @@ import {
   type StringMatch,
   type StringMatchResult,
 } from './string-matcher.js';
-import type { HeaderMatcherLike, QueryParameterMatcherLike } from './xds-route-types.js';
 
 /** Where a header matcher reads its value: Envoy's pseudo-headers map to request fields. */
 export type HeaderSource = 'method' | 'authority' | 'path' | 'header';
@@ -57,7 +58,7 @@ function fail(name: string, r: { error: string }): HeaderMatchResult {
 }
 
 /** Compiles a HeaderMatcher, with its legacy `*_match` specifiers. */
-export function compileHeaderMatcher(h: HeaderMatcherLike): HeaderMatchResult {
+export function compileHeaderMatcher(h: envoy.HeaderMatcher): HeaderMatchResult {
   const raw = h.name ?? '';
   if (raw.length === 0) return { ok: false, error: 'header matcher without a name' };
   const name = raw.toLowerCase();
@@ -195,7 +196,7 @@ export class QueryMatch {
 
 export type QueryMatchResult = { ok: true; match: QueryMatch } | { ok: false; error: string };
 
-export function compileQueryMatcher(q: QueryParameterMatcherLike): QueryMatchResult {
+export function compileQueryMatcher(q: envoy.QueryParameterMatcher): QueryMatchResult {
   const name = q.name ?? '';
   if (name.length === 0) return { ok: false, error: 'query parameter matcher without a name' };
   if (q.string_match === undefined || q.present_match === true) {

@@ -33,4 +33,3 @@ export {
 } from './route.js';
 export { DEFAULT_ROUTE_TIMEOUT_MS } from './route-action.js';
 export { type CompileResult, compileRouteTable, type RouteTable } from './route-table.js';
-export type * from './xds-route-types.js';

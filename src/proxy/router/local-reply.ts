@@ -4,15 +4,16 @@
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-directresponseaction
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-redirectaction
  */
+
+import type { envoy } from '../../xds/index.js';
 import { portStart } from './authority.js';
 import type { PathMatch } from './path-matcher.js';
 import { pathLength } from './path-matcher.js';
 import { compilePathRewrite } from './path-rewrite.js';
 import type { DirectResponseRoute, RedirectRoute, RouteRequest } from './route.js';
-import type { DirectResponseActionLike, RedirectActionLike } from './xds-route-types.js';
 
 export function compileDirectResponse(
-  d: DirectResponseActionLike,
+  d: envoy.DirectResponseAction,
   name: string,
   virtualHost: string,
   where: string,
@@ -52,7 +53,7 @@ const REDIRECT_CODES: ReadonlyMap<string | number, number> = new Map<string | nu
 ]);
 
 export function compileRedirect(
-  r: RedirectActionLike,
+  r: envoy.RedirectAction,
   match: PathMatch,
   name: string,
   virtualHost: string,

@@ -1,10 +1,10 @@
+import type { envoy } from '../../xds/index.js';
 /**
  * Request mirroring (RouteAction.request_mirror_policies), compiled once per route: which
  * cluster gets a shadow copy of the route's requests, for what share of them, and whether the
  * shadow's authority gets Envoy's `-shadow` suffix.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-routeaction-requestmirrorpolicy
  */
-import type { FractionalPercentLike, RequestMirrorPolicyLike } from './xds-route-types.js';
 
 export interface MirrorPolicy {
   /** The shadow cluster; '' when `clusterHeader` names it per request. */
@@ -25,7 +25,7 @@ const ALL = { numerator: 1, denominator: 1 } as const;
 
 /** The route's mirror policies, frozen; undefined when it has none (the common case). */
 export function compileMirrorPolicies(
-  policies: readonly RequestMirrorPolicyLike[] | undefined,
+  policies: readonly envoy.RequestMirrorPolicy[] | undefined,
   where: string,
   errors: string[],
 ): readonly MirrorPolicy[] | undefined {
@@ -58,7 +58,7 @@ export function compileMirrorPolicies(
 }
 
 function readFraction(
-  f: FractionalPercentLike | undefined,
+  f: envoy.FractionalPercent | undefined,
   at: string,
   errors: string[],
 ): { numerator: number; denominator: number } | undefined {

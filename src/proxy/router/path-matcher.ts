@@ -5,8 +5,8 @@
  */
 
 import type { Re2Regex } from '../../regex/index.js';
+import type { envoy } from '../../xds/index.js';
 import { asciiLower, compileRegexMatcher, regionEqualsIgnoreCase } from './string-matcher.js';
-import type { RouteMatchLike } from './xds-route-types.js';
 
 export type PathMatchKind = 'prefix' | 'exact' | 'regex' | 'separated-prefix';
 
@@ -23,16 +23,15 @@ export class PathMatch {
 export type PathMatchResult = { ok: true; match: PathMatch } | { ok: false; error: string };
 
 /** Match fields that would change which requests match, and that the router cannot honour. */
-const UNSUPPORTED: readonly (keyof RouteMatchLike)[] = [
+const UNSUPPORTED: readonly (keyof envoy.RouteMatch)[] = [
   'connect_matcher',
   'path_match_policy',
   'runtime_fraction',
   'tls_context',
   'dynamic_metadata',
-  'filter_state',
 ];
 
-export function compilePathMatch(m: RouteMatchLike | undefined): PathMatchResult {
+export function compilePathMatch(m: envoy.RouteMatch | undefined): PathMatchResult {
   if (!m) return { ok: false, error: 'route has no match' };
   for (const field of UNSUPPORTED) {
     if (m[field] !== undefined) return { ok: false, error: `match.${field} is not supported` };

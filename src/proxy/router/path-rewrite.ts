@@ -5,10 +5,10 @@
  */
 
 import type { Re2Regex } from '../../regex/index.js';
+import type { envoy } from '../../xds/index.js';
 import type { PathMatch } from './path-matcher.js';
 import { pathLength } from './path-matcher.js';
 import { compileRegexMatcher } from './string-matcher.js';
-import type { RegexMatchAndSubstituteLike } from './xds-route-types.js';
 
 export type PathRewriteKind = 'prefix' | 'whole-path' | 'regex';
 
@@ -74,7 +74,7 @@ export type PathRewriteResult =
 export function compilePathRewrite(
   match: PathMatch,
   prefixRewrite: string | undefined,
-  regexRewrite: RegexMatchAndSubstituteLike | undefined,
+  regexRewrite: envoy.RegexMatchAndSubstitute | undefined,
 ): PathRewriteResult {
   const hasPrefix = prefixRewrite !== undefined && prefixRewrite !== '';
   if (hasPrefix && regexRewrite !== undefined) {

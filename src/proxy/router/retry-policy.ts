@@ -4,6 +4,8 @@
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-retrypolicy
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/router_filter#x-envoy-retry-on
  */
+
+import type { envoy } from '../../xds/index.js';
 import { int64, readDurationMs } from './duration.js';
 import {
   compileHeaderMatcher,
@@ -12,7 +14,6 @@ import {
   matchHeaderValue,
 } from './header-matcher.js';
 import type { RequestHeaders } from './route.js';
-import type { RetryPolicyLike } from './xds-route-types.js';
 
 /** Retry conditions as bits, one per name Envoy accepts in `retry_on`. */
 export const RETRY_ON = Object.freeze({
@@ -105,7 +106,7 @@ export function parseRetryOn(s: string | undefined): RetryOnResult {
 
 /** Compiles a RetryPolicy; problems are pushed to `errors` and give undefined. */
 export function compileRetryPolicy(
-  r: RetryPolicyLike,
+  r: envoy.RetryPolicy,
   where: string,
   errors: string[],
 ): RetryPolicy | undefined {

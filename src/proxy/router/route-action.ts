@@ -4,6 +4,8 @@
  * ms, retry policy, hashing and rewrites.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-routeaction
  */
+
+import type { envoy } from '../../xds/index.js';
 import { readDurationMs } from './duration.js';
 import { compileHashPolicies, type HashPolicy } from './hash-policy.js';
 import { compileMirrorPolicies, type MirrorPolicy } from './mirror-policy.js';
@@ -12,7 +14,6 @@ import { compilePathRewrite, type PathRewrite } from './path-rewrite.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { compileRetryPolicy } from './retry-policy.js';
 import type { ForwardRoute, RouteRequest } from './route.js';
-import type { RouteActionLike } from './xds-route-types.js';
 
 /** Envoy's route timeout when RouteAction.timeout is unset. */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
@@ -111,7 +112,7 @@ interface ClusterChoice {
 }
 
 function clusterChoice(
-  a: RouteActionLike,
+  a: envoy.RouteAction,
   where: string,
   errors: string[],
 ): ClusterChoice | undefined {
@@ -161,7 +162,7 @@ function clusterChoice(
  * used only when the route has none (Envoy does not merge the two).
  */
 export function compileForwardRoute(
-  a: RouteActionLike,
+  a: envoy.RouteAction,
   name: string,
   virtualHost: string,
   match: PathMatch,

@@ -4,6 +4,8 @@
  * allocates at most the path without its query (only when there is a query).
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/http/http_routing
  */
+
+import type { envoy } from '../../xds/index.js';
 import {
   compileHeaderMatcher,
   compileQueryMatcher,
@@ -18,7 +20,6 @@ import { compileRetryPolicy, type RetryPolicy } from './retry-policy.js';
 import type { MatchedRoute, RouteRequest } from './route.js';
 import { compileForwardRoute } from './route-action.js';
 import { buildVirtualHostIndex, type VirtualHostIndex } from './virtual-host-index.js';
-import type { RouteConfigurationLike, RouteLike, VirtualHostLike } from './xds-route-types.js';
 
 export interface RouteTable {
   /** The RouteConfiguration's name. */
@@ -109,7 +110,7 @@ function queryOf(full: string, pathEnd: number): string {
 }
 
 function compileRoute(
-  r: RouteLike,
+  r: envoy.Route,
   index: number,
   vhost: string,
   vhostRetry: RetryPolicy | undefined,
@@ -169,7 +170,7 @@ function compileRoute(
   );
 }
 
-function compileVirtualHost(v: VirtualHostLike, errors: string[]): CompiledVirtualHost {
+function compileVirtualHost(v: envoy.VirtualHost, errors: string[]): CompiledVirtualHost {
   const name = v.name ?? '';
   const retry =
     v.retry_policy === undefined
@@ -192,7 +193,7 @@ function compileVirtualHost(v: VirtualHostLike, errors: string[]): CompiledVirtu
  * it (each problem naming its virtual host and route), so the caller can NACK the update
  * and keep the table it has.
  */
-export function compileRouteTable(rc: RouteConfigurationLike): CompileResult {
+export function compileRouteTable(rc: envoy.RouteConfiguration): CompileResult {
   const errors: string[] = [];
   const vhosts = (rc.virtual_hosts ?? []).map((v) => ({
     name: v.name ?? '',

@@ -7,7 +7,7 @@
  * refuses (a backreference, lookaround) is refused here, as Envoy NACKs it.
  */
 import { compileRe2, type Re2Regex, type Re2Result } from '../../regex/index.js';
-import type { RegexMatcherLike, StringMatcherLike } from './xds-route-types.js';
+import type { envoy } from '../../xds/index.js';
 
 export type RegexResult = Re2Result;
 
@@ -19,7 +19,10 @@ export function compileFullMatchRegex(pattern: string, global = false): RegexRes
   return compileRe2(pattern, global ? 'global' : 'full');
 }
 
-export function compileRegexMatcher(m: RegexMatcherLike | undefined, global = false): RegexResult {
+export function compileRegexMatcher(
+  m: envoy.RegexMatcher | undefined,
+  global = false,
+): RegexResult {
   return compileFullMatchRegex(m?.regex ?? '', global);
 }
 
@@ -96,13 +99,13 @@ export function literalMatch(
   };
 }
 
-export function regexMatch(m: RegexMatcherLike | undefined): StringMatchResult {
+export function regexMatch(m: envoy.RegexMatcher | undefined): StringMatchResult {
   const r = compileRegexMatcher(m);
   return r.ok ? { ok: true, match: new StringMatch('regex', '', false, r.regex) } : r;
 }
 
 /** Compiles a StringMatcher; exactly one of its match patterns must be set. */
-export function compileStringMatcher(m: StringMatcherLike | undefined): StringMatchResult {
+export function compileStringMatcher(m: envoy.StringMatcher | undefined): StringMatchResult {
   if (!m) return { ok: false, error: 'string matcher is missing' };
   const ic = m.ignore_case === true;
   const set = [m.exact, m.prefix, m.suffix, m.contains, m.safe_regex].filter(

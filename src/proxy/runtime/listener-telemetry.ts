@@ -10,7 +10,7 @@
  * - `metadata.filter_metadata.ferry.trace_propagation`: the propagation formats.
  * "Not said" (undefined) leaves the decision to the sidecar's flags. Read at config time only.
  */
-import { type ProtoStruct, structToJson } from '../../xds/index.js';
+import { type envoy, structToJson, types, unpackAny } from '../../xds/index.js';
 import type { ProxyConfig } from '../../xds-client/index.js';
 import type { Propagation } from '../tracing/index.js';
 
@@ -38,58 +38,11 @@ export interface ListenerTelemetrySpec {
   readonly peerMetadata?: boolean;
 }
 
-const OPENTELEMETRY = 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig';
-const FILE_LOG = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
-const STDOUT_LOG = 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog';
-const HCM =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 const PROPAGATIONS: readonly Propagation[] = ['w3c', 'b3', 'b3multi'];
-
-interface SocketAddressLike {
-  readonly address?: string;
-  readonly port_value?: number;
-}
-
-interface OpenTelemetryLike {
-  readonly '@type'?: string;
-  readonly service_name?: string;
-  readonly http_service?: { readonly http_uri?: { readonly uri?: string } };
-  readonly grpc_service?: {
-    readonly envoy_grpc?: { readonly cluster_name?: string; readonly authority?: string };
-    readonly google_grpc?: { readonly target_uri?: string };
-  };
-}
-
-/** The fields of HCM and tcp_proxy read here. */
-export interface TelemetryFilterLike {
-  readonly '@type'?: string;
-  readonly tracing?: {
-    readonly random_sampling?: { readonly value?: number };
-    readonly provider?: { readonly typed_config?: OpenTelemetryLike };
-  };
-  readonly access_log?: ReadonlyArray<{
-    readonly typed_config?: { readonly '@type'?: string; readonly path?: string };
-  }>;
-}
-
-interface MetadataLike {
-  readonly filter_metadata?: Readonly<Record<string, ProtoStruct>>;
-}
 
 /** The address of a STATIC/STRICT_DNS cluster's first endpoint, as host:port. */
 function clusterAddress(clusters: ProxyConfig['clusters'], name: string): string | undefined {
-  const value = clusters.get(name)?.value as
-    | {
-        load_assignment?: {
-          endpoints?: Array<{
-            lb_endpoints?: Array<{
-              endpoint?: { address?: { socket_address?: SocketAddressLike } };
-            }>;
-          }>;
-        };
-      }
-    | undefined;
+  const value = clusters.get(name)?.value as envoy.Cluster | undefined;
   const socket =
     value?.load_assignment?.endpoints?.[0]?.lb_endpoints?.[0]?.endpoint?.address?.socket_address;
   if (!socket?.address || !socket.port_value) return undefined;
@@ -97,7 +50,7 @@ function clusterAddress(clusters: ProxyConfig['clusters'], name: string): string
   return `${host}:${socket.port_value}`;
 }
 
-function readPropagation(metadata: MetadataLike | undefined): Propagation[] {
+function readPropagation(metadata: envoy.Metadata | undefined): Propagation[] {
   const values = structToJson(metadata?.filter_metadata?.ferry).trace_propagation;
   if (!Array.isArray(values)) return ['w3c'];
   const out: Propagation[] = [];
@@ -110,14 +63,18 @@ function readPropagation(metadata: MetadataLike | undefined): Propagation[] {
 }
 
 function readTracing(
-  filter: TelemetryFilterLike,
-  metadata: MetadataLike | undefined,
+  filter: envoy.HttpConnectionManager,
+  metadata: envoy.Metadata | undefined,
   clusters: ProxyConfig['clusters'] | undefined,
 ): TracingSpec | undefined {
   const t = filter.tracing;
-  const otel = t?.provider?.typed_config;
-  if (!t || otel?.['@type'] !== OPENTELEMETRY) return undefined;
-  const percent = t.random_sampling?.value ?? 100;
+  const otel = unpackAny<envoy.OpenTelemetryConfig>(
+    t?.provider?.typed_config,
+    types.OPENTELEMETRY_CONFIG,
+  );
+  if (!t || !otel) return undefined;
+  // A double: the codec renders NaN and the infinities as strings.
+  const percent = Number(t.random_sampling?.value ?? 100);
   if (!(percent >= 0 && percent <= 100)) {
     throw new Error(`tracing random_sampling ${percent} is not a percentage (0..100)`);
   }
@@ -145,15 +102,16 @@ function readTracing(
   };
 }
 
-function readAccessLog(filter: TelemetryFilterLike): AccessLogTarget | undefined {
-  const loggers = filter.access_log;
+function readAccessLog(
+  loggers: readonly envoy.AccessLog[] | undefined,
+): AccessLogTarget | undefined {
   if (!loggers || loggers.length === 0) return undefined;
   for (const l of loggers) {
-    const config = l.typed_config;
-    if (config?.['@type'] === STDOUT_LOG) return '-';
-    if (config?.['@type'] === FILE_LOG && config.path) {
-      if (config.path === '/dev/null') return ACCESS_LOG_OFF;
-      return config.path === '/dev/stdout' ? '-' : config.path;
+    if (unpackAny(l.typed_config, types.STDOUT_ACCESS_LOG)) return '-';
+    const file = unpackAny<envoy.FileAccessLog>(l.typed_config, types.FILE_ACCESS_LOG);
+    if (file?.path) {
+      if (file.path === '/dev/null') return ACCESS_LOG_OFF;
+      return file.path === '/dev/stdout' ? '-' : file.path;
     }
   }
   // Loggers of kinds this sidecar does not write (gRPC, OpenTelemetry): no local log.
@@ -166,21 +124,22 @@ function readAccessLog(filter: TelemetryFilterLike): AccessLogTarget | undefined
  * named by cluster; without it (validation of one resource) the address is not looked up.
  */
 export function readListenerTelemetry(
-  filters: Iterable<TelemetryFilterLike>,
-  metadata: object | undefined,
+  filters: Iterable<envoy.Any>,
+  metadata: envoy.Metadata | undefined,
   clusters?: ProxyConfig['clusters'],
 ): ListenerTelemetrySpec {
-  const ferry = structToJson((metadata as MetadataLike | undefined)?.filter_metadata?.ferry);
+  const ferry = structToJson(metadata?.filter_metadata?.ferry);
   const clusterId = ferry.cluster_id;
   const named = {
     ...(typeof clusterId === 'string' && clusterId ? { clusterName: clusterId } : {}),
     ...(ferry.peer_metadata === false ? { peerMetadata: false } : {}),
   };
   for (const f of filters) {
-    if (f['@type'] !== HCM && f['@type'] !== TCP_PROXY) continue;
-    const tracing =
-      f['@type'] === HCM ? readTracing(f, metadata as MetadataLike, clusters) : undefined;
-    const accessLog = readAccessLog(f);
+    const hcm = unpackAny<envoy.HttpConnectionManager>(f, types.HTTP_CONNECTION_MANAGER);
+    const tcp = hcm ? undefined : unpackAny<envoy.TcpProxy>(f, types.TCP_PROXY);
+    if (!hcm && !tcp) continue;
+    const tracing = hcm ? readTracing(hcm, metadata, clusters) : undefined;
+    const accessLog = readAccessLog((hcm ?? tcp)?.access_log);
     return {
       ...(tracing ? { tracing } : {}),
       ...(accessLog !== undefined ? { accessLog } : {}),

@@ -3,7 +3,7 @@
  * inbound listeners and runtime clusters, built once per xDS update and swapped in whole.
  * Pieces whose resources did not change are reused from the previous build.
  */
-import { types } from '../../xds/index.js';
+import { type envoy, types, unpackAny } from '../../xds/index.js';
 import type { ProxyConfig, ResourceEntry } from '../../xds-client/index.js';
 import {
   buildCluster,
@@ -24,27 +24,16 @@ import {
   parseClusterLb,
 } from '../lb/index.js';
 import { compileLocalRateLimit, type LocalRateLimiter } from '../ratelimit/index.js';
-import {
-  compileRouteTable,
-  type RouteConfigurationLike,
-  type RouteTable,
-} from '../router/index.js';
+import { compileRouteTable, type RouteTable } from '../router/index.js';
 import { type SecureContextSource, spiffeVerifier } from '../tls/index.js';
 import {
-  type ClusterTlsLike,
   compileInboundPolicy,
   compileUpstreamTls,
   type InboundPolicy,
-  type ListenerTlsLike,
-  type MetadataLike,
   type UpstreamTlsSettings,
 } from '../tls-policy/index.js';
 import type { UpstreamTls } from '../upstream/index.js';
-import {
-  type ListenerTelemetrySpec,
-  readListenerTelemetry,
-  type TelemetryFilterLike,
-} from './listener-telemetry.js';
+import { type ListenerTelemetrySpec, readListenerTelemetry } from './listener-telemetry.js';
 import {
   compileOutboundDestinations,
   NO_DESTINATIONS,
@@ -88,7 +77,7 @@ function listenerTelemetry(
 ): ListenerTelemetrySpec {
   return readListenerTelemetry(
     networkFilters(listener),
-    (listener as { metadata?: object } | undefined)?.metadata,
+    (listener as envoy.Listener | undefined)?.metadata,
     clusters,
   );
 }
@@ -104,36 +93,12 @@ export interface OriginalDstCluster {
 const isOriginalDst = (cluster: { readonly type?: unknown }) =>
   cluster.type === 'ORIGINAL_DST' || cluster.type === 4;
 
-const LOCAL_RATE_LIMIT =
-  'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
-
-/** The typed_config of a listener's network filter: the fields of HCM and tcp_proxy read here. */
-interface NetworkFilterLike {
-  readonly '@type'?: string;
-  readonly rds?: { readonly route_config_name?: string };
-  readonly http_filters?: ReadonlyArray<{ readonly typed_config?: { readonly '@type'?: string } }>;
-  readonly cluster?: string;
-  readonly idle_timeout?: { readonly seconds?: number | string; readonly nanos?: number };
-  readonly tracing?: TelemetryFilterLike['tracing'];
-  readonly access_log?: TelemetryFilterLike['access_log'];
-}
-
-interface ListenerLike {
-  readonly filter_chains?: ReadonlyArray<{
-    readonly filter_chain_match?: object;
-    readonly filters?: ReadonlyArray<{ readonly typed_config?: NetworkFilterLike }>;
-  }>;
-}
-
 /**
  * The network filters of a listener's chains, in order (config time only); with `defaultOnly`,
  * of the chains without a filter_chain_match.
  */
-function* networkFilters(
-  listener: object | undefined,
-  defaultOnly = false,
-): Generator<NetworkFilterLike> {
-  for (const chain of (listener as ListenerLike | undefined)?.filter_chains ?? []) {
+function* networkFilters(listener: object | undefined, defaultOnly = false): Generator<envoy.Any> {
+  for (const chain of (listener as envoy.Listener | undefined)?.filter_chains ?? []) {
     const match = chain.filter_chain_match;
     if (defaultOnly && match && Object.keys(match).length > 0) continue;
     for (const f of chain.filters ?? []) if (f.typed_config) yield f.typed_config;
@@ -143,9 +108,10 @@ function* networkFilters(
 /** The local_ratelimit config of a listener's HTTP connection manager, if it has one. */
 function listenerRateLimit(listener: object | undefined): object | undefined {
   for (const t of networkFilters(listener)) {
-    if (t['@type'] !== HCM) continue;
-    for (const h of t.http_filters ?? []) {
-      if (h.typed_config?.['@type'] === LOCAL_RATE_LIMIT) return h.typed_config;
+    const hcm = unpackAny<envoy.HttpConnectionManager>(t, HCM);
+    for (const h of hcm?.http_filters ?? []) {
+      const limit = unpackAny<envoy.LocalRateLimit>(h.typed_config, types.LOCAL_RATE_LIMIT);
+      if (limit) return limit;
     }
   }
   return undefined;
@@ -161,8 +127,9 @@ export interface TcpRoute {
 /** The first tcp_proxy of a listener's filter chains, if any. */
 export function listenerTcpRoute(listener: object | undefined): TcpRoute | undefined {
   for (const t of networkFilters(listener)) {
-    if (t['@type'] !== types.TCP_PROXY || !t.cluster) continue;
-    return { cluster: t.cluster, idleTimeoutMs: tcpIdleTimeoutMs(t.idle_timeout) };
+    const tcp = unpackAny<envoy.TcpProxy>(t, types.TCP_PROXY);
+    if (!tcp?.cluster) continue;
+    return { cluster: tcp.cluster, idleTimeoutMs: tcpIdleTimeoutMs(tcp.idle_timeout) };
   }
   return undefined;
 }
@@ -173,10 +140,12 @@ export function listenerTcpRoute(listener: object | undefined): TcpRoute | undef
  */
 export function listenerRouteName(listener: object | undefined): string | undefined {
   for (const t of networkFilters(listener, true)) {
-    if (t['@type'] === HCM) return t.rds?.route_config_name;
+    const hcm = unpackAny<envoy.HttpConnectionManager>(t, HCM);
+    if (hcm) return hcm.rds?.route_config_name;
   }
   for (const t of networkFilters(listener)) {
-    if (t['@type'] === HCM) return t.rds?.route_config_name;
+    const hcm = unpackAny<envoy.HttpConnectionManager>(t, HCM);
+    if (hcm) return hcm.rds?.route_config_name;
   }
   return undefined;
 }
@@ -186,7 +155,7 @@ export function validateResource(typeUrl: string, name: string, value: object): 
   const tlsError = validateTls(typeUrl, name, value);
   if (tlsError) return tlsError;
   if (typeUrl.endsWith('.RouteConfiguration')) {
-    const r = compileRouteTable(value as RouteConfigurationLike);
+    const r = compileRouteTable(value as envoy.RouteConfiguration);
     return r.ok ? undefined : r.error;
   }
   if (typeUrl.endsWith('.Cluster')) {
@@ -215,12 +184,12 @@ function validateTls(typeUrl: string, name: string, value: object): string | und
       listenerTelemetry(value);
     }
     if (typeUrl.endsWith('.Cluster')) {
-      compileUpstreamTls(value as ClusterTlsLike);
+      compileUpstreamTls(value as envoy.Cluster);
       parseHealthCheck(value as ClusterResource);
     } else if (typeUrl.endsWith('.Listener')) {
       // The outbound listener's chains match on destinations, not on TLS.
       if (name === VIRTUAL_OUTBOUND) compileOutboundDestinations(value);
-      else compileInboundPolicy(value as ListenerTlsLike);
+      else compileInboundPolicy(value as envoy.Listener);
     }
   } catch (err) {
     return (err as Error).message;
@@ -245,7 +214,7 @@ function upstreamTls(
  * cluster's transport_socket_matches, the workload's context and a SPIFFE check of the peer.
  */
 function hostTlsOf(
-  resource: ClusterTlsLike,
+  resource: envoy.Cluster,
   hosts: readonly Host[],
   certificates: SecureContextSource,
 ): ReadonlyMap<Host, UpstreamTls> | undefined {
@@ -254,7 +223,7 @@ function hostTlsOf(
   const bySettings = new Map<UpstreamTlsSettings, UpstreamTls>();
   const out = new Map<Host, UpstreamTls>();
   for (const host of hosts) {
-    const settings = policy.forEndpoint(host.metadata as MetadataLike | undefined);
+    const settings = policy.forEndpoint(host.metadata as envoy.Metadata | undefined);
     if (!settings) continue;
     let tls = bySettings.get(settings);
     if (!tls) {
@@ -272,7 +241,7 @@ function originalDstCluster(
   certificates: SecureContextSource | undefined,
 ): OriginalDstCluster {
   const settings = certificates
-    ? compileUpstreamTls(resource as ClusterTlsLike).forEndpoint(undefined)
+    ? compileUpstreamTls(resource as envoy.Cluster).forEndpoint(undefined)
     : undefined;
   return {
     name: resource.name,
@@ -304,7 +273,7 @@ export function compileRuntime(
       tables.set(name, before);
       continue;
     }
-    const r = compileRouteTable(entry.value as RouteConfigurationLike);
+    const r = compileRouteTable(entry.value as envoy.RouteConfiguration);
     if (r.ok) tables.set(name, { version: entry.version, table: r.table });
     else errors.push(r.error);
   }
@@ -335,7 +304,7 @@ export function compileRuntime(
     }
     try {
       const hostTls = certificates
-        ? hostTlsOf(entry.value as ClusterTlsLike, built.cluster.hostSet.hosts, certificates)
+        ? hostTlsOf(entry.value as envoy.Cluster, built.cluster.hostSet.hosts, certificates)
         : undefined;
       // Set on the built object, not on a copy: outlier ejections and health checks rebuild
       // the balancer of that object, and the data path must read the same one.
@@ -358,7 +327,7 @@ export function compileRuntime(
   }
   if (inboundListener) {
     try {
-      inboundPolicy = compileInboundPolicy(inboundListener as ListenerTlsLike);
+      inboundPolicy = compileInboundPolicy(inboundListener as envoy.Listener);
     } catch (err) {
       errors.push(`listener ${VIRTUAL_INBOUND}: ${(err as Error).message}`);
     }

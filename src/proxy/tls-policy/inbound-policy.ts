@@ -10,27 +10,13 @@
  * - plaintext only: DISABLE.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto
  */
-import {
-  compileRbac,
-  HTTP_RBAC_TYPE,
-  NETWORK_RBAC_TYPE,
-  RbacConfigError,
-  type RbacEngine,
-  type RbacFilterLike,
-} from '../rbac/index.js';
-import {
-  type CommonTlsSettings,
-  DOWNSTREAM_TLS_CONTEXT,
-  parseCommonTlsContext,
-  tlsContextOf,
-} from './tls-context.js';
+
+import { anyType, anyTypeUrl, type envoy, types, unpackAny } from '../../xds/index.js';
+import { compileRbac, RbacConfigError, type RbacEngine, type RbacFilter } from '../rbac/index.js';
+import { type CommonTlsSettings, parseCommonTlsContext, tlsContextOf } from './tls-context.js';
 import { TlsPolicyError } from './tls-policy-error.js';
-import type { FilterChainLike, FilterLike, ListenerTlsLike } from './xds-tls-types.js';
 
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
-
-const HCM_TYPE =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 /** The TLS an inbound port presents. */
 export interface DownstreamTlsSettings extends CommonTlsSettings {
@@ -65,30 +51,35 @@ interface ChainInfo {
   readonly field: string;
   readonly tls: DownstreamTlsSettings | undefined;
   readonly http: boolean;
-  readonly httpRbac: RbacFilterLike[];
-  readonly networkRbac: RbacFilterLike[];
+  readonly httpRbac: RbacFilter[];
+  readonly networkRbac: RbacFilter[];
   /** Where each RBAC filter's typed config is, for errors. */
   readonly httpRbacFields: string[];
   readonly networkRbacFields: string[];
 }
 
-function rbacConfig(f: FilterLike, type: string, field: string): RbacFilterLike | undefined {
-  const t = f.typed_config?.['@type'];
-  if (t === type) return f.typed_config as RbacFilterLike;
-  const name = type === HTTP_RBAC_TYPE ? 'envoy.filters.http.rbac' : 'envoy.filters.network.rbac';
-  if (t === undefined && f.name === name) {
+/** A network filter or an HCM's HTTP filter: a name and a typed config. */
+interface NamedFilter {
+  readonly name?: string;
+  readonly typed_config?: envoy.Any;
+}
+
+function rbacConfig(f: NamedFilter, type: string, field: string): RbacFilter | undefined {
+  const config = unpackAny<envoy.HttpRbac | envoy.NetworkRbac>(f.typed_config, type);
+  if (config) return config;
+  const name = type === types.HTTP_RBAC ? 'envoy.filters.http.rbac' : 'envoy.filters.network.rbac';
+  if (anyType(f.typed_config) === undefined && f.name === name) {
     throw new TlsPolicyError(
       `${field}.typed_config`,
-      `could not be decoded (type ${String(f.typed_config?.type_url)})`,
+      `could not be decoded (type ${String(anyTypeUrl(f.typed_config))})`,
     );
   }
   return undefined;
 }
 
-function readChain(chain: FilterChainLike, field: string): ChainInfo {
+function readChain(chain: envoy.FilterChain, field: string): ChainInfo {
   const match = chain.filter_chain_match ?? {};
-  for (const key of Object.keys(match)) {
-    const v = match[key];
+  for (const [key, v] of Object.entries(match)) {
     if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
     if (!KNOWN_MATCH.has(key))
       throw new TlsPolicyError(
@@ -96,9 +87,9 @@ function readChain(chain: FilterChainLike, field: string): ChainInfo {
         'is not supported by the sidecar',
       );
   }
-  const ctx = tlsContextOf(
+  const ctx = tlsContextOf<envoy.DownstreamTlsContext>(
     chain.transport_socket,
-    DOWNSTREAM_TLS_CONTEXT,
+    types.DOWNSTREAM_TLS_CONTEXT,
     `${field}.transport_socket`,
   );
   if (!ctx && match.transport_protocol === 'tls') {
@@ -114,24 +105,27 @@ function readChain(chain: FilterChainLike, field: string): ChainInfo {
     ),
     requireClientCert: ctx.require_client_certificate?.value === true,
   };
-  const httpRbac: RbacFilterLike[] = [];
-  const networkRbac: RbacFilterLike[] = [];
+  const httpRbac: RbacFilter[] = [];
+  const networkRbac: RbacFilter[] = [];
   const httpRbacFields: string[] = [];
   const networkRbacFields: string[] = [];
   let http = false;
   (chain.filters ?? []).forEach((f, i) => {
     const at = `${field}.filters[${i}]`;
-    const network = rbacConfig(f, NETWORK_RBAC_TYPE, at);
+    const network = rbacConfig(f, types.NETWORK_RBAC, at);
     if (network) {
       networkRbac.push(network);
       networkRbacFields.push(`${at}.typed_config`);
     }
-    if (f.typed_config?.['@type'] !== HCM_TYPE) return;
+    const hcm = unpackAny<envoy.HttpConnectionManager>(
+      f.typed_config,
+      types.HTTP_CONNECTION_MANAGER,
+    );
+    if (!hcm) return;
     http = true;
-    const httpFilters = (f.typed_config.http_filters ?? []) as FilterLike[];
-    httpFilters.forEach((h, j) => {
+    (hcm.http_filters ?? []).forEach((h, j) => {
       const hf = `${at}.typed_config.http_filters[${j}]`;
-      const config = rbacConfig(h, HTTP_RBAC_TYPE, hf);
+      const config = rbacConfig(h, types.HTTP_RBAC, hf);
       if (config) {
         httpRbac.push(config);
         httpRbacFields.push(`${hf}.typed_config`);
@@ -149,7 +143,7 @@ function readChain(chain: FilterChainLike, field: string): ChainInfo {
   };
 }
 
-function compileEngine(filters: RbacFilterLike[], field: readonly string[]): RbacEngine {
+function compileEngine(filters: RbacFilter[], field: readonly string[]): RbacEngine {
   try {
     return compileRbac(filters, field);
   } catch (err) {
@@ -207,10 +201,10 @@ function portPolicy(port: number, chains: readonly ChainInfo[]): InboundPortPoli
   });
 }
 
-export function compileInboundPolicy(listener: ListenerTlsLike): InboundPolicy {
+export function compileInboundPolicy(listener: envoy.Listener): InboundPolicy {
   const listenerPort = listener.address?.socket_address?.port_value ?? 0;
   const byPort = new Map<number, ChainInfo[]>();
-  const all: Array<[FilterChainLike, string]> = (listener.filter_chains ?? []).map((c, i) => [
+  const all: Array<[envoy.FilterChain, string]> = (listener.filter_chains ?? []).map((c, i) => [
     c,
     `filter_chains[${i}]`,
   ]);

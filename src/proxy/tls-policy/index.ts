@@ -18,4 +18,3 @@ export {
   type UpstreamTlsPolicy,
   type UpstreamTlsSettings,
 } from './upstream-tls.js';
-export type * from './xds-tls-types.js';

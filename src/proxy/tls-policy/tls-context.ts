@@ -6,20 +6,9 @@
  * from xDS.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/transport_sockets/tls/v3/common.proto
  */
-import { TlsPolicyError } from './tls-policy-error.js';
-import type {
-  CertificateValidationContextLike,
-  CommonTlsContextLike,
-  SdsSecretConfigLike,
-  TlsContextLike,
-  TransportSocketLike,
-} from './xds-tls-types.js';
 
-export const UPSTREAM_TLS_CONTEXT =
-  'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
-export const DOWNSTREAM_TLS_CONTEXT =
-  'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-const RAW_BUFFER = 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
+import { anyType, anyTypeUrl, type envoy, types } from '../../xds/index.js';
+import { TlsPolicyError } from './tls-policy-error.js';
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
@@ -47,7 +36,7 @@ function version(v: string | undefined, fallback: TlsVersion, field: string): Tl
   return out;
 }
 
-function sdsName(s: SdsSecretConfigLike | undefined, field: string): string {
+function sdsName(s: envoy.SdsSecretConfig | undefined, field: string): string {
   if (!s || typeof s.name !== 'string' || s.name === '') {
     throw new TlsPolicyError(field, 'needs an SDS secret name');
   }
@@ -68,15 +57,15 @@ function refuse(o: object | undefined, fields: readonly string[], at: string, wh
  * A transport socket: its TLS context, or undefined for plaintext (no socket, raw_buffer).
  * `expected` is the context type the direction needs.
  */
-export function tlsContextOf(
-  socket: TransportSocketLike | undefined,
-  expected: string,
+export function tlsContextOf<T extends envoy.UpstreamTlsContext | envoy.DownstreamTlsContext>(
+  socket: envoy.TransportSocket | undefined,
+  expected: typeof types.UPSTREAM_TLS_CONTEXT | typeof types.DOWNSTREAM_TLS_CONTEXT,
   field: string,
-): TlsContextLike | undefined {
+): T | undefined {
   if (!socket) return undefined;
   const config = socket.typed_config;
-  const type = config?.['@type'];
-  if (type === RAW_BUFFER) return undefined;
+  const type = anyType(config);
+  if (type === types.RAW_BUFFER) return undefined;
   if (config === undefined) {
     if (socket.name === 'envoy.transport_sockets.raw_buffer') return undefined;
     throw new TlsPolicyError(`${field}.typed_config`, 'is missing');
@@ -85,17 +74,17 @@ export function tlsContextOf(
     // A typed config whose proto is not loaded decodes as a bare Any.
     throw new TlsPolicyError(
       `${field}.typed_config`,
-      `could not be decoded (type ${String(config.type_url)})`,
+      `could not be decoded (type ${String(anyTypeUrl(config))})`,
     );
   }
   if (type !== expected) {
     throw new TlsPolicyError(`${field}.typed_config`, `is a ${type}; expected ${expected}`);
   }
-  return config;
+  return config as unknown as T;
 }
 
 /** The SAN values a validation context allows (URI SANs matched exactly); empty: any. */
-function allowedSans(v: CertificateValidationContextLike | undefined, at: string): string[] {
+function allowedSans(v: envoy.CertificateValidationContext | undefined, at: string): string[] {
   if (!v) return [];
   refuse(
     v,
@@ -144,7 +133,7 @@ export interface ParsedTlsContext extends CommonTlsSettings {
 }
 
 export function parseCommonTlsContext(
-  common: CommonTlsContextLike | undefined,
+  common: envoy.CommonTlsContext | undefined,
   at: string,
 ): ParsedTlsContext {
   if (!common) throw new TlsPolicyError(at, 'is missing');

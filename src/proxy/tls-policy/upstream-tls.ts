@@ -6,14 +6,8 @@
  * mTLS gives meshed endpoints TLS and the others plaintext.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/cluster/v3/cluster.proto#envoy-v3-api-field-config-cluster-v3-cluster-transport-socket-matches
  */
-import { type Json, structToJson } from '../../xds/index.js';
-import {
-  type CommonTlsSettings,
-  parseCommonTlsContext,
-  tlsContextOf,
-  UPSTREAM_TLS_CONTEXT,
-} from './tls-context.js';
-import type { ClusterTlsLike, MetadataLike, TransportSocketLike } from './xds-tls-types.js';
+import { type envoy, type Json, structToJson, types } from '../../xds/index.js';
+import { type CommonTlsSettings, parseCommonTlsContext, tlsContextOf } from './tls-context.js';
 
 /** The metadata namespace transport_socket_matches are matched against. */
 export const TRANSPORT_SOCKET_MATCH = 'envoy.transport_socket_match';
@@ -40,15 +34,15 @@ export interface UpstreamTlsPolicy {
    * The TLS for an endpoint with this metadata (its lb_endpoint's `metadata`), or undefined
    * for plaintext. Call it when endpoints change, not per request.
    */
-  forEndpoint(metadata: MetadataLike | undefined): UpstreamTlsSettings | undefined;
+  forEndpoint(metadata: envoy.Metadata | undefined): UpstreamTlsSettings | undefined;
 }
 
 function settings(
-  socket: TransportSocketLike | undefined,
+  socket: envoy.TransportSocket | undefined,
   field: string,
   source: string,
 ): UpstreamTlsSettings | undefined {
-  const ctx = tlsContextOf(socket, UPSTREAM_TLS_CONTEXT, field);
+  const ctx = tlsContextOf<envoy.UpstreamTlsContext>(socket, types.UPSTREAM_TLS_CONTEXT, field);
   if (!ctx) return undefined;
   const parsed = parseCommonTlsContext(
     ctx.common_tls_context,
@@ -64,7 +58,7 @@ function settings(
 /** Canonical text of a metadata value, so that match and endpoint compare by value. */
 const text = (v: Json): string => JSON.stringify(v);
 
-export function compileUpstreamTls(cluster: ClusterTlsLike): UpstreamTlsPolicy {
+export function compileUpstreamTls(cluster: envoy.Cluster): UpstreamTlsPolicy {
   const matches: CompiledMatch[] = (cluster.transport_socket_matches ?? []).map((m, i) => {
     const field = `transport_socket_matches[${i}]`;
     return {

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { translateMesh } from '../../../src/controlplane/translate/index.js';
 import type { MeshConfig, Service } from '../../../src/mesh/index.js';
-import {
-  compileFault,
-  FilterConfigError,
-  type HttpFaultLike,
-} from '../../../src/proxy/fault/index.js';
+import { compileFault, FilterConfigError } from '../../../src/proxy/fault/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { fullMessageType } from '../../controlplane/translate/envoy-protos.js';
 
 const HTTP_FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
@@ -26,7 +23,9 @@ const NO_HEADERS = {};
  * The per-route faults of `api`'s routes as the control plane translates them and as the
  * sidecar decodes them (through the real protos), by route name.
  */
-function translatedFaults(s: Partial<Service>): Array<[string, HttpFaultLike | undefined]> {
+function translatedFaults(
+  s: Partial<Service>,
+): Array<[string, envoy.Typed<envoy.HttpFault> | undefined]> {
   const config: MeshConfig = {
     mesh: { trustDomain: 'cluster.local', domain: 'cluster.local', mtls: 'PERMISSIVE' },
     services: [
@@ -53,10 +52,10 @@ function translatedFaults(s: Partial<Service>): Array<[string, HttpFaultLike | u
     json: true,
   });
   return decoded.virtual_hosts[0].routes.map(
-    (r: { name: string; typed_per_filter_config?: Record<string, HttpFaultLike> }) => [
-      r.name,
-      r.typed_per_filter_config?.[FAULT_FILTER],
-    ],
+    (r: {
+      name: string;
+      typed_per_filter_config?: Record<string, envoy.Typed<envoy.HttpFault>>;
+    }) => [r.name, r.typed_per_filter_config?.[FAULT_FILTER]],
   );
 }
 
@@ -139,7 +138,7 @@ describe('fault: decisions from translated mesh faults', () => {
 
 describe('fault: header conditions (HTTPFault.headers)', () => {
   const abortAll = { http_status: 503, percentage: { numerator: 100 } };
-  const when = (headers: HttpFaultLike['headers']) => compileFault({ abort: abortAll, headers });
+  const when = (headers: envoy.HttpFault['headers']) => compileFault({ abort: abortAll, headers });
   const hits = (p: ReturnType<typeof compileFault>, h: Record<string, string | string[]>) =>
     p.decide(h, () => 0) !== undefined;
 
@@ -226,7 +225,7 @@ describe('fault: configs that inject nothing, and bad configs', () => {
     );
   });
 
-  const BAD: Array<[string, HttpFaultLike, string]> = [
+  const BAD: Array<[string, envoy.Typed<envoy.HttpFault>, string]> = [
     ['an HTTP status out of range', { abort: { http_status: 700 } }, 'HTTPFault.abort.http_status'],
     ['both statuses', { abort: { http_status: 503, grpc_status: 14 } }, 'HTTPFault.abort'],
     ['no status', { abort: { percentage: { numerator: 1 } } }, 'HTTPFault.abort'],

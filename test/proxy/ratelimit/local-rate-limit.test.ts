@@ -4,10 +4,10 @@ import type { MeshConfig, Route, ServicePolicy } from '../../../src/mesh/index.j
 import { FilterConfigError } from '../../../src/proxy/fault/index.js';
 import {
   compileLocalRateLimit,
-  type LocalRateLimitLike,
   limitedStatus,
   TokenBucket,
 } from '../../../src/proxy/ratelimit/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { fullMessageType } from '../../controlplane/translate/envoy-protos.js';
 
 const LIMIT = 'envoy.filters.http.local_ratelimit';
@@ -60,7 +60,7 @@ const WORKLOAD = {
 function httpFilters(
   config: MeshConfig,
   listener: string,
-): Array<{ name: string; typed_config: LocalRateLimitLike }> {
+): Array<{ name: string; typed_config: envoy.Typed<envoy.LocalRateLimit> }> {
   const value = translateWorkload(config, WORKLOAD).resources.listeners.find(
     (l) => l.name === listener,
   )?.value;
@@ -198,7 +198,7 @@ describe('ratelimit: Envoy semantics of the other fields', () => {
     assert.equal(limitedStatus(undefined), 429);
   });
 
-  const BAD: Array<[string, LocalRateLimitLike, string]> = [
+  const BAD: Array<[string, envoy.Typed<envoy.LocalRateLimit>, string]> = [
     [
       'a fill interval under 50ms',
       { stat_prefix: 's', token_bucket: { max_tokens: 1, fill_interval: { nanos: 10_000_000 } } },

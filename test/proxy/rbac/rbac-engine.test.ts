@@ -3,12 +3,11 @@ import { translateWorkload } from '../../../src/controlplane/translate/index.js'
 import type { AuthorizationRule, MeshConfig } from '../../../src/mesh/index.js';
 import {
   compileRbac,
-  HTTP_RBAC_TYPE,
-  NETWORK_RBAC_TYPE,
   RbacConfigError,
-  type RbacFilterLike,
+  type RbacFilter,
   type RbacRequest,
 } from '../../../src/proxy/rbac/index.js';
+import { types } from '../../../src/xds/index.js';
 import { fullMessageType } from '../../controlplane/translate/envoy-protos.js';
 
 const TD = 'spiffe://cluster.local';
@@ -58,7 +57,7 @@ const RULES: AuthorizationRule[] = [
  * The RBAC filters of a sidecar in front of `api`, as the control plane translates the mesh
  * file's rules and as the sidecar decodes them (through the real protos).
  */
-function translatedFilters(rules: AuthorizationRule[], tcp = false): RbacFilterLike[] {
+function translatedFilters(rules: AuthorizationRule[], tcp = false): RbacFilter[] {
   const config: MeshConfig = {
     mesh: { trustDomain: 'cluster.local', domain: 'cluster.local', mtls: 'PERMISSIVE' },
     services: [
@@ -100,10 +99,10 @@ function translatedFilters(rules: AuthorizationRule[], tcp = false): RbacFilterL
   if (tcp)
     return filters
       .filter((f: { name: string }) => f.name === 'envoy.filters.network.rbac')
-      .map((f: { typed_config: RbacFilterLike }) => f.typed_config);
+      .map((f: { typed_config: RbacFilter }) => f.typed_config);
   return filters[0].typed_config.http_filters
     .filter((f: { name: string }) => f.name === 'envoy.filters.http.rbac')
-    .map((f: { typed_config: RbacFilterLike }) => f.typed_config);
+    .map((f: { typed_config: RbacFilter }) => f.typed_config);
 }
 
 describe('rbac: engine over translated mesh rules', () => {
@@ -114,8 +113,8 @@ describe('rbac: engine over translated mesh rules', () => {
     assert.deepEqual(
       filters.map((f) => [f['@type'], f.rules?.action ?? 'ALLOW']),
       [
-        [HTTP_RBAC_TYPE, 'DENY'],
-        [HTTP_RBAC_TYPE, 'ALLOW'],
+        [types.HTTP_RBAC, 'DENY'],
+        [types.HTTP_RBAC, 'ALLOW'],
       ],
     );
   });
@@ -197,7 +196,7 @@ describe('rbac: engine over translated mesh rules', () => {
       ],
       true,
     );
-    assert.equal(filters[0]['@type'], NETWORK_RBAC_TYPE);
+    assert.equal(filters[0]['@type'], types.NETWORK_RBAC);
     const e = compileRbac(filters);
     assert.deepEqual(e.evaluate(req(WEB, undefined, undefined)), {
       allowed: true,
@@ -351,7 +350,12 @@ describe('rbac: bad config is refused with the field named', () => {
       () => compileRbac([{ rules: { policies: { p: { permissions: [{ any: true }] } } } }]),
       'rbac.rules.policies["p"].principals',
     ],
-    ['an unknown action', () => compileRbac([{ rules: { action: 'AUDIT' } }]), 'rbac.rules.action'],
+    [
+      'an unknown action',
+      // Not an RBAC.Action name: only a hand-made object can carry one.
+      () => compileRbac([{ rules: { action: 'AUDIT' as never } }]),
+      'rbac.rules.action',
+    ],
     ['the matcher API', () => compileRbac([{ matcher: {} }]), 'rbac.matcher'],
   ];
   for (const [what, run, field] of CASES) {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { compileRouteTable, type RouteLike } from '../../../src/proxy/router/index.js';
+import { compileRouteTable } from '../../../src/proxy/router/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { compileError, request, routes, to } from './helpers.js';
 
-function withRoutes(...rs: RouteLike[]) {
+function withRoutes(...rs: envoy.Route[]) {
   return { name: 'rc', virtual_hosts: [{ name: 'web', domains: ['*'], routes: rs }] };
 }
 

@@ -5,21 +5,18 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'mocha';
-import {
-  compileRouteTable,
-  type RouteConfigurationLike,
-  rewritePath,
-} from '../../../src/proxy/router/index.js';
+import { compileRouteTable, rewritePath } from '../../../src/proxy/router/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { forward, request, table } from './helpers.js';
 
 // dist/test/proxy/router/ -> test/controlplane/translate/fixtures/ in the source tree
 const FIXTURES = new URL('../../../../test/controlplane/translate/fixtures/', import.meta.url);
 
 interface Golden {
-  resources: { routes: { name: string; value: RouteConfigurationLike }[] };
+  resources: { routes: { name: string; value: envoy.RouteConfiguration }[] };
 }
 
-function goldenRoutes(): { file: string; name: string; value: RouteConfigurationLike }[] {
+function goldenRoutes(): { file: string; name: string; value: envoy.RouteConfiguration }[] {
   const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.golden.json'));
   assert.ok(files.length > 0, 'no golden files found');
   return files.flatMap((file) => {
@@ -28,7 +25,7 @@ function goldenRoutes(): { file: string; name: string; value: RouteConfiguration
   });
 }
 
-function golden(name: string): RouteConfigurationLike {
+function golden(name: string): envoy.RouteConfiguration {
   const found = goldenRoutes().find((r) => r.name === name);
   assert.ok(found, `no route configuration ${name} in the goldens`);
   return found.value;

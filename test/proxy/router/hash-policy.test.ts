@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { type HashPolicyLike, hashInput } from '../../../src/proxy/router/index.js';
+import { hashInput } from '../../../src/proxy/router/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { compileError, forward, request, routes } from './helpers.js';
 
-function policies(hash_policy: HashPolicyLike[]) {
+function policies(hash_policy: envoy.HashPolicy[]) {
   return forward(
     routes({ name: 'r', match: { prefix: '/' }, route: { cluster: 'c', hash_policy } }).match(
       request('h'),
@@ -32,7 +33,7 @@ describe('router: hash policies', () => {
   });
 
   it('rejects a policy without a specifier or with an empty name', () => {
-    const bad = (hash_policy: HashPolicyLike[]) =>
+    const bad = (hash_policy: envoy.HashPolicy[]) =>
       compileError({
         virtual_hosts: [
           {

@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import {
-  type DirectResponseActionLike,
-  type RedirectActionLike,
-  type RedirectRoute,
-  type RouteLike,
-  redirectLocation,
-} from '../../../src/proxy/router/index.js';
+import { type RedirectRoute, redirectLocation } from '../../../src/proxy/router/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { compileError, request, routes } from './helpers.js';
 
 function redirect(
-  r: RedirectActionLike,
-  match: RouteLike['match'] = { prefix: '/' },
+  r: envoy.RedirectAction,
+  match: envoy.Route['match'] = { prefix: '/' },
 ): RedirectRoute {
   const m = routes({ name: 'r', match, redirect: r }).match(request('h', match?.prefix ?? '/'));
   assert.equal(m?.kind, 'redirect');
   return m as RedirectRoute;
 }
 
-function one(route: RouteLike) {
+function one(route: envoy.Route) {
   return { virtual_hosts: [{ name: 'v', domains: ['*'], routes: [route] }] };
 }
 
@@ -52,7 +47,7 @@ describe('router: direct responses and redirects', () => {
   });
 
   it('rejects a direct response with a bad status or a body from a file', () => {
-    const bad = (d: DirectResponseActionLike) =>
+    const bad = (d: envoy.DirectResponseAction) =>
       compileError(one({ name: 'd', match: { prefix: '/' }, direct_response: d }));
     assert.match(bad({ status: 99 }), /route #0 "d": direct_response status 99/);
     assert.match(bad({}), /direct_response status 0/);
@@ -128,10 +123,14 @@ describe('router: direct responses and redirects', () => {
   });
 
   it('rejects conflicting redirect fields and unknown codes', () => {
-    const bad = (r: RedirectActionLike) =>
+    const bad = (r: envoy.RedirectAction) =>
       compileError(one({ name: 'x', match: { prefix: '/' }, redirect: r }));
     assert.match(bad({ https_redirect: true, scheme_redirect: 'ftp' }), /mutually exclusive/);
     assert.match(bad({ path_redirect: '/a', prefix_rewrite: '/b' }), /only one of/);
-    assert.match(bad({ response_code: 'NOPE' }), /response_code NOPE/);
+    // Not a RedirectResponseCode name: only a hand-made object can carry one.
+    assert.match(
+      bad({ response_code: 'NOPE' } as unknown as envoy.RedirectAction),
+      /response_code NOPE/,
+    );
   });
 });

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import {
-  isMirrored,
-  type RequestMirrorPolicyLike,
-  shadowAuthority,
-} from '../../../src/proxy/router/index.js';
+import { isMirrored, shadowAuthority } from '../../../src/proxy/router/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { catchAll, compileError, forward, request, routes } from './helpers.js';
 
 /** The mirror policies of a route to cluster `c` with these request_mirror_policies. */
-function mirrorsOf(policies: RequestMirrorPolicyLike[] | undefined) {
+function mirrorsOf(policies: envoy.RequestMirrorPolicy[] | undefined) {
   const route = routes({
     name: 'r',
     match: { prefix: '/' },

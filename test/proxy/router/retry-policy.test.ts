@@ -5,13 +5,13 @@ import {
   parseRetryOn,
   RETRY_ON,
   type RetryPolicy,
-  type RetryPolicyLike,
   shouldRetryError,
   shouldRetryStatus,
 } from '../../../src/proxy/router/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { compileError, forward, request, routes } from './helpers.js';
 
-function policy(p: RetryPolicyLike): RetryPolicy {
+function policy(p: envoy.RetryPolicy): RetryPolicy {
   const m = forward(
     routes({ name: 'r', match: { prefix: '/' }, route: { cluster: 'c', retry_policy: p } }).match(
       request('h'),
@@ -21,7 +21,7 @@ function policy(p: RetryPolicyLike): RetryPolicy {
   return m.retry;
 }
 
-function retryError(p: RetryPolicyLike): string {
+function retryError(p: envoy.RetryPolicy): string {
   return compileError({
     virtual_hosts: [
       {
@@ -113,7 +113,7 @@ describe('router: retry policies', () => {
         per_try_timeout: { nanos: 200_000_000 },
         retry_back_off: { base_interval: { seconds: 0, nanos: 100_000_000 } },
         retriable_status_codes: [503, 429],
-        host_selection_retry_max_attempts: '3',
+        host_selection_retry_max_attempts: 3,
       });
       assert.equal(p.perTryTimeoutMs, 200);
       assert.equal(p.backoffBaseMs, 100);

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import {
-  DEFAULT_ROUTE_TIMEOUT_MS,
-  type RouteActionLike,
-  type RouteLike,
-  rewritePath,
-} from '../../../src/proxy/router/index.js';
+import { DEFAULT_ROUTE_TIMEOUT_MS, rewritePath } from '../../../src/proxy/router/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { compileError, forward, request, routes, table } from './helpers.js';
 
 /** The route compiled from `route`, as matched by a request for `probe`. */
-function action(route: RouteActionLike, match: RouteLike['match'] = { prefix: '/' }, probe = '/') {
+function action(
+  route: envoy.RouteAction,
+  match: envoy.Route['match'] = { prefix: '/' },
+  probe = '/',
+) {
   return forward(routes({ name: 'r', match, route }).match(request('h', probe)));
 }
 
@@ -72,7 +72,7 @@ describe('router: route actions', () => {
     });
 
     it('rejects no cluster, two, empty weights, weights adding up to 0', () => {
-      const bad = (route: RouteActionLike) =>
+      const bad = (route: envoy.RouteAction) =>
         compileError({
           virtual_hosts: [
             { name: 'v', domains: ['*'], routes: [{ name: 'r', match: { prefix: '/' }, route }] },
@@ -97,7 +97,7 @@ describe('router: route actions', () => {
       assert.equal(action({ cluster: 'c', timeout: { seconds: 0 } }).timeoutMs, 0);
       assert.equal(action({ cluster: 'c', timeout: {} }).timeoutMs, 0);
       assert.equal(
-        action({ cluster: 'c', timeout: { seconds: '2', nanos: 500_000_000 } }).timeoutMs,
+        action({ cluster: 'c', timeout: { seconds: 2, nanos: 500_000_000 } }).timeoutMs,
         2500,
       );
     });
@@ -131,7 +131,7 @@ describe('router: route actions', () => {
   });
 
   describe('retry policy precedence', () => {
-    const rc = (route: RouteActionLike) =>
+    const rc = (route: envoy.RouteAction) =>
       table({
         virtual_hosts: [
           {

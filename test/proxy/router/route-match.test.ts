@@ -146,7 +146,7 @@ describe('router: route matching', () => {
       assert.ok(hits({ name: 'x', suffix_match: 'b' }, { x: 'ab' }));
       assert.ok(hits({ name: 'x', contains_match: 'b' }, { x: 'abc' }));
       assert.ok(hits({ name: 'x', safe_regex_match: { regex: 'a.c' } }, { x: 'abc' }));
-      const range = { name: 'x', range_match: { start: -10, end: '10' } };
+      const range = { name: 'x', range_match: { start: -10, end: 10 } };
       assert.ok(hits(range, { x: '-10' }));
       assert.ok(hits(range, { x: ' 9 ' }));
       assert.ok(!hits(range, { x: '10' }));

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import type { RouteConfigurationLike } from '../../../src/proxy/router/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { compileError, request, table } from './helpers.js';
 
 function vhost(name: string, ...domains: string[]) {
   return { name, domains, routes: [{ name, match: { prefix: '/' }, route: { cluster: name } }] };
 }
 
-function config(...vhosts: ReturnType<typeof vhost>[]): RouteConfigurationLike {
+function config(...vhosts: ReturnType<typeof vhost>[]): envoy.RouteConfiguration {
   return { name: 'rc', virtual_hosts: vhosts };
 }
 
