@@ -30,6 +30,7 @@ export {
 } from './node-metadata.js';
 export { envoyRoot, messageType, parseEnvoyProtos, protoIncludeDirs } from './protos.js';
 export * as types from './type-urls.js';
+export { messageName } from './type-urls.js';
 export {
   type EncodedResource,
   encodeDeltaResponse,

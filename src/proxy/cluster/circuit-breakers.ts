@@ -12,6 +12,7 @@
  *
  * The state (what is in flight) outlives configuration updates; thresholds are replaced.
  */
+import type { envoy } from '../../xds/index.js';
 
 export interface BreakerThresholds {
   readonly maxConnections: number;
@@ -31,22 +32,8 @@ export const DEFAULT_THRESHOLDS: BreakerThresholds = {
   retryBudget: { percent: 20, minConcurrency: 3 },
 };
 
-/** The Cluster fields read (snake_case, as decoded from xDS). */
-export interface CircuitBreakersResource {
-  readonly circuit_breakers?: {
-    readonly thresholds?: ReadonlyArray<{
-      readonly priority?: string;
-      readonly max_connections?: { value?: number };
-      readonly max_pending_requests?: { value?: number };
-      readonly max_requests?: { value?: number };
-      readonly max_retries?: { value?: number };
-      readonly retry_budget?: {
-        readonly budget_percent?: { value?: number };
-        readonly min_retry_concurrency?: { value?: number };
-      };
-    }>;
-  };
-}
+/** The Cluster fields read. */
+export type CircuitBreakersResource = Pick<envoy.Cluster, 'circuit_breakers'>;
 
 /** The DEFAULT priority's thresholds, Envoy's defaults for what is not set. */
 export function parseThresholds(resource: CircuitBreakersResource): BreakerThresholds {
@@ -57,7 +44,8 @@ export function parseThresholds(resource: CircuitBreakersResource): BreakerThres
   const d = DEFAULT_THRESHOLDS;
   const budget = t.retry_budget
     ? {
-        percent: t.retry_budget.budget_percent?.value ?? 20,
+        // A double: the codec renders NaN and the infinities as strings.
+        percent: Number(t.retry_budget.budget_percent?.value ?? 20),
         minConcurrency: t.retry_budget.min_retry_concurrency?.value ?? 3,
       }
     : t.max_retries

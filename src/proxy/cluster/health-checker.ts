@@ -13,6 +13,7 @@
 import http from 'node:http';
 import type { SecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { durationMs, type envoy } from '../../xds/index.js';
 import type { Host } from '../lb/index.js';
 import { connectEndpoint, type UpstreamTls } from '../upstream/index.js';
 
@@ -34,33 +35,10 @@ export interface HealthCheckConfig {
   readonly healthyThreshold: number;
 }
 
-interface Duration {
-  seconds?: number | string;
-  nanos?: number;
-}
-const ms = (d: Duration | undefined, fallback: number) =>
-  d ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6 : fallback;
+const ms = (d: envoy.Duration | undefined, fallback: number) => durationMs(d) ?? fallback;
 
-/** The Cluster fields read (snake_case, as decoded from xDS). */
-export interface HealthChecksResource {
-  readonly name?: string;
-  readonly health_checks?: ReadonlyArray<{
-    readonly timeout?: Duration;
-    readonly interval?: Duration;
-    readonly unhealthy_threshold?: { value?: number };
-    readonly healthy_threshold?: { value?: number };
-    readonly http_health_check?: {
-      readonly path?: string;
-      readonly host?: string;
-      readonly expected_statuses?: ReadonlyArray<{
-        start?: number | string;
-        end?: number | string;
-      }>;
-    };
-    readonly tcp_health_check?: object;
-    readonly grpc_health_check?: { readonly service_name?: string };
-  }>;
-}
+/** The Cluster fields read. */
+export type HealthChecksResource = Pick<envoy.Cluster, 'name' | 'health_checks'>;
 
 export class HealthCheckConfigError extends Error {
   readonly code = 'FERRY_HEALTH_CHECK_INVALID';

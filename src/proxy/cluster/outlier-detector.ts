@@ -22,6 +22,8 @@
  * asked for).
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/outlier
  */
+
+import { durationMs, type envoy } from '../../xds/index.js';
 import type { Host } from '../lb/index.js';
 
 export interface OutlierConfig {
@@ -54,43 +56,10 @@ export interface OutlierConfig {
   };
 }
 
-interface Wrapped {
-  value?: number;
-}
-interface Duration {
-  seconds?: number | string;
-  nanos?: number;
-}
+/** The Cluster fields read. */
+export type OutlierDetectionResource = Pick<envoy.Cluster, 'outlier_detection'>;
 
-/** The Cluster fields read (snake_case, as decoded from xDS). */
-export interface OutlierDetectionResource {
-  readonly outlier_detection?: {
-    readonly consecutive_5xx?: Wrapped;
-    readonly enforcing_consecutive_5xx?: Wrapped;
-    readonly consecutive_gateway_failure?: Wrapped;
-    readonly enforcing_consecutive_gateway_failure?: Wrapped;
-    readonly split_external_local_origin_errors?: boolean;
-    readonly consecutive_local_origin_failure?: Wrapped;
-    readonly enforcing_consecutive_local_origin_failure?: Wrapped;
-    readonly interval?: Duration;
-    readonly base_ejection_time?: Duration;
-    readonly max_ejection_time?: Duration;
-    readonly max_ejection_percent?: Wrapped;
-    readonly enforcing_success_rate?: Wrapped;
-    readonly success_rate_minimum_hosts?: Wrapped;
-    readonly success_rate_request_volume?: Wrapped;
-    readonly success_rate_stdev_factor?: Wrapped;
-    readonly enforcing_failure_percentage?: Wrapped;
-    readonly failure_percentage_minimum_hosts?: Wrapped;
-    readonly failure_percentage_request_volume?: Wrapped;
-    readonly failure_percentage_threshold?: Wrapped;
-  };
-}
-
-function ms(d: Duration | undefined, fallback: number): number {
-  if (!d) return fallback;
-  return Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
-}
+const ms = (d: envoy.Duration | undefined, fallback: number) => durationMs(d) ?? fallback;
 
 /** The cluster's outlier detection, or undefined when it has none (Envoy: off). */
 export function parseOutlierDetection(r: OutlierDetectionResource): OutlierConfig | undefined {

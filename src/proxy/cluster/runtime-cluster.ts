@@ -2,10 +2,10 @@
  * A cluster as the data path uses it: its hosts (kept across updates so counters and
  * pools survive), its balancer (rebuilt at config time), and how to reach its hosts.
  */
+
+import { durationMs, type envoy, messageName, types, unpackAny } from '../../xds/index.js';
 import {
   buildClusterBalancer,
-  type ClusterLbConfig,
-  type ClusterLoadAssignment,
   formatLbError,
   type Host,
   HostSet,
@@ -14,17 +14,9 @@ import {
   type Random,
 } from '../lb/index.js';
 import type { UpstreamProtocol, UpstreamTls } from '../upstream/index.js';
-import {
-  CircuitBreakers,
-  type CircuitBreakersResource,
-  parseThresholds,
-} from './circuit-breakers.js';
-import { HealthChecker, type HealthChecksResource, parseHealthCheck } from './health-checker.js';
-import {
-  type OutlierDetectionResource,
-  OutlierDetector,
-  parseOutlierDetection,
-} from './outlier-detector.js';
+import { CircuitBreakers, parseThresholds } from './circuit-breakers.js';
+import { HealthChecker, parseHealthCheck } from './health-checker.js';
+import { OutlierDetector, parseOutlierDetection } from './outlier-detector.js';
 
 /** Where a cluster's ejections and returns are reported (logs, metrics). */
 export interface OutlierLog {
@@ -34,20 +26,8 @@ export interface OutlierLog {
   health?(cluster: string, host: Host, healthy: boolean, reason: string): void;
 }
 
-/** The Cluster fields the data path reads (snake_case, as decoded from xDS). */
-export interface ClusterResource
-  extends ClusterLbConfig,
-    CircuitBreakersResource,
-    OutlierDetectionResource,
-    HealthChecksResource {
-  readonly name: string;
-  readonly type?: string;
-  readonly connect_timeout?: { seconds?: number | string; nanos?: number };
-  readonly eds_cluster_config?: { service_name?: string };
-  readonly load_assignment?: ClusterLoadAssignment;
-  readonly typed_extension_protocol_options?: Record<string, Record<string, unknown>>;
-  readonly http2_protocol_options?: object;
-}
+/** A Cluster as the data path reads it: the decoded resource, which the xDS client keys by name. */
+export type ClusterResource = envoy.Cluster & { readonly name: string };
 
 export interface RuntimeCluster {
   readonly name: string;
@@ -70,7 +50,8 @@ export interface RuntimeCluster {
   readonly hostTls?: ReadonlyMap<Host, UpstreamTls>;
 }
 
-const PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+/** typed_extension_protocol_options is keyed by the options' message name. */
+const PROTOCOL_OPTIONS = messageName(types.HTTP_PROTOCOL_OPTIONS);
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 /** The name of the ClusterLoadAssignment an EDS cluster reads. */
@@ -79,9 +60,10 @@ export function edsName(cluster: ClusterResource): string {
 }
 
 export function upstreamProtocol(cluster: ClusterResource): UpstreamProtocol {
-  const opts = cluster.typed_extension_protocol_options?.[PROTOCOL_OPTIONS] as
-    | { explicit_http_config?: { http2_protocol_options?: object } }
-    | undefined;
+  const opts = unpackAny<envoy.HttpProtocolOptions>(
+    cluster.typed_extension_protocol_options?.[PROTOCOL_OPTIONS],
+    types.HTTP_PROTOCOL_OPTIONS,
+  );
   return opts?.explicit_http_config?.http2_protocol_options || cluster.http2_protocol_options
     ? 'http2'
     : 'http1';
@@ -89,9 +71,8 @@ export function upstreamProtocol(cluster: ClusterResource): UpstreamProtocol {
 
 /** The cluster's connect timeout (Envoy's 5 s when absent). */
 export function connectTimeoutMs(cluster: ClusterResource): number {
-  const d = cluster.connect_timeout;
-  if (!d) return DEFAULT_CONNECT_TIMEOUT_MS;
-  return Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6 || DEFAULT_CONNECT_TIMEOUT_MS;
+  // Absent, zero or malformed (NaN): the default.
+  return durationMs(cluster.connect_timeout) || DEFAULT_CONNECT_TIMEOUT_MS;
 }
 
 export type ClusterResult =
@@ -104,7 +85,7 @@ export type ClusterResult =
  */
 export function buildCluster(
   resource: ClusterResource,
-  assignment: ClusterLoadAssignment | undefined,
+  assignment: envoy.ClusterLoadAssignment | undefined,
   previous: RuntimeCluster | undefined,
   random: Random,
   outlierLog?: OutlierLog,

@@ -13,6 +13,8 @@
  * consistent-hashing policies, as Envoy does, otherwise at random), then asks that level's
  * balancer. A cluster whose load sits on one level gets that level's balancer directly.
  */
+
+import type { envoy } from '../../xds/index.js';
 import { defaultRegistry } from './default-registry.js';
 import { toHash53 } from './hash.js';
 import type { Host } from './host.js';
@@ -33,7 +35,6 @@ import {
   DEFAULT_PANIC_THRESHOLD,
   type PriorityLoad,
 } from './priority-load.js';
-import type { ClusterLbConfig } from './xds-types.js';
 
 /** `Cluster.LbPolicy` numbers, for decoders that keep enums numeric. */
 const LB_POLICY_NAMES: Readonly<Record<number, string>> = {
@@ -73,14 +74,14 @@ export interface ClusterLbOptions {
 }
 
 /** The policy name of `lb_policy` (absent means ROUND_ROBIN, the proto default). */
-export function lbPolicyName(cluster: ClusterLbConfig): string {
+export function lbPolicyName(cluster: envoy.Cluster): string {
   const p = cluster.lb_policy;
   if (p === undefined || p === null) return 'ROUND_ROBIN';
   return typeof p === 'number' ? (LB_POLICY_NAMES[p] ?? `LbPolicy(${p})`) : String(p);
 }
 
 export function parseClusterLb(
-  cluster: ClusterLbConfig,
+  cluster: envoy.Cluster,
   options: ClusterLbOptions = {},
 ): LbResult<ClusterLbPlan> {
   const registry = options.registry ?? defaultRegistry;
@@ -104,7 +105,7 @@ export function parseClusterLb(
   const threshold = common?.healthy_panic_threshold;
   // Like Envoy, a threshold message without a value means 0, and the percent is rounded.
   const panicThreshold =
-    threshold === undefined ? DEFAULT_PANIC_THRESHOLD : Math.round(threshold.value ?? 0);
+    threshold === undefined ? DEFAULT_PANIC_THRESHOLD : Math.round(Number(threshold.value ?? 0));
   if (!(panicThreshold >= 0 && panicThreshold <= 100)) {
     errors.push(
       lbError(
@@ -246,7 +247,7 @@ export function buildClusterBalancer(
 
 /** `parseClusterLb` then `buildClusterBalancer`. */
 export function createClusterBalancer(
-  cluster: ClusterLbConfig,
+  cluster: envoy.Cluster,
   hosts: HostSetView,
   random: Random,
   options: ClusterLbOptions = {},

@@ -6,6 +6,8 @@
  * the assignment is dropped, and comes back as a new object.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/endpoint/v3/endpoint.proto
  */
+
+import type { envoy } from '../../xds/index.js';
 import {
   HOST_HEALTH_VALUES,
   Host,
@@ -15,12 +17,7 @@ import {
   NO_LOCALITY,
 } from './host.js';
 import { type LbError, type LbResult, lbError } from './lb-error.js';
-import {
-  type ClusterLoadAssignment,
-  type LbEndpoint,
-  type LocalityLbEndpoints,
-  wrappedUint,
-} from './xds-types.js';
+import { wrappedUint } from './wrapped-uint.js';
 
 /** Envoy's default overprovisioning factor, as a percent (1.4). */
 export const DEFAULT_OVERPROVISIONING_FACTOR = 140;
@@ -125,7 +122,7 @@ export class HostSet {
    * Applies an assignment. On success reports the hosts added and removed, and warnings (a
    * repeated address:port keeps its first entry; an unknown health status counts as UNKNOWN).
    */
-  update(cla: ClusterLoadAssignment): LbResult<HostSetChange> {
+  update(cla: envoy.ClusterLoadAssignment): LbResult<HostSetChange> {
     const errors: LbError[] = [];
     const warnings: string[] = [];
     const parsed = this.parse(cla, errors, warnings);
@@ -201,12 +198,12 @@ export class HostSet {
   }
 
   private parse(
-    cla: ClusterLoadAssignment,
+    cla: envoy.ClusterLoadAssignment,
     errors: LbError[],
     warnings: string[],
   ): ParsedLocality[] {
     if (typeof cla !== 'object' || cla === null) {
-      errors.push(this.error('', 'the ClusterLoadAssignment is not an object'));
+      errors.push(this.error('', 'the envoy.ClusterLoadAssignment is not an object'));
       return [];
     }
     const factor = wrappedUint(cla.policy?.overprovisioning_factor);
@@ -235,7 +232,7 @@ export class HostSet {
   }
 
   private parseLocality(
-    g: LocalityLbEndpoints,
+    g: envoy.LocalityLbEndpoints,
     path: string,
     errors: LbError[],
     warnings: string[],
@@ -275,7 +272,7 @@ export class HostSet {
   }
 
   private parseEndpoint(
-    e: LbEndpoint,
+    e: envoy.LbEndpoint,
     path: string,
     errors: LbError[],
     warnings: string[],

@@ -64,4 +64,3 @@ export {
   type PriorityCounts,
   type PriorityLoad,
 } from './priority-load.js';
-export type { ClusterLbConfig, ClusterLoadAssignment } from './xds-types.js';

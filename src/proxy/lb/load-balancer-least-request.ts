@@ -6,6 +6,8 @@
  * as Envoy does.
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/load_balancing/load_balancers#weighted-least-request
  */
+
+import type { envoy } from '../../xds/index.js';
 import { EdfScheduler } from './edf-scheduler.js';
 import { type Host, sameWeights } from './host.js';
 import { type LbError, lbError } from './lb-error.js';
@@ -17,7 +19,7 @@ import {
   type ParseResult,
   type Random,
 } from './load-balancer.js';
-import { type ClusterLbConfig, wrappedUint } from './xds-types.js';
+import { wrappedUint } from './wrapped-uint.js';
 
 export interface LeastRequestConfig {
   /** Hosts sampled per pick, >= 2. */
@@ -74,7 +76,7 @@ class WeightedLeastRequest implements LoadBalancer {
   }
 }
 
-function parseConfig(cluster: ClusterLbConfig): ParseResult<LeastRequestConfig> {
+function parseConfig(cluster: envoy.Cluster): ParseResult<LeastRequestConfig> {
   const lr = cluster.least_request_lb_config;
   const errors: LbError[] = [];
   const warnings: string[] = [];
@@ -88,8 +90,9 @@ function parseConfig(cluster: ClusterLbConfig): ParseResult<LeastRequestConfig> 
       ),
     );
   }
-  const bias = lr?.active_request_bias?.default_value ?? DEFAULT_ACTIVE_REQUEST_BIAS;
-  if (!(typeof bias === 'number' && bias >= 0 && Number.isFinite(bias))) {
+  // A double: the codec renders NaN and the infinities as strings, which this refuses.
+  const bias = Number(lr?.active_request_bias?.default_value ?? DEFAULT_ACTIVE_REQUEST_BIAS);
+  if (!(bias >= 0 && Number.isFinite(bias))) {
     errors.push(
       lbError(
         'FERRY_LB_INVALID_CONFIG',

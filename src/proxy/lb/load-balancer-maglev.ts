@@ -7,6 +7,8 @@
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/load_balancing/load_balancers#maglev
  * https://research.google/pubs/maglev-a-fast-and-reliable-software-network-load-balancer/
  */
+
+import type { envoy } from '../../xds/index.js';
 import { HASH_SPACE, hashKey, toHash53 } from './hash.js';
 import type { Host } from './host.js';
 import { lbError } from './lb-error.js';
@@ -19,7 +21,7 @@ import {
   type PickContext,
   type Random,
 } from './load-balancer.js';
-import { type ClusterLbConfig, wrappedUint } from './xds-types.js';
+import { wrappedUint } from './wrapped-uint.js';
 
 export const DEFAULT_TABLE_SIZE = 65537;
 /** Envoy's upper bound for `maglev_lb_config.table_size`. */
@@ -90,7 +92,7 @@ export class MaglevBalancer implements LoadBalancer {
   }
 }
 
-function parseConfig(cluster: ClusterLbConfig): ParseResult<MaglevConfig> {
+function parseConfig(cluster: envoy.Cluster): ParseResult<MaglevConfig> {
   const tableSize = wrappedUint(cluster.maglev_lb_config?.table_size) ?? DEFAULT_TABLE_SIZE;
   if (!(isPrime(tableSize) && tableSize <= MAX_TABLE_SIZE)) {
     return {

@@ -17,6 +17,8 @@
  * the host's index, so a native numeric sort orders it and the index comes back out; a pick is a
  * binary search over it.
  */
+
+import type { envoy } from '../../xds/index.js';
 import { HASH_SPACE, hashKey, toHash53 } from './hash.js';
 import type { Host } from './host.js';
 import { type LbError, lbError } from './lb-error.js';
@@ -29,7 +31,7 @@ import {
   type PickContext,
   type Random,
 } from './load-balancer.js';
-import { type ClusterLbConfig, wrappedUint } from './xds-types.js';
+import { wrappedUint } from './wrapped-uint.js';
 
 export const DEFAULT_MIN_RING_SIZE = 1024;
 export const DEFAULT_MAX_RING_SIZE = 8 * 1024 * 1024;
@@ -100,7 +102,7 @@ export class RingHashBalancer implements LoadBalancer {
   }
 }
 
-function sizeError(cluster: ClusterLbConfig, field: string, message: string): LbError {
+function sizeError(cluster: envoy.Cluster, field: string, message: string): LbError {
   return lbError(
     'FERRY_LB_INVALID_CONFIG',
     `ring_hash_lb_config.${field}`,
@@ -108,7 +110,7 @@ function sizeError(cluster: ClusterLbConfig, field: string, message: string): Lb
   );
 }
 
-function parseConfig(cluster: ClusterLbConfig): ParseResult<RingHashConfig> {
+function parseConfig(cluster: envoy.Cluster): ParseResult<RingHashConfig> {
   const rh = cluster.ring_hash_lb_config;
   const errors: LbError[] = [];
   const warnings: string[] = [];
@@ -132,7 +134,7 @@ function parseConfig(cluster: ClusterLbConfig): ParseResult<RingHashConfig> {
     );
   }
   const fn = rh?.hash_function;
-  if (fn !== undefined && fn !== 'XX_HASH' && fn !== 0) {
+  if (fn !== undefined && fn !== 'XX_HASH') {
     warnings.push(
       `ring_hash_lb_config.hash_function ${String(fn)} is not supported; Ferry's own hash is used`,
     );

@@ -5,6 +5,8 @@
  * first requests to the same host.
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/load_balancing/load_balancers#weighted-round-robin
  */
+
+import type { envoy } from '../../xds/index.js';
 import { EdfScheduler } from './edf-scheduler.js';
 import { type Host, sameWeights } from './host.js';
 import {
@@ -15,7 +17,6 @@ import {
   type ParseResult,
   type Random,
 } from './load-balancer.js';
-import type { ClusterLbConfig } from './xds-types.js';
 
 /** Picks to skip at most when randomising a weighted schedule's starting point. */
 const MAX_START_SKIP = 65536;
@@ -60,7 +61,7 @@ class WeightedRoundRobin implements LoadBalancer {
   }
 }
 
-function warnings(cluster: ClusterLbConfig): ParseResult<undefined> {
+function warnings(cluster: envoy.Cluster): ParseResult<undefined> {
   if (cluster.round_robin_lb_config?.slow_start_config === undefined) return NO_CONFIG;
   return {
     ok: true,

@@ -6,9 +6,10 @@
  * whenever the hosts or their health change. A balancer is a snapshot: it never looks at config
  * again, and `pick` is synchronous, allocates nothing and throws nothing.
  */
+
+import type { envoy } from '../../xds/index.js';
 import type { Host } from './host.js';
 import type { LbError } from './lb-error.js';
-import type { ClusterLbConfig } from './xds-types.js';
 
 /** A source of uniform numbers in [0, 1), like Math.random; injected so tests are seeded. */
 export type Random = () => number;
@@ -46,7 +47,7 @@ export interface LoadBalancerFactory<C = unknown> {
    */
   readonly consistentHashing: boolean;
   /** Validates and extracts this policy's settings; `cluster.name` is for messages only. */
-  parseConfig(cluster: ClusterLbConfig): ParseResult<C>;
+  parseConfig(cluster: envoy.Cluster): ParseResult<C>;
   /**
    * A balancer over `hosts`, which may be empty. Hosts' `weight` is read here, never in `pick`;
    * their `active` counts may be read in `pick`.
@@ -85,6 +86,6 @@ export const NO_CONFIG: ParseResult<undefined> = Object.freeze({
 });
 
 /** `cluster "name": ` or '' — the prefix of messages about a cluster. */
-export function clusterPrefix(cluster: ClusterLbConfig): string {
+export function clusterPrefix(cluster: envoy.Cluster): string {
   return cluster.name ? `cluster ${JSON.stringify(cluster.name)}: ` : '';
 }

@@ -15,14 +15,7 @@ import {
   type RuntimeCluster,
 } from '../cluster/index.js';
 import { checkRouteFilters, type RouteView } from '../http/index.js';
-import {
-  type ClusterLbConfig,
-  type ClusterLoadAssignment,
-  formatLbError,
-  type Host,
-  HostSet,
-  parseClusterLb,
-} from '../lb/index.js';
+import { formatLbError, type Host, HostSet, parseClusterLb } from '../lb/index.js';
 import { compileLocalRateLimit, type LocalRateLimiter } from '../ratelimit/index.js';
 import { compileRouteTable, type RouteTable } from '../router/index.js';
 import { type SecureContextSource, spiffeVerifier } from '../tls/index.js';
@@ -161,11 +154,11 @@ export function validateResource(typeUrl: string, name: string, value: object): 
   if (typeUrl.endsWith('.Cluster')) {
     // An ORIGINAL_DST cluster has no balancer of its own (CLUSTER_PROVIDED).
     if (isOriginalDst(value)) return undefined;
-    const r = parseClusterLb(value as ClusterLbConfig);
+    const r = parseClusterLb(value as envoy.Cluster);
     return r.ok ? undefined : r.errors.map(formatLbError).join('; ');
   }
   if (typeUrl.endsWith('.ClusterLoadAssignment')) {
-    const r = new HostSet(name).update(value as ClusterLoadAssignment);
+    const r = new HostSet(name).update(value as envoy.ClusterLoadAssignment);
     return r.ok ? undefined : r.errors.map(formatLbError).join('; ');
   }
   return undefined;
@@ -293,7 +286,7 @@ export function compileRuntime(
       resource.type === 'EDS' ? source.endpoints.get(edsName(resource)) : undefined;
     const built = buildCluster(
       resource,
-      assignment?.value as ClusterLoadAssignment | undefined,
+      assignment?.value as envoy.ClusterLoadAssignment | undefined,
       previous?.clusters.get(name),
       random,
       outlierLog,

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import {
   type ClusterBalancer,
-  type ClusterLbConfig,
   createClusterBalancer,
   createDefaultRegistry,
   formatLbError,
@@ -15,7 +14,17 @@ import {
   registeredPolicies,
   registerLoadBalancer,
 } from '../../../src/proxy/lb/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { countPicks, type FakeLocality, makeCla, requestHashes, seededRandom } from './fakes.js';
+
+/**
+ * A Cluster whose lb_policy is any name or number: a registered plugin's name, or a number,
+ * as the decoder leaves an enum value the protos do not name (the generated type lists names).
+ */
+const withPolicy = (lb_policy: string | number, name?: string): envoy.Cluster => ({
+  ...(name ? { name } : {}),
+  lb_policy: lb_policy as envoy.Cluster['lb_policy'],
+});
 
 const POLICIES = ['LEAST_REQUEST', 'MAGLEV', 'RANDOM', 'RING_HASH', 'ROUND_ROBIN'];
 
@@ -26,7 +35,7 @@ function hostSet(localities: readonly FakeLocality[]): HostSet {
   return set;
 }
 
-function build(cluster: ClusterLbConfig, set: HostSet, seed = 1): ClusterBalancer {
+function build(cluster: envoy.Cluster, set: HostSet, seed = 1): ClusterBalancer {
   const result = createClusterBalancer({ name: 'svc', ...cluster }, set, seededRandom(seed));
   if (!result.ok) assert.fail(result.errors.map(formatLbError).join('\n'));
   return result.value;
@@ -57,7 +66,7 @@ describe('lb: cluster balancer', () => {
   it('rejects an unknown lb_policy with an error naming it', () => {
     const set = hostSet([{ endpoints: ['10.0.0.1'] }]);
     for (const lb_policy of ['CLUSTER_PROVIDED', 6, 'WEIGHTED_FANCY']) {
-      const result = createClusterBalancer({ name: 'svc', lb_policy }, set, seededRandom(1));
+      const result = createClusterBalancer(withPolicy(lb_policy, 'svc'), set, seededRandom(1));
       assert.ok(!result.ok);
       const [error] = result.errors;
       assert.equal(error!.code, 'FERRY_LB_UNKNOWN_POLICY');
@@ -88,7 +97,7 @@ describe('lb: cluster balancer', () => {
     assert.ok(plan.ok);
     assert.equal(plan.value.policy, 'ROUND_ROBIN');
     assert.equal(plan.value.panicThreshold, 50);
-    const numeric = parseClusterLb({ lb_policy: 5 });
+    const numeric = parseClusterLb(withPolicy(5));
     assert.ok(numeric.ok);
     assert.equal(numeric.value.policy, 'MAGLEV');
   });
@@ -106,7 +115,7 @@ describe('lb: cluster balancer', () => {
         },
       ]);
       set.get('10.0.0.10:80')!.ejected = true; // outlier detection, then a rebuild
-      const b = build({ lb_policy: policy }, set);
+      const b = build(withPolicy(policy), set);
       assert.deepEqual(b.priorityLoad.panic, [false]);
       const counts = spread(b);
       for (const bad of ['10.0.0.8:80', '10.0.0.9:80', '10.0.0.10:80']) {
@@ -133,7 +142,7 @@ describe('lb: cluster balancer', () => {
         { endpoints: [...ips(5, 1, 'HEALTHY'), ...ips(5, 6, 'UNHEALTHY')] },
         { priority: 1, endpoints: ips(5, 21) },
       ]);
-      const b = build({ lb_policy: policy }, set);
+      const b = build(withPolicy(policy), set);
       assert.deepEqual(b.priorityLoad.load, [70, 30]);
       const counts = spread(b);
       const p0 = share(counts, (k) => set.get(k)!.priority === 0);
@@ -228,14 +237,14 @@ describe('lb: cluster balancer', () => {
     registry.register(firstHost);
     assert.deepEqual(registry.policies(), [...POLICIES, 'FERRY_TEST_FIRST'].sort());
     const set = hostSet([{ endpoints: ips(3) }]);
-    const result = createClusterBalancer({ lb_policy: 'FERRY_TEST_FIRST' }, set, seededRandom(1), {
+    const result = createClusterBalancer(withPolicy('FERRY_TEST_FIRST'), set, seededRandom(1), {
       registry,
     });
     assert.ok(result.ok);
     assert.equal(result.value.balancer.pick(NO_HASH)?.key, '10.0.0.1:80');
 
-    assert.ok(!createClusterBalancer({ lb_policy: 'FERRY_TEST_GLOBAL' }, set, seededRandom(1)).ok);
+    assert.ok(!createClusterBalancer(withPolicy('FERRY_TEST_GLOBAL'), set, seededRandom(1)).ok);
     registerLoadBalancer({ ...firstHost, policy: 'FERRY_TEST_GLOBAL' });
-    assert.ok(createClusterBalancer({ lb_policy: 'FERRY_TEST_GLOBAL' }, set, seededRandom(1)).ok);
+    assert.ok(createClusterBalancer(withPolicy('FERRY_TEST_GLOBAL'), set, seededRandom(1)).ok);
   });
 });

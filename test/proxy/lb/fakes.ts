@@ -1,6 +1,5 @@
 /** Fakes for load-balancer tests: seeded randomness, hosts, assignments, pick counting. */
 import {
-  type ClusterLoadAssignment,
   Host,
   type HostHealth,
   type HostInit,
@@ -8,6 +7,7 @@ import {
   type PickContext,
   type Random,
 } from '../../../src/proxy/lb/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 
 /** Marsaglia's xorshift32, scrambled on output: deterministic per seed, good enough for tests. */
 export function seededRandom(seed: number): Random {
@@ -61,7 +61,10 @@ export interface FakeLocality {
 }
 
 /** A ClusterLoadAssignment in the decoded-object form. */
-export function makeCla(localities: readonly FakeLocality[], name = 'svc'): ClusterLoadAssignment {
+export function makeCla(
+  localities: readonly FakeLocality[],
+  name = 'svc',
+): envoy.ClusterLoadAssignment {
   return {
     cluster_name: name,
     endpoints: localities.map((l) => ({

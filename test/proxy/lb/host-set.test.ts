@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Host, HostSet } from '../../../src/proxy/lb/index.js';
+import type { envoy } from '../../../src/xds/index.js';
 import { makeCla } from './fakes.js';
 
 function ok<T>(r: { ok: true; value: T } | { ok: false; errors: readonly unknown[] }): T {
@@ -141,7 +142,8 @@ describe('lb: HostSet', () => {
             endpoint: {
               address: { socket_address: { address: `10.0.0.${i + 1}`, port_value: 80 } },
             },
-            health_status,
+            // A number: what the decoder leaves for a value the protos do not name.
+            health_status: health_status as envoy.LbEndpoint['health_status'],
           })),
         },
       ],
