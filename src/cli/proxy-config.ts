@@ -11,6 +11,7 @@
 import { X509Certificate } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { CertificateInfo } from '../proxy/admin/index.js';
+import { durationMs, type envoy } from '../xds/index.js';
 import { didYouMean, UsageError } from './args.js';
 import {
   CONTROL_PLANE_OPTION_HELP,
@@ -154,8 +155,8 @@ export function syncNote(dump: ConfigDump, type: string): string {
 
 /** A protobuf Duration in Envoy's JSON ({seconds, nanos}) as text: 1s, 250ms. */
 export function duration(d: Json): string {
-  if (!d) return '-';
-  const ms = Number(d.seconds ?? 0) * 1000 + Number(d.nanos ?? 0) / 1e6;
+  const ms = durationMs(d as envoy.Duration | undefined);
+  if (ms === undefined || Number.isNaN(ms)) return '-';
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 

@@ -4,7 +4,7 @@
  * every problem it finds (field path and what is wrong), never throws.
  * Envoy's own constraints (protoc-gen-validate rules in the v3 protos) are the model.
  */
-import { types } from '../xds/index.js';
+import { durationMs, type envoy, types } from '../xds/index.js';
 
 /** A decoded resource or message: snake_case fields, enums as strings, Any as `@type`. */
 export type Resource = Record<string, unknown>;
@@ -158,9 +158,8 @@ export function validateCluster(cluster: Resource): string[] {
         'eds_cluster_config.eds_config must be ads (the only source this client follows)',
       );
   }
-  const timeout = record(cluster.connect_timeout);
-  if (timeout && (Number(timeout.seconds ?? 0) < 0 || Number(timeout.nanos ?? 0) < 0))
-    problems.push('connect_timeout is negative');
+  if (Number.isNaN(durationMs(record(cluster.connect_timeout) as envoy.Duration | undefined)))
+    problems.push('connect_timeout is not a valid non-negative duration');
   const inline = record(cluster.load_assignment);
   if (inline) checkEndpoints(inline, 'load_assignment.', problems);
   return problems;

@@ -18,7 +18,7 @@
  * Built once per configuration; each destination's cluster and route views are built the
  * first time a connection arrives for it and kept until the configuration changes.
  */
-import { types } from '../../xds/index.js';
+import { anyType, type envoy, types } from '../../xds/index.js';
 import type { ProxyConfig } from '../../xds-client/index.js';
 import { buildCluster, type ClusterResource, type RuntimeCluster } from '../cluster/index.js';
 import type { RouteView } from '../http/index.js';
@@ -52,11 +52,6 @@ export interface InboundPortTarget {
 const INBOUND_CLUSTER = /^inbound\|(\d+)\|\|$/;
 const OWN_CHAIN = /^outbound\|(\d+)\|\|(.+)$/;
 
-interface ChainLike {
-  readonly name?: string;
-  readonly filters?: ReadonlyArray<{ readonly typed_config?: { readonly '@type'?: string } }>;
-}
-
 /**
  * The protocol of each port of the workload's own service, from the outbound listener's
  * chains for it (config time).
@@ -68,12 +63,11 @@ export function declaredPorts(
 ): Map<number, 'http' | 'tcp'> {
   const own = `${service}.${namespace}.`;
   const ports = new Map<number, 'http' | 'tcp'>();
-  const chains =
-    (outboundListener as { filter_chains?: readonly ChainLike[] } | undefined)?.filter_chains ?? [];
+  const chains = (outboundListener as envoy.Listener | undefined)?.filter_chains ?? [];
   for (const chain of chains) {
     const m = OWN_CHAIN.exec(chain.name ?? '');
     if (!m || !m[2]!.startsWith(own)) continue;
-    const tcp = (chain.filters ?? []).some((f) => f.typed_config?.['@type'] === types.TCP_PROXY);
+    const tcp = (chain.filters ?? []).some((f) => anyType(f.typed_config) === types.TCP_PROXY);
     ports.set(Number(m[1]), tcp ? 'tcp' : 'http');
   }
   return ports;

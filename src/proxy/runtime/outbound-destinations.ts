@@ -10,7 +10,7 @@
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto#envoy-v3-api-msg-config-listener-v3-filterchainmatch
  */
 import net from 'node:net';
-import { types } from '../../xds/index.js';
+import { durationMs, type envoy, types, unpackAny } from '../../xds/index.js';
 
 /** What a chain does with a connection. */
 export type OutboundAction =
@@ -81,66 +81,34 @@ export class OutboundDestinations {
 /** An empty table: every connection is served as HTTP (no configuration yet). */
 export const NO_DESTINATIONS = new OutboundDestinations(new Map(), undefined, undefined);
 
-interface ChainLike {
-  readonly name?: string;
-  readonly filter_chain_match?: {
-    readonly destination_port?: { readonly value?: number } | number;
-    readonly prefix_ranges?: ReadonlyArray<{
-      readonly address_prefix?: string;
-      readonly prefix_len?: { readonly value?: number } | number;
-    }>;
-    readonly [other: string]: unknown;
-  };
-  readonly filters?: ReadonlyArray<{
-    readonly name?: string;
-    readonly typed_config?: {
-      readonly '@type'?: string;
-      readonly cluster?: string;
-      readonly idle_timeout?: { readonly seconds?: number | string; readonly nanos?: number };
-    };
-  }>;
-}
-
-interface OutboundListenerLike {
-  readonly filter_chains?: readonly ChainLike[];
-  readonly default_filter_chain?: ChainLike;
-}
-
 const KNOWN_MATCH = new Set(['destination_port', 'prefix_ranges']);
-
-const wrapped = (v: { readonly value?: number } | number | undefined): number | undefined =>
-  typeof v === 'number' ? v : v?.value;
 
 function isEmptyMatchValue(v: unknown): boolean {
   return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || v === '';
 }
 
-function chainAction(chain: ChainLike, where: string, declared: boolean): OutboundAction {
+function chainAction(chain: envoy.FilterChain, where: string, declared: boolean): OutboundAction {
   const name = chain.name || where;
   const filters = chain.filters ?? [];
   const last = filters[filters.length - 1]?.typed_config;
-  const type = last?.['@type'];
-  if (type === types.HTTP_CONNECTION_MANAGER) return { kind: 'http', chain: name };
-  if (type === types.TCP_PROXY && last?.cluster) {
-    return {
-      kind: 'tcp',
-      chain: name,
-      cluster: last.cluster,
-      idleTimeoutMs: tcpIdleTimeoutMs(last.idle_timeout),
-      declared,
-    };
+  if (unpackAny(last, types.HTTP_CONNECTION_MANAGER)) return { kind: 'http', chain: name };
+  const tcp = unpackAny<envoy.TcpProxy>(last, types.TCP_PROXY);
+  if (tcp?.cluster) {
+    const idleTimeoutMs = tcpIdleTimeoutMs(tcp.idle_timeout);
+    if (Number.isNaN(idleTimeoutMs)) {
+      throw new Error(`${where}: tcp_proxy idle_timeout is not a valid non-negative duration`);
+    }
+    return { kind: 'tcp', chain: name, cluster: tcp.cluster, idleTimeoutMs, declared };
   }
   throw new Error(
     `${where}: the last network filter must be an HTTP connection manager or a tcp_proxy with a cluster`,
   );
 }
 
-/** A tcp_proxy's idle_timeout in ms (Envoy's 1 h when absent). */
-export function tcpIdleTimeoutMs(
-  d: { readonly seconds?: number | string; readonly nanos?: number } | undefined,
-): number | undefined {
+/** A tcp_proxy's idle_timeout in ms; undefined when absent, NaN when malformed. */
+export function tcpIdleTimeoutMs(d: envoy.Duration | undefined): number | undefined {
   // Unset: the sidecar's own default (--tcp-idle-timeout, Envoy's 1 h); 0 turns it off.
-  return d ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6 : undefined;
+  return durationMs(d);
 }
 
 function canonical(address: string, family: 'ipv4' | 'ipv6'): string {
@@ -152,7 +120,7 @@ function canonical(address: string, family: 'ipv4' | 'ipv6'): string {
  * criterion or filter the outbound data path cannot follow (the listener is then NACKed).
  */
 export function compileOutboundDestinations(listener: object | undefined): OutboundDestinations {
-  const l = (listener ?? {}) as OutboundListenerLike;
+  const l = (listener ?? {}) as envoy.Listener;
   const byPort = new Map<number, PortGroup>();
   let anyPort: PortGroup | undefined;
   const seen = new Set<string>();
@@ -166,7 +134,7 @@ export function compileOutboundDestinations(listener: object | undefined): Outbo
         );
       }
     }
-    const port = wrapped(m.destination_port);
+    const port = m.destination_port?.value;
     const ranges = m.prefix_ranges ?? [];
     const action = chainAction(chain, where, (port ?? 0) !== 0 || ranges.length > 0);
     let group: PortGroup;
@@ -192,7 +160,7 @@ export function compileOutboundDestinations(listener: object | undefined): Outbo
         throw new Error(`${where}: prefix_ranges address_prefix "${address}" is not an IP address`);
       const family = kind === 6 ? 'ipv6' : 'ipv4';
       const full = kind === 6 ? 128 : 32;
-      const length = wrapped(r.prefix_len) ?? full;
+      const length = r.prefix_len?.value ?? full;
       if (!Number.isInteger(length) || length < 0 || length > full) {
         throw new Error(`${where}: prefix_len ${length} is out of range for ${address}`);
       }

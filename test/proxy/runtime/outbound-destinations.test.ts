@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { translateWorkload } from '../../../src/controlplane/translate/index.js';
 import { compileOutboundDestinations, validateResource } from '../../../src/proxy/runtime/index.js';
-import { types } from '../../../src/xds/index.js';
+import { decodeResource, encodeResource, types } from '../../../src/xds/index.js';
 import { endpoint, mesh, service, workload } from '../../controlplane/translate/mesh-fixture.js';
 
 const config = mesh(
@@ -62,36 +62,43 @@ describe('proxy: outbound destinations', () => {
   });
 
   it('prefixes: the most specific wins, and port chains fall back to portless ones', () => {
+    // Through the wire, as the sidecar receives it: ports and prefix lengths are UInt32Value
+    // messages (`{ value }`), never bare numbers (which a hand-written type once allowed).
     const tcp = (cluster: string) => ({
       name: 'envoy.filters.network.tcp_proxy',
       typed_config: { '@type': types.TCP_PROXY, stat_prefix: cluster, cluster },
     });
-    const t = compileOutboundDestinations({
-      filter_chains: [
-        {
-          name: 'wide',
-          filter_chain_match: {
-            destination_port: { value: 80 },
-            prefix_ranges: [{ address_prefix: '10.0.0.0', prefix_len: { value: 8 } }],
+    const wire = (l: object) => decodeResource(types.LISTENER, encodeResource(types.LISTENER, l));
+    const t = compileOutboundDestinations(
+      wire({
+        filter_chains: [
+          {
+            name: 'wide',
+            filter_chain_match: {
+              destination_port: { value: 80 },
+              prefix_ranges: [{ address_prefix: '10.0.0.0', prefix_len: { value: 8 } }],
+            },
+            filters: [tcp('wide')],
           },
-          filters: [tcp('wide')],
-        },
-        {
-          name: 'narrow',
-          filter_chain_match: {
-            destination_port: { value: 80 },
-            prefix_ranges: [{ address_prefix: '10.1.0.0', prefix_len: { value: 16 } }],
+          {
+            name: 'narrow',
+            filter_chain_match: {
+              destination_port: { value: 80 },
+              prefix_ranges: [{ address_prefix: '10.1.0.0', prefix_len: { value: 16 } }],
+            },
+            filters: [tcp('narrow')],
           },
-          filters: [tcp('narrow')],
-        },
-        {
-          name: 'v6',
-          filter_chain_match: { prefix_ranges: [{ address_prefix: 'fd00:0::', prefix_len: 8 }] },
-          filters: [tcp('v6')],
-        },
-      ],
-      default_filter_chain: { name: 'default', filters: [tcp('default')] },
-    });
+          {
+            name: 'v6',
+            filter_chain_match: {
+              prefix_ranges: [{ address_prefix: 'fd00:0::', prefix_len: { value: 8 } }],
+            },
+            filters: [tcp('v6')],
+          },
+        ],
+        default_filter_chain: { name: 'default', filters: [tcp('default')] },
+      }),
+    );
     const cluster = (a: string, p: number) => {
       const r = t.lookup(a, p);
       return r?.kind === 'tcp' ? r.cluster : r?.kind;
@@ -124,6 +131,27 @@ describe('proxy: outbound destinations', () => {
       })),
     };
     assert.throws(() => compileOutboundDestinations(twice), /another chain has the same match/);
+    const negative = {
+      filter_chains: [
+        {
+          name: 'idle',
+          filters: [
+            {
+              name: 'x',
+              typed_config: {
+                '@type': types.TCP_PROXY,
+                cluster: 'c',
+                idle_timeout: { seconds: -1 },
+              },
+            },
+          ],
+        },
+      ],
+    };
+    assert.throws(
+      () => compileOutboundDestinations(negative),
+      /\(idle\): tcp_proxy idle_timeout is not a valid non-negative duration/,
+    );
     assert.equal(validateResource(types.LISTENER, 'virtualOutbound', listener), undefined);
   });
 });
