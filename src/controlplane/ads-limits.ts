@@ -33,10 +33,7 @@ export const LIMIT_KINDS: readonly LimitKind[] = ['subscribed_names', 'unknown_t
  */
 const KNOWN_TYPES: ReadonlySet<string> = new Set([
   ...types.RESOURCE_TYPES,
-  `${types.TYPE_PREFIX}envoy.config.route.v3.ScopedRouteConfiguration`,
-  `${types.TYPE_PREFIX}envoy.config.route.v3.VirtualHost`,
-  `${types.TYPE_PREFIX}envoy.config.core.v3.TypedExtensionConfig`,
-  `${types.TYPE_PREFIX}envoy.service.runtime.v3.Runtime`,
+  ...types.UNSERVED_RESOURCE_TYPES,
 ]);
 
 export function isKnownType(typeUrl: string): boolean {

@@ -53,6 +53,14 @@ export const VIRTUAL_INBOUND = 'virtualInbound';
 /** Every resource type, in the order a client should apply them (xDS "eventual consistency"). */
 export const RESOURCE_TYPES: readonly string[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET];
 
+/** The other xDS v3 resource types Envoy knows, which Ferry answers with no resources. */
+export const UNSERVED_RESOURCE_TYPES: readonly string[] = [
+  `${TYPE_PREFIX}envoy.config.route.v3.ScopedRouteConfiguration`,
+  `${TYPE_PREFIX}envoy.config.route.v3.VirtualHost`,
+  `${TYPE_PREFIX}envoy.config.core.v3.TypedExtensionConfig`,
+  `${TYPE_PREFIX}envoy.service.runtime.v3.Runtime`,
+];
+
 /** Short names used in logs, metrics and debug output. */
 const SHORT: Record<string, string> = {
   [LISTENER]: 'LDS',

@@ -13,10 +13,10 @@
  * https://github.com/grpc/proposal/blob/master/A33-Fault-Injection.md
  */
 import type { FaultInjection, Service } from '../../mesh/index.js';
-import { durationFromMs, typed } from '../../xds/index.js';
+import { durationFromMs, messageName, typed, types } from '../../xds/index.js';
 import type { Message } from './resources.js';
 
-export const HTTP_FAULT = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
+export const HTTP_FAULT = messageName(types.HTTP_FAULT);
 /** The filter's name in the connection manager, which per-route configs are keyed by. */
 export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
 

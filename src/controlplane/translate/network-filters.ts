@@ -3,13 +3,12 @@
  * over ADS, router last) and the TCP proxy.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto
  */
-import { typed } from '../../xds/index.js';
+import { messageName, typed, types } from '../../xds/index.js';
 import type { Message } from './resources.js';
 
-export const HTTP_CONNECTION_MANAGER =
-  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-export const TCP_PROXY = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
-const ROUTER = 'envoy.extensions.filters.http.router.v3.Router';
+export const HTTP_CONNECTION_MANAGER = messageName(types.HTTP_CONNECTION_MANAGER);
+export const TCP_PROXY = messageName(types.TCP_PROXY);
+const ROUTER = messageName(types.ROUTER);
 
 /** Fetch over the same ADS stream; proxyless gRPC accepts only `ads` or `self` here. */
 export function adsConfigSource(): Message {

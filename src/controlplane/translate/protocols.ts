@@ -1,6 +1,6 @@
 /** Which ports speak HTTP, and how a cluster talks to its upstream. */
 import type { Protocol, ServicePort } from '../../mesh/index.js';
-import { typed } from '../../xds/index.js';
+import { messageName, typed, types } from '../../xds/index.js';
 import type { Message } from './resources.js';
 
 /** Ports that get virtual hosts and routes (everything but raw TCP). */
@@ -21,7 +21,7 @@ export function httpPorts(ports: readonly ServicePort[]): ServicePort[] {
 /** How a cluster speaks HTTP to its upstream. */
 export type UpstreamHttp = 'http1' | 'http2' | 'downstream';
 
-const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+const HTTP_PROTOCOL_OPTIONS = messageName(types.HTTP_PROTOCOL_OPTIONS);
 
 /**
  * `typed_extension_protocol_options` of a cluster, or undefined for HTTP/1.1 (Envoy's

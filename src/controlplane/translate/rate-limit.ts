@@ -9,12 +9,12 @@
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto
  */
 import type { RateLimit, Service } from '../../mesh/index.js';
-import { durationFromMs, typed } from '../../xds/index.js';
+import { durationFromMs, messageName, typed, types } from '../../xds/index.js';
 import type { Message } from './resources.js';
 
-export const LOCAL_RATE_LIMIT = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+export const LOCAL_RATE_LIMIT = messageName(types.LOCAL_RATE_LIMIT);
 export const RATE_LIMIT_FILTER_NAME = 'envoy.filters.http.local_ratelimit';
-const FILTER_CONFIG = 'envoy.config.route.v3.FilterConfig';
+const FILTER_CONFIG = messageName(types.FILTER_CONFIG);
 
 const UNIT_MS: Readonly<Record<RateLimit['unit'], number>> = { second: 1000, minute: 60_000 };
 

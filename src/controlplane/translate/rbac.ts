@@ -19,11 +19,11 @@ import type {
   MeshSettings,
   Service,
 } from '../../mesh/index.js';
-import { typed } from '../../xds/index.js';
+import { messageName, typed, types } from '../../xds/index.js';
 import type { Message } from './resources.js';
 
-export const HTTP_RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
-export const NETWORK_RBAC = 'envoy.extensions.filters.network.rbac.v3.RBAC';
+export const HTTP_RBAC = messageName(types.HTTP_RBAC);
+export const NETWORK_RBAC = messageName(types.NETWORK_RBAC);
 
 /**
  * The name of the policy a rule becomes: `<service>.<namespace>/<rule>`. A sidecar that

@@ -22,14 +22,14 @@ import {
   type Service,
   type TracingSettings,
 } from '../../mesh/index.js';
-import { durationFromMs, jsonToStruct, typed } from '../../xds/index.js';
+import { durationFromMs, jsonToStruct, messageName, typed, types } from '../../xds/index.js';
 import { outboundClusterName } from './names.js';
 import { upstreamProtocolOptions } from './protocols.js';
 import type { Message } from './resources.js';
 
-export const OPENTELEMETRY_CONFIG = 'envoy.config.trace.v3.OpenTelemetryConfig';
-const FILE_ACCESS_LOG = 'envoy.extensions.access_loggers.file.v3.FileAccessLog';
-const STDOUT_ACCESS_LOG = 'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog';
+export const OPENTELEMETRY_CONFIG = messageName(types.OPENTELEMETRY_CONFIG);
+const FILE_ACCESS_LOG = messageName(types.FILE_ACCESS_LOG);
+const STDOUT_ACCESS_LOG = messageName(types.STDOUT_ACCESS_LOG);
 /** How long one export may take before the batch is given up. */
 const EXPORT_TIMEOUT_MS = 3000;
 /** Where logs switched off go. */

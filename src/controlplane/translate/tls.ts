@@ -16,14 +16,13 @@ import {
   type ServicePort,
   spiffeId,
 } from '../../mesh/index.js';
-import { jsonToStruct, typed } from '../../xds/index.js';
+import { jsonToStruct, messageName, typed, types } from '../../xds/index.js';
 import { isHttp2Protocol } from './protocols.js';
 import type { Message } from './resources.js';
 
-export const UPSTREAM_TLS_CONTEXT = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
-export const DOWNSTREAM_TLS_CONTEXT =
-  'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
-export const TLS_INSPECTOR = 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
+export const UPSTREAM_TLS_CONTEXT = messageName(types.UPSTREAM_TLS_CONTEXT);
+export const DOWNSTREAM_TLS_CONTEXT = messageName(types.DOWNSTREAM_TLS_CONTEXT);
+export const TLS_INSPECTOR = messageName(types.TLS_INSPECTOR);
 export const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
 
 /** The SDS name of the workload's own certificate and key (Istio's). */
