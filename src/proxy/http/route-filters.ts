@@ -4,6 +4,8 @@
  * compiled once per route (the first time a request takes it) and kept. Rate limiters are
  * shared by their stat prefix: one mesh route may be several Envoy routes, with one bucket.
  */
+
+import type { envoy } from '../../xds/index.js';
 import { compileFault, type FaultPolicy } from '../fault/index.js';
 import { compileLocalRateLimit, type LocalRateLimiter } from '../ratelimit/index.js';
 import type { ForwardRoute } from '../router/index.js';
@@ -50,12 +52,7 @@ export class RouteFilters {
 }
 
 /** Checks a RouteConfiguration's per-route filter configs; the first error, if any. */
-export function checkRouteFilters(routeConfig: {
-  virtual_hosts?: ReadonlyArray<{
-    name?: string;
-    routes?: ReadonlyArray<{ name?: string; typed_per_filter_config?: Record<string, object> }>;
-  }>;
-}): string | undefined {
+export function checkRouteFilters(routeConfig: envoy.RouteConfiguration): string | undefined {
   for (const vh of routeConfig.virtual_hosts ?? []) {
     for (const r of vh.routes ?? []) {
       const c = r.typed_per_filter_config;
