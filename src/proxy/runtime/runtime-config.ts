@@ -147,17 +147,17 @@ export function listenerRouteName(listener: object | undefined): string | undefi
 export function validateResource(typeUrl: string, name: string, value: object): string | undefined {
   const tlsError = validateTls(typeUrl, name, value);
   if (tlsError) return tlsError;
-  if (typeUrl.endsWith('.RouteConfiguration')) {
+  if (typeUrl === types.ROUTE) {
     const r = compileRouteTable(value as envoy.RouteConfiguration);
     return r.ok ? undefined : r.error;
   }
-  if (typeUrl.endsWith('.Cluster')) {
+  if (typeUrl === types.CLUSTER) {
     // An ORIGINAL_DST cluster has no balancer of its own (CLUSTER_PROVIDED).
     if (isOriginalDst(value)) return undefined;
     const r = parseClusterLb(value as envoy.Cluster);
     return r.ok ? undefined : r.errors.map(formatLbError).join('; ');
   }
-  if (typeUrl.endsWith('.ClusterLoadAssignment')) {
+  if (typeUrl === types.ENDPOINT) {
     const r = new HostSet(name).update(value as envoy.ClusterLoadAssignment);
     return r.ok ? undefined : r.errors.map(formatLbError).join('; ');
   }
@@ -167,19 +167,19 @@ export function validateResource(typeUrl: string, name: string, value: object): 
 /** TLS settings the data path cannot follow are refused (NACKed) rather than ignored. */
 function validateTls(typeUrl: string, name: string, value: object): string | undefined {
   try {
-    if (typeUrl.endsWith('.RouteConfiguration')) {
+    if (typeUrl === types.ROUTE) {
       const e = checkRouteFilters(value as Parameters<typeof checkRouteFilters>[0]);
       if (e) return e;
     }
-    if (typeUrl.endsWith('.Listener')) {
+    if (typeUrl === types.LISTENER) {
       const limit = listenerRateLimit(value);
       if (limit) compileLocalRateLimit(limit as never, 0);
       listenerTelemetry(value);
     }
-    if (typeUrl.endsWith('.Cluster')) {
+    if (typeUrl === types.CLUSTER) {
       compileUpstreamTls(value as envoy.Cluster);
       parseHealthCheck(value as ClusterResource);
-    } else if (typeUrl.endsWith('.Listener')) {
+    } else if (typeUrl === types.LISTENER) {
       // The outbound listener's chains match on destinations, not on TLS.
       if (name === VIRTUAL_OUTBOUND) compileOutboundDestinations(value);
       else compileInboundPolicy(value as envoy.Listener);
