@@ -11,7 +11,7 @@ import type { XdsClient } from '../xds-client/index.js';
 import type { LocalServer } from './admin/index.js';
 import { IstioMetrics, ProxyStats } from './http/index.js';
 import { type HttpListener, LimitCounters, usableBindAddress } from './listener/index.js';
-import type { RuntimeConfig } from './runtime/index.js';
+import { ResourceCompiler, type RuntimeConfig } from './runtime/index.js';
 import {
   adminSources,
   ConfigApply,
@@ -41,6 +41,8 @@ export class Sidecar {
   private draining = false;
   private stopping: Promise<void> | undefined;
   readonly stats = new ProxyStats();
+  /** Compiles each xDS resource when it arrives (the xDS client's compile hook), and counts. */
+  readonly compiler = new ResourceCompiler();
   /** How often each downstream limit acted (timeouts, sizes, pipelining, HTTP/2). */
   readonly limitCounters = new LimitCounters();
   readonly pools: UpstreamPools;
@@ -60,7 +62,7 @@ export class Sidecar {
   /** What the admin pages and Prometheus read from the parts, each from its one home. */
   private readonly gauges: SidecarGauges = {
     xdsConnected: () => (this.xds?.status().connected ? 1 : 0),
-    xdsNacks: () => this.xds?.status().nacks ?? 0,
+    xdsNacks: (type) => this.xds?.nacksOf(type) ?? 0,
     configVersion: () => this.live.runtime?.version ?? 0,
     upstreamPools: () => this.pools.size,
     downstreamConnections: () => this.listeners.reduce((n, l) => n + l.connections, 0),
@@ -228,7 +230,7 @@ export class Sidecar {
   }
 
   private connect(): void {
-    const xds = createXdsConnection(this.settings, this.ports);
+    const xds = createXdsConnection(this.settings, this.ports, this.compiler.compile);
     this.xds = xds;
     xds.onConfig((source) => this.configApply.apply(source));
     xds.start();

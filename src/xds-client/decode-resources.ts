@@ -1,7 +1,10 @@
 /**
- * The edge: the resources of one response, decoded and validated. Every problem of every
- * resource is collected, and any problem rejects the whole response (it is NACKed and
- * the last good resources stay), so a message names each resource and what is wrong.
+ * The edge: the resources of one response, decoded, validated and compiled by the consumer
+ * (its compile hook turns a resource into what it runs on). Every problem of every resource
+ * is collected, and any problem, a compile failure too, rejects the whole response (it is
+ * NACKed and the last good resources stay), so a message names each resource and what is
+ * wrong. A resource whose bytes are those the client already has is neither validated nor
+ * compiled again: it keeps its value and compiled form (delta: not even decoded).
  */
 import { decodeResource } from '../xds/index.js';
 import { deepFreeze } from './deep-freeze.js';
@@ -9,8 +12,28 @@ import type { ResourceType } from './resource-types.js';
 import type { Resource } from './validate.js';
 import type { ReceivedResource } from './xds-stream.js';
 
-/** Extra validation by the consumer: an error string rejects the resource. */
-export type ValidateHook = (typeUrl: string, name: string, value: object) => string | undefined;
+export type CompileOutcome =
+  | { readonly ok: true; readonly compiled: unknown }
+  | { readonly ok: false; readonly error: string };
+
+/**
+ * The consumer's compiler, run once per new version of a resource: its compiled form, or
+ * why it cannot be used (the NACK's message). `previous` is the compiled form of the
+ * version it replaces, for state worth carrying over (it must not be changed).
+ */
+export type CompileHook = (
+  typeUrl: string,
+  name: string,
+  value: object,
+  previous: unknown,
+) => CompileOutcome;
+
+/** What the client already has of a resource (to skip what did not change). */
+export interface KnownResource {
+  readonly bytes: Uint8Array | undefined;
+  readonly value: Resource;
+  readonly compiled: unknown;
+}
 
 export interface DecodedResource {
   readonly name: string;
@@ -18,6 +41,8 @@ export interface DecodedResource {
   readonly value: Resource;
   /** The serialized resource, to tell an unchanged resource from a changed one. */
   readonly bytes: Uint8Array;
+  /** The hook's compiled form (undefined without a hook). */
+  readonly compiled: unknown;
 }
 
 export type DecodeResult =
@@ -27,7 +52,8 @@ export type DecodeResult =
 export function decodeResources(
   type: ResourceType,
   received: readonly ReceivedResource[],
-  hook: ValidateHook | undefined,
+  hook: CompileHook | undefined,
+  known: (name: string) => KnownResource | undefined,
 ): DecodeResult {
   const errors: string[] = [];
   const resources: DecodedResource[] = [];
@@ -41,6 +67,19 @@ export function decodeResources(
     }
     if (r.any?.type_url !== type.typeUrl) {
       errors.push(`${label} is a ${r.any?.type_url || 'message without type_url'}`);
+      continue;
+    }
+    // Delta names a resource outside its body: an unchanged one is not even decoded.
+    const same = r.name !== undefined ? unchanged(known(r.name), bytes) : undefined;
+    if (same && r.name !== undefined && !seen.has(r.name)) {
+      seen.add(r.name);
+      resources.push({
+        name: r.name,
+        version: r.version,
+        value: same.value,
+        bytes,
+        compiled: same.compiled,
+      });
       continue;
     }
     let value: Resource;
@@ -65,28 +104,54 @@ export function decodeResources(
       continue;
     }
     seen.add(name);
+    const before = known(name);
+    const kept = unchanged(before, bytes);
+    if (kept) {
+      resources.push({
+        name,
+        version: r.version,
+        value: kept.value,
+        bytes,
+        compiled: kept.compiled,
+      });
+      continue;
+    }
     const problems = type.validate(value);
-    const extra = runHook(hook, type.typeUrl, name, value);
-    if (extra !== undefined) problems.push(extra);
+    // Compiled only when the structure is sound: the compiler may rely on it.
+    const outcome =
+      problems.length === 0 ? runHook(hook, type.typeUrl, name, value, before) : undefined;
+    if (outcome && !outcome.ok) problems.push(outcome.error);
     if (problems.length > 0) {
       errors.push(`${type.short} "${name}": ${problems.join('; ')}`);
       continue;
     }
-    resources.push({ name, version: r.version, value, bytes });
+    resources.push({
+      name,
+      version: r.version,
+      value,
+      bytes,
+      compiled: outcome?.ok ? outcome.compiled : undefined,
+    });
   }
   return errors.length > 0 ? { ok: false, error: errors.join('\n') } : { ok: true, resources };
 }
 
-function runHook(
-  hook: ValidateHook | undefined,
+function unchanged(known: KnownResource | undefined, bytes: Uint8Array): KnownResource | undefined {
+  return known?.bytes && Buffer.compare(known.bytes, bytes) === 0 ? known : undefined;
+}
+
+/** Runs the hook; a throw is a compile failure like any other (never an ACK). */
+export function runHook(
+  hook: CompileHook | undefined,
   typeUrl: string,
   name: string,
   value: Resource,
-): string | undefined {
+  before: KnownResource | undefined,
+): CompileOutcome | undefined {
   if (!hook) return undefined;
   try {
-    return hook(typeUrl, name, value);
+    return hook(typeUrl, name, value, before?.compiled);
   } catch (err) {
-    return `validation failed: ${(err as Error).message}`;
+    return { ok: false, error: `compile failed: ${(err as Error).message}` };
   }
 }

@@ -7,8 +7,9 @@ export {
   type PortKind,
   probePort,
 } from './connection-diagnosis.js';
-export type { ValidateHook } from './decode-resources.js';
+export type { CompileHook, CompileOutcome } from './decode-resources.js';
 export type { ProxyConfig, ResourceEntry } from './proxy-config.js';
+export { XDS_RESOURCE_TYPES } from './resource-types.js';
 export {
   type TypeStatus,
   XdsClient,

@@ -12,6 +12,8 @@ export interface ResourceEntry<T = Record<string, unknown>> {
   /** The version the resource had when it last changed (delta: its own; SotW: the response's). */
   readonly version: string;
   readonly value: T;
+  /** What the consumer's compile hook made of it when it arrived (undefined without one). */
+  readonly compiled: unknown;
 }
 
 export interface ProxyConfig {

@@ -1,9 +1,10 @@
 /**
- * The resources the client has accepted, per type. An unchanged resource (same bytes)
- * keeps its entry object, so consumers can tell what changed between two configurations
- * by identity. `generation` moves on every change of content.
+ * The resources the client has accepted, per type, each with its compiled form. An
+ * unchanged resource (same bytes) keeps its entry object, so consumers can tell what
+ * changed between two configurations by identity, and is never compiled again.
+ * `generation` moves on every change of content.
  */
-import type { DecodedResource } from './decode-resources.js';
+import type { DecodedResource, KnownResource } from './decode-resources.js';
 import { deepFreeze } from './deep-freeze.js';
 import type { ResourceEntry } from './proxy-config.js';
 import type { Resource } from './validate.js';
@@ -41,6 +42,12 @@ export class ResourceStore {
     this.generation++;
   }
 
+  /** What the store has of a resource: its bytes (none for a stand-in) and compiled form. */
+  known(typeUrl: string, name: string): KnownResource | undefined {
+    const s = this.of(typeUrl).get(name);
+    return s && { bytes: s.bytes, value: s.entry.value, compiled: s.entry.compiled };
+  }
+
   has(typeUrl: string, name: string): boolean {
     return this.of(typeUrl).has(name);
   }
@@ -74,17 +81,34 @@ export class ResourceStore {
       map.set(r.name, { ...old, serverVersion: r.version });
       return;
     }
-    const entry = deepFreeze({ name: r.name, version: r.version, value: r.value });
+    // The value is frozen through; the compiled form may hold live state (rate limit buckets).
+    const entry: ResourceEntry = Object.freeze({
+      name: r.name,
+      version: r.version,
+      value: deepFreeze(r.value),
+      compiled: r.compiled,
+    });
     map.set(r.name, { entry, bytes: r.bytes, serverVersion: r.version });
     this.generation++;
   }
 
   /** Records that a named resource does not exist: it stands for `empty`. */
-  putMissing(typeUrl: string, name: string, empty: Resource): void {
+  putMissing(
+    typeUrl: string,
+    name: string,
+    empty: Resource,
+    compile: (empty: Resource) => unknown,
+  ): void {
     const map = this.of(typeUrl);
     const old = map.get(name);
     if (old && !old.bytes) return;
-    const entry = deepFreeze({ name, version: '', value: empty });
+    const value = deepFreeze(empty);
+    const entry: ResourceEntry = Object.freeze({
+      name,
+      version: '',
+      value,
+      compiled: compile(value),
+    });
     map.set(name, { entry, bytes: undefined, serverVersion: '' });
     this.generation++;
   }

@@ -66,6 +66,9 @@ const ENDPOINT: ResourceType = {
 /** In the order a client subscribes (clusters before the endpoints and listeners using them). */
 export const RESOURCE_TYPES: readonly ResourceType[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE];
 
+/** The types' short names (CDS, EDS, LDS, RDS), e.g. for metrics by type. */
+export const XDS_RESOURCE_TYPES: readonly string[] = RESOURCE_TYPES.map((t) => t.short);
+
 const BY_URL = new Map(RESOURCE_TYPES.map((t) => [t.typeUrl, t]));
 
 export function resourceType(typeUrl: string): ResourceType | undefined {

@@ -1,6 +1,8 @@
 /**
- * The sidecar's xDS client. One way through: a response is decoded and validated
- * (decode-resources), accepted into the store or NACKed, the subscriptions follow what
+ * The sidecar's xDS client. One way through: a response is decoded, validated and
+ * compiled by the consumer's hook (decode-resources), accepted into the store with the
+ * compiled forms or NACKed with the reason (a compile failure too, so the control plane
+ * never sees a configuration acknowledged that the sidecar is not running), the subscriptions follow what
  * the accepted listeners and clusters need, and when nothing needed is missing the store
  * becomes a new immutable ProxyConfig for the watchers. The stream (SotW or delta) comes
  * and goes with the connection; the store and the last good configuration stay.
@@ -11,7 +13,7 @@ import type { Logger } from '../log/index.js';
 import { type AdsClient, createAdsClient, type Node } from '../xds/index.js';
 import { Backoff } from './backoff.js';
 import { diagnoseConnection } from './connection-diagnosis.js';
-import { decodeResources, type ValidateHook } from './decode-resources.js';
+import { type CompileHook, decodeResources, runHook } from './decode-resources.js';
 import { openDeltaStream } from './delta-stream.js';
 import { buildConfig, missingResources, type ProxyConfig } from './proxy-config.js';
 import { ResourceStore } from './resource-store.js';
@@ -43,8 +45,12 @@ export interface XdsClientOptions {
    * connected) before it is taken not to exist, i.e. empty. Default 15 s.
    */
   readonly resourceTimeoutMs?: number;
-  /** Extra validation by the consumer (e.g. the route compiler): return an error string to NACK. */
-  readonly validate?: ValidateHook;
+  /**
+   * The consumer's compiler (e.g. route tables, balancers): run once per new version of a
+   * resource, after the built-in validation; a failure is a NACK with its message. What it
+   * returns is kept in the resource's entry (`compiled`) until the resource changes.
+   */
+  readonly compile?: CompileHook;
 }
 
 export interface TypeStatus {
@@ -54,6 +60,8 @@ export interface TypeStatus {
   /** The nonce of the last response. */
   readonly nonce: string;
   readonly lastNack?: string;
+  /** Responses of this type rejected (NACKed) since start. */
+  readonly nacks: number;
   readonly names: string[] | '*';
 }
 
@@ -71,6 +79,7 @@ interface TypeState {
   version: string;
   nonce: string;
   lastNack: string | undefined;
+  nacks: number;
 }
 
 const DEFAULT_BASE_MS = 500;
@@ -112,7 +121,7 @@ export class XdsClient {
       (typeUrl, name) => this.expire(typeUrl, name),
     );
     for (const t of RESOURCE_TYPES)
-      this.typeStates.set(t.typeUrl, { version: '', nonce: '', lastNack: undefined });
+      this.typeStates.set(t.typeUrl, { version: '', nonce: '', lastNack: undefined, nacks: 0 });
   }
 
   start(): void {
@@ -173,12 +182,20 @@ export class XdsClient {
           version: state.version,
           nonce: state.nonce,
           ...(state.lastNack !== undefined ? { lastNack: state.lastNack } : {}),
+          nacks: state.nacks,
           names: want === '*' ? '*' : [...(want ?? [])].sort(),
         };
       }),
       configVersion: this.config?.version ?? 0,
       nacks: this.nacks,
     };
+  }
+
+  /** Responses of one type (CDS, EDS, LDS, RDS) rejected (NACKed) since start. */
+  nacksOf(short: string): number {
+    for (const t of RESOURCE_TYPES)
+      if (t.short === short) return this.typeStates.get(t.typeUrl)!.nacks;
+    return 0;
   }
 
   close(): void {
@@ -288,9 +305,12 @@ export class XdsClient {
     if (!type) return `type ${update.typeUrl} was not asked for`;
     const state = this.typeStates.get(type.typeUrl)!;
     state.nonce = update.nonce;
-    const decoded = decodeResources(type, update.resources, this.options.validate);
+    const decoded = decodeResources(type, update.resources, this.options.compile, (name) =>
+      this.store.known(type.typeUrl, name),
+    );
     if (!decoded.ok) {
       state.lastNack = decoded.error;
+      state.nacks++;
       this.nacks++;
       this.log.warn(
         { type: type.short, version: update.version, nonce: update.nonce, error: decoded.error },
@@ -325,7 +345,22 @@ export class XdsClient {
   /** A resource the server no longer has: a listener or cluster is gone, a named one is empty. */
   private forget(type: ResourceType, name: string): void {
     if (type.wildcard) this.store.remove(type.typeUrl, name);
-    else this.store.putMissing(type.typeUrl, name, type.empty(name));
+    else
+      this.store.putMissing(type.typeUrl, name, type.empty(name), (empty) =>
+        this.compileEmpty(type, name, empty),
+      );
+  }
+
+  /** The compiled form of what a missing resource stands for (an empty one compiles). */
+  private compileEmpty(type: ResourceType, name: string, empty: Record<string, unknown>): unknown {
+    const outcome = runHook(this.options.compile, type.typeUrl, name, empty, undefined);
+    if (outcome && !outcome.ok) {
+      this.log.error(
+        { type: type.short, name, error: outcome.error },
+        'an empty xDS resource does not compile',
+      );
+    }
+    return outcome?.ok ? outcome.compiled : undefined;
   }
 
   private expire(typeUrl: string, name: string): void {

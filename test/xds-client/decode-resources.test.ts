@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { encodeResource, typed, types } from '../../src/xds/index.js';
-import { decodeResources } from '../../src/xds-client/decode-resources.js';
+import { decodeResources, type KnownResource } from '../../src/xds-client/decode-resources.js';
 import { resourceType } from '../../src/xds-client/resource-types.js';
 
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -34,16 +34,19 @@ const listener = {
 const LDS = resourceType(types.LISTENER)!;
 const RDS = resourceType(types.ROUTE)!;
 const EDS = resourceType(types.ENDPOINT)!;
+/** The client has nothing yet. */
+const NOTHING = () => undefined;
 
 describe('decodeResources', () => {
   it('decodes and names valid resources (a CLA by its cluster_name)', () => {
-    const result = decodeResources(LDS, [received(types.LISTENER, listener)], undefined);
+    const result = decodeResources(LDS, [received(types.LISTENER, listener)], undefined, NOTHING);
     assert.ok(result.ok);
     assert.equal(result.resources[0].name, 'virtualOutbound');
     const cla = decodeResources(
       EDS,
       [received(types.ENDPOINT, { cluster_name: 'c1', endpoints: [] }, 'c1')],
       undefined,
+      NOTHING,
     );
     assert.ok(cla.ok);
     assert.equal(cla.resources[0].name, 'c1');
@@ -65,6 +68,7 @@ describe('decodeResources', () => {
         received(types.LISTENER, { ...listener, name: 'other' }, 'named-differently'),
       ],
       undefined,
+      NOTHING,
     );
     assert.ok(!result.ok);
     const lines = result.error.split('\n');
@@ -89,6 +93,7 @@ describe('decodeResources', () => {
         }),
       ],
       undefined,
+      NOTHING,
     );
     assert.ok(!result.ok);
     assert.equal(
@@ -97,18 +102,103 @@ describe('decodeResources', () => {
     );
   });
 
-  it('asks the validate hook, after the built-in checks', () => {
+  it('compiles with the hook after the built-in checks; a compile failure rejects the response', () => {
     const seen: string[] = [];
     const result = decodeResources(
       LDS,
       [received(types.LISTENER, listener)],
       (typeUrl, name, value) => {
         seen.push(`${typeUrl} ${name} ${Object.isFrozen(value)}`);
-        return 'not today';
+        return { ok: false, error: 'not today' };
       },
+      NOTHING,
     );
     assert.deepEqual(seen, [`${types.LISTENER} virtualOutbound true`]);
     assert.ok(!result.ok);
     assert.equal(result.error, 'LDS "virtualOutbound": not today');
+  });
+
+  it('does not compile a resource that fails the built-in checks, and NACKs a hook that throws', () => {
+    let calls = 0;
+    const bad = decodeResources(
+      LDS,
+      [received(types.LISTENER, { name: 'nowhere' })],
+      () => {
+        calls++;
+        return { ok: true, compiled: 1 };
+      },
+      NOTHING,
+    );
+    assert.ok(!bad.ok);
+    assert.equal(calls, 0);
+    const threw = decodeResources(
+      LDS,
+      [received(types.LISTENER, listener)],
+      () => {
+        throw new Error('boom');
+      },
+      NOTHING,
+    );
+    assert.ok(!threw.ok);
+    assert.equal(threw.error, 'LDS "virtualOutbound": compile failed: boom');
+  });
+
+  it('keeps the compiled form with the resource, and hands the hook the previous one', () => {
+    const previous: unknown[] = [];
+    const first = decodeResources(
+      LDS,
+      [received(types.LISTENER, listener)],
+      (_t, _n, _v, before) => {
+        previous.push(before);
+        return { ok: true, compiled: 'v1-compiled' };
+      },
+      NOTHING,
+    );
+    assert.ok(first.ok);
+    assert.equal(first.resources[0].compiled, 'v1-compiled');
+    const known: KnownResource = {
+      bytes: new Uint8Array([9]),
+      value: first.resources[0].value,
+      compiled: 'v1-compiled',
+    };
+    const changed = decodeResources(
+      LDS,
+      [received(types.LISTENER, listener)],
+      (_t, _n, _v, before) => {
+        previous.push(before);
+        return { ok: true, compiled: 'v2-compiled' };
+      },
+      () => known,
+    );
+    assert.ok(changed.ok);
+    assert.equal(changed.resources[0].compiled, 'v2-compiled');
+    assert.deepEqual(previous, [undefined, 'v1-compiled']);
+  });
+
+  it('neither validates nor compiles a resource whose bytes the client already has (SotW and delta)', () => {
+    let compiles = 0;
+    const hook = () => {
+      compiles++;
+      return { ok: true as const, compiled: { n: compiles } };
+    };
+    const first = decodeResources(LDS, [received(types.LISTENER, listener)], hook, NOTHING);
+    assert.ok(first.ok);
+    const kept = first.resources[0];
+    const known = () => ({ bytes: kept.bytes, value: kept.value, compiled: kept.compiled });
+    // SotW: named by its body, so decoded, but not compiled again.
+    const sotw = decodeResources(LDS, [received(types.LISTENER, listener)], hook, known);
+    assert.ok(sotw.ok);
+    assert.equal(sotw.resources[0].compiled, kept.compiled);
+    assert.equal(sotw.resources[0].value, kept.value);
+    // Delta: named by the server, so not even decoded.
+    const delta = decodeResources(
+      LDS,
+      [received(types.LISTENER, listener, 'virtualOutbound')],
+      hook,
+      known,
+    );
+    assert.ok(delta.ok);
+    assert.equal(delta.resources[0].compiled, kept.compiled);
+    assert.equal(compiles, 1);
   });
 });

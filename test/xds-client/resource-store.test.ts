@@ -7,7 +7,7 @@ const HCM =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 function resource(name: string, version: string, value: Record<string, unknown>, bytes = [1]) {
-  return { name, version, value, bytes: new Uint8Array(bytes) };
+  return { name, version, value, bytes: new Uint8Array(bytes), compiled: undefined };
 }
 
 describe('resource store and subscriptions', () => {
@@ -27,11 +27,14 @@ describe('resource store and subscriptions', () => {
 
   it('stands in an empty resource for a missing one, and never reports its version', () => {
     const store = new ResourceStore();
-    store.putMissing(types.ENDPOINT, 'e', { cluster_name: 'e', endpoints: [] });
+    store.putMissing(types.ENDPOINT, 'e', { cluster_name: 'e', endpoints: [] }, (empty) => ({
+      compiledFrom: empty,
+    }));
     assert.deepEqual(store.snapshot(types.ENDPOINT).get('e'), {
       name: 'e',
       version: '',
       value: { cluster_name: 'e', endpoints: [] },
+      compiled: { compiledFrom: { cluster_name: 'e', endpoints: [] } },
     });
     assert.deepEqual(store.versions(types.ENDPOINT), {});
   });

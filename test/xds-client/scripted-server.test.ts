@@ -91,6 +91,7 @@ describe('xDS client against a scripted server', () => {
         name: 'never',
         version: '',
         value: { name: 'never', virtual_hosts: [] },
+        compiled: undefined,
       });
       assert.ok(
         server.requests.some(

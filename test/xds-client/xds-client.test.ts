@@ -176,12 +176,12 @@ for (const mode of ['delta', 'sotw'] as const) {
       assert.deepEqual(c.status().types.find((t) => t.type === 'EDS')?.names, [WEB]);
     });
 
-    it('NACKs a route the validate hook rejects and keeps the last good one', async () => {
+    it('NACKs a route the compile hook rejects and keeps the last good one', async () => {
       const c = client({
-        validate: (typeUrl, name, value) =>
+        compile: (typeUrl, name, value) =>
           typeUrl === types.ROUTE && JSON.stringify(value).includes('blocked.default')
-            ? `route config ${name} routes to the blocked service`
-            : undefined,
+            ? { ok: false, error: `route config ${name} routes to the blocked service` }
+            : { ok: true, compiled: undefined },
       });
       const first = await c.ready(5000);
       const nodeId = `web-${mode}-${nodeCounter}`;

@@ -7,6 +7,15 @@ export {
   parseThresholds,
 } from './circuit-breakers.js';
 export {
+  type ClusterResource,
+  type ClusterSettings,
+  compileClusterSettings,
+  connectTimeoutMs,
+  edsName,
+  type SettingsResult,
+  upstreamProtocol,
+} from './cluster-settings.js';
+export {
   type HealthCheckConfig,
   HealthChecker,
   parseHealthCheck,
@@ -19,12 +28,9 @@ export {
   statusOutcome,
 } from './outlier-detector.js';
 export {
+  assembleCluster,
   buildCluster,
-  type ClusterResource,
   type ClusterResult,
-  connectTimeoutMs,
-  edsName,
   type OutlierLog,
   type RuntimeCluster,
-  upstreamProtocol,
 } from './runtime-cluster.js';

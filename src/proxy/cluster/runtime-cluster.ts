@@ -3,20 +3,27 @@
  * pools survive), its balancer (rebuilt at config time), and how to reach its hosts.
  */
 
-import { durationMs, type envoy, messageName, types, unpackAny } from '../../xds/index.js';
+import type { envoy } from '../../xds/index.js';
 import {
   buildClusterBalancer,
+  DEFAULT_OVERPROVISIONING_FACTOR,
   formatLbError,
   type Host,
   HostSet,
   type LoadBalancer,
-  parseClusterLb,
+  type ParsedAssignment,
+  parseAssignment,
   type Random,
 } from '../lb/index.js';
 import type { UpstreamProtocol, UpstreamTls } from '../upstream/index.js';
-import { CircuitBreakers, parseThresholds } from './circuit-breakers.js';
-import { HealthChecker, parseHealthCheck } from './health-checker.js';
-import { OutlierDetector, parseOutlierDetection } from './outlier-detector.js';
+import { CircuitBreakers } from './circuit-breakers.js';
+import {
+  type ClusterResource,
+  type ClusterSettings,
+  compileClusterSettings,
+} from './cluster-settings.js';
+import { HealthChecker } from './health-checker.js';
+import { OutlierDetector } from './outlier-detector.js';
 
 /** Where a cluster's ejections and returns are reported (logs, metrics). */
 export interface OutlierLog {
@@ -25,9 +32,6 @@ export interface OutlierLog {
   /** Active health checking marked a host healthy or unhealthy. */
   health?(cluster: string, host: Host, healthy: boolean, reason: string): void;
 }
-
-/** A Cluster as the data path reads it: the decoded resource, which the xDS client keys by name. */
-export type ClusterResource = envoy.Cluster & { readonly name: string };
 
 export interface RuntimeCluster {
   readonly name: string;
@@ -50,30 +54,10 @@ export interface RuntimeCluster {
   readonly hostTls?: ReadonlyMap<Host, UpstreamTls>;
 }
 
-/** typed_extension_protocol_options is keyed by the options' message name. */
-const PROTOCOL_OPTIONS = messageName(types.HTTP_PROTOCOL_OPTIONS);
-const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-
-/** The name of the ClusterLoadAssignment an EDS cluster reads. */
-export function edsName(cluster: ClusterResource): string {
-  return cluster.eds_cluster_config?.service_name || cluster.name;
-}
-
-export function upstreamProtocol(cluster: ClusterResource): UpstreamProtocol {
-  const opts = unpackAny<envoy.HttpProtocolOptions>(
-    cluster.typed_extension_protocol_options?.[PROTOCOL_OPTIONS],
-    types.HTTP_PROTOCOL_OPTIONS,
-  );
-  return opts?.explicit_http_config?.http2_protocol_options || cluster.http2_protocol_options
-    ? 'http2'
-    : 'http1';
-}
-
-/** The cluster's connect timeout (Envoy's 5 s when absent). */
-export function connectTimeoutMs(cluster: ClusterResource): number {
-  // Absent, zero or malformed (NaN): the default.
-  return durationMs(cluster.connect_timeout) || DEFAULT_CONNECT_TIMEOUT_MS;
-}
+const NO_ENDPOINTS: ParsedAssignment = Object.freeze({
+  localities: Object.freeze([]),
+  overprovisioningFactor: DEFAULT_OVERPROVISIONING_FACTOR,
+});
 
 export type ClusterResult =
   | { readonly ok: true; readonly cluster: RuntimeCluster }
@@ -81,7 +65,8 @@ export type ClusterResult =
 
 /**
  * Builds a runtime cluster from its resource and assignment (the assignment of an EDS
- * cluster, or the inline one of a STATIC cluster), reusing `previous`'s hosts.
+ * cluster, or the inline one of a STATIC cluster), reusing `previous`'s hosts: both
+ * compiled here, for a cluster that did not come through the xDS client (a derived one).
  */
 export function buildCluster(
   resource: ClusterResource,
@@ -90,48 +75,64 @@ export function buildCluster(
   random: Random,
   outlierLog?: OutlierLog,
 ): ClusterResult {
-  const plan = parseClusterLb(resource);
-  if (!plan.ok) return { ok: false, error: plan.errors.map(formatLbError).join('; ') };
-  const hostSet = previous?.hostSet ?? new HostSet(resource.name);
-  const cla = assignment ??
-    resource.load_assignment ?? { cluster_name: resource.name, endpoints: [] };
-  const updated = hostSet.update(cla);
-  if (!updated.ok) return { ok: false, error: updated.errors.map(formatLbError).join('; ') };
-  const built = buildClusterBalancer(plan.value, hostSet, random);
-  const thresholds = parseThresholds(resource);
+  const settings = compileClusterSettings(resource);
+  if (!settings.ok) return settings;
+  let parsed: ParsedAssignment | undefined;
+  if (assignment) {
+    const r = parseAssignment(assignment, resource.name);
+    if (!r.ok) return { ok: false, error: r.errors.map(formatLbError).join('; ') };
+    parsed = r.value;
+  }
+  return {
+    ok: true,
+    cluster: assembleCluster(settings.value, parsed, previous, random, outlierLog),
+  };
+}
+
+/**
+ * A runtime cluster from settings and an assignment compiled when they arrived (so this
+ * cannot fail), reusing `previous`'s hosts, breakers, outlier detector and health checker.
+ */
+export function assembleCluster(
+  settings: ClusterSettings,
+  assignment: ParsedAssignment | undefined,
+  previous: RuntimeCluster | undefined,
+  random: Random,
+  outlierLog?: OutlierLog,
+): RuntimeCluster {
+  const plan = settings.plan;
+  const hostSet = previous?.hostSet ?? new HostSet(settings.name);
+  hostSet.apply(assignment ?? settings.inlineAssignment ?? NO_ENDPOINTS);
+  const built = buildClusterBalancer(plan, hostSet, random);
+  const thresholds = settings.thresholds;
   const breakers = previous?.breakers ?? new CircuitBreakers(thresholds);
   breakers.thresholds = thresholds;
-  let healthConfig: ReturnType<typeof parseHealthCheck>;
-  try {
-    healthConfig = parseHealthCheck(resource);
-  } catch (err) {
-    return { ok: false, error: (err as Error).message };
-  }
-  const outlierConfig = parseOutlierDetection(resource);
+  const healthConfig = settings.healthCheck;
+  const outlierConfig = settings.outlierDetection;
   let outlier = previous?.outlier;
   if (!outlierConfig) {
     outlier?.stop();
     outlier = undefined;
   }
   const cluster: RuntimeCluster = {
-    name: resource.name,
+    name: settings.name,
     hostSet,
     balancer: built.balancer,
     outlier: undefined,
     healthChecker: undefined,
     policy: built.policy,
-    protocol: upstreamProtocol(resource),
-    connectTimeoutMs: connectTimeoutMs(resource),
+    protocol: settings.protocol,
+    connectTimeoutMs: settings.connectTimeoutMs,
     breakers,
     maxConnections: thresholds.maxConnections,
     maxPendingRequests: thresholds.maxPendingRequests,
   };
   if (outlierConfig) {
-    const name = resource.name;
+    const name = settings.name;
     const events = {
       // An ejection or a return changes which hosts are healthy: rebuild the balancer.
       changed: () => {
-        cluster.balancer = buildClusterBalancer(plan.value, hostSet, random).balancer;
+        cluster.balancer = buildClusterBalancer(plan, hostSet, random).balancer;
       },
       ejected: (host: Host, reason: string, ms: number) =>
         outlierLog?.ejected(name, host, reason, ms),
@@ -150,10 +151,10 @@ export function buildCluster(
     checker?.stop();
     checker = undefined;
   } else {
-    const name = resource.name;
+    const name = settings.name;
     const events = {
       changed: () => {
-        cluster.balancer = buildClusterBalancer(plan.value, hostSet, random).balancer;
+        cluster.balancer = buildClusterBalancer(plan, hostSet, random).balancer;
       },
       transition: (host: Host, healthy: boolean, reason: string) =>
         outlierLog?.health?.(name, host, healthy, reason),
@@ -167,5 +168,5 @@ export function buildCluster(
     checker.retain(hostSet.hosts);
     (cluster as { healthChecker: HealthChecker | undefined }).healthChecker = checker;
   }
-  return { ok: true, cluster };
+  return cluster;
 }

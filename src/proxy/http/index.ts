@@ -26,6 +26,10 @@ export {
 } from './request-handler.js';
 export { DEFAULT_MAX_SHADOWS, RequestMirror } from './request-mirror.js';
 export { FLAG, type ResponseFlag } from './response-flags.js';
-export { checkRouteFilters, RouteFilters } from './route-filters.js';
+export {
+  type RouteFilterSet,
+  RouteFilters,
+  type RouteFiltersResult,
+} from './route-filters.js';
 export { ProxyStats } from './stats.js';
 export { createConnectHandler, createUpgradeHandler, type UpgradeOptions } from './upgrade.js';

@@ -53,6 +53,8 @@ export interface RouteView {
   /** Traces and the access log, as the configuration in force says; absent: off. */
   readonly tracing?: ExchangeTelemetry['tracing'];
   readonly accessLog?: AccessLog;
+  /** The table's per-route HTTP filters (fault injection, rate limits), compiled with it. */
+  readonly filters?: RouteFilters;
 }
 
 /** A request refused by authorization, for the log (the rule that refused it). */
@@ -69,8 +71,6 @@ export interface HandlerOptions extends ExchangeEnv {
   readonly view: (req: DownstreamRequest) => RouteView;
   /** A request authorization refused. */
   readonly onDenied?: (d: Denial) => void;
-  /** Per-route HTTP filters (fault injection, rate limits) of this listener's routes. */
-  readonly filters?: RouteFilters;
   /** Sends the shadow copies of requests on routes that mirror. */
   readonly mirror?: RequestMirror;
 }
@@ -314,8 +314,8 @@ export function createRequestHandler(
       body,
       view,
     );
-    if (route.perFilterConfig !== undefined && options.filters !== undefined) {
-      const { fault, limiter } = options.filters.of(route);
+    if (route.perFilterConfig !== undefined && view.filters !== undefined) {
+      const { fault, limiter } = view.filters.of(route);
       if (limiter !== undefined && !limiter.allow(performance.now(), options.random)) {
         rateLimited(options, log, req, res, limiter, grpc, authority, path);
         return;

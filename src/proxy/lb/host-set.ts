@@ -52,6 +52,13 @@ export interface HostSetChange {
   readonly removed: readonly Host[];
 }
 
+/** An assignment validated when it arrived, ready for `HostSet.apply`. */
+export interface ParsedAssignment {
+  readonly localities: readonly ParsedLocality[];
+  /** Percent, e.g. 140. */
+  readonly overprovisioningFactor: number;
+}
+
 interface ParsedEndpoint {
   readonly address: string;
   readonly port: number;
@@ -123,26 +130,35 @@ export class HostSet {
    * repeated address:port keeps its first entry; an unknown health status counts as UNKNOWN).
    */
   update(cla: envoy.ClusterLoadAssignment): LbResult<HostSetChange> {
-    const errors: LbError[] = [];
-    const warnings: string[] = [];
-    const parsed = this.parse(cla, errors, warnings);
-    if (errors.length > 0) return { ok: false, errors };
+    const parsed = parseAssignment(cla, this.clusterName);
+    if (!parsed.ok) return parsed;
+    const { value, warnings } = this.apply(parsed.value);
+    return { ok: true, value, warnings: [...parsed.warnings, ...warnings] };
+  }
 
+  /**
+   * Applies an assignment parsed (and so validated) before, when it arrived: this cannot fail.
+   * Returns the hosts added and removed, and a warning per repeated address:port.
+   */
+  apply(assignment: ParsedAssignment): { value: HostSetChange; warnings: string[] } {
+    const warnings: string[] = [];
     const previous = this.byKey;
     const byKey = new Map<string, Host>();
     const added: Host[] = [];
     const all: Host[] = [];
     let maxPriority = 0;
-    for (const group of parsed) maxPriority = Math.max(maxPriority, group.priority);
+    for (const group of assignment.localities) maxPriority = Math.max(maxPriority, group.priority);
     const levels: { hosts: Host[]; localities: LocalityHosts[] }[] = [];
     for (let p = 0; p <= maxPriority; p++) levels.push({ hosts: [], localities: [] });
 
-    for (const group of parsed) {
+    for (const group of assignment.localities) {
       const hosts: Host[] = [];
       for (const e of group.endpoints) {
         const key = hostKey(e.address, e.port);
         if (byKey.has(key)) {
-          warnings.push(`${this.prefix()}endpoint ${key} is listed twice; the first is kept`);
+          warnings.push(
+            `${prefixOf(this.clusterName)}endpoint ${key} is listed twice; the first is kept`,
+          );
           continue;
         }
         let host = previous.get(key);
@@ -183,27 +199,53 @@ export class HostSet {
         }),
       ),
     );
-    this._overprovisioningFactor =
-      wrappedUint(cla.policy?.overprovisioning_factor) ?? DEFAULT_OVERPROVISIONING_FACTOR;
+    this._overprovisioningFactor = assignment.overprovisioningFactor;
     this._version++;
-    return { ok: true, value: { added, removed }, warnings };
+    return { value: { added, removed }, warnings };
   }
+}
+
+function prefixOf(clusterName: string): string {
+  return clusterName ? `cluster ${JSON.stringify(clusterName)}: ` : '';
+}
+
+/**
+ * Validates a ClusterLoadAssignment into the form `HostSet.apply` takes, collecting every
+ * problem (so an EDS update can be NACKed before any host set changes).
+ */
+export function parseAssignment(
+  cla: envoy.ClusterLoadAssignment,
+  clusterName = '',
+): LbResult<ParsedAssignment> {
+  const parser = new AssignmentParser(clusterName);
+  const localities = parser.parse(cla);
+  if (parser.errors.length > 0) return { ok: false, errors: parser.errors };
+  const value: ParsedAssignment = Object.freeze({
+    localities: Object.freeze(localities),
+    overprovisioningFactor:
+      wrappedUint(cla.policy?.overprovisioning_factor) ?? DEFAULT_OVERPROVISIONING_FACTOR,
+  });
+  return { ok: true, value, warnings: parser.warnings };
+}
+
+class AssignmentParser {
+  readonly errors: LbError[] = [];
+  readonly warnings: string[] = [];
+
+  constructor(private readonly clusterName: string) {}
 
   private prefix(): string {
-    return this.clusterName ? `cluster ${JSON.stringify(this.clusterName)}: ` : '';
+    return prefixOf(this.clusterName);
   }
 
   private error(field: string, message: string): LbError {
     return lbError('FERRY_LB_INVALID_ENDPOINTS', field, `${this.prefix()}${message}`);
   }
 
-  private parse(
-    cla: envoy.ClusterLoadAssignment,
-    errors: LbError[],
-    warnings: string[],
-  ): ParsedLocality[] {
+  parse(cla: envoy.ClusterLoadAssignment): ParsedLocality[] {
+    const { errors, warnings } = this;
     if (typeof cla !== 'object' || cla === null) {
-      errors.push(this.error('', 'the envoy.ClusterLoadAssignment is not an object'));
+      errors.push(this.error('', 'the ClusterLoadAssignment is not an object'));
       return [];
     }
     const factor = wrappedUint(cla.policy?.overprovisioning_factor);

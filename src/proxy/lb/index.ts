@@ -4,7 +4,8 @@
  *
  * Typical use by the data path:
  *   const plan = parseClusterLb(cluster);                 // CDS: NACK on !plan.ok
- *   const update = hostSet.update(cla);                   // EDS: NACK on !update.ok
+ *   const cla = parseAssignment(raw, name);               // EDS: NACK on !cla.ok
+ *   hostSet.apply(cla.value);                             // when the configuration is applied
  *   let lb = buildClusterBalancer(plan.value, hostSet, Math.random).balancer;
  *   const host = lb.pick(ctx);                            // per request; undefined → 503
  */
@@ -40,7 +41,9 @@ export {
   type HostSetChange,
   type HostSetView,
   type LocalityHosts,
+  type ParsedAssignment,
   type PriorityHosts,
+  parseAssignment,
 } from './host-set.js';
 export {
   formatLbError,

@@ -28,6 +28,8 @@ export interface RouteTable {
   match(req: RouteRequest): MatchedRoute | undefined;
   /** Whether some virtual host answers this Host (with or without a port). */
   hasVirtualHost(authority: string): boolean;
+  /** Every route of every virtual host, in order (for what is compiled per route). */
+  readonly routes: readonly MatchedRoute[];
 }
 
 export type CompileResult =
@@ -71,6 +73,7 @@ class CompiledRouteTable implements RouteTable {
   constructor(
     readonly name: string,
     private readonly hosts: VirtualHostIndex<CompiledVirtualHost>,
+    readonly routes: readonly MatchedRoute[],
   ) {
     Object.freeze(this);
   }
@@ -211,5 +214,6 @@ export function compileRouteTable(rc: envoy.RouteConfiguration): CompileResult {
     const all = errors.map((e) => prefix + e);
     return { ok: false, error: all.join('; '), errors: Object.freeze(all) };
   }
-  return { ok: true, table: new CompiledRouteTable(rc.name ?? '', index) };
+  const routes = Object.freeze(vhosts.flatMap((v) => v.value.routes.map((r) => r.result)));
+  return { ok: true, table: new CompiledRouteTable(rc.name ?? '', index, routes) };
 }

@@ -8,6 +8,7 @@ export {
   type InboundPortTarget,
   inboundDestination,
 } from './inbound-ports.js';
+export { listenerRouteName, type TcpRoute } from './listener-filters.js';
 export {
   ACCESS_LOG_OFF,
   type AccessLogTarget,
@@ -20,12 +21,17 @@ export {
   OutboundDestinations,
 } from './outbound-destinations.js';
 export {
-  type CompileResult,
-  compileRuntime,
-  listenerRouteName,
+  type CompileCounts,
+  type CompiledCluster,
+  type CompiledListener,
+  type CompiledRoutes,
+  ResourceCompiler,
+} from './resource-compiler.js';
+export {
+  type Assembled,
+  assembleRuntime,
   type OriginalDstCluster,
   type RuntimeConfig,
   VIRTUAL_INBOUND,
   VIRTUAL_OUTBOUND,
-  validateResource,
 } from './runtime-config.js';

@@ -11,7 +11,6 @@
  * "Not said" (undefined) leaves the decision to the sidecar's flags. Read at config time only.
  */
 import { type envoy, structToJson, types, unpackAny } from '../../xds/index.js';
-import type { ProxyConfig } from '../../xds-client/index.js';
 import type { Propagation } from '../tracing/index.js';
 
 /** Tracing as a listener asks for it. */
@@ -23,6 +22,11 @@ export interface TracingSpec {
   readonly propagation: readonly Propagation[];
   /** service.name of the spans; absent: the sidecar's service. */
   readonly serviceName?: string;
+  /**
+   * A gRPC collector named only by cluster (`envoy_grpc.cluster_name`): its address is that
+   * cluster's, looked up when the configuration is assembled (`endpoint` is '' until then).
+   */
+  readonly collectorCluster?: string;
 }
 
 /** A file path, '-' for standard output, or 'off'. */
@@ -40,16 +44,6 @@ export interface ListenerTelemetrySpec {
 
 const PROPAGATIONS: readonly Propagation[] = ['w3c', 'b3', 'b3multi'];
 
-/** The address of a STATIC/STRICT_DNS cluster's first endpoint, as host:port. */
-function clusterAddress(clusters: ProxyConfig['clusters'], name: string): string | undefined {
-  const value = clusters.get(name)?.value as envoy.Cluster | undefined;
-  const socket =
-    value?.load_assignment?.endpoints?.[0]?.lb_endpoints?.[0]?.endpoint?.address?.socket_address;
-  if (!socket?.address || !socket.port_value) return undefined;
-  const host = socket.address.includes(':') ? `[${socket.address}]` : socket.address;
-  return `${host}:${socket.port_value}`;
-}
-
 function readPropagation(metadata: envoy.Metadata | undefined): Propagation[] {
   const values = structToJson(metadata?.filter_metadata?.ferry).trace_propagation;
   if (!Array.isArray(values)) return ['w3c'];
@@ -65,7 +59,6 @@ function readPropagation(metadata: envoy.Metadata | undefined): Propagation[] {
 function readTracing(
   filter: envoy.HttpConnectionManager,
   metadata: envoy.Metadata | undefined,
-  clusters: ProxyConfig['clusters'] | undefined,
 ): TracingSpec | undefined {
   const t = filter.tracing;
   const otel = unpackAny<envoy.OpenTelemetryConfig>(
@@ -80,17 +73,16 @@ function readTracing(
   }
   const grpc = otel.grpc_service;
   const cluster = grpc?.envoy_grpc?.cluster_name;
-  const address =
-    grpc?.envoy_grpc?.authority ||
-    (cluster && clusters ? clusterAddress(clusters, cluster) : undefined) ||
-    grpc?.google_grpc?.target_uri;
+  const authority = grpc?.envoy_grpc?.authority;
+  // A collector named by cluster is looked up when the configuration is assembled.
+  const byCluster = !otel.http_service && !authority && cluster ? cluster : undefined;
+  const address = authority || (byCluster ? undefined : grpc?.google_grpc?.target_uri);
   const endpoint = otel.http_service
     ? otel.http_service.http_uri?.uri
     : address
       ? `http://${address}`
       : undefined;
-  // Checking one listener alone, a collector named by cluster is looked up later.
-  if (!endpoint && !(cluster && !clusters)) {
+  if (!endpoint && !byCluster) {
     throw new Error('tracing provider envoy.tracers.opentelemetry has no OTLP exporter address');
   }
   return {
@@ -99,6 +91,7 @@ function readTracing(
     sampling: percent / 100,
     propagation: readPropagation(metadata),
     ...(otel.service_name ? { serviceName: otel.service_name } : {}),
+    ...(byCluster ? { collectorCluster: byCluster } : {}),
   };
 }
 
@@ -120,13 +113,12 @@ function readAccessLog(
 
 /**
  * The telemetry of a listener from its network filters (the first HCM or tcp_proxy) and its
- * metadata. Throws on a tracing block it cannot follow. `clusters` resolves a gRPC exporter
- * named by cluster; without it (validation of one resource) the address is not looked up.
+ * metadata, when the listener arrives. Throws on a tracing block it cannot follow. A gRPC
+ * exporter named by cluster is left for `resolveCollector`.
  */
 export function readListenerTelemetry(
   filters: Iterable<envoy.Any>,
   metadata: envoy.Metadata | undefined,
-  clusters?: ProxyConfig['clusters'],
 ): ListenerTelemetrySpec {
   const ferry = structToJson(metadata?.filter_metadata?.ferry);
   const clusterId = ferry.cluster_id;
@@ -138,7 +130,7 @@ export function readListenerTelemetry(
     const hcm = unpackAny<envoy.HttpConnectionManager>(f, types.HTTP_CONNECTION_MANAGER);
     const tcp = hcm ? undefined : unpackAny<envoy.TcpProxy>(f, types.TCP_PROXY);
     if (!hcm && !tcp) continue;
-    const tracing = hcm ? readTracing(hcm, metadata, clusters) : undefined;
+    const tracing = hcm ? readTracing(hcm, metadata) : undefined;
     const accessLog = readAccessLog((hcm ?? tcp)?.access_log);
     return {
       ...(tracing ? { tracing } : {}),
@@ -147,4 +139,28 @@ export function readListenerTelemetry(
     };
   }
   return named;
+}
+
+/**
+ * The spec with a collector named by cluster given that cluster's address (`addressOf`:
+ * host:port of its first endpoint). A cluster that is not there (or has no endpoint) turns
+ * the listener's tracing off, with a warning: the listener was accepted on its own, and
+ * the rest of the configuration still applies.
+ */
+export function resolveCollector(
+  spec: ListenerTelemetrySpec,
+  addressOf: (cluster: string) => string | undefined,
+): { readonly spec: ListenerTelemetrySpec; readonly warning?: string } {
+  const cluster = spec.tracing?.collectorCluster;
+  if (cluster === undefined) return { spec };
+  const { tracing: _unresolved, ...rest } = spec;
+  const address = addressOf(cluster);
+  if (address === undefined) {
+    return {
+      spec: rest,
+      warning: `tracing collector cluster "${cluster}" has no endpoint; tracing is off`,
+    };
+  }
+  const { collectorCluster: _cluster, ...tracing } = spec.tracing!;
+  return { spec: { ...rest, tracing: { ...tracing, endpoint: `http://${address}` } } };
 }

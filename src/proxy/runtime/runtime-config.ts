@@ -1,41 +1,27 @@
 /**
  * The compiled configuration the data path runs on: route tables for the outbound and
- * inbound listeners and runtime clusters, built once per xDS update and swapped in whole.
- * Pieces whose resources did not change are reused from the previous build.
+ * inbound listeners and runtime clusters, assembled once per xDS update from the compiled
+ * form each resource got when it arrived (resource-compiler.ts), and swapped in whole.
+ * Assembling compiles nothing and cannot fail: whatever could fail was NACKed. Stateful
+ * pieces (hosts, breakers, outlier detection, health checks) carry over from the previous
+ * configuration.
  */
-import { type envoy, types, unpackAny } from '../../xds/index.js';
+import { type envoy, types } from '../../xds/index.js';
 import type { ProxyConfig, ResourceEntry } from '../../xds-client/index.js';
-import {
-  buildCluster,
-  type ClusterResource,
-  connectTimeoutMs,
-  edsName,
-  type OutlierLog,
-  parseHealthCheck,
-  type RuntimeCluster,
-} from '../cluster/index.js';
-import { checkRouteFilters, type RouteView } from '../http/index.js';
-import { formatLbError, type Host, HostSet, parseClusterLb } from '../lb/index.js';
-import { compileLocalRateLimit, type LocalRateLimiter } from '../ratelimit/index.js';
-import { compileRouteTable, type RouteTable } from '../router/index.js';
+import { assembleCluster, type OutlierLog, type RuntimeCluster } from '../cluster/index.js';
+import { RouteFilters, type RouteView } from '../http/index.js';
+import type { Host, ParsedAssignment } from '../lb/index.js';
+import type { LocalRateLimiter } from '../ratelimit/index.js';
+import type { RouteTable } from '../router/index.js';
 import { type SecureContextSource, spiffeVerifier } from '../tls/index.js';
-import {
-  compileInboundPolicy,
-  compileUpstreamTls,
-  type InboundPolicy,
-  type UpstreamTlsSettings,
-} from '../tls-policy/index.js';
+import type { InboundPolicy, UpstreamTlsPolicy, UpstreamTlsSettings } from '../tls-policy/index.js';
 import type { UpstreamTls } from '../upstream/index.js';
-import { type ListenerTelemetrySpec, readListenerTelemetry } from './listener-telemetry.js';
-import {
-  compileOutboundDestinations,
-  NO_DESTINATIONS,
-  type OutboundDestinations,
-  tcpIdleTimeoutMs,
-} from './outbound-destinations.js';
+import type { TcpRoute } from './listener-filters.js';
+import { type ListenerTelemetrySpec, resolveCollector } from './listener-telemetry.js';
+import { NO_DESTINATIONS, type OutboundDestinations } from './outbound-destinations.js';
+import type { CompiledCluster, CompiledListener, CompiledRoutes } from './resource-compiler.js';
 
 export const { VIRTUAL_OUTBOUND, VIRTUAL_INBOUND } = types;
-const HCM = types.HTTP_CONNECTION_MANAGER;
 
 export interface RuntimeConfig {
   readonly version: number;
@@ -63,18 +49,6 @@ export interface RuntimeConfig {
   readonly originalDst: ReadonlyMap<string, OriginalDstCluster>;
 }
 
-/** A listener's telemetry (config time); `clusters` resolves a collector named by cluster. */
-function listenerTelemetry(
-  listener: object | undefined,
-  clusters?: ProxyConfig['clusters'],
-): ListenerTelemetrySpec {
-  return readListenerTelemetry(
-    networkFilters(listener),
-    (listener as envoy.Listener | undefined)?.metadata,
-    clusters,
-  );
-}
-
 /** A cluster whose one host is each connection's original destination. */
 export interface OriginalDstCluster {
   readonly name: string;
@@ -83,111 +57,12 @@ export interface OriginalDstCluster {
   readonly tls: UpstreamTls | undefined;
 }
 
-const isOriginalDst = (cluster: { readonly type?: unknown }) =>
-  cluster.type === 'ORIGINAL_DST' || cluster.type === 4;
-
-/**
- * The network filters of a listener's chains, in order (config time only); with `defaultOnly`,
- * of the chains without a filter_chain_match.
- */
-function* networkFilters(listener: object | undefined, defaultOnly = false): Generator<envoy.Any> {
-  for (const chain of (listener as envoy.Listener | undefined)?.filter_chains ?? []) {
-    const match = chain.filter_chain_match;
-    if (defaultOnly && match && Object.keys(match).length > 0) continue;
-    for (const f of chain.filters ?? []) if (f.typed_config) yield f.typed_config;
+/** The compiled form the xDS client kept with a resource (the sidecar's compile hook made it). */
+function compiledOf<T>(entry: ResourceEntry, what: string): T {
+  if (entry.compiled === undefined) {
+    throw new Error(`${what} "${entry.name}" reached the runtime without its compiled form`);
   }
-}
-
-/** The local_ratelimit config of a listener's HTTP connection manager, if it has one. */
-function listenerRateLimit(listener: object | undefined): object | undefined {
-  for (const t of networkFilters(listener)) {
-    const hcm = unpackAny<envoy.HttpConnectionManager>(t, HCM);
-    for (const h of hcm?.http_filters ?? []) {
-      const limit = unpackAny<envoy.LocalRateLimit>(h.typed_config, types.LOCAL_RATE_LIMIT);
-      if (limit) return limit;
-    }
-  }
-  return undefined;
-}
-
-/** A tcp_proxy filter's target. */
-export interface TcpRoute {
-  readonly cluster: string;
-  /** undefined: not set in xDS (the sidecar's default applies). */
-  readonly idleTimeoutMs: number | undefined;
-}
-
-/** The first tcp_proxy of a listener's filter chains, if any. */
-export function listenerTcpRoute(listener: object | undefined): TcpRoute | undefined {
-  for (const t of networkFilters(listener)) {
-    const tcp = unpackAny<envoy.TcpProxy>(t, types.TCP_PROXY);
-    if (!tcp?.cluster) continue;
-    return { cluster: tcp.cluster, idleTimeoutMs: tcpIdleTimeoutMs(tcp.idle_timeout) };
-  }
-  return undefined;
-}
-
-/**
- * The RDS name of a listener's HTTP filter chain: the one without a match, else the first
- * (the outbound listener's HTTP chains all name the namespace's route configuration).
- */
-export function listenerRouteName(listener: object | undefined): string | undefined {
-  for (const t of networkFilters(listener, true)) {
-    const hcm = unpackAny<envoy.HttpConnectionManager>(t, HCM);
-    if (hcm) return hcm.rds?.route_config_name;
-  }
-  for (const t of networkFilters(listener)) {
-    const hcm = unpackAny<envoy.HttpConnectionManager>(t, HCM);
-    if (hcm) return hcm.rds?.route_config_name;
-  }
-  return undefined;
-}
-
-/** The consumer-side validation the xDS client runs before ACKing (NACK on error). */
-export function validateResource(typeUrl: string, name: string, value: object): string | undefined {
-  const tlsError = validateTls(typeUrl, name, value);
-  if (tlsError) return tlsError;
-  if (typeUrl === types.ROUTE) {
-    const r = compileRouteTable(value as envoy.RouteConfiguration);
-    return r.ok ? undefined : r.error;
-  }
-  if (typeUrl === types.CLUSTER) {
-    // An ORIGINAL_DST cluster has no balancer of its own (CLUSTER_PROVIDED).
-    if (isOriginalDst(value)) return undefined;
-    const r = parseClusterLb(value as envoy.Cluster);
-    return r.ok ? undefined : r.errors.map(formatLbError).join('; ');
-  }
-  if (typeUrl === types.ENDPOINT) {
-    const r = new HostSet(name).update(value as envoy.ClusterLoadAssignment);
-    return r.ok ? undefined : r.errors.map(formatLbError).join('; ');
-  }
-  return undefined;
-}
-
-/** TLS settings the data path cannot follow are refused (NACKed) rather than ignored. */
-function validateTls(typeUrl: string, name: string, value: object): string | undefined {
-  try {
-    if (typeUrl === types.ROUTE) {
-      const e = checkRouteFilters(value as Parameters<typeof checkRouteFilters>[0]);
-      if (e) return e;
-    }
-    if (typeUrl === types.LISTENER) {
-      const limit = listenerRateLimit(value);
-      if (limit) compileLocalRateLimit(limit as never, 0);
-      listenerTelemetry(value);
-    }
-    if (typeUrl === types.CLUSTER) {
-      compileUpstreamTls(value as envoy.Cluster);
-      parseHealthCheck(value as ClusterResource);
-    } else if (typeUrl === types.LISTENER) {
-      // The outbound listener's chains match on destinations, not on TLS.
-      if (name === VIRTUAL_OUTBOUND) compileOutboundDestinations(value);
-      else compileInboundPolicy(value as envoy.Listener);
-    }
-  } catch (err) {
-    return (err as Error).message;
-  }
-  return undefined;
+  return entry.compiled as T;
 }
 
 /** The workload's context and a SPIFFE check of the peer, as the settings say. */
@@ -207,11 +82,10 @@ function upstreamTls(
  * cluster's transport_socket_matches, the workload's context and a SPIFFE check of the peer.
  */
 function hostTlsOf(
-  resource: envoy.Cluster,
+  policy: UpstreamTlsPolicy,
   hosts: readonly Host[],
   certificates: SecureContextSource,
 ): ReadonlyMap<Host, UpstreamTls> | undefined {
-  const policy = compileUpstreamTls(resource);
   if (policy.plaintextOnly) return undefined;
   const bySettings = new Map<UpstreamTlsSettings, UpstreamTls>();
   const out = new Map<Host, UpstreamTls>();
@@ -228,26 +102,22 @@ function hostTlsOf(
   return out;
 }
 
-/** An ORIGINAL_DST cluster: its connect timeout, and its TLS when the workload has a certificate. */
-function originalDstCluster(
-  resource: ClusterResource,
-  certificates: SecureContextSource | undefined,
-): OriginalDstCluster {
-  const settings = certificates
-    ? compileUpstreamTls(resource as envoy.Cluster).forEndpoint(undefined)
-    : undefined;
-  return {
-    name: resource.name,
-    connectTimeoutMs: connectTimeoutMs(resource),
-    tls: settings && certificates ? upstreamTls(settings, certificates) : undefined,
-  };
+/** The host:port of a balanced cluster's first inline endpoint (a collector's address). */
+function firstInlineAddress(cluster: CompiledCluster | undefined): string | undefined {
+  if (cluster?.kind !== 'balanced') return undefined;
+  const e = cluster.settings.inlineAssignment?.localities[0]?.endpoints[0];
+  if (!e) return undefined;
+  return `${e.address.includes(':') ? `[${e.address}]` : e.address}:${e.port}`;
 }
 
-export type CompileResult =
-  | { readonly ok: true; readonly config: RuntimeConfig }
-  | { readonly ok: false; readonly errors: readonly string[] };
+export interface Assembled {
+  readonly config: RuntimeConfig;
+  /** What was accepted alone but does not fit together (degraded, not refused). */
+  readonly warnings: readonly string[];
+}
 
-export function compileRuntime(
+/** Assembles the runtime configuration from the compiled resources of `source`. */
+export function assembleRuntime(
   source: ProxyConfig,
   previous: RuntimeConfig | undefined,
   random: () => number,
@@ -257,108 +127,82 @@ export function compileRuntime(
   inboundPort = 0,
   /** Where outlier ejections are reported. */
   outlierLog?: OutlierLog,
-): CompileResult {
-  const errors: string[] = [];
+): Assembled {
+  const warnings: string[] = [];
   const tables = new Map<string, { version: string; table: RouteTable }>();
+  const filters = new Map<string, RouteFilters>();
   for (const [name, entry] of source.routes) {
-    const before = previous?.tables.get(name);
-    if (before && before.version === entry.version) {
-      tables.set(name, before);
-      continue;
-    }
-    const r = compileRouteTable(entry.value as envoy.RouteConfiguration);
-    if (r.ok) tables.set(name, { version: entry.version, table: r.table });
-    else errors.push(r.error);
+    const compiled = compiledOf<CompiledRoutes>(entry, 'route configuration');
+    tables.set(name, { version: entry.version, table: compiled.table });
+    filters.set(name, compiled.filters);
   }
+  const compiledClusters = new Map<string, CompiledCluster>();
   const clusters = new Map<string, RuntimeCluster>();
   const originalDst = new Map<string, OriginalDstCluster>();
   for (const [name, entry] of source.clusters) {
-    const resource = entry.value as unknown as ClusterResource;
-    if (isOriginalDst(resource)) {
-      try {
-        originalDst.set(name, originalDstCluster(resource, certificates));
-      } catch (err) {
-        errors.push(`cluster ${name}: ${(err as Error).message}`);
-      }
+    const compiled = compiledOf<CompiledCluster>(entry, 'cluster');
+    compiledClusters.set(name, compiled);
+    if (compiled.kind === 'original-dst') {
+      const settings = certificates ? compiled.tls.forEndpoint(undefined) : undefined;
+      originalDst.set(name, {
+        name: compiled.name,
+        connectTimeoutMs: compiled.connectTimeoutMs,
+        tls: settings && certificates ? upstreamTls(settings, certificates) : undefined,
+      });
       continue;
     }
-    const assignment: ResourceEntry | undefined =
-      resource.type === 'EDS' ? source.endpoints.get(edsName(resource)) : undefined;
-    const built = buildCluster(
-      resource,
-      assignment?.value as envoy.ClusterLoadAssignment | undefined,
+    const edsName = compiled.settings.edsName;
+    const cla = edsName === undefined ? undefined : source.endpoints.get(edsName);
+    const assignment = cla && compiledOf<ParsedAssignment>(cla, 'assignment');
+    const cluster = assembleCluster(
+      compiled.settings,
+      assignment,
       previous?.clusters.get(name),
       random,
       outlierLog,
     );
-    if (!built.ok) {
-      errors.push(`cluster ${name}: ${built.error}`);
-      continue;
-    }
-    try {
-      const hostTls = certificates
-        ? hostTlsOf(entry.value as envoy.Cluster, built.cluster.hostSet.hosts, certificates)
-        : undefined;
-      // Set on the built object, not on a copy: outlier ejections and health checks rebuild
-      // the balancer of that object, and the data path must read the same one.
-      clusters.set(name, hostTls ? Object.assign(built.cluster, { hostTls }) : built.cluster);
-    } catch (err) {
-      errors.push(`cluster ${name}: ${(err as Error).message}`);
-    }
+    const hostTls = certificates
+      ? hostTlsOf(compiled.tls, cluster.hostSet.hosts, certificates)
+      : undefined;
+    // Set on the built object, not on a copy: outlier ejections and health checks rebuild
+    // the balancer of that object, and the data path must read the same one.
+    clusters.set(name, hostTls ? Object.assign(cluster, { hostTls }) : cluster);
   }
-  let inboundPolicy: InboundPolicy | undefined;
-  const inboundListener = source.listeners.get(VIRTUAL_INBOUND)?.value;
-  const outboundListener = source.listeners.get(VIRTUAL_OUTBOUND)?.value;
-  let telemetry: RuntimeConfig['telemetry'] = { outbound: {}, inbound: {} };
-  try {
-    telemetry = {
-      outbound: listenerTelemetry(outboundListener, source.clusters),
-      inbound: listenerTelemetry(inboundListener, source.clusters),
-    };
-  } catch (err) {
-    errors.push(`telemetry: ${(err as Error).message}`);
-  }
-  if (inboundListener) {
-    try {
-      inboundPolicy = compileInboundPolicy(inboundListener as envoy.Listener);
-    } catch (err) {
-      errors.push(`listener ${VIRTUAL_INBOUND}: ${(err as Error).message}`);
-    }
-  }
-  let outboundDestinations = NO_DESTINATIONS;
-  if (outboundListener) {
-    try {
-      outboundDestinations = compileOutboundDestinations(outboundListener);
-    } catch (err) {
-      errors.push(`listener ${VIRTUAL_OUTBOUND}: ${(err as Error).message}`);
-    }
-  }
-  if (errors.length) return { ok: false, errors };
+  const listenerOf = (name: string) => {
+    const entry = source.listeners.get(name);
+    return entry && compiledOf<CompiledListener>(entry, 'listener');
+  };
+  const inbound = listenerOf(VIRTUAL_INBOUND);
+  const outbound = listenerOf(VIRTUAL_OUTBOUND);
+  const telemetryOf = (listener: CompiledListener | undefined, name: string) => {
+    const r = resolveCollector(listener?.telemetry ?? {}, (cluster) =>
+      firstInlineAddress(compiledClusters.get(cluster)),
+    );
+    if (r.warning) warnings.push(`listener ${name}: ${r.warning}`);
+    return r.spec;
+  };
+  const telemetry = {
+    outbound: telemetryOf(outbound, VIRTUAL_OUTBOUND),
+    inbound: telemetryOf(inbound, VIRTUAL_INBOUND),
+  };
+  const inboundPolicy = inbound?.inboundPolicy;
   const inboundRbac = inboundPolicy?.forPort(inboundPort)?.httpRbac;
-  // The inbound rate limit keeps its bucket across updates that do not change it.
-  let inboundLimit: RuntimeConfig['inboundLimit'];
-  const limitConfig = listenerRateLimit(inboundListener);
-  if (limitConfig) {
-    const key = JSON.stringify(limitConfig);
-    const before = previous?.inboundLimit;
-    const limiter =
-      before?.key === key
-        ? before.limiter
-        : compileLocalRateLimit(limitConfig as never, performance.now());
-    if (limiter) inboundLimit = { key, limiter };
-  }
-  const tableOf = (listener: string) => {
-    const rds = listenerRouteName(source.listeners.get(listener)?.value);
-    return rds === undefined ? undefined : tables.get(rds)?.table;
+  const inboundLimit = inbound?.limit;
+  const viewOf = (listener: CompiledListener | undefined) => {
+    const rds = listener?.routeName;
+    return {
+      table: rds === undefined ? undefined : tables.get(rds)?.table,
+      clusters,
+      filters: (rds === undefined ? undefined : filters.get(rds)) ?? RouteFilters.EMPTY,
+    };
   };
   return {
-    ok: true,
+    warnings,
     config: {
       version: source.version,
-      outbound: { table: tableOf(VIRTUAL_OUTBOUND), clusters },
+      outbound: viewOf(outbound),
       inbound: {
-        table: tableOf(VIRTUAL_INBOUND),
-        clusters,
+        ...viewOf(inbound),
         ...(inboundRbac && !inboundRbac.empty ? { rbac: inboundRbac, port: inboundPort } : {}),
         ...(inboundLimit ? { rateLimit: inboundLimit.limiter } : {}),
       },
@@ -366,10 +210,10 @@ export function compileRuntime(
       source,
       tables,
       inboundPolicy,
-      inboundTcp: listenerTcpRoute(inboundListener),
+      inboundTcp: inbound?.tcp,
       inboundLimit,
       telemetry,
-      outboundDestinations,
+      outboundDestinations: outbound?.outboundDestinations ?? NO_DESTINATIONS,
       originalDst,
     },
   };

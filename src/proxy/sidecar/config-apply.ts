@@ -1,13 +1,14 @@
 /**
- * Each complete configuration from xDS, compiled and put in force whole: the route views,
- * the peers Istio's metrics name, the telemetry it asks for, and the upstream pools of the
- * hosts it still has. A configuration that does not compile leaves the last one in force.
+ * Each complete configuration from xDS, assembled from its resources' compiled forms and put
+ * in force whole: the route views, the peers Istio's metrics name, the telemetry it asks for,
+ * and the upstream pools of the hosts it still has. What does not compile was NACKed when it
+ * arrived, so assembling cannot fail.
  */
 import type { Logger } from '../../log/index.js';
 import type { ProxyConfig } from '../../xds-client/index.js';
 import type { OutlierLog } from '../cluster/index.js';
 import type { IstioMetrics } from '../http/index.js';
-import { compileRuntime } from '../runtime/index.js';
+import { assembleRuntime } from '../runtime/index.js';
 import type { LiveTelemetry } from '../telemetry/index.js';
 import type { WorkloadTls } from '../tls/index.js';
 import type { UpstreamPools } from '../upstream/index.js';
@@ -56,7 +57,7 @@ export class ConfigApply {
     const env = this.env;
     const live = env.live;
     const inboundPort = env.inboundPort();
-    const result = compileRuntime(
+    const result = assembleRuntime(
       source,
       live.runtime,
       env.random,
@@ -64,12 +65,8 @@ export class ConfigApply {
       inboundPort,
       env.outlierLog,
     );
-    if (!result.ok) {
-      env.log.error(
-        { errors: result.errors },
-        'configuration could not be applied; keeping the last one',
-      );
-      return;
+    if (result.warnings.length > 0) {
+      env.log.warn({ warnings: result.warnings }, 'configuration applied with warnings');
     }
     const first = live.runtime === undefined;
     const config = result.config;

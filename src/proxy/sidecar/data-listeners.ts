@@ -15,7 +15,6 @@ import {
   type IstioMetrics,
   type ProxyStats,
   RequestMirror,
-  RouteFilters,
 } from '../http/index.js';
 import {
   type HttpListener,
@@ -144,7 +143,7 @@ export async function listenDataPath(env: DataListenersEnv): Promise<DataListene
     const outView = () => live.outboundView;
     // Inbound: the routes for the port of the app the request's connection was sent to.
     const inView = (req: Parameters<typeof requestRawSocket>[0]) => routing.viewOf(req);
-    const outHttp = { ...common, view: outView, istio: outRecorder, filters: new RouteFilters() };
+    const outHttp = { ...common, view: outView, istio: outRecorder };
     const outUpgrade = { ...common, view: outView, istio: outRecorder };
     const outConnect = { ...common, view: outView, istio: outRecorder };
     const inHttp = {
@@ -152,7 +151,6 @@ export async function listenDataPath(env: DataListenersEnv): Promise<DataListene
       view: inView,
       istio: inRecorder,
       inbound: true,
-      filters: new RouteFilters(),
       onDenied,
     };
     const inUpgrade = { ...common, view: inView, istio: inRecorder };

@@ -6,6 +6,7 @@
  * scrape reads them and nothing is copied.
  */
 import type { MetricsRegistry } from '../../metrics/index.js';
+import { XDS_RESOURCE_TYPES } from '../../xds-client/index.js';
 import type { ProxyStats } from '../http/index.js';
 import type { Host } from '../lb/index.js';
 import { LIMIT_NAMES, type LimitCounters } from '../listener/index.js';
@@ -16,8 +17,8 @@ import type { LiveConfig } from './live-config.js';
 export interface SidecarGauges {
   /** 1 while the xDS stream is up. */
   xdsConnected(): number;
-  /** xDS responses NACKed. */
-  xdsNacks(): number;
+  /** xDS responses NACKed, of one type (CDS, EDS, LDS, RDS). */
+  xdsNacks(type: string): number;
   /** The version of the configuration in force (0 before the first). */
   configVersion(): number;
   /** Upstream endpoint connection pools open. */
@@ -62,12 +63,12 @@ export function registerProxyMetrics(metrics: MetricsRegistry, src: ProxyMetrics
     )
     .readFrom(() => s.overflows, 'request')
     .readFrom(() => s.retryOverflows, 'retry');
-  metrics
-    .counter(
-      'ferry_proxy_xds_nacks_total',
-      'xDS responses the sidecar rejected (NACKed), keeping its last good configuration.',
-    )
-    .readFrom(g.xdsNacks);
+  const nacks = metrics.counter(
+    'ferry_proxy_xds_nacks_total',
+    'xDS responses the sidecar rejected (NACKed), keeping its last good configuration, by type.',
+    ['type'],
+  );
+  for (const type of XDS_RESOURCE_TYPES) nacks.readFrom(() => g.xdsNacks(type), type);
   metrics
     .gauge('ferry_proxy_upstream_pools', 'Upstream endpoint connection pools open.')
     .readFrom(g.upstreamPools);

@@ -4,8 +4,7 @@
  */
 import { FERRY_VERSION } from '../../version/index.js';
 import { nodeMetadataFor } from '../../xds/index.js';
-import { XdsClient } from '../../xds-client/index.js';
-import { validateResource } from '../runtime/index.js';
+import { type CompileHook, XdsClient } from '../../xds-client/index.js';
 import type { SidecarSettings } from './sidecar-options.js';
 
 /** The ports the node announces (bound before the stream opens: a 0 is known by then). */
@@ -16,8 +15,15 @@ export interface AnnouncedPorts {
   readonly metrics: number;
 }
 
-/** The client for the control plane at `settings.xds`, not started yet. */
-export function createXdsConnection(s: SidecarSettings, ports: AnnouncedPorts): XdsClient {
+/**
+ * The client for the control plane at `settings.xds`, not started yet; `compile` turns each
+ * resource into what the data path runs on when it arrives (a failure is a NACK).
+ */
+export function createXdsConnection(
+  s: SidecarSettings,
+  ports: AnnouncedPorts,
+  compile: CompileHook,
+): XdsClient {
   const metadata = nodeMetadataFor(
     {
       service: s.service,
@@ -53,7 +59,7 @@ export function createXdsConnection(s: SidecarSettings, ports: AnnouncedPorts): 
     mode: s.mode,
     log: s.log,
     random: s.random,
-    validate: validateResource,
+    compile,
     ...(s.xdsCredentials ? { credentials: s.xdsCredentials } : {}),
   });
 }

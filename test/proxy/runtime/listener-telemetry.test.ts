@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { MeshConfig } from '../../../src/mesh/index.js';
 import { endpointPeer } from '../../../src/proxy/http/index.js';
-import { compileRuntime, validateResource } from '../../../src/proxy/runtime/index.js';
+import { assembleRuntime } from '../../../src/proxy/runtime/index.js';
 import { types } from '../../../src/xds/index.js';
 import type { ProxyConfig } from '../../../src/xds-client/index.js';
 import {
@@ -16,7 +16,7 @@ import {
   TELEMETRY_MESH,
   workload,
 } from '../../controlplane/translate/mesh-fixture.js';
-import { wireProxyConfig } from './wire-config.js';
+import { compileError, wireProxyConfig } from './wire-config.js';
 
 /** The proxy config a sidecar of `w` would assemble, every resource through the wire. */
 function proxyConfig(
@@ -27,8 +27,8 @@ function proxyConfig(
 }
 
 function telemetryOf(config: MeshConfig, w?: Parameters<typeof proxyConfig>[1]) {
-  const r = compileRuntime(proxyConfig(config, w), undefined, Math.random);
-  assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  const r = assembleRuntime(proxyConfig(config, w), undefined, Math.random);
+  assert.deepEqual(r.warnings, []);
   return r.config.telemetry;
 }
 
@@ -51,8 +51,8 @@ describe('sidecar: telemetry read from the listeners', () => {
       mesh: { ...MESH_SETTINGS, telemetry: { clusterName: 'east-1' } },
       services: [reviews],
     };
-    const r = compileRuntime(proxyConfig(named), undefined, Math.random);
-    assert.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+    const r = assembleRuntime(proxyConfig(named), undefined, Math.random);
+    assert.deepEqual(r.warnings, []);
     assert.equal(r.config.telemetry.inbound.clusterName, 'east-1');
     assert.equal(r.config.telemetry.inbound.peerMetadata, undefined, 'on unless switched off');
     const host = r.config.clusters.get('outbound|9080||reviews.shop.svc.cluster.local')?.hostSet
@@ -124,7 +124,7 @@ describe('sidecar: telemetry read from the listeners', () => {
     const otel = { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig' };
     assert.match(
       String(
-        validateResource(
+        compileError(
           types.LISTENER,
           'virtualOutbound',
           listener({ provider: { typed_config: otel } }),
@@ -134,7 +134,7 @@ describe('sidecar: telemetry read from the listeners', () => {
     );
     assert.match(
       String(
-        validateResource(
+        compileError(
           types.LISTENER,
           'virtualOutbound',
           listener({
@@ -152,7 +152,7 @@ describe('sidecar: telemetry read from the listeners', () => {
     );
     const zipkin = { '@type': 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig' };
     assert.equal(
-      validateResource(
+      compileError(
         types.LISTENER,
         'virtualOutbound',
         listener({ provider: { typed_config: zipkin } }),

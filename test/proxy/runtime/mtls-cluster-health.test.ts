@@ -8,20 +8,13 @@ import assert from 'node:assert/strict';
 import { translateMesh } from '../../../src/controlplane/translate/index.js';
 import { Outcome } from '../../../src/proxy/cluster/index.js';
 import { NO_HASH } from '../../../src/proxy/lb/index.js';
-import { compileRuntime } from '../../../src/proxy/runtime/index.js';
-import type { ProxyConfig, ResourceEntry } from '../../../src/xds-client/index.js';
+import { assembleRuntime } from '../../../src/proxy/runtime/index.js';
+import { types } from '../../../src/xds/index.js';
+import type { ProxyConfig } from '../../../src/xds-client/index.js';
 import { clusterName, endpoint, mesh, service } from '../../support/mesh.js';
+import { compiledEntries } from './wire-config.js';
 
 const CLUSTER = clusterName('api', 8080);
-
-function entries(list: ReadonlyArray<{ name: string; value: object }>): Map<string, ResourceEntry> {
-  return new Map(
-    list.map((r) => [
-      r.name,
-      { name: r.name, version: '1', value: r.value as Record<string, unknown> },
-    ]),
-  );
-}
 
 describe('sidecar: outlier ejection on a cluster with mTLS hosts', () => {
   it('an ejected meshed host is no longer picked', () => {
@@ -43,11 +36,11 @@ describe('sidecar: outlier ejection on a cluster with mTLS hosts', () => {
       version: 1,
       listeners: new Map(),
       routes: new Map(),
-      clusters: entries(resources.clusters),
-      endpoints: entries(resources.endpoints),
+      clusters: compiledEntries(types.CLUSTER, resources.clusters),
+      endpoints: compiledEntries(types.ENDPOINT, resources.endpoints),
     } as unknown as ProxyConfig;
-    const built = compileRuntime(source, undefined, Math.random, { context: () => undefined });
-    assert.ok(built.ok, built.ok ? '' : built.errors.join('\n'));
+    const built = assembleRuntime(source, undefined, Math.random, { context: () => undefined });
+    assert.deepEqual(built.warnings, []);
     const cluster = built.config.clusters.get(CLUSTER);
     assert.ok(cluster?.outlier, 'the cluster has outlier detection');
     const [first] = cluster.hostSet.hosts;

@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { translateWorkload } from '../../../src/controlplane/translate/index.js';
-import { compileOutboundDestinations, validateResource } from '../../../src/proxy/runtime/index.js';
+import { compileOutboundDestinations } from '../../../src/proxy/runtime/index.js';
 import { decodeResource, encodeResource, types } from '../../../src/xds/index.js';
 import { endpoint, mesh, service, workload } from '../../controlplane/translate/mesh-fixture.js';
+import { compileError } from './wire-config.js';
 
 const config = mesh(
   service('api', 'default', [[8080, 'http']], {
@@ -121,7 +122,7 @@ describe('proxy: outbound destinations', () => {
       ],
     };
     assert.match(
-      validateResource(types.LISTENER, 'virtualOutbound', bad) ?? '',
+      compileError(types.LISTENER, 'virtualOutbound', bad) ?? '',
       /filter_chains\[0\] \(sni\): filter_chain_match\.server_names is not supported/,
     );
     const twice = {
@@ -152,6 +153,6 @@ describe('proxy: outbound destinations', () => {
       () => compileOutboundDestinations(negative),
       /\(idle\): tcp_proxy idle_timeout is not a valid non-negative duration/,
     );
-    assert.equal(validateResource(types.LISTENER, 'virtualOutbound', listener), undefined);
+    assert.equal(compileError(types.LISTENER, 'virtualOutbound', listener), undefined);
   });
 });
