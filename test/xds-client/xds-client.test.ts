@@ -202,6 +202,10 @@ for (const mode of ['delta', 'sotw'] as const) {
         /RDS "outbound.default": route config outbound.default routes to the blocked service/,
       );
       assert.ok(c.status().nacks >= 1, 'the NACK is counted');
+      assert.ok(
+        (c.status().types.find((t) => t.type === 'RDS')?.nacks ?? 0) >= 1,
+        'and counted by type',
+      );
       assert.match(c.status().types.find((t) => t.type === 'RDS')?.lastNack ?? '', /blocked/);
       // The cluster and its CLA were fine and are accepted; the route config stays as it was.
       const config = await configWhere(c, (cfg) => cfg.clusters.has(clusterName('blocked', 7171)));

@@ -81,11 +81,15 @@ describe('integration: resources compiled once, NACKed when they do not compile'
 
   async function nackOf(type: string): Promise<string> {
     let message = '';
-    await waitFor(`the ${type} NACK on /debug/syncz`, async () => {
-      const me = await synczOf(web.nodeId);
-      message = me?.types.find((t) => t.type === type)?.lastNack?.message ?? '';
-      return message !== '';
-    }, 15_000);
+    await waitFor(
+      `the ${type} NACK on /debug/syncz`,
+      async () => {
+        const me = await synczOf(web.nodeId);
+        message = me?.types.find((t) => t.type === type)?.lastNack?.message ?? '';
+        return message !== '';
+      },
+      15_000,
+    );
     return message;
   }
 
