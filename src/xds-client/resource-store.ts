@@ -9,6 +9,26 @@ import { deepFreeze } from './deep-freeze.js';
 import type { ResourceEntry } from './proxy-config.js';
 import type { Resource } from './validate.js';
 
+/**
+ * An entry as consumers see it. Frozen, but only the value is frozen through: the compiled
+ * form may hold live state (rate-limit buckets). Serialized (config dumps), it is the
+ * resource: the compiled form is the consumer's business.
+ */
+class AcceptedResource implements ResourceEntry {
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly value: Resource,
+    readonly compiled: unknown,
+  ) {
+    Object.freeze(this);
+  }
+
+  toJSON(): { name: string; version: string; value: Resource } {
+    return { name: this.name, version: this.version, value: this.value };
+  }
+}
+
 interface Stored {
   readonly entry: ResourceEntry;
   /** The serialized resource; undefined for a stand-in of one that does not exist. */
@@ -81,13 +101,7 @@ export class ResourceStore {
       map.set(r.name, { ...old, serverVersion: r.version });
       return;
     }
-    // The value is frozen through; the compiled form may hold live state (rate limit buckets).
-    const entry: ResourceEntry = Object.freeze({
-      name: r.name,
-      version: r.version,
-      value: deepFreeze(r.value),
-      compiled: r.compiled,
-    });
+    const entry = new AcceptedResource(r.name, r.version, deepFreeze(r.value), r.compiled);
     map.set(r.name, { entry, bytes: r.bytes, serverVersion: r.version });
     this.generation++;
   }
@@ -103,12 +117,7 @@ export class ResourceStore {
     const old = map.get(name);
     if (old && !old.bytes) return;
     const value = deepFreeze(empty);
-    const entry: ResourceEntry = Object.freeze({
-      name,
-      version: '',
-      value,
-      compiled: compile(value),
-    });
+    const entry = new AcceptedResource(name, '', value, compile(value));
     map.set(name, { entry, bytes: undefined, serverVersion: '' });
     this.generation++;
   }

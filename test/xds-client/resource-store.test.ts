@@ -30,11 +30,13 @@ describe('resource store and subscriptions', () => {
     store.putMissing(types.ENDPOINT, 'e', { cluster_name: 'e', endpoints: [] }, (empty) => ({
       compiledFrom: empty,
     }));
-    assert.deepEqual(store.snapshot(types.ENDPOINT).get('e'), {
+    const entry = store.snapshot(types.ENDPOINT).get('e');
+    assert.deepEqual(entry?.compiled, { compiledFrom: { cluster_name: 'e', endpoints: [] } });
+    // Serialized (config dumps), an entry is the resource, without its compiled form.
+    assert.deepEqual(JSON.parse(JSON.stringify(entry)), {
       name: 'e',
       version: '',
       value: { cluster_name: 'e', endpoints: [] },
-      compiled: { compiledFrom: { cluster_name: 'e', endpoints: [] } },
     });
     assert.deepEqual(store.versions(types.ENDPOINT), {});
   });

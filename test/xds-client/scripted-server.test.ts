@@ -87,11 +87,10 @@ describe('xDS client against a scripted server', () => {
       const started = Date.now();
       const config = await configWhere(client, (c) => c.listeners.has('l1'), 3000);
       assert.ok(Date.now() - started >= 90, 'held back until the timeout');
-      assert.deepEqual(config.routes.get('never'), {
+      assert.deepEqual(JSON.parse(JSON.stringify(config.routes.get('never'))), {
         name: 'never',
         version: '',
         value: { name: 'never', virtual_hosts: [] },
-        compiled: undefined,
       });
       assert.ok(
         server.requests.some(

@@ -187,5 +187,11 @@ describe('integration: resources compiled once, NACKed when they do not compile'
     // the bucket is the same, still empty.
     const limited = await send(web.ports.outbound, { host: 'api:8080', path: '/few' });
     assert.equal(limited.status, 429);
+    // The admin's config dump shows the resources, not what they were compiled into.
+    const dump = await send(web.ports.admin, { path: '/config_dump' });
+    const resources = (JSON.parse(dump.body) as { resources: Record<string, object[]> })
+      .resources;
+    for (const entry of [...resources.routes!, ...resources.clusters!])
+      assert.deepEqual(Object.keys(entry).sort(), ['name', 'value', 'version']);
   });
 });
