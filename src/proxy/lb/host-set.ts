@@ -228,6 +228,27 @@ export function parseAssignment(
   return { ok: true, value, warnings: parser.warnings };
 }
 
+/**
+ * The assignment of one endpoint (priority 0, no locality, weight 1), for a cluster built
+ * around one known address; nothing to validate.
+ */
+export function singleEndpoint(address: string, port: number): ParsedAssignment {
+  const endpoint: ParsedEndpoint = {
+    address,
+    port,
+    hostname: '',
+    weight: 1,
+    health: 'UNKNOWN',
+    metadata: undefined,
+  };
+  return Object.freeze({
+    localities: Object.freeze([
+      { locality: NO_LOCALITY, weight: 1, priority: 0, endpoints: [endpoint] },
+    ]),
+    overprovisioningFactor: DEFAULT_OVERPROVISIONING_FACTOR,
+  });
+}
+
 class AssignmentParser {
   readonly errors: LbError[] = [];
   readonly warnings: string[] = [];

@@ -44,6 +44,7 @@ export {
   type ParsedAssignment,
   type PriorityHosts,
   parseAssignment,
+  singleEndpoint,
 } from './host-set.js';
 export {
   formatLbError,

@@ -15,13 +15,16 @@
  * connection manager HTTP); an opaque port is TCP; any other port is detected from its first
  * bytes (HTTP/1.1 or HTTP/2, else TCP), as for the outbound passthrough.
  *
- * Built once per configuration; each destination's cluster and route views are built the
- * first time a connection arrives for it and kept until the configuration changes.
+ * Built once per configuration; each destination's cluster and route views are assembled
+ * (from the inbound cluster's settings, compiled when it arrived) the first time a
+ * connection arrives for it and kept until the configuration changes.
  */
 import { anyType, type envoy, types } from '../../xds/index.js';
 import type { ProxyConfig } from '../../xds-client/index.js';
-import { buildCluster, type ClusterResource, type RuntimeCluster } from '../cluster/index.js';
+import { assembleCluster, type ClusterSettings, type RuntimeCluster } from '../cluster/index.js';
 import type { RouteView } from '../http/index.js';
+import { singleEndpoint } from '../lb/index.js';
+import type { CompiledCluster } from './resource-compiler.js';
 
 export type InboundPortKind = 'http' | 'tcp' | 'detect';
 
@@ -79,7 +82,7 @@ export class InboundPorts {
 
   private constructor(
     /** The inbound cluster the control plane sent, in front of the default app port. */
-    private readonly base: ClusterResource | undefined,
+    private readonly base: ClusterSettings | undefined,
     /** The app port the control plane's inbound cluster names (`--app-port`). */
     readonly defaultPort: number | undefined,
     private readonly declared: ReadonlyMap<number, 'http' | 'tcp'>,
@@ -97,12 +100,13 @@ export class InboundPorts {
     opaquePorts: ReadonlySet<number>,
     random: () => number,
   ): InboundPorts {
-    let base: ClusterResource | undefined;
+    let base: ClusterSettings | undefined;
     let defaultPort: number | undefined;
     for (const [name, entry] of source.clusters) {
       const m = INBOUND_CLUSTER.exec(name);
       if (!m) continue;
-      base = entry.value as unknown as ClusterResource;
+      const compiled = entry.compiled as CompiledCluster | undefined;
+      base = compiled?.kind === 'balanced' ? compiled.settings : undefined;
       defaultPort = Number(m[1]);
       break;
     }
@@ -138,7 +142,6 @@ export class InboundPorts {
     if (!base) return undefined;
     const port = to.port;
     const http1 = this.cluster(base, to, false);
-    if (!http1) return undefined;
     const table = this.view.table;
     const kind = this.declared.get(port) ?? (this.opaquePorts.has(port) ? 'tcp' : 'detect');
     // The inbound routes name the base cluster; for this port, that name means this port.
@@ -158,35 +161,14 @@ export class InboundPorts {
   }
 
   /** The base cluster with `to` as its one endpoint, speaking HTTP/1.1 or HTTP/2. */
-  private cluster(
-    base: ClusterResource,
-    to: InboundDestination,
-    h2: boolean,
-  ): RuntimeCluster | undefined {
-    const name = `inbound|${to.port}||`;
-    const assignment = base.load_assignment;
-    const endpoints = [
-      {
-        locality: {},
-        load_balancing_weight: { value: 1 },
-        lb_endpoints: [
-          {
-            endpoint: {
-              address: { socket_address: { address: to.address, port_value: to.port } },
-            },
-            load_balancing_weight: { value: 1 },
-          },
-        ],
-      },
-    ];
-    const { typed_extension_protocol_options: _typed, http2_protocol_options: _h2, ...rest } = base;
-    const resource: ClusterResource = {
-      ...rest,
-      name,
-      load_assignment: { ...assignment, cluster_name: name, endpoints },
-      ...(h2 ? { http2_protocol_options: {} } : {}),
+  private cluster(base: ClusterSettings, to: InboundDestination, h2: boolean): RuntimeCluster {
+    const settings: ClusterSettings = {
+      ...base,
+      name: `inbound|${to.port}||`,
+      protocol: h2 ? 'http2' : 'http1',
+      edsName: undefined,
+      inlineAssignment: singleEndpoint(to.address, to.port),
     };
-    const built = buildCluster(resource, undefined, undefined, this.random);
-    return built.ok ? built.cluster : undefined;
+    return assembleCluster(settings, undefined, undefined, this.random);
   }
 }
