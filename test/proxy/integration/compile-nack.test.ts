@@ -180,6 +180,10 @@ describe('integration: resources compiled once, NACKed when they do not compile'
     const after = web.config!.source;
     const changed = (kind: 'clusters' | 'endpoints') =>
       [...after[kind]].filter(([name, entry]) => before[kind].get(name) !== entry).length;
+    console.log(
+      `      one more service: ${counts.clusters - clustersBefore} of ${after.clusters.size} clusters, ` +
+        `${counts.endpoints - endpointsBefore} of ${after.endpoints.size} assignments compiled`,
+    );
     assert.ok(after.clusters.size > changed('clusters'), 'some clusters are unchanged');
     assert.equal(counts.clusters - clustersBefore, changed('clusters'));
     assert.equal(counts.endpoints - endpointsBefore, changed('endpoints'));
@@ -189,8 +193,7 @@ describe('integration: resources compiled once, NACKed when they do not compile'
     assert.equal(limited.status, 429);
     // The admin's config dump shows the resources, not what they were compiled into.
     const dump = await send(web.ports.admin, { path: '/config_dump' });
-    const resources = (JSON.parse(dump.body) as { resources: Record<string, object[]> })
-      .resources;
+    const resources = (JSON.parse(dump.body) as { resources: Record<string, object[]> }).resources;
     for (const entry of [...resources.routes!, ...resources.clusters!])
       assert.deepEqual(Object.keys(entry).sort(), ['name', 'value', 'version']);
   });
