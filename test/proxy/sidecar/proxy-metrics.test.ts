@@ -35,7 +35,7 @@ describe('sidecar proxy metrics', () => {
       telemetry,
       gauges: {
         xdsConnected: () => 1,
-        xdsNacks: () => 2,
+        xdsNacks: (type: string) => (type === 'CDS' ? 2 : 0),
         configVersion: () => 0,
         upstreamPools: () => 3,
         downstreamConnections: () => connections,
@@ -43,7 +43,8 @@ describe('sidecar proxy metrics', () => {
     });
     const before = registry.render();
     assert.match(before, /^ferry_proxy_requests_total\{response_code_class="5xx"\} 0$/m);
-    assert.match(before, /^ferry_proxy_xds_nacks_total 2$/m);
+    assert.match(before, /^ferry_proxy_xds_nacks_total\{type="CDS"\} 2$/m);
+    assert.match(before, /^ferry_proxy_xds_nacks_total\{type="LDS"\} 0$/m);
     stats.responses5xx += 4;
     stats.denied++;
     stats.retryOverflows += 2;
