@@ -103,10 +103,22 @@ class Attempt implements Dispatcher.DispatchHandler {
   controller: Dispatcher.DispatchController | undefined;
   dead = false;
   retrying = false;
+  /** Whether the host's active count was given back (exactly once per attempt). */
+  private released = false;
   constructor(
     readonly exchange: Exchange,
     readonly host: Host,
   ) {}
+  /**
+   * Gives the host's active slot back. An attempt can end twice over: a retried response
+   * ends, then the exchange is aborted during the back-off (client gone, route timeout).
+   * Counting both drove `host.active` negative, and least-request and the admin page lied.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.host.active--;
+  }
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
     if (this.dead) controller.abort(DOWNSTREAM_GONE);
@@ -341,7 +353,7 @@ export class Exchange {
   }
 
   responseEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void {
-    attempt.host.active--;
+    attempt.release();
     if (attempt.retrying) {
       this.scheduleRetry();
       return;
@@ -379,7 +391,7 @@ export class Exchange {
   attemptError(attempt: Attempt, err: Error): void {
     this.clearTryTimer();
     attempt.dead = true;
-    attempt.host.active--;
+    attempt.release();
     if (this.finished) return;
     if ((err as { code?: string }).code === OVERFLOW) {
       this.env.stats.overflows++;
@@ -518,7 +530,7 @@ export class Exchange {
     const attempt = this.attempt;
     if (!attempt || attempt.dead) return;
     attempt.dead = true;
-    attempt.host.active--;
+    attempt.release();
     attempt.controller?.abort(reason);
   }
 
