@@ -1,40 +1,61 @@
 /**
- * One request's trip upstream and back: pick a host, send, and either stream the response
- * to the client or, when the retry policy says so and nothing has been sent yet, try again
- * (Envoy's semantics: retry_on, num_retries, per_try_timeout, jittered back-off, a
- * preference for hosts not yet tried, x-envoy-attempt-count). Every failure is answered
- * exactly once. Timers are armed with module-level functions: no closure per request.
+ * One request's trip upstream and back, as a retry state machine: pick a host, send, and
+ * either stream the response to the client or, when the retry policy says so and nothing has
+ * been sent yet, try again (Envoy's semantics: retry_on, num_retries, per_try_timeout,
+ * jittered back-off, a preference for hosts not yet tried, x-envoy-attempt-count). The
+ * cluster's breakers, the pick and outlier reports are the concrete layer's
+ * (src/proxy/stack), the pool the endpoint layer's; errors are classified in
+ * error-classification.ts and every failure is answered exactly once, from the failure
+ * table, by downstream-reply.ts. Timers are armed with module-level functions: no closure
+ * per request.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { Outcome, type RuntimeCluster, statusOutcome } from '../cluster/index.js';
+import { errorCode } from '../../errors/index.js';
+import type { RuntimeCluster } from '../cluster/index.js';
+import { FAILURE, type Failure, FLAG } from '../failure/index.js';
 import { type FastRequest, FastResponse } from '../http1/index.js';
 import type { Host, PickContext } from '../lb/index.js';
 import {
   backoffMs,
   type ForwardRoute,
-  type RetriableError,
   type RetryPolicy,
   shouldRetryError,
   shouldRetryStatus,
 } from '../router/index.js';
+import {
+  admit,
+  admitRetry,
+  endpointPool,
+  hostBegin,
+  hostDone,
+  isSecure,
+  pickHost,
+  release,
+  releaseRetry,
+  reportLocalFailure,
+  reportStatus,
+} from '../stack/index.js';
 import { requestPrincipal } from '../tls/index.js';
 import type { Tracing } from '../tracing/index.js';
-import { OVERFLOW, PROTOCOL_ERROR, TLS_HANDSHAKE, type UpstreamPools } from '../upstream/index.js';
+import { OVERFLOW, type UpstreamPools } from '../upstream/index.js';
 import type { AccessLog } from './access-log.js';
+import { type DownstreamResponse, resetResponse, sendLocalReply } from './downstream-reply.js';
+import {
+  attemptFailure,
+  classifyAttemptError,
+  DOWNSTREAM_GONE,
+  isProtocolError,
+  PER_TRY_TIMEOUT,
+  ROUTE_TIMEOUT,
+  UPSTREAM_PROTOCOL_ERROR,
+} from './error-classification.js';
 import { downstreamResponseHeaders, HOP_BY_HOP, upstreamRequestHeaders } from './headers.js';
 import type { RequestOutcome } from './istio-metrics.js';
-import {
-  type DownstreamResponse,
-  grpcStatusForHttp,
-  resetResponse,
-  sendLocalReply,
-} from './local-reply.js';
 import { ReplayableBody } from './request-body.js';
-import { FLAG } from './response-flags.js';
 import type { ProxyStats } from './stats.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest | FastRequest;
@@ -68,36 +89,6 @@ export interface ExchangeTelemetry {
   readonly accessLog?: AccessLog;
 }
 
-const CONNECT_ERRORS = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ETIMEDOUT',
-  TLS_HANDSHAKE,
-]);
-
-/** The upstream's answer was not HTTP: said by Ferry's own parser, or by undici's. */
-function isProtocolError(err: Error & { code?: string }): boolean {
-  return err.code === PROTOCOL_ERROR || err.name === 'HTTPParserError';
-}
-
-function classify(err: Error & { code?: string }): RetriableError {
-  if (err.code && CONNECT_ERRORS.has(err.code)) return 'connect-failure';
-  if (/REFUSED_STREAM/.test(err.message)) return 'refused-stream';
-  return 'reset';
-}
-
-class TimeoutError extends Error {
-  readonly code = 'FERRY_UPSTREAM_TIMEOUT';
-}
-const PER_TRY_TIMEOUT = new TimeoutError('per-try timeout');
-const ROUTE_TIMEOUT = new TimeoutError('upstream request timeout');
-const DOWNSTREAM_GONE = new Error('downstream closed');
-const UPSTREAM_PROTOCOL_ERROR = new Error('upstream protocol error');
-const DOWNSTREAM_PROTOCOL_ERROR = 'FERRY_DOWNSTREAM_PROTOCOL_ERROR';
-
 /** One try against one host: undici's handler. A superseded attempt is ignored. */
 class Attempt implements Dispatcher.DispatchHandler {
   controller: Dispatcher.DispatchController | undefined;
@@ -117,7 +108,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.host.active--;
+    hostDone(this.host);
   }
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
@@ -214,10 +205,11 @@ export class Exchange {
       );
       this.traceId = this.span.spanContext().traceId;
     }
-    if (!this.cluster.breakers.tryRequest()) {
+    const overflow = admit(this.cluster);
+    if (overflow !== undefined) {
       // max_requests reached: refuse at once rather than queue (Envoy's UO).
       this.env.stats.overflows++;
-      this.finishLocal(503, 'upstream overflow', FLAG.UPSTREAM_OVERFLOW);
+      this.finishLocal(overflow);
       return;
     }
     this.holdsRequest = true;
@@ -228,19 +220,15 @@ export class Exchange {
 
   /** Picks a host, preferring one not tried yet, and dispatches to it. */
   send(): void {
-    let host = this.cluster.balancer.pick(this.pick);
-    for (let i = 0; host && i < 3 && this.tried.includes(host); i++) {
-      host = this.cluster.balancer.pick(this.pick);
-    }
+    const host = pickHost(this.cluster, this.pick, this.tried);
     if (!host) {
-      this.finishLocal(503, 'no healthy upstream', FLAG.NO_HEALTHY_UPSTREAM);
+      this.finishLocal(FAILURE.NO_HEALTHY_UPSTREAM);
       return;
     }
     this.attempts++;
     this.tried.push(host);
     this.upstreamHost = host;
-    host.active++;
-    host.rqTotal++;
+    hostBegin(host);
     const attempt = new Attempt(this, host);
     this.attempt = attempt;
     let body: Readable | Buffer | null;
@@ -260,14 +248,7 @@ export class Exchange {
         headers,
       );
     }
-    const pool = this.env.pools.get(
-      host.key,
-      host.address,
-      host.port,
-      this.cluster,
-      this.cluster.hostTls?.get(host),
-    );
-    pool.dispatch(
+    endpointPool(this.env.pools, this.cluster, host).dispatch(
       {
         path: this.path,
         method: this.req.method as Dispatcher.HttpMethod,
@@ -299,8 +280,7 @@ export class Exchange {
       this.upstreamProtocolError(attempt, `status ${status}`);
       return;
     }
-    if (status >= 500) attempt.host.rqError++;
-    this.cluster.outlier?.record(attempt.host, statusOutcome(status));
+    reportStatus(this.cluster, attempt.host, status);
     if (
       retry &&
       this.canRetry() &&
@@ -393,36 +373,36 @@ export class Exchange {
     attempt.dead = true;
     attempt.release();
     if (this.finished) return;
-    if ((err as { code?: string }).code === OVERFLOW) {
+    const code = errorCode(err);
+    if (code === OVERFLOW) {
       this.env.stats.overflows++;
-      this.finishLocal(503, 'upstream overflow', FLAG.UPSTREAM_OVERFLOW);
+      this.finishLocal(FAILURE.OVERFLOW);
       return;
     }
-    if ((err as { code?: string }).code === DOWNSTREAM_PROTOCOL_ERROR) {
+    if (code === FAILURE.DOWNSTREAM_PROTOCOL_ERROR.code) {
       // The client's body broke HTTP/1.1's framing: its fault, not the upstream's.
       if (this.res.headersSent) {
         this.addFlag(FLAG.DOWNSTREAM_PROTOCOL_ERROR);
         resetResponse(this.res);
         this.done();
-      } else this.finishLocal(400, 'malformed request body', FLAG.DOWNSTREAM_PROTOCOL_ERROR);
+      } else this.finishLocal(FAILURE.DOWNSTREAM_PROTOCOL_ERROR, 'malformed request body');
       return;
     }
     if (isProtocolError(err) && !this.res.headersSent) {
       // Not HTTP/1.1 (a malformed head, bad framing): 502 UPE as Envoy, not a reset (503).
-      attempt.host.rqError++;
-      this.cluster.outlier?.record(attempt.host, Outcome.Local);
+      reportLocalFailure(this.cluster, attempt.host);
       if (this.attempts > 1) this.addFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
-      this.finishLocal(502, err.message, FLAG.UPSTREAM_PROTOCOL_ERROR);
+      this.finishLocal(FAILURE.UPSTREAM_PROTOCOL_ERROR, err.message);
       return;
     }
-    const kind: RetriableError = err === PER_TRY_TIMEOUT ? 'timeout' : classify(err);
-    if (kind !== 'timeout') attempt.host.rqError++;
+    const kind = classifyAttemptError(err);
     if (this.attemptSpan) {
       this.tracing!.end(this.attemptSpan, 0, '', '', { 'error.type': kind });
       this.attemptSpan = undefined;
     }
-    // Connect failures, resets and timeouts originate here: Envoy counts them as gateway errors.
-    this.cluster.outlier?.record(attempt.host, Outcome.Local);
+    // Connect failures, resets and timeouts originate here: Envoy counts them as gateway
+    // errors (a timeout is not counted as the host's error).
+    reportLocalFailure(this.cluster, attempt.host, kind !== 'timeout');
     if (this.res.headersSent || (this.trailersOnly && this.status)) {
       // The response had started: all we can do is cut the client's stream too.
       this.addFlag(FLAG.UPSTREAM_CONNECTION_TERMINATION);
@@ -436,27 +416,12 @@ export class Exchange {
       return;
     }
     if (this.attempts > 1) this.addFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
-    if (kind === 'timeout') {
-      this.finishLocal(504, 'upstream request timeout', FLAG.UPSTREAM_TIMEOUT);
-    } else if (kind === 'connect-failure') {
-      this.finishLocal(
-        503,
-        'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
-        FLAG.UPSTREAM_CONNECT_FAILURE,
-      );
-    } else {
-      this.finishLocal(
-        503,
-        'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
-        FLAG.UPSTREAM_CONNECTION_TERMINATION,
-      );
-    }
+    this.finishLocal(attemptFailure(kind));
   }
 
   /** The upstream's answer cannot be passed on: drop it and answer 502 UPE. */
   private upstreamProtocolError(attempt: Attempt, what: string): void {
-    attempt.host.rqError++;
-    this.cluster.outlier?.record(attempt.host, Outcome.Local);
+    reportLocalFailure(this.cluster, attempt.host);
     this.abortAttempt(UPSTREAM_PROTOCOL_ERROR);
     if (this.res.headersSent) {
       this.addFlag(FLAG.UPSTREAM_PROTOCOL_ERROR);
@@ -464,7 +429,7 @@ export class Exchange {
       this.done();
       return;
     }
-    this.finishLocal(502, `upstream protocol error: ${what}`, FLAG.UPSTREAM_PROTOCOL_ERROR);
+    this.finishLocal(FAILURE.UPSTREAM_PROTOCOL_ERROR, `upstream protocol error: ${what}`);
   }
 
   private canRetry(): boolean {
@@ -477,7 +442,7 @@ export class Exchange {
     if (!replayable) return false;
     // The retry limit or budget of the cluster: past it, the response stands as it is.
     if (!this.holdsRetry) {
-      if (!this.cluster.breakers.tryRetry()) {
+      if (!admitRetry(this.cluster)) {
         this.env.stats.retryOverflows++;
         return false;
       }
@@ -511,7 +476,7 @@ export class Exchange {
       this.done();
       return;
     }
-    this.finishLocal(504, 'upstream request timeout', FLAG.UPSTREAM_TIMEOUT);
+    this.finishLocal(FAILURE.UPSTREAM_TIMEOUT);
   }
 
   /** The client went away before the response was complete. */
@@ -534,11 +499,12 @@ export class Exchange {
     attempt.controller?.abort(reason);
   }
 
-  private finishLocal(status: number, body: string, flag: string): void {
-    this.addFlag(flag);
-    this.status = this.grpc ? 200 : status;
-    if (this.grpc) this.grpcStatus = String(grpcStatusForHttp(status));
-    sendLocalReply(this.res, status, body, this.grpc, this.flags);
+  /** Answers the failure's local reply (the table's body unless `body`), then ends. */
+  private finishLocal(failure: Failure, body: string = failure.body): void {
+    this.addFlag(failure.flag);
+    this.status = this.grpc ? 200 : failure.httpStatus;
+    if (this.grpc) this.grpcStatus = String(failure.grpcStatus);
+    sendLocalReply(this.res, failure, this.grpc, this.flags, body);
     this.done();
   }
 
@@ -564,7 +530,7 @@ export class Exchange {
   /** For metrics: whether the last attempt went to its host over mTLS. */
   get upstreamSecure(): boolean {
     const host = this.upstreamHost;
-    return host !== undefined && this.cluster.hostTls?.get(host) !== undefined;
+    return host !== undefined && isSecure(this.cluster, host);
   }
 
   /** For metrics: the downstream request (its TLS peer, if any). */
@@ -585,8 +551,8 @@ export class Exchange {
     if (this.finished) return;
     this.finished = true;
     this.clearTryTimer();
-    if (this.holdsRequest) this.cluster.breakers.releaseRequest();
-    if (this.holdsRetry) this.cluster.breakers.releaseRetry();
+    if (this.holdsRequest) release(this.cluster);
+    if (this.holdsRetry) releaseRetry(this.cluster);
     if (this.routeTimer) clearTimeout(this.routeTimer);
     (this.res as Tagged)[EXCHANGE] = undefined;
     this.env.stats.record(this);

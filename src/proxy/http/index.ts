@@ -25,7 +25,6 @@ export {
   type RouteView,
 } from './request-handler.js';
 export { DEFAULT_MAX_SHADOWS, RequestMirror } from './request-mirror.js';
-export { FLAG, type ResponseFlag } from './response-flags.js';
 export {
   type RouteFilterSet,
   RouteFilters,

@@ -1,14 +1,18 @@
 /**
  * HTTP/1.1 upgrades (WebSocket and any other `Upgrade:` protocol), as Envoy's
- * `upgrade_configs` carry them: the request is routed like any other (route, weighted
- * cluster, balancer), sent on a connection of its own with its Connection/Upgrade headers
- * kept, and from then on the bytes flow both ways untouched, half-closes included, until
- * either side closes. No retries (a tunnel cannot be replayed), no route timeout once
- * upgraded; the connect timeout of the cluster still holds.
+ * `upgrade_configs` carry them, and CONNECT: the request goes through the same stack as any
+ * other (src/proxy/stack: authorization, rate limits, route, route filters; the route's
+ * cluster, its circuit breakers and an outlier-aware pick), is sent on a connection of its
+ * own with its Connection/Upgrade headers kept, and from then on the bytes flow both ways
+ * untouched, half-closes included, until either side closes. A tunnel holds a request slot
+ * of its cluster's breakers for its whole life, and its connect failures and protocol
+ * errors count against its host for outlier detection. No retries (a tunnel cannot be
+ * replayed), no route timeout once upgraded; the connect timeout of the cluster still holds.
  */
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import type { RuntimeCluster } from '../cluster/index.js';
+import { countFailure, FAILURE, type Failure, rawReply } from '../failure/index.js';
 import {
   BodyReader,
   type BodySink,
@@ -20,15 +24,28 @@ import {
   type ResponseHead,
   UNTIL_CLOSE,
 } from '../http1/index.js';
-import { type Host, hashKey, NO_HASH, type PickContext } from '../lb/index.js';
-import { type ForwardRoute, hashInput, type RouteRequest, rewritePath } from '../router/index.js';
+import { Host } from '../lb/index.js';
+import { type ForwardRoute, type RouteRequest, rewritePath } from '../router/index.js';
+import {
+  acquireHost,
+  chooseCluster,
+  connectHost,
+  decideRoute,
+  hostBegin,
+  hostDone,
+  isSecure,
+  MALFORMED_PATH,
+  pickContext,
+  Refusal,
+  release,
+  reportLocalFailure,
+  reportStatus,
+} from '../stack/index.js';
 import { socketPrincipal } from '../tls/index.js';
-import { connectEndpoint, type UpstreamTls } from '../upstream/index.js';
 import type { RequestOutcome } from './istio-metrics.js';
 import { normalizePath } from './path-normalization.js';
-import type { RouteView } from './request-handler.js';
+import { type Denial, type RouteView, recordRefusal } from './request-handler.js';
 import { splitTarget } from './request-target.js';
-import { FLAG } from './response-flags.js';
 import type { ProxyStats } from './stats.js';
 
 /** Headers that describe the downstream hop only; Connection and Upgrade are rebuilt. */
@@ -54,6 +71,8 @@ export interface UpgradeOptions {
   readonly random: () => number;
   readonly stats: ProxyStats;
   readonly istio?: (x: RequestOutcome) => void;
+  /** A tunnel authorization refused (logged with its rule, as requests are). */
+  readonly onDenied?: (d: Denial) => void;
 }
 
 /** Largest upstream response head to an upgrade (as node's default). */
@@ -71,60 +90,112 @@ interface UpstreamAnswer {
 }
 
 /** Answers on the raw socket (nothing was sent upstream) and closes it. */
-function reject(socket: net.Socket, status: number, reason: string, flag: string): void {
-  const body = `${reason}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-      `content-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `${flag ? `x-ferry-response-flags: ${flag}\r\n` : ''}connection: close\r\n\r\n${body}`,
-  );
+function reject(socket: net.Socket, status: number, body: string, flags: string): void {
+  socket.end(rawReply(status, body, flags));
 }
 
-/** Routes a tunnel request to a cluster and host, or answers it and returns undefined. */
-function routeTunnel(
+/** Answers a refused tunnel request from the failure table, counted and logged. */
+function refuseTunnel(
   options: UpgradeOptions,
   req: IncomingMessage,
   socket: net.Socket,
+  r: Refusal,
   authority: string,
   path: string,
-): { route: ForwardRoute; cluster: RuntimeCluster; host: Host } | undefined {
-  socket.on('error', () => socket.destroy());
-  const headers = req.headers;
-  const method = req.method ?? 'GET';
-  const view = options.view(req);
-  if (view.rbac !== undefined) {
-    const principal = socketPrincipal(req.socket);
-    if (!view.rbac.evaluate({ principal, method, path, port: view.port ?? 0 }).allowed) {
-      options.stats.denied++;
-      reject(socket, 403, 'RBAC: access denied', '');
-      return undefined;
+): void {
+  recordRefusal(options, r, false, req, req.method ?? 'GET', authority, path);
+  reject(socket, r.status, r.detail, r.flags);
+}
+
+/** A tunnel request on its way through the stack: what it needs once a route is chosen. */
+class TunnelRequest {
+  constructor(
+    readonly options: UpgradeOptions,
+    readonly req: IncomingMessage,
+    readonly socket: net.Socket,
+    readonly early: Buffer,
+    readonly routeReq: RouteRequest,
+    /** The upgrade's request head builder; undefined for CONNECT. */
+    readonly upgrade: boolean,
+  ) {}
+
+  /** The route layer: a refusal, a delay (a fault's), or on to the concrete layer. */
+  route(view: RouteView): void {
+    const { options, req, routeReq } = this;
+    const principal = view.rbac === undefined ? undefined : socketPrincipal(req.socket);
+    const decision = decideRoute(view, options, routeReq, principal);
+    if (decision.kind === 'delay') {
+      setTimeout(afterTunnelDelay, decision.ms, this, view, decision.then);
+      return;
     }
+    this.decided(
+      view,
+      decision.kind === 'forward' || decision.kind === 'refuse' ? decision : undefined,
+    );
   }
-  const routeReq: RouteRequest = { authority, path, method, headers };
-  const route = view.table?.match(routeReq);
-  if (route?.kind !== 'forward') {
-    options.stats.recordLocal(404, 'NR');
-    reject(socket, 404, `no route for ${authority}${path}`, FLAG.NO_ROUTE);
-    return undefined;
+
+  decided(view: RouteView, decision: ForwardRoute | Refusal | undefined): void {
+    const { options, req, socket, routeReq } = this;
+    const { authority, path } = routeReq;
+    if (decision === undefined) {
+      // A direct response or redirect cannot open a tunnel: as a route that is not there.
+      const f = FAILURE.NO_ROUTE;
+      const r = new Refusal(f, `no route for ${authority}${path}`, f.httpStatus, undefined, f.flag);
+      refuseTunnel(options, req, socket, r, authority, path);
+      return;
+    }
+    if (decision instanceof Refusal) {
+      refuseTunnel(options, req, socket, decision, authority, path);
+      return;
+    }
+    const route = decision;
+    const cluster = chooseCluster(route, view.clusters, routeReq, options.random);
+    if (cluster instanceof Refusal) {
+      refuseTunnel(options, req, socket, cluster, authority, path);
+      return;
+    }
+    const host = acquireHost(cluster, pickContext(route, routeReq, socket.remoteAddress ?? ''));
+    if (!(host instanceof Host)) {
+      // The cluster's breakers are full (UO) or it has no healthy host (UH).
+      const r = new Refusal(host, host.body, host.httpStatus, undefined, host.flag);
+      refuseTunnel(options, req, socket, r, authority, path);
+      return;
+    }
+    const tunnel = new Tunnel(socket, cluster, host, options);
+    const downstream = (req.socket as unknown) ?? socket;
+    if (!this.upgrade) {
+      tunnel.open(undefined, this.early, downstream);
+      return;
+    }
+    const headers = req.headers;
+    let text = `${routeReq.method} ${route.pathRewrite ? rewritePath(route, path) : path} HTTP/1.1\r\n`;
+    text += `host: ${route.hostRewrite ?? authority}\r\n`;
+    for (const name in headers) {
+      if (HOP_BY_HOP.has(name)) continue;
+      const v = headers[name];
+      if (v === undefined) continue;
+      if (Array.isArray(v)) for (const one of v) text += `${name}: ${one}\r\n`;
+      else text += `${name}: ${v}\r\n`;
+    }
+    // h2c (RFC 7540 §3.2, removed by RFC 9113) would turn the connection into HTTP/2
+    // streams the app serves with no route or policy of the sidecar's in the way ("h2c
+    // smuggling"). As Envoy does, the upgrade is dropped: the request goes up as an ordinary
+    // one, and a 101 to it is a protocol error.
+    const h2c = H2C.test(String(headers.upgrade ?? ''));
+    text += h2c
+      ? 'connection: close\r\n\r\n'
+      : `connection: upgrade\r\nupgrade: ${headers.upgrade ?? ''}\r\n\r\n`;
+    tunnel.open(text, this.early, downstream, !h2c);
   }
-  const clusterName = route.pickCluster(options.random(), routeReq);
-  const cluster = clusterName === undefined ? undefined : view.clusters.get(clusterName);
-  if (!cluster) {
-    options.stats.recordLocal(503, 'NC');
-    reject(socket, 503, `no cluster ${clusterName ?? ''}`, FLAG.NO_CLUSTER);
-    return undefined;
-  }
-  let pick: PickContext = NO_HASH;
-  if (route.hashPolicies.length > 0) {
-    const input = hashInput(route.hashPolicies, routeReq, socket.remoteAddress ?? '');
-    if (input !== undefined) pick = { hash: hashKey(input) };
-  }
-  const host = cluster.balancer.pick(pick);
-  if (!host) {
-    reject(socket, 503, 'no healthy upstream', FLAG.NO_HEALTHY_UPSTREAM);
-    return undefined;
-  }
-  return { route, cluster, host };
+}
+
+function afterTunnelDelay(t: TunnelRequest, view: RouteView, then: Refusal | ForwardRoute): void {
+  if (t.socket.destroyed) return;
+  t.decided(view, then);
+}
+
+function onTunnelSocketError(this: net.Socket): void {
+  this.destroy();
 }
 
 /** The handler for node's HTTP server 'upgrade' event. */
@@ -146,38 +217,16 @@ export function createUpgradeHandler(
         : path === undefined
           ? 'malformed percent-encoding in path'
           : undefined;
+    socket.on('error', onTunnelSocketError);
     if (malformed !== undefined || path === undefined) {
-      socket.on('error', () => socket.destroy());
-      options.stats.downstreamProtocolErrors++;
-      reject(socket, 400, malformed ?? '', FLAG.DOWNSTREAM_PROTOCOL_ERROR);
+      const r = MALFORMED_PATH;
+      const body = malformed ?? r.detail;
+      recordRefusal(options, r, false, req, req.method ?? 'GET', authority, raw);
+      reject(socket, r.status, body, r.flags);
       return;
     }
-    const target = routeTunnel(options, req, socket, authority, path);
-    if (!target) return;
-    const { route, cluster, host } = target;
-    let text = `${req.method ?? 'GET'} ${route.pathRewrite ? rewritePath(route, path) : path} HTTP/1.1\r\n`;
-    text += `host: ${route.hostRewrite ?? authority}\r\n`;
-    for (const name in headers) {
-      if (HOP_BY_HOP.has(name)) continue;
-      const v = headers[name];
-      if (v === undefined) continue;
-      if (Array.isArray(v)) for (const one of v) text += `${name}: ${one}\r\n`;
-      else text += `${name}: ${v}\r\n`;
-    }
-    // h2c (RFC 7540 §3.2, removed by RFC 9113) would turn the connection into HTTP/2
-    // streams the app serves with no route or policy of the sidecar's in the way ("h2c
-    // smuggling"). As Envoy does, the upgrade is dropped: the request goes up as an ordinary
-    // one, and a 101 to it is a protocol error.
-    const h2c = H2C.test(String(headers.upgrade ?? ''));
-    text += h2c
-      ? 'connection: close\r\n\r\n'
-      : `connection: upgrade\r\nupgrade: ${headers.upgrade ?? ''}\r\n\r\n`;
-    new Tunnel(socket, cluster, host, options, cluster.hostTls?.get(host)).open(
-      text,
-      head,
-      (req.socket as unknown) ?? socket,
-      !h2c,
-    );
+    const routeReq: RouteRequest = { authority, path, method: req.method ?? 'GET', headers };
+    new TunnelRequest(options, req, socket, head, routeReq, true).route(options.view(req));
   };
 }
 
@@ -190,15 +239,15 @@ export function createConnectHandler(
   options: UpgradeOptions,
 ): (req: IncomingMessage, socket: net.Socket, head: Buffer) => void {
   return function connect(req, socket, head) {
+    socket.on('error', onTunnelSocketError);
     const authority = req.url ?? '';
-    const target = routeTunnel(options, req, socket, authority, '/');
-    if (!target) return;
-    const { cluster, host } = target;
-    new Tunnel(socket, cluster, host, options, cluster.hostTls?.get(host)).open(
-      undefined,
-      head,
-      (req.socket as unknown) ?? socket,
-    );
+    const routeReq: RouteRequest = {
+      authority,
+      path: '/',
+      method: 'CONNECT',
+      headers: req.headers,
+    };
+    new TunnelRequest(options, req, socket, head, routeReq, false).route(options.view(req));
   };
 }
 
@@ -215,13 +264,23 @@ class Tunnel {
   /** The body of a non-101 answer being passed on, to find where it ends. */
   private body: BodyReader | undefined = undefined;
 
+  /** Whether the breaker slot and the host's active count were given back. */
+  private released = false;
+
   constructor(
     private readonly socket: net.Socket,
     private readonly cluster: RuntimeCluster,
     private readonly host: Host,
     private readonly options: UpgradeOptions,
-    private readonly secure: UpstreamTls | undefined,
   ) {}
+
+  /** The tunnel is over: its breaker slot and its host's active count go back, once. */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    hostDone(this.host);
+    release(this.cluster);
+  }
 
   /**
    * Connects upstream and joins the two sockets. With `head`, an upgrade: the request goes
@@ -235,13 +294,10 @@ class Tunnel {
     /** Whether a 101 may open the tunnel (false: the upgrade was dropped from the request). */
     mayUpgrade = true,
   ): void {
-    const { host, cluster, socket, secure } = this;
-    const { socket: upstream, ready } = connectEndpoint(host.address, host.port, secure, [
-      'http/1.1',
-    ]);
+    const { host, cluster, socket } = this;
+    const { socket: upstream, ready } = connectHost(cluster, host, ['http/1.1']);
     this.upstream = upstream;
-    host.active++;
-    host.rqTotal++;
+    hostBegin(host);
     socket.setNoDelay(true);
     const timer = setTimeout(() => upstream.destroy(), cluster.connectTimeoutMs);
     const join = () => {
@@ -277,6 +333,7 @@ class Tunnel {
         }
         this.sawResponse = true;
         this.status = answer.status;
+        reportStatus(cluster, host, answer.status);
         if (answer.status === 101) {
           this.record(downstream);
           socket.write(answer.bytes);
@@ -289,7 +346,7 @@ class Tunnel {
     upstream.on('error', () => this.failed());
     upstream.on('close', () => {
       clearTimeout(timer);
-      host.active--;
+      this.release();
       if (!this.sawResponse) this.failed();
       else if (this.body && !this.body.closed())
         socket.destroy(); // cut short: say so
@@ -366,16 +423,7 @@ class Tunnel {
   }
 
   private protocolError(message: string): void {
-    this.sawResponse = true;
-    this.host.rqError++;
-    this.status = 502;
-    this.flag = FLAG.UPSTREAM_PROTOCOL_ERROR;
-    this.options.stats.upstreamProtocolErrors++;
-    this.record(this.socket);
-    this.upstream?.destroy();
-    if (!this.socket.destroyed) {
-      reject(this.socket, 502, `upstream protocol error: ${message}`, FLAG.UPSTREAM_PROTOCOL_ERROR);
-    }
+    this.fail(FAILURE.UPSTREAM_PROTOCOL_ERROR, `upstream protocol error: ${message}`);
   }
 
   private failed(): void {
@@ -383,20 +431,25 @@ class Tunnel {
       this.socket.destroy();
       return;
     }
+    this.fail(FAILURE.CONNECT_FAILURE, FAILURE.CONNECT_FAILURE.body);
+  }
+
+  /**
+   * The upstream failed before the tunnel opened: the host's error, told to outlier
+   * detection as a request's would be, counted and answered from the failure table.
+   */
+  private fail(f: Failure, body: string): void {
     this.sawResponse = true;
-    this.host.rqError++;
-    this.status = 503;
-    this.flag = FLAG.UPSTREAM_CONNECT_FAILURE;
+    reportLocalFailure(this.cluster, this.host);
+    countFailure(this.options.stats, f);
+    this.status = f.httpStatus;
+    this.flag = f.flag;
     this.record(this.socket);
+    this.upstream?.destroy();
     if (!this.socket.destroyed) {
       this.socket.unpipe();
       this.upstream?.unpipe();
-      reject(
-        this.socket,
-        503,
-        'upstream connect error or disconnect/reset before headers. reset reason: connection failure',
-        FLAG.UPSTREAM_CONNECT_FAILURE,
-      );
+      reject(this.socket, f.httpStatus, body, f.flag);
     }
   }
 
@@ -412,7 +465,7 @@ class Tunnel {
       responseBytes: 0,
       downstreamSocket: downstream,
       upstreamHost: this.host,
-      upstreamSecure: this.secure !== undefined,
+      upstreamSecure: isSecure(this.cluster, this.host),
     });
   }
 }

@@ -12,6 +12,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { FAILURE, FailureError, plainReplyFields } from '../failure/index.js';
 import { LIMIT, type LimitName } from '../listener/limits.js';
 import { BodyReader, type BodySink } from './body-reader.js';
 import { FastResponse, type ResponseOwner } from './fast-response.js';
@@ -69,8 +70,10 @@ type Tagged = Socket & { [CONN]?: FastConnection };
 type TaggedStream = PassThrough & { [CONN]?: FastConnection };
 
 /** A request body that breaks HTTP/1.1's framing rules: the exchange answers 400 (DPE). */
-export class DownstreamProtocolError extends Error {
-  readonly code = 'FERRY_DOWNSTREAM_PROTOCOL_ERROR';
+export class DownstreamProtocolError extends FailureError {
+  constructor(message: string) {
+    super(FAILURE.DOWNSTREAM_PROTOCOL_ERROR, message);
+  }
 }
 
 export class FastConnection implements ResponseOwner, BodySink {
@@ -373,18 +376,19 @@ export class FastConnection implements ResponseOwner, BodySink {
     this.response?.emit('drain');
   }
 
+  /** Refuses a malformed request (400, 431, 501, 505), as the failure table says: DPE. */
   private reject(status: number, message: string): void {
     this.options.refused?.();
     const res = new FastResponse(this, false, true);
     this.response = res;
     this.buf = undefined;
     this.scanned = 0;
-    res.writeHead(status, {
-      'content-type': 'text/plain',
-      'content-length': Buffer.byteLength(message) + 1,
-      'x-ferry-response-flags': 'DPE',
-    });
-    res.end(`${message}\n`);
+    const body = `${message}\n`;
+    res.writeHead(
+      status,
+      plainReplyFields(Buffer.byteLength(body), FAILURE.DOWNSTREAM_PROTOCOL_ERROR.flag),
+    );
+    res.end(body);
   }
 
   private handOff(): void {

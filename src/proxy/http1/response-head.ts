@@ -4,7 +4,9 @@
  * §6.3, §11.2 request smuggling). Header names come back lower-cased; a repeated header
  * is joined with ", " (set-cookie stays a list), as node's IncomingMessage does.
  */
+
 import type { IncomingHttpHeaders } from 'node:http';
+import { FerryError } from '../../errors/index.js';
 
 export const CRLF2 = Buffer.from('\r\n\r\n');
 const DIGITS = /^\d{1,15}$/;
@@ -48,12 +50,13 @@ export function isRequestTarget(s: string): boolean {
  * upstream: let through, such a request would end in a 503 instead of a 400.
  */
 
-export class HeadError extends Error {
+/** A malformed HTTP/1.1 head (request or response), with the status a request gets for it. */
+export class HeadError extends FerryError {
   constructor(
     readonly status: number,
     message: string,
   ) {
-    super(message);
+    super('FERRY_HTTP1_MALFORMED_HEAD', message);
   }
 }
 

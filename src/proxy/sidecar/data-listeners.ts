@@ -153,7 +153,7 @@ export async function listenDataPath(env: DataListenersEnv): Promise<DataListene
       inbound: true,
       onDenied,
     };
-    const inUpgrade = { ...common, view: inView, istio: inRecorder };
+    const inUpgrade = { ...common, view: inView, istio: inRecorder, onDenied };
     let tapHub: TapHub | undefined;
     if (o.tap !== false) {
       const tapOut = new TapPoint('outbound', o.workload, outRecorder, (r) => {

@@ -8,7 +8,7 @@
 import http2 from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { CONNECT_TIMEOUT, SOCKET_CLOSED, UpstreamError } from './upstream-error.js';
+import { CONNECT_TIMEOUT, REFUSED_STREAM, SOCKET_CLOSED, UpstreamError } from './upstream-error.js';
 import type { UpstreamTls } from './upstream-pools.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
@@ -82,7 +82,7 @@ function onClose(this: Tagged): void {
   const code = this.rstCode;
   const reason =
     code === http2.constants.NGHTTP2_REFUSED_STREAM
-      ? new UpstreamError('ERR_HTTP2_STREAM_ERROR', 'NGHTTP2_REFUSED_STREAM')
+      ? new UpstreamError(REFUSED_STREAM, 'stream refused (NGHTTP2_REFUSED_STREAM)')
       : new UpstreamError(SOCKET_CLOSED, `stream closed (code ${code})`);
   call.handler.onResponseError?.(call, reason);
 }

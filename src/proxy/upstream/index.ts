@@ -1,7 +1,14 @@
 /** Upstream connection pools, per endpoint and protocol. */
 
 export { connectEndpoint, type EndpointConnection } from './connect-endpoint.js';
-export { OVERFLOW, PROTOCOL_ERROR, TLS_HANDSHAKE } from './upstream-error.js';
+export {
+  CONNECT_TIMEOUT,
+  OVERFLOW,
+  PROTOCOL_ERROR,
+  REFUSED_STREAM,
+  TLS_HANDSHAKE,
+  UpstreamError,
+} from './upstream-error.js';
 export {
   type Http1Engine,
   type PoolSettings,

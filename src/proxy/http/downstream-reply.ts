@@ -1,11 +1,14 @@
 /**
- * Replies the proxy makes itself (no route, no healthy upstream, timeouts...). gRPC
- * requests get a gRPC status instead of an HTTP error, mapped as the gRPC spec's
- * "HTTP to gRPC status code mapping" says, in a trailers-only response.
+ * Replies the proxy makes itself (no route, no healthy upstream, timeouts...) on an HTTP
+ * response object (node's HTTP/1.1 and HTTP/2, the fast path's), each built from its
+ * failure's entry in the one table (src/proxy/failure). gRPC requests get the entry's gRPC
+ * status in a trailers-only response instead of an HTTP error.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import http2, { type Http2ServerResponse } from 'node:http2';
+import { type Failure, grpcStatusOf, plainReplyFields } from '../failure/index.js';
 import { resetStream } from '../listener/index.js';
+import type { Refusal } from '../stack/index.js';
 
 /**
  * What the data path needs of a downstream response; node's ServerResponse and
@@ -19,27 +22,6 @@ export interface DownstreamResponse {
   end(chunk: Buffer | string): unknown;
   destroy(): void;
   once(event: 'close' | 'drain', listener: (this: never) => void): unknown;
-}
-
-/** gRPC status for an HTTP status, per doc/http-grpc-status-mapping.md. */
-export function grpcStatusForHttp(status: number): number {
-  switch (status) {
-    case 400:
-      return 13; // INTERNAL
-    case 401:
-      return 16; // UNAUTHENTICATED
-    case 403:
-      return 7; // PERMISSION_DENIED
-    case 404:
-      return 12; // UNIMPLEMENTED
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return 14; // UNAVAILABLE
-    default:
-      return 2; // UNKNOWN
-  }
 }
 
 /**
@@ -86,14 +68,18 @@ export function resetResponse(res: DownstreamResponse): void {
   res.destroy();
 }
 
-/** Sends a local reply, unless a response has already started (then the stream is reset). */
+/**
+ * Sends the local reply of `failure`, unless a response has already started (then the
+ * stream is reset). `body`, `status` and `grpcStatus` replace the table's where the
+ * configuration or the request chose them.
+ */
 export function sendLocalReply(
   res: DownstreamResponse,
-  status: number,
-  body: string,
+  failure: Failure,
   grpc: boolean,
   flags: string,
-  /** The gRPC status to answer with; by default the one the HTTP status maps to. */
+  body: string = failure.body,
+  status: number = failure.httpStatus,
   grpcStatus?: number,
 ): void {
   if (res.headersSent) {
@@ -103,7 +89,7 @@ export function sendLocalReply(
   if (grpc) {
     const headers = {
       'content-type': 'application/grpc',
-      'grpc-status': String(grpcStatus ?? grpcStatusForHttp(status)),
+      'grpc-status': String(grpcStatusOf(failure, status, grpcStatus)),
       'grpc-message': encodeGrpcMessage(body),
       ...(flags ? { 'x-ferry-response-flags': flags } : {}),
     };
@@ -116,10 +102,12 @@ export function sendLocalReply(
     res.end();
     return;
   }
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    ...(flags ? { 'x-ferry-response-flags': flags } : {}),
-  });
+  res.writeHead(status, plainReplyFields(Buffer.byteLength(body), flags));
   res.end(body);
+}
+
+/** Answers a request the route or concrete layer refused (a fault's gRPC status: gRPC). */
+export function sendRefusal(res: DownstreamResponse, r: Refusal, grpc: boolean): void {
+  const asGrpc = grpc || r.grpcStatus !== undefined;
+  sendLocalReply(res, r.failure, asGrpc, r.flags, r.detail, r.status, r.grpcStatus);
 }

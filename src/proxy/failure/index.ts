@@ -1,0 +1,17 @@
+/**
+ * The data path's one error model: every failure kind with its HTTP status, gRPC status,
+ * response flag, body and counter; the error that carries one; Envoy's response flags.
+ */
+export { FailureError, failureOf } from './failure-error.js';
+export {
+  countFailure,
+  FAILURE,
+  type Failure,
+  type FailureCounter,
+  type FailureKind,
+  GRPC,
+  grpcStatusForHttp,
+  grpcStatusOf,
+} from './failure-kinds.js';
+export { plainReplyFields, rawReply } from './raw-reply.js';
+export { FLAG, type ResponseFlag } from './response-flags.js';

@@ -1,0 +1,105 @@
+/**
+ * The concrete layer: from a forward route to a host. The route's cluster (weighted or
+ * named by a header), the hash a consistent-hash balancer uses, the cluster's circuit
+ * breakers (a slot taken for the request's, or the tunnel's, whole life), the outlier-aware
+ * pick (the balancer skips ejected hosts; a retry prefers hosts not tried yet), the retry
+ * slots, and what an attempt's outcome tells outlier detection. HTTP exchanges, mirror
+ * copies, upgrades, CONNECT and TCP all take these steps here and nowhere else.
+ */
+import { Outcome, type RuntimeCluster, statusOutcome } from '../cluster/index.js';
+import { FAILURE, type Failure } from '../failure/index.js';
+import { type Host, hashKey, NO_HASH, type PickContext } from '../lb/index.js';
+import { type ForwardRoute, hashInput, type RouteRequest } from '../router/index.js';
+import { Refusal } from './route-layer.js';
+
+/** The route's cluster for this request, or the refusal (503 NC) when there is none. */
+export function chooseCluster(
+  route: ForwardRoute,
+  clusters: ReadonlyMap<string, RuntimeCluster>,
+  request: RouteRequest,
+  random: () => number,
+): RuntimeCluster | Refusal {
+  const name = route.pickCluster(random(), request);
+  const cluster = name === undefined ? undefined : clusters.get(name);
+  if (cluster !== undefined) return cluster;
+  const f = FAILURE.NO_CLUSTER;
+  return new Refusal(f, `no cluster ${name ?? ''}`, f.httpStatus, undefined, f.flag);
+}
+
+/** What a consistent-hash balancer hashes for this request (none without hash policies). */
+export function pickContext(
+  route: ForwardRoute,
+  request: RouteRequest,
+  remoteAddress: string,
+): PickContext {
+  if (route.hashPolicies.length === 0) return NO_HASH;
+  const input = hashInput(route.hashPolicies, request, remoteAddress);
+  return input === undefined ? NO_HASH : { hash: hashKey(input) };
+}
+
+/** Takes a request slot of the cluster's breakers: OVERFLOW when it is at max_requests. */
+export function admit(cluster: RuntimeCluster): Failure | undefined {
+  return cluster.breakers.tryRequest() ? undefined : FAILURE.OVERFLOW;
+}
+
+/** Gives back a slot `admit` took. */
+export function release(cluster: RuntimeCluster): void {
+  cluster.breakers.releaseRequest();
+}
+
+/** How often a retry re-picks to find a host not tried yet before taking a tried one. */
+const REPICKS = 3;
+
+/** A healthy, non-ejected host, preferring one not in `tried`; undefined: none (UH). */
+export function pickHost(
+  cluster: RuntimeCluster,
+  pick: PickContext,
+  tried: readonly Host[] | undefined,
+): Host | undefined {
+  let host = cluster.balancer.pick(pick);
+  if (tried === undefined || tried.length === 0) return host;
+  for (let i = 0; host && i < REPICKS && tried.includes(host); i++) {
+    host = cluster.balancer.pick(pick);
+  }
+  return host;
+}
+
+/**
+ * Admits a connection-long user of the cluster (a tunnel, a TCP connection, a shadow) and
+ * picks its host: the host, or the failure (breaker slot given back when there is no host).
+ */
+export function acquireHost(cluster: RuntimeCluster, pick: PickContext): Host | Failure {
+  const overflow = admit(cluster);
+  if (overflow !== undefined) return overflow;
+  const host = cluster.balancer.pick(pick);
+  if (host === undefined) {
+    release(cluster);
+    return FAILURE.NO_HEALTHY_UPSTREAM;
+  }
+  return host;
+}
+
+/** Takes a retry slot (max_retries or the retry budget); false: no retry. */
+export function admitRetry(cluster: RuntimeCluster): boolean {
+  return cluster.breakers.tryRetry();
+}
+
+export function releaseRetry(cluster: RuntimeCluster): void {
+  cluster.breakers.releaseRetry();
+}
+
+/** An upstream answered with `status`: errors (5xx) counted, outlier detection told. */
+export function reportStatus(cluster: RuntimeCluster, host: Host, status: number): void {
+  if (status >= 500) host.rqError++;
+  cluster.outlier?.record(host, statusOutcome(status));
+}
+
+/**
+ * An attempt failed locally (connect failure, reset, protocol error): counted as an error
+ * unless it was a timeout, and told to outlier detection as a gateway failure, as Envoy's
+ * consecutive_local_origin_failure counts it.
+ */
+export function reportLocalFailure(cluster: RuntimeCluster, host: Host, countError = true): void {
+  if (countError) host.rqError++;
+  cluster.outlier?.record(host, Outcome.Local);
+}

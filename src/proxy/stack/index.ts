@@ -1,0 +1,35 @@
+/**
+ * The data path as one stack, after linkerd2-proxy's logical -> concrete -> endpoint:
+ * the route layer decides what a request is (refusal, local answer or forward), the
+ * concrete layer its cluster, breakers and host, the endpoint layer the connection.
+ */
+export {
+  acquireHost,
+  admit,
+  admitRetry,
+  chooseCluster,
+  pickContext,
+  pickHost,
+  release,
+  releaseRetry,
+  reportLocalFailure,
+  reportStatus,
+} from './concrete-layer.js';
+export {
+  connectHost,
+  endpointPool,
+  hostBegin,
+  hostDone,
+  isSecure,
+} from './endpoint-layer.js';
+export {
+  Delay,
+  decideRoute,
+  MALFORMED_PATH,
+  Refusal,
+  type RouteDecision,
+  type RouteFilterSet,
+  type RouteFilterSource,
+  type RouteLayerEnv,
+  type RoutePolicy,
+} from './route-layer.js';
