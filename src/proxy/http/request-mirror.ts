@@ -12,8 +12,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { Outcome, type RuntimeCluster, statusOutcome } from '../cluster/index.js';
-import { type Host, NO_HASH } from '../lb/index.js';
+import { FerryError } from '../../errors/index.js';
+import type { RuntimeCluster } from '../cluster/index.js';
+import { Host, NO_HASH } from '../lb/index.js';
 import {
   DEFAULT_ROUTE_TIMEOUT_MS,
   type ForwardRoute,
@@ -21,6 +22,15 @@ import {
   type MirrorPolicy,
   shadowAuthority,
 } from '../router/index.js';
+import {
+  acquireHost,
+  endpointPool,
+  hostBegin,
+  hostDone,
+  release,
+  reportLocalFailure,
+  reportStatus,
+} from '../stack/index.js';
 import type { UpstreamPools } from '../upstream/index.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { ReplayableBody } from './request-body.js';
@@ -29,8 +39,8 @@ import type { ProxyStats } from './stats.js';
 /** Shadows in flight at once per sidecar, by default; more are dropped, not queued. */
 export const DEFAULT_MAX_SHADOWS = 64;
 
-const SHADOW_TIMEOUT = new Error('shadow request timeout');
-const SHADOW_CLOSED = new Error('the sidecar is stopping');
+const SHADOW_TIMEOUT = new FerryError('FERRY_SHADOW_TIMEOUT', 'shadow request timeout');
+const SHADOW_CLOSED = new FerryError('FERRY_SHADOW_CLOSED', 'the sidecar is stopping');
 
 export interface MirrorEnv {
   readonly pools: UpstreamPools;
@@ -68,8 +78,7 @@ class Shadow implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, status: number): void {
-    if (status >= 500) this.host.rqError++;
-    this.cluster.outlier?.record(this.host, statusOutcome(status));
+    reportStatus(this.cluster, this.host, status);
   }
 
   onResponseData(): void {}
@@ -80,8 +89,7 @@ class Shadow implements Dispatcher.DispatchHandler {
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     if (err !== SHADOW_TIMEOUT && err !== SHADOW_CLOSED) {
-      this.host.rqError++;
-      this.cluster.outlier?.record(this.host, Outcome.Local);
+      reportLocalFailure(this.cluster, this.host);
     }
     this.mirror.finish(this, true);
   }
@@ -214,30 +222,23 @@ export class RequestMirror {
       stats.shadowsDropped++;
       return;
     }
-    const host = cluster.balancer.pick(NO_HASH);
-    if (host === undefined || !cluster.breakers.tryRequest()) {
+    // The mirror cluster's breakers and an outlier-aware pick, as for any request.
+    const host = acquireHost(cluster, NO_HASH);
+    if (!(host instanceof Host)) {
       stats.shadowsDropped++;
       return;
     }
     this.active++;
     stats.shadows++;
     stats.shadowsActive = this.active;
-    host.active++;
-    host.rqTotal++;
+    hostBegin(host);
     const shadow = new Shadow(this, cluster, host);
     this.inFlight.add(shadow);
     const timeoutMs =
       request.route.timeoutMs > 0 ? request.route.timeoutMs : DEFAULT_ROUTE_TIMEOUT_MS;
     shadow.timer = setTimeout(onShadowTimeout, timeoutMs, shadow);
     const authority = policy.suffixHost ? shadowAuthority(request.authority) : request.authority;
-    const pool = this.env.pools.get(
-      host.key,
-      host.address,
-      host.port,
-      cluster,
-      cluster.hostTls?.get(host),
-    );
-    pool.dispatch(
+    endpointPool(this.env.pools, cluster, host).dispatch(
       {
         path: request.path,
         method: request.method as Dispatcher.HttpMethod,
@@ -255,8 +256,8 @@ export class RequestMirror {
     if (shadow.timer) clearTimeout(shadow.timer);
     shadow.timer = undefined;
     this.inFlight.delete(shadow);
-    shadow.host.active--;
-    shadow.cluster.breakers.releaseRequest();
+    hostDone(shadow.host);
+    release(shadow.cluster);
     this.active--;
     const stats = this.env.stats;
     stats.shadowsActive = this.active;

@@ -94,6 +94,11 @@ export function reportStatus(cluster: RuntimeCluster, host: Host, status: number
   cluster.outlier?.record(host, statusOutcome(status));
 }
 
+/** A connection to `host` opened (TCP): outlier detection counts it a success. */
+export function reportConnected(cluster: RuntimeCluster, host: Host): void {
+  cluster.outlier?.record(host, Outcome.Success);
+}
+
 /**
  * An attempt failed locally (connect failure, reset, protocol error): counted as an error
  * unless it was a timeout, and told to outlier detection as a gateway failure, as Envoy's

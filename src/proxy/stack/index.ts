@@ -12,6 +12,7 @@ export {
   pickHost,
   release,
   releaseRetry,
+  reportConnected,
   reportLocalFailure,
   reportStatus,
 } from './concrete-layer.js';

@@ -1,13 +1,21 @@
 /**
  * TCP proxying (Envoy's tcp_proxy filter): one upstream connection per downstream one, to a
- * host the cluster's balancer picks, bytes copied both ways untouched with backpressure,
- * half-closes passed on (each direction ends on its own), an idle timeout, and the
- * cluster's connect timeout. mTLS to meshed hosts as for HTTP.
+ * host the concrete layer picks (src/proxy/stack: outlier-aware, its connect failures and
+ * successes told to outlier detection as Envoy's tcp_proxy does), bytes copied both ways
+ * untouched with backpressure, half-closes passed on (each direction ends on its own), an
+ * idle timeout, and the cluster's connect timeout. mTLS to meshed hosts as for HTTP.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/listeners/network_filters/tcp_proxy_filter
  */
 import type net from 'node:net';
 import type { RuntimeCluster } from '../cluster/index.js';
-import { NO_HASH } from '../lb/index.js';
+import { type Host, NO_HASH } from '../lb/index.js';
+import {
+  hostBegin,
+  hostDone,
+  pickHost,
+  reportConnected,
+  reportLocalFailure,
+} from '../stack/index.js';
 import { connectEndpoint, type UpstreamTls } from '../upstream/index.js';
 
 /** Envoy's tcp_proxy default idle timeout. */
@@ -70,7 +78,7 @@ export function proxyTcp(
   env: TcpProxyEnv,
 ): void {
   const startedAt = performance.now();
-  const host = cluster.balancer.pick(NO_HASH);
+  const host = pickHost(cluster, NO_HASH, undefined);
   if (!host) {
     downstream.destroy();
     env.closed?.({
@@ -85,14 +93,39 @@ export function proxyTcp(
     });
     return;
   }
-  host.active++;
-  host.rqTotal++;
+  hostBegin(host);
   const tls = cluster.hostTls?.get(host);
-  proxyTcpTo(downstream, first, cluster, host, tls, idleTimeoutMs, env, startedAt, (connected) => {
-    host.active--;
-    if (!connected) host.rqError++;
-  });
+  const ended = new HostConnection(cluster, host);
+  proxyTcpTo(downstream, first, cluster, host, tls, idleTimeoutMs, env, startedAt, ended);
 }
+
+/**
+ * A connection to a picked host: its opening and its end told to outlier detection (as
+ * Envoy's tcp_proxy reports connect success and failure), the host given back at the end.
+ */
+class HostConnection implements ConnectionEvents {
+  constructor(
+    private readonly cluster: RuntimeCluster,
+    private readonly host: Host,
+  ) {}
+
+  connected(): void {
+    reportConnected(this.cluster, this.host);
+  }
+
+  ended(connected: boolean): void {
+    hostDone(this.host);
+    if (!connected) reportLocalFailure(this.cluster, this.host);
+  }
+}
+
+/** Hears when a proxied connection's upstream opens, and whether it had when it ends. */
+export interface ConnectionEvents {
+  connected(): void;
+  ended(connected: boolean): void;
+}
+
+const NOTHING_TO_TELL: ConnectionEvents = { connected() {}, ended() {} };
 
 /**
  * Proxies `downstream` to one address (a picked host, or an ORIGINAL_DST cluster's: the
@@ -108,7 +141,7 @@ export function proxyTcpTo(
   idleTimeoutMs: number | undefined,
   env: TcpProxyEnv,
   startedAt = performance.now(),
-  ended: (connected: boolean) => void = () => {},
+  events: ConnectionEvents = NOTHING_TO_TELL,
 ): void {
   // Each direction ends on its own (half-close), as tcp_proxy does.
   downstream.allowHalfOpen = true;
@@ -123,12 +156,13 @@ export function proxyTcpTo(
   upstream.once(ready, () => {
     connected = true;
     clearTimeout(connectTimer);
+    events.connected();
   });
   const finish = () => {
     if (done) return;
     done = true;
     clearTimeout(connectTimer);
-    ended(connected);
+    events.ended(connected);
     downstream.destroy();
     upstream.destroy();
     env.closed?.({
