@@ -10,9 +10,11 @@
  * one accepts it), plain TCP to the others.
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/health_checking
  */
+
 import http from 'node:http';
 import type { SecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import { FerryError } from '../../errors/index.js';
 import { durationMs, type envoy } from '../../xds/index.js';
 import type { Host } from '../lb/index.js';
 import { connectEndpoint, type UpstreamTls } from '../upstream/index.js';
@@ -40,8 +42,10 @@ const ms = (d: envoy.Duration | undefined, fallback: number) => durationMs(d) ??
 /** The Cluster fields read. */
 export type HealthChecksResource = Pick<envoy.Cluster, 'name' | 'health_checks'>;
 
-export class HealthCheckConfigError extends Error {
-  readonly code = 'FERRY_HEALTH_CHECK_INVALID';
+export class HealthCheckConfigError extends FerryError {
+  constructor(message: string) {
+    super('FERRY_HEALTH_CHECK_INVALID', message);
+  }
 }
 
 /** The cluster's first health check, or undefined when it has none. */

@@ -7,6 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
+import { FAILURE, plainReplyFields, rawReply } from '../failure/index.js';
 import {
   type FastConnection,
   type FastRequest,
@@ -92,14 +93,14 @@ function peerVerified(secure: tls.TLSSocket): boolean {
   return !peer || Object.keys(peer).length === 0;
 }
 
+/** CONNECT on a listener that routes none: no route, from the failure table. */
 function rejectConnect(req: IncomingMessage, socket: net.Socket): void {
-  const body = `no route for CONNECT ${req.url ?? ''}\n`;
-  socket.end(
-    'HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n' +
-      `content-length: ${Buffer.byteLength(body)}\r\nx-ferry-response-flags: NR\r\n` +
-      `connection: close\r\n\r\n${body}`,
-  );
+  const f = FAILURE.NO_ROUTE;
+  socket.end(rawReply(f.httpStatus, `no route for CONNECT ${req.url ?? ''}`, f.flag));
 }
+
+/** What node's parser or Ferry's request checks refuse: a malformed request (DPE). */
+const MALFORMED = FAILURE.DOWNSTREAM_PROTOCOL_ERROR;
 
 function closeAfterResponse(_req: IncomingMessage, res: ServerResponse): void {
   res.shouldKeepAlive = false;
@@ -113,11 +114,7 @@ function refuseRequest(
 ): void {
   const body = `${reason}\n`;
   if ('shouldKeepAlive' in res) res.shouldKeepAlive = false;
-  res.writeHead(status, {
-    'content-type': 'text/plain',
-    'content-length': Buffer.byteLength(body),
-    'x-ferry-response-flags': 'DPE',
-  });
+  res.writeHead(status, plainReplyFields(Buffer.byteLength(body), MALFORMED.flag));
   res.end(body);
 }
 
@@ -127,13 +124,7 @@ function refuseRequest(
  * the client's FIN or RST, and a half-closed one would hold its descriptor for good.
  */
 function refuseOnSocket(socket: net.Socket, status: number, reason: string): void {
-  const body = `${reason}\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Bad Request'}\r\ncontent-type: text/plain\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nx-ferry-response-flags: DPE\r\n` +
-      `connection: close\r\n\r\n${body}`,
-    () => socket.destroy(),
-  );
+  socket.end(rawReply(status, reason, MALFORMED.flag), () => socket.destroy());
 }
 
 /*

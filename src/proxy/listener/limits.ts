@@ -6,6 +6,7 @@
  * response (CVE-2023-44487). Each default is nginx's or Envoy's (named below), and each time
  * a limit acts it is counted (ferry_proxy_downstream_limits_total{limit}).
  */
+import { FerryError } from '../../errors/index.js';
 
 export interface ListenerLimits {
   /**
@@ -84,8 +85,10 @@ export class LimitCounters {
 }
 
 /** Limits that make no sense (zero, negative, fractional). */
-export class LimitsError extends Error {
-  readonly code = 'FERRY_LIMITS_INVALID';
+export class LimitsError extends FerryError {
+  constructor(message: string) {
+    super('FERRY_LIMITS_INVALID', message);
+  }
 }
 
 /** Checks limits given by hand (flags, tests): whole numbers, positive where zero makes no sense. */

@@ -3,15 +3,14 @@
  * the offending field, so the xDS client can NACK the listener with it and keep the last
  * good one.
  */
-export class RbacConfigError extends Error {
-  readonly code = 'FERRY_RBAC_INVALID_CONFIG';
+import { FerryError } from '../../errors/index.js';
 
+export class RbacConfigError extends FerryError {
   constructor(
     /** Readable path of the field, e.g. `rules.policies["a"].permissions[0].destination_ip`. */
     readonly field: string,
     detail: string,
   ) {
-    super(`${field}: ${detail}`);
-    this.name = 'RbacConfigError';
+    super('FERRY_RBAC_INVALID_CONFIG', `${field}: ${detail}`);
   }
 }

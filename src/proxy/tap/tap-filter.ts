@@ -3,6 +3,7 @@
  * filters of `linkerd viz tap`: --method, --path, --authority, --to, --from, plus the
  * direction). Checked whole: an unknown or malformed parameter is an error naming it.
  */
+import { FerryError } from '../../errors/index.js';
 import type { TapDirection, TapEvent } from './tap-event.js';
 
 export interface TapFilter {
@@ -24,11 +25,9 @@ export interface TapFilter {
 export const DEFAULT_TAP_MAX_RPS = 100;
 const MAX_TAP_RPS = 10_000;
 
-export class TapFilterError extends Error {
-  readonly code = 'FERRY_TAP_BAD_FILTER';
+export class TapFilterError extends FerryError {
   constructor(message: string) {
-    super(message);
-    this.name = 'TapFilterError';
+    super('FERRY_TAP_BAD_FILTER', message);
   }
 }
 

@@ -3,7 +3,9 @@
  * (https://github.com/spiffe/spiffe/blob/main/standards/X509-SVID.md). Peers are checked
  * against these, not against DNS names, as Istio does.
  */
+
 import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { FerryError } from '../../errors/index.js';
 
 /** The SPIFFE IDs among a certificate's subjectAltName entries ("URI:spiffe://..."). */
 export function spiffeIds(subjectAltName: string | undefined): string[] {
@@ -20,15 +22,22 @@ export function spiffeIds(subjectAltName: string | undefined): string[] {
  * verified against the trust bundle) carries one of `allowed`; built once per cluster.
  * An empty list accepts any identity from the trust domain's CA.
  */
+/** The upstream's certificate names no identity the cluster accepts. */
+const NOT_ALLOWED = 'FERRY_UPSTREAM_IDENTITY_REFUSED';
+
 export function spiffeVerifier(
   allowed: readonly string[],
 ): (host: string, cert: PeerCertificate) => Error | undefined {
   const set = new Set(allowed);
   return (_host, cert) => {
     const ids = spiffeIds(cert.subjectaltname);
-    if (ids.length === 0) return new Error('upstream certificate has no SPIFFE ID');
+    if (ids.length === 0)
+      return new FerryError(NOT_ALLOWED, 'upstream certificate has no SPIFFE ID');
     if (set.size === 0 || ids.some((id) => set.has(id))) return undefined;
-    return new Error(`upstream identity ${ids.join(', ')} is not one of ${[...set].join(', ')}`);
+    return new FerryError(
+      NOT_ALLOWED,
+      `upstream identity ${ids.join(', ')} is not one of ${[...set].join(', ')}`,
+    );
   };
 }
 
