@@ -6,8 +6,10 @@
  */
 import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { countFailure } from '../failure/index.js';
 import type { Denial, ProxyStats } from '../http/index.js';
 import { detectProtocol } from '../listener/index.js';
+import { authorize } from '../stack/index.js';
 import { proxyTcp, type TcpProxyEnv } from '../tcp/index.js';
 import { socketPrincipal } from '../tls/index.js';
 import type { InboundRouting } from './inbound-routing.js';
@@ -61,11 +63,12 @@ export function createInboundTcp(
     // (conditions on methods and paths match nothing without a request).
     if (target && (!rbac || rbac.empty)) rbac = policy?.httpRbac;
     if (rbac && !rbac.empty) {
-      const principal = socketPrincipal(socket);
-      const decision = rbac.evaluate({ principal, method: undefined, path: undefined, port });
-      if (!decision.allowed) {
-        stats.denied++;
-        onDenied({ policy: decision.policy, principal, method: '', authority: '', path: '' });
+      // The route layer's authorization, as for requests; a refusal closes the connection.
+      const denied = authorize(rbac, socketPrincipal(socket), undefined, undefined, port);
+      if (denied !== undefined) {
+        countFailure(stats, denied.failure);
+        const { policy: rule, principal } = denied;
+        onDenied({ policy: rule, principal, method: '', authority: '', path: '' });
         socket.destroy();
         return true;
       }

@@ -24,6 +24,7 @@ export {
   isSecure,
 } from './endpoint-layer.js';
 export {
+  authorize,
   Delay,
   decideRoute,
   MALFORMED_PATH,

@@ -83,6 +83,24 @@ export const MALFORMED_PATH = refusal(
 );
 
 /**
+ * Authorization, the first step of the route layer, on its own for connections that carry
+ * no request (TCP: conditions on methods and paths match nothing): the refusal with the
+ * rule that made it, or undefined when allowed.
+ */
+export function authorize(
+  rbac: RbacEngine,
+  principal: string | undefined,
+  method: string | undefined,
+  path: string | undefined,
+  port: number,
+): Refusal | undefined {
+  const decision = rbac.evaluate({ principal, method, path, port });
+  if (decision.allowed) return undefined;
+  const f = FAILURE.DENIED;
+  return new Refusal(f, f.body, f.httpStatus, undefined, f.flag, decision.policy, principal);
+}
+
+/**
  * Decides a request's route. `principal` is the peer's identity (only read when the
  * listener authorizes); `request` is what routes match on.
  */
@@ -94,16 +112,8 @@ export function decideRoute(
 ): RouteDecision {
   const rbac = policy.rbac;
   if (rbac !== undefined) {
-    const decision = rbac.evaluate({
-      principal,
-      method: request.method,
-      path: request.path,
-      port: policy.port ?? 0,
-    });
-    if (!decision.allowed) {
-      const f = FAILURE.DENIED;
-      return new Refusal(f, f.body, f.httpStatus, undefined, f.flag, decision.policy, principal);
-    }
+    const denied = authorize(rbac, principal, request.method, request.path, policy.port ?? 0);
+    if (denied !== undefined) return denied;
   }
   const listenerLimit = policy.rateLimit;
   if (listenerLimit !== undefined && !listenerLimit.allow(performance.now(), env.random)) {
