@@ -37,6 +37,7 @@ import {
   MALFORMED_PATH,
   pickContext,
   Refusal,
+  refusalOf,
   release,
   reportLocalFailure,
   reportStatus,
@@ -89,6 +90,11 @@ interface UpstreamAnswer {
   readonly rest: Buffer;
 }
 
+const UPGRADE_WITH_BODY = refusalOf(
+  FAILURE.DOWNSTREAM_PROTOCOL_ERROR,
+  'upgrade request with a body',
+);
+
 /** Answers on the raw socket (nothing was sent upstream) and closes it. */
 function reject(socket: net.Socket, status: number, body: string, flags: string): void {
   socket.end(rawReply(status, body, flags));
@@ -97,13 +103,16 @@ function reject(socket: net.Socket, status: number, body: string, flags: string)
 /** Answers a refused tunnel request from the failure table, counted and logged. */
 function refuseTunnel(
   options: UpgradeOptions,
+  view: RouteView | undefined,
   req: IncomingMessage,
   socket: net.Socket,
   r: Refusal,
   authority: string,
   path: string,
 ): void {
-  recordRefusal(options, r, false, req, req.method ?? 'GET', authority, path);
+  const method = req.method ?? 'GET';
+  recordRefusal(options, r, false, req, method, authority, path);
+  view?.accessLog?.local(method, req.headers, authority, path, r.status, r.flags);
   reject(socket, r.status, r.detail, r.flags);
 }
 
@@ -139,26 +148,25 @@ class TunnelRequest {
     const { authority, path } = routeReq;
     if (decision === undefined) {
       // A direct response or redirect cannot open a tunnel: as a route that is not there.
-      const f = FAILURE.NO_ROUTE;
-      const r = new Refusal(f, `no route for ${authority}${path}`, f.httpStatus, undefined, f.flag);
-      refuseTunnel(options, req, socket, r, authority, path);
+      const r = refusalOf(FAILURE.NO_ROUTE, `no route for ${authority}${path}`);
+      refuseTunnel(options, view, req, socket, r, authority, path);
       return;
     }
     if (decision instanceof Refusal) {
-      refuseTunnel(options, req, socket, decision, authority, path);
+      refuseTunnel(options, view, req, socket, decision, authority, path);
       return;
     }
     const route = decision;
     const cluster = chooseCluster(route, view.clusters, routeReq, options.random);
     if (cluster instanceof Refusal) {
-      refuseTunnel(options, req, socket, cluster, authority, path);
+      refuseTunnel(options, view, req, socket, cluster, authority, path);
       return;
     }
     const host = acquireHost(cluster, pickContext(route, routeReq, socket.remoteAddress ?? ''));
     if (!(host instanceof Host)) {
       // The cluster's breakers are full (UO) or it has no healthy host (UH).
-      const r = new Refusal(host, host.body, host.httpStatus, undefined, host.flag);
-      refuseTunnel(options, req, socket, r, authority, path);
+      const r = refusalOf(host);
+      refuseTunnel(options, view, req, socket, r, authority, path);
       return;
     }
     const tunnel = new Tunnel(socket, cluster, host, options);
@@ -210,19 +218,13 @@ export function createUpgradeHandler(
     const path = normalizePath(raw);
     // A body on an upgrade request would have to be framed upstream before the switch, and
     // bytes after it could only be guessed at: refused rather than passed on raw.
-    const malformed =
+    const withBody =
       headers['transfer-encoding'] !== undefined ||
-      (headers['content-length'] !== undefined && headers['content-length'] !== '0')
-        ? 'upgrade request with a body'
-        : path === undefined
-          ? 'malformed percent-encoding in path'
-          : undefined;
+      (headers['content-length'] !== undefined && headers['content-length'] !== '0');
     socket.on('error', onTunnelSocketError);
-    if (malformed !== undefined || path === undefined) {
-      const r = MALFORMED_PATH;
-      const body = malformed ?? r.detail;
-      recordRefusal(options, r, false, req, req.method ?? 'GET', authority, raw);
-      reject(socket, r.status, body, r.flags);
+    if (withBody || path === undefined) {
+      const r = withBody ? UPGRADE_WITH_BODY : MALFORMED_PATH;
+      refuseTunnel(options, options.view(req), req, socket, r, authority, raw);
       return;
     }
     const routeReq: RouteRequest = { authority, path, method: req.method ?? 'GET', headers };

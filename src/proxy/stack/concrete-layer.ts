@@ -10,7 +10,7 @@ import { Outcome, type RuntimeCluster, statusOutcome } from '../cluster/index.js
 import { FAILURE, type Failure } from '../failure/index.js';
 import { type Host, hashKey, NO_HASH, type PickContext } from '../lb/index.js';
 import { type ForwardRoute, hashInput, type RouteRequest } from '../router/index.js';
-import { Refusal } from './route-layer.js';
+import { type Refusal, refusalOf } from './route-layer.js';
 
 /** The route's cluster for this request, or the refusal (503 NC) when there is none. */
 export function chooseCluster(
@@ -22,8 +22,7 @@ export function chooseCluster(
   const name = route.pickCluster(random(), request);
   const cluster = name === undefined ? undefined : clusters.get(name);
   if (cluster !== undefined) return cluster;
-  const f = FAILURE.NO_CLUSTER;
-  return new Refusal(f, `no cluster ${name ?? ''}`, f.httpStatus, undefined, f.flag);
+  return refusalOf(FAILURE.NO_CLUSTER, `no cluster ${name ?? ''}`);
 }
 
 /** What a consistent-hash balancer hashes for this request (none without hash policies). */

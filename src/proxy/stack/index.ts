@@ -34,4 +34,5 @@ export {
   type RouteFilterSource,
   type RouteLayerEnv,
   type RoutePolicy,
+  refusalOf,
 } from './route-layer.js';

@@ -72,12 +72,17 @@ export class Delay {
 
 export type RouteDecision = Refusal | Delay | MatchedRoute;
 
-function refusal(failure: Failure, detail = failure.body, status = failure.httpStatus): Refusal {
+/** The refusal of a failure kind, with the table's status and flag (and body, unless given). */
+export function refusalOf(
+  failure: Failure,
+  detail = failure.body,
+  status = failure.httpStatus,
+): Refusal {
   return new Refusal(failure, detail, status, undefined, failure.flag);
 }
 
 /** The refusal of a request whose path cannot be normalized (before routing). */
-export const MALFORMED_PATH = refusal(
+export const MALFORMED_PATH = refusalOf(
   FAILURE.DOWNSTREAM_PROTOCOL_ERROR,
   'malformed percent-encoding in path',
 );
@@ -117,18 +122,18 @@ export function decideRoute(
   }
   const listenerLimit = policy.rateLimit;
   if (listenerLimit !== undefined && !listenerLimit.allow(performance.now(), env.random)) {
-    return refusal(FAILURE.RATE_LIMITED, FAILURE.RATE_LIMITED.body, listenerLimit.status);
+    return refusalOf(FAILURE.RATE_LIMITED, FAILURE.RATE_LIMITED.body, listenerLimit.status);
   }
   const route = policy.table?.match(request);
   if (route === undefined) {
-    return refusal(FAILURE.NO_ROUTE, `no route for ${request.authority}${request.path}`);
+    return refusalOf(FAILURE.NO_ROUTE, `no route for ${request.authority}${request.path}`);
   }
   if (route.kind !== 'forward' || route.perFilterConfig === undefined) return route;
   const filters = policy.filters;
   if (filters === undefined) return route;
   const { fault, limiter } = filters.of(route);
   if (limiter !== undefined && !limiter.allow(performance.now(), env.random)) {
-    return refusal(FAILURE.RATE_LIMITED, FAILURE.RATE_LIMITED.body, limiter.status);
+    return refusalOf(FAILURE.RATE_LIMITED, FAILURE.RATE_LIMITED.body, limiter.status);
   }
   const decision = fault?.decide(request.headers, env.random);
   if (decision === undefined) return route;
