@@ -433,7 +433,10 @@ class Tunnel {
       this.socket.destroy();
       return;
     }
-    this.fail(FAILURE.CONNECT_FAILURE, FAILURE.CONNECT_FAILURE.body);
+    // The client left before the upstream answered: not the host's failure (DC, as an
+    // exchange the client leaves is never told to outlier detection).
+    const f = this.socket.destroyed ? FAILURE.DOWNSTREAM_CLOSED : FAILURE.CONNECT_FAILURE;
+    this.fail(f, f.body);
   }
 
   /**
@@ -442,7 +445,7 @@ class Tunnel {
    */
   private fail(f: Failure, body: string): void {
     this.sawResponse = true;
-    reportLocalFailure(this.cluster, this.host);
+    if (f !== FAILURE.DOWNSTREAM_CLOSED) reportLocalFailure(this.cluster, this.host);
     countFailure(this.options.stats, f);
     this.status = f.httpStatus;
     this.flag = f.flag;

@@ -11,11 +11,17 @@ import {
   type EndpointConnection,
   type Upstream,
   type UpstreamPools,
+  type UpstreamTls,
 } from '../upstream/index.js';
+
+/** The mTLS settings to `host` of `cluster` (it runs a sidecar), or undefined: plaintext. */
+export function endpointTls(cluster: RuntimeCluster, host: Host): UpstreamTls | undefined {
+  return cluster.hostTls?.get(host);
+}
 
 /** The pool that carries requests to `host` of `cluster` (with its mTLS, if any). */
 export function endpointPool(pools: UpstreamPools, cluster: RuntimeCluster, host: Host): Upstream {
-  return pools.get(host.key, host.address, host.port, cluster, cluster.hostTls?.get(host));
+  return pools.get(host.key, host.address, host.port, cluster, endpointTls(cluster, host));
 }
 
 /** A connection of its own to `host` (tunnels, TCP), with the cluster's mTLS to it. */
@@ -24,12 +30,12 @@ export function connectHost(
   host: Host,
   alpn?: readonly string[],
 ): EndpointConnection {
-  return connectEndpoint(host.address, host.port, cluster.hostTls?.get(host), alpn);
+  return connectEndpoint(host.address, host.port, endpointTls(cluster, host), alpn);
 }
 
 /** Whether connections to `host` are mTLS. */
 export function isSecure(cluster: RuntimeCluster, host: Host): boolean {
-  return cluster.hostTls?.get(host) !== undefined;
+  return endpointTls(cluster, host) !== undefined;
 }
 
 /** A request or connection to `host` begins: counted as active until `hostDone`. */

@@ -19,6 +19,7 @@ export {
 export {
   connectHost,
   endpointPool,
+  endpointTls,
   hostBegin,
   hostDone,
   isSecure,

@@ -10,6 +10,7 @@ import type net from 'node:net';
 import type { RuntimeCluster } from '../cluster/index.js';
 import { type Host, NO_HASH } from '../lb/index.js';
 import {
+  endpointTls,
   hostBegin,
   hostDone,
   pickHost,
@@ -94,7 +95,7 @@ export function proxyTcp(
     return;
   }
   hostBegin(host);
-  const tls = cluster.hostTls?.get(host);
+  const tls = endpointTls(cluster, host);
   const ended = new HostConnection(cluster, host);
   proxyTcpTo(downstream, first, cluster, host, tls, idleTimeoutMs, env, startedAt, ended);
 }

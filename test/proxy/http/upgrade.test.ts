@@ -70,12 +70,17 @@ describe('upgrade: tunnels go through the stack', function () {
   let client: Sidecar;
   let app: Awaited<ReturnType<typeof startApp>>;
   let deadPort: number;
+  // An upstream that takes connections and never answers.
+  let silent: net.Server;
+  const taken: net.Socket[] = [];
   const small = clusterName('small', 8080);
   const flaky = clusterName('flaky', 8080);
 
   before(async () => {
     app = await startApp();
     deadPort = await closedPort();
+    silent = net.createServer((s) => taken.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     cp = await startControlPlane(
       mesh(
         service('small', 8080, 'http', [app.port], {
@@ -83,6 +88,13 @@ describe('upgrade: tunnels go through the stack', function () {
             loadBalancer: 'round_robin',
             connectTimeoutMs: 1000,
             circuitBreaker: { maxRequests: 1 },
+          },
+        }),
+        service('mute', 8080, 'http', [(silent.address() as AddressInfo).port], {
+          policy: {
+            loadBalancer: 'round_robin',
+            connectTimeoutMs: 1000,
+            outlierDetection: { consecutiveGatewayErrors: 1, intervalMs: 60_000 },
           },
         }),
         service('flaky', 8080, 'http', [], {
@@ -109,6 +121,7 @@ describe('upgrade: tunnels go through the stack', function () {
     await client?.stop(0);
     await cp?.close();
     await app?.close();
+    silent?.close();
   });
 
   const activeRequests = () =>
@@ -139,6 +152,29 @@ describe('upgrade: tunnels go through the stack', function () {
     assert.equal((await send(client.ports.outbound, { host: 'small:8080' })).status, 200);
     const host = client.config!.clusters.get(small)!.hostSet.hosts[0]!;
     await waitFor('the host idle again', () => host.active === 0);
+  });
+
+  it('a client that leaves before the upstream answers its upgrade is not counted against the host', async () => {
+    const mute = clusterName('mute', 8080);
+    try {
+      await waitForHosts(client, mute, 1);
+      const host = client.config!.clusters.get(mute)!.hostSet.hosts[0]!;
+      const failuresBefore = client.stats.upstreamConnectFailures;
+      const socket = net.connect(client.ports.outbound, '127.0.0.1', () =>
+        socket.write(
+          'GET /ws HTTP/1.1\r\nhost: mute:8080\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n',
+        ),
+      );
+      socket.on('error', () => undefined);
+      await waitFor('the upgrade at the upstream', () => taken.length === 1);
+      socket.destroy();
+      await waitFor('the tunnel given up', () => host.active === 0);
+      assert.equal(host.rqError, 0);
+      assert.equal(host.ejected, false);
+      assert.equal(client.stats.upstreamConnectFailures, failuresBefore);
+    } finally {
+      for (const s of taken) s.destroy();
+    }
   });
 
   it('regression: tunnel connect failures reach outlier detection (the dead host is ejected)', async () => {
