@@ -213,3 +213,20 @@ export function grpcStatusOf(f: Failure, httpStatus: number, chosen?: number): n
 export function countFailure(stats: Record<FailureCounter, number>, f: Failure): void {
   if (f.counter !== undefined) stats[f.counter]++;
 }
+
+/** The failures a response flag stands for, with a counter: what a finished exchange adds to. */
+const FLAGGED: readonly Failure[] = Object.values(FAILURE).filter(
+  (f) => f.flag !== '' && f.counter !== undefined,
+);
+
+/**
+ * Adds an exchange's failures, read from its response flags, to their counters: the table's
+ * mapping, so a flag and its counter are spelled in one place. Runs only for a request that
+ * ended with flags (a failure), never on the successful path.
+ */
+export function countFlags(stats: Record<FailureCounter, number>, flags: string): void {
+  for (let i = 0; i < FLAGGED.length; i++) {
+    const f = FLAGGED[i]!;
+    if (flags.includes(f.flag)) stats[f.counter!]++;
+  }
+}

@@ -5,6 +5,7 @@
 export { FailureError, failureOf } from './failure-error.js';
 export {
   countFailure,
+  countFlags,
   FAILURE,
   type Failure,
   type FailureCounter,

@@ -207,8 +207,8 @@ export class Exchange {
     }
     const overflow = admit(this.cluster);
     if (overflow !== undefined) {
-      // max_requests reached: refuse at once rather than queue (Envoy's UO).
-      this.env.stats.overflows++;
+      // max_requests reached: refuse at once rather than queue (Envoy's UO; counted from
+      // its flag when the exchange is recorded).
       this.finishLocal(overflow);
       return;
     }
@@ -375,7 +375,6 @@ export class Exchange {
     if (this.finished) return;
     const code = errorCode(err);
     if (code === OVERFLOW) {
-      this.env.stats.overflows++;
       this.finishLocal(FAILURE.OVERFLOW);
       return;
     }

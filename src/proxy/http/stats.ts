@@ -1,4 +1,5 @@
 /** The data path's own counters (shown on the admin /stats page and as Prometheus metrics). */
+import { countFlags } from '../failure/index.js';
 import type { Exchange } from './exchange.js';
 
 export class ProxyStats {
@@ -60,15 +61,8 @@ export class ProxyStats {
     else if (s >= 400) this.responses4xx++;
     else if (s >= 300) this.responses3xx++;
     else if (s >= 200) this.responses2xx++;
-    const f = x.flags;
-    if (f) {
-      if (f.includes('UH')) this.noHealthyUpstream++;
-      if (f.includes('UT')) this.upstreamTimeouts++;
-      if (f.includes('UF')) this.upstreamConnectFailures++;
-      if (f.includes('DC')) this.downstreamResets++;
-      if (f.includes('UPE')) this.upstreamProtocolErrors++;
-      if (f.includes('DPE')) this.downstreamProtocolErrors++;
-    }
+    // Failures by their flags, as the failure table maps them to counters.
+    if (x.flags) countFlags(this, x.flags);
   }
 
   /** A request answered without an exchange (no route, no cluster). */

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FerryError } from '../../../src/errors/index.js';
 import {
+  countFlags,
   FAILURE,
   FailureError,
   FLAG,
@@ -17,6 +18,7 @@ import {
   grpcStatusOf,
   rawReply,
 } from '../../../src/proxy/failure/index.js';
+import { ProxyStats } from '../../../src/proxy/http/index.js';
 
 describe('failure table', () => {
   const kinds = Object.entries(FAILURE);
@@ -44,6 +46,20 @@ describe('failure table', () => {
     assert.equal(grpcStatusOf(abort, 404), GRPC.UNIMPLEMENTED);
     assert.equal(grpcStatusOf(abort, 404, 9), 9);
     assert.equal(grpcStatusOf(FAILURE.DENIED, 403), GRPC.PERMISSION_DENIED);
+  });
+
+  it('counts an exchange by its flags, each flag to the counter the table gives it', () => {
+    const stats = new ProxyStats();
+    countFlags(stats, 'URX,UF');
+    countFlags(stats, 'UO');
+    countFlags(stats, 'DC');
+    countFlags(stats, 'UPE');
+    assert.deepEqual(
+      [stats.upstreamConnectFailures, stats.overflows, stats.downstreamResets],
+      [1, 1, 1],
+    );
+    assert.deepEqual([stats.upstreamProtocolErrors, stats.downstreamProtocolErrors], [1, 0]);
+    assert.equal(stats.noHealthyUpstream + stats.upstreamTimeouts + stats.rateLimited, 0);
   });
 
   it('an error of the table is a FerryError with its code, found again by failureOf', () => {
