@@ -9,12 +9,7 @@
 import type { Readable } from 'node:stream';
 import type { RuntimeCluster } from '../cluster/index.js';
 import { countFailure, FAILURE, FLAG, grpcStatusOf } from '../failure/index.js';
-import {
-  type ForwardRoute,
-  type RouteRequest,
-  redirectLocation,
-  rewritePath,
-} from '../router/index.js';
+import { type ForwardRoute, type RouteRequest, redirectLocation } from '../router/index.js';
 import {
   chooseCluster,
   decideRoute,
@@ -22,6 +17,8 @@ import {
   pickContext,
   Refusal,
   type RoutePolicy,
+  upstreamAuthority,
+  upstreamPath,
 } from '../stack/index.js';
 import { requestPrincipal } from '../tls/index.js';
 import type { AccessLog } from './access-log.js';
@@ -183,8 +180,8 @@ function forward(
   }
   const pick = pickContext(route, routeReq, req.socket?.remoteAddress ?? '');
   const path = routeReq.path;
-  const upstreamPath = route.pathRewrite ? rewritePath(route, path) : path;
-  const upstreamAuthority = route.hostRewrite ?? routeReq.authority;
+  const toPath = upstreamPath(route, path);
+  const toAuthority = upstreamAuthority(route, routeReq.authority);
   const headers = req.headers;
   const fastBody = (req as { body?: RequestBody }).body;
   let body: RequestBody =
@@ -205,8 +202,8 @@ function forward(
       view.clusters,
       routeReq.method,
       headers,
-      upstreamAuthority,
-      upstreamPath,
+      toAuthority,
+      toPath,
       body,
     );
     if (mirroring !== undefined) body = mirroring.body;
@@ -216,8 +213,8 @@ function forward(
     res,
     route,
     cluster,
-    upstreamAuthority,
-    upstreamPath,
+    toAuthority,
+    toPath,
     grpc,
     pick,
     options,

@@ -25,7 +25,7 @@ import {
   UNTIL_CLOSE,
 } from '../http1/index.js';
 import { Host } from '../lb/index.js';
-import { type ForwardRoute, type RouteRequest, rewritePath } from '../router/index.js';
+import type { ForwardRoute, RouteRequest } from '../router/index.js';
 import {
   acquireHost,
   chooseCluster,
@@ -41,6 +41,8 @@ import {
   release,
   reportLocalFailure,
   reportStatus,
+  upstreamAuthority,
+  upstreamPath,
 } from '../stack/index.js';
 import { socketPrincipal } from '../tls/index.js';
 import type { RequestOutcome } from './istio-metrics.js';
@@ -176,8 +178,8 @@ class TunnelRequest {
       return;
     }
     const headers = req.headers;
-    let text = `${routeReq.method} ${route.pathRewrite ? rewritePath(route, path) : path} HTTP/1.1\r\n`;
-    text += `host: ${route.hostRewrite ?? authority}\r\n`;
+    let text = `${routeReq.method} ${upstreamPath(route, path)} HTTP/1.1\r\n`;
+    text += `host: ${upstreamAuthority(route, authority)}\r\n`;
     for (const name in headers) {
       if (HOP_BY_HOP.has(name)) continue;
       const v = headers[name];

@@ -36,4 +36,6 @@ export {
   type RouteLayerEnv,
   type RoutePolicy,
   refusalOf,
+  upstreamAuthority,
+  upstreamPath,
 } from './route-layer.js';

@@ -12,7 +12,13 @@ import { FAILURE, type Failure, FLAG } from '../failure/index.js';
 import type { FaultPolicy } from '../fault/index.js';
 import type { LocalRateLimiter } from '../ratelimit/index.js';
 import type { RbacEngine } from '../rbac/index.js';
-import type { ForwardRoute, MatchedRoute, RouteRequest, RouteTable } from '../router/index.js';
+import {
+  type ForwardRoute,
+  type MatchedRoute,
+  type RouteRequest,
+  type RouteTable,
+  rewritePath,
+} from '../router/index.js';
 
 /** What the route layer reads of the configuration in force: swapped whole on an update. */
 export interface RoutePolicy {
@@ -150,4 +156,14 @@ export function decideRoute(
           delayed ? `${FLAG.FAULT_DELAY},${FLAG.FAULT_ABORT}` : FLAG.FAULT_ABORT,
         );
   return delayed ? new Delay(decision.delayMs, then) : then;
+}
+
+/** The path a forward route sends upstream: its prefix or regex rewrite, if it has one. */
+export function upstreamPath(route: ForwardRoute, path: string): string {
+  return route.pathRewrite ? rewritePath(route, path) : path;
+}
+
+/** The authority a forward route sends upstream: its host rewrite, if it has one. */
+export function upstreamAuthority(route: ForwardRoute, authority: string): string {
+  return route.hostRewrite ?? authority;
 }
