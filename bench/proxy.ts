@@ -52,6 +52,7 @@ import {
 import { silentLogger } from '../src/log/index.js';
 import { SIDECAR_PROCESS_ENV } from '../src/proxy/index.js';
 import { abReport, type BaseBuild, baseId, buildBase } from './proxy-ab.js';
+import { type GcEvent, gcSummary, parseGcLine } from './proxy-gc.js';
 import {
   answers,
   busyShare,
@@ -105,6 +106,8 @@ const HELP = `Usage: npm run bench -- [options]
   --rate-cpus MODE    CPUs during the fixed-rate phase: all (every process may use every
                       CPU), split (as at saturation) or one (everything on one CPU)
                                                                        (default all)
+  --trace-gc          run the sidecars under node --trace-gc and report, per phase, their
+                      collections per 10,000 requests and the pauses (p50, p90, max, sum)
   --cpu-prof DIR      run the sidecars under node --cpu-prof, write the profiles to DIR and
                       summarize where their time goes (profiling slows them down a little)
   --json FILE         also write the results as JSON
@@ -128,6 +131,7 @@ const { values: opt } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     'rate-cpus': { type: 'string', default: 'all' },
     'cpu-prof': { type: 'string' },
+    'trace-gc': { type: 'boolean', default: false },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -237,6 +241,8 @@ let upstreamPids: number[] = [];
 const procs = new Processes(PIN);
 const tmp = mkdtempSync(path.join(tmpdir(), 'ferry-bench-'));
 const PROF_DIR = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
+/** --trace-gc: each sidecar's collections, by pid, as their lines arrived. */
+const GC_EVENTS = opt['trace-gc'] ? new Map<number, GcEvent[]>() : undefined;
 
 let cleaned = false;
 function cleanup(): void {
@@ -339,7 +345,11 @@ async function startSidecar(
   appPort?: number,
   extra: readonly string[] = [],
 ): Promise<{ child: Child; outbound: number; inbound: number; admin: number; metrics: number }> {
-  const node = PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
+  const node = [
+    ...(PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : []),
+    ...(GC_EVENTS ? ['--trace-gc'] : []),
+  ];
+  const gc: GcEvent[] = [];
   const child = procs.spawn(
     name,
     process.execPath,
@@ -357,8 +367,17 @@ async function startSidecar(
       '--log-level',
       'warn',
     ],
-    { cpu: PROXY_CPU },
+    {
+      cpu: PROXY_CPU,
+      onLine: GC_EVENTS
+        ? (line) => {
+            const e = parseGcLine(line, nowUs());
+            if (e) gc.push(e);
+          }
+        : undefined,
+    },
   );
+  GC_EVENTS?.set(child.pid, gc);
   const m = await procs.waitForLine(
     child,
     /outbound (\d+), inbound (\d+), admin (\d+), metrics (\d+), ready (\d+)/,
@@ -1091,6 +1110,17 @@ async function measure(id: string, name: string, t: Target): Promise<Result> {
       `   other processes ${pct(result.foreign.share)}`,
   );
   if (result.check) out(`  ${' '.repeat(15)} ${result.check.trim()}`);
+  if (GC_EVENTS)
+    t.procs.forEach((p) => {
+      const events = GC_EVENTS.get(p.pid);
+      if (!events) return;
+      out(
+        `  ${' '.repeat(15)} GC ${p.label} @${RATE}/s: ${gcSummary(events, f0, f1, fixed.requests + RATE)}`,
+      );
+      out(
+        `  ${' '.repeat(15)} GC ${p.label} saturation: ${gcSummary(events, s0, s1, sat.requests)}`,
+      );
+    });
   return result;
 }
 
