@@ -52,7 +52,7 @@ import {
 import { silentLogger } from '../src/log/index.js';
 import { SIDECAR_PROCESS_ENV } from '../src/proxy/index.js';
 import { abReport, type BaseBuild, baseId, buildBase } from './proxy-ab.js';
-import { type GcEvent, gcSummary, parseGcLine } from './proxy-gc.js';
+import { type GcEvent, gcOverlap, gcSummary, parseGcLine } from './proxy-gc.js';
 import {
   answers,
   busyShare,
@@ -966,6 +966,8 @@ async function saturate(port: number, seconds: number): Promise<Saturation> {
 
 interface Fixed {
   requests: number;
+  /** The requests at or above p99: CLOCK_MONOTONIC µs [sent, answered]. */
+  slow?: [number, number][];
   errors: number;
   rps: number;
   p50: number;
@@ -1120,6 +1122,11 @@ async function measure(id: string, name: string, t: Target): Promise<Result> {
       out(
         `  ${' '.repeat(15)} GC ${p.label} saturation: ${gcSummary(events, s0, s1, sat.requests)}`,
       );
+      const o = gcOverlap(events, fixed.slow ?? []);
+      if (o)
+        out(
+          `  ${' '.repeat(15)} GC ${p.label}: ${o.met} of the ${o.slow} requests at or above p99 @${RATE}/s were under way during a collection (${pct(o.share)}; a request sent at a random moment: ${pct(o.expected)})`,
+        );
     });
   return result;
 }
