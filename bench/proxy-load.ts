@@ -176,6 +176,11 @@ function closedLoop(conns: Connection[], seconds: number) {
   });
 }
 
+/** performance.now() ms to CLOCK_MONOTONIC µs (process.hrtime), the clock the bench uses. */
+const H0 = Number(process.hrtime.bigint() / 1000n);
+const P0 = performance.now();
+const monoUs = (ms: number) => Math.round(H0 + (ms - P0) * 1000);
+
 function quantile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -190,6 +195,8 @@ function openLoop(conns: Connection[]) {
     const warm = Math.round(WARMUP * RATE);
     const total = warm + Math.round(SECONDS * RATE);
     const latencies = new Float64Array(total - warm);
+    /** When each recorded request was sent (performance.now() ms), for the slowest ones. */
+    const sentAt = new Float64Array(total - warm);
     const lags = new Float64Array(total - warm);
     let recorded = 0;
     let errors = 0;
@@ -203,8 +210,10 @@ function openLoop(conns: Connection[]) {
     const complete = (c: Connection, i: number, t: number, status: number) => {
       const now = performance.now();
       if (i >= warm) {
-        if (ok(status)) latencies[recorded++] = now - t;
-        else errors++;
+        if (ok(status)) {
+          sentAt[recorded] = t;
+          latencies[recorded++] = now - t;
+        } else errors++;
         tLast = now;
       }
       const waiting = queue.shift();
@@ -237,6 +246,12 @@ function openLoop(conns: Connection[]) {
     const stall = setTimeout(finish, (total / RATE + 5) * 1000 + 10);
     function finish() {
       clearTimeout(stall);
+      // The requests at or above p99, as CLOCK_MONOTONIC microseconds [sent, answered], so
+      // that the bench can line them up with what the proxy did meanwhile (its GC pauses).
+      const cut = quantile(Float64Array.from(latencies.subarray(0, recorded)).sort(), 0.99);
+      const slow: [number, number][] = [];
+      for (let i = 0; i < recorded; i++)
+        if (latencies[i] >= cut) slow.push([monoUs(sentAt[i]), monoUs(sentAt[i] + latencies[i])]);
       const lat = latencies.subarray(0, recorded).sort();
       const lag = lags.sort();
       let sum = 0;
@@ -254,6 +269,7 @@ function openLoop(conns: Connection[]) {
         max: lat[lat.length - 1],
         lagP99: quantile(lag, 0.99),
         lagMax: lag[lag.length - 1],
+        slow,
         queued,
       });
     }

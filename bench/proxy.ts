@@ -51,6 +51,8 @@ import {
 } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { SIDECAR_PROCESS_ENV } from '../src/proxy/index.js';
+import { abReport, type BaseBuild, baseId, buildBase } from './proxy-ab.js';
+import { type GcEvent, gcOverlap, gcSummary, parseGcLine } from './proxy-gc.js';
 import {
   answers,
   busyShare,
@@ -81,11 +83,18 @@ const HELP = `Usage: npm run bench -- [options]
   --connections N     connections for saturation                       (default 64)
   --quick             --duration 3 --rate-duration 2 --warmup 1
   --only LIST         variants to run, comma-separated: direct, http-proxy, nginx, ferry,
-                      ferry-no-tap, ferry-traced, ferry-mesh, nginx-mtls, ferry-mesh-mtls,
+                      ferry-http1-node, ferry-no-tap, ferry-traced, ferry-mesh, nginx-mtls, ferry-mesh-mtls,
                       ferry-peers-off, ferry-mesh-peers-off, ferry-mesh-mtls-peers-off
                       (ferry-no-tap: the one-hop sidecar with --no-tap, the baseline of
                       what tap costs while nobody taps; try --only ferry,ferry-no-tap;
-                      *-peers-off: the same with mesh.telemetry.peerMetadata false)
+                      *-peers-off: the same with mesh.telemetry.peerMetadata false;
+                      ferry-http1-node: the one-hop sidecar with --http1 node, node's
+                      HTTP/1.1 server and undici instead of the fast path)
+  --ab COMMIT         A/B: also build COMMIT (git archive into a temporary directory,
+                      node_modules symlinked, its own npm run build) and run each chosen
+                      ferry variant with both builds, one after the other in every round;
+                      prints B/A (this build / COMMIT) of CPU per request, p90 and p99.
+                      Default --only direct,nginx,ferry,ferry-mesh-mtls and --rounds 3
   --rounds N          run the chosen variants N times, interleaved (A B, B A, ...), and
                       report each variant's round with the median CPU per request: an
                       A/B on a busy machine                             (default 1)
@@ -97,6 +106,8 @@ const HELP = `Usage: npm run bench -- [options]
   --rate-cpus MODE    CPUs during the fixed-rate phase: all (every process may use every
                       CPU), split (as at saturation) or one (everything on one CPU)
                                                                        (default all)
+  --trace-gc          run the sidecars under node --trace-gc and report, per phase, their
+                      collections per 10,000 requests and the pauses (p50, p90, max, sum)
   --cpu-prof DIR      run the sidecars under node --cpu-prof, write the profiles to DIR and
                       summarize where their time goes (profiling slows them down a little)
   --json FILE         also write the results as JSON
@@ -112,13 +123,15 @@ const { values: opt } = parseArgs({
     connections: { type: 'string', default: '64' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
-    rounds: { type: 'string', default: '1' },
+    rounds: { type: 'string' },
+    ab: { type: 'string' },
     loadgen: { type: 'string', default: 'auto' },
     upstream: { type: 'string', default: 'auto' },
     'no-nginx': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     'rate-cpus': { type: 'string', default: 'all' },
     'cpu-prof': { type: 'string' },
+    'trace-gc': { type: 'boolean', default: false },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -141,7 +154,7 @@ const RATE_DURATION = num(opt['rate-duration'], opt.quick ? 2 : 5, '--rate-durat
 const WARMUP = num(opt.warmup, opt.quick ? 1 : 2, '--warmup');
 const RATE = num(opt.rate, 1000, '--rate');
 const CONNECTIONS = Math.round(num(opt.connections, 64, '--connections'));
-const ROUNDS = Math.round(num(opt.rounds, 1, '--rounds'));
+const ROUNDS = Math.round(num(opt.rounds, opt.ab ? 3 : 1, '--rounds'));
 const HOST = 'upstream:8080';
 const BODY_BYTES = 100;
 const PROXY_CPU = 0;
@@ -160,6 +173,7 @@ const ALL_VARIANTS = [
   'http-proxy',
   'nginx',
   'ferry',
+  'ferry-http1-node',
   'ferry-no-tap',
   'ferry-traced',
   'ferry-mesh',
@@ -169,7 +183,13 @@ const ALL_VARIANTS = [
   'ferry-mesh-peers-off',
   'ferry-mesh-mtls-peers-off',
 ];
-const only = new Set(opt.only ? opt.only.split(',').map((s) => s.trim()) : ALL_VARIANTS);
+const only = new Set(
+  opt.only
+    ? opt.only.split(',').map((s) => s.trim())
+    : opt.ab
+      ? ['direct', 'nginx', 'ferry', 'ferry-mesh-mtls']
+      : ALL_VARIANTS,
+);
 for (const v of only)
   if (!ALL_VARIANTS.includes(v)) {
     process.stderr.write(`bench: unknown variant "${v}" (${ALL_VARIANTS.join(', ')})\n`);
@@ -221,6 +241,8 @@ let upstreamPids: number[] = [];
 const procs = new Processes(PIN);
 const tmp = mkdtempSync(path.join(tmpdir(), 'ferry-bench-'));
 const PROF_DIR = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
+/** --trace-gc: each sidecar's collections, by pid, as their lines arrived. */
+const GC_EVENTS = opt['trace-gc'] ? new Map<number, GcEvent[]>() : undefined;
 
 let cleaned = false;
 function cleanup(): void {
@@ -238,7 +260,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
   });
 // No run should come near this; it is the bound of last resort.
 const LIMIT_MS =
-  (ROUNDS * ALL_VARIANTS.length * (DURATION + RATE_DURATION + 2 * WARMUP + 60) + 60) * 1000;
+  ((opt.ab ? 2 : 1) * ROUNDS * ALL_VARIANTS.length * (DURATION + RATE_DURATION + 2 * WARMUP + 60) +
+    (opt.ab ? 360 : 60)) *
+  1000;
 setTimeout(() => {
   process.stderr.write(`bench: still running after ${LIMIT_MS / 1000} s, giving up\n`);
   process.exit(1);
@@ -314,19 +338,24 @@ function upstreamNginx() {
 }
 
 async function startSidecar(
+  cli: string,
   name: string,
   xds: number,
   service: string,
   appPort?: number,
   extra: readonly string[] = [],
 ): Promise<{ child: Child; outbound: number; inbound: number; admin: number; metrics: number }> {
-  const node = PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : [];
+  const node = [
+    ...(PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROF_DIR}`] : []),
+    ...(GC_EVENTS ? ['--trace-gc'] : []),
+  ];
+  const gc: GcEvent[] = [];
   const child = procs.spawn(
     name,
     process.execPath,
     [
       ...node,
-      CLI,
+      cli,
       'proxy',
       '--xds',
       `127.0.0.1:${xds}`,
@@ -338,8 +367,17 @@ async function startSidecar(
       '--log-level',
       'warn',
     ],
-    { cpu: PROXY_CPU },
+    {
+      cpu: PROXY_CPU,
+      onLine: GC_EVENTS
+        ? (line) => {
+            const e = parseGcLine(line, nowUs());
+            if (e) gc.push(e);
+          }
+        : undefined,
+    },
   );
+  GC_EVENTS?.set(child.pid, gc);
   const m = await procs.waitForLine(
     child,
     /outbound (\d+), inbound (\d+), admin (\d+), metrics (\d+), ready (\d+)/,
@@ -360,6 +398,7 @@ async function startSidecar(
  * identity over TLS on a secure port as well (`secure`), as `ferry control-plane --ca-dir`.
  */
 async function startControlPlane(
+  cli: string,
   name: string,
   mesh: string,
   caDir?: string,
@@ -370,7 +409,7 @@ async function startControlPlane(
     name,
     process.execPath,
     [
-      CLI,
+      cli,
       'control-plane',
       '--config',
       file,
@@ -534,7 +573,8 @@ async function stopSidecar(child: Child): Promise<void> {
   await procs.stop(child, 'SIGTERM', 10_000);
 }
 
-type Starter = (upstreamPort: number) => Promise<Target>;
+/** Starts a variant in front of the upstream with the `ferry` CLI `cli` (this build's or --ab's). */
+type Starter = (upstreamPort: number, cli: string) => Promise<Target>;
 
 type BenchSidecar = Awaited<ReturnType<typeof startSidecar>>;
 
@@ -571,14 +611,15 @@ type Variant = { id: string; name: string; start: Starter };
 
 /** The Target of one sidecar in front of the upstream (a static endpoint). */
 async function oneHopTarget(
+  cli: string,
   cpName: string,
   yaml: string,
   label: string,
   flags?: string[],
   after?: () => void,
 ): Promise<Target> {
-  const cp = await startControlPlane(cpName, yaml);
-  const sc = await startSidecar(label, cp.xds, 'client', undefined, flags);
+  const cp = await startControlPlane(cli, cpName, yaml);
+  const sc = await startSidecar(cli, label, cp.xds, 'client', undefined, flags);
   return {
     port: sc.outbound,
     procs: [{ label: 'sidecar', pid: sc.child.pid }],
@@ -593,11 +634,12 @@ async function oneHopTarget(
 }
 
 /** One sidecar in front of the upstream. */
-function oneHopVariant(id: string, name: string, peersOff: boolean): Variant {
+function oneHopVariant(id: string, name: string, peersOff: boolean, flags?: string[]): Variant {
   return {
     id,
     name,
-    start: (up) => oneHopTarget(`cp-${id}`, meshYaml(up, false, peersOff), 'sidecar'),
+    start: (up, cli) =>
+      oneHopTarget(cli, `cp-${id}`, meshYaml(up, false, peersOff), 'sidecar', flags),
   };
 }
 
@@ -606,10 +648,10 @@ function plainMeshHop(id: string, name: string, peersOff: boolean): Variant {
   return {
     id,
     name,
-    start: async (up) => {
-      const cp = await startControlPlane(`cp-${id}`, meshYaml(undefined, false, peersOff));
-      const server = await startSidecar('sidecar B (upstream)', cp.xds, 'upstream', up);
-      const client = await startSidecar('sidecar A (client)', cp.xds, 'client');
+    start: async (up, cli) => {
+      const cp = await startControlPlane(cli, `cp-${id}`, meshYaml(undefined, false, peersOff));
+      const server = await startSidecar(cli, 'sidecar B (upstream)', cp.xds, 'upstream', up);
+      const client = await startSidecar(cli, 'sidecar A (client)', cp.xds, 'client');
       return meshHop(cp, client, server);
     },
   };
@@ -620,14 +662,20 @@ function mtlsMeshHop(id: string, name: string, peersOff: boolean): Variant {
   return {
     id,
     name,
-    start: async (up) => {
+    start: async (up, cli) => {
       // The real way: the control plane runs its CA, each sidecar proves its service
       // account with a workload token and gets its certificate over the secure port, and
       // `upstream` is STRICT, so sidecar B takes nothing but mutual TLS.
       const caDir = path.join(tmp, `ca-${id}`);
       mkdirSync(caDir, { recursive: true, mode: 0o700 });
-      const cp = await startControlPlane(`cp-${id}`, meshYaml(undefined, true, peersOff), caDir);
+      const cp = await startControlPlane(
+        cli,
+        `cp-${id}`,
+        meshYaml(undefined, true, peersOff),
+        caDir,
+      );
       const server = await startSidecar(
+        cli,
         'sidecar B (upstream, mTLS)',
         cp.secure!,
         'upstream',
@@ -635,6 +683,7 @@ function mtlsMeshHop(id: string, name: string, peersOff: boolean): Variant {
         mtlsFlags(caDir, 'upstream'),
       );
       const client = await startSidecar(
+        cli,
         'sidecar A (client, mTLS)',
         cp.secure!,
         'client',
@@ -697,17 +746,21 @@ const VARIANTS: Variant[] = [
     },
   },
   oneHopVariant('ferry', 'ferry 1 hop', false),
+  // The same sidecar with node's HTTP/1.1 server downstream and undici upstream: what the
+  // fast path (src/proxy/http1) buys, measured in every run.
+  oneHopVariant('ferry-http1-node', 'ferry --http1 node', false, ['--http1', 'node']),
   {
     // The same sidecar built without tap points: the tap hook's idle cost is the difference.
     id: 'ferry-no-tap',
     name: 'ferry 1 hop no-tap',
-    start: (up) => oneHopTarget('cp-one-hop-no-tap', meshYaml(up), 'sidecar', ['--no-tap']),
+    start: (up, cli) =>
+      oneHopTarget(cli, 'cp-one-hop-no-tap', meshYaml(up), 'sidecar', ['--no-tap']),
   },
   oneHopVariant('ferry-peers-off', 'ferry 1 hop, peers off', true),
   {
     id: 'ferry-traced',
     name: 'ferry traced',
-    start: async (up) => {
+    start: async (up, cli) => {
       // Every request traced (sampling 1) and exported over OTLP/HTTP to a collector that
       // takes and discards: what tracing on costs, next to 'ferry 1 hop' with it off.
       const collector = http.createServer((req, res) => {
@@ -717,6 +770,7 @@ const VARIANTS: Variant[] = [
       await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
       const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
       return oneHopTarget(
+        cli,
         'cp-traced',
         meshYaml(up),
         'sidecar (traced)',
@@ -912,6 +966,8 @@ async function saturate(port: number, seconds: number): Promise<Saturation> {
 
 interface Fixed {
   requests: number;
+  /** The requests at or above p99: CLOCK_MONOTONIC µs [sent, answered]. */
+  slow?: [number, number][];
   errors: number;
   rps: number;
   p50: number;
@@ -1056,6 +1112,22 @@ async function measure(id: string, name: string, t: Target): Promise<Result> {
       `   other processes ${pct(result.foreign.share)}`,
   );
   if (result.check) out(`  ${' '.repeat(15)} ${result.check.trim()}`);
+  if (GC_EVENTS)
+    t.procs.forEach((p) => {
+      const events = GC_EVENTS.get(p.pid);
+      if (!events) return;
+      out(
+        `  ${' '.repeat(15)} GC ${p.label} @${RATE}/s: ${gcSummary(events, f0, f1, fixed.requests + RATE)}`,
+      );
+      out(
+        `  ${' '.repeat(15)} GC ${p.label} saturation: ${gcSummary(events, s0, s1, sat.requests)}`,
+      );
+      const o = gcOverlap(events, fixed.slow ?? []);
+      if (o)
+        out(
+          `  ${' '.repeat(15)} GC ${p.label}: ${o.met} of the ${o.slow} requests at or above p99 @${RATE}/s were under way during a collection (${pct(o.share)}; a request sent at a random moment: ${pct(o.expected)})`,
+        );
+    });
   return result;
 }
 
@@ -1194,6 +1266,32 @@ function report(results: Result[]): void {
     `peak RSS per sidecar <= 80 MiB: ${sidecars.map((v) => f(v, 1)).join(', ')} MiB` +
       (others.length ? ` (others: ${others.join('; ')} MiB)` : ''),
   );
+}
+
+/**
+ * Issue 16's tail-latency target: ferry 1 hop's added p99 at the fixed rate (against direct)
+ * at most 1 ms, beside nginx's in the same run; and what the fast path buys over node's
+ * HTTP/1.1 server (ferry --http1 node).
+ */
+function tailTarget(results: Result[]): void {
+  const by = (id: string) => results.find((r) => r.id === id);
+  const direct = by('direct');
+  const one = by('ferry');
+  if (!direct || !one) return;
+  const added = (r: Result, q: 'p90' | 'p99') => r.fixed[q] - direct.fixed[q];
+  const ng = by('nginx');
+  const node = by('ferry-http1-node');
+  out();
+  out(`Target (tail latency: added p99 of one hop at ${RATE} req/s, against direct)`);
+  out(
+    `  ${added(one, 'p99') <= 1 ? 'PASS' : 'MISS'}  ferry 1 hop +${f(added(one, 'p99'), 3)} ms <= +1 ms` +
+      (ng ? ` (nginx +${f(added(ng, 'p99'), 3)} ms)` : '') +
+      (node ? ` (ferry --http1 node +${f(added(node, 'p99'), 3)} ms)` : ''),
+  );
+  if (node)
+    out(
+      `        fast path against --http1 node: CPU per request ${x(one.cpuSat, node.cpuSat)} at saturation, ${x(one.cpuFixed, node.cpuFixed)} at ${RATE} req/s; req/s ${x(one.sat.rps, node.sat.rps)}; added p90 ${f(added(one, 'p90'), 3)} vs ${f(added(node, 'p90'), 3)} ms`,
+    );
 }
 
 /** What tap costs while nobody taps: the one-hop sidecar against the same built without it. */
@@ -1395,6 +1493,13 @@ async function main(): Promise<void> {
     });
   if (PROF_DIR) mkdirSync(PROF_DIR, { recursive: true });
   describe();
+  let base: BaseBuild | undefined;
+  if (opt.ab) {
+    out(`building ${opt.ab} for the A/B (A: ${opt.ab}, B: this build) ...`);
+    base = buildBase(path.join(HERE, '../..'), opt.ab, path.join(tmp, 'ab-base'));
+    out(`  A is ${base.commit}, ${base.cli}`);
+    out();
+  }
 
   let upstreamPort: number;
   if (UPSTREAM_KIND === 'nginx') {
@@ -1407,14 +1512,21 @@ async function main(): Promise<void> {
     upstreamPids = [n.child.pid];
   }
 
+  // With --ab, each ferry variant is followed by its twin from the other build.
+  const chosen: (Variant & { cli: string })[] = [];
+  for (const v of VARIANTS) {
+    if (!only.has(v.id)) continue;
+    if ((v.id === 'nginx' || v.id === 'nginx-mtls') && !NGINX) continue;
+    chosen.push({ ...v, cli: CLI });
+    if (base && v.id.startsWith('ferry'))
+      chosen.push({ ...v, id: baseId(v.id), name: `${v.name} [A]`, cli: base.cli });
+  }
   const rounds: Result[][] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const results: Result[] = [];
     // Every other round in reverse, so that no variant always runs first (A B, B A, ...).
-    for (const v of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
-      if (!only.has(v.id)) continue;
-      if ((v.id === 'nginx' || v.id === 'nginx-mtls') && !NGINX) continue;
-      const target = await v.start(upstreamPort);
+    for (const v of round % 2 === 0 ? chosen : [...chosen].reverse()) {
+      const target = await v.start(upstreamPort, v.cli);
       try {
         results.push(await measure(v.id, v.name, target));
       } finally {
@@ -1425,9 +1537,19 @@ async function main(): Promise<void> {
   }
   const results = medianRounds(rounds);
   report(results);
+  tailTarget(results);
   tapTarget(results);
   mtlsTargets(results);
   peerTargets(results);
+  if (base) {
+    out();
+    for (const line of abReport(
+      rounds,
+      chosen.filter((v) => v.cli === CLI && v.id.startsWith('ferry')),
+      base,
+    ))
+      out(line);
+  }
   notes(results);
   profiles(results);
   if (opt.json)

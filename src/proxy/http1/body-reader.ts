@@ -1,10 +1,12 @@
 /**
  * Finds where an HTTP/1.1 body ends while handing its payload on, without copying:
- * fixed length, chunked (RFC 9112 §7.1, extensions ignored, trailers kept), or until the
- * connection closes. Payload slices go to the sink as they arrive.
+ * fixed length, chunked (RFC 9112 §7.1, extensions checked and ignored, trailers kept), or
+ * until the connection closes. Payload slices go to the sink as they arrive. The chunked
+ * framing is read as strictly as llhttp reads it (test/proxy/http1/differential.test.ts):
+ * every line ends in CRLF, and an extension holds no control characters.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Framing, HeadError, parseHeaderBlock } from './response-head.js';
+import { type Framing, HeadError, isFieldValue, parseHeaderBlock } from './response-head.js';
 
 export interface BodySink {
   onBody(chunk: Buffer): void;
@@ -22,7 +24,13 @@ const State = {
 type State = (typeof State)[keyof typeof State];
 
 const MAX_LINE = 8192;
-const HEX = /^[0-9a-fA-F]{1,12}$/;
+/**
+ * chunk-size = 1*HEXDIG (RFC 9112 §7.1). Leading zeros are allowed in any number; at most
+ * 12 significant digits (256 TiB) are taken, so that the size is exact in a double.
+ */
+const HEX = /^0*([0-9a-fA-F]{1,12})$/;
+/** Trailing SP / HTAB: BWS before a chunk extension's ";" (RFC 9110 §5.6.3). */
+const BWS_END = /[ \t]+$/;
 
 export class BodyReader {
   private state: State;
@@ -81,7 +89,11 @@ export class BodyReader {
           i = stop;
           if (this.line.length > MAX_LINE) throw new HeadError(400, 'chunk line too long');
           if (nl < 0) break;
-          const line = this.line.endsWith('\r\n') ? this.line.slice(0, -2) : this.line.slice(0, -1);
+          // RFC 9112 §7.1: chunk lines end in CRLF. §2.2's leave to take a bare LF covers the
+          // start line and fields only; llhttp refuses one here, and so does Ferry, so that
+          // both read a body to the same end.
+          if (!this.line.endsWith('\r\n')) throw new HeadError(400, 'bare LF in chunked body');
+          const line = this.line.slice(0, -2);
           this.line = '';
           this.onLine(line);
           break;
@@ -108,9 +120,16 @@ export class BodyReader {
     }
     if (this.state === State.ChunkSize) {
       const semi = line.indexOf(';');
-      const hex = (semi < 0 ? line : line.slice(0, semi)).trim();
-      if (!HEX.test(hex)) throw new HeadError(400, 'invalid chunk size');
-      const size = Number.parseInt(hex, 16);
+      // chunk = chunk-size [ chunk-ext ] CRLF; chunk-ext = *( BWS ";" ... ) (RFC 9112 §7.1.1):
+      // whitespace only before an extension, none before the size or at the end of the line.
+      const hex = HEX.exec(semi < 0 ? line : line.slice(0, semi).replace(BWS_END, ''));
+      if (hex === null) throw new HeadError(400, 'invalid chunk size');
+      // Extensions are ignored (§7.1.1), but one with a control character is no extension:
+      // an intermediary that passed it would meet a next hop that reads the line otherwise.
+      if (semi >= 0 && !isFieldValue(line.slice(semi))) {
+        throw new HeadError(400, 'invalid chunk extension');
+      }
+      const size = Number.parseInt(hex[1]!, 16);
       if (size === 0) this.state = State.Trailers;
       else {
         this.remaining = size;

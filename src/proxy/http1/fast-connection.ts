@@ -162,11 +162,24 @@ export class FastConnection implements ResponseOwner, BodySink {
 
   /** Parses and serves the next request in the buffer, if it is complete. */
   private next(): void {
-    const buf = this.buf;
+    let buf = this.buf;
     // Once this side has ended the connection (drain, Connection: close), a request that
     // still arrives is not served: it could only be sent upstream and its answer lost. The
     // client sees the connection close unanswered, which tells it the request was not taken.
     if (!buf || this.response || this.socket.destroyed || this.socket.writableEnded) return;
+    if (buf[0] === 13 && buf[1] === 10) {
+      // RFC 9112 §2.2: empty lines before a request line are ignored (a client may send a
+      // CRLF after a POST body), as llhttp ignores them.
+      let skip = 2;
+      while (buf[skip] === 13 && buf[skip + 1] === 10) skip += 2;
+      buf = skip < buf.length ? buf.subarray(skip) : undefined;
+      this.buf = buf;
+      this.scanned = this.scanned > skip ? this.scanned - skip : 0;
+      if (!buf) {
+        this.resumeReading();
+        return;
+      }
+    }
     // Only the bytes not searched yet (and the three before them, where a CRLFCRLF split
     // across reads begins).
     const from = this.scanned > 3 ? this.scanned - 3 : 0;

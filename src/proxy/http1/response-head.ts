@@ -30,16 +30,17 @@ export function isToken(s: string): boolean {
 }
 
 /**
- * Whether `s` can be a request-target (RFC 9112 §3.2): no whitespace, no control
- * characters, no DEL. A target with a TAB, CR or LF in it is how a request is smuggled past
- * the proxy's routing to a lenient server (one that splits on any whitespace): refused.
- * Bytes above 0x7F are let through, as node's parser lets them.
+ * Whether `s` can be a request-target (RFC 9112 §3.2): visible US-ASCII only, no
+ * whitespace, no control characters, no DEL. A target with a TAB, CR or LF in it is how a
+ * request is smuggled past the proxy's routing to a lenient server (one that splits on any
+ * whitespace): refused. Bytes above 0x7E are not URI characters either (RFC 3986 §2: they
+ * are sent percent-encoded); llhttp refuses them, and so does Ferry.
  */
 export function isRequestTarget(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c <= 32 || c === 127) return false;
+    if (c <= 32 || c >= 127) return false;
   }
   return true;
 }

@@ -40,6 +40,29 @@ describe('BodyReader', () => {
     assert.throws(() => collect(r, 'zz\r\n'), HeadError);
   });
 
+  // Regressions found by the differential test against llhttp (differential.test.ts).
+  it('regression: refuses a chunk line ending in a bare LF (RFC 9112 §7.1), as llhttp does', () => {
+    assert.throws(() => collect(new BodyReader(CHUNKED), '5\nhello\r\n0\r\n\r\n'), /bare LF/);
+    assert.throws(() => collect(new BodyReader(CHUNKED), '5\r\nhello\n0\r\n\r\n'), /bare LF/);
+    assert.throws(() => collect(new BodyReader(CHUNKED), '0\r\nx-t: 1\n\r\n'), /bare LF/);
+  });
+
+  it('regression: refuses a chunk extension with a control character or DEL', () => {
+    assert.throws(() => collect(new BodyReader(CHUNKED), '5;a\x01b\r\n'), /chunk extension/);
+    assert.throws(() => collect(new BodyReader(CHUNKED), '5;a=\x7f\r\n'), /chunk extension/);
+    assert.equal(collect(new BodyReader(CHUNKED), '5;a="b c"\r\nhello\r\n').body, 'hello');
+  });
+
+  it('regression: takes any number of leading zeros in a chunk size, and BWS only before ";"', () => {
+    const r = new BodyReader(CHUNKED);
+    assert.equal(collect(r, '0000000000000005\r\nhello\r\n0\r\n\r\n').body, 'hello');
+    assert.ok(r.done);
+    assert.equal(collect(new BodyReader(CHUNKED), '5 \t;a\r\nhello\r\n').body, 'hello');
+    assert.throws(() => collect(new BodyReader(CHUNKED), '5 \r\n'), /invalid chunk size/);
+    assert.throws(() => collect(new BodyReader(CHUNKED), ' 5\r\n'), /invalid chunk size/);
+    assert.throws(() => collect(new BodyReader(CHUNKED), '1000000000000\r\n'), /chunk size/);
+  });
+
   it('refuses a message with both Transfer-Encoding and Content-Length (smuggling)', () => {
     assert.throws(
       () => framingOf({ 'transfer-encoding': 'chunked', 'content-length': '3' }, CHUNKED),

@@ -78,6 +78,20 @@ describe('HTTP/1.1 fast path', () => {
     assert.deepEqual(bodies, ['GET /a x []', 'POST /b x [abc]', 'GET /c x []']);
   });
 
+  it('regression: ignores empty lines before a request line (RFC 9112 §2.2), as llhttp does', async () => {
+    const out = await raw(
+      port,
+      '\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n',
+      /GET \/b x \[\]/,
+    );
+    assert.deepEqual(out.match(/GET \/\w x \[\]/g), ['GET /a x []', 'GET /b x []']);
+  });
+
+  it('regression: refuses a request-target with bytes above 0x7E (RFC 3986 §2), as llhttp does', async () => {
+    const out = await raw(port, 'GET /caf\xe9 HTTP/1.1\r\nHost: x\r\n\r\n', /\r\n\r\n/);
+    assert.match(out, /^HTTP\/1\.1 400 /);
+  });
+
   it('reads a chunked request body and writes a chunked response', async () => {
     const out = await raw(
       port,
