@@ -9,6 +9,8 @@ import type { Logger } from '../log/index.js';
 import type { Workload } from '../mesh/index.js';
 import {
   adminPortFromNode,
+  type GatewayNode,
+  gatewayFromNode,
   metricsPortFromNode,
   type Node,
   type RpcStatus,
@@ -127,6 +129,8 @@ export abstract class AdsStream {
   abstract readonly mode: 'sotw' | 'delta';
   nodeId = '';
   workload: Workload | undefined;
+  /** The Gateway this node serves, when it is a gateway (never registered as an endpoint). */
+  gateway: GatewayNode | undefined;
   identity: VerifiedIdentity | undefined;
   registrationRefused: string | undefined;
   metricsPort: number | undefined;
@@ -209,6 +213,12 @@ export abstract class AdsStream {
       return;
     }
     this.workload = result.workload;
+    const gateway = gatewayFromNode(node);
+    if (!gateway.ok) {
+      this.fail(grpc.status.INVALID_ARGUMENT, gateway.error);
+      return;
+    }
+    this.gateway = gateway.gateway;
     this.metricsPort = metricsPortFromNode(node);
     this.adminPort = adminPortFromNode(node);
     this.userAgent = [node?.user_agent_name, node?.user_agent_version].filter((x) => x).join(' ');
@@ -369,7 +379,7 @@ export abstract class AdsStream {
   }
 
   protected snapshot(): Snapshot {
-    return this.ctx.cache.snapshotFor(this.workload);
+    return this.ctx.cache.snapshotFor(this.workload, this.gateway);
   }
 
   protected nextNonce(): string {

@@ -277,5 +277,5 @@ export function mergeWorkloads(config: MeshConfig, workloads: readonly Workload[
     );
     merged.push({ ...service, endpoints: [...kept, ...extra] });
   }
-  return { mesh: config.mesh, services: merged };
+  return { ...config, services: merged };
 }

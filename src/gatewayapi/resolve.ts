@@ -182,10 +182,9 @@ function usable(d: ListenerDraft): boolean {
  * one with another protocol conflicts (ProtocolConflict; HTTPS and TLS share a port, both
  * routed by SNI), and one with the same protocol and hostname too (HostnameConflict).
  */
-function conflictOf(g: Gateway, index: number): Condition | undefined {
-  const l = g.listeners[index];
+function conflictOf(l: Listener, winners: readonly Listener[]): Condition | undefined {
   const tlsFamily = (p: ListenerProtocol) => p === 'HTTPS' || p === 'TLS';
-  for (const earlier of g.listeners.slice(0, index)) {
+  for (const earlier of winners) {
     if (earlier.port !== l.port) continue;
     const sameFamily =
       earlier.protocol === l.protocol || (tlsFamily(earlier.protocol) && tlsFamily(l.protocol));
@@ -214,7 +213,10 @@ function draftListeners(
   config: GatewayApiConfig,
   ctx: ResolveContext,
 ): ListenerDraft[] {
-  return g.listeners.map((listener, i) => {
+  const winners: Listener[] = [];
+  return g.listeners.map((listener) => {
+    const conflict = conflictOf(listener, winners);
+    if (!conflict) winners.push(listener);
     const protocolKinds = KINDS_OF[listener.protocol];
     const asked = listener.allowedRoutes.kinds;
     const supportedKinds = (
@@ -242,7 +244,7 @@ function draftListeners(
     return {
       gateway: g,
       listener,
-      conflict: conflictOf(g, i),
+      conflict,
       refs,
       supportedKinds,
       certificateRefs,

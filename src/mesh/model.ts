@@ -4,7 +4,7 @@
  * Every object here is treated as immutable once built.
  */
 
-import type { GatewayApiConfig, SecretFiles } from '../gatewayapi/index.js';
+import type { GatewayApiConfig, SecretFiles, TlsSecret } from '../gatewayapi/index.js';
 
 export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp';
 export type LoadBalancer = 'round_robin' | 'least_request' | 'ring_hash' | 'maglev' | 'random';
@@ -414,6 +414,11 @@ export interface MeshConfig {
   readonly gatewayApi?: GatewayApiConfig;
   /** TLS certificates for Gateway listeners (`secrets:`), as file paths; absent: none. */
   readonly secrets?: readonly SecretFiles[];
+  /**
+   * The certificates and keys themselves, loaded by the control plane from `secrets` files
+   * or Kubernetes Secrets (never by the mesh file parser); absent: none.
+   */
+  readonly tlsSecrets?: readonly TlsSecret[];
 }
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
