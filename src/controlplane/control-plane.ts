@@ -47,6 +47,7 @@ import {
 import { analyzeRunning, logAnalysis } from './mesh-analysis.js';
 import { RegistrationGate } from './registration-gate.js';
 import { Registry } from './registry.js';
+import { SecretFiles, secretsBaseDir } from './secret-files.js';
 import { sidecarTargets } from './sidecar-targets.js';
 import { SnapshotCache } from './snapshot-cache.js';
 
@@ -210,6 +211,8 @@ export class ControlPlaneError extends Error {
 
 export class ControlPlane {
   private watcher: { close(): void } | undefined;
+  /** The mesh file's `secrets:` files, loaded and watched (Gateway listeners' certificates). */
+  private secretFiles: SecretFiles | undefined;
   private configErrorText: string | undefined;
   /** The webhook configuration's caBundle: last checked when, and found current or not. */
   private webhookBundle: { config?: string; current?: boolean; checkedAt?: Date } | undefined;
@@ -248,6 +251,12 @@ export class ControlPlane {
     const initial = options.config ?? (await loadMeshFile(requirePath(options.configPath)));
     const registry = new Registry(initial, { gracePeriodMs: options.gracePeriodMs });
     const cache = new SnapshotCache(registry, { debounceMs: options.debounceMs, log });
+    const secretFiles = new SecretFiles({
+      baseDir: secretsBaseDir(options.configPath),
+      log,
+      onChange: (secrets) => registry.setTlsSecrets('files', secrets),
+    });
+    await secretFiles.set(initial.secrets ?? []);
     cache.start();
     const metrics = new MetricsRegistry();
     registerBuildInfo(metrics, 'pilot');
@@ -260,6 +269,7 @@ export class ControlPlane {
         identity = await startIdentity(options, initial, host, metrics);
     } catch (err) {
       cache.stop();
+      secretFiles.close();
       throw err;
     }
     const registration = new RegistrationGate({
@@ -284,6 +294,7 @@ export class ControlPlane {
       limits: options.limits,
     });
     const cp = new ControlPlane(registry, cache, ads, metrics, log, options);
+    cp.secretFiles = secretFiles;
     cp.identity = identity;
     cp.registerMetrics();
     try {
@@ -342,6 +353,7 @@ export class ControlPlane {
           const changes = describeMeshChange(this.registry.mesh, config);
           this.log.info({ file: path, changes }, 'mesh file changed; applying');
           this.registry.setMeshConfig(config);
+          void this.secretFiles?.set(config.secrets ?? []);
           void logAnalysis(path, this.log);
           // Discovered host names end in the mesh's domain.
           this.discovery?.setDomain(config.mesh.domain);
@@ -543,6 +555,7 @@ export class ControlPlane {
   /** Stops watching, closes every stream and both ports. */
   async close(): Promise<void> {
     this.watcher?.close();
+    this.secretFiles?.close();
     await this.injector?.close();
     await this.discovery?.close();
     if (this.stats instanceof MetricsScraper) this.stats.stop();
