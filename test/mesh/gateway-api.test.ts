@@ -229,3 +229,24 @@ describe('mesh file: gatewayApi and secrets', () => {
     );
   });
 });
+
+describe("README's Gateway API example", () => {
+  it('parses as written, with the services it names', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('### The Gateway API: gateways and GAMMA routes');
+    const block = readme.slice(
+      readme.indexOf('```yaml\n', start) + 8,
+      readme.indexOf('```\n', readme.indexOf('```yaml\n', start) + 8),
+    );
+    const services = lines(
+      'services:',
+      '  - { name: api, ports: [{ port: 8080, protocol: http }] }',
+      '  - { name: api-v2, ports: [{ port: 8080, protocol: http }] }',
+    );
+    const config = configOf(services + block);
+    assert.equal(config.gatewayApi?.gateways.length, 1);
+    assert.equal(config.gatewayApi?.routes.length, 2);
+    assert.equal(config.secrets?.length, 1);
+  });
+});
