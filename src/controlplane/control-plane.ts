@@ -39,9 +39,11 @@ import { createAdsMetrics } from './ads-metrics.js';
 import { AdsServer } from './ads-server.js';
 import { createDebugServer } from './debug-http.js';
 import {
+  type GatewayApiSource,
   type Injector,
   loadOrCreateCaSecret,
   startDiscovery,
+  startGatewayApi,
   startInjector,
 } from './kubernetes/index.js';
 import { analyzeRunning, logAnalysis } from './mesh-analysis.js';
@@ -228,6 +230,8 @@ export class ControlPlane {
   private httpServer: http.Server | undefined;
   private stats: MetricsScraper | PrometheusStats | undefined;
   private discovery: ClusterWatcher | undefined;
+  /** The cluster's Gateway API resources and the writer of their status (with discovery). */
+  private gatewayApi: GatewayApiSource | undefined;
   private injector: Injector | undefined;
   xdsPort = 0;
   /** The injection webhook's port; 0 when it is off. */
@@ -298,7 +302,18 @@ export class ControlPlane {
     cp.identity = identity;
     cp.registerMetrics();
     try {
-      if (kube?.discovery) cp.discovery = await cp.startDiscovery(kube, initial.mesh.domain);
+      if (kube?.discovery) {
+        cp.discovery = await cp.startDiscovery(kube, initial.mesh.domain);
+        cp.gatewayApi = startGatewayApi({
+          kubeConfig: kube.kubeConfig,
+          log,
+          retryMs: kube.retryMs,
+          onConfig: (config) => registry.setClusterGatewayApi(config),
+          onPublish: (fn) => cache.onPublish(fn),
+          currentConfig: () => cache.config,
+          namespaceLabels: (ns) => cp.discovery?.namespaceLabels(ns) ?? {},
+        });
+      }
       if (options.webhook && !cp.identity)
         throw new ControlPlaneError(
           'FERRY_WEBHOOK_NO_CA',
@@ -558,6 +573,7 @@ export class ControlPlane {
     this.secretFiles?.close();
     await this.injector?.close();
     await this.discovery?.close();
+    await this.gatewayApi?.close();
     if (this.stats instanceof MetricsScraper) this.stats.stop();
     this.identity?.serving.close();
     this.cache.stop();

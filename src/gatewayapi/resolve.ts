@@ -25,7 +25,6 @@ import {
   type ObjectReference,
   type ParentRef,
   type Route,
-  type RouteKind,
 } from './model.js';
 import { referencePermitted } from './reference-grant.js';
 
@@ -253,6 +252,24 @@ function draftListeners(
   });
 }
 
+/** Why a reference to a core object of `kind` is refused: another kind, or no grant. */
+function refusal(
+  from: { readonly kind: string; readonly namespace: string },
+  ref: ObjectReference,
+  kind: string,
+  grants: GatewayApiConfig['referenceGrants'],
+): 'kind' | 'grant' | undefined {
+  if (ref.group !== '' || ref.kind !== kind) return 'kind';
+  const permitted = referencePermitted(
+    {
+      from: { group: GATEWAY_GROUP, kind: from.kind, namespace: from.namespace },
+      to: { group: '', kind, namespace: ref.namespace, name: ref.name },
+    },
+    grants,
+  );
+  return permitted ? undefined : 'grant';
+}
+
 function certificateProblem(
   g: Gateway,
   ref: ObjectReference,
@@ -260,36 +277,23 @@ function certificateProblem(
   ctx: ResolveContext,
 ): Condition | undefined {
   const name = `${ref.namespace}/${ref.name}`;
-  if (ref.group !== '' || ref.kind !== 'Secret') {
-    return condition(
-      'ResolvedRefs',
-      false,
-      'InvalidCertificateRef',
-      `${ref.kind} ${name} is not a core Secret`,
-    );
-  }
-  const permitted = referencePermitted(
-    {
-      from: { group: GATEWAY_GROUP, kind: 'Gateway', namespace: g.metadata.namespace },
-      to: { group: '', kind: 'Secret', namespace: ref.namespace, name: ref.name },
-    },
+  const refused = refusal(
+    { kind: 'Gateway', namespace: g.metadata.namespace },
+    ref,
+    'Secret',
     config.referenceGrants,
   );
-  if (!permitted) {
-    return condition(
-      'ResolvedRefs',
-      false,
-      'RefNotPermitted',
-      `no ReferenceGrant in ${ref.namespace} lets Gateway ${g.metadata.namespace}/${g.metadata.name} use Secret ${name}`,
-    );
+  if (refused === 'kind') {
+    const why = `${ref.kind} ${name} is not a core Secret`;
+    return condition('ResolvedRefs', false, 'InvalidCertificateRef', why);
+  }
+  if (refused === 'grant') {
+    const why = `no ReferenceGrant in ${ref.namespace} lets Gateway ${g.metadata.namespace}/${g.metadata.name} use Secret ${name}`;
+    return condition('ResolvedRefs', false, 'RefNotPermitted', why);
   }
   if (!ctx.secretExists(ref.namespace, ref.name)) {
-    return condition(
-      'ResolvedRefs',
-      false,
-      'InvalidCertificateRef',
-      `Secret ${name} does not exist or holds no certificate and key`,
-    );
+    const why = `Secret ${name} does not exist or holds no certificate and key`;
+    return condition('ResolvedRefs', false, 'InvalidCertificateRef', why);
   }
   return undefined;
 }
@@ -545,32 +549,19 @@ function backendProblem(
   ctx: ResolveContext,
 ): Condition | undefined {
   const name = `${b.namespace}/${b.name}`;
-  if (b.group !== '' || b.kind !== 'Service') {
-    return condition(
-      'ResolvedRefs',
-      false,
-      'InvalidKind',
-      `${b.group === '' ? '' : `${b.group}/`}${b.kind} ${name} is not a Service`,
-    );
-  }
-  const permitted = referencePermitted(
-    {
-      from: {
-        group: GATEWAY_GROUP,
-        kind: route.kind as RouteKind,
-        namespace: route.metadata.namespace,
-      },
-      to: { group: '', kind: 'Service', namespace: b.namespace, name: b.name },
-    },
+  const refused = refusal(
+    { kind: route.kind, namespace: route.metadata.namespace },
+    b,
+    'Service',
     config.referenceGrants,
   );
-  if (!permitted) {
-    return condition(
-      'ResolvedRefs',
-      false,
-      'RefNotPermitted',
-      `no ReferenceGrant in ${b.namespace} lets ${route.kind} ${route.metadata.namespace}/${route.metadata.name} send to Service ${name}`,
-    );
+  if (refused === 'kind') {
+    const why = `${b.group === '' ? '' : `${b.group}/`}${b.kind} ${name} is not a Service`;
+    return condition('ResolvedRefs', false, 'InvalidKind', why);
+  }
+  if (refused === 'grant') {
+    const why = `no ReferenceGrant in ${b.namespace} lets ${route.kind} ${route.metadata.namespace}/${route.metadata.name} send to Service ${name}`;
+    return condition('ResolvedRefs', false, 'RefNotPermitted', why);
   }
   const ports = ctx.servicePorts(b.namespace, b.name);
   if (!ports)
