@@ -13,7 +13,14 @@ import { ControlPlane } from '../../src/controlplane/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { type DiscoveryResponse, jsonToStruct, META, types } from '../../src/xds/index.js';
 import { TestCa } from '../support/test-ca.js';
-import { adsClient, openSotw, type StreamProbe, sotwResources } from '../support/xds-client.js';
+import {
+  adsClient,
+  deltaResources,
+  openDelta,
+  openSotw,
+  type StreamProbe,
+  sotwResources,
+} from '../support/xds-client.js';
 
 const MESH = `services:
   - name: api
@@ -166,6 +173,37 @@ describe('control plane: a gateway node over ADS', function () {
       assert.deepEqual(cp.registry.workloads(), []);
     } finally {
       s.close();
+      client.close();
+    }
+  });
+
+  it('serves the same over delta xDS (as ferry gateway asks by default)', async () => {
+    const client = adsClient(cp.xdsPort);
+    const d = openDelta(client);
+    try {
+      d.send({
+        node: { id: 'edge-2', metadata: jsonToStruct({ [META.gateway]: 'default/edge' }) },
+        type_url: types.LISTENER,
+      });
+      const lds = await d.next(5000);
+      assert.deepEqual(
+        deltaResources(lds)
+          .map((r) => r.name)
+          .sort(),
+        ['gateway~8080', 'gateway~8443'],
+      );
+      d.send({ type_url: types.LISTENER, response_nonce: lds.nonce });
+      d.send({ type_url: types.SECRET, resource_names_subscribe: ['default/web-cert'] });
+      const sds = await d.next(5000);
+      assert.equal(sds.type_url, types.SECRET);
+      const [secret] = deltaResources<Loose>(sds);
+      assert.equal(secret.name, 'default/web-cert');
+      assert.match(
+        bytesText(secret.value.tls_certificate.certificate_chain.inline_bytes),
+        /BEGIN CERTIFICATE/,
+      );
+    } finally {
+      d.close();
       client.close();
     }
   });
