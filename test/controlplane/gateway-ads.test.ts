@@ -207,4 +207,33 @@ describe('control plane: a gateway node over ADS', function () {
       client.close();
     }
   });
+
+  it("/debug/config_dump shows a gateway's resources, its private keys redacted", async () => {
+    const client = adsClient(cp.xdsPort);
+    const d = openDelta(client);
+    try {
+      d.send({
+        node: { id: 'edge-3', metadata: jsonToStruct({ [META.gateway]: 'default/edge' }) },
+        type_url: types.LISTENER,
+      });
+      await d.next(5000);
+      const res = await fetch(`http://127.0.0.1:${cp.httpPort}/debug/config_dump?node=edge-3`);
+      const text = await res.text();
+      const dump = JSON.parse(text) as { resources: Record<string, Loose[]> };
+      assert.deepEqual(
+        // Proxyless API listeners are there too, served only when asked for by name.
+        dump.resources.LDS.filter((l) => !l.on_demand).map((l) => l.name),
+        ['gateway~8080', 'gateway~8443'],
+      );
+      const [secret] = dump.resources.SDS;
+      assert.equal(secret.name, 'default/web-cert');
+      assert.deepEqual(secret.resource.tls_certificate.private_key, {
+        inline_string: '[redacted]',
+      });
+      assert.doesNotMatch(text, /PRIVATE KEY|LS0tLS1CRUdJTiBQUklWQVRF/);
+    } finally {
+      d.close();
+      client.close();
+    }
+  });
 });
