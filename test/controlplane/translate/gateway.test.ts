@@ -350,4 +350,31 @@ describe('translate: gateway', () => {
     );
     assert.equal(t.resources.routes.length, 0);
   });
+
+  it('a GRPCRoute matches its method as the HTTP/2 path, with header matches', () => {
+    const grpc = `  - apiVersion: gateway.networking.k8s.io/v1
+    kind: GRPCRoute
+    metadata: { name: g }
+    spec:
+      parentRefs: [{ name: gw }]
+      rules:
+        - matches:
+            - method: { service: helloworld.Greeter, method: SayHello }
+              headers: [{ name: x-tenant, value: a }]
+            - method: { service: helloworld.Greeter }
+          backendRefs: [{ name: api, port: 8080 }]
+`;
+    const routes = routesOf(grpc);
+    assert.deepEqual(
+      routes.map((r: Loose) => r.match),
+      [
+        {
+          path: '/helloworld.Greeter/SayHello',
+          headers: [{ name: 'x-tenant', string_match: { exact: 'a' } }],
+        },
+        { path_separated_prefix: '/helloworld.Greeter' },
+      ],
+    );
+    assert.equal(routes[0].route.cluster, API);
+  });
 });
