@@ -222,15 +222,22 @@ export abstract class AdsStream {
     this.metricsPort = metricsPortFromNode(node);
     this.adminPort = adminPortFromNode(node);
     this.userAgent = [node?.user_agent_name, node?.user_agent_version].filter((x) => x).join(' ');
-    if (!this.workload) {
+    // A gateway is served its Gateway's certificates: with the CA on it must prove an
+    // identity in the Gateway's namespace first.
+    const admission = this.gateway
+      ? this.ctx.registration.admitGateway(
+          this.gateway.gateway,
+          this.nodeId,
+          this.transport,
+          this.call.metadata,
+        )
+      : this.workload
+        ? this.ctx.registration.admit(this.workload, this.transport, this.call.metadata)
+        : undefined;
+    if (admission === undefined) {
       this.admitted({ ok: true, identity: undefined }, first);
       return;
     }
-    const admission = this.ctx.registration.admit(
-      this.workload,
-      this.transport,
-      this.call.metadata,
-    );
     if (!(admission instanceof Promise)) {
       this.admitted(admission, first);
       return;
@@ -379,7 +386,8 @@ export abstract class AdsStream {
   }
 
   protected snapshot(): Snapshot {
-    return this.ctx.cache.snapshotFor(this.workload, this.gateway);
+    // A gateway whose identity was not proven (registrationRefused) gets no certificates.
+    return this.ctx.cache.snapshotFor(this.workload, this.gateway, !this.registrationRefused);
   }
 
   protected nextNonce(): string {

@@ -63,7 +63,11 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
 export function configDump(sources: DebugSources, nodeId: string | null): object | undefined {
   const stream = nodeId ? sources.ads.streamOf(nodeId) : undefined;
   if (nodeId && !stream) return undefined;
-  const snapshot = sources.cache.snapshotFor(stream?.workload, stream?.gateway);
+  const snapshot = sources.cache.snapshotFor(
+    stream?.workload,
+    stream?.gateway,
+    !stream?.registrationRefused,
+  );
   const resources: Record<string, object[]> = {};
   for (const [typeUrl, set] of snapshot.types) {
     resources[types.shortTypeName(typeUrl)] = [...set.byName.values()]

@@ -114,16 +114,19 @@ export class SnapshotCache {
 
   /**
    * The snapshot for a client: the shared set, plus its own listeners if it is a sidecar, or
-   * its Gateway's listeners, routes and certificates if it is a gateway.
+   * its Gateway's listeners, routes and certificates if it is a gateway (`withSecrets` false:
+   * without the certificates, for a gateway that proved no identity).
    */
-  snapshotFor(workload: Workload | undefined, gateway?: GatewayNode): Snapshot {
+  snapshotFor(workload: Workload | undefined, gateway?: GatewayNode, withSecrets = true): Snapshot {
     const gen = this.current();
     if (!workload && !gateway) return gen.sharedSnapshot;
-    const key = gateway ? gatewayGroupKey(gateway) : workloadGroupKey(workload as Workload);
+    const key = gateway
+      ? `${gatewayGroupKey(gateway)}|${withSecrets}`
+      : workloadGroupKey(workload as Workload);
     const cached = gen.nodes.get(key);
     if (cached) return cached;
     const result = gateway
-      ? buildForGateway(gen.config, gen.shared, gateway)
+      ? buildForGateway(gen.config, gen.shared, gateway, withSecrets)
       : buildForWorkload(gen.config, gen.shared, workload as Workload);
     let snapshot: Snapshot;
     if (result.ok) {

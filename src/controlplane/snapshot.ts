@@ -159,11 +159,12 @@ export function buildForGateway(
   config: MeshConfig,
   shared: Resources,
   gateway: GatewayNode,
+  withSecrets = true,
 ): BuildResult | (BuildResult & { readonly resources: GatewayResources }) {
   const { resources, warnings } = translateGateway(config, gateway.gateway);
   const merged: GatewayResources = {
     ...mergeResources(shared, resources),
-    secrets: resources.secrets,
+    secrets: withSecrets ? resources.secrets : [],
   };
   const errors = checkConsistency(merged);
   return errors.length ? { ok: false, errors } : { ok: true, resources: merged, warnings };
