@@ -9,6 +9,8 @@ import type { Logger } from '../log/index.js';
 import type { Workload } from '../mesh/index.js';
 import {
   adminPortFromNode,
+  type GatewayNode,
+  gatewayFromNode,
   metricsPortFromNode,
   type Node,
   type RpcStatus,
@@ -127,6 +129,8 @@ export abstract class AdsStream {
   abstract readonly mode: 'sotw' | 'delta';
   nodeId = '';
   workload: Workload | undefined;
+  /** The Gateway this node serves, when it is a gateway (never registered as an endpoint). */
+  gateway: GatewayNode | undefined;
   identity: VerifiedIdentity | undefined;
   registrationRefused: string | undefined;
   metricsPort: number | undefined;
@@ -209,18 +213,31 @@ export abstract class AdsStream {
       return;
     }
     this.workload = result.workload;
+    const gateway = gatewayFromNode(node);
+    if (!gateway.ok) {
+      this.fail(grpc.status.INVALID_ARGUMENT, gateway.error);
+      return;
+    }
+    this.gateway = gateway.gateway;
     this.metricsPort = metricsPortFromNode(node);
     this.adminPort = adminPortFromNode(node);
     this.userAgent = [node?.user_agent_name, node?.user_agent_version].filter((x) => x).join(' ');
-    if (!this.workload) {
+    // A gateway is served its Gateway's certificates: with the CA on it must prove an
+    // identity in the Gateway's namespace first.
+    const admission = this.gateway
+      ? this.ctx.registration.admitGateway(
+          this.gateway.gateway,
+          this.nodeId,
+          this.transport,
+          this.call.metadata,
+        )
+      : this.workload
+        ? this.ctx.registration.admit(this.workload, this.transport, this.call.metadata)
+        : undefined;
+    if (admission === undefined) {
       this.admitted({ ok: true, identity: undefined }, first);
       return;
     }
-    const admission = this.ctx.registration.admit(
-      this.workload,
-      this.transport,
-      this.call.metadata,
-    );
     if (!(admission instanceof Promise)) {
       this.admitted(admission, first);
       return;
@@ -369,7 +386,8 @@ export abstract class AdsStream {
   }
 
   protected snapshot(): Snapshot {
-    return this.ctx.cache.snapshotFor(this.workload);
+    // A gateway whose identity was not proven (registrationRefused) gets no certificates.
+    return this.ctx.cache.snapshotFor(this.workload, this.gateway, !this.registrationRefused);
   }
 
   protected nextNonce(): string {

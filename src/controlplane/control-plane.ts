@@ -39,14 +39,17 @@ import { createAdsMetrics } from './ads-metrics.js';
 import { AdsServer } from './ads-server.js';
 import { createDebugServer } from './debug-http.js';
 import {
+  type GatewayApiSource,
   type Injector,
   loadOrCreateCaSecret,
   startDiscovery,
+  startGatewayApi,
   startInjector,
 } from './kubernetes/index.js';
 import { analyzeRunning, logAnalysis } from './mesh-analysis.js';
 import { RegistrationGate } from './registration-gate.js';
 import { Registry } from './registry.js';
+import { SecretFiles, secretsBaseDir } from './secret-files.js';
 import { sidecarTargets } from './sidecar-targets.js';
 import { SnapshotCache } from './snapshot-cache.js';
 
@@ -210,6 +213,8 @@ export class ControlPlaneError extends Error {
 
 export class ControlPlane {
   private watcher: { close(): void } | undefined;
+  /** The mesh file's `secrets:` files, loaded and watched (Gateway listeners' certificates). */
+  private secretFiles: SecretFiles | undefined;
   private configErrorText: string | undefined;
   /** The webhook configuration's caBundle: last checked when, and found current or not. */
   private webhookBundle: { config?: string; current?: boolean; checkedAt?: Date } | undefined;
@@ -225,6 +230,8 @@ export class ControlPlane {
   private httpServer: http.Server | undefined;
   private stats: MetricsScraper | PrometheusStats | undefined;
   private discovery: ClusterWatcher | undefined;
+  /** The cluster's Gateway API resources and the writer of their status (with discovery). */
+  private gatewayApi: GatewayApiSource | undefined;
   private injector: Injector | undefined;
   xdsPort = 0;
   /** The injection webhook's port; 0 when it is off. */
@@ -248,6 +255,12 @@ export class ControlPlane {
     const initial = options.config ?? (await loadMeshFile(requirePath(options.configPath)));
     const registry = new Registry(initial, { gracePeriodMs: options.gracePeriodMs });
     const cache = new SnapshotCache(registry, { debounceMs: options.debounceMs, log });
+    const secretFiles = new SecretFiles({
+      baseDir: secretsBaseDir(options.configPath),
+      log,
+      onChange: (secrets) => registry.setTlsSecrets('files', secrets),
+    });
+    await secretFiles.set(initial.secrets ?? []);
     cache.start();
     const metrics = new MetricsRegistry();
     registerBuildInfo(metrics, 'pilot');
@@ -260,6 +273,7 @@ export class ControlPlane {
         identity = await startIdentity(options, initial, host, metrics);
     } catch (err) {
       cache.stop();
+      secretFiles.close();
       throw err;
     }
     const registration = new RegistrationGate({
@@ -284,10 +298,22 @@ export class ControlPlane {
       limits: options.limits,
     });
     const cp = new ControlPlane(registry, cache, ads, metrics, log, options);
+    cp.secretFiles = secretFiles;
     cp.identity = identity;
     cp.registerMetrics();
     try {
-      if (kube?.discovery) cp.discovery = await cp.startDiscovery(kube, initial.mesh.domain);
+      if (kube?.discovery) {
+        cp.discovery = await cp.startDiscovery(kube, initial.mesh.domain);
+        cp.gatewayApi = startGatewayApi({
+          kubeConfig: kube.kubeConfig,
+          log,
+          retryMs: kube.retryMs,
+          onConfig: (config) => registry.setClusterGatewayApi(config),
+          onPublish: (fn) => cache.onPublish(fn),
+          currentConfig: () => cache.config,
+          namespaceLabels: (ns) => cp.discovery?.namespaceLabels(ns) ?? {},
+        });
+      }
       if (options.webhook && !cp.identity)
         throw new ControlPlaneError(
           'FERRY_WEBHOOK_NO_CA',
@@ -342,6 +368,7 @@ export class ControlPlane {
           const changes = describeMeshChange(this.registry.mesh, config);
           this.log.info({ file: path, changes }, 'mesh file changed; applying');
           this.registry.setMeshConfig(config);
+          void this.secretFiles?.set(config.secrets ?? []);
           void logAnalysis(path, this.log);
           // Discovered host names end in the mesh's domain.
           this.discovery?.setDomain(config.mesh.domain);
@@ -543,8 +570,10 @@ export class ControlPlane {
   /** Stops watching, closes every stream and both ports. */
   async close(): Promise<void> {
     this.watcher?.close();
+    this.secretFiles?.close();
     await this.injector?.close();
     await this.discovery?.close();
+    await this.gatewayApi?.close();
     if (this.stats instanceof MetricsScraper) this.stats.stop();
     this.identity?.serving.close();
     this.cache.stop();

@@ -63,7 +63,11 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
 export function configDump(sources: DebugSources, nodeId: string | null): object | undefined {
   const stream = nodeId ? sources.ads.streamOf(nodeId) : undefined;
   if (nodeId && !stream) return undefined;
-  const snapshot = sources.cache.snapshotFor(stream?.workload);
+  const snapshot = sources.cache.snapshotFor(
+    stream?.workload,
+    stream?.gateway,
+    !stream?.registrationRefused,
+  );
   const resources: Record<string, object[]> = {};
   for (const [typeUrl, set] of snapshot.types) {
     resources[types.shortTypeName(typeUrl)] = [...set.byName.values()]
@@ -72,7 +76,7 @@ export function configDump(sources: DebugSources, nodeId: string | null): object
         name: r.name,
         version: r.version,
         on_demand: !set.wildcard.has(r.name) || undefined,
-        resource: { '@type': typeUrl, ...r.value },
+        resource: { '@type': typeUrl, ...redacted(typeUrl, r.value) },
       }));
   }
   return {
@@ -80,6 +84,17 @@ export function configDump(sources: DebugSources, nodeId: string | null): object
     version: snapshot.version,
     sync: stream?.status().types,
     resources,
+  };
+}
+
+/** A gateway's Secret without its private key, as Envoy's config_dump shows one. */
+function redacted(typeUrl: string, value: object): object {
+  if (typeUrl !== types.SECRET) return value;
+  const secret = value as { tls_certificate?: Record<string, unknown> };
+  if (!secret.tls_certificate) return value;
+  return {
+    ...value,
+    tls_certificate: { ...secret.tls_certificate, private_key: { inline_string: '[redacted]' } },
   };
 }
 

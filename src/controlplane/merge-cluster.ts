@@ -41,5 +41,5 @@ export function mergeCluster(config: MeshConfig, cluster: readonly Service[]): M
       endpoints: [...declared.endpoints, ...found.endpoints.filter((e) => !own.has(e.address))],
     };
   });
-  return { mesh: config.mesh, services: [...services, ...discovered.values()] };
+  return { ...config, services: [...services, ...discovered.values()] };
 }

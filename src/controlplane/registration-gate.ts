@@ -145,6 +145,68 @@ export class RegistrationGate {
     );
   }
 
+  /**
+   * Whether a gateway node may be served the Gateway `<namespace>/<name>` (its certificates,
+   * private keys included). With the CA on it needs a credential on the secure port that
+   * proves an identity in the Gateway's namespace, as istiod serves a gateway's Secrets only
+   * to proxies of that namespace. A bad credential, or one of another namespace, ends the
+   * stream; none at all (the plaintext port) is served its listeners and routes but no
+   * certificate, as a workload without one is served but not registered. Without the CA:
+   * open.
+   */
+  admitGateway(
+    gateway: string,
+    nodeId: string,
+    transport: Transport,
+    metadata: grpc.Metadata,
+  ): Admission | Promise<Admission> {
+    const verifier = this.options.verifier;
+    if (!verifier) return ADMIT_OPEN;
+    const namespace = gateway.split('/')[0];
+    const subject = {
+      id: nodeId,
+      service: `gateway ${gateway}`,
+      namespace,
+      serviceAccount: '',
+      address: '',
+    };
+    const refuse = (code: grpc.status, reason: RefusalReason, message: string) =>
+      this.refuse(subject, transport, code, reason, message);
+    if (transport === 'plaintext' && !this.options.allowPlaintext) {
+      return refuse(
+        grpc.status.UNAUTHENTICATED,
+        'no_credential',
+        `a gateway is given its certificates only with a verified identity in namespace ${namespace}: connect to the secure port with a credential (ferry gateway --token-file)`,
+      );
+    }
+    const header = metadata.get('authorization')[0];
+    const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
+    if (!token) {
+      if (transport === 'plaintext') return ADMIT_OPEN;
+      return refuse(
+        grpc.status.UNAUTHENTICATED,
+        'no_credential',
+        'a gateway is given its certificates only with a credential: send "authorization: Bearer <token>" (ferry gateway --token-file)',
+      );
+    }
+    return verifier.verify(token).then(
+      (identity): Admission =>
+        identity.namespace === namespace
+          ? { ok: true, identity }
+          : refuse(
+              grpc.status.PERMISSION_DENIED,
+              'identity_mismatch',
+              `${identity.namespace}/${identity.serviceAccount} may not serve Gateway ${gateway}: a gateway's identity is in the Gateway's namespace`,
+            ),
+      (err: unknown) =>
+        refuse(
+          grpc.status.UNAUTHENTICATED,
+          'invalid_credential',
+          `credential refused: ${detail(err)}`,
+        ),
+    );
+  }
+
   /** A stream's workload, proven to be `identity`, against the services as they are now. */
   check(
     workload: Workload,
@@ -164,7 +226,7 @@ export class RegistrationGate {
   }
 
   private refuse(
-    workload: Workload,
+    workload: Pick<Workload, 'id' | 'service' | 'namespace' | 'serviceAccount' | 'address'>,
     transport: Transport,
     code: grpc.status,
     reason: RefusalReason,

@@ -4,6 +4,7 @@
  * tells its watchers when that changed.
  */
 import { performance } from 'node:perf_hooks';
+import type { GatewayApiConfig, TlsSecret } from '../gatewayapi/index.js';
 import {
   type Endpoint,
   type MeshConfig,
@@ -55,6 +56,10 @@ interface Registration {
 export class Registry {
   private meshConfig: MeshConfig;
   private clusterServices: readonly Service[] = [];
+  /** TLS certificates by source (`files`: the mesh file's `secrets`; `kubernetes`). */
+  private readonly tlsSecrets = new Map<string, readonly TlsSecret[]>();
+  /** Gateway API resources the cluster has, added to the mesh file's. */
+  private clusterGatewayApi: GatewayApiConfig | undefined;
   private readonly registrations = new Map<string, Registration>();
   private readonly watchers = new Set<() => void>();
   private cachedView: MeshConfig | undefined;
@@ -85,6 +90,18 @@ export class Registry {
   /** The services Kubernetes discovery reports, replacing what it reported before. */
   setClusterServices(services: readonly Service[]): void {
     this.clusterServices = services;
+    this.changed();
+  }
+
+  /** The TLS certificates one source has now, replacing what it had before. */
+  setTlsSecrets(source: string, secrets: readonly TlsSecret[]): void {
+    this.tlsSecrets.set(source, secrets);
+    this.changed();
+  }
+
+  /** The Gateway API resources Kubernetes reports, replacing what it reported before. */
+  setClusterGatewayApi(config: GatewayApiConfig): void {
+    this.clusterGatewayApi = config;
     this.changed();
   }
 
@@ -140,7 +157,7 @@ export class Registry {
   /** The mesh file merged with the cluster, indexed, until either changes. */
   private declared(): { merged: MeshConfig; index: ServiceIndex; cluster: ServiceIndex } {
     if (!this.cachedDeclared) {
-      const merged = mergeCluster(this.meshConfig, this.clusterServices);
+      const merged = this.withGatewayApi(mergeCluster(this.meshConfig, this.clusterServices));
       this.cachedDeclared = {
         merged,
         index: indexServices(merged.services),
@@ -148,6 +165,27 @@ export class Registry {
       };
     }
     return this.cachedDeclared;
+  }
+
+  /** The config with the cluster's Gateway API resources and every loaded certificate. */
+  private withGatewayApi(config: MeshConfig): MeshConfig {
+    const secrets = [...this.tlsSecrets.values()].flat();
+    const cluster = this.clusterGatewayApi;
+    const own = config.gatewayApi;
+    const gatewayApi: GatewayApiConfig | undefined =
+      cluster && own
+        ? {
+            gatewayClasses: [...own.gatewayClasses, ...cluster.gatewayClasses],
+            gateways: [...own.gateways, ...cluster.gateways],
+            routes: [...own.routes, ...cluster.routes],
+            referenceGrants: [...own.referenceGrants, ...cluster.referenceGrants],
+          }
+        : (cluster ?? own);
+    return {
+      ...config,
+      ...(gatewayApi ? { gatewayApi } : {}),
+      ...(secrets.length > 0 ? { tlsSecrets: secrets } : {}),
+    };
   }
 
   /** Every registered workload (connected or within its grace period). */
@@ -277,5 +315,5 @@ export function mergeWorkloads(config: MeshConfig, workloads: readonly Workload[
     );
     merged.push({ ...service, endpoints: [...kept, ...extra] });
   }
-  return { mesh: config.mesh, services: merged };
+  return { ...config, services: merged };
 }

@@ -7,11 +7,14 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/index.js';
 import type { MeshConfig, Workload } from '../mesh/index.js';
+import type { GatewayNode } from '../xds/index.js';
 import { REAL_TIMERS, type Registry, type Timers } from './registry.js';
 import {
+  buildForGateway,
   buildForWorkload,
   buildShared,
   buildSnapshot,
+  gatewayGroupKey,
   ResourceEncoder,
   type Snapshot,
   workloadGroupKey,
@@ -109,14 +112,22 @@ export class SnapshotCache {
     return this.generation;
   }
 
-  /** The snapshot for a client: the shared set, plus its own listeners if it is a sidecar. */
-  snapshotFor(workload: Workload | undefined): Snapshot {
+  /**
+   * The snapshot for a client: the shared set, plus its own listeners if it is a sidecar, or
+   * its Gateway's listeners, routes and certificates if it is a gateway (`withSecrets` false:
+   * without the certificates, for a gateway that proved no identity).
+   */
+  snapshotFor(workload: Workload | undefined, gateway?: GatewayNode, withSecrets = true): Snapshot {
     const gen = this.current();
-    if (!workload) return gen.sharedSnapshot;
-    const key = workloadGroupKey(workload);
+    if (!workload && !gateway) return gen.sharedSnapshot;
+    const key = gateway
+      ? `${gatewayGroupKey(gateway)}|${withSecrets}`
+      : workloadGroupKey(workload as Workload);
     const cached = gen.nodes.get(key);
     if (cached) return cached;
-    const result = buildForWorkload(gen.config, gen.shared, workload);
+    const result = gateway
+      ? buildForGateway(gen.config, gen.shared, gateway, withSecrets)
+      : buildForWorkload(gen.config, gen.shared, workload as Workload);
     let snapshot: Snapshot;
     if (result.ok) {
       snapshot = buildSnapshot(
@@ -128,7 +139,7 @@ export class SnapshotCache {
       );
     } else {
       this.log.error(
-        { node: workload.id, errors: result.errors },
+        { node: workload?.id ?? gateway?.gateway, errors: result.errors },
         'sidecar configuration is inconsistent; keeping its previous configuration',
       );
       snapshot = this.previousNodes.get(key) ?? gen.sharedSnapshot;

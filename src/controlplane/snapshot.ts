@@ -6,12 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { MeshConfig, Workload } from '../mesh/index.js';
-import { type EncodedResource, encodeOnce, types } from '../xds/index.js';
+import { type EncodedResource, encodeOnce, type GatewayNode, types } from '../xds/index.js';
 import {
   checkConsistency,
+  type GatewayResources,
   mergeResources,
   type NamedResource,
   type Resources,
+  translateGateway,
   translateMesh,
   translateWorkload,
 } from './translate/index.js';
@@ -71,17 +73,23 @@ export class ResourceEncoder {
  * previous TypeSet object, so streams can tell "nothing changed for this type" by identity.
  */
 export function buildSnapshot(
-  resources: Resources,
+  resources: Resources | GatewayResources,
   encoder: ResourceEncoder,
   version: string,
   publishedAt: number,
   previous?: Snapshot,
 ): Snapshot {
   const typeSets = new Map<string, TypeSet>();
-  for (const [field, typeUrl] of TYPE_OF) {
+  // Only a gateway's snapshot has an SDS type; other clients' stay as they were.
+  const kinds: [readonly NamedResource[], string][] = TYPE_OF.map(([field, typeUrl]) => [
+    resources[field],
+    typeUrl,
+  ]);
+  if ('secrets' in resources) kinds.push([resources.secrets, types.SECRET]);
+  for (const [list, typeUrl] of kinds) {
     const byName = new Map<string, EncodedResource>();
     const wildcard = new Set<string>();
-    for (const r of resources[field]) {
+    for (const r of list) {
       byName.set(r.name, encoder.encode(typeUrl, r));
       if (!r.onDemand) wildcard.add(r.name);
     }
@@ -137,6 +145,27 @@ export function buildForWorkload(
 ): BuildResult {
   const { resources, warnings } = translateWorkload(config, workload);
   const merged = mergeResources(shared, resources);
+  const errors = checkConsistency(merged);
+  return errors.length ? { ok: false, errors } : { ok: true, resources: merged, warnings };
+}
+
+/** The snapshot group of a gateway node: every node serving one Gateway gets the same set. */
+export function gatewayGroupKey(g: GatewayNode): string {
+  return `gateway|${g.mode}|${g.gateway}`;
+}
+
+/** Translates and checks one gateway's resources on top of the shared ones. */
+export function buildForGateway(
+  config: MeshConfig,
+  shared: Resources,
+  gateway: GatewayNode,
+  withSecrets = true,
+): BuildResult | (BuildResult & { readonly resources: GatewayResources }) {
+  const { resources, warnings } = translateGateway(config, gateway.gateway);
+  const merged: GatewayResources = {
+    ...mergeResources(shared, resources),
+    secrets: withSecrets ? resources.secrets : [],
+  };
   const errors = checkConsistency(merged);
   return errors.length ? { ok: false, errors } : { ok: true, resources: merged, warnings };
 }

@@ -28,4 +28,5 @@ export {
   type WatchMeshFileOptions,
   watchMeshFile,
 } from './watch-mesh-file.js';
+export { type WatchPoints, watchPoints } from './watch-points.js';
 export { DEFAULT_CLUSTER_NAME, type WorkloadNames, workloadNames } from './workload-names.js';

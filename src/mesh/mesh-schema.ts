@@ -51,6 +51,8 @@ function toIssue(error: ErrorObject, data: unknown): Issue | undefined {
   if (error.schemaPath.includes('/anyOf/')) return undefined;
   switch (error.keyword) {
     case 'propertyNames':
+    // `if`/`then` (a Gateway API resource's spec by its kind): the errors inside say it all.
+    case 'if':
       return undefined;
     case 'anyOf':
       return { path, message: `invalid value ${show(value)}: expected ${describe(schema)}` };

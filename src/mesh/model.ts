@@ -4,6 +4,8 @@
  * Every object here is treated as immutable once built.
  */
 
+import type { GatewayApiConfig, SecretFiles, TlsSecret } from '../gatewayapi/index.js';
+
 export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp';
 export type LoadBalancer = 'round_robin' | 'least_request' | 'ring_hash' | 'maglev' | 'random';
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
@@ -408,6 +410,15 @@ export function spiffeId(trustDomain: string, namespace: string, serviceAccount:
 export interface MeshConfig {
   readonly mesh: MeshSettings;
   readonly services: readonly Service[];
+  /** Gateway API resources (`gatewayApi:`); absent: none. */
+  readonly gatewayApi?: GatewayApiConfig;
+  /** TLS certificates for Gateway listeners (`secrets:`), as file paths; absent: none. */
+  readonly secrets?: readonly SecretFiles[];
+  /**
+   * The certificates and keys themselves, loaded by the control plane from `secrets` files
+   * or Kubernetes Secrets (never by the mesh file parser); absent: none.
+   */
+  readonly tlsSecrets?: readonly TlsSecret[];
 }
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';

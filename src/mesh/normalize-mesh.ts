@@ -14,6 +14,7 @@ import {
   type Service,
   serviceKey,
 } from './model.js';
+import { normalizeGatewayApi, normalizeSecrets } from './normalize-gateway-api.js';
 import { MTLS_MODES } from './normalize-policy.js';
 import { normalizeService } from './normalize-service.js';
 import { normalizeMeshTelemetry } from './normalize-telemetry.js';
@@ -83,5 +84,11 @@ export function normalizeMesh(
     issues.push(...checkReferences(service, ['services', i], rawRoutes, scope));
   });
 
-  return { config: { mesh, services }, issues };
+  const config: MeshConfig = {
+    mesh,
+    services,
+    ...normalizeGatewayApi(root.gatewayApi, issues),
+    ...normalizeSecrets(root.secrets, issues),
+  };
+  return { config, issues };
 }

@@ -22,6 +22,8 @@ export type * as envoy from './envoy-types.js';
 export type * from './messages.js';
 export {
   adminPortFromNode,
+  type GatewayNode,
+  gatewayFromNode,
   META,
   metricsPortFromNode,
   nodeMetadataFor,

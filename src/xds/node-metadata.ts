@@ -19,12 +19,18 @@
  * | FERRY_PROTOCOL        | string          | for such a service: http, http2, grpc or tcp    |
  * | FERRY_METRICS_PORT    | number          | where the sidecar serves /stats/prometheus      |
  * | FERRY_ADMIN_PORT      | number          | its admin port (127.0.0.1 only: /tap, ...)      |
+ * | FERRY_GATEWAY         | string          | `<namespace>/<name>` of the Gateway it serves   |
+ * | FERRY_MODE            | string          | with FERRY_GATEWAY: gateway (default) or egress |
  *
  * FERRY_METRICS_PORT and FERRY_ADMIN_PORT are not part of the workload (they are no endpoint
  * property): the control plane reads them with metricsPortFromNode() and adminPortFromNode(),
  * to scrape the sidecar for its dashboard, to tell `ferry tap` where a sidecar's tap is, and
  * `ferry proxy-config` and `check` where to ask a sidecar for its own view (endpoint health,
  * certificates, log level).
+ *
+ * A node with FERRY_GATEWAY is a gateway (`ferry gateway`): it is served its Gateway's
+ * listeners, routes and certificates, and is never registered as an endpoint, whatever
+ * else it announces (gatewayFromNode()).
  */
 import { isIP } from 'node:net';
 import type { HealthStatus, Protocol, Workload } from '../mesh/index.js';
@@ -48,11 +54,15 @@ export const META = {
   protocol: 'FERRY_PROTOCOL',
   metricsPort: 'FERRY_METRICS_PORT',
   adminPort: 'FERRY_ADMIN_PORT',
+  gateway: 'FERRY_GATEWAY',
+  mode: 'FERRY_MODE',
 } as const;
 
 const HEALTH: readonly string[] = ['HEALTHY', 'UNHEALTHY', 'DRAINING'];
 const PROTOCOLS: readonly string[] = ['http', 'http2', 'grpc', 'tcp'];
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A Kubernetes object name (a DNS subdomain). */
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export type WorkloadResult =
   | { readonly ok: true; readonly workload: Workload | undefined }
@@ -61,7 +71,9 @@ export type WorkloadResult =
 /** Reads the workload a node announces; `undefined` when it announces none. */
 export function workloadFromNode(node: Node | undefined): WorkloadResult {
   const meta = structToJson(node?.metadata);
-  if (meta[META.service] === undefined) return { ok: true, workload: undefined };
+  if (meta[META.service] === undefined || meta[META.gateway] !== undefined) {
+    return { ok: true, workload: undefined };
+  }
   const errors: string[] = [];
   const str = (key: string, fallback?: string): string => {
     const v = meta[key];
@@ -174,4 +186,33 @@ export function nodeMetadataFor(
   if (extra.metricsPort !== undefined) meta[META.metricsPort] = extra.metricsPort;
   if (extra.adminPort !== undefined) meta[META.adminPort] = extra.adminPort;
   return jsonToStruct(meta);
+}
+
+/** A gateway node: the Gateway (`<namespace>/<name>`) it implements, and its mode. */
+export interface GatewayNode {
+  readonly gateway: string;
+  readonly mode: 'gateway' | 'egress';
+}
+
+export type GatewayNodeResult =
+  | { readonly ok: true; readonly gateway: GatewayNode | undefined }
+  | { readonly ok: false; readonly error: string };
+
+/** Reads the Gateway a node announces it serves; `undefined` when it is no gateway. */
+export function gatewayFromNode(node: Node | undefined): GatewayNodeResult {
+  const meta = structToJson(node?.metadata);
+  const gateway = meta[META.gateway];
+  if (gateway === undefined) return { ok: true, gateway: undefined };
+  const parts = typeof gateway === 'string' ? gateway.split('/') : [];
+  if (parts.length !== 2 || !NAME.test(parts[0]) || !OBJECT_NAME.test(parts[1])) {
+    return {
+      ok: false,
+      error: `node metadata: ${META.gateway} must be <namespace>/<name>, got ${JSON.stringify(gateway)}`,
+    };
+  }
+  const mode = meta[META.mode] ?? 'gateway';
+  if (mode !== 'gateway' && mode !== 'egress') {
+    return { ok: false, error: `node metadata: ${META.mode} must be gateway or egress` };
+  }
+  return { ok: true, gateway: { gateway: parts.join('/'), mode } };
 }

@@ -313,20 +313,45 @@ describe('Helm chart helm/ferry', function () {
                 `${group || 'core'}/${resource}:${verb}${rule.resourceNames ? `@${rule.resourceNames.join('+')}` : ''}`,
               );
       // Exactly what the control plane does (src/controlplane/kubernetes): informers list and
-      // watch, TokenReview creates, the caBundle is read and JSON-patched.
-      assert.deepEqual([...granted].sort(), [
-        'admissionregistration.k8s.io/mutatingwebhookconfigurations:get@ferry-sidecar-injector',
-        'admissionregistration.k8s.io/mutatingwebhookconfigurations:patch@ferry-sidecar-injector',
-        'authentication.k8s.io/tokenreviews:create',
-        'core/namespaces:list',
-        'core/namespaces:watch',
-        'core/pods:list',
-        'core/pods:watch',
-        'core/services:list',
-        'core/services:watch',
-        'discovery.k8s.io/endpointslices:list',
-        'discovery.k8s.io/endpointslices:watch',
-      ]);
+      // watch, Gateway API statuses are written, TokenReview creates, the caBundle is read
+      // and JSON-patched.
+      assert.deepEqual(
+        [...granted].sort(),
+        [
+          'admissionregistration.k8s.io/mutatingwebhookconfigurations:get@ferry-sidecar-injector',
+          'admissionregistration.k8s.io/mutatingwebhookconfigurations:patch@ferry-sidecar-injector',
+          'authentication.k8s.io/tokenreviews:create',
+          'core/namespaces:list',
+          'core/namespaces:watch',
+          'core/pods:list',
+          'core/pods:watch',
+          'core/services:list',
+          'core/services:watch',
+          'discovery.k8s.io/endpointslices:list',
+          'discovery.k8s.io/endpointslices:watch',
+          ...[
+            'gatewayclasses',
+            'gateways',
+            'grpcroutes',
+            'httproutes',
+            'referencegrants',
+            'tcproutes',
+            'tlsroutes',
+          ].flatMap((r) =>
+            ['get', 'list', 'watch'].map((v) => `gateway.networking.k8s.io/${r}:${v}`),
+          ),
+          ...[
+            'gatewayclasses',
+            'gateways',
+            'grpcroutes',
+            'httproutes',
+            'tcproutes',
+            'tlsroutes',
+          ].flatMap((r) =>
+            ['patch', 'update'].map((v) => `gateway.networking.k8s.io/${r}/status:${v}`),
+          ),
+        ].sort(),
+      );
       for (const rule of cr.rules) {
         assert.ok(!rule.verbs.includes('*') && !rule.resources.includes('*'), 'no wildcards');
         assert.ok(!rule.resources.includes('secrets'), 'no Secret outside the namespace');

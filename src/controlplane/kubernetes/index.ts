@@ -9,6 +9,13 @@ export {
   loadOrCreateCaSecret,
 } from './ca-secret.js';
 export { type DiscoverySourceOptions, startDiscovery } from './discovery-source.js';
+export {
+  GATEWAY_API_KINDS,
+  GatewayApiSource,
+  type GatewayApiWiring,
+  startGatewayApi,
+} from './gateway-api-source.js';
+export { canonical, type GatewayApiObject, statusUpdates } from './gateway-status.js';
 export { type Injector, type InjectorOptions, startInjector } from './injector.js';
 export {
   type InClusterSettings,

@@ -3,6 +3,8 @@
  * Cluster, ClusterLoadAssignment), in the protos' object form, ready for encodeResource.
  */
 export { checkConsistency } from './consistency.js';
+export { withGammaRoutes } from './gamma.js';
+export { gatewayApiState } from './gateway-state.js';
 export {
   endpointClusterName,
   inboundClusterName,
@@ -13,10 +15,16 @@ export {
   VIRTUAL_OUTBOUND,
 } from './names.js';
 export {
+  type GatewayResources,
   mergeResources,
   type NamedResource,
   type Resources,
   type Translation,
 } from './resources.js';
 export { translateMesh, translateWorkload } from './translate.js';
+export {
+  type GatewayTranslation,
+  gatewayApiWarnings,
+  translateGateway,
+} from './translate-gateway.js';
 export { endpointMetadata, meshClusterName } from './workload-metadata.js';

@@ -53,3 +53,8 @@ export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
 export function endpointClusterName(port: number, hostname: string): string {
   return `outbound-endpoint|${port}||${hostname}`;
 }
+
+/** `gateway~<port>`: a gateway's listener on a port, and that listener's route configuration. */
+export function gatewayListenerName(port: number): string {
+  return `gateway~${port}`;
+}

@@ -26,6 +26,12 @@ export interface Translation {
   readonly warnings: readonly string[];
 }
 
+/** What a gateway node is served besides the four kinds: SDS certificates for its listeners. */
+export interface GatewayResources extends Resources {
+  /** Secrets named `<namespace>/<name>`, as the listeners' SDS configs name them. */
+  readonly secrets: readonly NamedResource[];
+}
+
 export const RESOURCE_KINDS: readonly (keyof Resources)[] = [
   'listeners',
   'routes',

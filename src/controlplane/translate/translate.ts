@@ -14,6 +14,8 @@ import {
 import { apiListenerResources } from './api-listeners.js';
 import { inboundCluster, serviceClusters } from './clusters.js';
 import { serviceLoadAssignments } from './endpoints.js';
+import { withGammaRoutes } from './gamma.js';
+import { gatewayApiState } from './gateway-state.js';
 import { inboundListener, outboundListener } from './listeners.js';
 import { hostPortName, inboundClusterName } from './names.js';
 import { endpointClusters, passthroughCluster } from './original-destination.js';
@@ -29,6 +31,7 @@ import {
 import { inboundRouteConfig, outboundRouteConfig, serviceRoutes } from './routes.js';
 import { indexServices } from './service-index.js';
 import { collectorCluster, collectorClusterName, listenerTelemetry } from './telemetry.js';
+import { gatewayApiWarnings } from './translate-gateway.js';
 
 function named(value: Message, name = String(value.name)): NamedResource {
   return { name, value };
@@ -44,8 +47,12 @@ function unique(warnings: string[]): string[] {
  * configurations. `namespaces` adds namespaces (of connected workloads) that need an
  * outbound route configuration although no service lives in them.
  */
-export function translateMesh(config: MeshConfig, namespaces: Iterable<string> = []): Translation {
+export function translateMesh(
+  declared: MeshConfig,
+  namespaces: Iterable<string> = [],
+): Translation {
   const warnings: string[] = [];
+  const config = withGatewayApi(declared, warnings);
   const index = indexServices(config);
 
   const routeCache = new Map<string, readonly Message[]>();
@@ -86,6 +93,17 @@ export function translateMesh(config: MeshConfig, namespaces: Iterable<string> =
     resources: sortedResources({ listeners: api.listeners, routes, clusters, endpoints }),
     warnings: unique(warnings),
   };
+}
+
+/**
+ * The config with its GAMMA routes (HTTPRoutes on Services) among the services' routes,
+ * and every Gateway API status that is not as it should be said as a warning.
+ */
+function withGatewayApi(config: MeshConfig, warnings: string[]): MeshConfig {
+  if (!config.gatewayApi) return config;
+  const state = gatewayApiState(config, indexServices(config));
+  warnings.push(...gatewayApiWarnings(state));
+  return withGammaRoutes(config, state, warnings);
 }
 
 /**

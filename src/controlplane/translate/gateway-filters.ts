@@ -1,0 +1,101 @@
+/**
+ * HTTPRoute filters as Envoy route fields: header modifiers as request/response
+ * headers_to_add/remove, RequestRedirect as a RedirectAction, URLRewrite as prefix_rewrite /
+ * regex_rewrite / host_rewrite_literal, RequestMirror as request_mirror_policies.
+ * https://gateway-api.sigs.k8s.io/reference/spec/#httproutefilter
+ * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto
+ */
+import {
+  effectivePrefix,
+  type HeaderModifier,
+  type HttpRouteFilter,
+  type HttpRouteMatch,
+  type PathModifier,
+} from '../../gatewayapi/index.js';
+import type { Message } from './resources.js';
+
+/** RE2 escapes for a literal path. */
+function escapeRegex(s: string): string {
+  return s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+}
+
+function headerOptions(m: HeaderModifier): Message[] {
+  return [
+    ...m.set.map((h) => ({
+      header: { key: h.name, value: h.value },
+      append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+    })),
+    ...m.add.map((h) => ({
+      header: { key: h.name, value: h.value },
+      append_action: 'APPEND_IF_EXISTS_OR_ADD',
+    })),
+  ];
+}
+
+/** The route-level header fields of a rule's modifiers. */
+export function headerModifierFields(filters: readonly HttpRouteFilter[]): Message {
+  const out: Message = {};
+  for (const f of filters) {
+    if (f.type !== 'RequestHeaderModifier' && f.type !== 'ResponseHeaderModifier') continue;
+    const side = f.type === 'RequestHeaderModifier' ? 'request' : 'response';
+    const add = headerOptions(f.modifier);
+    if (add.length > 0) out[`${side}_headers_to_add`] = add;
+    if (f.modifier.remove.length > 0) out[`${side}_headers_to_remove`] = [...f.modifier.remove];
+  }
+  return out;
+}
+
+/**
+ * A path modifier as Envoy rewrite fields. ReplacePrefixMatch swaps the matched prefix
+ * (whole path segments: `/foo` in `/foo/bar`), and a `/` replacement leaves one slash, not
+ * two; ReplaceFullPath replaces the whole path (the query string stays, as Envoy keeps it).
+ */
+export function pathRewriteFields(path: PathModifier, match: HttpRouteMatch): Message {
+  if (path.type === 'ReplaceFullPath') {
+    return { regex_rewrite: { pattern: { regex: '^/.*$' }, substitution: path.replaceFullPath } };
+  }
+  const prefix = effectivePrefix(match.path.value);
+  const replacement = path.replacePrefixMatch;
+  if (prefix !== '/' && replacement !== '/' && !replacement.endsWith('/')) {
+    return { prefix_rewrite: replacement };
+  }
+  const trimmed = replacement.replace(/\/+$/, '');
+  if (prefix === '/') {
+    return { regex_rewrite: { pattern: { regex: '^/' }, substitution: `${trimmed}/` } };
+  }
+  return {
+    regex_rewrite: {
+      pattern: { regex: `^${escapeRegex(prefix)}/*` },
+      substitution: trimmed === '' ? '/' : `${trimmed}/`,
+    },
+  };
+}
+
+const WELL_KNOWN_PORT: Record<string, number> = { http: 80, https: 443 };
+
+/**
+ * A RequestRedirect as Envoy's RedirectAction. The port, when the filter does not say, is
+ * the well-known port of a scheme it names, else the listener's port (the spec's rule).
+ */
+export function redirectAction(
+  f: Extract<HttpRouteFilter, { type: 'RequestRedirect' }>,
+  match: HttpRouteMatch,
+  listenerPort: number,
+): Message {
+  const port = f.port ?? (f.scheme ? WELL_KNOWN_PORT[f.scheme] : listenerPort);
+  return {
+    ...(f.scheme ? { scheme_redirect: f.scheme } : {}),
+    ...(f.hostname ? { host_redirect: f.hostname } : {}),
+    port_redirect: port,
+    ...(f.path?.type === 'ReplaceFullPath' ? { path_redirect: f.path.replaceFullPath } : {}),
+    ...(f.path?.type === 'ReplacePrefixMatch' ? pathRewriteFields(f.path, match) : {}),
+    response_code: f.statusCode === 301 ? 'MOVED_PERMANENTLY' : 'FOUND',
+  };
+}
+
+/** A mirror's share as a runtime fraction out of a million; 100% needs none. */
+export function mirrorPolicy(cluster: string, percent: number): Message {
+  if (percent >= 100) return { cluster };
+  const numerator = Math.round(Math.max(percent, 0) * 10_000);
+  return { cluster, runtime_fraction: { default_value: { numerator, denominator: 'MILLION' } } };
+}

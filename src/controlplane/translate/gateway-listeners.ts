@@ -1,0 +1,176 @@
+/**
+ * A gateway's Listeners, one per port of its Gateway, named `gateway~<port>` on 0.0.0.0:
+ * - HTTP: one chain, the HTTP connection manager with RDS `gateway~<port>`;
+ * - HTTPS (Terminate): one chain per certificate set, chosen by SNI (`server_names`: the
+ *   listeners' hostnames; a listener without one gives the default chain), TLS with the
+ *   certificates over SDS (`<namespace>/<secret>`), then the connection manager;
+ * - TLS (Passthrough): one chain per SNI name the attached TLSRoutes serve, tcp_proxy to
+ *   their backends, the TLS untouched;
+ * - TCP: one chain, tcp_proxy to the attached TCPRoute's backends.
+ * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto
+ */
+import {
+  type GatewayApiState,
+  type GatewayState,
+  isHttpRoute,
+  type ListenerState,
+  namespacedName,
+  type StreamRoute,
+} from '../../gatewayapi/index.js';
+import { typed } from '../../xds/index.js';
+import { backendCluster } from './gateway-route-config.js';
+import { gatewayListenerName } from './names.js';
+import { httpConnectionManagerFilter, TCP_PROXY } from './network-filters.js';
+import type { Message } from './resources.js';
+import type { ServiceIndex } from './service-index.js';
+import { DOWNSTREAM_TLS_CONTEXT, TLS_TRANSPORT_SOCKET, tlsInspector } from './tls.js';
+
+/** The ports of a gateway that have a usable listener, ascending. */
+export function gatewayPorts(gateway: GatewayState): number[] {
+  return [...new Set(gateway.listeners.filter((l) => l.usable).map((l) => l.listener.port))].sort(
+    (a, b) => a - b,
+  );
+}
+
+function hcm(port: number): Message {
+  const name = gatewayListenerName(port);
+  return httpConnectionManagerFilter({ statPrefix: name, routeConfigName: name, autoCodec: true });
+}
+
+function tlsSocket(listener: ListenerState): Message {
+  return {
+    name: TLS_TRANSPORT_SOCKET,
+    typed_config: typed(DOWNSTREAM_TLS_CONTEXT, {
+      common_tls_context: {
+        tls_certificate_sds_secret_configs: listener.certificateRefs.map((ref) => ({
+          name: namespacedName(ref),
+          sds_config: { ads: {}, resource_api_version: 'V3' },
+        })),
+        alpn_protocols: ['h2', 'http/1.1'],
+      },
+    }),
+  };
+}
+
+function serverNames(hostnames: readonly string[]): Message {
+  const names = hostnames.filter((h) => h !== '*');
+  return names.length > 0 && names.length === hostnames.length
+    ? { filter_chain_match: { server_names: names } }
+    : {};
+}
+
+/** HTTPS listeners on one port, grouped by their certificates: one chain per group. */
+function terminateChains(listeners: readonly ListenerState[], port: number): Message[] {
+  const groups = new Map<string, { listener: ListenerState; hostnames: string[] }>();
+  for (const l of listeners) {
+    const key = l.certificateRefs.map(namespacedName).join(',');
+    const group = groups.get(key) ?? { listener: l, hostnames: [] };
+    group.hostnames.push(l.listener.hostname ?? '*');
+    groups.set(key, group);
+  }
+  return [...groups.values()].map(({ listener, hostnames }) => ({
+    name: `${gatewayListenerName(port)}/https/${hostnames.join(',')}`,
+    ...serverNames(hostnames.includes('*') ? ['*'] : hostnames),
+    transport_socket: tlsSocket(listener),
+    filters: [hcm(port)],
+  }));
+}
+
+/** A tcp_proxy to a stream route's backends (the first rule's; a TCPRoute has one). */
+function tcpProxy(
+  route: StreamRoute,
+  invalid: ReadonlySet<unknown>,
+  statPrefix: string,
+  index: ServiceIndex,
+): Message | undefined {
+  const weights = new Map<string, number>();
+  for (const b of route.rules[0]?.backendRefs ?? []) {
+    const cluster = invalid.has(b) ? undefined : backendCluster(index, b);
+    if (cluster && b.weight > 0) weights.set(cluster, (weights.get(cluster) ?? 0) + b.weight);
+  }
+  const targets = [...weights];
+  if (targets.length === 0) return undefined;
+  return {
+    name: 'envoy.filters.network.tcp_proxy',
+    typed_config: typed(TCP_PROXY, {
+      stat_prefix: statPrefix,
+      ...(targets.length === 1
+        ? { cluster: targets[0][0] }
+        : {
+            weighted_clusters: {
+              clusters: targets.map(([name, weight]) => ({ name, weight })),
+            },
+          }),
+    }),
+  };
+}
+
+/**
+ * Chains of the stream routes (TLSRoute, TCPRoute) attached to `listeners`: per served
+ * hostname the oldest route wins (routes are in configuration order, then by age).
+ */
+function streamChains(
+  listeners: readonly ListenerState[],
+  state: GatewayApiState,
+  port: number,
+  index: ServiceIndex,
+  warnings: string[],
+): Message[] {
+  const byHost = new Map<string, Message>();
+  const name = gatewayListenerName(port);
+  for (const r of state.routes) {
+    if (isHttpRoute(r.route)) continue;
+    const route = r.route;
+    for (const parent of r.parents) {
+      for (const a of parent.attachments) {
+        if (!listeners.includes(a.listener)) continue;
+        const proxy = tcpProxy(route, r.invalidBackends, name, index);
+        if (!proxy) {
+          warnings.push(
+            `${route.kind} ${namespacedName(route.metadata)}: no valid backend; not served`,
+          );
+          continue;
+        }
+        for (const h of a.hostnames) {
+          if (byHost.has(h)) {
+            warnings.push(
+              `${route.kind} ${namespacedName(route.metadata)}: ${h} on port ${port} is already served by another route`,
+            );
+            continue;
+          }
+          byHost.set(h, {
+            name: `${name}/${route.kind}/${namespacedName(route.metadata)}/${h}`,
+            ...serverNames([h]),
+            filters: [proxy],
+          });
+        }
+      }
+    }
+  }
+  return [...byHost.values()];
+}
+
+/** The Listener of one gateway port. */
+export function gatewayListener(
+  gateway: GatewayState,
+  port: number,
+  state: GatewayApiState,
+  index: ServiceIndex,
+  warnings: string[],
+): Message {
+  const on = gateway.listeners.filter((l) => l.usable && l.listener.port === port);
+  const protocol = (p: string) => on.filter((l) => l.listener.protocol === p);
+  const name = gatewayListenerName(port);
+  const chains: Message[] = [];
+  if (protocol('HTTP').length > 0) chains.push({ name: `${name}/http`, filters: [hcm(port)] });
+  chains.push(...terminateChains(protocol('HTTPS'), port));
+  chains.push(...streamChains(protocol('TLS'), state, port, index, warnings));
+  chains.push(...streamChains(protocol('TCP'), state, port, index, warnings).slice(0, 1));
+  const sniRouted = protocol('HTTPS').length + protocol('TLS').length > 0;
+  return {
+    name,
+    address: { socket_address: { address: '0.0.0.0', port_value: port } },
+    ...(sniRouted ? { listener_filters: [tlsInspector()] } : {}),
+    filter_chains: chains,
+  };
+}
