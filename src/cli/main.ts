@@ -11,6 +11,7 @@ const HELP = `Usage: ferry <command> [options]
 Commands:
   control-plane   run the control plane (xDS server) on a mesh file
   proxy           run a sidecar proxy configured by the control plane
+  gateway         run a gateway: the proxy at the mesh's edge (ingress or egress)
   demo            run a whole mesh on this machine (what npm start runs)
   token           print a workload token (the credential for a workload certificate)
   inject          add sidecars to Kubernetes manifests
@@ -62,6 +63,10 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
     setFlagsFromString('--no-parallel-scavenge');
     const m = await import('./proxy.js');
     return { help: m.PROXY_HELP, run: m.runProxy };
+  },
+  gateway: async () => {
+    const m = await import('./gateway.js');
+    return { help: m.GATEWAY_HELP, run: m.runGateway };
   },
   demo: async () => {
     const m = await import('./demo.js');

@@ -89,7 +89,7 @@ Environment:
 Every port may be 0: a free one is picked and logged.
 `;
 
-function parseLabels(value: string | undefined): Record<string, string> {
+export function parseLabels(value: string | undefined): Record<string, string> {
   const labels: Record<string, string> = {};
   if (!value) return labels;
   for (const pair of value.split(',')) {
@@ -121,7 +121,7 @@ function countFlag(flag: string, value: string | undefined, scale = 1): number |
 }
 
 /** The downstream limits the flags set; the others keep their defaults. */
-function parseLimits(
+export function parseLimits(
   v: Record<string, string | boolean | string[] | undefined>,
 ): Partial<ListenerLimits> {
   const str = (name: string) => v[name] as string | undefined;
@@ -143,6 +143,81 @@ function parseLimits(
   if (limits.maxHeaders !== undefined && limits.maxHeaders < 4)
     throw new UsageError(`--max-headers must be at least 4, got "${limits.maxHeaders}"`);
   return limits;
+}
+
+/** The --tracing-* flags; undefined without --tracing-endpoint. */
+export function parseTracing(
+  v: Record<string, string | boolean | string[] | undefined>,
+): SidecarOptions['tracing'] {
+  const str = (name: string) => v[name] as string | undefined;
+  const endpoint = str('tracing-endpoint');
+  if (endpoint) {
+    const protocol = str('tracing-protocol') ?? 'http/protobuf';
+    if (protocol !== 'http/protobuf' && protocol !== 'grpc')
+      throw new UsageError(`--tracing-protocol must be http/protobuf or grpc, got "${protocol}"`);
+    const sampling = str('tracing-sampling') === undefined ? 1 : Number(str('tracing-sampling'));
+    if (!(sampling >= 0 && sampling <= 1))
+      throw new UsageError(
+        `--tracing-sampling must be between 0 and 1, got "${str('tracing-sampling')}"`,
+      );
+    const propagation = (str('tracing-propagation') ?? 'w3c').split(',');
+    for (const p of propagation)
+      if (p !== 'w3c' && p !== 'b3' && p !== 'b3multi')
+        throw new UsageError(`--tracing-propagation takes w3c, b3, b3multi; got "${p}"`);
+    return {
+      endpoint,
+      protocol,
+      sampling,
+      propagation: propagation as Propagation[],
+    };
+  }
+  return undefined;
+}
+
+/**
+ * mTLS: the workload's identity comes from the control plane's CA (its own key, a CSR with
+ * the token), and xDS goes over TLS to the secure port. undefined without --ca-root.
+ */
+export async function startIdentity(
+  v: Record<string, string | boolean | string[] | undefined>,
+  log: ReturnType<typeof createLogger>,
+  serviceAccount: string,
+  maxCredentialFailures: number | undefined,
+): Promise<import('../identity/index.js').SidecarIdentity | undefined> {
+  const str = (name: string) => v[name] as string | undefined;
+  const caRoot = str('ca-root');
+  const tokenFile = str('token-file');
+  const xds = str('xds') ?? '';
+  if (!caRoot || !tokenFile) return undefined;
+  const { credentialFromFile, sidecarIdentity } = await import('../identity/index.js');
+  const { diagnoseConnection } = await import('../xds-client/index.js');
+  let rootPem: string;
+  try {
+    rootPem = readFileSync(caRoot, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--ca-root ${caRoot}: ${(err as Error).message}`);
+  }
+  const identity = sidecarIdentity({
+    address: xds,
+    rootPem,
+    trustDomain: str('trust-domain') ?? 'cluster.local',
+    controlPlaneNamespace: str('control-plane-namespace'),
+    workload: { namespace: str('namespace') ?? 'default', serviceAccount },
+    credential: credentialFromFile(tokenFile),
+    log,
+    maxCredentialFailures,
+    diagnose: (details) => diagnoseConnection(details, { address: xds, tls: true }),
+  });
+  // The first certificate before anything listens: a proxy without one could not take part
+  // in mTLS. Its retry timers do not hold the process open (they must not keep a stopping
+  // proxy alive); until the first certificate nothing else does, so this does.
+  const hold = setInterval(() => {}, 60_000);
+  try {
+    await identity.identity.start();
+  } finally {
+    clearInterval(hold);
+  }
+  return identity;
 }
 
 export async function runProxy(argv: string[]): Promise<void> {
@@ -223,27 +298,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       throw new UsageError((err as Error).message);
     }
   }
-  let tracing: SidecarOptions['tracing'];
-  if (v['tracing-endpoint']) {
-    const protocol = v['tracing-protocol'] ?? 'http/protobuf';
-    if (protocol !== 'http/protobuf' && protocol !== 'grpc')
-      throw new UsageError(`--tracing-protocol must be http/protobuf or grpc, got "${protocol}"`);
-    const sampling = v['tracing-sampling'] === undefined ? 1 : Number(v['tracing-sampling']);
-    if (!(sampling >= 0 && sampling <= 1))
-      throw new UsageError(
-        `--tracing-sampling must be between 0 and 1, got "${v['tracing-sampling']}"`,
-      );
-    const propagation = (v['tracing-propagation'] ?? 'w3c').split(',');
-    for (const p of propagation)
-      if (p !== 'w3c' && p !== 'b3' && p !== 'b3multi')
-        throw new UsageError(`--tracing-propagation takes w3c, b3, b3multi; got "${p}"`);
-    tracing = {
-      endpoint: v['tracing-endpoint'],
-      protocol,
-      sampling,
-      propagation: propagation as Propagation[],
-    };
-  }
+  const tracing = parseTracing(v);
   if (Boolean(v['ca-root']) !== Boolean(v['token-file']))
     throw new UsageError('--ca-root and --token-file go together (mTLS needs both)');
   const maxCredentialFailures =
@@ -272,44 +327,12 @@ export async function runProxy(argv: string[]): Promise<void> {
     throw new UsageError((err as Error).message);
   }
   const log = createLogger({ level: v['log-level'] ?? 'info', name: `proxy:${v.service}` });
-  // mTLS: the sidecar's identity comes from the control plane's CA (its own key, a CSR with
-  // the token), and xDS goes over TLS to the secure port.
-  let identity: import('../identity/index.js').SidecarIdentity | undefined;
-  if (v['ca-root'] && v['token-file']) {
-    const { credentialFromFile, sidecarIdentity } = await import('../identity/index.js');
-    const { diagnoseConnection } = await import('../xds-client/index.js');
-    const xds = v.xds;
-    let rootPem: string;
-    try {
-      rootPem = readFileSync(v['ca-root'], 'utf8');
-    } catch (err) {
-      throw new UsageError(`--ca-root ${v['ca-root']}: ${(err as Error).message}`);
-    }
-    identity = sidecarIdentity({
-      address: v.xds,
-      rootPem,
-      trustDomain: v['trust-domain'] ?? 'cluster.local',
-      controlPlaneNamespace: v['control-plane-namespace'],
-      workload: {
-        namespace: v.namespace ?? 'default',
-        serviceAccount: v['service-account'] ?? 'default',
-      },
-      credential: credentialFromFile(v['token-file']),
-      log,
-      maxCredentialFailures,
-      diagnose: (details) => diagnoseConnection(details, { address: xds, tls: true }),
-    });
-    // The first certificate before anything listens: a sidecar without one could not
-    // take part in mTLS.
-    // Its retry timers do not hold the process open (they must not keep a stopping sidecar
-    // alive); until the first certificate nothing else does, so this does.
-    const hold = setInterval(() => {}, 60_000);
-    try {
-      await identity.identity.start();
-    } finally {
-      clearInterval(hold);
-    }
-  }
+  const identity = await startIdentity(
+    v,
+    log,
+    v['service-account'] ?? 'default',
+    maxCredentialFailures,
+  );
   const sidecar = await Sidecar.start({
     xds: v.xds,
     service: v.service,

@@ -10,6 +10,7 @@ export {
 export type { CompileHook, CompileOutcome } from './decode-resources.js';
 export type { ProxyConfig, ResourceEntry } from './proxy-config.js';
 export { XDS_RESOURCE_TYPES } from './resource-types.js';
+export { chainSecretNames, secretNames } from './secret-names.js';
 export {
   type TypeStatus,
   XdsClient,

@@ -24,6 +24,8 @@ export interface ProxyConfig {
   readonly clusters: ReadonlyMap<string, ResourceEntry>;
   /** ClusterLoadAssignments by cluster (the EDS service_name, or the cluster's name). */
   readonly endpoints: ReadonlyMap<string, ResourceEntry>;
+  /** SDS Secrets by name: the certificates the listeners' TLS contexts name (gateways). */
+  readonly secrets: ReadonlyMap<string, ResourceEntry>;
 }
 
 /** A resource the configuration still waits for; no name: the type's first response. */
@@ -55,5 +57,6 @@ export function buildConfig(store: ResourceStore, version: number): ProxyConfig 
     routes: store.snapshot(types.ROUTE),
     clusters: store.snapshot(types.CLUSTER),
     endpoints: store.snapshot(types.ENDPOINT),
+    secrets: store.snapshot(types.SECRET),
   });
 }

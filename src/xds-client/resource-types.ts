@@ -13,6 +13,7 @@ import {
   validateListener,
   validateRouteConfiguration,
 } from './validate.js';
+import { validateSecret } from './validate-secret.js';
 
 export interface ResourceType {
   readonly typeUrl: string;
@@ -63,8 +64,21 @@ const ENDPOINT: ResourceType = {
   empty: (name) => ({ cluster_name: name, endpoints: [] }),
 };
 
+/**
+ * SDS over ADS: the certificates a listener's TLS contexts name (a gateway's). A secret that
+ * never comes stands for one without a certificate: its chain refuses handshakes.
+ */
+const SECRET: ResourceType = {
+  typeUrl: types.SECRET,
+  short: 'SDS',
+  wildcard: false,
+  nameOf: (v) => v.name,
+  validate: validateSecret,
+  empty: (name) => ({ name }),
+};
+
 /** In the order a client subscribes (clusters before the endpoints and listeners using them). */
-export const RESOURCE_TYPES: readonly ResourceType[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE];
+export const RESOURCE_TYPES: readonly ResourceType[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET];
 
 /** The types' short names (CDS, EDS, LDS, RDS), e.g. for metrics by type. */
 export const XDS_RESOURCE_TYPES: readonly string[] = RESOURCE_TYPES.map((t) => t.short);

@@ -884,4 +884,61 @@ describe('Helm chart helm/ferry', function () {
       values: ['false'],
     });
   });
+
+  it('gateway: off by default; on, a Deployment, Service and ServiceAccount running ferry gateway', async () => {
+    const defaults = await render();
+    assert.equal(defaults.filter((o) => o.metadata.name === 'ferry-gateway').length, 0);
+    const objects = await render(
+      '--set',
+      'gateway.enabled=true,gateway.replicas=3,gateway.gatewayRef=shop/public,gateway.service.type=NodePort,ca.tokenAudiences={ferry}',
+    );
+    const deployment = find(objects, 'Deployment', 'ferry-gateway');
+    assert.equal(deployment.spec.replicas, 3);
+    const pod = deployment.spec.template;
+    // The injector's opt-out label for gateways, and the same selector as the Service's.
+    assert.equal(pod.metadata.labels['ferry.io/gateway'], 'shop.public');
+    const service = find(objects, 'Service', 'ferry-gateway');
+    assert.equal(service.spec.type, 'NodePort');
+    for (const [k, v] of Object.entries(service.spec.selector))
+      assert.equal(pod.metadata.labels[k], v, `selector ${k}`);
+    assert.deepEqual(
+      service.spec.ports.map((p: K8sObject) => [p.name, p.port, p.targetPort]),
+      [
+        ['http', 80, 80],
+        ['https', 443, 443],
+      ],
+    );
+    find(objects, 'ServiceAccount', 'ferry-gateway');
+    assert.equal(pod.spec.serviceAccountName, 'ferry-gateway');
+    const c = pod.spec.containers[0];
+    // The args are flags `ferry gateway` accepts (its own parser), meaning what the chart says.
+    assert.equal(c.args[0], 'gateway');
+    const flags = new Map(
+      (c.args as string[])
+        .slice(1)
+        .map((a) => a.slice(2).split(/=(.*)/s).slice(0, 2) as [string, string]),
+    );
+    assert.equal(flags.get('gateway'), 'shop/public');
+    assert.equal(flags.get('xds'), 'ferry-control-plane.ferry-system.svc:15012');
+    assert.equal(flags.get('mode'), 'gateway');
+    const { GATEWAY_HELP } = await import('../../src/cli/gateway.js');
+    for (const flag of flags.keys()) assert.ok(GATEWAY_HELP.includes(`--${flag} `), `--${flag}`);
+    // The mesh root from the CA Secret, and only that item: the CA's key is never mounted.
+    const ca = pod.spec.volumes.find((v: K8sObject) => v.name === 'ferry-ca');
+    assert.deepEqual(ca.secret.items, [{ key: 'ca.crt', path: 'root-cert.pem' }]);
+    const token = pod.spec.volumes.find((v: K8sObject) => v.name === 'ferry-identity');
+    assert.equal(token.projected.sources[0].serviceAccountToken.audience, 'ferry');
+    assert.ok(c.resources.limits.cpu, 'a CPU limit (the gateway sizes itself by it)');
+    assert.equal(c.readinessProbe.httpGet.port, 15021);
+  });
+
+  it('gateway values are checked: a gateway reference without a namespace is refused, naming it', async () => {
+    const ajv = new Ajv({ allErrors: true });
+    const schema = JSON.parse(await readFile(path.join(CHART_DIR, 'values.schema.json'), 'utf8'));
+    const validate = ajv.compile(schema);
+    assert.equal(validate({ gateway: { enabled: true, gatewayRef: 'shop/public' } }), true);
+    assert.equal(validate({ gateway: { gatewayRef: 'public' } }), false);
+    assert.match(JSON.stringify(validate.errors), /gatewayRef/);
+    assert.equal(validate({ gateway: { mode: 'sideways' } }), false);
+  });
 });

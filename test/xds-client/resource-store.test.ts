@@ -49,6 +49,21 @@ describe('resource store and subscriptions', () => {
         name: 'l',
         filter_chains: [
           { filters: [{ typed_config: { '@type': HCM, rds: { route_config_name: 'r1' } } }] },
+          {
+            // A gateway's HTTPS chain: its certificate over SDS on the ADS stream is wanted;
+            // a sidecar's `default` (no sds_config: the proxy's own certificate) is not.
+            transport_socket: {
+              typed_config: {
+                common_tls_context: {
+                  tls_certificate_sds_secret_configs: [
+                    { name: 'edge/cert', sds_config: { ads: {} } },
+                    { name: 'default' },
+                  ],
+                },
+              },
+            },
+            filters: [],
+          },
         ],
       }),
     );
@@ -60,11 +75,12 @@ describe('resource store and subscriptions', () => {
     const wants = wantsOf(store);
     assert.deepEqual(
       [...wants.keys()],
-      [types.CLUSTER, types.ENDPOINT, types.LISTENER, types.ROUTE],
+      [types.CLUSTER, types.ENDPOINT, types.LISTENER, types.ROUTE, types.SECRET],
     );
     assert.equal(wants.get(types.LISTENER), '*');
     assert.equal(wants.get(types.CLUSTER), '*');
     assert.deepEqual([...(wants.get(types.ROUTE) as Set<string>)], ['r1']);
     assert.deepEqual([...(wants.get(types.ENDPOINT) as Set<string>)], ['eds']);
+    assert.deepEqual([...(wants.get(types.SECRET) as Set<string>)], ['edge/cert']);
   });
 });

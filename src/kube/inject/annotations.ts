@@ -12,6 +12,11 @@ export const NAMESPACE_LABEL = 'ferry-injection';
 export const ANNOTATIONS = {
   /** "true" opts a pod in, "false" out. Also honoured as a pod label, for objectSelectors. */
   inject: 'ferry.io/inject',
+  /**
+   * On a Ferry gateway's pods (`<namespace>/<gateway name>`): the pod runs `ferry gateway`,
+   * the proxy itself, so it never gets a sidecar, whatever else asks for one.
+   */
+  gateway: 'ferry.io/gateway',
   /** Written by the injector; its presence means "already injected". */
   status: 'ferry.io/status',
   proxyImage: 'ferry.io/proxy-image',

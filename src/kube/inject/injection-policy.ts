@@ -2,7 +2,7 @@
  * Whether a pod gets a sidecar. Webhook: opt-in by namespace label or pod label/annotation,
  * as Istio (https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/#controlling-the-injection-policy).
  * Offline (`ferry inject`): every workload unless it opts out, as `istioctl kube-inject`.
- * Both: never twice, never a pod of another mesh, never in the cluster's own namespaces,
+ * Both: never twice, never a gateway's pod, never a pod of another mesh, never in the cluster's own namespaces,
  * never a hostNetwork pod (its rules would capture the node's traffic).
  */
 import { ANNOTATIONS, NAMESPACE_LABEL } from './annotations.js';
@@ -64,8 +64,19 @@ export function alreadyInjected(pod: PodTemplate): boolean {
   return names.includes(PROXY_CONTAINER_NAME) || names.includes(INIT_CONTAINER_NAME);
 }
 
+/** A Ferry gateway's pod: the label (or annotation) the gateway's Deployment puts on it. */
+export function isGatewayPod(pod: PodTemplate): boolean {
+  const m = pod.metadata;
+  return (
+    m?.labels?.[ANNOTATIONS.gateway] !== undefined ||
+    m?.annotations?.[ANNOTATIONS.gateway] !== undefined
+  );
+}
+
 export function injectionDecision(pod: PodTemplate, scope: InjectionScope): InjectionDecision {
   if (alreadyInjected(pod)) return SKIP('already injected');
+  // Before any opt-in: a gateway is the mesh's proxy at its edge, a sidecar would proxy it twice.
+  if (isGatewayPod(pod)) return SKIP(`a Ferry gateway (${ANNOTATIONS.gateway})`);
   const otherMesh = otherMeshSidecar(pod);
   if (otherMesh !== undefined) return SKIP(`another mesh: ${otherMesh}`, 'other-mesh');
   if (scope.namespace !== undefined && SYSTEM_NAMESPACES.has(scope.namespace)) {

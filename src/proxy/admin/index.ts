@@ -8,3 +8,4 @@ export {
   listenLocal,
 } from './admin-server.js';
 export { type CertificateInfo, describePem } from './certificate-info.js';
+export { certificateView, clusterStatus, logLevelSources, serverInfo } from './proxy-views.js';

@@ -54,9 +54,13 @@ export interface ListenOptions {
   /**
    * Sees every connection as it is accepted, before a byte is read (the outbound listener
    * routes on its original destination there); returns true when it took the connection.
-   * It may hand a connection it took back to the HTTP server later, with the bytes it read.
+   * It may hand a connection it took back to the HTTP server later, with the bytes it read,
+   * or a stream it made of it (a gateway's TLS socket, terminated with the SNI's certificate).
    */
-  readonly accept?: (socket: net.Socket, serveHttp: (first: Buffer) => void) => boolean;
+  readonly accept?: (
+    socket: net.Socket,
+    serveHttp: (first: Buffer, stream?: net.Socket) => void,
+  ) => boolean;
   /** CONNECT tunnels (HTTP_PROXY clients' https:// URLs): without it they get 404 NR. */
   readonly connect?: (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
   /** HTTP/1.1 upgrades (WebSocket...): without it they are refused. */
@@ -441,7 +445,7 @@ export async function listenHttp(
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    if (accept?.(socket, (first) => serve(socket, first))) return;
+    if (accept?.(socket, (first, stream = socket) => serve(stream, first))) return;
     socket.setTimeout(limits.headersTimeoutMs, silent);
     if (tlsOptions?.mode() === 'STRICT') {
       // Only mutual TLS is taken: no need to look at the first bytes.

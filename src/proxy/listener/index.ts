@@ -18,6 +18,7 @@ export {
   LimitsError,
   type ListenerLimits,
 } from './limits.js';
+export { PrefixedSocket } from './prefixed-socket.js';
 export {
   DEFAULT_OPAQUE_PORTS,
   DETECTION_TIMEOUT_MS,

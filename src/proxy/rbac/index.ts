@@ -2,6 +2,7 @@
  * Authorization in the sidecar: Envoy's RBAC filter configs (HTTP and network), compiled once
  * per configuration into an engine that decides each request or connection.
  */
+
 export {
   compileRbac,
   type RbacDecision,

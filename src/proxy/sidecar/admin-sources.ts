@@ -3,10 +3,15 @@
  * when asked: the config dump (Envoy's bootstrap and resources), clusters and endpoints,
  * the /stats counters, certificates, server info, log level, drain and quit.
  */
-import { setLogLevel } from '../../log/index.js';
 import { FERRY_VERSION } from '../../version/index.js';
 import type { XdsClient } from '../../xds-client/index.js';
-import { type AdminSources, describePem } from '../admin/index.js';
+import {
+  type AdminSources,
+  certificateView,
+  clusterStatus,
+  logLevelSources,
+  serverInfo,
+} from '../admin/index.js';
 import type { ProxyStats } from '../http/index.js';
 import { LIMIT_NAMES, type LimitCounters } from '../listener/index.js';
 import type { TapHub } from '../tap/index.js';
@@ -80,26 +85,7 @@ export function adminSources(s: AdminSubject): AdminSources {
           : null,
       };
     },
-    clusters: () =>
-      [...(s.live.runtime?.clusters.values() ?? [])].map((c) => ({
-        name: c.name,
-        policy: c.policy,
-        protocol: c.protocol,
-        circuit_breakers: c.breakers.toJSON(),
-        hosts: c.hostSet.hosts.map((h) => ({
-          address: h.key,
-          health: h.health,
-          healthy: h.healthy,
-          active: h.active,
-          rqTotal: h.rqTotal,
-          rqError: h.rqError,
-          ejected: h.ejected,
-          failedHealthCheck: h.failedHealthCheck,
-          priority: h.priority,
-          weight: h.weight,
-          zone: h.locality.zone,
-        })),
-      })),
+    clusters: () => clusterStatus(s.live.runtime?.clusters.values() ?? []),
     stats: () => ({
       ...s.stats.snapshot(),
       ...Object.fromEntries(LIMIT_NAMES.map((n) => [`limit_${n}`, s.limitCounters.counts[n]])),
@@ -110,25 +96,14 @@ export function adminSources(s: AdminSubject): AdminSources {
       ...memoryStats(),
     }),
     prometheus: () => s.prometheus(),
-    certs: () => {
-      const current = o.certificates?.current();
-      return {
-        chain: current ? describePem(current.chain) : [],
-        roots: current ? describePem(current.roots) : [],
-      };
-    },
-    serverInfo: () => ({
-      version: FERRY_VERSION,
-      node: o.nodeId,
-      state: s.draining ? 'DRAINING' : s.ready ? 'LIVE' : 'INITIALIZING',
-      uptime_s: Math.round(process.uptime()),
-      config_version: s.gauges.configVersion(),
-    }),
-    logLevel: () => o.log.level,
-    setLogLevel: (level: string) => {
-      setLogLevel(o.log, level);
-      o.log.info({ level }, 'log level changed');
-    },
+    certs: () => certificateView(o.certificates),
+    serverInfo: () =>
+      serverInfo(
+        o.nodeId,
+        s.draining ? 'DRAINING' : s.ready ? 'LIVE' : 'INITIALIZING',
+        s.gauges.configVersion(),
+      ),
+    ...logLevelSources(o.log),
     ready: () => s.ready,
     drain: () => s.drain(),
     quit: () => s.quit(),

@@ -2,6 +2,7 @@
 export { type AdminSubject, adminSources } from './admin-sources.js';
 export { ConfigApply } from './config-apply.js';
 export { type DataListeners, listenDataPath } from './data-listeners.js';
+export { denialLogger } from './denial-log.js';
 export { LiveConfig } from './live-config.js';
 export { type LocalServers, listenLocalServers } from './local-servers.js';
 export { outlierLog } from './outlier-log.js';
@@ -11,4 +12,5 @@ export {
   type SidecarOptions,
   type SidecarSettings,
 } from './sidecar-options.js';
+export { tcpTelemetry } from './tcp-telemetry.js';
 export { createXdsConnection } from './xds-connection.js';

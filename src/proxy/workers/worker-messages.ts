@@ -1,0 +1,49 @@
+/**
+ * What the primary and its workers say to each other over IPC: the configuration (the xDS
+ * resources the primary's one ADS stream accepted) and the workload certificate go to the
+ * workers; each worker says which configuration it applied, and answers for its metrics.
+ */
+import type { WorkloadCertificate } from '../tls/index.js';
+
+/** A resource as it crosses IPC: its decoded value, not what the primary compiled of it. */
+export interface WireEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly value: Record<string, unknown>;
+}
+
+/** A ProxyConfig as plain data (Maps and compiled forms do not cross IPC). */
+export interface WireConfig {
+  readonly version: number;
+  readonly listeners: readonly WireEntry[];
+  readonly routes: readonly WireEntry[];
+  readonly clusters: readonly WireEntry[];
+  readonly endpoints: readonly WireEntry[];
+  readonly secrets: readonly WireEntry[];
+}
+
+export type ToWorker =
+  | { readonly type: 'ferry:config'; readonly config: WireConfig }
+  | { readonly type: 'ferry:certificate'; readonly certificate: WorkloadCertificate }
+  | { readonly type: 'ferry:metrics'; readonly id: number }
+  | { readonly type: 'ferry:drain'; readonly drainMs: number };
+
+export type FromWorker =
+  /** The worker listens for messages now (what is sent before is lost): send it everything. */
+  | { readonly type: 'ferry:hello' }
+  | { readonly type: 'ferry:applied'; readonly version: number; readonly error?: string }
+  | {
+      readonly type: 'ferry:metrics';
+      readonly id: number;
+      readonly text: string;
+      readonly stats: Readonly<Record<string, number | string>>;
+    };
+
+export function isFerryMessage(m: unknown): m is { type: string } {
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    typeof (m as { type?: unknown }).type === 'string' &&
+    (m as { type: string }).type.startsWith('ferry:')
+  );
+}

@@ -1,0 +1,201 @@
+/**
+ * The primary of a proxy running on N cores: it forks N workers (node:cluster) that share
+ * the listening sockets, feeds them the configuration its one xDS stream accepted and the
+ * workload certificate its one identity client holds, asks them for their metrics (summed
+ * into one exposition), and drains them all on stop. Listening sockets are shared by the
+ * cluster module: by default the primary accepts and hands connections out round robin
+ * (SCHED_RR, what balances across workers; NODE_CLUSTER_SCHED_POLICY=none lets the kernel
+ * wake whichever worker, which measured less even: see the gateway bench).
+ * https://nodejs.org/api/cluster.html#how-it-works
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from '../../log/index.js';
+import type { ProxyConfig } from '../../xds-client/index.js';
+import type { CertificateSource } from '../tls/index.js';
+import { toWire } from './config-codec.js';
+import { sumPrometheusText } from './sum-metrics.js';
+import { type FromWorker, isFerryMessage, type ToWorker } from './worker-messages.js';
+
+/** Set in a worker's environment: the worker takes its configuration from the primary. */
+export const WORKER_ENV = 'FERRY_WORKER';
+
+export interface WorkerPoolOptions {
+  readonly workers: number;
+  readonly log: Logger;
+  readonly certificates?: CertificateSource;
+  /** A worker that died is replaced (default true); not while stopping. */
+  readonly restart?: boolean;
+}
+
+interface WorkerState {
+  readonly worker: Worker;
+  /** The configuration version it applied last (0: none yet). */
+  applied: number;
+  lastError: string | undefined;
+}
+
+const METRICS_TIMEOUT_MS = 2000;
+
+export class WorkerPool {
+  private readonly states = new Map<number, WorkerState>();
+  private config: ProxyConfig | undefined;
+  private stopping = false;
+  private metricsId = 0;
+  private readonly metricsWaiters = new Map<
+    number,
+    (m: FromWorker & { type: 'ferry:metrics' }) => void
+  >();
+  private readonly appliedWatchers = new Set<() => void>();
+  private stopCertificates: (() => void) | undefined;
+
+  constructor(private readonly options: WorkerPoolOptions) {}
+
+  start(): void {
+    for (let i = 0; i < this.options.workers; i++) this.fork();
+    const certs = this.options.certificates;
+    if (certs) this.stopCertificates = certs.onChange(() => this.sendCertificate());
+  }
+
+  get size(): number {
+    return this.states.size;
+  }
+
+  /** Every worker's last applied configuration version, by worker id. */
+  applied(): Array<{ id: number; pid: number | undefined; applied: number; lastError?: string }> {
+    return [...this.states.values()].map((s) => ({
+      id: s.worker.id,
+      pid: s.worker.process.pid,
+      applied: s.applied,
+      ...(s.lastError ? { lastError: s.lastError } : {}),
+    }));
+  }
+
+  /** Whether every worker runs the configuration of this version (or a later one). */
+  allApplied(version: number): boolean {
+    if (this.states.size === 0) return false;
+    for (const s of this.states.values()) if (s.applied < version) return false;
+    return true;
+  }
+
+  /** Resolves once every worker applied `version`; rejects after `timeoutMs`. */
+  whenApplied(version: number, timeoutMs: number): Promise<void> {
+    if (this.allApplied(version)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!this.allApplied(version)) return;
+        clearTimeout(timer);
+        this.appliedWatchers.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.appliedWatchers.delete(check);
+        reject(
+          new Error(`not every worker applied configuration ${version} within ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      this.appliedWatchers.add(check);
+    });
+  }
+
+  /** Sends a configuration to every worker (and to any worker forked later). */
+  configure(config: ProxyConfig): void {
+    this.config = config;
+    const message: ToWorker = { type: 'ferry:config', config: toWire(config) };
+    for (const s of this.states.values()) this.send(s.worker, message);
+  }
+
+  /** Every worker's metrics, summed; with their admin stats summed too. */
+  async metrics(): Promise<{ text: string; stats: Record<string, number | string> }> {
+    const replies = await Promise.all(
+      [...this.states.values()].map((s) => this.askMetrics(s.worker)),
+    );
+    const got = replies.filter((r) => r !== undefined);
+    const stats: Record<string, number | string> = {};
+    for (const r of got)
+      for (const [k, v] of Object.entries(r.stats))
+        stats[k] =
+          typeof v === 'number' && typeof stats[k] !== 'string' ? Number(stats[k] ?? 0) + v : v;
+    stats.workers = this.states.size;
+    return { text: sumPrometheusText(got.map((r) => r.text)), stats };
+  }
+
+  /** Tells every worker to stop accepting and finish; resolves when all have exited. */
+  async stop(drainMs: number): Promise<void> {
+    this.stopping = true;
+    this.stopCertificates?.();
+    const exits = [...this.states.values()].map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.worker.isDead()) return resolve();
+          s.worker.once('exit', () => resolve());
+          this.send(s.worker, { type: 'ferry:drain', drainMs });
+        }),
+    );
+    // A worker that does not exit after its drain (a bug) is killed.
+    const deadline = setTimeout(() => {
+      for (const s of this.states.values()) if (!s.worker.isDead()) s.worker.kill('SIGKILL');
+    }, drainMs + 5000);
+    await Promise.all(exits);
+    clearTimeout(deadline);
+  }
+
+  private fork(): void {
+    const worker = cluster.fork({ [WORKER_ENV]: '1' });
+    const state: WorkerState = { worker, applied: 0, lastError: undefined };
+    this.states.set(worker.id, state);
+    worker.on('message', (m: unknown) => {
+      if (!isFerryMessage(m)) return;
+      const msg = m as FromWorker;
+      if (msg.type === 'ferry:hello') {
+        // What a worker needs before it can serve: the certificate, then the configuration.
+        this.sendCertificate(worker);
+        if (this.config) this.send(worker, { type: 'ferry:config', config: toWire(this.config) });
+      } else if (msg.type === 'ferry:applied') {
+        state.applied = Math.max(state.applied, msg.version);
+        state.lastError = msg.error;
+        for (const w of [...this.appliedWatchers]) w();
+      } else if (msg.type === 'ferry:metrics') {
+        this.metricsWaiters.get(msg.id)?.(msg);
+      }
+    });
+    worker.once('exit', (code, signal) => {
+      this.states.delete(worker.id);
+      if (this.stopping) return;
+      this.options.log.error({ worker: worker.id, code, signal }, 'worker died; starting another');
+      if (this.options.restart !== false) this.fork();
+    });
+  }
+
+  private sendCertificate(only?: Worker): void {
+    const certificate = this.options.certificates?.current();
+    if (!certificate) return;
+    const message: ToWorker = { type: 'ferry:certificate', certificate };
+    if (only) this.send(only, message);
+    else for (const s of this.states.values()) this.send(s.worker, message);
+  }
+
+  private send(worker: Worker, message: ToWorker): void {
+    if (!worker.isConnected()) return;
+    worker.send(message, (err: Error | null) => {
+      if (err) this.options.log.warn({ worker: worker.id, err: err.message }, 'IPC send failed');
+    });
+  }
+
+  private askMetrics(
+    worker: Worker,
+  ): Promise<(FromWorker & { type: 'ferry:metrics' }) | undefined> {
+    const id = ++this.metricsId;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.metricsWaiters.delete(id);
+        resolve(undefined);
+      }, METRICS_TIMEOUT_MS);
+      this.metricsWaiters.set(id, (m) => {
+        clearTimeout(timer);
+        this.metricsWaiters.delete(id);
+        resolve(m);
+      });
+      this.send(worker, { type: 'ferry:metrics', id });
+    });
+  }
+}
