@@ -22,7 +22,6 @@
  * asked for).
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/outlier
  */
-
 import { durationMs, type envoy } from '../../xds/index.js';
 import type { Host } from '../lb/index.js';
 

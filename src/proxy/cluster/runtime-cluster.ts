@@ -2,7 +2,6 @@
  * A cluster as the data path uses it: its hosts (kept across updates so counters and
  * pools survive), its balancer (rebuilt at config time), and how to reach its hosts.
  */
-
 import type { envoy } from '../../xds/index.js';
 import {
   buildClusterBalancer,

@@ -14,7 +14,6 @@
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/fault_filter
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/http/fault/v3/fault.proto
  */
-
 import { durationMs, type envoy, types } from '../../xds/index.js';
 import type { RequestHeaders } from '../router/index.js';
 import { FilterConfigError } from './fault-error.js';

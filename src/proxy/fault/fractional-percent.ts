@@ -5,7 +5,6 @@
  * Envoy caps it.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/type/v3/percent.proto
  */
-
 import type { envoy } from '../../xds/index.js';
 import { FilterConfigError } from './fault-error.js';
 

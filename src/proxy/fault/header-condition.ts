@@ -4,7 +4,6 @@
  * not use (range_match) and the field names of errors are this module's.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-headermatcher
  */
-
 import type { envoy } from '../../xds/index.js';
 import {
   compileHeaderMatcher,

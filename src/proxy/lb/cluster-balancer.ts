@@ -13,7 +13,6 @@
  * consistent-hashing policies, as Envoy does, otherwise at random), then asks that level's
  * balancer. A cluster whose load sits on one level gets that level's balancer directly.
  */
-
 import type { envoy } from '../../xds/index.js';
 import { defaultRegistry } from './default-registry.js';
 import { toHash53 } from './hash.js';

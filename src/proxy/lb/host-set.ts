@@ -6,7 +6,6 @@
  * the assignment is dropped, and comes back as a new object.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/endpoint/v3/endpoint.proto
  */
-
 import type { envoy } from '../../xds/index.js';
 import {
   HOST_HEALTH_VALUES,

@@ -6,7 +6,6 @@
  * as Envoy does.
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/load_balancing/load_balancers#weighted-least-request
  */
-
 import type { envoy } from '../../xds/index.js';
 import { EdfScheduler } from './edf-scheduler.js';
 import { type Host, sameWeights } from './host.js';

@@ -7,7 +7,6 @@
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/load_balancing/load_balancers#maglev
  * https://research.google/pubs/maglev-a-fast-and-reliable-software-network-load-balancer/
  */
-
 import type { envoy } from '../../xds/index.js';
 import { HASH_SPACE, hashKey, toHash53 } from './hash.js';
 import type { Host } from './host.js';

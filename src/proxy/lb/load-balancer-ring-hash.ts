@@ -17,7 +17,6 @@
  * the host's index, so a native numeric sort orders it and the index comes back out; a pick is a
  * binary search over it.
  */
-
 import type { envoy } from '../../xds/index.js';
 import { HASH_SPACE, hashKey, toHash53 } from './hash.js';
 import type { Host } from './host.js';

@@ -5,7 +5,6 @@
  * first requests to the same host.
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/load_balancing/load_balancers#weighted-round-robin
  */
-
 import type { envoy } from '../../xds/index.js';
 import { EdfScheduler } from './edf-scheduler.js';
 import { type Host, sameWeights } from './host.js';

@@ -6,7 +6,6 @@
  * whenever the hosts or their health change. A balancer is a snapshot: it never looks at config
  * again, and `pick` is synchronous, allocates nothing and throws nothing.
  */
-
 import type { envoy } from '../../xds/index.js';
 import type { Host } from './host.js';
 import type { LbError } from './lb-error.js';

@@ -13,7 +13,6 @@
  * descriptors, local_cluster_rate_limit, per-connection buckets and the header options.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/local_rate_limit_filter
  */
-
 import { durationMs, type envoy, types } from '../../xds/index.js';
 import {
   compileFraction,

@@ -11,7 +11,6 @@
  * permissions and one of its principals match.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/rbac_filter
  */
-
 import type { envoy } from '../../xds/index.js';
 import { RbacConfigError } from './rbac-error.js';
 import { compilePermission, compilePrincipal, type Predicate, type RbacRequest } from './rules.js';

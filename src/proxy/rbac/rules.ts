@@ -4,7 +4,6 @@
  * at compile time with the field named, never silently treated as a match or a miss.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/rbac/v3/rbac.proto
  */
-
 import type { envoy } from '../../xds/index.js';
 import { RbacConfigError } from './rbac-error.js';
 import { compileStringMatch, type StringTest } from './string-match.js';

@@ -2,7 +2,6 @@
  * Hash policies: what a consistent-hash balancer (ring hash, Maglev) hashes for a request.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-routeaction-hashpolicy
  */
-
 import type { envoy } from '../../xds/index.js';
 import { readDurationMs } from './duration.js';
 import { headerString, queryParamValue } from './header-matcher.js';

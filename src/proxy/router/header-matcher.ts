@@ -3,7 +3,6 @@
  * without allocating (except to join a header sent several times).
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-headermatcher
  */
-
 import type { envoy } from '../../xds/index.js';
 import { int64 } from './duration.js';
 import type { RouteRequest } from './route.js';

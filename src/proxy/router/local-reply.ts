@@ -4,7 +4,6 @@
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-directresponseaction
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-redirectaction
  */
-
 import type { envoy } from '../../xds/index.js';
 import { portStart } from './authority.js';
 import type { PathMatch } from './path-matcher.js';

@@ -4,7 +4,6 @@
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-retrypolicy
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/router_filter#x-envoy-retry-on
  */
-
 import type { envoy } from '../../xds/index.js';
 import { int64, readDurationMs } from './duration.js';
 import {

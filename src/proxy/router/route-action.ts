@@ -4,7 +4,6 @@
  * ms, retry policy, hashing and rewrites.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-routeaction
  */
-
 import type { envoy } from '../../xds/index.js';
 import { readDurationMs } from './duration.js';
 import { compileHashPolicies, type HashPolicy } from './hash-policy.js';

@@ -4,7 +4,6 @@
  * allocates at most the path without its query (only when there is a query).
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/http/http_routing
  */
-
 import type { envoy } from '../../xds/index.js';
 import {
   compileHeaderMatcher,

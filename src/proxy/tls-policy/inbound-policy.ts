@@ -10,7 +10,6 @@
  * - plaintext only: DISABLE.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto
  */
-
 import { anyType, anyTypeUrl, type envoy, types, unpackAny } from '../../xds/index.js';
 import { compileRbac, RbacConfigError, type RbacEngine, type RbacFilter } from '../rbac/index.js';
 import { type CommonTlsSettings, parseCommonTlsContext, tlsContextOf } from './tls-context.js';

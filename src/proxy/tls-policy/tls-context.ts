@@ -6,7 +6,6 @@
  * from xDS.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/transport_sockets/tls/v3/common.proto
  */
-
 import { anyType, anyTypeUrl, type envoy, types } from '../../xds/index.js';
 import { TlsPolicyError } from './tls-policy-error.js';
 
