@@ -17,6 +17,7 @@
 import { durationMs, type envoy, types } from '../../xds/index.js';
 import type { RequestHeaders } from '../router/index.js';
 import { FilterConfigError } from './fault-error.js';
+import { type FilterTypedConfig, filterMessage } from './filter-config.js';
 import { compileFraction, type Fraction, inFraction } from './fractional-percent.js';
 import { compileHeaderCondition, type HeaderCondition } from './header-condition.js';
 
@@ -141,20 +142,10 @@ const NO_FAULT: FaultPolicy = Object.freeze({ decide: () => undefined });
  * Compiles an HTTPFault (the filter's typed_config, or a route's typed_per_filter_config,
  * possibly wrapped in a FilterConfig). Throws FilterConfigError naming the bad field.
  */
-export function compileFault(
-  config: envoy.Typed<envoy.HttpFault> | envoy.Typed<envoy.FilterConfig>,
-): FaultPolicy {
-  let fault = config as envoy.Typed<envoy.HttpFault>;
-  let field = 'HTTPFault';
-  if (config['@type'] === types.FILTER_CONFIG) {
-    const wrapper = config as envoy.Typed<envoy.FilterConfig>;
-    if (wrapper.disabled === true) return NO_FAULT;
-    fault = (wrapper.config ?? {}) as envoy.Typed<envoy.HttpFault>;
-    field = 'FilterConfig.config';
-  }
-  if (fault['@type'] !== undefined && fault['@type'] !== types.HTTP_FAULT) {
-    throw new FilterConfigError(`${field}.@type`, `is ${fault['@type']}, not ${types.HTTP_FAULT}`);
-  }
+export function compileFault(config: FilterTypedConfig<envoy.HttpFault>): FaultPolicy {
+  const found = filterMessage<envoy.HttpFault>(config, types.HTTP_FAULT, 'HTTPFault');
+  if (!found) return NO_FAULT;
+  const { message: fault, field } = found;
   for (const key of UNSUPPORTED) {
     if (fault[key] !== undefined) {
       throw new FilterConfigError(`${field}.${key}`, 'is not supported by Ferry');

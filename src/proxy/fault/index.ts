@@ -11,4 +11,5 @@ export {
   type FaultPolicy,
   type Random,
 } from './fault-policy.js';
+export { type FilterTypedConfig, filterMessage } from './filter-config.js';
 export { compileFraction, type Fraction, inFraction, NEVER } from './fractional-percent.js';

@@ -65,7 +65,7 @@ export class RouteFilters {
       if (!faultConfig && !limitConfig) continue;
       try {
         compiled += (faultConfig ? 1 : 0) + (limitConfig ? 1 : 0);
-        const fault = faultConfig ? compileFault(faultConfig as never) : undefined;
+        const fault = faultConfig ? compileFault(faultConfig) : undefined;
         const limiter = limitConfig
           ? shared(limitConfig, now, limiters, previous?.limiters)
           : undefined;
@@ -94,7 +94,7 @@ function shared(
   limiters: Map<string, SharedLimiter>,
   before: ReadonlyMap<string, SharedLimiter> | undefined,
 ): LocalRateLimiter | undefined {
-  const limiter = compileLocalRateLimit(config as never, now);
+  const limiter = compileLocalRateLimit(config, now);
   if (!limiter) return undefined;
   const prefix = limiter.statPrefix;
   const inTable = limiters.get(prefix);

@@ -17,7 +17,9 @@ import { durationMs, type envoy, types } from '../../xds/index.js';
 import {
   compileFraction,
   FilterConfigError,
+  type FilterTypedConfig,
   type Fraction,
+  filterMessage,
   inFraction,
   NEVER,
 } from '../fault/index.js';
@@ -97,23 +99,16 @@ function positiveInteger(v: number | undefined, field: string, fallback?: number
  * FilterConfigError naming the bad field.
  */
 export function compileLocalRateLimit(
-  config: envoy.Typed<envoy.LocalRateLimit> | envoy.Typed<envoy.FilterConfig>,
+  config: FilterTypedConfig<envoy.LocalRateLimit>,
   now: number,
 ): LocalRateLimiter | undefined {
-  let c = config as envoy.Typed<envoy.LocalRateLimit>;
-  let field = 'LocalRateLimit';
-  if (config['@type'] === types.FILTER_CONFIG) {
-    const wrapper = config as envoy.Typed<envoy.FilterConfig>;
-    if (wrapper.disabled === true) return undefined;
-    c = (wrapper.config ?? {}) as envoy.Typed<envoy.LocalRateLimit>;
-    field = 'FilterConfig.config';
-  }
-  if (c['@type'] !== undefined && c['@type'] !== types.LOCAL_RATE_LIMIT) {
-    throw new FilterConfigError(
-      `${field}.@type`,
-      `is ${c['@type']}, not ${types.LOCAL_RATE_LIMIT}`,
-    );
-  }
+  const found = filterMessage<envoy.LocalRateLimit>(
+    config,
+    types.LOCAL_RATE_LIMIT,
+    'LocalRateLimit',
+  );
+  if (!found) return undefined;
+  const { message: c, field } = found;
   for (const key of UNSUPPORTED) {
     const v = c[key];
     if (v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0)) {

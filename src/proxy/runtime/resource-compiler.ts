@@ -188,7 +188,7 @@ export class ResourceCompiler {
         const limiter =
           previous?.limit?.key === key
             ? previous.limit.limiter
-            : compileLocalRateLimit(limitConfig as never, this.now());
+            : compileLocalRateLimit(limitConfig, this.now());
         if (limiter) limit = { key, limiter };
       }
       const outbound = name === types.VIRTUAL_OUTBOUND;

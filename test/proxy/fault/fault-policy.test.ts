@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { translateMesh } from '../../../src/controlplane/translate/index.js';
 import type { MeshConfig, Service } from '../../../src/mesh/index.js';
 import { compileFault, FilterConfigError } from '../../../src/proxy/fault/index.js';
-import type { envoy } from '../../../src/xds/index.js';
+import { decodeResource, encodeResource, type envoy, types } from '../../../src/xds/index.js';
 import { fullMessageType } from '../../controlplane/translate/envoy-protos.js';
 
 const HTTP_FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
@@ -259,6 +259,47 @@ describe('fault: configs that inject nothing, and bad configs', () => {
     ],
     ['another type', { '@type': 'type.googleapis.com/x.Y' }, 'HTTPFault.@type'],
   ];
+  it('refuses a typed config it could not decode instead of reading it as no fault', () => {
+    // Regression: an Any of a type the protos do not have decodes as { type_url, value } and
+    // used to compile as an empty HTTPFault (no fault, no error).
+    const unknown = { type_url: 'type.googleapis.com/x.Unknown', value: '' };
+    const rc = decodeResource<envoy.RouteConfiguration>(
+      types.ROUTE,
+      encodeResource(types.ROUTE, {
+        name: 'rc',
+        virtual_hosts: [
+          {
+            name: 'vh',
+            domains: ['*'],
+            routes: [
+              {
+                match: { prefix: '/' },
+                route: { cluster: 'c' },
+                typed_per_filter_config: {
+                  plain: unknown,
+                  wrapped: { '@type': types.FILTER_CONFIG, config: unknown },
+                },
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const perRoute = rc.virtual_hosts?.[0]?.routes?.[0]?.typed_per_filter_config ?? {};
+    assert.throws(
+      () => compileFault(perRoute.plain!),
+      (err: unknown) =>
+        err instanceof FilterConfigError &&
+        err.field === 'HTTPFault.@type' &&
+        /could not be decoded \(type type\.googleapis\.com\/x\.Unknown\)/.test(err.message),
+    );
+    assert.throws(
+      () => compileFault(perRoute.wrapped!),
+      (err: unknown) =>
+        err instanceof FilterConfigError && err.field === 'FilterConfig.config.@type',
+    );
+  });
+
   for (const [what, config, field] of BAD) {
     it(`refuses ${what}, naming ${field}`, () => {
       assert.throws(

@@ -234,6 +234,18 @@ describe('ratelimit: Envoy semantics of the other fields', () => {
       'LocalRateLimit.@type',
     ],
   ];
+  it('refuses a typed config it could not decode instead of reading it as no limit', () => {
+    // Regression: an undecoded Any ({ type_url, value }) used to compile as a LocalRateLimit
+    // without fields, refused only for its missing stat_prefix, and not for what it is.
+    assert.throws(
+      () => compileLocalRateLimit({ type_url: 'type.googleapis.com/x.Unknown', value: '' }, 0),
+      (err: unknown) =>
+        err instanceof FilterConfigError &&
+        err.field === 'LocalRateLimit.@type' &&
+        /could not be decoded/.test(err.message),
+    );
+  });
+
   for (const [what, config, field] of BAD) {
     it(`refuses ${what}, naming ${field}`, () => {
       assert.throws(
