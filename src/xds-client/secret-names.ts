@@ -4,36 +4,28 @@
  * contract in docs: one secret per certificate set, named `<namespace>/<secret>`).
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/security/secret
  */
-import type { Resource } from './validate.js';
-
-function record(value: unknown): Resource | undefined {
-  return typeof value === 'object' && value !== null ? (value as Resource) : undefined;
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
+import { type envoy, types, unpackAny } from '../xds/index.js';
 
 /**
  * The secret names of one chain's transport socket (a DownstreamTlsContext) fetched over ADS.
  * A name without an ADS sds_config (a sidecar's `default`, Istio's way of naming the proxy's
  * own certificate) is the proxy's own business, never asked of the server.
  */
-export function chainSecretNames(chain: unknown): string[] {
-  const context = record(record(record(chain)?.transport_socket)?.typed_config);
-  const common = record(context?.common_tls_context);
+export function chainSecretNames(chain: envoy.FilterChain): string[] {
+  const context = unpackAny<envoy.DownstreamTlsContext>(
+    chain.transport_socket?.typed_config,
+    types.DOWNSTREAM_TLS_CONTEXT,
+  );
   const names: string[] = [];
-  for (const config of list(common?.tls_certificate_sds_secret_configs)) {
-    const name = record(config)?.name;
-    const overAds = record(record(config)?.sds_config)?.ads !== undefined;
-    if (typeof name === 'string' && name && overAds) names.push(name);
+  for (const config of context?.common_tls_context?.tls_certificate_sds_secret_configs ?? []) {
+    if (config.name && config.sds_config?.ads !== undefined) names.push(config.name);
   }
   return names;
 }
 
 /** Every secret the listener's chains (and default chain) name. */
-export function secretNames(listener: Resource): string[] {
-  const chains = [...list(listener.filter_chains)];
+export function secretNames(listener: envoy.Listener): string[] {
+  const chains = [...(listener.filter_chains ?? [])];
   if (listener.default_filter_chain) chains.push(listener.default_filter_chain);
   const names = new Set<string>();
   for (const chain of chains) for (const name of chainSecretNames(chain)) names.add(name);

@@ -54,6 +54,7 @@ describe('resource store and subscriptions', () => {
             // a sidecar's `default` (no sds_config: the proxy's own certificate) is not.
             transport_socket: {
               typed_config: {
+                '@type': types.DOWNSTREAM_TLS_CONTEXT,
                 common_tls_context: {
                   tls_certificate_sds_secret_configs: [
                     { name: 'edge/cert', sds_config: { ads: {} } },

@@ -8,13 +8,10 @@
  * (tcp_proxy), and TCP (tcp_proxy).
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto#config-listener-v3-filterchainmatch
  */
-import { durationMs, types } from '../../xds/index.js';
+import { anyType, durationMs, type envoy, types, unpackAny } from '../../xds/index.js';
 import { chainSecretNames } from '../../xds-client/index.js';
 import { compileRbac, type RbacEngine, type RbacFilter } from '../rbac/index.js';
 import { GatewayConfigError } from './gateway-error.js';
-
-const TLS_CONTEXT =
-  'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 
 export type ChainKind = 'http' | 'https' | 'passthrough' | 'tcp';
 
@@ -57,40 +54,22 @@ export interface GatewayListenerSpec {
   readonly fallback: GatewayChain | undefined;
 }
 
-interface Any {
-  readonly '@type'?: string;
-  readonly [field: string]: unknown;
-}
-
-interface ChainLike {
-  readonly filter_chain_match?: { readonly server_names?: readonly string[] };
-  readonly filters?: ReadonlyArray<{ readonly name?: string; readonly typed_config?: Any }>;
-  readonly transport_socket?: { readonly typed_config?: Any };
-}
-
-interface ListenerLike {
-  readonly name?: string;
-  readonly address?: { readonly socket_address?: { readonly port_value?: number } };
-  readonly filter_chains?: readonly ChainLike[];
-  readonly default_filter_chain?: ChainLike;
-  readonly listener_filters?: ReadonlyArray<{ readonly name?: string }>;
-}
-
 function tcpAction(
-  config: Any,
+  config: envoy.TcpProxy,
   at: string,
   fail: (at: string, problem: string) => never,
 ): TcpAction {
-  const idle = config.idle_timeout as Parameters<typeof durationMs>[0];
-  const idleTimeoutMs = idle === undefined ? undefined : durationMs(idle);
+  const idleTimeoutMs = durationMs(config.idle_timeout);
+  if (Number.isNaN(idleTimeoutMs))
+    fail(`${at}.idle_timeout`, 'is not a valid non-negative duration');
   if (typeof config.cluster === 'string' && config.cluster) {
     return { clusters: [{ name: config.cluster, weight: 1 }], totalWeight: 1, idleTimeoutMs };
   }
-  const weighted = (config.weighted_clusters as { clusters?: unknown[] } | undefined)?.clusters;
+  const weighted = config.weighted_clusters?.clusters;
   if (!Array.isArray(weighted) || weighted.length === 0)
     fail(`${at}`, 'tcp_proxy names neither cluster nor weighted_clusters');
   const clusters = weighted.map((c, i) => {
-    const { name, weight } = c as { name?: unknown; weight?: unknown };
+    const { name, weight } = c;
     if (typeof name !== 'string' || !name)
       fail(`${at}.weighted_clusters.clusters[${i}]`, 'has no name');
     const w = weight === undefined ? 1 : Number(weight);
@@ -104,7 +83,7 @@ function tcpAction(
 }
 
 function compileChain(
-  chain: ChainLike,
+  chain: envoy.FilterChain,
   index: number,
   at: string,
   fail: (at: string, problem: string) => never,
@@ -121,23 +100,27 @@ function compileChain(
     if (name.includes('*') && !(name.startsWith('*.') && !name.slice(2).includes('*')))
       fail(`${at}.filter_chain_match.server_names`, `"${name}": a wildcard is only "*.suffix"`);
   const tlsConfig = chain.transport_socket?.typed_config;
-  if (tlsConfig && tlsConfig['@type'] !== TLS_CONTEXT)
-    fail(`${at}.transport_socket`, `${String(tlsConfig['@type'])} is not a DownstreamTlsContext`);
+  if (tlsConfig && anyType(tlsConfig) !== types.DOWNSTREAM_TLS_CONTEXT)
+    fail(`${at}.transport_socket`, `${String(anyType(tlsConfig))} is not a DownstreamTlsContext`);
   const filters = chain.filters ?? [];
-  const hcm = filters.find((f) => f.typed_config?.['@type'] === types.HTTP_CONNECTION_MANAGER);
-  const tcp = filters.find((f) => f.typed_config?.['@type'] === types.TCP_PROXY);
+  const hcmFilter = filters.find((f) => anyType(f.typed_config) === types.HTTP_CONNECTION_MANAGER);
+  const tcpFilter = filters.find((f) => anyType(f.typed_config) === types.TCP_PROXY);
+  const hcm = unpackAny<envoy.HttpConnectionManager>(
+    hcmFilter?.typed_config,
+    types.HTTP_CONNECTION_MANAGER,
+  );
+  const tcp = unpackAny<envoy.TcpProxy>(tcpFilter?.typed_config, types.TCP_PROXY);
   if (!hcm && !tcp) fail(`${at}.filters`, 'has neither an http_connection_manager nor a tcp_proxy');
   if (hcm && tcp) fail(`${at}.filters`, 'has both an http_connection_manager and a tcp_proxy');
   if (hcm) {
-    const config = hcm.typed_config!;
-    const routeName = (config.rds as { route_config_name?: string } | undefined)?.route_config_name;
+    const routeName = hcm.rds?.route_config_name;
     if (!routeName)
       fail(`${at}.filters.http_connection_manager`, 'has no rds.route_config_name (RDS only)');
-    const httpFilters = (config.http_filters ?? []) as ReadonlyArray<{ typed_config?: Any }>;
     const rbacFilters: RbacFilter[] = [];
-    for (const f of httpFilters)
-      if (f.typed_config?.['@type'] === types.HTTP_RBAC)
-        rbacFilters.push(f.typed_config as RbacFilter);
+    for (const f of hcm.http_filters ?? []) {
+      const config = unpackAny<envoy.HttpRbac>(f.typed_config, types.HTTP_RBAC);
+      if (config) rbacFilters.push(config);
+    }
     let rbac: RbacEngine | undefined;
     try {
       rbac = rbacFilters.length > 0 ? compileRbac(rbacFilters, `${at}.rbac`) : undefined;
@@ -168,14 +151,14 @@ function compileChain(
     serverNames,
     routeName: undefined,
     secretNames: [],
-    tcp: tcpAction(tcp!.typed_config!, `${at}.filters.tcp_proxy`, fail),
+    tcp: tcpAction(tcp!, `${at}.filters.tcp_proxy`, fail),
     rbac: undefined,
   };
 }
 
 /** Compiles a gateway listener; throws a GatewayConfigError naming the field at fault. */
 export function compileGatewayListener(value: object): GatewayListenerSpec {
-  const listener = value as ListenerLike;
+  const listener = value as envoy.Listener;
   const name = listener.name ?? '';
   const fail = (at: string, problem: string): never => {
     throw new GatewayConfigError('FERRY_GATEWAY_LISTENER', `listener ${name} ${at}`, problem);
@@ -183,7 +166,7 @@ export function compileGatewayListener(value: object): GatewayListenerSpec {
   const port = listener.address?.socket_address?.port_value ?? 0;
   if (!Number.isInteger(port) || port <= 0 || port > 65535)
     fail('address.socket_address.port_value', `${String(port)} is not a port to listen on`);
-  const raw: Array<[ChainLike, string]> = (listener.filter_chains ?? []).map((c, i) => [
+  const raw: Array<[envoy.FilterChain, string]> = (listener.filter_chains ?? []).map((c, i) => [
     c,
     `filter_chains[${i}]`,
   ]);

@@ -5,24 +5,12 @@
  * Secret updated) reaches new handshakes only, and nothing in flight is disturbed.
  */
 import tls from 'node:tls';
+import type { envoy } from '../../xds/index.js';
 import type { ResourceEntry } from '../../xds-client/index.js';
 import { GatewayConfigError } from './gateway-error.js';
 
-interface DataSourceLike {
-  readonly inline_bytes?: string;
-  readonly inline_string?: string;
-}
-
-interface SecretLike {
-  readonly name?: string;
-  readonly tls_certificate?: {
-    readonly certificate_chain?: DataSourceLike;
-    readonly private_key?: DataSourceLike;
-  };
-}
-
 /** A DataSource's text (inline_bytes arrive base64-encoded from the decoder). */
-function text(source: DataSourceLike | undefined): string {
+function text(source: envoy.DataSource | undefined): string {
   if (source?.inline_string) return source.inline_string;
   if (source?.inline_bytes) return Buffer.from(source.inline_bytes, 'base64').toString('utf8');
   return '';
@@ -30,7 +18,7 @@ function text(source: DataSourceLike | undefined): string {
 
 /** The PEM key and chain of a secret; throws a GatewayConfigError when it has none. */
 export function secretPem(value: object): { readonly key: string; readonly cert: string } {
-  const secret = value as SecretLike;
+  const secret = value as envoy.Secret;
   const cert = text(secret.tls_certificate?.certificate_chain);
   const key = text(secret.tls_certificate?.private_key);
   if (!cert || !key)
@@ -50,7 +38,7 @@ export function checkSecret(value: object): void {
   } catch (err) {
     throw new GatewayConfigError(
       'FERRY_GATEWAY_SECRET',
-      `secret ${(value as SecretLike).name ?? ''}`,
+      `secret ${(value as envoy.Secret).name ?? ''}`,
       `its certificate and key do not load: ${(err as Error).message}`,
     );
   }
