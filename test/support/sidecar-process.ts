@@ -23,6 +23,8 @@ export interface SidecarProcess {
   readonly exited: Promise<number | null>;
   /** What it wrote to stderr so far (for failure messages). */
   stderr(): string;
+  /** What it wrote to stdout so far (its ports line, TCP forwards, JSON log lines). */
+  stdout(): string;
   /** SIGKILL unless it has exited already. */
   kill(): Promise<void>;
 }
@@ -93,6 +95,7 @@ export async function startSidecarProcess(args: readonly string[]): Promise<Side
       ports: { outbound, inbound, admin, metrics, ready },
       exited,
       stderr: () => err,
+      stdout: () => out,
       kill,
     };
   } catch (e) {
