@@ -31,8 +31,14 @@ export interface SidecarProcess {
 
 const PORTS_LINE = /outbound (\d+), inbound (\d+), admin (\d+), metrics (\d+), ready (\d+)/;
 
-/** Starts `ferry proxy` with every port 0 and waits until /healthz/ready answers 200. */
-export async function startSidecarProcess(args: readonly string[]): Promise<SidecarProcess> {
+/**
+ * Starts `ferry proxy` with every port 0 and waits until /healthz/ready answers 200 (for at
+ * most `readyWithinMs`: tests starting many processes at once on a loaded machine give more).
+ */
+export async function startSidecarProcess(
+  args: readonly string[],
+  readyWithinMs = 10_000,
+): Promise<SidecarProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -75,7 +81,7 @@ export async function startSidecarProcess(args: readonly string[]): Promise<Side
     await waitFor(
       'the proxy to print its ports',
       () => PORTS_LINE.test(out) || code !== undefined,
-      30_000,
+      Math.max(30_000, readyWithinMs),
     );
     const m = PORTS_LINE.exec(out);
     if (!m) throw new Error(`proxy exited with ${code}: ${err}`);
@@ -87,7 +93,7 @@ export async function startSidecarProcess(args: readonly string[]): Promise<Side
           (r) => r.status === 200,
           () => false,
         ),
-      10_000,
+      readyWithinMs,
       25,
     );
     return {

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { clusterName } from '../../support/mesh.js';
-import { waitFor } from '../../support/wait-for.js';
 import {
   type Call,
   CLIENTS,
@@ -20,7 +19,9 @@ import {
   type TcpConn,
   tcpOpen,
   waitForLine,
+  waitUntil,
 } from './matrix-clients.js';
+import { OUTSIDE_PORT, type PassthroughWorld } from './matrix-passthrough.js';
 import type { ColumnId, RowId } from './matrix-table.js';
 import type { MatrixUpstream } from './matrix-upstreams.js';
 import {
@@ -175,7 +176,7 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
         open.close();
         assertRefused(row, second, 503, 'UO');
         // Its slot comes back once the first tunnel has closed on both sides.
-        await waitFor('a tunnel to open again', async () => {
+        await waitUntil('a tunnel to open again', async () => {
           const again = await r.call('cb');
           again.close();
           return succeeded(row, again);
@@ -184,7 +185,7 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
       }
       const held = r.upstream.held;
       const first = r.call('cb', { path: '/hold' });
-      await waitFor('the first request to be held upstream', () => r.upstream.held === held + 1);
+      await waitUntil('the first request to be held upstream', () => r.upstream.held === held + 1);
       const second = await r.call('cb', { path: '/hold' });
       r.upstream.release();
       assertRefused(row, second, 503, 'UO');
@@ -221,7 +222,7 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
       const o = await r.call('to', { path: '/hang' });
       o.close();
       assertRefused(row, o, 504, 'UT');
-      await waitFor('the upstream request to be let go', () => r.upstream.aborted > aborted);
+      await waitUntil('the upstream request to be let go', () => r.upstream.aborted > aborted);
     },
 
     async fault(w) {
@@ -249,7 +250,7 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
         ...(grpc ? { grpc_response_status: '0' } : {}),
       };
       let text = '';
-      await waitFor('the exchange in istio_requests_total', async () => {
+      await waitUntil('the exchange in istio_requests_total', async () => {
         text = await scrape(r.proc.ports.metrics);
         return sample(text, 'istio_requests_total', labels) !== undefined;
       }).catch((err: Error) => {
@@ -297,7 +298,7 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
             s.kind === 3 &&
             s.parentSpanId === PARENT,
         );
-      await waitFor('the CLIENT span of the exchange', () => mine() !== undefined);
+      await waitUntil('the CLIENT span of the exchange', () => mine() !== undefined);
       const span = mine()!;
       assert.equal(span.attributes['http.response.status_code'], okStatus);
       assert.equal(span.attributes['ferry.upstream_cluster'], clusterName(`mx-${row}`, HTTP_PORT));
@@ -330,7 +331,7 @@ async function barrier(w: World): Promise<void> {
   const id = newId();
   const o = await mirrored(w, 'mr-barrier', id);
   assert.equal(o.status, 200);
-  await waitFor('the barrier request’s copy', () => copiesOf(w.shadow, id).length === 1);
+  await waitUntil('the barrier request’s copy', () => copiesOf(w.shadow, id).length === 1);
 }
 
 function mirrorCells(): Partial<Record<ColumnId, CellTest>> {
@@ -345,7 +346,7 @@ function mirrorCells(): Partial<Record<ColumnId, CellTest>> {
       const trace = newTrace();
       const o = await mirrored(w, 'mr-mx', id, { traceparent: `00-${trace}-${PARENT}-01` });
       assert.equal(o.status, 200);
-      await waitFor('the copy at the shadow', () => copiesOf(w.shadow, id).length === 1);
+      await waitUntil('the copy at the shadow', () => copiesOf(w.shadow, id).length === 1);
       return { id, trace, sentBefore };
     })();
     return telemetry;
@@ -366,7 +367,7 @@ function mirrorCells(): Partial<Record<ColumnId, CellTest>> {
       const ids = [newId(), newId()];
       const held = w.shadow.held;
       assert.equal((await mirrored(w, 'mr-cb', ids[0], {}, '/hold')).status, 200);
-      await waitFor('the first copy to be held by the shadow', () => w.shadow.held === held + 1);
+      await waitUntil('the first copy to be held by the shadow', () => w.shadow.held === held + 1);
       const second = await mirrored(w, 'mr-cb', ids[1], {}, '/hold');
       assert.equal(second.status, 200, 'the original is unaffected');
       await barrier(w);
@@ -384,7 +385,7 @@ function mirrorCells(): Partial<Record<ColumnId, CellTest>> {
       });
       const ids = [newId(), newId(), newId(), newId()];
       for (const id of ids) assert.equal((await mirrored(w, 'mr-od', id)).status, 200);
-      await waitFor('every later copy at the good shadow endpoint', () =>
+      await waitUntil('every later copy at the good shadow endpoint', () =>
         ids.every((id) => copiesOf(w.shadow, id).length === 1),
       );
     },
@@ -397,8 +398,8 @@ function mirrorCells(): Partial<Record<ColumnId, CellTest>> {
         headers: { 'x-request-id': id },
       });
       assert.equal(o.status, 200, 'the original is the primary’s answer');
-      await waitFor('the copy to reach the shadow', () => copiesOf(w.shadow, id).length === 1);
-      await waitFor('the unanswered copy to be cut', () => w.shadow.aborted > aborted);
+      await waitUntil('the copy to reach the shadow', () => copiesOf(w.shadow, id).length === 1);
+      await waitUntil('the unanswered copy to be cut', () => w.shadow.aborted > aborted);
     },
 
     async fault(w) {
@@ -412,7 +413,7 @@ function mirrorCells(): Partial<Record<ColumnId, CellTest>> {
     async metrics(w) {
       const { sentBefore } = await telemetryCall(w);
       let text = '';
-      await waitFor('the copy counted as sent', async () => {
+      await waitUntil('the copy counted as sent', async () => {
         text = await scrape(w.fast.ports.metrics);
         const sent = sample(text, 'ferry_proxy_mirror_requests_total', { result: 'sent' }) ?? 0;
         return sent > sentBefore;
@@ -450,7 +451,7 @@ function mirrorCells(): Partial<Record<ColumnId, CellTest>> {
 async function tcpTry(port: number): Promise<boolean> {
   const c = await tcpOpen(port);
   c.socket.write('probe');
-  await waitFor('an echo or a close', () => c.isClosed() || c.received() === 'probe');
+  await waitUntil('an echo or a close', () => c.isClosed() || c.received() === 'probe');
   const echoed = c.received() === 'probe';
   c.socket.destroy();
   return echoed;
@@ -488,7 +489,7 @@ function tcpCells(): Partial<Record<ColumnId, CellTest>> {
       const accepted = w.echo.accepted;
       const second: TcpConn = await tcpOpen(port);
       second.socket.write('two');
-      await waitFor(
+      await waitUntil(
         'the second connection to be closed or echoed',
         () => second.isClosed() || second.received() !== '',
       );
@@ -518,8 +519,11 @@ function tcpCells(): Partial<Record<ColumnId, CellTest>> {
       const before = await metric();
       const c = await tcpOpen(w.forwards.get('tcp-idle')!);
       await echoThrough(c, 'then silence');
-      await waitFor('the idle connection to be closed', () => c.isClosed(), 15_000);
-      await waitFor('the idle timeout to be counted', async () => (await metric()) === before + 1);
+      await waitUntil('the idle connection to be closed', () => c.isClosed());
+      await waitUntil(
+        'the idle timeout to be counted',
+        async () => (await metric()) === before + 1,
+      );
     },
 
     async metrics(w) {
@@ -527,7 +531,7 @@ function tcpCells(): Partial<Record<ColumnId, CellTest>> {
       const labels = { reporter: 'source', destination_service_name: 'tcp-mx' };
       const want = { opened: 1, closed: 1, sent: sentText.length, received: sentText.length };
       let got = {};
-      await waitFor('the connection in the TCP metrics', async () => {
+      await waitUntil('the connection in the TCP metrics', async () => {
         const text = await scrape(w.fast.ports.metrics);
         got = {
           opened: sample(text, 'istio_tcp_connections_opened_total', labels),
@@ -569,11 +573,72 @@ function tcpCells(): Partial<Record<ColumnId, CellTest>> {
   };
 }
 
+/** The passthrough row, in its own world (`pod()`): one connection to a peer outside the mesh. */
+function passthroughCells(pod: () => PassthroughWorld): Partial<Record<ColumnId, CellTest>> {
+  let telemetry: Promise<{ payload: string; received: string }> | undefined;
+  const telemetryCall = () => {
+    telemetry ??= (async () => {
+      const n = pod().network;
+      const payload = `outside the mesh ${process.pid}`;
+      const r = await pod().app('tcp', n.peerIp4, String(OUTSIDE_PORT), payload);
+      // The peer's echo names itself and the address it saw: the pod's, through the sidecar.
+      assert.equal(r.received, `outside ${n.podIp4} ${payload}`, JSON.stringify(r));
+      return { payload, received: String(r.received) };
+    })();
+    return telemetry;
+  };
+  return {
+    async metrics() {
+      await telemetryCall();
+      const labels = { reporter: 'source', destination_service_name: 'PassthroughCluster' };
+      let text = '';
+      await waitUntil('the connection in the TCP metrics', async () => {
+        text = await pod().metrics();
+        return sample(text, 'istio_tcp_connections_closed_total', labels) !== undefined;
+      }).catch((err: Error) => {
+        const series = text.split('\n').filter((l) => l.startsWith('istio_tcp_connections_opened'));
+        throw new Error(`${err.message}; series: ${series.join(' | ') || 'none'}`);
+      });
+      assert.equal(sample(text, 'istio_tcp_connections_opened_total', labels), 1);
+      assert.equal(sample(text, 'istio_tcp_connections_closed_total', labels), 1);
+    },
+
+    async accesslog() {
+      const { payload, received } = await telemetryCall();
+      const n = pod().network;
+      const line = await waitForLine(
+        pod().sidecar.output,
+        'the passthrough access log line',
+        (l) => l.protocol === 'TCP' && l.upstream_host === `${n.peerIp4}:${OUTSIDE_PORT}`,
+      );
+      assert.deepEqual(
+        {
+          direction: line.direction,
+          upstream_cluster: line.upstream_cluster,
+          response_flags: line.response_flags,
+          bytes_received: line.bytes_received,
+          bytes_sent: line.bytes_sent,
+        },
+        {
+          direction: 'outbound',
+          upstream_cluster: 'PassthroughCluster',
+          response_flags: '-',
+          bytes_received: payload.length,
+          bytes_sent: received.length,
+        },
+      );
+    },
+  };
+}
+
 /** Every test cell's code, by row and column (a cell without code fails as not written). */
-export function cellTests(): Readonly<Partial<Record<RowId, Partial<Record<ColumnId, CellTest>>>>> {
+export function cellTests(
+  pod: () => PassthroughWorld,
+): Readonly<Partial<Record<RowId, Partial<Record<ColumnId, CellTest>>>>> {
   const out: Partial<Record<RowId, Partial<Record<ColumnId, CellTest>>>> = {};
   for (const row of REQUEST_ROWS) out[row] = requestCells(row);
   out.mirror = mirrorCells();
   out.tcp = tcpCells();
+  out.passthrough = passthroughCells(pod);
   return out;
 }

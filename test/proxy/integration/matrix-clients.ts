@@ -12,6 +12,18 @@ import { send } from '../../support/http-client.js';
 import { waitFor } from '../../support/wait-for.js';
 import type { RequestRow } from './matrix-world.js';
 
+/**
+ * How long a cell waits for what must happen (an answer, a log line, a span, a metric): long
+ * enough for a loaded machine, as it only bounds a wait for a condition. A known gap's cell
+ * runs with less, as it is expected to time out.
+ */
+export const patience = { ms: 20_000 };
+
+/** Waits for a condition, up to the patience in force. */
+export function waitUntil(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  return waitFor(what, check, patience.ms, 10);
+}
+
 export interface Outcome {
   /** The HTTP status (a WebSocket that opened: 101; a CONNECT: the CONNECT's answer). */
   readonly status: number;
@@ -149,23 +161,14 @@ const connect: Client = async (port, authority, call = {}) => {
   return { status: 200, flags, grpcStatus: '', inner: inner.status, close: () => socket.destroy() };
 };
 
-/** Longest a client waits for the sidecar's answer: a hang fails the cell, naming it. */
-const ANSWER_WITHIN_MS = 10_000;
-
 /** The client, failing clearly when no answer comes (rather than at the test's timeout). */
 function bounded(client: Client): Client {
   return (port, authority, call) => {
     let timer: NodeJS.Timeout | undefined;
+    const ms = patience.ms;
     const hang = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `no answer to ${authority}${call?.path ?? '/'} within ${ANSWER_WITHIN_MS} ms`,
-            ),
-          ),
-        ANSWER_WITHIN_MS,
-      );
+      const what = `${authority}${call?.path ?? '/'}`;
+      timer = setTimeout(() => reject(new Error(`no answer to ${what} within ${ms} ms`)), ms);
     });
     return Promise.race([client(port, authority, call), hang]).finally(() => clearTimeout(timer));
   };
@@ -241,15 +244,10 @@ export async function waitForLine(
   match: (l: LogLine) => boolean,
 ): Promise<LogLine> {
   let found: LogLine | undefined;
-  await waitFor(
-    what,
-    () => {
-      found = jsonLines(read()).find(match);
-      return found !== undefined;
-    },
-    5000,
-    25,
-  );
+  await waitUntil(what, () => {
+    found = jsonLines(read()).find(match);
+    return found !== undefined;
+  });
   return found!;
 }
 
@@ -293,7 +291,7 @@ export function tcpOpen(port: number): Promise<TcpConn> {
 export async function echoThrough(c: TcpConn, text: string): Promise<void> {
   const before = c.received().length;
   c.socket.write(text);
-  await waitFor(`the echo of ${JSON.stringify(text)}`, () => {
+  await waitUntil(`the echo of ${JSON.stringify(text)}`, () => {
     if (c.isClosed()) throw new Error(`closed before echoing ${JSON.stringify(text)}`);
     return c.received().length >= before + text.length;
   });

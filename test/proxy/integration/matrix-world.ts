@@ -216,7 +216,7 @@ async function waitForEndpoints(
       missing = [...want].filter(([name, n]) => have.get(name) !== n).map(([name]) => name);
       return missing.length === 0;
     },
-    30_000,
+    120_000,
     50,
   ).catch((err: Error) => {
     throw new Error(`${err.message}; missing: ${missing.join(', ')}`);
@@ -258,7 +258,7 @@ export async function startWorld(): Promise<World> {
     started.push({ stop: () => cp.close() });
     const xds = ['--xds', `127.0.0.1:${cp.xdsPort}`];
     const proc = async (args: string[]) => {
-      const p = await startSidecarProcess([...xds, ...args]);
+      const p = await startSidecarProcess([...xds, ...args], 120_000);
       started.push({ stop: () => p.kill() });
       return p;
     };
