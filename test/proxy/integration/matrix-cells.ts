@@ -21,6 +21,7 @@ import {
   waitForLine,
   waitUntil,
 } from './matrix-clients.js';
+import { lastStep } from './matrix-gaps.js';
 import { OUTSIDE_PORT, type PassthroughWorld } from './matrix-passthrough.js';
 import type { ColumnId, RowId } from './matrix-table.js';
 import type { MatrixUpstream } from './matrix-upstreams.js';
@@ -109,6 +110,23 @@ async function untilEjected(
   );
 }
 
+/** Waits until istio_requests_total{reporter=source} counts one refusal of a service with its flag. */
+async function countedWithFlag(metricsPort: number, service: string, flag: string): Promise<void> {
+  const labels = { reporter: 'source', destination_service_name: service, response_flags: flag };
+  let text = '';
+  await waitUntil(`a ${flag} refusal of ${service} in istio_requests_total`, async () => {
+    text = await scrape(metricsPort);
+    return sample(text, 'istio_requests_total', labels) !== undefined;
+  }).catch((err: Error) => {
+    const series = text
+      .split('\n')
+      .filter((l) => l.startsWith('istio_requests_total{') && l.includes(`"${service}"`))
+      .map((l) => /response_code="[^"]*".*response_flags="[^"]*"/.exec(l)?.[0]);
+    throw new Error(`${err.message}; series: ${series.join(' | ') || 'none'}`);
+  });
+  assert.equal(sample(text, 'istio_requests_total', labels), 1);
+}
+
 function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
   const tunnel = row === 'websocket' || row === 'connect';
   const grpc = row === 'grpc';
@@ -164,6 +182,9 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
       const second = await r.call('rl', { path: '/limited' });
       second.close();
       assertRefused(row, second, 429, 'RL');
+      await lastStep(`${row}/ratelimit`, () =>
+        countedWithFlag(r.proc.ports.metrics, `rl-${row}`, 'RL'),
+      );
     },
 
     async breaker(w) {
@@ -175,6 +196,7 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
         second.close();
         open.close();
         assertRefused(row, second, 503, 'UO');
+        await countedWithFlag(r.proc.ports.metrics, `cb-${row}`, 'UO');
         // Its slot comes back once the first tunnel has closed on both sides.
         await waitUntil('a tunnel to open again', async () => {
           const again = await r.call('cb');
@@ -190,6 +212,7 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
       r.upstream.release();
       assertRefused(row, second, 503, 'UO');
       assertSucceeded(row, await first, 'the held request');
+      await countedWithFlag(r.proc.ports.metrics, `cb-${row}`, 'UO');
     },
 
     async outlier(w) {
@@ -222,6 +245,7 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
       const o = await r.call('to', { path: '/hang' });
       o.close();
       assertRefused(row, o, 504, 'UT');
+      await countedWithFlag(r.proc.ports.metrics, `to-${row}`, 'UT');
       await waitUntil('the upstream request to be let go', () => r.upstream.aborted > aborted);
     },
 
@@ -235,6 +259,9 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
         ? { status: 200, grpcStatus: String(FAULT_GRPC_STATUS), flags: 'FI' }
         : { status: FAULT_STATUS, grpcStatus: '', flags: 'FI' };
       assert.deepEqual(got, want);
+      await lastStep(`${row}/fault`, () =>
+        countedWithFlag(r.proc.ports.metrics, `fi-${row}`, 'FI'),
+      );
       assert.ok(!r.upstream.seen.some((s) => s.id === id), 'the upstream saw the aborted request');
     },
 
@@ -284,6 +311,7 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
         },
       );
       if (row !== 'connect') assert.equal(line.path, '/telemetry');
+      if (grpc) assert.equal(line.grpc_status, '0');
     },
 
     async tracing(w) {

@@ -42,7 +42,7 @@ export interface Call {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-export type Client = (port: number, authority: string, call?: Call) => Promise<Outcome>;
+type Client = (port: number, authority: string, call?: Call) => Promise<Outcome>;
 
 const NOTHING = () => undefined;
 const str = (v: unknown): string => (v === undefined ? '' : String(v));
@@ -221,7 +221,7 @@ export function sample(
   return sum;
 }
 
-export type LogLine = Record<string, unknown>;
+type LogLine = Record<string, unknown>;
 
 /** JSON lines of a text (a log file, a process's stdout); other lines are skipped. */
 export function jsonLines(text: string): LogLine[] {

@@ -10,7 +10,7 @@ import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 
-export interface Seen {
+interface Seen {
   readonly method: string;
   readonly path: string;
   readonly host: string;

@@ -38,7 +38,7 @@ export type RequestRow = (typeof REQUEST_ROWS)[number];
 export const HTTP_PORT = 8080;
 export const TCP_PORT = 9000;
 /** The route timeout of the timeout cells. */
-export const ROUTE_TIMEOUT_MS = 300;
+const ROUTE_TIMEOUT_MS = 300;
 /** The status the abort faults inject (gRPC: RESOURCE_EXHAUSTED). */
 export const FAULT_STATUS = 418;
 export const FAULT_GRPC_STATUS = 8;

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type CellTest, cellTests } from './matrix-cells.js';
-import { patience } from './matrix-clients.js';
+import { expectGap, gapsSeen } from './matrix-gaps.js';
 import {
   type PassthroughWorld,
   passthroughSkipReason,
@@ -26,30 +26,6 @@ import {
 import { startWorld, type World } from './matrix-world.js';
 
 const MATRIX_MD = new URL('../../../../test/proxy/integration/MATRIX.md', import.meta.url);
-
-/**
- * A known gap's cell: its failure is the gap (printed, with the assertion that failed);
- * passing fails, so the list of gaps cannot outlive the gaps.
- */
-async function expectGap(key: string, cause: string, run: () => Promise<void>): Promise<void> {
-  const patient = patience.ms;
-  patience.ms = GAP_PATIENCE_MS;
-  try {
-    await run();
-  } catch (err) {
-    console.log(`      gap (${cause}): ${String((err as Error).message).split('\n')[0]}`);
-    gaps.set(key, true);
-    return;
-  } finally {
-    patience.ms = patient;
-  }
-  throw new Error(`${key} passes now: take it off KNOWN_GAPS in matrix-table.ts`);
-}
-
-/** How long a known gap's cell waits for what it expects. */
-const GAP_PATIENCE_MS = 5000;
-
-const gaps = new Map<string, boolean>();
 
 describe('integration: the protocol × policy matrix (issue 16)', function () {
   // Bounds only: every wait inside is for a condition (see patience in matrix-clients.ts).
@@ -69,7 +45,7 @@ describe('integration: the protocol × policy matrix (issue 16)', function () {
     const t = this.currentTest;
     const key = t && keys.get(t);
     if (!t || !key || (t.state !== 'passed' && t.state !== 'failed')) return;
-    results.set(key, t.state === 'passed' && gaps.has(key) ? 'gap' : t.state);
+    results.set(key, t.state === 'passed' && gapsSeen.has(key) ? 'gap' : t.state);
   });
 
   after(async function () {
@@ -114,7 +90,7 @@ describe('integration: the protocol × policy matrix (issue 16)', function () {
         const t = !run
           ? it(title)
           : gap
-            ? it(`${title} [known gap]`, () => expectGap(key, gap, () => run(world!)))
+            ? it(`${title} [known gap]`, () => expectGap(key, () => run(world!)))
             : it(title, () => run(world!));
         keys.set(t, key);
       }
