@@ -258,7 +258,7 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
       const want = grpc
         ? { status: 200, grpcStatus: String(FAULT_GRPC_STATUS), flags: 'FI' }
         : { status: FAULT_STATUS, grpcStatus: '', flags: 'FI' };
-      assert.deepEqual(got, want);
+      assert.deepEqual(got, want, `${row}: aborted with the injected status and FI`);
       await lastStep(`${row}/fault`, () =>
         countedWithFlag(r.proc.ports.metrics, `fi-${row}`, 'FI'),
       );
@@ -525,7 +525,11 @@ function tcpCells(): Partial<Record<ColumnId, CellTest>> {
       second.socket.destroy();
       await echoThrough(first, ' still works');
       first.socket.destroy();
-      assert.deepEqual(refused, { closed: true, received: '' });
+      assert.deepEqual(
+        refused,
+        { closed: true, received: '' },
+        'the second connection was not refused',
+      );
       assert.equal(w.echo.accepted, accepted, 'the second reached the upstream');
     },
 
