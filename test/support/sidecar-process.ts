@@ -23,14 +23,22 @@ export interface SidecarProcess {
   readonly exited: Promise<number | null>;
   /** What it wrote to stderr so far (for failure messages). */
   stderr(): string;
+  /** What it wrote to stdout so far (its ports line, TCP forwards, JSON log lines). */
+  stdout(): string;
   /** SIGKILL unless it has exited already. */
   kill(): Promise<void>;
 }
 
 const PORTS_LINE = /outbound (\d+), inbound (\d+), admin (\d+), metrics (\d+), ready (\d+)/;
 
-/** Starts `ferry proxy` with every port 0 and waits until /healthz/ready answers 200. */
-export async function startSidecarProcess(args: readonly string[]): Promise<SidecarProcess> {
+/**
+ * Starts `ferry proxy` with every port 0 and waits until /healthz/ready answers 200 (for at
+ * most `readyWithinMs`: tests starting many processes at once on a loaded machine give more).
+ */
+export async function startSidecarProcess(
+  args: readonly string[],
+  readyWithinMs = 10_000,
+): Promise<SidecarProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -73,7 +81,7 @@ export async function startSidecarProcess(args: readonly string[]): Promise<Side
     await waitFor(
       'the proxy to print its ports',
       () => PORTS_LINE.test(out) || code !== undefined,
-      30_000,
+      Math.max(30_000, readyWithinMs),
     );
     const m = PORTS_LINE.exec(out);
     if (!m) throw new Error(`proxy exited with ${code}: ${err}`);
@@ -85,7 +93,7 @@ export async function startSidecarProcess(args: readonly string[]): Promise<Side
           (r) => r.status === 200,
           () => false,
         ),
-      10_000,
+      readyWithinMs,
       25,
     );
     return {
@@ -93,6 +101,7 @@ export async function startSidecarProcess(args: readonly string[]): Promise<Side
       ports: { outbound, inbound, admin, metrics, ready },
       exited,
       stderr: () => err,
+      stdout: () => out,
       kill,
     };
   } catch (e) {
