@@ -40,13 +40,24 @@ export async function freePort(): Promise<number> {
   }
 }
 
-export function hcm(routeName: string): object {
+/** An HTTP connection manager over RDS; `rbac`: an RBAC filter's config before the router. */
+export function hcm(routeName: string, rbac?: object): object {
   return {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: typed(HCM, {
       stat_prefix: routeName,
       rds: { route_config_name: routeName, config_source: { ads: {} } },
-      http_filters: [{ name: 'envoy.filters.http.router', typed_config: typed(ROUTER, {}) }],
+      http_filters: [
+        ...(rbac
+          ? [
+              {
+                name: 'envoy.filters.http.rbac',
+                typed_config: typed('envoy.extensions.filters.http.rbac.v3.RBAC', rbac),
+              },
+            ]
+          : []),
+        { name: 'envoy.filters.http.router', typed_config: typed(ROUTER, {}) },
+      ],
     }),
   };
 }
