@@ -161,15 +161,16 @@ const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../s
 
 /** `ferry gateway` against the ADS server, once it printed its ports (SIGKILLed after 10 min). */
 export async function startGateway(
-  ads: FuzzAdsServer,
+  ads: { readonly port: number },
   extra: string[] = [],
+  gateway = 'edge/public',
 ): Promise<GatewayProcess> {
   const args = [
     'gateway',
     '--xds',
     `127.0.0.1:${ads.port}`,
     '--gateway',
-    'edge/public',
+    gateway,
     '--sotw',
     '--bind',
     '127.0.0.1',
