@@ -238,6 +238,7 @@ export class Exchange {
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) this.tryTimer = setTimeout(onTryTimeout, perTry, this);
     const headers = upstreamRequestHeaders(this.req.headers, this.authority, this.attempts);
+    this.route.requestHeaders?.apply(headers);
     const tracing = this.tracing;
     if (tracing && this.span) {
       this.attemptSpan = tracing.startAttempt(
@@ -299,6 +300,7 @@ export class Exchange {
       this.addFlag(FLAG.UPSTREAM_RETRY_LIMIT_EXCEEDED);
     this.status = status;
     if (grpcStatus !== undefined) this.grpcStatus = String(grpcStatus);
+    this.route.responseHeaders?.apply(headers);
     // The HTTP/1.1 fast path leaves hop-by-hop headers out as it writes the head.
     if (this.res instanceof FastResponse) {
       this.res.writeHead(status, headers, HOP_BY_HOP);

@@ -7,6 +7,7 @@
 import type { envoy } from '../../xds/index.js';
 import { readDurationMs } from './duration.js';
 import { compileHashPolicies, type HashPolicy } from './hash-policy.js';
+import { compileHeaderMutation, type HeaderLevel, type HeaderMutation } from './header-mutation.js';
 import { compileMirrorPolicies, type MirrorPolicy } from './mirror-policy.js';
 import type { PathMatch } from './path-matcher.js';
 import { compilePathRewrite, type PathRewrite } from './path-rewrite.js';
@@ -38,6 +39,8 @@ interface ForwardRouteInit {
   readonly pathRewrite: PathRewrite | undefined;
   readonly mirrors: readonly MirrorPolicy[] | undefined;
   readonly perFilterConfig: Readonly<Record<string, object>> | undefined;
+  readonly requestHeaders: HeaderMutation | undefined;
+  readonly responseHeaders: HeaderMutation | undefined;
 }
 
 class CompiledForwardRoute implements ForwardRoute {
@@ -54,6 +57,8 @@ class CompiledForwardRoute implements ForwardRoute {
   readonly hashPolicies: readonly HashPolicy[];
   readonly pathRewrite: PathRewrite | undefined;
   readonly mirrors: readonly MirrorPolicy[] | undefined;
+  readonly requestHeaders: HeaderMutation | undefined;
+  readonly responseHeaders: HeaderMutation | undefined;
   private readonly clusterKind: ClusterKind;
   private readonly cluster: string;
   private readonly weightedNames: readonly string[];
@@ -73,6 +78,8 @@ class CompiledForwardRoute implements ForwardRoute {
     this.hashPolicies = init.hashPolicies;
     this.pathRewrite = init.pathRewrite;
     this.mirrors = init.mirrors;
+    this.requestHeaders = init.requestHeaders;
+    this.responseHeaders = init.responseHeaders;
     this.clusterKind = init.clusterKind;
     this.cluster = init.cluster;
     this.weightedNames = init.weightedNames;
@@ -169,6 +176,11 @@ export function compileForwardRoute(
   where: string,
   errors: string[],
   perFilterConfig?: Readonly<Record<string, object>>,
+  /** The route's, its virtual host's and its configuration's header modifiers. */
+  headers?: {
+    readonly request: readonly HeaderLevel[];
+    readonly response: readonly HeaderLevel[];
+  },
 ): ForwardRoute | undefined {
   const before = errors.length;
   const choice = clusterChoice(a, where, errors);
@@ -187,6 +199,8 @@ export function compileForwardRoute(
   const mirrors = compileMirrorPolicies(a.request_mirror_policies, where, errors);
   const rewrite = compilePathRewrite(match, a.prefix_rewrite, a.regex_rewrite);
   if (!rewrite.ok) errors.push(`${where}: ${rewrite.error}`);
+  const requestHeaders = compileHeaderMutation(headers?.request ?? [], where, errors);
+  const responseHeaders = compileHeaderMutation(headers?.response ?? [], where, errors);
   if (errors.length > before || !choice || !rewrite.ok) return undefined;
   const byPrefix = match.kind === 'prefix' || match.kind === 'separated-prefix';
   return new CompiledForwardRoute({
@@ -207,5 +221,7 @@ export function compileForwardRoute(
     hashPolicies,
     pathRewrite: rewrite.rewrite,
     mirrors,
+    requestHeaders,
+    responseHeaders,
   });
 }

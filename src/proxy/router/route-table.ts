@@ -13,6 +13,7 @@ import {
   matchRequestHeaders,
   type QueryMatch,
 } from './header-matcher.js';
+import type { HeaderLevel } from './header-mutation.js';
 import { compileDirectResponse, compileRedirect } from './local-reply.js';
 import { compilePathMatch, matchPath, type PathMatch, pathLength } from './path-matcher.js';
 import { compileRetryPolicy, type RetryPolicy } from './retry-policy.js';
@@ -117,6 +118,8 @@ function compileRoute(
   vhost: string,
   vhostRetry: RetryPolicy | undefined,
   errors: string[],
+  /** The virtual host's and the configuration's header modifiers (innermost first). */
+  outer: { readonly request: readonly HeaderLevel[]; readonly response: readonly HeaderLevel[] },
 ): CompiledRoute | undefined {
   const name = r.name ?? '';
   const where = `virtual host ${JSON.stringify(vhost)} route #${index}${name ? ` ${JSON.stringify(name)}` : ''}`;
@@ -156,6 +159,16 @@ function compileRoute(
       where,
       errors,
       r.typed_per_filter_config,
+      {
+        request: [
+          { add: r.request_headers_to_add, remove: r.request_headers_to_remove },
+          ...outer.request,
+        ],
+        response: [
+          { add: r.response_headers_to_add, remove: r.response_headers_to_remove },
+          ...outer.response,
+        ],
+      },
     );
   } else if (r.redirect !== undefined) {
     result = compileRedirect(r.redirect, path.match, name, vhost, where, errors);
@@ -172,7 +185,11 @@ function compileRoute(
   );
 }
 
-function compileVirtualHost(v: envoy.VirtualHost, errors: string[]): CompiledVirtualHost {
+function compileVirtualHost(
+  v: envoy.VirtualHost,
+  errors: string[],
+  rc: envoy.RouteConfiguration,
+): CompiledVirtualHost {
   const name = v.name ?? '';
   const retry =
     v.retry_policy === undefined
@@ -182,9 +199,19 @@ function compileVirtualHost(v: envoy.VirtualHost, errors: string[]): CompiledVir
           `virtual host ${JSON.stringify(name)}: retry_policy`,
           errors,
         );
+  const outer = {
+    request: [
+      { add: v.request_headers_to_add, remove: v.request_headers_to_remove },
+      { add: rc.request_headers_to_add, remove: rc.request_headers_to_remove },
+    ],
+    response: [
+      { add: v.response_headers_to_add, remove: v.response_headers_to_remove },
+      { add: rc.response_headers_to_add, remove: rc.response_headers_to_remove },
+    ],
+  };
   const routes: CompiledRoute[] = [];
   for (const [i, r] of (v.routes ?? []).entries()) {
-    const compiled = compileRoute(r, i, name, retry, errors);
+    const compiled = compileRoute(r, i, name, retry, errors, outer);
     if (compiled) routes.push(compiled);
   }
   return new CompiledVirtualHost(name, Object.freeze(routes));
@@ -200,7 +227,7 @@ export function compileRouteTable(rc: envoy.RouteConfiguration): CompileResult {
   const vhosts = (rc.virtual_hosts ?? []).map((v) => ({
     name: v.name ?? '',
     domains: v.domains,
-    value: compileVirtualHost(v, errors),
+    value: compileVirtualHost(v, errors, rc),
   }));
   const names = new Set<string>();
   for (const v of vhosts) {

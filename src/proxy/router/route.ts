@@ -3,6 +3,7 @@
  * between the route table and the data path.
  */
 import type { HashPolicy } from './hash-policy.js';
+import type { HeaderMutation } from './header-mutation.js';
 import type { MirrorPolicy } from './mirror-policy.js';
 import type { PathRewrite } from './path-rewrite.js';
 import type { RetryPolicy } from './retry-policy.js';
@@ -53,6 +54,10 @@ export interface ForwardRoute extends RouteCommon {
   readonly pathRewrite: PathRewrite | undefined;
   /** Where shadow copies of the route's requests go; undefined when it mirrors nothing. */
   readonly mirrors: readonly MirrorPolicy[] | undefined;
+  /** request_headers_to_add/_remove of the route, its virtual host and configuration. */
+  readonly requestHeaders: HeaderMutation | undefined;
+  /** response_headers_to_add/_remove, likewise. */
+  readonly responseHeaders: HeaderMutation | undefined;
 }
 
 /** A route answered by the proxy itself (DirectResponseAction). */

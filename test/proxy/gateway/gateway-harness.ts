@@ -40,13 +40,24 @@ export async function freePort(): Promise<number> {
   }
 }
 
-export function hcm(routeName: string): object {
+/** An HTTP connection manager over RDS; `rbac`: an RBAC filter's config before the router. */
+export function hcm(routeName: string, rbac?: object): object {
   return {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: typed(HCM, {
       stat_prefix: routeName,
       rds: { route_config_name: routeName, config_source: { ads: {} } },
-      http_filters: [{ name: 'envoy.filters.http.router', typed_config: typed(ROUTER, {}) }],
+      http_filters: [
+        ...(rbac
+          ? [
+              {
+                name: 'envoy.filters.http.rbac',
+                typed_config: typed('envoy.extensions.filters.http.rbac.v3.RBAC', rbac),
+              },
+            ]
+          : []),
+        { name: 'envoy.filters.http.router', typed_config: typed(ROUTER, {}) },
+      ],
     }),
   };
 }
@@ -150,15 +161,16 @@ const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../../s
 
 /** `ferry gateway` against the ADS server, once it printed its ports (SIGKILLed after 10 min). */
 export async function startGateway(
-  ads: FuzzAdsServer,
+  ads: { readonly port: number },
   extra: string[] = [],
+  gateway = 'edge/public',
 ): Promise<GatewayProcess> {
   const args = [
     'gateway',
     '--xds',
     `127.0.0.1:${ads.port}`,
     '--gateway',
-    'edge/public',
+    gateway,
     '--sotw',
     '--bind',
     '127.0.0.1',

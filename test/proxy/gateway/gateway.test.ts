@@ -36,6 +36,7 @@ interface Ports {
   http: number;
   https: number;
   tcp: number;
+  guarded: number;
 }
 
 describe('ferry gateway', function () {
@@ -50,7 +51,7 @@ describe('ferry gateway', function () {
   let tlsBackend: tls.Server;
   let echo: net.Server;
   let gateway: GatewayProcess;
-  const ports: Ports = { http: 0, https: 0, tcp: 0 };
+  const ports: Ports = { http: 0, https: 0, tcp: 0, guarded: 0 };
 
   const pushSecrets = (a: ServerCert) =>
     ads.push(types.SECRET, [secret('edge/cert-a', a), secret('edge/cert-b', certB)]);
@@ -70,6 +71,7 @@ describe('ferry gateway', function () {
     ports.http = await freePort();
     ports.https = await freePort();
     ports.tcp = await freePort();
+    ports.guarded = await freePort();
     ads = new FuzzAdsServer();
     await ads.start();
     ads.set(types.CLUSTER, [
@@ -101,9 +103,28 @@ describe('ferry gateway', function () {
         true,
       ),
       listener(ports.tcp, [{ filters: [tcpProxy('echo')] }]),
+      // An authorization policy on the gateway (Envoy's RBAC filter): /admin is denied.
+      listener(ports.guarded, [
+        {
+          filters: [
+            hcm(`gateway~${ports.guarded}`, {
+              rules: {
+                action: 'DENY',
+                policies: {
+                  'edge/deny-admin': {
+                    permissions: [{ url_path: { path: { prefix: '/admin' } } }],
+                    principals: [{ any: true }],
+                  },
+                },
+              },
+            }),
+          ],
+        },
+      ]),
     ]);
     ads.set(types.ROUTE, [
       routes(`gateway~${ports.http}`, { '*': 'app-a' }),
+      routes(`gateway~${ports.guarded}`, { '*': 'app-a' }),
       routes(`gateway~${ports.https}`, {
         'a.example.test': 'app-a',
         'b.example.test': 'app-b',
@@ -220,6 +241,17 @@ describe('ferry gateway', function () {
     });
     assert.equal(echoed, 'ping');
     s.destroy();
+  });
+
+  it('applies authorization policies (RBAC) as a sidecar does: 403 for a denied path', async () => {
+    const denied = await fetch(`http://127.0.0.1:${ports.guarded}/admin/users`);
+    assert.equal(denied.status, 403);
+    assert.equal(
+      appA.seen.some((s) => s.url === '/admin/users'),
+      false,
+    );
+    const allowed = await fetch(`http://127.0.0.1:${ports.guarded}/public`);
+    assert.equal(allowed.status, 200);
   });
 
   it('reports requests as Istio gateways do: reporter source, its own workload', async () => {
