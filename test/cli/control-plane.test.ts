@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseControlPlaneArgs } from '../../src/cli/control-plane.js';
+import { parseControlPlaneArgs } from '../../src/cli/control-plane-args.js';
 import { runCli } from '../support/cli-process.js';
 
 const EXAMPLE = path.join(

@@ -22,7 +22,7 @@ import {
 import { ConfigMap, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseCniInstallArgs } from '../../src/cli/cni-install.js';
-import { type ControlPlaneArgs, parseControlPlaneArgs } from '../../src/cli/control-plane.js';
+import { type ControlPlaneArgs, parseControlPlaneArgs } from '../../src/cli/control-plane-args.js';
 import { CHART_DIR, findRenderers, REPO_ROOT, type Renderer } from './renderers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered objects are checked field by field.

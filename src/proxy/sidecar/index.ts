@@ -12,5 +12,7 @@ export {
   type SidecarOptions,
   type SidecarSettings,
 } from './sidecar-options.js';
+
+export { forwardCluster } from './tcp-forwards.js';
 export { tcpTelemetry } from './tcp-telemetry.js';
 export { createXdsConnection } from './xds-connection.js';

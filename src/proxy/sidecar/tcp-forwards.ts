@@ -6,7 +6,6 @@
 import net from 'node:net';
 import type { Logger } from '../../log/index.js';
 import type { RuntimeCluster } from '../cluster/index.js';
-import type { RuntimeConfig } from '../runtime/index.js';
 import { proxyTcp, type TcpProxyEnv } from '../tcp/index.js';
 import type { LiveConfig } from './live-config.js';
 
@@ -18,14 +17,14 @@ export interface TcpForward {
 
 /** The outbound cluster of `name[.namespace]:port` (the namespace defaults to the workload's). */
 export function forwardCluster(
-  runtime: RuntimeConfig | undefined,
+  clusters: ReadonlyMap<string, RuntimeCluster> | undefined,
   target: string,
   namespace: string,
 ): RuntimeCluster | undefined {
   const colon = target.lastIndexOf(':');
   const [name, ns = namespace] = target.slice(0, colon).split('.');
   const prefix = `outbound|${target.slice(colon + 1)}||${name}.${ns}.`;
-  for (const [clusterName, cluster] of runtime?.clusters ?? []) {
+  for (const [clusterName, cluster] of clusters ?? []) {
     if (clusterName.startsWith(prefix)) return cluster;
   }
   return undefined;
@@ -44,7 +43,7 @@ export async function listenTcpForwards(
   try {
     for (const f of forwards) {
       const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-        const cluster = forwardCluster(live.runtime, f.target, namespace);
+        const cluster = forwardCluster(live.runtime?.clusters, f.target, namespace);
         if (!cluster) {
           log.warn({ target: f.target }, 'no cluster for a TCP forward; connection closed');
           socket.destroy();
