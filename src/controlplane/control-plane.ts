@@ -28,16 +28,6 @@ import { Registry } from './registry.js';
 import { SecretFiles, secretsBaseDir } from './secret-files.js';
 import { SnapshotCache } from './snapshot-cache.js';
 
-export type { ControlPlaneChecks } from './control-plane-checks.js';
-export { ControlPlaneError } from './control-plane-error.js';
-export type { ControlPlaneIdentity } from './control-plane-identity.js';
-export {
-  type ControlPlaneOptions,
-  DEFAULT_SERVICE_NAME,
-  type KubernetesOptions,
-  type WebhookOptions,
-} from './control-plane-options.js';
-
 export class ControlPlane {
   private reload: MeshFileReload | undefined;
   /** The mesh file's `secrets:` files, loaded and watched (Gateway listeners' certificates). */

@@ -2,15 +2,15 @@
 export { type AdsLimits, DEFAULT_ADS_LIMITS, MAX_NACK_MESSAGE } from './ads-limits.js';
 export { AdsServer } from './ads-server.js';
 export type { StreamStatus, TypeStatus } from './ads-stream.js';
+export { ControlPlane } from './control-plane.js';
+export type { ControlPlaneChecks } from './control-plane-checks.js';
+export { ControlPlaneError } from './control-plane-error.js';
 export {
-  ControlPlane,
-  type ControlPlaneChecks,
-  ControlPlaneError,
   type ControlPlaneOptions,
   DEFAULT_SERVICE_NAME,
   type KubernetesOptions,
   type WebhookOptions,
-} from './control-plane.js';
+} from './control-plane-options.js';
 export { debugAccess, isLoopback } from './debug-access.js';
 export {
   KubeError,

@@ -31,8 +31,6 @@ import { LiveTelemetry } from './telemetry/index.js';
 import { spiffeIds, WorkloadTls } from './tls/index.js';
 import { UpstreamPools } from './upstream/index.js';
 
-export type { SidecarOptions } from './sidecar/index.js';
-
 export class Sidecar {
   private readonly settings: SidecarSettings;
   /** The configuration in force and the route views built from it. */
