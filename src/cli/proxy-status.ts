@@ -22,11 +22,9 @@ import {
 export {
   ControlPlaneQueryError,
   controlPlaneUrl,
-  DEFAULT_CONTROL_PLANE,
   getJson,
   type Output,
   outputFormat,
-  QUERY_OPTIONS,
   renderTable,
 } from './control-plane-query.js';
 export { type SyncState, type SyncTypeStatus, syncState };

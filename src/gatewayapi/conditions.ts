@@ -13,8 +13,3 @@ export interface Condition {
 export function condition(type: string, ok: boolean, reason: string, message = ''): Condition {
   return { type, status: ok ? 'True' : 'False', reason, message };
 }
-
-/** The first condition that is False, if any. */
-export function firstFalse(conditions: readonly Condition[]): Condition | undefined {
-  return conditions.find((c) => c.status === 'False');
-}

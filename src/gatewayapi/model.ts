@@ -16,8 +16,6 @@ export type GatewayApiKind =
   | 'TCPRoute'
   | 'ReferenceGrant';
 
-export type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'TCPRoute';
-
 export interface ObjectMeta {
   readonly name: string;
   /** Default `default`; GatewayClass is cluster-scoped and has ''. */

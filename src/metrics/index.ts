@@ -1,10 +1,9 @@
 /** Prometheus metrics: counters, gauges and histograms with pre-bound labels. */
 
-export { type BuildComponent, registerBuildInfo } from './build-info.js';
+export { registerBuildInfo } from './build-info.js';
 export {
   Counter,
   CounterChild,
-  Gauge,
   GaugeChild,
   Histogram,
   HistogramChild,

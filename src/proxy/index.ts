@@ -1,5 +1,5 @@
 /** The sidecar proxy: `Sidecar.start(options)`. */
-export { DEFAULT_LIMITS, type ListenerLimits } from './listener/index.js';
+export type { ListenerLimits } from './listener/index.js';
 export { SIDECAR_PROCESS_ENV } from './process-env.js';
 export type { SidecarOptions } from './sidecar/index.js';
 export { Sidecar } from './sidecar.js';

@@ -1,2 +1,2 @@
 /** Regular expressions with RE2 semantics (linear time), for every pattern the mesh runs. */
-export { compileRe2, type Re2Mode, type Re2Regex, type Re2Result } from './re2.js';
+export { compileRe2, type Re2Regex, type Re2Result } from './re2.js';

@@ -61,9 +61,6 @@ export interface XdsStream {
   close(): void;
 }
 
-/** Opens one of the variants on a call. */
-export type OpenStream = (params: StreamParams) => XdsStream;
-
 export function sameWant(a: Want | undefined, b: Want): boolean {
   if (a === undefined) return false;
   if (a === '*' || b === '*') return a === b;

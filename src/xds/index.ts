@@ -27,10 +27,9 @@ export {
   META,
   metricsPortFromNode,
   nodeMetadataFor,
-  type WorkloadResult,
   workloadFromNode,
 } from './node-metadata.js';
-export { envoyRoot, messageType, parseEnvoyProtos, protoIncludeDirs } from './protos.js';
+export { envoyRoot, parseEnvoyProtos } from './protos.js';
 export * as types from './type-urls.js';
 export { messageName } from './type-urls.js';
 export {

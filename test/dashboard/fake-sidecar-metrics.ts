@@ -10,7 +10,6 @@ export const DURATION_BUCKETS = [
   0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000,
   1800000, 3600000,
 ];
-export const BYTES_BUCKETS = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000];
 
 export interface Peer {
   readonly workload: string;

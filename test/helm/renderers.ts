@@ -27,11 +27,6 @@ export interface Renderer {
   render(args: readonly string[]): Promise<string>;
 }
 
-export interface RenderFailure extends Error {
-  readonly stderr: string;
-  readonly code: number;
-}
-
 async function onPath(command: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const candidate = path.join(dir, command);

@@ -4,25 +4,19 @@
  */
 export {
   CA_SECRET_KEYS,
-  type CaFromSecret,
-  type CaSecretOptions,
   loadOrCreateCaSecret,
 } from './ca-secret.js';
-export { type DiscoverySourceOptions, startDiscovery } from './discovery-source.js';
+export { startDiscovery } from './discovery-source.js';
 export {
-  GATEWAY_API_KINDS,
   GatewayApiSource,
-  type GatewayApiWiring,
   startGatewayApi,
 } from './gateway-api-source.js';
 export { canonical, type GatewayApiObject, statusUpdates } from './gateway-status.js';
-export { type Injector, type InjectorOptions, startInjector } from './injector.js';
+export { type Injector, startInjector } from './injector.js';
 export {
-  type InClusterSettings,
   kubeConfigFromFile,
   kubeConfigInCluster,
   type LoadedKubeConfig,
-  SERVICE_ACCOUNT_DIR,
 } from './kube-config.js';
-export { KubeError, type KubeErrorCode } from './kube-error.js';
-export { patchWebhookCaBundle, type WebhookCaBundleOptions } from './webhook-ca-bundle.js';
+export { KubeError } from './kube-error.js';
+export { patchWebhookCaBundle } from './webhook-ca-bundle.js';

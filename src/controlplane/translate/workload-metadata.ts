@@ -24,9 +24,9 @@ import type { Message } from './resources.js';
 import { TLS_MODE_KEY, TLS_MODE_MESHED, TRANSPORT_SOCKET_MATCH } from './tls.js';
 
 /** The filter metadata namespace of Istio's workload string. */
-export const ISTIO_METADATA = 'istio';
+const ISTIO_METADATA = 'istio';
 /** The filter metadata namespace of Ferry's additions. */
-export const FERRY_METADATA = 'ferry';
+const FERRY_METADATA = 'ferry';
 
 /** The cluster name the metrics carry: the mesh file's, else Istio's default. */
 export function meshClusterName(mesh: MeshSettings): string {

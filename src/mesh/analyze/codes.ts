@@ -69,5 +69,3 @@ export const MESSAGES = {
     'route to the subset (a route backend or mirror with subset: NAME) or remove it',
   ),
 } as const;
-
-export type MessageKey = keyof typeof MESSAGES;

@@ -2,8 +2,7 @@
 export {
   type AnalysisResult,
   analyzeMesh,
-  checkConfig,
   type LiveView,
 } from './analyze-mesh.js';
-export { MESSAGES, type MessageType, type Severity } from './codes.js';
+export { MESSAGES } from './codes.js';
 export { type Finding, formatFinding } from './finding.js';

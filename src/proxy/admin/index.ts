@@ -3,9 +3,8 @@ export {
   type AdminRole,
   type AdminSources,
   createAdminHandler,
-  LOG_LEVELS,
   type LocalServer,
   listenLocal,
 } from './admin-server.js';
-export { type CertificateInfo, describePem } from './certificate-info.js';
+export type { CertificateInfo } from './certificate-info.js';
 export { certificateView, clusterStatus, logLevelSources, serverInfo } from './proxy-views.js';

@@ -1,7 +1,6 @@
 /** Runtime clusters: hosts, balancer and upstream settings built from CDS and EDS. */
 
 export {
-  type BreakerThresholds,
   CircuitBreakers,
   DEFAULT_THRESHOLDS,
   parseThresholds,
@@ -11,15 +10,8 @@ export {
   type ClusterSettings,
   compileClusterSettings,
   connectTimeoutMs,
-  edsName,
-  type SettingsResult,
-  upstreamProtocol,
 } from './cluster-settings.js';
-export {
-  type HealthCheckConfig,
-  HealthChecker,
-  parseHealthCheck,
-} from './health-checker.js';
+export { parseHealthCheck } from './health-checker.js';
 export {
   Outcome,
   type OutlierConfig,
@@ -30,7 +22,6 @@ export {
 export {
   assembleCluster,
   buildCluster,
-  type ClusterResult,
   type OutlierLog,
   type RuntimeCluster,
 } from './runtime-cluster.js';

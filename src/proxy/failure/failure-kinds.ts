@@ -177,8 +177,6 @@ export const FAILURE = {
   ),
 } as const;
 
-export type FailureKind = keyof typeof FAILURE;
-
 /** gRPC status for an HTTP status a configuration chose (a fault's, a rate limit's). */
 export function grpcStatusForHttp(status: number): number {
   switch (status) {

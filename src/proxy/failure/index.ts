@@ -8,11 +8,9 @@ export {
   countFlags,
   FAILURE,
   type Failure,
-  type FailureCounter,
-  type FailureKind,
   GRPC,
   grpcStatusForHttp,
   grpcStatusOf,
 } from './failure-kinds.js';
 export { plainReplyFields, rawReply } from './raw-reply.js';
-export { FLAG, type ResponseFlag } from './response-flags.js';
+export { FLAG } from './response-flags.js';

@@ -6,10 +6,8 @@
 export { FilterConfigError } from './fault-error.js';
 export {
   compileFault,
-  type FaultAbort,
   type FaultDecision,
   type FaultPolicy,
-  type Random,
 } from './fault-policy.js';
 export { type FilterTypedConfig, filterMessage } from './filter-config.js';
 export { compileFraction, type Fraction, inFraction, NEVER } from './fractional-percent.js';

@@ -2,10 +2,7 @@
 
 export { BodyReader, type BodySink } from './body-reader.js';
 export {
-  DownstreamProtocolError,
   type FastConnection,
-  type FastHandler,
-  type FastOptions,
   type FastRequest,
   serveFast,
 } from './fast-connection.js';
@@ -14,7 +11,6 @@ export {
   CRLF2,
   type Framing,
   framingOf,
-  HeadError,
   isFieldValue,
   isRequestTarget,
   isToken,

@@ -12,16 +12,12 @@
 export {
   buildClusterBalancer,
   type ClusterBalancer,
-  type ClusterLbOptions,
   type ClusterLbPlan,
   createClusterBalancer,
-  lbPolicyName,
   parseClusterLb,
 } from './cluster-balancer.js';
 export {
-  BUILT_IN_POLICIES,
   createDefaultRegistry,
-  defaultRegistry,
   registeredPolicies,
   registerLoadBalancer,
 } from './default-registry.js';
@@ -30,41 +26,21 @@ export {
   Host,
   type HostHealth,
   type HostInit,
-  type HostSnapshot,
-  hostKey,
-  type Locality,
-  NO_LOCALITY,
 } from './host.js';
 export {
   DEFAULT_OVERPROVISIONING_FACTOR,
   HostSet,
-  type HostSetChange,
-  type HostSetView,
-  type LocalityHosts,
   type ParsedAssignment,
-  type PriorityHosts,
   parseAssignment,
   singleEndpoint,
 } from './host-set.js';
-export {
-  formatLbError,
-  type LbError,
-  type LbErrorCode,
-  type LbResult,
-} from './lb-error.js';
+export { formatLbError } from './lb-error.js';
 export {
   type LoadBalancer,
   type LoadBalancerFactory,
-  LoadBalancerRegistry,
   NO_HASH,
   NO_HOSTS,
-  type ParseResult,
   type PickContext,
   type Random,
 } from './load-balancer.js';
-export {
-  computePriorityLoad,
-  DEFAULT_PANIC_THRESHOLD,
-  type PriorityCounts,
-  type PriorityLoad,
-} from './priority-load.js';
+export { computePriorityLoad } from './priority-load.js';

@@ -2,11 +2,9 @@
 export { usableBindAddress } from './bind-address.js';
 export { resetStream } from './h2-session-limits.js';
 export {
-  type HttpHandler,
   type HttpListener,
   type ListenerTls,
   listenHttp,
-  type MtlsMode,
 } from './http-listener.js';
 export {
   checkLimits,
@@ -22,9 +20,8 @@ export { PrefixedSocket } from './prefixed-socket.js';
 export {
   DEFAULT_OPAQUE_PORTS,
   DETECTION_TIMEOUT_MS,
-  type DetectedProtocol,
   detectProtocol,
   readFirstBytes,
   requestHost,
 } from './protocol-detection.js';
-export { RAW_SOCKET, rawSocket, requestRawSocket } from './raw-socket.js';
+export { rawSocket, requestRawSocket } from './raw-socket.js';

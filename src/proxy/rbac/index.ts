@@ -5,7 +5,6 @@
 
 export {
   compileRbac,
-  type RbacDecision,
   RbacEngine,
   type RbacFilter,
 } from './rbac-engine.js';

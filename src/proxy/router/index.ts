@@ -3,7 +3,7 @@
  * route table (swap the whole table on each RDS update) and matches requests against it.
  */
 export { shadowAuthority } from './authority.js';
-export { type HashPolicy, hashInput } from './hash-policy.js';
+export { hashInput } from './hash-policy.js';
 export {
   compileHeaderMatcher,
   type HeaderMatch,
@@ -15,7 +15,6 @@ export { isMirrored, type MirrorPolicy } from './mirror-policy.js';
 export {
   backoffMs,
   parseRetryOn,
-  RETRY_DEFAULTS,
   RETRY_ON,
   type RetriableError,
   type RetryPolicy,
@@ -23,7 +22,6 @@ export {
   shouldRetryStatus,
 } from './retry-policy.js';
 export {
-  type DirectResponseRoute,
   type ForwardRoute,
   type MatchedRoute,
   type RedirectRoute,
@@ -32,4 +30,4 @@ export {
   rewritePath,
 } from './route.js';
 export { DEFAULT_ROUTE_TIMEOUT_MS } from './route-action.js';
-export { type CompileResult, compileRouteTable, type RouteTable } from './route-table.js';
+export { compileRouteTable, type RouteTable } from './route-table.js';

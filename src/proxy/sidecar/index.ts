@@ -1,10 +1,10 @@
 /** The sidecar's parts, each one job; src/proxy/sidecar.ts composes them. */
-export { type AdminSubject, adminSources } from './admin-sources.js';
+export { adminSources } from './admin-sources.js';
 export { ConfigApply } from './config-apply.js';
 export { type DataListeners, listenDataPath } from './data-listeners.js';
 export { denialLogger } from './denial-log.js';
 export { LiveConfig } from './live-config.js';
-export { type LocalServers, listenLocalServers } from './local-servers.js';
+export { listenLocalServers } from './local-servers.js';
 export { outlierLog } from './outlier-log.js';
 export { registerProxyMetrics, type SidecarGauges } from './proxy-metrics.js';
 export {

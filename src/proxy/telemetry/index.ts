@@ -1,2 +1,2 @@
 /** Traces and access logs switched live from the configuration, the flags as the fallback. */
-export { type Direction, LiveTelemetry, type TelemetryDefaults } from './live-telemetry.js';
+export { LiveTelemetry } from './live-telemetry.js';

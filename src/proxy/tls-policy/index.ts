@@ -5,16 +5,13 @@
  */
 export {
   compileInboundPolicy,
-  type DownstreamTlsSettings,
   type InboundPolicy,
   type InboundPortPolicy,
-  type MtlsMode,
 } from './inbound-policy.js';
-export type { CommonTlsSettings, TlsVersion } from './tls-context.js';
+
 export { TlsPolicyError } from './tls-policy-error.js';
 export {
   compileUpstreamTls,
-  TRANSPORT_SOCKET_MATCH,
   type UpstreamTlsPolicy,
   type UpstreamTlsSettings,
 } from './upstream-tls.js';

@@ -1,6 +1,5 @@
 /** mTLS in the data path: the workload's secure context and SPIFFE peer identities. */
 export {
-  peerPrincipal,
   requestPrincipal,
   socketPrincipal,
   spiffeIds,

@@ -10,8 +10,6 @@ export {
   UpstreamError,
 } from './upstream-error.js';
 export {
-  type Http1Engine,
-  type PoolSettings,
   type Upstream,
   UpstreamPools,
   type UpstreamProtocol,
