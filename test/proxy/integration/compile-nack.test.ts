@@ -113,6 +113,9 @@ describe('integration: resources compiled once, NACKed when they do not compile'
         },
       },
     };
+    // Once the start-up pushes are over (the sidecar's own registration adds its cluster), so
+    // that the clusters compared before and after differ by the rejected response alone.
+    await waitForQuiet(cp);
     const names = () => [...(web.config?.clusters.keys() ?? [])].sort();
     const clustersBefore = names();
     cp.registry.setMeshConfig(bad);
