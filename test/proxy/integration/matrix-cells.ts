@@ -111,7 +111,12 @@ async function untilEjected(
 }
 
 /** Waits until istio_requests_total{reporter=source} counts one refusal of a service with its flag. */
-async function countedWithFlag(metricsPort: number, service: string, flag: string): Promise<void> {
+async function countedWithFlag(
+  metricsPort: number,
+  service: string,
+  flag: string,
+  expected = 1,
+): Promise<void> {
   const labels = { reporter: 'source', destination_service_name: service, response_flags: flag };
   let text = '';
   await waitUntil(`a ${flag} refusal of ${service} in istio_requests_total`, async () => {
@@ -124,7 +129,7 @@ async function countedWithFlag(metricsPort: number, service: string, flag: strin
       .map((l) => /response_code="[^"]*".*response_flags="[^"]*"/.exec(l)?.[0]);
     throw new Error(`${err.message}; series: ${series.join(' | ') || 'none'}`);
   });
-  assert.equal(sample(text, 'istio_requests_total', labels), 1);
+  assert.equal(sample(text, 'istio_requests_total', labels), expected);
 }
 
 function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
@@ -196,13 +201,18 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
         second.close();
         open.close();
         assertRefused(row, second, 503, 'UO');
-        await countedWithFlag(r.proc.ports.metrics, `cb-${row}`, 'UO');
-        // Its slot comes back once the first tunnel has closed on both sides.
+        // Its slot comes back once the first tunnel has closed on both sides (until then,
+        // a try is refused too).
+        let refused = 1;
         await waitUntil('a tunnel to open again', async () => {
           const again = await r.call('cb');
           again.close();
+          if (again.flags === 'UO') refused++;
           return succeeded(row, again);
         });
+        await lastStep(`${row}/breaker`, () =>
+          countedWithFlag(r.proc.ports.metrics, `cb-${row}`, 'UO', refused),
+        );
         return;
       }
       const held = r.upstream.held;
@@ -212,7 +222,9 @@ function requestCells(row: RequestRow): Partial<Record<ColumnId, CellTest>> {
       r.upstream.release();
       assertRefused(row, second, 503, 'UO');
       assertSucceeded(row, await first, 'the held request');
-      await countedWithFlag(r.proc.ports.metrics, `cb-${row}`, 'UO');
+      await lastStep(`${row}/breaker`, () =>
+        countedWithFlag(r.proc.ports.metrics, `cb-${row}`, 'UO'),
+      );
     },
 
     async outlier(w) {
