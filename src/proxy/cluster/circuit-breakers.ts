@@ -67,6 +67,10 @@ export class CircuitBreakers {
   requestOverflows = 0;
   /** Retries not sent because the retry limit or budget was reached. */
   retryOverflows = 0;
+  /** Connection-long users (TCP proxy connections) holding a max_connections slot. */
+  activeConnections = 0;
+  /** Connections refused because max_connections was reached (Envoy's upstream_cx_overflow). */
+  connectionOverflows = 0;
 
   constructor(public thresholds: BreakerThresholds = DEFAULT_THRESHOLDS) {}
 
@@ -82,6 +86,26 @@ export class CircuitBreakers {
 
   releaseRequest(): void {
     this.activeRequests--;
+  }
+
+  /**
+   * Takes a connection slot for a proxied TCP connection; false when the cluster is at
+   * max_connections. Envoy's tcp_proxy holds one upstream connection per downstream one,
+   * so max_connections bounds the connections it proxies, and one over it is closed at
+   * once (upstream_cx_overflow, flag UO).
+   * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/circuit_breaking
+   */
+  tryConnection(): boolean {
+    if (this.activeConnections >= this.thresholds.maxConnections) {
+      this.connectionOverflows++;
+      return false;
+    }
+    this.activeConnections++;
+    return true;
+  }
+
+  releaseConnection(): void {
+    this.activeConnections--;
   }
 
   /** Takes a retry slot; false when retries in flight are at their limit or budget. */
@@ -109,6 +133,8 @@ export class CircuitBreakers {
       active_retries: this.activeRetries,
       request_overflows: this.requestOverflows,
       retry_overflows: this.retryOverflows,
+      active_connections: this.activeConnections,
+      connection_overflows: this.connectionOverflows,
     };
   }
 }

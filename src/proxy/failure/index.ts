@@ -8,6 +8,7 @@ export {
   countFlags,
   FAILURE,
   type Failure,
+  type FailureCounter,
   GRPC,
   grpcStatusForHttp,
   grpcStatusOf,

@@ -7,10 +7,34 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type DestinationStream, destination, pino } from 'pino';
 import type { TcpOutcome } from '../tcp/index.js';
 import { requestPrincipal, socketPrincipal } from '../tls/index.js';
-import type { Exchange } from './exchange.js';
+
+/**
+ * What the log reads of a request that went upstream: an Exchange, or a tunnel (an upgrade
+ * or a CONNECT, logged when it closes, with the bytes of its whole life).
+ */
+export interface LoggedExchange {
+  readonly req: {
+    readonly method?: string | undefined;
+    readonly headers: IncomingHttpHeaders;
+    readonly httpVersion?: string;
+  };
+  readonly startedAt: number;
+  readonly authority: string;
+  /** Undefined for CONNECT, whose target is an authority only. */
+  readonly path: string | undefined;
+  readonly status: number;
+  readonly grpcStatus: string;
+  readonly flags: string;
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  readonly cluster: { readonly name: string };
+  readonly upstreamHost: { readonly key: string } | undefined;
+  readonly attempts: number;
+  readonly traceId: string | undefined;
+}
 
 export interface AccessLog {
-  exchange(x: Exchange): void;
+  exchange(x: LoggedExchange): void;
   local(
     method: string,
     headers: IncomingHttpHeaders,
@@ -55,7 +79,7 @@ export function createAccessLog(target: string, direction: 'outbound' | 'inbound
         method: req.method,
         authority: x.authority,
         path: x.path,
-        protocol: (req as { httpVersion?: string }).httpVersion === '2.0' ? 'HTTP/2' : 'HTTP/1.1',
+        protocol: req.httpVersion === '2.0' ? 'HTTP/2' : 'HTTP/1.1',
         response_code: x.status,
         grpc_status: x.grpcStatus || undefined,
         response_flags: x.flags || '-',

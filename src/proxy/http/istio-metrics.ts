@@ -147,7 +147,11 @@ interface HostGroup {
   readonly group: LabelGroup;
 }
 
+/** Clusters that stand for no service: Istio labels their traffic with the cluster's name. */
+const CATCH_ALL_CLUSTERS: ReadonlySet<string> = new Set(['PassthroughCluster', 'BlackHoleCluster']);
+
 /** Parses `outbound|PORT|SUBSET|HOST` / `inbound|PORT||` (Envoy/Istio cluster names). */
+
 function serviceOfCluster(name: string): string {
   return name.split('|')[3] ?? '';
 }
@@ -455,12 +459,18 @@ export class IstioMetrics {
 
   private sourceLabels(clusterName: string, peer: PeerWorkload, secure: boolean): Labels {
     const host = serviceOfCluster(clusterName);
-    const [name = UNKNOWN, namespace = UNKNOWN] = host ? host.split('.') : [];
+    // Traffic to no service of the mesh (an original destination passed through, or
+    // dropped) is named by its cluster, as Istio's stats filter does for PassthroughCluster
+    // and BlackHoleCluster, so it is told apart from a peer that is just unknown.
+    const catchAll = CATCH_ALL_CLUSTERS.has(clusterName);
+    const [name = catchAll ? clusterName : UNKNOWN, namespace = UNKNOWN] = host
+      ? host.split('.')
+      : [];
     return {
       reporter: 'source',
       ...sideLabels('source', this.mine(secure)),
       ...sideLabels('destination', peer),
-      destination_service: host || UNKNOWN,
+      destination_service: host || (catchAll ? clusterName : UNKNOWN),
       destination_service_name: name,
       destination_service_namespace: namespace,
       request_protocol: UNKNOWN,

@@ -87,7 +87,7 @@ export function recordRefusal(
   if (code === FLAG.NO_ROUTE || code === FLAG.NO_CLUSTER) env.stats.recordLocal(r.status, code);
   else countFailure(env.stats, r.failure);
   const grpcStatus = grpcStatusOf(r.failure, r.status, r.grpcStatus);
-  env.istio?.(localOutcome(downstream, r.status, grpc, r.flags, grpcStatus));
+  env.istio?.(localOutcome(downstream, r.clusterName, r.status, grpc, r.flags, grpcStatus));
   if (r.failure === FAILURE.DENIED) {
     env.onDenied?.({ policy: r.policy, principal: r.principal, method, authority, path });
   }
@@ -144,13 +144,14 @@ function afterDelay(d: Delayed): void {
 /** A request the proxy answered itself, as the metrics see it. */
 function localOutcome(
   downstream: unknown,
+  clusterName: string | undefined,
   status: number,
   grpc: boolean,
   flag: string,
   grpcStatus: number,
 ): RequestOutcome {
   return {
-    clusterName: undefined,
+    clusterName,
     status: grpc ? 200 : status,
     grpc,
     grpcStatus: grpc ? String(grpcStatus) : '',

@@ -7,10 +7,16 @@
  * untouched, half-closes included, until either side closes. A tunnel holds a request slot
  * of its cluster's breakers for its whole life, and its connect failures and protocol
  * errors count against its host for outlier detection. No retries (a tunnel cannot be
- * replayed), no route timeout once upgraded; the connect timeout of the cluster still holds.
+ * replayed). The route timeout bounds the wait for the upstream's answer to an upgrade
+ * (504 UT when none came in time) and stops once the response head arrives, so it never
+ * cuts a tunnel that is open: an upgraded stream is long-lived, which the route timeout
+ * (RouteAction.timeout, made for request/response exchanges) must not bound
+ * (https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/http/upgrades). The
+ * connect timeout of the cluster still holds.
  */
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import type net from 'node:net';
+import type { Span } from '@opentelemetry/api';
 import type { RuntimeCluster } from '../cluster/index.js';
 import { countFailure, FAILURE, type Failure, rawReply } from '../failure/index.js';
 import {
@@ -45,6 +51,8 @@ import {
   upstreamPath,
 } from '../stack/index.js';
 import { socketPrincipal } from '../tls/index.js';
+import type { LoggedExchange } from './access-log.js';
+import type { ExchangeTelemetry } from './exchange.js';
 import type { RequestOutcome } from './istio-metrics.js';
 import { normalizePath } from './path-normalization.js';
 import { type Denial, type RouteView, recordRefusal } from './request-handler.js';
@@ -76,6 +84,8 @@ export interface UpgradeOptions {
   readonly istio?: (x: RequestOutcome) => void;
   /** A tunnel authorization refused (logged with its rule, as requests are). */
   readonly onDenied?: (d: Denial) => void;
+  /** Which listener: inbound tunnels get SERVER spans, outbound CLIENT spans. */
+  readonly inbound?: boolean;
 }
 
 /** Largest upstream response head to an upgrade (as node's default). */
@@ -167,26 +177,39 @@ class TunnelRequest {
     const host = acquireHost(cluster, pickContext(route, routeReq, socket.remoteAddress ?? ''));
     if (!(host instanceof Host)) {
       // The cluster's breakers are full (UO) or it has no healthy host (UH).
-      const r = refusalOf(host);
+      const r = refusalOf(host).to(cluster.name);
       refuseTunnel(options, view, req, socket, r, authority, path);
       return;
     }
-    const tunnel = new Tunnel(socket, cluster, host, options);
+    const tunnel = new Tunnel(
+      req,
+      socket,
+      cluster,
+      host,
+      options,
+      route.timeoutMs,
+      authority,
+      this.upgrade ? path : undefined,
+      view,
+    );
     const downstream = (req.socket as unknown) ?? socket;
     if (!this.upgrade) {
       tunnel.open(undefined, this.early, downstream);
       return;
     }
     const headers = req.headers;
+    // With tracing on, the tunnel's span is the upstream's parent (the caller's trace
+    // headers are replaced by the span's, as an exchange's attempt does).
+    const trace = tunnel.traceHeaders();
     let text = `${routeReq.method} ${upstreamPath(route, path)} HTTP/1.1\r\n`;
     text += `host: ${upstreamAuthority(route, authority)}\r\n`;
     for (const name in headers) {
-      if (HOP_BY_HOP.has(name)) continue;
+      if (HOP_BY_HOP.has(name) || (trace !== undefined && name in trace)) continue;
       const v = headers[name];
       if (v === undefined) continue;
-      if (Array.isArray(v)) for (const one of v) text += `${name}: ${one}\r\n`;
-      else text += `${name}: ${v}\r\n`;
+      text += headerLine(name, v);
     }
+    if (trace !== undefined) for (const name in trace) text += headerLine(name, trace[name]!);
     // h2c (RFC 7540 §3.2, removed by RFC 9113) would turn the connection into HTTP/2
     // streams the app serves with no route or policy of the sidecar's in the way ("h2c
     // smuggling"). As Envoy does, the upgrade is dropped: the request goes up as an ordinary
@@ -202,6 +225,28 @@ class TunnelRequest {
 function afterTunnelDelay(t: TunnelRequest, view: RouteView, then: Refusal | ForwardRoute): void {
   if (t.socket.destroyed) return;
   t.decided(view, then);
+}
+
+/** The header line(s) of one field (a list: one line per value). */
+function headerLine(name: string, v: string | string[]): string {
+  if (!Array.isArray(v)) return `${name}: ${v}\r\n`;
+  let text = '';
+  for (const one of v) text += `${name}: ${one}\r\n`;
+  return text;
+}
+
+/** Closes `socket` with a TCP reset where it is a plain TCP socket; else destroys it. */
+function resetConnection(socket: net.Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    // Not a TCP handle (a TLS connection): closed as usual.
+    socket.destroy();
+  }
+}
+
+function onAnswerTimeout(t: Tunnel): void {
+  t.answerTimedOut();
 }
 
 function onTunnelSocketError(this: net.Socket): void {
@@ -255,16 +300,30 @@ export function createConnectHandler(
   };
 }
 
-/** One upgraded connection: downstream socket <-> upstream socket. */
-class Tunnel {
+/**
+ * One upgraded connection: downstream socket <-> upstream socket. Told to the access log
+ * (one line when it closes, with its bytes both ways) and to tracing (a span from the
+ * request to the close) as an exchange is.
+ */
+class Tunnel implements LoggedExchange {
   private upstream: net.Socket | undefined;
-  private status = 0;
-  private readonly startedAt = performance.now();
+  status = 0;
+  readonly startedAt = performance.now();
+  readonly grpcStatus = '';
+  /** A tunnel is never retried. */
+  readonly attempts = 1;
+  /** Bytes from the client sent upstream, and from the upstream sent to the client. */
+  requestBytes = 0;
+  responseBytes = 0;
+  traceId: string | undefined = undefined;
+  private span: Span | undefined = undefined;
+  /** Whether the tunnel's end was told to the log and tracing. */
+  private finished = false;
   private sawResponse = false;
   /** Response head bytes received so far, before the head is complete. */
   private pending: Buffer | undefined = undefined;
   /** The response flag of a tunnel that failed ('' while all is well). */
-  private flag = '';
+  flags = '';
   /** The body of a non-101 answer being passed on, to find where it ends. */
   private body: BodyReader | undefined = undefined;
 
@@ -272,11 +331,59 @@ class Tunnel {
   private released = false;
 
   constructor(
+    readonly req: IncomingMessage,
     private readonly socket: net.Socket,
-    private readonly cluster: RuntimeCluster,
+    readonly cluster: RuntimeCluster,
     private readonly host: Host,
     private readonly options: UpgradeOptions,
-  ) {}
+    /** The route timeout, for the upgrade's response head (0: none). */
+    private readonly timeoutMs: number,
+    readonly authority: string,
+    /** The upgrade's path; undefined for CONNECT. */
+    readonly path: string | undefined,
+    private readonly telemetry: ExchangeTelemetry,
+  ) {
+    const tracing = telemetry.tracing;
+    if (tracing !== undefined) {
+      this.span = tracing.startRequest(
+        options.inbound === true,
+        req.headers,
+        req.method ?? 'GET',
+        authority,
+        path ?? authority,
+        false,
+      );
+      this.traceId = this.span.spanContext().traceId;
+    }
+  }
+
+  get upstreamHost(): Host {
+    return this.host;
+  }
+
+  /** The trace headers for the upstream request head, when tracing is on. */
+  traceHeaders(): Record<string, string | string[]> | undefined {
+    const span = this.span;
+    if (span === undefined) return undefined;
+    const out: Record<string, string | string[]> = {};
+    this.telemetry.tracing!.inject(span, out);
+    return out;
+  }
+
+  /** The tunnel closed (or never opened): its span ends and its access log line is written. */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const span = this.span;
+    if (span !== undefined) {
+      this.span = undefined;
+      this.telemetry.tracing!.end(span, this.status, '', this.flags, {
+        'ferry.upstream_cluster': this.cluster.name,
+        'ferry.upstream_host': this.host.key,
+      });
+    }
+    this.telemetry.accessLog?.exchange(this);
+  }
 
   /** The tunnel is over: its breaker slot and its host's active count go back, once. */
   private release(): void {
@@ -308,6 +415,16 @@ class Tunnel {
       // Both directions, with backpressure; an end on one side half-closes the other.
       upstream.pipe(socket);
       socket.pipe(upstream);
+      // The bytes are counted for the access log only, and only when it is on.
+      if (this.telemetry.accessLog !== undefined) {
+        this.requestBytes += early.length;
+        socket.on('data', (chunk: Buffer) => {
+          this.requestBytes += chunk.length;
+        });
+        upstream.on('data', (chunk: Buffer) => {
+          this.responseBytes += chunk.length;
+        });
+      }
     };
     if (head === undefined) {
       upstream.once(ready, () => {
@@ -322,6 +439,11 @@ class Tunnel {
     } else {
       upstream.once(ready, () => clearTimeout(timer));
       upstream.write(head, 'latin1');
+      // The route timeout runs from the request until the answer's head (an upstream
+      // that accepts and never answers must not hold the client), then stops.
+      const answerTimer =
+        this.timeoutMs > 0 ? setTimeout(onAnswerTimeout, this.timeoutMs, this) : undefined;
+      upstream.once('close', () => clearTimeout(answerTimer));
       // Nothing of the client's goes up, and nothing is joined, until the upstream answers
       // 101 (RFC 9110 §7.8): a server that answers anything else has not switched, and the
       // client's next bytes are another request, which must be routed and checked, never
@@ -330,6 +452,7 @@ class Tunnel {
       const onHead = (chunk: Buffer) => {
         const answer = this.responseHead(chunk);
         if (answer === undefined) return;
+        clearTimeout(answerTimer);
         upstream.off('data', onHead);
         if (answer.status === 101 && !mayUpgrade) {
           this.protocolError('101 Switching Protocols to a request without an upgrade');
@@ -355,6 +478,7 @@ class Tunnel {
       else if (this.body && !this.body.closed())
         socket.destroy(); // cut short: say so
       else if (!socket.writableEnded) socket.end();
+      this.finish();
     });
     socket.on('close', () => upstream.destroy());
   }
@@ -404,8 +528,7 @@ class Tunnel {
       if (name === 'connection' || name === 'keep-alive' || name === 'upgrade') continue;
       const v = head.headers[name];
       if (v === undefined) continue;
-      if (Array.isArray(v)) for (const one of v) text += `${name}: ${one}\r\n`;
-      else text += `${name}: ${v}\r\n`;
+      text += headerLine(name, v);
     }
     this.socket.write(`${text}connection: close\r\n\r\n`, 'latin1');
     const body = new BodyReader(framing);
@@ -424,6 +547,13 @@ class Tunnel {
     upstream.on('data', forward);
     if (body.done) forward(EMPTY);
     else if (rest.length > 0) forward(rest);
+  }
+
+  /** No answer to the upgrade within the route timeout: 504 UT, as a request's would be. */
+  answerTimedOut(): void {
+    if (this.sawResponse) return;
+    // Not the host's error (a slow answer), but told to outlier detection as a local failure.
+    this.fail(FAILURE.UPSTREAM_TIMEOUT, FAILURE.UPSTREAM_TIMEOUT.body, false);
   }
 
   private protocolError(message: string): void {
@@ -445,14 +575,20 @@ class Tunnel {
    * The upstream failed before the tunnel opened: the host's error, told to outlier
    * detection as a request's would be, counted and answered from the failure table.
    */
-  private fail(f: Failure, body: string): void {
+  private fail(f: Failure, body: string, countError = true): void {
     this.sawResponse = true;
-    if (f !== FAILURE.DOWNSTREAM_CLOSED) reportLocalFailure(this.cluster, this.host);
+    if (f !== FAILURE.DOWNSTREAM_CLOSED) reportLocalFailure(this.cluster, this.host, countError);
     countFailure(this.options.stats, f);
     this.status = f.httpStatus;
-    this.flag = f.flag;
+    this.flags = f.flag;
     this.record(this.socket);
-    this.upstream?.destroy();
+    const upstream = this.upstream;
+    if (upstream !== undefined) {
+      // A request given up on (timeout) is reset, as an exchange's is: an upstream left
+      // half-open by a plain close could hold it forever. TLS has no reset of its own.
+      if (f === FAILURE.UPSTREAM_TIMEOUT) resetConnection(upstream);
+      else upstream.destroy();
+    }
     if (!this.socket.destroyed) {
       this.socket.unpipe();
       this.upstream?.unpipe();
@@ -466,7 +602,7 @@ class Tunnel {
       status: this.status,
       grpc: false,
       grpcStatus: '',
-      flags: this.flag,
+      flags: this.flags,
       startedAt: this.startedAt,
       requestBytes: 0,
       responseBytes: 0,

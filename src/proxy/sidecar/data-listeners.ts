@@ -91,12 +91,14 @@ export async function listenDataPath(env: DataListenersEnv): Promise<DataListene
     () => live.inboundView,
     idleMs,
     limitCounters,
+    stats,
   );
   const outboundTcp = tcpTelemetry(
     istio.tcpRecorder('source'),
     () => live.outboundView,
     idleMs,
     limitCounters,
+    stats,
   );
   const opaqueInbound = createInboundTcp({
     live,
@@ -153,7 +155,7 @@ export async function listenDataPath(env: DataListenersEnv): Promise<DataListene
       inbound: true,
       onDenied,
     };
-    const inUpgrade = { ...common, view: inView, istio: inRecorder, onDenied };
+    const inUpgrade = { ...common, view: inView, istio: inRecorder, inbound: true, onDenied };
     let tapHub: TapHub | undefined;
     if (o.tap !== false) {
       const tapOut = new TapPoint('outbound', o.workload, outRecorder, (r) => {

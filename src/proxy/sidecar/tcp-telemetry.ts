@@ -14,6 +14,8 @@ export function tcpTelemetry(
   view: () => RouteView,
   idleTimeoutMs: number,
   limitCounters: LimitCounters,
+  /** Where refused connections (max_connections) are counted; absent: not counted. */
+  stats?: TcpProxyEnv['stats'],
 ): TcpProxyEnv {
   return {
     opened: (cluster, socket, to, secure) => recorder.opened(cluster.name, socket, to, secure),
@@ -31,5 +33,6 @@ export function tcpTelemetry(
     },
     defaultIdleTimeoutMs: idleTimeoutMs,
     idleTimedOut: () => limitCounters.hit(LIMIT.TCP_IDLE_TIMEOUT),
+    ...(stats === undefined ? {} : { stats }),
   };
 }

@@ -78,6 +78,16 @@ export function acquireHost(cluster: RuntimeCluster, pick: PickContext): Host | 
   return host;
 }
 
+/** Takes a connection slot of the cluster's breakers (TCP): OVERFLOW at max_connections. */
+export function admitConnection(cluster: RuntimeCluster): Failure | undefined {
+  return cluster.breakers.tryConnection() ? undefined : FAILURE.OVERFLOW;
+}
+
+/** Gives back a slot `admitConnection` took. */
+export function releaseConnection(cluster: RuntimeCluster): void {
+  cluster.breakers.releaseConnection();
+}
+
 /** Takes a retry slot (max_retries or the retry budget); false: no retry. */
 export function admitRetry(cluster: RuntimeCluster): boolean {
   return cluster.breakers.tryRetry();

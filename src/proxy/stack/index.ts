@@ -6,11 +6,13 @@
 export {
   acquireHost,
   admit,
+  admitConnection,
   admitRetry,
   chooseCluster,
   pickContext,
   pickHost,
   release,
+  releaseConnection,
   releaseRetry,
   reportConnected,
   reportLocalFailure,

@@ -64,7 +64,27 @@ export class Refusal {
     /** Authorization: the rule that refused it, and the peer. */
     readonly policy: string | undefined = undefined,
     readonly principal: string | undefined = undefined,
+    /**
+     * The cluster the route chose when the refusal came after routing (a route's rate
+     * limit or fault, a tunnel's breakers): the metrics name it as the request's
+     * destination, as Istio does; undefined before a route is chosen.
+     */
+    readonly clusterName: string | undefined = undefined,
   ) {}
+
+  /** This refusal, for a request whose route chose `cluster`. */
+  to(cluster: string | undefined): Refusal {
+    return new Refusal(
+      this.failure,
+      this.detail,
+      this.status,
+      this.grpcStatus,
+      this.flags,
+      this.policy,
+      this.principal,
+      cluster,
+    );
+  }
 }
 
 /** A fault's delay: wait `ms`, then act on `then`. */
@@ -138,8 +158,20 @@ export function decideRoute(
   const filters = policy.filters;
   if (filters === undefined) return route;
   const { fault, limiter } = filters.of(route);
+  // The route's filters act after the route (and so its cluster) is chosen, as in Envoy,
+  // where a weighted route resolves its cluster when the route is selected: their
+  // refusals name that cluster, so the metrics report the destination the request had.
   if (limiter !== undefined && !limiter.allow(performance.now(), env.random)) {
-    return refusalOf(FAILURE.RATE_LIMITED, FAILURE.RATE_LIMITED.body, limiter.status);
+    return new Refusal(
+      FAILURE.RATE_LIMITED,
+      FAILURE.RATE_LIMITED.body,
+      limiter.status,
+      undefined,
+      FAILURE.RATE_LIMITED.flag,
+      undefined,
+      undefined,
+      route.pickCluster(env.random(), request),
+    );
   }
   const decision = fault?.decide(request.headers, env.random);
   if (decision === undefined) return route;
@@ -154,6 +186,9 @@ export function decideRoute(
           abort.httpStatus ?? 200,
           abort.grpcStatus,
           delayed ? `${FLAG.FAULT_DELAY},${FLAG.FAULT_ABORT}` : FLAG.FAULT_ABORT,
+          undefined,
+          undefined,
+          route.pickCluster(env.random(), request),
         );
   return delayed ? new Delay(decision.delayMs, then) : then;
 }

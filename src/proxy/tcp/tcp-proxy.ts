@@ -8,12 +8,15 @@
  */
 import type net from 'node:net';
 import type { RuntimeCluster } from '../cluster/index.js';
+import { countFailure, type FailureCounter } from '../failure/index.js';
 import { type Host, NO_HASH } from '../lb/index.js';
 import {
+  admitConnection,
   endpointTls,
   hostBegin,
   hostDone,
   pickHost,
+  releaseConnection,
   reportConnected,
   reportLocalFailure,
 } from '../stack/index.js';
@@ -65,6 +68,8 @@ export interface TcpProxyEnv {
   readonly defaultIdleTimeoutMs?: number;
   /** Counts a connection closed by the idle timeout. */
   readonly idleTimedOut?: () => void;
+  /** Where a connection refused by the cluster's breakers is counted (as an overflow). */
+  readonly stats?: Record<FailureCounter, number>;
 }
 
 /**
@@ -79,19 +84,17 @@ export function proxyTcp(
   env: TcpProxyEnv,
 ): void {
   const startedAt = performance.now();
+  // A connection over max_connections is closed at once, as Envoy's tcp_proxy does.
+  const overflow = admitConnection(cluster);
+  if (overflow !== undefined) {
+    if (env.stats !== undefined) countFailure(env.stats, overflow);
+    refused(downstream, cluster, env, startedAt);
+    return;
+  }
   const host = pickHost(cluster, NO_HASH, undefined);
   if (!host) {
-    downstream.destroy();
-    env.closed?.({
-      cluster,
-      received: 0,
-      sent: 0,
-      downstream,
-      failed: true,
-      startedAt,
-      host: undefined,
-      secure: false,
-    });
+    releaseConnection(cluster);
+    refused(downstream, cluster, env, startedAt);
     return;
   }
   hostBegin(host);
@@ -100,9 +103,30 @@ export function proxyTcp(
   proxyTcpTo(downstream, first, cluster, host, tls, idleTimeoutMs, env, startedAt, ended);
 }
 
+/** Closes a connection that was given no upstream, and reports it as failed. */
+function refused(
+  downstream: net.Socket,
+  cluster: RuntimeCluster,
+  env: TcpProxyEnv,
+  startedAt: number,
+): void {
+  downstream.destroy();
+  env.closed?.({
+    cluster,
+    received: 0,
+    sent: 0,
+    downstream,
+    failed: true,
+    startedAt,
+    host: undefined,
+    secure: false,
+  });
+}
+
 /**
  * A connection to a picked host: its opening and its end told to outlier detection (as
- * Envoy's tcp_proxy reports connect success and failure), the host given back at the end.
+ * Envoy's tcp_proxy reports connect success and failure), the host and the cluster's
+ * connection slot given back at the end.
  */
 class HostConnection implements ConnectionEvents {
   constructor(
@@ -116,6 +140,7 @@ class HostConnection implements ConnectionEvents {
 
   ended(connected: boolean): void {
     hostDone(this.host);
+    releaseConnection(this.cluster);
     if (!connected) reportLocalFailure(this.cluster, this.host);
   }
 }

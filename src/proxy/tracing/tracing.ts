@@ -200,6 +200,14 @@ export class Tracing {
     return span;
   }
 
+  /**
+   * Puts `span`'s context in headers going upstream (a tunnel's request head, which has no
+   * attempts of its own), so the upstream's spans are its children.
+   */
+  inject(span: Span, outHeaders: Record<string, string | string[]>): void {
+    this.propagator.inject(this.api.trace.setSpan(this.api.ROOT_CONTEXT, span), outHeaders, setter);
+  }
+
   /** Ends a span with the response's status. */
   end(
     span: Span,

@@ -55,4 +55,16 @@ describe('proxy/cluster: circuit breakers', () => {
       'true,true,true,false',
     );
   });
+
+  it('regression: max_connections bounds proxied connections; one over is an overflow', () => {
+    const b = new CircuitBreakers({ ...DEFAULT_THRESHOLDS, maxConnections: 1 });
+    assert.equal(b.tryConnection(), true);
+    assert.equal(b.tryConnection(), false);
+    assert.deepEqual([b.activeConnections, b.connectionOverflows], [1, 1]);
+    // Request slots are a limit of their own.
+    assert.equal(b.tryRequest(), true);
+    b.releaseConnection();
+    assert.equal(b.tryConnection(), true);
+    assert.equal(b.connectionOverflows, 1);
+  });
 });

@@ -354,6 +354,22 @@ describe('proxy/http: Istio standard metrics', () => {
     ]);
   });
 
+  it('regression: names PassthroughCluster traffic as Istio does, not "unknown"', () => {
+    const registry = new MetricsRegistry();
+    const m = new IstioMetrics(registry, { service: 'web', namespace: 'default', labels: {} });
+    const tcp = m.tcpRecorder('source');
+    const out = { address: '203.0.113.9', port: 443, key: '203.0.113.9:443' };
+    tcp.opened('PassthroughCluster', undefined, out, false);
+    const keep = [
+      'destination_service',
+      'destination_service_name',
+      'destination_service_namespace',
+    ];
+    assert.deepEqual(samples(registry.render(), 'istio_tcp_connections_opened_total', keep), [
+      'destination_service=PassthroughCluster destination_service_name=PassthroughCluster destination_service_namespace=unknown 1',
+    ]);
+  });
+
   it('with peer metadata off (mesh.telemetry.peerMetadata: false) names no peer workload', () => {
     const registry = new MetricsRegistry();
     const m = new IstioMetrics(registry, { service: 'web', namespace: 'default', labels: {} });

@@ -235,10 +235,6 @@ export const MATRIX: Readonly<Record<RowId, Readonly<Record<ColumnId, Cell>>>> =
   },
 };
 
-const TUNNEL_LOG =
-  'a tunnel that opens is never access-logged (upgrade.ts Tunnel reports to the Istio metrics only; since the stack, only refused tunnels are logged)';
-const TUNNEL_SPAN = 'upgrade.ts starts no span for a tunnel';
-
 /** Why a cell fails today, and the text its failure must contain (else it fails otherwise). */
 export interface KnownGap {
   readonly cause: string;
@@ -251,59 +247,13 @@ export interface KnownGap {
  * gap, and a gap that passes, or fails otherwise than listed, fails the suite until this
  * list is brought up to date.
  */
-export const KNOWN_GAPS: Readonly<Record<string, KnownGap>> = {
-  'websocket/timeout': {
-    cause:
-      'an upgrade has no route timeout, only the connect timeout: an upstream that accepts and never answers holds the client with no end',
-    failsWith: 'no answer to to-websocket:8080/hang',
-  },
-  'websocket/accesslog': { cause: TUNNEL_LOG, failsWith: 'waiting for the access log line' },
-  'websocket/tracing': { cause: TUNNEL_SPAN, failsWith: 'waiting for the CLIENT span' },
-  'connect/accesslog': { cause: TUNNEL_LOG, failsWith: 'waiting for the access log line' },
-  'connect/tracing': { cause: TUNNEL_SPAN, failsWith: 'waiting for the CLIENT span' },
-  'tcp/breaker': {
-    cause: 'the TCP proxy takes no connection slot: max_connections is not applied to TCP',
-    failsWith: 'the second connection was not refused',
-  },
-  'passthrough/metrics': {
-    cause:
-      'the connection is counted, but with destination_service and destination_service_name "unknown" where Istio (since 1.3) says PassthroughCluster, so a dashboard cannot tell traffic leaving the mesh from an unknown peer',
-    failsWith: 'waiting for the connection in the TCP metrics',
-  },
-};
-
-const REFUSAL_UNNAMED: KnownGap = {
-  failsWith: 'refusal of',
-  cause:
-    'the refusal is answered right but counted in istio_requests_total with destination_service unknown: request-handler.ts localOutcome() has no cluster, although the route (and so the destination) was chosen before the route rate limit or the fault acted; Istio names the route’s destination',
-};
-
-const TUNNEL_REFUSAL_UNNAMED: KnownGap = {
-  failsWith: 'refusal of',
-  cause:
-    'the tunnel is refused 503 UO as it should be, but counted in istio_requests_total with destination_service unknown (request-handler.ts localOutcome() has no cluster), where a request’s UO names its service',
-};
+export const KNOWN_GAPS: Readonly<Record<string, KnownGap>> = {};
 
 /**
  * Cells whose steps pass but the last (the refusal counted in istio_requests_total with its
  * service), with the cause; that step runs as a known gap, the rest of the cell as usual.
  */
-export const KNOWN_STEP_GAPS: Readonly<Record<string, KnownGap>> = {
-  'h1-fast/ratelimit': REFUSAL_UNNAMED,
-  'h1-fast/fault': REFUSAL_UNNAMED,
-  'h1-node/ratelimit': REFUSAL_UNNAMED,
-  'h1-node/fault': REFUSAL_UNNAMED,
-  'h2/ratelimit': REFUSAL_UNNAMED,
-  'h2/fault': REFUSAL_UNNAMED,
-  'grpc/ratelimit': REFUSAL_UNNAMED,
-  'grpc/fault': REFUSAL_UNNAMED,
-  'websocket/ratelimit': REFUSAL_UNNAMED,
-  'websocket/breaker': TUNNEL_REFUSAL_UNNAMED,
-  'websocket/fault': REFUSAL_UNNAMED,
-  'connect/ratelimit': REFUSAL_UNNAMED,
-  'connect/breaker': TUNNEL_REFUSAL_UNNAMED,
-  'connect/fault': REFUSAL_UNNAMED,
-};
+export const KNOWN_STEP_GAPS: Readonly<Record<string, KnownGap>> = {};
 
 /** Outcome of a cell in a run: a gap is a known-gap cell that failed as listed. */
 export type CellResult = 'passed' | 'failed' | 'gap';

@@ -18,7 +18,12 @@ import {
 } from '../../../src/proxy/stack/index.js';
 
 const REQUEST: RouteRequest = { authority: 'api:8080', path: '/x', method: 'GET', headers: {} };
-const ROUTE = { kind: 'forward', perFilterConfig: {} } as unknown as ForwardRoute;
+const CLUSTER = 'outbound|8080||api.default.svc.cluster.local';
+const ROUTE = {
+  kind: 'forward',
+  perFilterConfig: {},
+  pickCluster: () => CLUSTER,
+} as unknown as ForwardRoute;
 
 function limiter(tokens: number, status = 429): LocalRateLimiter & { asked: number } {
   const fake = {
@@ -86,6 +91,32 @@ describe('route layer', () => {
     assert.ok(d instanceof Refusal);
     assert.equal(d.failure, FAILURE.NO_ROUTE);
     assert.equal(d.detail, 'no route for api:8080/x');
+  });
+
+  it("regression: the route's refusals name the cluster it chose (metrics' destination)", () => {
+    // Counted with destination_service "unknown" before: the refusal had no cluster.
+    const env = { random };
+    const policy = (set: Partial<RouteFilterSet>, rateLimit?: LocalRateLimiter): RoutePolicy => ({
+      table: table(ROUTE),
+      filters: filters(set),
+      ...(rateLimit ? { rateLimit } : {}),
+    });
+    const limited = decideRoute(policy({ limiter: limiter(0) }), env, REQUEST, undefined);
+    assert.ok(limited instanceof Refusal);
+    assert.equal(limited.clusterName, CLUSTER);
+    const aborted = decideRoute(
+      policy({ fault: fault({ delayMs: 10, abort: { httpStatus: 503 } }) }),
+      env,
+      REQUEST,
+      undefined,
+    );
+    assert.ok(aborted instanceof Delay && aborted.then instanceof Refusal);
+    assert.equal(aborted.then.clusterName, CLUSTER);
+    // Before the route is chosen (the listener's own limit) there is no destination yet.
+    const early = decideRoute(policy({}, limiter(0)), env, REQUEST, undefined);
+    assert.ok(early instanceof Refusal);
+    assert.equal(early.clusterName, undefined);
+    assert.equal(early.to(CLUSTER).clusterName, CLUSTER);
   });
 
   it("the route's limit, then its fault: an abort after a delay is flagged DI,FI", () => {
