@@ -5,8 +5,11 @@
  * an upgrade reaches the denial log with the rule that made it.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http, { type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { pino } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
@@ -251,6 +254,51 @@ describe('upgrade: an authorization denial is logged with its rule', function ()
       await guard.stop(0);
       await cp.close();
       await app.close();
+    }
+  });
+});
+
+describe('upgrade: a tunnel reaches the access log', function () {
+  this.timeout(30_000);
+
+  it('regression: an open WebSocket is logged once when it closes, with its bytes both ways', async () => {
+    const app = await startApp();
+    const cp = await startControlPlane(mesh(service('echo', 8080, 'http', [app.port])));
+    const dir = mkdtempSync(path.join(tmpdir(), 'ferry-tunnel-log-'));
+    const file = path.join(dir, 'access.jsonl');
+    const client = await startSidecar(cp.xdsPort, { service: 'client', accessLog: file });
+    try {
+      await waitForHosts(client, clusterName('echo', 8080), 1);
+      const ws = await upgrade(client.ports.outbound, 'echo:8080', '/ws');
+      assert.ok(ws instanceof WebSocket, `upgrade: ${String(ws)}`);
+      const echoed = new Promise<string>((r) => ws.once('message', (d) => r(String(d))));
+      ws.send('hello');
+      assert.equal(await echoed, 'hello');
+      await closeWs(ws);
+      const lines = () =>
+        (existsSync(file) ? readFileSync(file, 'utf8') : '')
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      // The log is written asynchronously: wait for the line.
+      await waitFor('the tunnel logged', () => lines().some((l) => l.path === '/ws'));
+      const logged = lines().filter((l) => l.path === '/ws');
+      assert.equal(logged.length, 1);
+      const line = logged[0]!;
+      assert.equal(line.response_code, 101);
+      assert.equal(line.response_flags, '-');
+      assert.equal(line.upstream_cluster, clusterName('echo', 8080));
+      assert.equal(line.upstream_host, `127.0.0.1:${app.port}`);
+      // "hello" went up in a masked frame (2 + 4 + 5 bytes) and came back unmasked (2 + 5),
+      // each side's close frame after it.
+      assert.ok(Number(line.bytes_received) >= 11, `bytes_received ${line.bytes_received}`);
+      assert.ok(Number(line.bytes_sent) >= 7, `bytes_sent ${line.bytes_sent}`);
+      assert.ok(Number(line.duration_ms) > 0);
+    } finally {
+      await client.stop(0);
+      await cp.close();
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
