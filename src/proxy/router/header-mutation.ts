@@ -9,20 +9,14 @@
  * Values are literal: Envoy's %COMMAND% substitutions are not supported and are refused.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_conn_man/headers#custom-request-response-headers
  */
+import type { envoy } from '../../xds/index.js';
 
 /** Headers as the data path holds them: lower-case names. */
 export type MutableHeaders = Record<string, string | string[] | number | undefined>;
 
-interface HeaderValueOptionLike {
-  readonly header?: { readonly key?: string; readonly value?: string; readonly raw_value?: string };
-  readonly append?: { readonly value?: boolean };
-  readonly append_action?: string;
-  readonly keep_empty_value?: boolean;
-}
-
 /** One level's modifiers, as the xDS fields name them. */
 export interface HeaderLevel {
-  readonly add?: readonly HeaderValueOptionLike[];
+  readonly add?: readonly envoy.HeaderValueOption[];
   readonly remove?: readonly string[];
 }
 
