@@ -8,7 +8,6 @@ export {
   countFlags,
   FAILURE,
   type Failure,
-  type FailureCounter,
   GRPC,
   grpcStatusForHttp,
   grpcStatusOf,

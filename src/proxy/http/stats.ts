@@ -27,6 +27,8 @@ export class ProxyStats {
   overflows = 0;
   /** Retries not sent because of the retry limit or budget. */
   retryOverflows = 0;
+  /** TCP connections closed at once because their cluster was at max_connections. */
+  connectionOverflows = 0;
   /** Shadow (mirrored) requests sent, and of those, the ones that failed or timed out. */
   shadows = 0;
   shadowsFailed = 0;

@@ -58,11 +58,12 @@ export function registerProxyMetrics(metrics: MetricsRegistry, src: ProxyMetrics
   metrics
     .counter(
       'ferry_proxy_circuit_breaker_overflows_total',
-      'Requests refused (request) and retries not sent (retry) by circuit breakers.',
+      'Requests refused (request), retries not sent (retry) and TCP connections closed (connection) by circuit breakers.',
       ['kind'],
     )
     .readFrom(() => s.overflows, 'request')
-    .readFrom(() => s.retryOverflows, 'retry');
+    .readFrom(() => s.retryOverflows, 'retry')
+    .readFrom(() => s.connectionOverflows, 'connection');
   const nacks = metrics.counter(
     'ferry_proxy_xds_nacks_total',
     'xDS responses the sidecar rejected (NACKed), keeping its last good configuration, by type.',

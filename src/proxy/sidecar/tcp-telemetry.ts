@@ -14,8 +14,8 @@ export function tcpTelemetry(
   view: () => RouteView,
   idleTimeoutMs: number,
   limitCounters: LimitCounters,
-  /** Where refused connections (max_connections) are counted; absent: not counted. */
-  stats?: TcpProxyEnv['stats'],
+  /** Where connections refused by max_connections are counted; absent: not counted. */
+  stats?: { connectionOverflows: number },
 ): TcpProxyEnv {
   return {
     opened: (cluster, socket, to, secure) => recorder.opened(cluster.name, socket, to, secure),
@@ -33,6 +33,12 @@ export function tcpTelemetry(
     },
     defaultIdleTimeoutMs: idleTimeoutMs,
     idleTimedOut: () => limitCounters.hit(LIMIT.TCP_IDLE_TIMEOUT),
-    ...(stats === undefined ? {} : { stats }),
+    ...(stats === undefined
+      ? {}
+      : {
+          overflowed: () => {
+            stats.connectionOverflows++;
+          },
+        }),
   };
 }

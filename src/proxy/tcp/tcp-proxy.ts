@@ -8,7 +8,6 @@
  */
 import type net from 'node:net';
 import type { RuntimeCluster } from '../cluster/index.js';
-import { countFailure, type FailureCounter } from '../failure/index.js';
 import { type Host, NO_HASH } from '../lb/index.js';
 import {
   admitConnection,
@@ -68,8 +67,8 @@ export interface TcpProxyEnv {
   readonly defaultIdleTimeoutMs?: number;
   /** Counts a connection closed by the idle timeout. */
   readonly idleTimedOut?: () => void;
-  /** Where a connection refused by the cluster's breakers is counted (as an overflow). */
-  readonly stats?: Record<FailureCounter, number>;
+  /** Counts a connection closed because its cluster was at max_connections. */
+  readonly overflowed?: () => void;
 }
 
 /**
@@ -85,9 +84,8 @@ export function proxyTcp(
 ): void {
   const startedAt = performance.now();
   // A connection over max_connections is closed at once, as Envoy's tcp_proxy does.
-  const overflow = admitConnection(cluster);
-  if (overflow !== undefined) {
-    if (env.stats !== undefined) countFailure(env.stats, overflow);
+  if (admitConnection(cluster) !== undefined) {
+    env.overflowed?.();
     refused(downstream, cluster, env, startedAt);
     return;
   }

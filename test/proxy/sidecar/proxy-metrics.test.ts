@@ -48,6 +48,7 @@ describe('sidecar proxy metrics', () => {
     stats.responses5xx += 4;
     stats.denied++;
     stats.retryOverflows += 2;
+    stats.connectionOverflows += 3;
     stats.shadowsBodyTooLarge++;
     stats.inboundUnconfigured += 6;
     limits.hit(LIMIT.H2_RAPID_RESET);
@@ -57,6 +58,7 @@ describe('sidecar proxy metrics', () => {
       'ferry_proxy_requests_total{response_code_class="5xx"} 4',
       'ferry_proxy_rbac_denied_total 1',
       'ferry_proxy_circuit_breaker_overflows_total{kind="retry"} 2',
+      'ferry_proxy_circuit_breaker_overflows_total{kind="connection"} 3',
       'ferry_proxy_mirror_requests_total{result="body_too_large"} 1',
       'ferry_proxy_inbound_unconfigured_total 6',
       'ferry_proxy_downstream_limits_total{limit="h2_rapid_reset"} 1',

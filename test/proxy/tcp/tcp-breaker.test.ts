@@ -77,7 +77,7 @@ describe('TCP proxy: max_connections', function () {
 
   it('regression: a connection over the limit is closed at once and counted; the slot comes back', async () => {
     const port = client.tcpForwardPorts[0]!;
-    const overflowsBefore = client.stats.overflows;
+    const overflowsBefore = client.stats.connectionOverflows;
     const first = await open(port);
     first.socket.write('one');
     await waitFor('the first echoed', () => first.received() === 'echo one');
@@ -87,7 +87,7 @@ describe('TCP proxy: max_connections', function () {
     await waitFor('the second closed', second.closed);
     assert.equal(second.received(), '');
     assert.equal(accepted, acceptedBefore, 'the second reached the app');
-    assert.equal(client.stats.overflows, overflowsBefore + 1);
+    assert.equal(client.stats.connectionOverflows, overflowsBefore + 1);
     assert.deepEqual(breakers(), { ...breakers(), active_connections: 1, connection_overflows: 1 });
     first.socket.end();
     await waitFor('the slot given back', () => breakers().active_connections === 0);
