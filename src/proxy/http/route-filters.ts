@@ -7,17 +7,13 @@
  * config did not change keeps its bucket across updates of the table.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/local_rate_limit_filter
  */
-import { compileFault, type FaultPolicy } from '../fault/index.js';
+import { compileFault } from '../fault/index.js';
 import { compileLocalRateLimit, type LocalRateLimiter } from '../ratelimit/index.js';
 import type { ForwardRoute, RouteTable } from '../router/index.js';
+import type { RouteFilterSet } from '../stack/index.js';
 
 export const FAULT_FILTER = 'envoy.filters.http.fault';
 export const RATE_LIMIT_FILTER = 'envoy.filters.http.local_ratelimit';
-
-export interface RouteFilterSet {
-  readonly fault: FaultPolicy | undefined;
-  readonly limiter: LocalRateLimiter | undefined;
-}
 
 const NONE: RouteFilterSet = Object.freeze({ fault: undefined, limiter: undefined });
 
