@@ -65,7 +65,8 @@ export function normalizeEgress(raw: unknown, issues: Issue[]): { egress?: Egres
   const tlsPort = int(e.tlsPort) ?? DEFAULT_EGRESS_TLS_PORT;
   if (httpPort === tlsPort) {
     issues.push({
-      path: ['egress', 'tlsPort'],
+      // At whichever of the two the file writes (both equal: at least one is written).
+      path: ['egress', e.tlsPort === undefined ? 'httpPort' : 'tlsPort'],
       message: `the gateway's tls port must differ from its http port (both ${httpPort})`,
     });
   }
