@@ -36,7 +36,7 @@ const EMPTY: GatewayResources = {
 };
 
 /** The cluster on the egress gateway that reaches one external host. */
-export function egressClusterName(h: EgressHost): string {
+function egressClusterName(h: EgressHost): string {
   return outboundClusterName(h.port, h.host);
 }
 
