@@ -13,6 +13,7 @@ import {
   mergeResources,
   type NamedResource,
   type Resources,
+  translateEgress,
   translateGateway,
   translateMesh,
   translateWorkload,
@@ -161,7 +162,10 @@ export function buildForGateway(
   gateway: GatewayNode,
   withSecrets = true,
 ): BuildResult | (BuildResult & { readonly resources: GatewayResources }) {
-  const { resources, warnings } = translateGateway(config, gateway.gateway);
+  const { resources, warnings } =
+    gateway.mode === 'egress'
+      ? translateEgress(config, gateway.gateway)
+      : translateGateway(config, gateway.gateway);
   const merged: GatewayResources = {
     ...mergeResources(shared, resources),
     secrets: withSecrets ? resources.secrets : [],

@@ -419,7 +419,34 @@ export interface MeshConfig {
    * or Kubernetes Secrets (never by the mesh file parser); absent: none.
    */
   readonly tlsSecrets?: readonly TlsSecret[];
+  /** External hosts reached only through the egress gateway (`egress:`); absent: none. */
+  readonly egress?: Egress;
 }
+
+/** How an external host is spoken to: HTTP routed by Host, or TLS routed by SNI, untouched. */
+export type EgressProtocol = 'http' | 'tls';
+
+/** One external host the mesh may reach (Istio's ServiceEntry, MESH_EXTERNAL). */
+export interface EgressHost {
+  /** A DNS name (resolved by the gateway), or an IP literal for `http`. */
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: EgressProtocol;
+}
+
+/** The mesh's egress gateway and the external hosts that leave the mesh through it. */
+export interface Egress {
+  /** `<namespace>/<name>`: the gateway (`ferry gateway --mode egress --gateway ...`). */
+  readonly gateway: string;
+  /** The gateway's port taking HTTP from the sidecars, routed by Host. */
+  readonly httpPort: number;
+  /** The gateway's port taking TLS from the sidecars, routed by SNI. */
+  readonly tlsPort: number;
+  readonly hosts: readonly EgressHost[];
+}
+
+export const DEFAULT_EGRESS_HTTP_PORT = 80;
+export const DEFAULT_EGRESS_TLS_PORT = 443;
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 export const DEFAULT_DOMAIN = 'cluster.local';

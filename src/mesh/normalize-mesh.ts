@@ -14,6 +14,7 @@ import {
   type Service,
   serviceKey,
 } from './model.js';
+import { normalizeEgress } from './normalize-egress.js';
 import { normalizeGatewayApi, normalizeSecrets } from './normalize-gateway-api.js';
 import { MTLS_MODES } from './normalize-policy.js';
 import { normalizeService } from './normalize-service.js';
@@ -89,6 +90,7 @@ export function normalizeMesh(
     services,
     ...normalizeGatewayApi(root.gatewayApi, issues),
     ...normalizeSecrets(root.secrets, issues),
+    ...normalizeEgress(root.egress, issues),
   };
   return { config, issues };
 }

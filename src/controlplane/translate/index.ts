@@ -17,5 +17,6 @@ export {
   type Resources,
 } from './resources.js';
 export { translateMesh, translateWorkload } from './translate.js';
+export { translateEgress } from './translate-egress.js';
 export { translateGateway } from './translate-gateway.js';
 export { endpointMetadata } from './workload-metadata.js';

@@ -1,0 +1,161 @@
+/**
+ * The egress gateway configured from the mesh file, end to end with real processes: the
+ * control plane reads `egress:`, `ferry gateway --mode egress` (a real process) gets its
+ * listeners from it, and reaches "external" servers on 127.0.0.1 by the name `localhost`
+ * (LOGICAL_DNS, resolved by the system) for declared hosts only.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { ControlPlane } from '../../src/controlplane/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import {
+  freePort,
+  type GatewayProcess,
+  startGateway,
+  waitReady,
+} from '../proxy/gateway/gateway-harness.js';
+import { type HttpUpstream, startHttpUpstream } from '../support/http-upstream.js';
+import { OpensslCa } from '../support/server-certs.js';
+import { waitFor } from '../support/wait-for.js';
+
+/** A GET with this Host (fetch cannot set Host). */
+function get(port: number, host: string): Promise<{ status: number; flags: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/out', headers: { host }, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            flags: String(res.headers['x-ferry-response-flags'] ?? ''),
+            body,
+          }),
+        );
+      })
+      .on('error', reject);
+  });
+}
+
+/** Opens TLS with this SNI through the gateway: the text the server sent, or undefined if closed. */
+function tlsThrough(port: number, servername: string, ca: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername, ca });
+    let got = '';
+    s.on('data', (d) => {
+      got += d;
+    });
+    s.once('end', () => resolve(got === '' ? undefined : got));
+    s.once('error', () => resolve(undefined));
+    s.once('close', () => resolve(got === '' ? undefined : got));
+  });
+}
+
+describe('egress end to end: mesh file egress: -> control plane -> ferry gateway --mode egress -> external host', function () {
+  this.timeout(90_000);
+  let dir: string;
+  let ca: OpensslCa;
+  let cp: ControlPlane;
+  let external: HttpUpstream;
+  let undeclared: HttpUpstream;
+  let externalTls: tls.Server;
+  let gateway: GatewayProcess;
+  let httpPort = 0;
+  let tlsPort = 0;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-egress-e2e-'));
+    ca = OpensslCa.create();
+    const cert = ca.issue('localhost');
+    external = await startHttpUpstream('external-api');
+    undeclared = await startHttpUpstream('undeclared');
+    externalTls = tls.createServer({ key: cert.key, cert: cert.cert }, (s) =>
+      s.end('hello from outside'),
+    );
+    await new Promise<void>((r) => externalTls.listen(0, '127.0.0.1', r));
+    const tlsExternalPort = (externalTls.address() as net.AddressInfo).port;
+    httpPort = await freePort();
+    tlsPort = await freePort();
+    await writeFile(
+      join(dir, 'mesh.yaml'),
+      `services:
+  - name: api
+    ports: [{ port: 8080, protocol: http }]
+egress:
+  gateway: egress/out
+  httpPort: ${httpPort}
+  tlsPort: ${tlsPort}
+  hosts:
+    - { host: localhost, port: ${external.port}, protocol: http }
+    - { host: localhost, port: ${tlsExternalPort}, protocol: tls }
+`,
+    );
+    cp = await ControlPlane.start({
+      configPath: join(dir, 'mesh.yaml'),
+      xdsPort: 0,
+      httpPort: 0,
+      debounceMs: 10,
+      warmupMs: 0,
+      log: silentLogger(),
+    });
+    gateway = await startGateway(
+      { port: cp.xdsPort },
+      ['--mode', 'egress', '--concurrency', '1'],
+      'egress/out',
+    );
+    await waitReady(gateway);
+  });
+
+  after(async () => {
+    gateway?.kill();
+    await cp?.close();
+    await external?.close();
+    await undeclared?.close();
+    externalTls?.close();
+    ca?.remove();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('sends HTTP for a declared host to it, by name, and the gateway counts it', async () => {
+    let res = { status: 0, flags: '', body: '' };
+    // The listener can be up a moment before its route configuration: wait for the route.
+    await waitFor(
+      'the declared host to be routed',
+      async () => {
+        res = await get(httpPort, `localhost:${external.port}`).catch(() => res);
+        return res.status === 200;
+      },
+      20_000,
+      50,
+    );
+    assert.equal(res.body, 'external-api');
+    assert.equal(external.seen.at(-1)?.host, `localhost:${external.port}`);
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${gateway.metricsPort}/stats/prometheus`)
+    ).text();
+    const line = metrics
+      .split('\n')
+      .find((l) => l.startsWith('istio_requests_total{') && l.includes('response_code="200"'));
+    assert.ok(line, metrics);
+    assert.ok(Number(line.split(' ').at(-1)) >= 1, line);
+  });
+
+  it('answers 404 NR for an undeclared host, though it is reachable, and sends it nothing', async () => {
+    const res = await get(httpPort, `localhost:${undeclared.port}`);
+    assert.equal(res.status, 404);
+    assert.equal(res.flags, 'NR');
+    assert.equal(undeclared.seen.length, 0);
+  });
+
+  it('passes TLS for the declared name through by SNI; an undeclared SNI is closed', async () => {
+    assert.equal(await tlsThrough(tlsPort, 'localhost', ca.rootPem), 'hello from outside');
+    assert.equal(await tlsThrough(tlsPort, 'evil.example.com', ca.rootPem), undefined);
+  });
+});
