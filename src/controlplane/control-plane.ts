@@ -20,7 +20,7 @@ import type { ControlPlaneOptions } from './control-plane-options.js';
 import { type DebugPort, listenDebugPort } from './debug-port.js';
 import { bindGrpc, GRPC_SERVER_OPTIONS, shutdownGrpc } from './grpc-port.js';
 import { InjectionWebhook } from './injection-webhook.js';
-import { type GatewayApiSource, startGatewayApi } from './kubernetes/index.js';
+import { type GatewayApiSource, startGatewayApi, TlsSecretSource } from './kubernetes/index.js';
 import { analyzeRunning, logAnalysis } from './mesh-analysis.js';
 import { MeshFileReload } from './mesh-file-reload.js';
 import { RegistrationGate } from './registration-gate.js';
@@ -39,6 +39,8 @@ export class ControlPlane {
   private discovery: ClusterWatcher | undefined;
   /** The cluster's Gateway API resources and the writer of their status (with discovery). */
   private gatewayApi: GatewayApiSource | undefined;
+  /** The cluster's kubernetes.io/tls Secrets: Gateway listeners' certificates (with discovery). */
+  private tlsSecrets: TlsSecretSource | undefined;
   private webhook: InjectionWebhook | undefined;
   xdsPort = 0;
   /** The injection webhook's port; 0 when it is off. */
@@ -131,6 +133,14 @@ export class ControlPlane {
           currentConfig: () => cache.config,
           namespaceLabels: (ns) => cp.discovery?.namespaceLabels(ns) ?? {},
         });
+        cp.tlsSecrets = new TlsSecretSource({
+          kubeConfig: kube.kubeConfig,
+          log,
+          retryMs: kube.retryMs,
+          onChange: (secrets) => registry.setTlsSecrets('kubernetes', secrets),
+        });
+        // Not awaited, as the Gateway API watch: the mesh is served meanwhile.
+        void cp.tlsSecrets.start();
       }
       if (options.webhook && !cp.identity)
         throw new ControlPlaneError(
@@ -239,6 +249,7 @@ export class ControlPlane {
     await this.webhook?.close();
     await this.discovery?.close();
     await this.gatewayApi?.close();
+    await this.tlsSecrets?.close();
     this.identity?.serving.close();
     this.cache.stop();
     this.ads.close();

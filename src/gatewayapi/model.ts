@@ -189,6 +189,11 @@ export interface TlsSecret {
   /** PEM. */
   readonly certificateChain: string;
   readonly privateKey: string;
+  /**
+   * Why the source's current content is refused (a key that does not match its
+   * certificate), while `certificateChain`/`privateKey` are the last good pair, still served.
+   */
+  readonly problem?: string;
 }
 
 /** A mesh file `secrets:` entry: where the PEM files are. */

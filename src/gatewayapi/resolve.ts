@@ -34,6 +34,11 @@ export interface ResolveContext {
   readonly servicePorts: (namespace: string, name: string) => readonly number[] | undefined;
   /** Whether a usable TLS secret (certificate and key) of that name exists. */
   readonly secretExists: (namespace: string, name: string) => boolean;
+  /**
+   * Why a Secret's current content is refused while its last good certificate is still
+   * served (undefined when it is as it should be).
+   */
+  readonly secretProblem?: (namespace: string, name: string) => string | undefined;
   /** A namespace's labels (allowedRoutes namespaces `Selector`); {} when unknown. */
   readonly namespaceLabels: (namespace: string) => Readonly<Record<string, string>>;
   /**
@@ -169,11 +174,13 @@ interface ListenerDraft {
   readonly refs: Condition;
   readonly supportedKinds: readonly { readonly group: string; readonly kind: string }[];
   readonly certificateRefs: readonly ObjectReference[];
+  /** ResolvedRefs is False only for Secrets whose last good certificate is still served. */
+  readonly refsStale: boolean;
   attachedRoutes: number;
 }
 
 function usable(d: ListenerDraft): boolean {
-  return d.conflict === undefined && d.refs.status === 'True';
+  return d.conflict === undefined && (d.refs.status === 'True' || d.refsStale);
 }
 
 /**
@@ -232,14 +239,18 @@ function draftListeners(
       );
     }
     const certificateRefs: ObjectReference[] = [];
+    let refsStale = refs.status === 'True';
     for (const ref of listener.tls?.mode === 'Terminate' ? listener.tls.certificateRefs : []) {
       const problem = certificateProblem(g, ref, config, ctx);
-      if (problem) {
-        if (refs.status === 'True') refs = problem;
-      } else {
-        certificateRefs.push(ref);
+      if (problem?.stale) certificateRefs.push(ref);
+      else if (problem) refsStale = false;
+      else certificateRefs.push(ref);
+      if (problem && refs.status === 'True') {
+        const { stale: _, ...c } = problem;
+        refs = c;
       }
     }
+    refsStale &&= refs.status === 'False';
     return {
       gateway: g,
       listener,
@@ -247,6 +258,7 @@ function draftListeners(
       refs,
       supportedKinds,
       certificateRefs,
+      refsStale,
       attachedRoutes: 0,
     };
   });
@@ -275,7 +287,7 @@ function certificateProblem(
   ref: ObjectReference,
   config: GatewayApiConfig,
   ctx: ResolveContext,
-): Condition | undefined {
+): (Condition & { readonly stale?: true }) | undefined {
   const name = `${ref.namespace}/${ref.name}`;
   const refused = refusal(
     { kind: 'Gateway', namespace: g.metadata.namespace },
@@ -294,6 +306,13 @@ function certificateProblem(
   if (!ctx.secretExists(ref.namespace, ref.name)) {
     const why = `Secret ${name} does not exist or holds no certificate and key`;
     return condition('ResolvedRefs', false, 'InvalidCertificateRef', why);
+  }
+  const stale = ctx.secretProblem?.(ref.namespace, ref.name);
+  if (stale !== undefined) {
+    // The spec's reason for a malformed Secret; the last good pair keeps the listener up
+    // (a bad edit of a Secret must not take a working HTTPS listener down).
+    const why = `Secret ${name} is refused (${stale}); its previous certificate is still served`;
+    return { ...condition('ResolvedRefs', false, 'InvalidCertificateRef', why), stale: true };
   }
   return undefined;
 }

@@ -21,10 +21,11 @@ export function gatewayApiState(
   index: ServiceIndex = indexServices(config),
   options: GatewayStateOptions = {},
 ): GatewayApiState {
-  const secrets = new Set((config.tlsSecrets ?? []).map((s) => `${s.namespace}/${s.name}`));
+  const secrets = new Map((config.tlsSecrets ?? []).map((s) => [`${s.namespace}/${s.name}`, s]));
   return resolveGatewayApi(config.gatewayApi ?? EMPTY_GATEWAY_API, {
     servicePorts: (namespace, name) => index.find(name, namespace)?.ports.map((p) => p.port),
     secretExists: (namespace, name) => secrets.has(`${namespace}/${name}`),
+    secretProblem: (namespace, name) => secrets.get(`${namespace}/${name}`)?.problem,
     namespaceLabels: options.namespaceLabels ?? (() => ({})),
     undeclaredClassIsOurs: !options.declaredClassesOnly,
   });
