@@ -6,6 +6,7 @@
  * is not published.
  */
 import { types } from '../../xds/index.js';
+import { INVALID_BACKEND_CLUSTER } from './gateway-route-config.js';
 import { HTTP_CONNECTION_MANAGER, TCP_PROXY } from './network-filters.js';
 import { RESOURCE_KINDS, type Resources } from './resources.js';
 import { OPENTELEMETRY_CONFIG } from './telemetry.js';
@@ -47,9 +48,12 @@ function routeClusters(routeConfig: Obj): Array<[where: string, cluster: string]
       const where = `virtual host ${String(vh?.name)} route ${String(route?.name ?? '')}`;
       const single = asString(action.cluster);
       if (single) out.push([where, single]);
+      // A gateway route's invalid backends: a cluster never defined on purpose, answered
+      // by the route's cluster_not_found_response_code (gateway-route-config.ts).
+      const answersMissing = action.cluster_not_found_response_code !== undefined;
       for (const wc of asArray(asObj(action.weighted_clusters)?.clusters).map(asObj)) {
         const name = asString(wc?.name);
-        if (name) out.push([where, name]);
+        if (name && !(answersMissing && name === INVALID_BACKEND_CLUSTER)) out.push([where, name]);
       }
     }
   }

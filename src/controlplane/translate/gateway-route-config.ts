@@ -67,8 +67,18 @@ export function backendCluster(index: ServiceIndex, b: BackendRef): string | und
 const NO_BACKEND: Message = { status: 500 };
 
 /**
- * The action of one rule: a redirect, or forwarding to its valid backends by weight (with
- * rewrites and mirrors); a direct 500 when no backend with weight is valid.
+ * The weighted_clusters entry that carries the weight of a rule's invalid backends: a cluster
+ * that is never defined, with the route's cluster_not_found_response_code 500, so that share
+ * of the requests is answered 500 as the spec asks ("requests that would have been sent to an
+ * invalid backend MUST receive a 500", HTTPBackendRef), by Envoy's own means (as Envoy
+ * Gateway's translator does). Not a name a mesh cluster can have (those are `outbound|…`).
+ */
+export const INVALID_BACKEND_CLUSTER = 'gateway~invalid-backend';
+
+/**
+ * The action of one rule: a redirect, or forwarding to its backends by weight (with rewrites
+ * and mirrors), the invalid ones' weight answered 500; a direct 500 when no valid backend
+ * has weight.
  */
 function ruleAction(
   rule: HttpRouteRule,
@@ -80,9 +90,12 @@ function ruleAction(
   const redirect = rule.filters.find((f) => f.type === 'RequestRedirect');
   if (redirect) return { redirect: redirectAction(redirect, match, port) };
   const weights = new Map<string, number>();
+  let invalidWeight = 0;
   for (const b of rule.backendRefs) {
     const cluster = state.invalidBackends.has(b) ? undefined : backendCluster(index, b);
-    if (cluster && b.weight > 0) weights.set(cluster, (weights.get(cluster) ?? 0) + b.weight);
+    if (b.weight === 0) continue;
+    if (cluster) weights.set(cluster, (weights.get(cluster) ?? 0) + b.weight);
+    else invalidWeight += b.weight;
   }
   if (weights.size === 0) return { direct_response: NO_BACKEND };
   const rewrite = rule.filters.find((f) => f.type === 'URLRewrite');
@@ -92,6 +105,7 @@ function ruleAction(
     return cluster ? [mirrorPolicy(cluster, f.percent)] : [];
   });
   const targets = [...weights];
+  if (invalidWeight > 0) targets.push([INVALID_BACKEND_CLUSTER, invalidWeight]);
   return {
     route: {
       ...(targets.length === 1
@@ -101,6 +115,7 @@ function ruleAction(
               clusters: targets.map(([name, weight]) => ({ name, weight: { value: weight } })),
             },
           }),
+      ...(invalidWeight > 0 ? { cluster_not_found_response_code: 'INTERNAL_SERVER_ERROR' } : {}),
       ...(rewrite?.path ? pathRewriteFields(rewrite.path, match) : {}),
       ...(rewrite?.hostname ? { host_rewrite_literal: rewrite.hostname } : {}),
       ...(mirrors.length > 0 ? { request_mirror_policies: mirrors } : {}),

@@ -4,6 +4,7 @@
  */
 export { checkConsistency } from './consistency.js';
 
+export { INVALID_BACKEND_CLUSTER } from './gateway-route-config.js';
 export { gatewayApiState } from './gateway-state.js';
 export {
   inboundClusterName,

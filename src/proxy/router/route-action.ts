@@ -15,6 +15,28 @@ import type { RetryPolicy } from './retry-policy.js';
 import { compileRetryPolicy } from './retry-policy.js';
 import type { ForwardRoute, RouteRequest } from './route.js';
 
+/**
+ * RouteAction.cluster_not_found_response_code: what a request is answered when the cluster
+ * picked does not exist (Envoy: 503 unless set; Gateway implementations set 500 for the
+ * share of a weighted split that goes to an invalid backend).
+ */
+const CLUSTER_NOT_FOUND_STATUS: Readonly<Record<string, number>> = {
+  SERVICE_UNAVAILABLE: 503,
+  '0': 503,
+  NOT_FOUND: 404,
+  '1': 404,
+  INTERNAL_SERVER_ERROR: 500,
+  '2': 500,
+};
+
+function clusterNotFoundStatus(code: unknown, where: string, errors: string[]): number | undefined {
+  if (code === undefined || code === null) return 503;
+  const status = CLUSTER_NOT_FOUND_STATUS[String(code)];
+  if (status === undefined)
+    errors.push(`${where}: cluster_not_found_response_code ${String(code)} is not known`);
+  return status;
+}
+
 /** Envoy's route timeout when RouteAction.timeout is unset. */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 
@@ -32,6 +54,7 @@ interface ForwardRouteInit {
   readonly timeoutMs: number;
   readonly idleTimeoutMs: number | undefined;
   readonly retry: RetryPolicy | undefined;
+  readonly clusterNotFoundStatus: number;
   readonly prefixRewrite: string | undefined;
   readonly matchedPrefix: string | undefined;
   readonly hostRewrite: string | undefined;
@@ -51,6 +74,7 @@ class CompiledForwardRoute implements ForwardRoute {
   readonly timeoutMs: number;
   readonly idleTimeoutMs: number | undefined;
   readonly retry: RetryPolicy | undefined;
+  readonly clusterNotFoundStatus: number;
   readonly prefixRewrite: string | undefined;
   readonly matchedPrefix: string | undefined;
   readonly hostRewrite: string | undefined;
@@ -72,6 +96,7 @@ class CompiledForwardRoute implements ForwardRoute {
     this.timeoutMs = init.timeoutMs;
     this.idleTimeoutMs = init.idleTimeoutMs;
     this.retry = init.retry;
+    this.clusterNotFoundStatus = init.clusterNotFoundStatus;
     this.prefixRewrite = init.prefixRewrite;
     this.matchedPrefix = init.matchedPrefix;
     this.hostRewrite = init.hostRewrite;
@@ -195,6 +220,7 @@ export function compileForwardRoute(
     a.retry_policy === undefined
       ? vhostRetry
       : compileRetryPolicy(a.retry_policy, `${where}: retry_policy`, errors);
+  const notFound = clusterNotFoundStatus(a.cluster_not_found_response_code, where, errors);
   const hashPolicies = compileHashPolicies(a.hash_policy, where, errors);
   const mirrors = compileMirrorPolicies(a.request_mirror_policies, where, errors);
   const rewrite = compilePathRewrite(match, a.prefix_rewrite, a.regex_rewrite);
@@ -215,6 +241,7 @@ export function compileForwardRoute(
     timeoutMs: timeoutMs!,
     idleTimeoutMs,
     retry,
+    clusterNotFoundStatus: notFound!,
     prefixRewrite: a.prefix_rewrite ? a.prefix_rewrite : undefined,
     matchedPrefix: byPrefix ? match.value : undefined,
     hostRewrite: a.host_rewrite_literal ? a.host_rewrite_literal : undefined,

@@ -44,6 +44,8 @@ export interface ForwardRoute extends RouteCommon {
   readonly idleTimeoutMs: number | undefined;
   /** The route's retry policy, else its virtual host's (never merged), else undefined. */
   readonly retry: RetryPolicy | undefined;
+  /** The status when the picked cluster does not exist (cluster_not_found_response_code). */
+  readonly clusterNotFoundStatus: number;
   readonly prefixRewrite: string | undefined;
   /** The prefix of a prefix or path_separated_prefix route (lower-cased if case-insensitive). */
   readonly matchedPrefix: string | undefined;

@@ -12,7 +12,10 @@ import { type Host, hashKey, NO_HASH, type PickContext } from '../lb/index.js';
 import { type ForwardRoute, hashInput, type RouteRequest } from '../router/index.js';
 import { type Refusal, refusalOf } from './route-layer.js';
 
-/** The route's cluster for this request, or the refusal (503 NC) when there is none. */
+/**
+ * The route's cluster for this request, or the refusal (NC, with the route's
+ * cluster_not_found_response_code: 503 unless it says otherwise) when there is none.
+ */
 export function chooseCluster(
   route: ForwardRoute,
   clusters: ReadonlyMap<string, RuntimeCluster>,
@@ -22,7 +25,7 @@ export function chooseCluster(
   const name = route.pickCluster(random(), request);
   const cluster = name === undefined ? undefined : clusters.get(name);
   if (cluster !== undefined) return cluster;
-  return refusalOf(FAILURE.NO_CLUSTER, `no cluster ${name ?? ''}`);
+  return refusalOf(FAILURE.NO_CLUSTER, `no cluster ${name ?? ''}`, route.clusterNotFoundStatus);
 }
 
 /** What a consistent-hash balancer hashes for this request (none without hash policies). */

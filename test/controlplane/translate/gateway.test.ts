@@ -7,7 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { translateGateway } from '../../../src/controlplane/translate/index.js';
+import {
+  INVALID_BACKEND_CLUSTER,
+  translateGateway,
+} from '../../../src/controlplane/translate/index.js';
 import type { MeshConfig } from '../../../src/mesh/index.js';
 import { gateway, HTTP_LISTENER, httpRoute, meshOf } from '../../gatewayapi/support.js';
 import { protoProblems } from './proto-check.js';
@@ -265,6 +268,28 @@ describe('translate: gateway', () => {
     );
     assert.deepEqual(refused[0].direct_response, { status: 500 });
     assert.equal(refused[0].route, undefined);
+  });
+
+  it('weighted backends: invalid ones (not found, refused, other kind) keep their weight, answered 500', () => {
+    const spec = (refs: string) => `${PARENT}      rules: [{ backendRefs: [${refs}] }]\n`;
+    const split = routesOf(
+      httpRoute(
+        'r',
+        spec(
+          '{ name: api, port: 8080, weight: 50 }, { name: gone, port: 8080, weight: 30 }, { name: billing, namespace: other, port: 9090, weight: 15 }, { group: example.com, kind: Bucket, name: b, weight: 5 }',
+        ),
+      ),
+    );
+    assert.deepEqual(split[0].route.weighted_clusters, {
+      clusters: [
+        { name: API, weight: { value: 50 } },
+        { name: INVALID_BACKEND_CLUSTER, weight: { value: 50 } },
+      ],
+    });
+    assert.equal(split[0].route.cluster_not_found_response_code, 'INTERNAL_SERVER_ERROR');
+    // Only valid backends: nothing about missing clusters.
+    const valid = routesOf(httpRoute('r', spec('{ name: api, port: 8080, weight: 1 }')));
+    assert.equal(valid[0].route.cluster_not_found_response_code, undefined);
   });
 
   it('HTTPS: a chain per certificate chosen by SNI, certificates over SDS, the secrets served', () => {
