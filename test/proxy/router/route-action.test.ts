@@ -71,6 +71,42 @@ describe('router: route actions', () => {
       assert.equal(r.pickCluster(0, request('h', '/', 'GET', { 'x-cluster': '' })), undefined);
     });
 
+    it('cluster_not_found_response_code: 503 unless set, 404 or 500 when it says so; others rejected', () => {
+      assert.equal(action({ cluster: 'c' }).clusterNotFoundStatus, 503);
+      const code = (c: string | number) =>
+        action({
+          cluster: 'c',
+          cluster_not_found_response_code:
+            c as envoy.RouteAction['cluster_not_found_response_code'],
+        }).clusterNotFoundStatus;
+      assert.equal(code('SERVICE_UNAVAILABLE'), 503);
+      assert.equal(code('NOT_FOUND'), 404);
+      assert.equal(code('INTERNAL_SERVER_ERROR'), 500);
+      assert.equal(code(2), 500);
+      assert.match(
+        compileError({
+          virtual_hosts: [
+            {
+              name: 'v',
+              domains: ['*'],
+              routes: [
+                {
+                  name: 'r',
+                  match: { prefix: '/' },
+                  route: {
+                    cluster: 'c',
+                    cluster_not_found_response_code:
+                      'TEAPOT' as envoy.RouteAction['cluster_not_found_response_code'],
+                  },
+                },
+              ],
+            },
+          ],
+        }),
+        /cluster_not_found_response_code TEAPOT is not known/,
+      );
+    });
+
     it('rejects no cluster, two, empty weights, weights adding up to 0', () => {
       const bad = (route: envoy.RouteAction) =>
         compileError({
