@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { brief, gateway, HTTP_LISTENER, httpRoute, routeState, stateOf } from './support.js';
+import { gatewayApiState } from '../../src/controlplane/translate/index.js';
+import {
+  brief,
+  gateway,
+  HTTP_LISTENER,
+  httpRoute,
+  meshOf,
+  routeState,
+  stateOf,
+} from './support.js';
 
 const TO_API = `      parentRefs: [{ name: gw }]
       rules: [{ backendRefs: [{ name: api, port: 8080 }] }]
@@ -214,6 +223,35 @@ describe('gateway API status', () => {
     // Permission is checked before existence: the Secret need not be loaded to be refused.
     const cross = stateOf(gateway(https('{ name: cert, namespace: certs }')), secrets);
     assert.equal(cross.gateways[0].listeners[0].conditions[2].reason, 'RefNotPermitted');
+  });
+
+  it('certificateRefs: a refused Secret still serving its last good pair is InvalidCertificateRef, the listener stays up', () => {
+    const https = (refs: string, kinds = '') => `        - name: https
+          port: 443
+          protocol: HTTPS
+          tls: { mode: Terminate, certificateRefs: [${refs}] }${kinds}
+`;
+    const pair = { certificateChain: 'c', privateKey: 'k' };
+    const withSecrets = (resources: string) =>
+      gatewayApiState({
+        ...meshOf(resources),
+        tlsSecrets: [
+          { name: 'good', namespace: 'default', ...pair },
+          { name: 'stale', namespace: 'default', ...pair, problem: 'the key does not belong' },
+        ],
+      }).gateways[0].listeners[0];
+    const stale = withSecrets(gateway(https('{ name: stale }, { name: good }')));
+    assert.deepEqual(brief([stale.conditions[2]]), ['ResolvedRefs=False/InvalidCertificateRef']);
+    assert.match(stale.conditions[2].message, /the key does not belong.*previous certificate/);
+    assert.equal(stale.usable, true);
+    assert.deepEqual(
+      stale.certificateRefs.map((r) => r.name),
+      ['stale', 'good'],
+    );
+    // Next to a missing one, the listener is not served (as with the missing one alone).
+    const mixed = withSecrets(gateway(https('{ name: stale }, { name: nothing }')));
+    assert.equal(mixed.conditions[2].reason, 'InvalidCertificateRef');
+    assert.equal(mixed.usable, false);
   });
 
   // GatewayWithAttachedRoutes / listener conflicts.
