@@ -19,5 +19,5 @@ export {
   type LoadedKubeConfig,
 } from './kube-config.js';
 export { KubeError } from './kube-error.js';
-export { readTlsSecret, TLS_SECRET_TYPE, TlsSecretSource } from './tls-secret-source.js';
+export { TlsSecretSource } from './tls-secret-source.js';
 export { patchWebhookCaBundle } from './webhook-ca-bundle.js';
