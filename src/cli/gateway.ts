@@ -1,5 +1,6 @@
 /** `ferry gateway`: runs the proxy at the mesh's edge (ingress, or egress with --mode egress). */
 import cluster from 'node:cluster';
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../log/index.js';
 import {
@@ -30,6 +31,9 @@ Options:
       --labels k=v,...        its labels (app, version, ...)
       --id ID                 xDS node id                (default <service>-<pid>.<ns>)
       --bind IP               address the gateway's listeners bind     (default 0.0.0.0)
+      --address IP            where sidecars reach it (FERRY_ADDRESS); with --mode
+                              egress, sidecars send the declared http hosts to it
+                              (default none)
       --concurrency N         worker processes sharing the listeners, fed by one xDS
                               stream and one certificate (default: the container's CPU
                               limit from cgroup v2 cpu.max, else the cores node can use)
@@ -74,6 +78,7 @@ export async function runGateway(argv: string[]): Promise<void> {
       id: { type: 'string' },
       bind: { type: 'string' },
       'port-offset': { type: 'string' },
+      address: { type: 'string' },
       concurrency: { type: 'string' },
       'admin-port': { type: 'string' },
       'metrics-port': { type: 'string' },
@@ -125,6 +130,9 @@ export async function runGateway(argv: string[]): Promise<void> {
     throw new UsageError(
       `--port-offset must be a whole number 0..65535, got "${v['port-offset']}"`,
     );
+  const address = v.address;
+  if (address !== undefined && isIP(address) === 0)
+    throw new UsageError(`--address must be an IP address, got "${address}"`);
   let concurrency = defaultConcurrency('gateway');
   if (v.concurrency !== undefined) {
     concurrency = Number(v.concurrency);
@@ -148,6 +156,7 @@ export async function runGateway(argv: string[]): Promise<void> {
     labels,
     id: v.id,
     bind: v.bind,
+    ...(address === undefined ? {} : { address }),
     portOffset: offset,
     adminPort: parsePort('--admin-port', v['admin-port'], 15000),
     metricsPort: parsePort('--metrics-port', v['metrics-port'], 15020),

@@ -139,6 +139,8 @@ export abstract class AdsStream {
   protected readonly types = new Map<string, TypeState>();
   private nonceCounter = 0;
   private disconnect: (() => void) | undefined;
+  /** Ends this stream's gateway node's record in the registry. */
+  private disconnectGateway: (() => void) | undefined;
   private started = false;
   /**
    * Requests received while the stream waits (for its credential to be checked, or for the
@@ -270,6 +272,8 @@ export abstract class AdsStream {
         this.disconnect = this.ctx.registry.connect(this.workload, admission.identity);
         this.awaitingPublish = this.ctx.registry.generation !== before;
       }
+      // Only a gateway whose identity was proven (or with the CA off) becomes a destination.
+      if (this.gateway) this.disconnectGateway = this.ctx.registry.connectGateway(this.gateway);
     } else {
       // Served (its own listeners follow its announcement) but not an endpoint.
       this.registrationRefused = `${admission.reason}: ${admission.message}`;
@@ -479,6 +483,7 @@ export abstract class AdsStream {
     if (this.holdTimer) clearTimeout(this.holdTimer);
     this.held = undefined;
     this.disconnect?.();
+    this.disconnectGateway?.();
     this.onClose(this);
     this.ctx.log.info({ node: this.nodeId, mode: this.mode }, 'xDS stream closed');
   }

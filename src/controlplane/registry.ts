@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { GatewayApiConfig, TlsSecret } from '../gatewayapi/index.js';
 import {
+  type EgressGatewayEndpoint,
   type Endpoint,
   type MeshConfig,
   type Service,
@@ -13,6 +14,7 @@ import {
   serviceKey,
   type Workload,
 } from '../mesh/index.js';
+import type { GatewayNode } from '../xds/index.js';
 import {
   checkMembership,
   indexServices,
@@ -61,6 +63,8 @@ export class Registry {
   /** Gateway API resources the cluster has, added to the mesh file's. */
   private clusterGatewayApi: GatewayApiConfig | undefined;
   private readonly registrations = new Map<string, Registration>();
+  /** Connected egress gateway nodes that announced an address, by stream. */
+  private readonly egressGateways = new Map<object, GatewayNode>();
   private readonly watchers = new Set<() => void>();
   private cachedView: MeshConfig | undefined;
   private changes = 0;
@@ -146,6 +150,21 @@ export class Registry {
   }
 
   /**
+   * Records a connected gateway node for as long as its stream lives (the returned function
+   * ends it). Only an egress gateway with an address matters: the sidecars send the declared
+   * http hosts to it. Gateways never become endpoints of services.
+   */
+  connectGateway(gateway: GatewayNode): () => void {
+    if (gateway.mode !== 'egress' || gateway.address === undefined) return () => {};
+    const key = {};
+    this.egressGateways.set(key, gateway);
+    this.changed();
+    return () => {
+      if (this.egressGateways.delete(key)) this.changed();
+    };
+  }
+
+  /**
    * Whether `workload`, proven to be `identity`, may join the service it announces (see
    * membership.ts); undefined when it may.
    */
@@ -205,9 +224,31 @@ export class Registry {
   view(): MeshConfig {
     if (!this.cachedView) {
       const d = this.declared();
-      this.cachedView = mergeWorkloads(d.merged, this.members(d.index, d.cluster));
+      this.cachedView = this.withEgressGateways(
+        mergeWorkloads(d.merged, this.members(d.index, d.cluster)),
+      );
     }
     return this.cachedView;
+  }
+
+  /** The egress gateway nodes of `egress.gateway` as the destination of the declared hosts. */
+  private withEgressGateways(config: MeshConfig): MeshConfig {
+    const egress = config.egress;
+    if (!egress) return config;
+    const seen = new Set<string>();
+    const gatewayEndpoints: EgressGatewayEndpoint[] = [];
+    for (const g of this.egressGateways.values()) {
+      if (g.gateway !== egress.gateway || g.address === undefined) continue;
+      const port = egress.httpPort + (g.portOffset ?? 0);
+      const key = `${g.address}|${port}`;
+      if (port > 65535 || seen.has(key)) continue;
+      seen.add(key);
+      gatewayEndpoints.push({ address: g.address, port });
+    }
+    gatewayEndpoints.sort((a, b) =>
+      a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port,
+    );
+    return { ...config, egress: { ...egress, gatewayEndpoints } };
   }
 
   /**

@@ -443,6 +443,18 @@ export interface Egress {
   /** The gateway's port taking TLS from the sidecars, routed by SNI. */
   readonly tlsPort: number;
   readonly hosts: readonly EgressHost[];
+  /**
+   * Where sidecars reach the gateway's HTTP listener: the connected egress gateway nodes
+   * that announced an address. Filled in by the control plane's registry, never from the file.
+   */
+  readonly gatewayEndpoints?: readonly EgressGatewayEndpoint[];
+}
+
+/** One connected egress gateway node, as a destination of the sidecars' HTTP. */
+export interface EgressGatewayEndpoint {
+  readonly address: string;
+  /** `egress.httpPort` plus the node's port offset. */
+  readonly port: number;
 }
 
 export const DEFAULT_EGRESS_HTTP_PORT = 80;

@@ -21,6 +21,7 @@
  * | FERRY_ADMIN_PORT      | number          | its admin port (127.0.0.1 only: /tap, ...)      |
  * | FERRY_GATEWAY         | string          | `<namespace>/<name>` of the Gateway it serves   |
  * | FERRY_MODE            | string          | with FERRY_GATEWAY: gateway (default) or egress |
+ * | FERRY_PORT_OFFSET     | number          | with FERRY_GATEWAY: added to its listeners' ports |
  *
  * FERRY_METRICS_PORT and FERRY_ADMIN_PORT are not part of the workload (they are no endpoint
  * property): the control plane reads them with metricsPortFromNode() and adminPortFromNode(),
@@ -30,7 +31,9 @@
  *
  * A node with FERRY_GATEWAY is a gateway (`ferry gateway`): it is served its Gateway's
  * listeners, routes and certificates, and is never registered as an endpoint, whatever
- * else it announces (gatewayFromNode()).
+ * else it announces (gatewayFromNode()). An egress gateway that announces FERRY_ADDRESS is
+ * a destination of the sidecars' traffic to the declared http hosts, at that address and the
+ * mesh file's `egress.httpPort` plus its FERRY_PORT_OFFSET.
  */
 import { isIP } from 'node:net';
 import type { HealthStatus, Protocol, Workload } from '../mesh/index.js';
@@ -56,6 +59,7 @@ export const META = {
   adminPort: 'FERRY_ADMIN_PORT',
   gateway: 'FERRY_GATEWAY',
   mode: 'FERRY_MODE',
+  portOffset: 'FERRY_PORT_OFFSET',
 } as const;
 
 const HEALTH: readonly string[] = ['HEALTHY', 'UNHEALTHY', 'DRAINING'];
@@ -192,6 +196,10 @@ export function nodeMetadataFor(
 export interface GatewayNode {
   readonly gateway: string;
   readonly mode: 'gateway' | 'egress';
+  /** Where sidecars reach it (FERRY_ADDRESS), if it said. */
+  readonly address?: string;
+  /** Added to each of its listeners' ports (`--port-offset`); absent: 0. */
+  readonly portOffset?: number;
 }
 
 export type GatewayNodeResult =
@@ -214,5 +222,27 @@ export function gatewayFromNode(node: Node | undefined): GatewayNodeResult {
   if (mode !== 'gateway' && mode !== 'egress') {
     return { ok: false, error: `node metadata: ${META.mode} must be gateway or egress` };
   }
-  return { ok: true, gateway: { gateway: parts.join('/'), mode } };
+  const address = meta[META.address];
+  if (address !== undefined && (typeof address !== 'string' || isIP(address) === 0)) {
+    return {
+      ok: false,
+      error: `node metadata: ${META.address} must be an IP literal, got ${JSON.stringify(address)}`,
+    };
+  }
+  const offset = meta[META.portOffset] ?? 0;
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > 65535) {
+    return {
+      ok: false,
+      error: `node metadata: ${META.portOffset} must be a whole number 0..65535, got ${JSON.stringify(offset)}`,
+    };
+  }
+  return {
+    ok: true,
+    gateway: {
+      gateway: parts.join('/'),
+      mode,
+      ...(address === undefined ? {} : { address }),
+      ...(offset === 0 ? {} : { portOffset: offset }),
+    },
+  };
 }

@@ -2,7 +2,9 @@
  * The egress gateway configured from the mesh file, end to end with real processes: the
  * control plane reads `egress:`, `ferry gateway --mode egress` (a real process) gets its
  * listeners from it, and reaches "external" servers on 127.0.0.1 by the name `localhost`
- * (LOGICAL_DNS, resolved by the system) for declared hosts only.
+ * (LOGICAL_DNS, resolved by the system) for declared hosts only; and a client sidecar
+ * (`ferry proxy`, a real process) sends its app's HTTP to a declared host through the
+ * gateway (announced with `--address`), an undeclared host not.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -21,6 +23,7 @@ import {
 } from '../proxy/gateway/gateway-harness.js';
 import { type HttpUpstream, startHttpUpstream } from '../support/http-upstream.js';
 import { OpensslCa } from '../support/server-certs.js';
+import { type SidecarProcess, startSidecarProcess } from '../support/sidecar-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** A GET with this Host (fetch cannot set Host). */
@@ -67,6 +70,7 @@ describe('egress end to end: mesh file egress: -> control plane -> ferry gateway
   let undeclared: HttpUpstream;
   let externalTls: tls.Server;
   let gateway: GatewayProcess;
+  let client: SidecarProcess;
   let httpPort = 0;
   let tlsPort = 0;
 
@@ -107,13 +111,17 @@ egress:
     });
     gateway = await startGateway(
       { port: cp.xdsPort },
-      ['--mode', 'egress', '--concurrency', '1'],
+      ['--mode', 'egress', '--concurrency', '1', '--address', '127.0.0.1'],
       'egress/out',
     );
     await waitReady(gateway);
+    client = await startSidecarProcess([
+      ...['--xds', `127.0.0.1:${cp.xdsPort}`, '--service', 'client', '--id', 'client-1'],
+    ]);
   });
 
   after(async () => {
+    await client?.kill();
     gateway?.kill();
     await cp?.close();
     await external?.close();
@@ -151,6 +159,46 @@ egress:
     const res = await get(httpPort, `localhost:${undeclared.port}`);
     assert.equal(res.status, 404);
     assert.equal(res.flags, 'NR');
+    assert.equal(undeclared.seen.length, 0);
+  });
+
+  /** The gateway's istio_requests_total summed over its series. */
+  async function gatewayRequests(): Promise<number> {
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${gateway.metricsPort}/stats/prometheus`)
+    ).text();
+    return metrics
+      .split('\n')
+      .filter((l) => l.startsWith('istio_requests_total{'))
+      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  }
+
+  it("sends a sidecar's request for a declared http host through the gateway, Host kept", async () => {
+    const before = await gatewayRequests();
+    const seen = external.seen.length;
+    let res = { status: 0, flags: '', body: '' };
+    // The sidecar learns the gateway's endpoint once the control plane has published it.
+    await waitFor(
+      'the declared host to be reached through the gateway',
+      async () => {
+        res = await get(client.ports.outbound, `localhost:${external.port}`).catch(() => res);
+        return res.status === 200;
+      },
+      20_000,
+      50,
+    );
+    assert.equal(res.body, 'external-api');
+    assert.equal(external.seen.at(-1)?.host, `localhost:${external.port}`);
+    assert.ok(external.seen.length > seen);
+    // Every request the external server saw from the sidecar passed the gateway.
+    assert.ok((await gatewayRequests()) - before >= external.seen.length - seen);
+  });
+
+  it("does not send a sidecar's request for an undeclared host to the gateway", async () => {
+    const before = await gatewayRequests();
+    const res = await get(client.ports.outbound, `localhost:${undeclared.port}`);
+    assert.notEqual(res.body, 'undeclared', JSON.stringify(res));
+    assert.equal(await gatewayRequests(), before);
     assert.equal(undeclared.seen.length, 0);
   });
 

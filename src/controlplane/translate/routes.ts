@@ -126,13 +126,15 @@ function addressDomains(service: Service, port: number): string[] {
 /**
  * The route configuration `outbound.<namespace>`: a virtual host for every HTTP port of
  * every service. Envoy rejects a domain listed twice in one route configuration, so a
- * repeated domain is kept only by its first virtual host.
+ * repeated domain is kept only by its first virtual host. `egressHosts` (the declared
+ * external http hosts, see egress-routing.ts) come after the services.
  */
 export function outboundRouteConfig(
   namespace: string,
   index: ServiceIndex,
   routesOf: RoutesOf,
   warnings: string[],
+  egressHosts: readonly Message[] = [],
 ): Message {
   const name = outboundRouteConfigName(namespace);
   const claimed = new Set<string>();
@@ -156,6 +158,20 @@ export function outboundRouteConfig(
       if (domains.length === 0) continue;
       virtualHosts.push({ name: vhostName, domains, routes: routesOf(service, port) });
     }
+  }
+  for (const vhost of egressHosts) {
+    const domains: string[] = [];
+    for (const domain of vhost.domains as string[]) {
+      if (claimed.has(domain)) {
+        warnings.push(
+          `route config ${name}: domain ${domain} of egress host ${String(vhost.name)} is already taken`,
+        );
+      } else {
+        claimed.add(domain);
+        domains.push(domain);
+      }
+    }
+    if (domains.length > 0) virtualHosts.push({ ...vhost, domains });
   }
   virtualHosts.sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1));
   return { name, virtual_hosts: virtualHosts };

@@ -40,27 +40,37 @@ function egressClusterName(h: EgressHost): string {
   return outboundClusterName(h.port, h.host);
 }
 
-function egressCluster(h: EgressHost): Message {
-  const name = egressClusterName(h);
+/** A cluster whose endpoints are given inline (no EDS): STATIC addresses, or one DNS name. */
+export function inlineCluster(
+  name: string,
+  type: 'STATIC' | 'LOGICAL_DNS',
+  sockets: readonly { readonly address: string; readonly port: number }[],
+): Message {
   return {
     name,
-    type: isIP(h.host) === 0 ? 'LOGICAL_DNS' : 'STATIC',
+    type,
     connect_timeout: durationFromMs(DEFAULT_CONNECT_TIMEOUT_MS),
     load_assignment: {
       cluster_name: name,
       endpoints: [
         {
-          lb_endpoints: [
-            { endpoint: { address: { socket_address: { address: h.host, port_value: h.port } } } },
-          ],
+          lb_endpoints: sockets.map((s) => ({
+            endpoint: { address: { socket_address: { address: s.address, port_value: s.port } } },
+          })),
         },
       ],
     },
   };
 }
 
+function egressCluster(h: EgressHost): Message {
+  return inlineCluster(egressClusterName(h), isIP(h.host) === 0 ? 'LOGICAL_DNS' : 'STATIC', [
+    { address: h.host, port: h.port },
+  ]);
+}
+
 /** `host:port`, and the bare host where HTTP clients leave the port out (80). */
-function domains(h: EgressHost): string[] {
+export function egressDomains(h: EgressHost): string[] {
   const withPort = hostPortName(isIP(h.host) === 6 ? `[${h.host}]` : h.host, h.port);
   return h.port === 80 ? [withPort, h.host] : [withPort];
 }
@@ -83,7 +93,7 @@ function httpResources(egress: Egress, hosts: readonly EgressHost[]) {
     name,
     virtual_hosts: hosts.map((h) => ({
       name: hostPortName(h.host, h.port),
-      domains: domains(h),
+      domains: egressDomains(h),
       routes: [
         {
           name: `egress/${hostPortName(h.host, h.port)}`,

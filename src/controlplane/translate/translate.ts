@@ -3,6 +3,7 @@
  * one sidecar adds for its own workload (translateWorkload). Both are pure: the same
  * input gives the same output, sorted by name.
  */
+
 import {
   effectiveMtls,
   type MeshConfig,
@@ -13,6 +14,7 @@ import {
 } from '../../mesh/index.js';
 import { apiListenerResources } from './api-listeners.js';
 import { inboundCluster, serviceClusters } from './clusters.js';
+import { egressGatewayCluster, egressVirtualHosts, routesThroughEgress } from './egress-routing.js';
 import { serviceLoadAssignments } from './endpoints.js';
 import { withGammaRoutes } from './gamma.js';
 import { gatewayApiState } from './gateway-state.js';
@@ -80,10 +82,15 @@ export function translateMesh(
     clusters.push(named(collectorCluster(tracing)));
   }
 
+  // The declared external http hosts go to the egress gateway (egress-routing.ts).
+  const egress = routesThroughEgress(config.egress) ? config.egress : undefined;
+  if (egress) clusters.push(named(egressGatewayCluster(egress, config.mesh.domain)));
+  const egressHosts = egress ? egressVirtualHosts(egress, config.mesh.domain) : [];
+
   const routes: NamedResource[] = [];
   const allNamespaces = new Set([...index.services.map((s) => s.namespace), ...namespaces]);
   for (const ns of [...allNamespaces].sort()) {
-    routes.push(named(outboundRouteConfig(ns, index, routesOf, warnings)));
+    routes.push(named(outboundRouteConfig(ns, index, routesOf, warnings, egressHosts)));
   }
 
   const api = apiListenerResources(index, routesOf, warnings);

@@ -94,6 +94,11 @@ export interface GatewayOptions {
   readonly labels?: Readonly<Record<string, string>>;
   /** xDS node id; default `<service>-<pid>.<namespace>`. */
   readonly id?: string;
+  /**
+   * The address sidecars reach it at, announced as FERRY_ADDRESS: an egress gateway with one
+   * receives the sidecars' traffic to the declared hosts (absent: it is no such destination).
+   */
+  readonly address?: string;
   /** Where the gateway's listeners bind (default 0.0.0.0: it faces clients outside). */
   readonly bind?: string;
   /** Added to every listener's port (several gateways on one machine; tests). */
@@ -203,6 +208,8 @@ export function gatewayXdsClient(
     [META.metricsPort]: ports.metrics,
     [META.adminPort]: ports.admin,
   };
+  if (o.address !== undefined) metadata[META.address] = o.address;
+  if (o.portOffset) metadata[META.portOffset] = o.portOffset;
   return new XdsClient({
     address: o.xds,
     node: {
