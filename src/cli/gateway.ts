@@ -10,9 +10,15 @@ import {
   type GatewayOptions,
   GatewayPrimary,
 } from '../proxy/gateway/index.js';
-import { defaultConcurrency, WORKER_ENV, WorkerFeed } from '../proxy/workers/index.js';
+import { WORKER_ENV, WorkerFeed } from '../proxy/workers/index.js';
 import { parsePort, UsageError } from './args.js';
-import { parseLabels, parseLimits, parseTracing, startIdentity } from './proxy.js';
+import {
+  parseConcurrency,
+  parseLabels,
+  parseLimits,
+  parseTracing,
+  startIdentity,
+} from './proxy.js';
 
 export const GATEWAY_HELP = `Usage: ferry gateway --xds HOST:PORT --gateway NAMESPACE/NAME [options]
 
@@ -133,12 +139,7 @@ export async function runGateway(argv: string[]): Promise<void> {
   const address = v.address;
   if (address !== undefined && isIP(address) === 0)
     throw new UsageError(`--address must be an IP address, got "${address}"`);
-  let concurrency = defaultConcurrency('gateway');
-  if (v.concurrency !== undefined) {
-    concurrency = Number(v.concurrency);
-    if (!/^[0-9]+$/.test(v.concurrency) || concurrency < 1 || concurrency > 256)
-      throw new UsageError(`--concurrency must be a whole number 1..256, got "${v.concurrency}"`);
-  }
+  const concurrency = parseConcurrency(v.concurrency, 'gateway');
   const [gatewayNs, gatewayName] = v.gateway.split('/');
   const namespace = v.namespace ?? gatewayNs;
   const serviceAccount = v['service-account'] ?? gatewayName;

@@ -1,4 +1,5 @@
 /** `ferry proxy`: runs a sidecar. */
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parsePorts } from '../kube/capture/index.js';
@@ -11,6 +12,9 @@ import {
   type SidecarOptions,
 } from '../proxy/index.js';
 import { APP_PROBES_ENV, parseAppProbes } from '../proxy/prober/index.js';
+import { ResourceCompiler } from '../proxy/runtime/index.js';
+import { SidecarPrimary, TCP_FORWARD_PORT } from '../proxy/sidecar/index.js';
+import { defaultConcurrency, WORKER_ENV, WorkerFeed } from '../proxy/workers/index.js';
 import { parsePort, UsageError } from './args.js';
 
 export const PROXY_HELP = `Usage: ferry proxy --xds HOST:PORT --service NAME [options]
@@ -41,6 +45,8 @@ Options:
       --protocol PROTO        protocol of an undeclared service: http|http2|grpc|tcp
       --sotw                  use state-of-the-world ADS instead of delta
       --drain MS              drain timeout on SIGTERM, ms              (default 5000)
+      --concurrency N         worker processes sharing the inbound and outbound sockets,
+                              fed by one xDS stream and one certificate      (default 1)
       --http1 fast|node       HTTP/1.1 server: the fast path or node's own (default fast)
       --ca-root FILE          the mesh's root certificate: turns on mTLS; --xds must then be
                               the control plane's secure port (15012), checked by identity
@@ -220,6 +226,15 @@ export async function startIdentity(
   return identity;
 }
 
+/** `--concurrency N`: worker processes, 1..256; `role`'s default when absent. */
+export function parseConcurrency(value: string | undefined, role: 'gateway' | 'sidecar'): number {
+  if (value === undefined) return defaultConcurrency(role);
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1 || n > 256)
+    throw new UsageError(`--concurrency must be a whole number 1..256, got "${value}"`);
+  return n;
+}
+
 export async function runProxy(argv: string[]): Promise<void> {
   const { values: v } = parseArgs({
     args: argv,
@@ -243,6 +258,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       protocol: { type: 'string' },
       sotw: { type: 'boolean' },
       drain: { type: 'string' },
+      concurrency: { type: 'string' },
       'access-log': { type: 'string' },
       http1: { type: 'string' },
       'tcp-forward': { type: 'string', multiple: true },
@@ -318,6 +334,7 @@ export async function runProxy(argv: string[]): Promise<void> {
   if (!Number.isInteger(drainMs) || drainMs < 0)
     throw new UsageError(`--drain must be a whole number of ms`);
   const limits = parseLimits(v);
+  const concurrency = parseConcurrency(v.concurrency, 'sidecar');
   const optionalPort = (flag: string, value: string | undefined) =>
     value === undefined ? undefined : parsePort(flag, value, 0);
   let appProbes: SidecarOptions['appProbes'];
@@ -327,13 +344,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     throw new UsageError((err as Error).message);
   }
   const log = createLogger({ level: v['log-level'] ?? 'info', name: `proxy:${v.service}` });
-  const identity = await startIdentity(
-    v,
-    log,
-    v['service-account'] ?? 'default',
-    maxCredentialFailures,
-  );
-  const sidecar = await Sidecar.start({
+  const options: SidecarOptions = {
     xds: v.xds,
     service: v.service,
     namespace: v.namespace,
@@ -360,11 +371,29 @@ export async function runProxy(argv: string[]): Promise<void> {
     tracing,
     limits,
     appProbes,
-    ...(identity ? { certificates: identity.identity, xdsCredentials: identity.credentials } : {}),
     log,
     onQuit: () => process.exit(0),
     tap: v['no-tap'] !== true,
-  });
+  };
+  if (concurrency > 1 && cluster.isWorker && process.env[WORKER_ENV]) {
+    await runWorker(options, v['ca-root'] !== undefined);
+    return;
+  }
+  const identity = await startIdentity(
+    v,
+    log,
+    v['service-account'] ?? 'default',
+    maxCredentialFailures,
+  );
+  const withIdentity: SidecarOptions = {
+    ...options,
+    ...(identity ? { certificates: identity.identity, xdsCredentials: identity.credentials } : {}),
+  };
+  // One worker is today's single process: no primary, no IPC, nothing forked.
+  const sidecar =
+    concurrency > 1
+      ? await SidecarPrimary.start(withIdentity, concurrency)
+      : await Sidecar.start(withIdentity);
   const p = sidecar.ports;
   process.stdout.write(
     `ferry proxy ${sidecar.nodeId}: outbound ${p.outbound}, inbound ${p.inbound}, admin ${p.admin}, ` +
@@ -372,6 +401,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       sidecar.tcpForwardPorts
         .map((port, i) => `, tcp ${port} -> ${tcpForwards[i].target}`)
         .join('') +
+      (concurrency > 1 ? `, ${concurrency} workers` : '') +
       '\n',
   );
   const stop = async () => {
@@ -382,7 +412,35 @@ export async function runProxy(argv: string[]): Promise<void> {
   };
   // Last resort: an error that escaped its handler is logged and counted
   // (ferry_proxy_uncaught_errors_total), not allowed to end every connection of the pod.
-  process.on('uncaughtException', (err) => sidecar.uncaught(err));
+  if (sidecar instanceof Sidecar) process.on('uncaughtException', (err) => sidecar.uncaught(err));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+/**
+ * A worker of `--concurrency N`: the sidecar without an xDS stream, identity or local ports
+ * of its own; the primary feeds it and drains it (signals are the primary's to handle).
+ */
+async function runWorker(options: SidecarOptions, mtls: boolean): Promise<void> {
+  const feed = new WorkerFeed(new ResourceCompiler().compile);
+  if (mtls) await feed.firstCertificate();
+  const sidecar = await Sidecar.start({
+    ...options,
+    feed,
+    localPorts: false,
+    ...(mtls ? { certificates: feed } : {}),
+    onApplied: (version) => feed.applied(version),
+  });
+  feed.listening({
+    inbound: sidecar.ports.inbound,
+    outbound: sidecar.ports.outbound,
+    ...Object.fromEntries(sidecar.tcpForwardPorts.map((p, i) => [`${TCP_FORWARD_PORT}.${i}`, p])),
+  });
+  feed.serve({
+    metrics: () => ({ text: sidecar.metricsText(), stats: sidecar.statsSnapshot() }),
+    drain: (ms) => sidecar.stop(ms),
+  });
+  process.on('uncaughtException', (err) => sidecar.uncaught(err));
+  process.on('SIGTERM', () => undefined);
+  process.on('SIGINT', () => undefined);
 }

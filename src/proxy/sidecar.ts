@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import type net from 'node:net';
 import { MetricsRegistry, registerBuildInfo } from '../metrics/index.js';
 import type { XdsClient } from '../xds-client/index.js';
-import type { LocalServer } from './admin/index.js';
+import type { AdminSources, LocalServer } from './admin/index.js';
 import { IstioMetrics, ProxyStats } from './http/index.js';
 import { type HttpListener, LimitCounters, usableBindAddress } from './listener/index.js';
 import { ResourceCompiler, type RuntimeConfig } from './runtime/index.js';
@@ -50,6 +50,7 @@ export class Sidecar {
   /** Istio's standard metrics, both reporters; told of each configuration to name peers. */
   private readonly istio: IstioMetrics;
   private xds: XdsClient | undefined;
+  private adminView: AdminSources | undefined;
   private data: DataListeners | undefined;
   private locals: LocalServer[] = [];
   /** Traces and access logs, as the configuration (or else the flags) say. */
@@ -215,6 +216,15 @@ export class Sidecar {
       },
       prometheus: () => this.metrics.render(),
     });
+    this.adminView = sources;
+    if (o.localPorts === false) {
+      this.ports = {
+        ...this.ports,
+        inbound: this.data.inbound.port,
+        outbound: this.data.outbound.port,
+      };
+      return;
+    }
     const local = await listenLocalServers(o, bind, sources);
     this.locals = [local.admin, local.metrics, local.ready];
     this.ports = {
@@ -228,10 +238,29 @@ export class Sidecar {
   }
 
   private connect(): void {
+    const feed = this.settings.feed;
+    if (feed) {
+      feed.onConfig((source) => {
+        this.configApply.apply(source);
+        this.settings.onApplied?.(source.version);
+      });
+      feed.start();
+      return;
+    }
     const xds = createXdsConnection(this.settings, this.ports, this.compiler.compile);
     this.xds = xds;
     xds.onConfig((source) => this.configApply.apply(source));
     xds.start();
+  }
+
+  /** This process's metrics (the primary of `--concurrency N` sums its workers'). */
+  metricsText(): string {
+    return this.adminView?.prometheus() ?? '';
+  }
+
+  /** This process's admin stats, pid included (which worker served is told by it). */
+  statsSnapshot(): Record<string, number | string> {
+    return this.adminView?.stats() ?? {};
   }
 
   /**
@@ -252,6 +281,7 @@ export class Sidecar {
       await Promise.all(this.listeners.map((l) => l.close(drainMs)));
       this.data?.mirror.close();
       this.xds?.close();
+      this.settings.feed?.close();
       await this.pools.close();
       await this.telemetry.close();
       await Promise.all(this.locals.map((l) => l.close()));

@@ -6,11 +6,9 @@
  * them: /stats/prometheus is every worker's metrics summed, /healthz/ready is ready once
  * every worker runs a configuration. Drain reaches every worker.
  */
-import type http from 'node:http';
-import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/index.js';
 import type { XdsClient } from '../../xds-client/index.js';
 import { certificateView, type LocalServer, logLevelSources, serverInfo } from '../admin/index.js';
-import { WorkerPool } from '../workers/index.js';
+import { WorkerPool, withWorkerRoutes } from '../workers/index.js';
 import {
   type GatewayOptions,
   gatewayIdentity,
@@ -57,21 +55,9 @@ export class GatewayPrimary {
   private async listen(): Promise<void> {
     const o = this.options;
     const sources = this.adminSources();
-    // The one route that needs the workers: their metrics, asked for and summed per scrape.
-    const withMetrics = (role: string, next: http.RequestListener): http.RequestListener =>
-      role === 'ready'
-        ? next
-        : (req, res) => {
-            if (!req.url?.startsWith('/stats/prometheus')) return next(req, res);
-            void this.pool.metrics().then(({ text }) => {
-              res.writeHead(200, {
-                'content-type': PROMETHEUS_CONTENT_TYPE,
-                'cache-control': 'no-store',
-              });
-              res.end(text);
-            });
-          };
-    this.ports = await openLocalPorts(o, sources, this.locals, withMetrics);
+    this.ports = await openLocalPorts(o, sources, this.locals, (role, next) =>
+      withWorkerRoutes(this.pool, role, next),
+    );
   }
 
   private connect(): void {

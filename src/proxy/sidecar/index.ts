@@ -13,6 +13,7 @@ export {
   type SidecarSettings,
 } from './sidecar-options.js';
 
+export { SidecarPrimary, TCP_FORWARD_PORT } from './sidecar-primary.js';
 export { forwardCluster } from './tcp-forwards.js';
 export { tcpTelemetry } from './tcp-telemetry.js';
 export { createXdsConnection } from './xds-connection.js';

@@ -2,7 +2,9 @@
  * The sidecar's own ports: admin (loopback only), metrics (Prometheus, and the app's
  * rewritten probes) and readiness.
  */
+import type http from 'node:http';
 import {
+  type AdminRole,
   type AdminSources,
   createAdminHandler,
   type LocalServer,
@@ -21,16 +23,18 @@ export async function listenLocalServers(
   o: SidecarSettings,
   bind: string,
   sources: AdminSources,
+  /** Puts a route in front of a port's handler (a primary's routes that ask its workers). */
+  wrap: (role: AdminRole, handler: http.RequestListener) => http.RequestListener = (_, h) => h,
 ): Promise<LocalServers> {
   const opened: LocalServer[] = [];
   try {
     const admin = await listenLocal(
       '127.0.0.1',
       o.adminPort ?? 15000,
-      createAdminHandler('admin', sources),
+      wrap('admin', createAdminHandler('admin', sources)),
     );
     opened.push(admin);
-    const metricsHandler = createAdminHandler('metrics', sources);
+    const metricsHandler = wrap('metrics', createAdminHandler('metrics', sources));
     // The rewritten probes arrive on the metrics port (Istio's 15020), which capture leaves
     // alone: the kubelet's plaintext reaches it whatever the mTLS mode and the policies.
     const prober =
@@ -50,7 +54,7 @@ export async function listenLocalServers(
     const ready = await listenLocal(
       bind,
       o.readyPort ?? 15021,
-      createAdminHandler('ready', sources),
+      wrap('ready', createAdminHandler('ready', sources)),
     );
     return { admin, metrics, ready };
   } catch (err) {

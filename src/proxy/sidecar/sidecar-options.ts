@@ -9,6 +9,7 @@ import { checkLimits, DEFAULT_OPAQUE_PORTS, type ListenerLimits } from '../liste
 import type { AppProbes } from '../prober/index.js';
 import type { CertificateSource } from '../tls/index.js';
 import type { TracingOptions } from '../tracing/index.js';
+import type { ConfigFeed } from '../workers/index.js';
 
 export interface SidecarOptions {
   /** Control plane address, host:port. */
@@ -85,6 +86,15 @@ export interface SidecarOptions {
    * metrics recorders in directly, as a build without tap would: the benchmark's baseline.
    */
   readonly tap?: boolean;
+  /**
+   * Where the configuration comes from when not from an xDS stream of its own: a worker of
+   * `--concurrency N` gets it from the primary, which holds the one stream.
+   */
+  readonly feed?: ConfigFeed;
+  /** Open the admin, metrics and readiness ports (default true; a worker's primary does). */
+  readonly localPorts?: boolean;
+  /** Told of each configuration applied (a worker reports it to the primary). */
+  readonly onApplied?: (version: number) => void;
 }
 
 /** The options with every default filled in. */

@@ -68,6 +68,14 @@ export class WorkerFeed implements ConfigFeed, CertificateSource {
     this.send({ type: 'ferry:applied', version, ...(error ? { error } : {}) });
   }
 
+  /**
+   * Tells the primary the ports this worker listens on: a port asked for as 0 is chosen once
+   * by the primary's cluster module and shared, so the first worker's ports are everyone's.
+   */
+  listening(ports: Readonly<Record<string, number>>): void {
+    this.send({ type: 'ferry:listening', ports });
+  }
+
   current(): WorkloadCertificate | undefined {
     return this.certificate;
   }

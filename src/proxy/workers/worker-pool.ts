@@ -47,6 +47,8 @@ export class WorkerPool {
   >();
   private readonly appliedWatchers = new Set<() => void>();
   private stopCertificates: (() => void) | undefined;
+  private ports: Readonly<Record<string, number>> | undefined;
+  private readonly portWatchers = new Set<(ports: Readonly<Record<string, number>>) => void>();
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
@@ -97,6 +99,12 @@ export class WorkerPool {
     });
   }
 
+  /** Resolves with the ports the first worker to listen reported (all workers share them). */
+  listening(): Promise<Readonly<Record<string, number>>> {
+    if (this.ports) return Promise.resolve(this.ports);
+    return new Promise((resolve) => this.portWatchers.add(resolve));
+  }
+
   /** Sends a configuration to every worker (and to any worker forked later). */
   configure(config: ProxyConfig): void {
     this.config = config;
@@ -105,10 +113,22 @@ export class WorkerPool {
   }
 
   /** Every worker's metrics, summed; with their admin stats summed too. */
-  async metrics(): Promise<{ text: string; stats: Record<string, number | string> }> {
-    const replies = await Promise.all(
-      [...this.states.values()].map((s) => this.askMetrics(s.worker)),
-    );
+  async metrics(): Promise<{
+    text: string;
+    stats: Record<string, number | string>;
+    /** Each worker's own stats (which worker served what). */
+    perWorker: Array<{
+      id: number;
+      pid: number | undefined;
+      stats: Record<string, number | string>;
+    }>;
+  }> {
+    const states = [...this.states.values()];
+    const replies = await Promise.all(states.map((s) => this.askMetrics(s.worker)));
+    const perWorker = states.flatMap((s, i) => {
+      const r = replies[i];
+      return r ? [{ id: s.worker.id, pid: s.worker.process.pid, stats: { ...r.stats } }] : [];
+    });
     const got = replies.filter((r) => r !== undefined);
     const stats: Record<string, number | string> = {};
     for (const r of got)
@@ -116,7 +136,7 @@ export class WorkerPool {
         stats[k] =
           typeof v === 'number' && typeof stats[k] !== 'string' ? Number(stats[k] ?? 0) + v : v;
     stats.workers = this.states.size;
-    return { text: sumPrometheusText(got.map((r) => r.text)), stats };
+    return { text: sumPrometheusText(got.map((r) => r.text)), stats, perWorker };
   }
 
   /** Tells every worker to stop accepting and finish; resolves when all have exited. */
@@ -154,6 +174,10 @@ export class WorkerPool {
         state.applied = Math.max(state.applied, msg.version);
         state.lastError = msg.error;
         for (const w of [...this.appliedWatchers]) w();
+      } else if (msg.type === 'ferry:listening') {
+        this.ports ??= msg.ports;
+        for (const w of [...this.portWatchers]) w(this.ports);
+        this.portWatchers.clear();
       } else if (msg.type === 'ferry:metrics') {
         this.metricsWaiters.get(msg.id)?.(msg);
       }

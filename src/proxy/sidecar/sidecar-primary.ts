@@ -1,0 +1,150 @@
+/**
+ * `ferry proxy --concurrency N` (N > 1): the sidecar's primary process. It holds the one xDS
+ * stream (each resource compiled here as a worker compiles it) and the one workload
+ * identity, forks N workers that share the inbound and outbound sockets (src/proxy/workers),
+ * and serves the admin, metrics and readiness ports for all of them: /stats/prometheus is
+ * every worker's metrics summed, /stats/workers each worker's own, /healthz/ready is ready
+ * once every worker runs a configuration. Drain reaches every worker. The node it announces
+ * carries the workers' ports (a port asked for as 0 is chosen once and shared by all).
+ */
+import type { XdsClient } from '../../xds-client/index.js';
+import { certificateView, type LocalServer, logLevelSources, serverInfo } from '../admin/index.js';
+import { usableBindAddress } from '../listener/index.js';
+import { ResourceCompiler } from '../runtime/index.js';
+import { WorkerPool, withWorkerRoutes } from '../workers/index.js';
+import { listenLocalServers } from './local-servers.js';
+import {
+  resolveSidecarOptions,
+  type SidecarOptions,
+  type SidecarSettings,
+} from './sidecar-options.js';
+import { createXdsConnection } from './xds-connection.js';
+
+/** What a worker reports of its listening sockets (ports shared by every worker). */
+export const TCP_FORWARD_PORT = 'tcp';
+
+export class SidecarPrimary {
+  readonly nodeId: string;
+  private readonly settings: SidecarSettings;
+  private readonly pool: WorkerPool;
+  private readonly locals: LocalServer[] = [];
+  private xds: XdsClient | undefined;
+  private firstVersion = 0;
+  private draining = false;
+  private stopping: Promise<void> | undefined;
+  ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
+  /** The TCP forward listeners' ports, in the order of the tcpForwards option. */
+  tcpForwardPorts: number[] = [];
+
+  private constructor(options: SidecarOptions, workers: number) {
+    this.settings = resolveSidecarOptions(options);
+    this.nodeId = this.settings.nodeId;
+    this.pool = new WorkerPool({ workers, log: options.log, certificates: options.certificates });
+  }
+
+  static async start(options: SidecarOptions, workers: number): Promise<SidecarPrimary> {
+    const p = new SidecarPrimary(options, workers);
+    try {
+      await p.listen();
+      p.pool.start();
+      const shared = await p.pool.listening();
+      p.ports.inbound = shared.inbound ?? 0;
+      p.ports.outbound = shared.outbound ?? 0;
+      p.tcpForwardPorts = Object.keys(shared)
+        .filter((k) => k.startsWith(`${TCP_FORWARD_PORT}.`))
+        .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+        .map((k) => shared[k] ?? 0);
+      p.connect();
+    } catch (err) {
+      await p.stop(0);
+      throw err;
+    }
+    return p;
+  }
+
+  /** Ready once every worker runs the first configuration (or a later one). */
+  get ready(): boolean {
+    return !this.draining && this.firstVersion > 0 && this.pool.allApplied(this.firstVersion);
+  }
+
+  private async listen(): Promise<void> {
+    const o = this.settings;
+    const bind = await usableBindAddress(o.bind, o.log);
+    const local = await listenLocalServers(o, bind, this.adminSources(), (role, next) =>
+      withWorkerRoutes(this.pool, role, next),
+    );
+    this.locals.push(local.admin, local.metrics, local.ready);
+    this.ports.admin = local.admin.port;
+    this.ports.metrics = local.metrics.port;
+    this.ports.ready = local.ready.port;
+  }
+
+  private connect(): void {
+    const o = this.settings;
+    const xds = createXdsConnection(o, this.ports, new ResourceCompiler().compile);
+    this.xds = xds;
+    xds.onConfig((config) => {
+      if (this.firstVersion === 0) this.firstVersion = config.version;
+      this.pool.configure(config);
+      o.log.info(
+        { version: config.version, workers: this.pool.size },
+        'configuration sent to the workers',
+      );
+    });
+    xds.start();
+  }
+
+  /** Stops every worker (each drains up to drainMs), then the xDS stream and the ports. */
+  stop(drainMs = this.settings.drainMs): Promise<void> {
+    this.stopping ??= (async () => {
+      this.draining = true;
+      await this.pool.stop(drainMs);
+      this.xds?.close();
+      await Promise.all(this.locals.map((l) => l.close()));
+    })();
+    return this.stopping;
+  }
+
+  private adminSources() {
+    const o = this.settings;
+    let lastStats: Record<string, number | string> = {};
+    return {
+      configDump: () => ({
+        node: this.nodeId,
+        bootstrap: {
+          xds: { address: o.xds, mode: o.mode, tls: o.xdsCredentials !== undefined },
+          workload: { service: o.service, namespace: o.namespace, appPort: o.appPort },
+          ports: this.ports,
+          mtls: o.certificates !== undefined,
+        },
+        xds: this.xds?.status(),
+        version: this.xds?.current()?.version ?? 0,
+        workers: this.pool.applied(),
+      }),
+      clusters: () => [],
+      stats: () => {
+        // Refreshed in the background: the admin's /stats is synchronous.
+        void this.pool.metrics().then((m) => {
+          lastStats = m.stats;
+        });
+        return { ...lastStats, workers: this.pool.size };
+      },
+      prometheus: () => '',
+      certs: () => certificateView(o.certificates),
+      serverInfo: () =>
+        serverInfo(
+          this.nodeId,
+          this.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING',
+          this.xds?.current()?.version ?? 0,
+        ),
+      ...logLevelSources(o.log),
+      ready: () => this.ready,
+      drain: () => {
+        void this.stop();
+      },
+      quit: () => {
+        void this.stop().then(() => o.onQuit?.());
+      },
+    };
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The admin routes of a primary that need its workers, answered asynchronously (the admin
+ * handler's sources are synchronous): /stats/prometheus is every worker's metrics summed,
+ * and /stats/workers (admin port only) is each worker's pid, applied configuration and own
+ * stats, so an operator (and a test) sees how connections spread over the workers.
+ */
+import type http from 'node:http';
+import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/index.js';
+import type { AdminRole } from '../admin/index.js';
+import type { WorkerPool } from './worker-pool.js';
+
+export function withWorkerRoutes(
+  pool: WorkerPool,
+  role: AdminRole,
+  next: http.RequestListener,
+): http.RequestListener {
+  if (role === 'ready') return next;
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (url.startsWith('/stats/prometheus')) {
+      void pool.metrics().then(({ text }) => {
+        res.writeHead(200, {
+          'content-type': PROMETHEUS_CONTENT_TYPE,
+          'cache-control': 'no-store',
+        });
+        res.end(text);
+      });
+      return;
+    }
+    if (role === 'admin' && (url === '/stats/workers' || url.startsWith('/stats/workers?'))) {
+      void pool.metrics().then(({ perWorker }) => {
+        const applied = new Map(pool.applied().map((a) => [a.id, a]));
+        const body = perWorker.map((w) => ({ ...applied.get(w.id), stats: w.stats }));
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(`${JSON.stringify(body, null, 2)}\n`);
+      });
+      return;
+    }
+    next(req, res);
+  };
+}
