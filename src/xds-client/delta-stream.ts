@@ -8,18 +8,27 @@
  */
 import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from '../xds/index.js';
 import { StreamCall } from './stream-call.js';
-import { type StreamParams, sameWant, type Want, type XdsStream } from './xds-stream.js';
+import {
+  ResponseQueue,
+  type StreamParams,
+  sameWant,
+  type Want,
+  whenAnswered,
+  type XdsStream,
+} from './xds-stream.js';
 
 const INVALID_ARGUMENT = 3;
 
 export class DeltaStream implements XdsStream {
   private readonly call: StreamCall;
+  /** Responses answered in order (one may wait for the consumer's workers). */
+  private readonly queue = new ResponseQueue();
   /** Per type: what the server has been asked for so far on this stream. */
   private readonly subscribed = new Map<string, Want>();
 
   constructor(private readonly params: StreamParams) {
     this.call = new StreamCall(params, (message) =>
-      this.receive(message as DeltaDiscoveryResponse),
+      this.queue.run(() => this.receive(message as DeltaDiscoveryResponse)),
     );
   }
 
@@ -48,10 +57,10 @@ export class DeltaStream implements XdsStream {
     this.call.close();
   }
 
-  private receive(res: DeltaDiscoveryResponse): void {
+  private receive(res: DeltaDiscoveryResponse): void | Promise<void> {
     const typeUrl = res.type_url ?? '';
     const nonce = res.nonce ?? '';
-    const error = this.params.events.onResponse({
+    const outcome = this.params.events.onResponse({
       typeUrl,
       version: res.system_version_info ?? '',
       nonce,
@@ -63,9 +72,11 @@ export class DeltaStream implements XdsStream {
       removed: res.removed_resources ?? [],
       scope: undefined,
     });
-    const request: DeltaDiscoveryRequest = { type_url: typeUrl, response_nonce: nonce };
-    if (error !== undefined) request.error_detail = { code: INVALID_ARGUMENT, message: error };
-    this.call.send(request);
+    return whenAnswered(outcome, (error) => {
+      const request: DeltaDiscoveryRequest = { type_url: typeUrl, response_nonce: nonce };
+      if (error !== undefined) request.error_detail = { code: INVALID_ARGUMENT, message: error };
+      this.call.send(request);
+    });
   }
 }
 

@@ -37,6 +37,13 @@ interface Stored {
   readonly serverVersion: string;
 }
 
+/** A type's entries as they were, to put back (see ResourceStore.save). */
+export interface SavedType {
+  readonly typeUrl: string;
+  readonly entries: ReadonlyMap<string, Stored>;
+  readonly received: boolean;
+}
+
 export class ResourceStore {
   private readonly byType = new Map<string, Map<string, Stored>>();
   /** Types of which at least one response was accepted. */
@@ -92,6 +99,22 @@ export class ResourceStore {
     for (const [name, s] of this.of(typeUrl))
       if (s.bytes && s.serverVersion) out[name] = s.serverVersion;
     return out;
+  }
+
+  /** A type's entries now (a copy of the map; the entries are immutable). */
+  save(typeUrl: string): SavedType {
+    return {
+      typeUrl,
+      entries: new Map(this.of(typeUrl)),
+      received: this.received.has(typeUrl),
+    };
+  }
+
+  /** Puts a type back as it was saved: a response its consumer refused is undone whole. */
+  restore(saved: SavedType): void {
+    this.byType.set(saved.typeUrl, new Map(saved.entries));
+    if (!saved.received) this.received.delete(saved.typeUrl);
+    this.generation++;
   }
 
   put(typeUrl: string, r: DecodedResource): void {

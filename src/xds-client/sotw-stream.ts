@@ -16,12 +16,21 @@
  */
 import type { DiscoveryRequest, DiscoveryResponse } from '../xds/index.js';
 import { StreamCall } from './stream-call.js';
-import { type StreamParams, sameWant, type Want, type XdsStream } from './xds-stream.js';
+import {
+  ResponseQueue,
+  type StreamParams,
+  sameWant,
+  type Want,
+  whenAnswered,
+  type XdsStream,
+} from './xds-stream.js';
 
 const INVALID_ARGUMENT = 3;
 
 export class SotwStream implements XdsStream {
   private readonly call: StreamCall;
+  /** Responses answered in order (one may wait for the consumer's workers). */
+  private readonly queue = new ResponseQueue();
   /** Per type: what the last request asked for. */
   private readonly asked = new Map<string, Want>();
   /** Per type: what the server has surely seen asked for (see above). */
@@ -31,7 +40,9 @@ export class SotwStream implements XdsStream {
   private readonly versions = new Map<string, string>();
 
   constructor(private readonly params: StreamParams) {
-    this.call = new StreamCall(params, (message) => this.receive(message as DiscoveryResponse));
+    this.call = new StreamCall(params, (message) =>
+      this.queue.run(() => this.receive(message as DiscoveryResponse)),
+    );
   }
 
   want(typeUrl: string, want: Want): void {
@@ -48,7 +59,7 @@ export class SotwStream implements XdsStream {
     this.call.close();
   }
 
-  private receive(res: DiscoveryResponse): void {
+  private receive(res: DiscoveryResponse): void | Promise<void> {
     const typeUrl = res.type_url ?? '';
     const version = res.version_info ?? '';
     const nonce = res.nonce ?? '';
@@ -56,7 +67,7 @@ export class SotwStream implements XdsStream {
     const asked = this.asked.get(typeUrl);
     const scope = asked && intersection(asked, this.seen.get(typeUrl));
     if (asked) this.seen.set(typeUrl, asked);
-    const error = this.params.events.onResponse({
+    const outcome = this.params.events.onResponse({
       typeUrl,
       version,
       nonce,
@@ -64,8 +75,10 @@ export class SotwStream implements XdsStream {
       removed: [],
       scope,
     });
-    if (error === undefined) this.versions.set(typeUrl, version);
-    this.request(typeUrl, error);
+    return whenAnswered(outcome, (error) => {
+      if (error === undefined) this.versions.set(typeUrl, version);
+      this.request(typeUrl, error);
+    });
   }
 
   /** A request for a type: a subscription change, an ACK, or (with `error`) a NACK. */

@@ -16,12 +16,12 @@ import { diagnoseConnection } from './connection-diagnosis.js';
 import { type CompileHook, decodeResources, runHook } from './decode-resources.js';
 import { openDeltaStream } from './delta-stream.js';
 import { buildConfig, missingResources, type ProxyConfig } from './proxy-config.js';
-import { ResourceStore } from './resource-store.js';
+import { ResourceStore, type SavedType } from './resource-store.js';
 import { ResourceTimeouts } from './resource-timeouts.js';
 import { RESOURCE_TYPES, type ResourceType, resourceType } from './resource-types.js';
 import { openSotwStream } from './sotw-stream.js';
 import { type Wants, wantsOf } from './subscriptions.js';
-import type { ReceivedUpdate, XdsStream } from './xds-stream.js';
+import type { ReceivedUpdate, ResponseOutcome, XdsStream } from './xds-stream.js';
 
 export interface XdsClientOptions {
   /** host:port of the control plane. */
@@ -51,6 +51,14 @@ export interface XdsClientOptions {
    * returns is kept in the resource's entry (`compiled`) until the resource changes.
    */
   readonly compile?: CompileHook;
+  /**
+   * Whether the consumer runs a configuration: called with each configuration a response
+   * completed, the response is ACKed only once it resolves with undefined; a message makes
+   * it a NACK with that message, and the response is undone (its type's resources as
+   * before it, a configuration of them emitted again). A primary waits here for every worker
+   * to apply the configuration. Absent: ACKed as soon as it is accepted.
+   */
+  readonly confirm?: (config: ProxyConfig) => Promise<string | undefined>;
 }
 
 export interface TypeStatus {
@@ -295,7 +303,7 @@ export class XdsClient {
   }
 
   /** Accepts a response into the store, or returns why it is rejected (the NACK message). */
-  private onResponse(update: ReceivedUpdate): string | undefined {
+  private onResponse(update: ReceivedUpdate): ResponseOutcome {
     if (!this.connected) {
       this.connected = true;
       this.backoff.reset();
@@ -318,6 +326,11 @@ export class XdsClient {
       );
       return decoded.error;
     }
+    const confirm = this.options.confirm;
+    // Saved only when the consumer may refuse: a client without `confirm` pays nothing.
+    const saved = confirm ? this.store.save(type.typeUrl) : undefined;
+    const versionBefore = state.version;
+    const configBefore = this.config;
     state.version = update.version;
     const received = new Set<string>();
     for (const r of decoded.resources) {
@@ -339,7 +352,41 @@ export class XdsClient {
       'xDS response accepted',
     );
     this.sync();
-    return undefined;
+    const config = this.config;
+    // A response that completed no new configuration runs nowhere yet: ACKed now.
+    if (!confirm || !saved || config === undefined || config === configBefore) return undefined;
+    return confirm(config).then(
+      (refusal) =>
+        refusal === undefined ? undefined : this.undo(update, saved, versionBefore, refusal),
+      (err: unknown) =>
+        this.undo(update, saved, versionBefore, String((err as Error)?.message ?? err)),
+    );
+  }
+
+  /**
+   * A response the consumer refused (confirm): its type goes back to what it was, and a
+   * configuration of that is emitted again (what refused it keeps running it; the rest go
+   * back to it). Returns the NACK's message.
+   */
+  private undo(
+    update: ReceivedUpdate,
+    saved: SavedType,
+    versionBefore: string,
+    refusal: string,
+  ): string {
+    const state = this.typeStates.get(saved.typeUrl)!;
+    state.version = versionBefore;
+    state.lastNack = refusal;
+    state.nacks++;
+    this.nacks++;
+    this.log.warn(
+      { type: update.typeUrl, version: update.version, nonce: update.nonce, error: refusal },
+      'xDS response refused where it was applied (NACK); the last good resources come back',
+    );
+    if (this.closed) return refusal;
+    this.store.restore(saved);
+    this.sync();
+    return refusal;
   }
 
   /** A resource the server no longer has: a listener or cluster is gone, a named one is empty. */

@@ -36,10 +36,52 @@ export interface ReceivedUpdate {
 }
 
 export interface StreamEvents {
-  /** A response arrived. Returns `undefined` to ACK it, or the message to NACK it with. */
-  onResponse(update: ReceivedUpdate): string | undefined;
+  /**
+   * A response arrived. Returns `undefined` to ACK it, or the message to NACK it with; or a
+   * promise of either when the answer waits for the consumer (the workers of a primary
+   * applying it): the stream then holds later responses until this one is answered, so
+   * they are ACKed in the order they came.
+   */
+  onResponse(update: ReceivedUpdate): ResponseOutcome;
   /** The stream ended (any status; the client decides to reconnect). */
   onEnd(status: { readonly code: number; readonly details: string }): void;
+}
+
+export type ResponseOutcome = string | undefined | Promise<string | undefined>;
+
+/**
+ * Runs a stream's response handlers one after another: synchronously while none is
+ * waiting (the usual case: no promise, no allocation), else chained behind the one that is.
+ */
+export class ResponseQueue {
+  private tail: Promise<void> | undefined;
+
+  run(handle: () => void | Promise<void>): void {
+    if (this.tail === undefined) {
+      const waiting = handle();
+      if (waiting !== undefined) this.track(waiting);
+      return;
+    }
+    this.track(this.tail.then(handle));
+  }
+
+  private track(waiting: Promise<void>): void {
+    const tail: Promise<void> = waiting
+      .catch(() => undefined)
+      .then(() => {
+        if (this.tail === tail) this.tail = undefined;
+      });
+    this.tail = tail;
+  }
+}
+
+/** Calls `answer` with the outcome: at once, or when the consumer settles it. */
+export function whenAnswered(
+  outcome: ResponseOutcome,
+  answer: (error: string | undefined) => void,
+): void | Promise<void> {
+  if (typeof outcome === 'object') return outcome.then(answer);
+  answer(outcome);
 }
 
 export interface StreamParams {

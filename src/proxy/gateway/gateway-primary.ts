@@ -62,7 +62,13 @@ export class GatewayPrimary {
 
   private connect(): void {
     const o = this.options;
-    const xds = gatewayXdsClient(o, this.nodeId, gatewayIdentity(o).namespace, this.ports);
+    const xds = gatewayXdsClient(
+      o,
+      this.nodeId,
+      gatewayIdentity(o).namespace,
+      this.ports,
+      this.pool.confirm,
+    );
     this.xds = xds;
     xds.onConfig((config) => {
       if (this.firstVersion === 0) this.firstVersion = config.version;

@@ -16,7 +16,12 @@ import type { Logger } from '../../log/index.js';
 import { MetricsRegistry, registerBuildInfo } from '../../metrics/index.js';
 import { FERRY_VERSION } from '../../version/index.js';
 import { type Json, jsonToStruct, META, types } from '../../xds/index.js';
-import { type CompileHook, type ProxyConfig, XdsClient } from '../../xds-client/index.js';
+import {
+  type CompileHook,
+  type ProxyConfig,
+  XdsClient,
+  type XdsClientOptions,
+} from '../../xds-client/index.js';
 import {
   type AdminRole,
   type AdminSources,
@@ -198,6 +203,8 @@ export function gatewayXdsClient(
   nodeId: string,
   namespace: string,
   ports: { readonly metrics: number; readonly admin: number },
+  /** A primary's: each response ACKed once every worker applied it (WorkerPool.confirm). */
+  confirm?: XdsClientOptions['confirm'],
 ): XdsClient {
   const metadata: Record<string, Json> = {
     [GATEWAY_META.gateway]: o.gateway,
@@ -222,6 +229,7 @@ export function gatewayXdsClient(
     log: o.log,
     random: o.random ?? Math.random,
     compile: new GatewayCompiler().compile,
+    ...(confirm ? { confirm } : {}),
     ...(o.xdsCredentials ? { credentials: o.xdsCredentials } : {}),
   });
 }

@@ -81,7 +81,12 @@ export class SidecarPrimary {
 
   private connect(): void {
     const o = this.settings;
-    const xds = createXdsConnection(o, this.ports, new ResourceCompiler().compile);
+    const xds = createXdsConnection(
+      o,
+      this.ports,
+      new ResourceCompiler().compile,
+      this.pool.confirm,
+    );
     this.xds = xds;
     xds.onConfig((config) => {
       if (this.firstVersion === 0) this.firstVersion = config.version;

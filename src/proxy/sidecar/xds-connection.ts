@@ -4,7 +4,7 @@
  */
 import { FERRY_VERSION } from '../../version/index.js';
 import { nodeMetadataFor } from '../../xds/index.js';
-import { type CompileHook, XdsClient } from '../../xds-client/index.js';
+import { type CompileHook, XdsClient, type XdsClientOptions } from '../../xds-client/index.js';
 import type { SidecarSettings } from './sidecar-options.js';
 
 /** The ports the node announces (bound before the stream opens: a 0 is known by then). */
@@ -23,6 +23,8 @@ export function createXdsConnection(
   s: SidecarSettings,
   ports: AnnouncedPorts,
   compile: CompileHook,
+  /** A primary's: each response ACKed once every worker applied it (WorkerPool.confirm). */
+  confirm?: XdsClientOptions['confirm'],
 ): XdsClient {
   const metadata = nodeMetadataFor(
     {
@@ -60,6 +62,7 @@ export function createXdsConnection(
     log: s.log,
     random: s.random,
     compile,
+    ...(confirm ? { confirm } : {}),
     ...(s.xdsCredentials ? { credentials: s.xdsCredentials } : {}),
   });
 }

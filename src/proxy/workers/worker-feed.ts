@@ -103,7 +103,7 @@ export class WorkerFeed implements ConfigFeed, CertificateSource {
       case 'ferry:config': {
         const r = this.decoder.decode(msg.config);
         if (!r.ok) {
-          this.applied(msg.config.version - 1, r.error);
+          this.send({ type: 'ferry:refused', version: msg.config.version, error: r.error });
           return;
         }
         if (this.started) this.emit(r.config);

@@ -32,6 +32,8 @@ export type FromWorker =
   /** The worker listens for messages now (what is sent before is lost): send it everything. */
   | { readonly type: 'ferry:hello' }
   | { readonly type: 'ferry:applied'; readonly version: number; readonly error?: string }
+  /** The worker cannot run this configuration (it keeps its last one): the primary NACKs it. */
+  | { readonly type: 'ferry:refused'; readonly version: number; readonly error: string }
   /** The worker's listening sockets are bound: their ports (shared by every worker). */
   | { readonly type: 'ferry:listening'; readonly ports: Readonly<Record<string, number>> }
   | {

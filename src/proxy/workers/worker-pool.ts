@@ -23,6 +23,8 @@ export interface WorkerPoolOptions {
   readonly workers: number;
   readonly log: Logger;
   readonly certificates?: CertificateSource;
+  /** How long the primary's ACK waits for every worker to apply a configuration (default 10 s). */
+  readonly applyTimeoutMs?: number;
   /** A worker that died is replaced (default true); not while stopping. */
   readonly restart?: boolean;
 }
@@ -32,6 +34,8 @@ interface WorkerState {
   /** The configuration version it applied last (0: none yet). */
   applied: number;
   lastError: string | undefined;
+  /** The last configuration it refused, and why. */
+  refused: { readonly version: number; readonly error: string } | undefined;
 }
 
 const METRICS_TIMEOUT_MS = 2000;
@@ -79,15 +83,36 @@ export class WorkerPool {
     return true;
   }
 
-  /** Resolves once every worker applied `version`; rejects after `timeoutMs`. */
+  /** Why a worker refused `version` (or a later one), if one did. */
+  private refusalOf(version: number): string | undefined {
+    for (const s of this.states.values())
+      if (s.refused && s.refused.version >= version)
+        return `worker ${s.worker.process.pid}: ${s.refused.error}`;
+    return undefined;
+  }
+
+  /**
+   * Resolves once every worker applied `version`; rejects as soon as one refuses it (with
+   * its reason), or after `timeoutMs`.
+   */
   whenApplied(version: number, timeoutMs: number): Promise<void> {
+    const refusal = this.refusalOf(version);
+    if (refusal !== undefined) return Promise.reject(new Error(refusal));
     if (this.allApplied(version)) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!this.allApplied(version)) return;
+      const done = () => {
         clearTimeout(timer);
         this.appliedWatchers.delete(check);
-        resolve();
+      };
+      const check = () => {
+        const refused = this.refusalOf(version);
+        if (refused !== undefined) {
+          done();
+          reject(new Error(refused));
+        } else if (this.allApplied(version)) {
+          done();
+          resolve();
+        }
       };
       const timer = setTimeout(() => {
         this.appliedWatchers.delete(check);
@@ -98,6 +123,17 @@ export class WorkerPool {
       this.appliedWatchers.add(check);
     });
   }
+
+  /**
+   * The xDS client's `confirm`: a response is ACKed once every worker applied the
+   * configuration it completed (sent to them by the client's watcher, before this), and
+   * NACKed with the reason of a worker that refused it.
+   */
+  readonly confirm = (config: ProxyConfig): Promise<string | undefined> =>
+    this.whenApplied(config.version, this.options.applyTimeoutMs ?? 10_000).then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
 
   /** Resolves with the ports the first worker to listen reported (all workers share them). */
   listening(): Promise<Readonly<Record<string, number>>> {
@@ -161,7 +197,7 @@ export class WorkerPool {
 
   private fork(): void {
     const worker = cluster.fork({ [WORKER_ENV]: '1' });
-    const state: WorkerState = { worker, applied: 0, lastError: undefined };
+    const state: WorkerState = { worker, applied: 0, lastError: undefined, refused: undefined };
     this.states.set(worker.id, state);
     worker.on('message', (m: unknown) => {
       if (!isFerryMessage(m)) return;
@@ -172,6 +208,10 @@ export class WorkerPool {
         if (this.config) this.send(worker, { type: 'ferry:config', config: toWire(this.config) });
       } else if (msg.type === 'ferry:applied') {
         state.applied = Math.max(state.applied, msg.version);
+        state.lastError = msg.error;
+        for (const w of [...this.appliedWatchers]) w();
+      } else if (msg.type === 'ferry:refused') {
+        state.refused = { version: msg.version, error: msg.error };
         state.lastError = msg.error;
         for (const w of [...this.appliedWatchers]) w();
       } else if (msg.type === 'ferry:listening') {
