@@ -13,6 +13,8 @@ describe('ferry proxy: limit flags', () => {
     ['--max-pipelined-kb', '1.5', /--max-pipelined-kb must be a positive whole number/],
     ['--h2-max-concurrent-streams', 'many', /--h2-max-concurrent-streams must be/],
     ['--h2-reset-min-streams', '0', /--h2-reset-min-streams must be/],
+    ['--concurrency', '0', /--concurrency must be a whole number 1\.\.256, got "0"/],
+    ['--concurrency', '2.5', /--concurrency must be a whole number 1\.\.256/],
   ] as const) {
     it(`refuses ${flag} ${value}`, async () => {
       await assert.rejects(
