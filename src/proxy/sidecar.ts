@@ -258,7 +258,7 @@ export class Sidecar {
     return this.adminView?.prometheus() ?? '';
   }
 
-  /** This process's admin stats, pid included (which worker served is told by it). */
+  /** This process's admin stats (a primary lists each worker's on /stats/workers). */
   statsSnapshot(): Record<string, number | string> {
     return this.adminView?.stats() ?? {};
   }

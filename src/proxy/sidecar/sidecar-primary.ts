@@ -20,8 +20,10 @@ import {
 } from './sidecar-options.js';
 import { createXdsConnection } from './xds-connection.js';
 
-/** What a worker reports of its listening sockets (ports shared by every worker). */
+/** The key prefix of a TCP forward's port in a worker's `listening` report: `tcp.<index>`. */
 export const TCP_FORWARD_PORT = 'tcp';
+
+const indexOf = (key: string) => Number(key.slice(TCP_FORWARD_PORT.length + 1));
 
 export class SidecarPrimary {
   readonly nodeId: string;
@@ -52,7 +54,7 @@ export class SidecarPrimary {
       p.ports.outbound = shared.outbound ?? 0;
       p.tcpForwardPorts = Object.keys(shared)
         .filter((k) => k.startsWith(`${TCP_FORWARD_PORT}.`))
-        .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+        .sort((a, b) => indexOf(a) - indexOf(b))
         .map((k) => shared[k] ?? 0);
       p.connect();
     } catch (err) {
