@@ -56,7 +56,7 @@ export class GatewayPrimary {
     const o = this.options;
     const sources = this.adminSources();
     this.ports = await openLocalPorts(o, sources, this.locals, (role, next) =>
-      withWorkerRoutes(this.pool, role, next),
+      withWorkerRoutes(this.pool, role, next, () => this.xds?.status().connected === true),
     );
   }
 

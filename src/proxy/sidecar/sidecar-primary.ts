@@ -73,7 +73,7 @@ export class SidecarPrimary {
     const o = this.settings;
     const bind = await usableBindAddress(o.bind, o.log);
     const local = await listenLocalServers(o, bind, this.adminSources(), (role, next) =>
-      withWorkerRoutes(this.pool, role, next),
+      withWorkerRoutes(this.pool, role, next, () => this.xds?.status().connected === true),
     );
     this.locals.push(local.admin, local.metrics, local.ready);
     this.ports.admin = local.admin.port;

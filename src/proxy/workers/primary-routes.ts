@@ -2,17 +2,22 @@
  * The admin routes of a primary that need its workers, answered asynchronously (the admin
  * handler's sources are synchronous): /stats/prometheus is every worker's metrics summed,
  * and /stats/workers (admin port only) is each worker's pid, applied configuration and own
- * stats, so an operator (and a test) sees how connections spread over the workers.
+ * stats, so an operator (and a test) sees how connections spread over the workers. The xDS
+ * stream is the primary's, so `ferry_proxy_xds_connected` is the primary's own value (the
+ * workers, which have no stream, report 0).
  */
 import type http from 'node:http';
 import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/index.js';
 import type { AdminRole } from '../admin/index.js';
 import type { WorkerPool } from './worker-pool.js';
 
+const XDS_CONNECTED = /^ferry_proxy_xds_connected \S+$/m;
+
 export function withWorkerRoutes(
   pool: WorkerPool,
   role: AdminRole,
   next: http.RequestListener,
+  xdsConnected: () => boolean,
 ): http.RequestListener {
   if (role === 'ready') return next;
   return (req, res) => {
@@ -23,7 +28,7 @@ export function withWorkerRoutes(
           'content-type': PROMETHEUS_CONTENT_TYPE,
           'cache-control': 'no-store',
         });
-        res.end(text);
+        res.end(text.replace(XDS_CONNECTED, `ferry_proxy_xds_connected ${xdsConnected() ? 1 : 0}`));
       });
       return;
     }

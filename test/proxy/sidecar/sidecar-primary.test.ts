@@ -198,6 +198,12 @@ describe('ferry proxy --concurrency 2', function () {
     assert.ok(total >= 40, `${total} requests across the workers`);
   });
 
+  it('reports the primary’s own xDS stream as connected in the summed metrics (the workers have none)', async () => {
+    const res = await fetch(`http://127.0.0.1:${proxy.ports.metrics}/stats/prometheus`);
+    const text = await res.text();
+    assert.match(text, /^ferry_proxy_xds_connected 1$/m);
+  });
+
   it('SIGTERM drains both workers: a request in flight finishes, then the process exits 0', async () => {
     const slow = send(proxy.ports.outbound, { host: 'api:8080', path: '/slow' });
     await waitFor('the slow request at the app', () => app.inFlight > 0, 10_000);
