@@ -1,22 +1,29 @@
 /**
- * Every process the demo starts, by role, and their shutdown in order: sidecars first
- * (SIGTERM: they drain while their apps still answer), then the apps, then the control
+ * Every process the demo starts, by role, and their shutdown in order: the gateway, then
+ * the sidecars (SIGTERM: they drain while their apps still answer), then the apps, then the control
  * plane; SIGKILL for a group that overstays, or for everything on a forced stop.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DemoProcess } from './demo-process.js';
 
-export type Role = 'sidecars' | 'apps' | 'controlPlane';
+export type Role = 'gateway' | 'sidecars' | 'apps' | 'controlPlane';
 
 /** How long each group may take to exit after SIGTERM; sidecars drain for `--drain`. */
-const STOP_GRACE_MS: Record<Role, number> = { sidecars: 8000, apps: 4000, controlPlane: 4000 };
-const STOP_ORDER: readonly Role[] = ['sidecars', 'apps', 'controlPlane'];
+const STOP_GRACE_MS: Record<Role, number> = {
+  gateway: 8000,
+  sidecars: 8000,
+  apps: 4000,
+  controlPlane: 4000,
+};
+/** The gateway first: it drains while the sidecars behind it still answer. */
+const STOP_ORDER: readonly Role[] = ['gateway', 'sidecars', 'apps', 'controlPlane'];
 
 /** Preloaded into every child: it stops itself when the demo's IPC channel closes. */
 const EXIT_WITH_DEMO = new URL('./exit-with-demo.js', import.meta.url).href;
 
 export class DemoFleet {
   private readonly byRole: Record<Role, DemoProcess[]> = {
+    gateway: [],
     sidecars: [],
     apps: [],
     controlPlane: [],

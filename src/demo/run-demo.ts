@@ -1,7 +1,8 @@
 /**
  * The local demo (`npm start`): a control plane, three demo services (frontend calls
  * catalog and reviews; reviews runs as v1 and v2 and the mesh file splits it 80/20), each
- * instance with its own sidecar, and a traffic generator behind a sidecar of its own, all
+ * instance with its own sidecar, and a `ferry gateway` (the mesh file's Gateway and its
+ * HTTPRoute to frontend) where a traffic generator outside the mesh sends its requests, all
  * on 127.0.0.1 and all separate processes. It prints what runs where and a traffic summary
  * every few seconds; on stop the traffic ends first, then every process, in order.
  */
@@ -9,9 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadMeshFile } from '../mesh/index.js';
-import { DEMO_SERVICE_PORT } from './app.js';
 import { DemoFleet } from './demo-fleet.js';
-import { DEMO_PLAN, ENTRY_SERVICE } from './demo-plan.js';
+import { DEMO_PLAN } from './demo-plan.js';
 import { DemoError, type StartedMesh, startMesh, waitForMesh } from './start-mesh.js';
 import { StartProgress } from './start-progress.js';
 import { generateTraffic } from './traffic.js';
@@ -74,10 +74,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       caDir,
       progress,
     });
-    const generatorSidecar = mesh.instances.find((s) => !s.instance.app)!;
+    // From outside the mesh, as a client would call the gateway's address.
+    const gatewayAddress = `127.0.0.1:${mesh.gateway.ports.listener}`;
     const entry = {
-      outbound: new URL(`http://127.0.0.1:${generatorSidecar.sidecar.ports.outbound}`),
-      authority: `${ENTRY_SERVICE}:${DEMO_SERVICE_PORT}`,
+      outbound: new URL(`http://${gatewayAddress}`),
+      authority: gatewayAddress,
+      name: `gateway ${mesh.gateway.ref}`,
     };
     // Traffic starts only once the mesh is ready: what it counts is the mesh's, not the
     // start-up's.
@@ -85,8 +87,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     progress.close();
     o.print('');
 
-    for (const line of formatWhereTable(whereInfo(mesh, o, entry.authority, windowS)))
-      o.print(line);
+    for (const line of formatWhereTable(whereInfo(mesh, o, windowS))) o.print(line);
     // The duration's own controller and timer, held here: an AbortSignal.timeout() that only
     // AbortSignal.any() refers to can be garbage-collected before it fires (node holds the
     // sources of any() weakly), and the demo then never stopped (a regression test: demo.test).
@@ -117,7 +118,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const running = fleet.running;
   o.print(
     `stopping ${running} process${running === 1 ? '' : 'es'}: ` +
-      'sidecars drain first, then the apps, then the control plane',
+      'the gateway and the sidecars drain first, then the apps, then the control plane',
   );
   const killed = await fleet.stop(killSignal);
   rmSync(caDir, { recursive: true, force: true });
@@ -134,12 +135,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   return { traffic, killed };
 }
 
-function whereInfo(
-  mesh: StartedMesh,
-  o: DemoOptions,
-  authority: string,
-  windowS: number,
-): WhereInfo {
+function whereInfo(mesh: StartedMesh, o: DemoOptions, windowS: number): WhereInfo {
   return {
     meshFile: o.meshFile,
     controlPlane: {
@@ -155,6 +151,7 @@ function whereInfo(
       app: s.app && { pid: s.app.proc.pid, port: s.app.port },
       sidecar: { pid: s.sidecar.proc.pid, ports: s.sidecar.ports },
     })),
-    traffic: { rate: o.rate, authority, windowS },
+    gateway: { pid: mesh.gateway.proc.pid, ref: mesh.gateway.ref, ports: mesh.gateway.ports },
+    traffic: { rate: o.rate, windowS },
   };
 }

@@ -1,7 +1,8 @@
 /**
- * Starting the demo mesh: the control plane, then every instance of the plan side by side
- * (its app, then its sidecar), every port picked by the OS and read from what each process
- * prints. Then waiting until the mesh has come together: every sidecar ready and seeing
+ * Starting the demo mesh: the control plane, then every instance of the plan (its app, then
+ * its sidecar) and the gateway side by side, every port picked by the OS and read from what
+ * each process prints (the gateway's listener port, which its Gateway resource names, is
+ * shifted to a free one with --port-offset). Then waiting until the mesh has come together: every sidecar ready and seeing
  * every instance, and the entry service answering end to end through every version of the
  * services it calls; without that the first seconds of traffic would race the control
  * plane's pushes (a version whose subset a sidecar has not been sent yet answers 503, and
@@ -12,16 +13,18 @@
  * with the reason rather than send traffic to a mesh that is not ready.
  */
 
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { loadOrCreateTokenKey, WorkloadTokens } from '../identity/index.js';
 import type { DemoFleet } from './demo-fleet.js';
 import type { DemoInstance } from './demo-plan.js';
-import { expectedEndpoints } from './demo-plan.js';
+import { DEMO_GATEWAY, expectedEndpoints } from './demo-plan.js';
 import type { DemoProcess } from './demo-process.js';
 import type { StartProgress } from './start-progress.js';
 import { answersFromEvery, poll, sidecarReady, sidecarSees } from './wait-for-mesh.js';
-import type { SidecarPorts } from './where-table.js';
+import type { GatewayPorts, SidecarPorts } from './where-table.js';
 
 /** The demo could not start; everything it had started has been stopped. */
 export class DemoError extends Error {
@@ -49,6 +52,15 @@ export interface StartedMesh {
     readonly httpPort: number;
   };
   readonly instances: readonly StartedInstance[];
+  /** `ferry gateway`: where the traffic enters the mesh. */
+  readonly gateway: StartedGateway;
+}
+
+export interface StartedGateway {
+  readonly proc: DemoProcess;
+  /** `<namespace>/<name>` of the Gateway it implements. */
+  readonly ref: string;
+  readonly ports: GatewayPorts;
 }
 
 export interface StartOptions {
@@ -72,11 +84,29 @@ const CONTROL_PLANE_PORTS =
 const PROXY_PORTS =
   /^ferry proxy \S+: outbound (\d+), inbound (\d+), admin (\d+), metrics (\d+), ready (\d+)/;
 const APP_PORT = /^demo app \S+ \S+ listening on 127\.0\.0\.1:(\d+)/;
+const GATEWAY_PORTS = /^ferry gateway \S+ \([^)]*\): admin (\d+), metrics (\d+), ready (\d+)/;
 
 const DAY_MS = 24 * 3600 * 1000;
 
 function tokenFile(caDir: string, service: string): string {
   return path.join(caDir, 'tokens', `${service}.token`);
+}
+
+/**
+ * A port free now, below the kernel's ephemeral range (32768..): one from that range could
+ * be handed to any process's next port-0 bind before the gateway binds it.
+ */
+async function freeListenerPort(): Promise<number> {
+  const port = 20_000 + Math.floor(Math.random() * 10_000);
+  const probe = createServer().listen(port, '127.0.0.1');
+  try {
+    await once(probe, 'listening');
+  } catch {
+    return freeListenerPort(); // taken: another one
+  }
+  probe.close();
+  await once(probe, 'close');
+  return port;
 }
 
 export async function startMesh(fleet: DemoFleet, o: StartOptions): Promise<StartedMesh> {
@@ -95,15 +125,19 @@ export async function startMesh(fleet: DemoFleet, o: StartOptions): Promise<Star
   progress.done('the control plane', `control plane up, its CA made (pid ${cp.pid})`);
   const apps = o.plan.filter((i) => i.app).length;
   progress.stage(
-    `starting ${apps} apps and ${o.plan.length} sidecars side by side (each sidecar gets its certificate, then its configuration)`,
+    `starting ${apps} apps, ${o.plan.length} sidecars and the gateway side by side (each proxy gets its certificate, then its configuration)`,
   );
-  // One workload token per service account, as `ferry token` prints them.
+  // One workload token per service account, as `ferry token` prints them; the gateway's is
+  // in its Gateway's namespace, which is what entitles it to that Gateway's configuration.
   const tokens = new WorkloadTokens(loadOrCreateTokenKey(o.caDir));
   mkdirSync(path.join(o.caDir, 'tokens'), { recursive: true, mode: 0o700 });
-  for (const instance of o.plan) {
-    const file = tokenFile(o.caDir, instance.service);
-    const token = tokens.issue({ namespace: 'default', serviceAccount: instance.service }, DAY_MS);
-    writeFileSync(file, token, { mode: 0o600 });
+  const accounts = [
+    ...o.plan.map((i) => ({ namespace: 'default', serviceAccount: i.service })),
+    { namespace: DEMO_GATEWAY.namespace, serviceAccount: DEMO_GATEWAY.name },
+  ];
+  for (const account of accounts) {
+    const token = tokens.issue(account, DAY_MS);
+    writeFileSync(tokenFile(o.caDir, account.serviceAccount), token, { mode: 0o600 });
   }
 
   // Side by side: the sidecars find each other through the control plane. The first
@@ -111,20 +145,59 @@ export async function startMesh(fleet: DemoFleet, o: StartOptions): Promise<Star
   const failed = new AbortController();
   const signal = AbortSignal.any([o.signal, failed.signal]);
   let firstError: unknown;
-  const settled = await Promise.allSettled(
-    o.plan.map((instance) =>
-      startInstance(fleet, instance, securePort, { ...o, signal }).catch((err: unknown) => {
-        firstError ??= err;
-        failed.abort();
-        throw err;
-      }),
+  const firstFails = (err: unknown): never => {
+    firstError ??= err;
+    failed.abort();
+    throw err;
+  };
+  const [settled, gateway] = await Promise.allSettled([
+    Promise.allSettled(
+      o.plan.map((instance) =>
+        startInstance(fleet, instance, securePort, { ...o, signal }).catch(firstFails),
+      ),
     ),
-  );
+    startGateway(fleet, securePort, { ...o, signal }).catch(firstFails),
+  ]);
   if (firstError !== undefined) throw firstError;
   return {
     controlPlane: { proc: cp, xdsPort, securePort, httpPort },
-    instances: settled.map((r) => (r as PromiseFulfilledResult<StartedInstance>).value),
+    instances: (
+      settled as PromiseFulfilledResult<PromiseSettledResult<StartedInstance>[]>
+    ).value.map((r) => (r as PromiseFulfilledResult<StartedInstance>).value),
+    gateway: (gateway as PromiseFulfilledResult<StartedGateway>).value,
   };
+}
+
+/**
+ * `ferry gateway` for DEMO_GATEWAY, one worker (the demo's rate needs no more, and the
+ * machine is shared with the whole mesh), on 127.0.0.1 only, with its own identity and mTLS
+ * to the sidecars, its listener shifted from the Gateway's port to a free one.
+ */
+async function startGateway(
+  fleet: DemoFleet,
+  xdsPort: number,
+  o: StartOptions,
+): Promise<StartedGateway> {
+  const ref = `${DEMO_GATEWAY.namespace}/${DEMO_GATEWAY.name}`;
+  const listener = await freeListenerPort();
+  const proc = fleet.spawn('gateway', 'gateway', [
+    ...['gateway', '--xds', `127.0.0.1:${xdsPort}`, '--gateway', ref],
+    ...['--bind', '127.0.0.1', '--port-offset', String(listener - DEMO_GATEWAY.listenerPort)],
+    ...['--concurrency', '1', '--token-file', tokenFile(o.caDir, DEMO_GATEWAY.name)],
+    ...['--ca-root', path.join(o.caDir, 'root-cert.pem')],
+    ...['--admin-port', '0', '--metrics-port', '0', '--ready-port', '0'],
+    ...['--drain', String(o.drainMs), '--log-level', 'warn'],
+  ]);
+  const what = `gateway ${ref}`;
+  o.progress.begin(what);
+  const [, admin, metrics, ready] = (await proc.waitFor(GATEWAY_PORTS, o.timeoutMs, o.signal)).map(
+    Number,
+  );
+  if (!(await poll(sidecarReady(ready, o.signal), o.timeoutMs, o.signal))) {
+    throw new DemoError(`gateway ${ref} did not become ready within ${o.timeoutMs} ms`);
+  }
+  o.progress.done(what, `gateway ${ref} ready: its listener on 127.0.0.1:${listener}`);
+  return { proc, ref, ports: { listener, admin, metrics, ready } };
 }
 
 async function startInstance(
@@ -182,13 +255,13 @@ async function startInstance(
 }
 
 /**
- * Waits until every sidecar sees every instance, and `entry` answers 200 through `outbound`
- * from every version of the services it calls. Throws a DemoError naming what did not come
+ * Waits until every sidecar sees every instance, and `entry` (the gateway, `name` in what
+ * is printed) answers 200 from every version of the services it calls. Throws a DemoError naming what did not come
  * together within the time limit.
  */
 export async function waitForMesh(
   mesh: StartedMesh,
-  entry: { readonly outbound: URL; readonly authority: string },
+  entry: { readonly outbound: URL; readonly authority: string; readonly name: string },
   o: Pick<StartOptions, 'plan' | 'timeoutMs' | 'signal' | 'progress'>,
 ): Promise<void> {
   const progress = o.progress;
@@ -215,7 +288,7 @@ export async function waitForMesh(
     );
   }
   const versions = o.plan.filter((i) => i.service === 'reviews').map((i) => i.version);
-  const what = `${entry.authority} to answer through reviews ${versions.join(' and ')}`;
+  const what = `${entry.name} to answer through reviews ${versions.join(' and ')}`;
   progress.stage(`waiting for ${what}`);
   progress.begin(what);
   const answered = new Set<string>();
@@ -228,11 +301,11 @@ export async function waitForMesh(
   ) {
     const missing = versions.filter((v) => !answered.has(v));
     throw new DemoError(
-      `${entry.authority} did not answer through reviews ${missing.join(' and ')} within ${o.timeoutMs / 1000} s`,
+      `${entry.name} did not answer through reviews ${missing.join(' and ')} within ${o.timeoutMs / 1000} s`,
     );
   }
   progress.done(
     what,
-    `${entry.authority} answered through reviews ${versions.join(' and ')}: the mesh is ready`,
+    `${entry.name} answered through reviews ${versions.join(' and ')}: the mesh is ready`,
   );
 }

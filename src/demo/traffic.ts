@@ -1,6 +1,6 @@
 /**
- * The demo's traffic generator: a steady `rate` of requests to frontend through a sidecar's
- * outbound port (open loop: a slow answer does not slow the schedule down), with a summary
+ * The demo's traffic generator, outside the mesh: a steady `rate` of requests to the
+ * gateway's listener (open loop: a slow answer does not slow the schedule down), with a summary
  * of every window and of the whole run.
  */
 import http from 'node:http';
@@ -9,9 +9,9 @@ import { versionOf } from './app.js';
 import { type Outcome, TrafficStats } from './traffic-stats.js';
 
 export interface TrafficOptions {
-  /** The outbound listener of the generator's sidecar. */
+  /** Where the requests go: the gateway's listener. */
   readonly outbound: URL;
-  /** Host header: the service called, e.g. frontend:8080. */
+  /** Host header. */
   readonly authority: string;
   /** Requests a second. */
   readonly rate: number;

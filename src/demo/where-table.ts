@@ -8,6 +8,14 @@ export interface SidecarPorts {
   readonly ready: number;
 }
 
+export interface GatewayPorts {
+  /** Its Gateway's HTTP listener, shifted by --port-offset: where the traffic enters. */
+  readonly listener: number;
+  readonly admin: number;
+  readonly metrics: number;
+  readonly ready: number;
+}
+
 export interface WhereInfo {
   readonly meshFile: string;
   readonly controlPlane: {
@@ -23,7 +31,8 @@ export interface WhereInfo {
     readonly app?: { readonly pid: number; readonly port: number };
     readonly sidecar: { readonly pid: number; readonly ports: SidecarPorts };
   }>;
-  readonly traffic: { readonly rate: number; readonly authority: string; readonly windowS: number };
+  readonly gateway: { readonly pid: number; readonly ref: string; readonly ports: GatewayPorts };
+  readonly traffic: { readonly rate: number; readonly windowS: number };
 }
 
 /** Every pid the demo started, in start order. */
@@ -31,6 +40,7 @@ export function demoPids(w: WhereInfo): number[] {
   return [
     w.controlPlane.pid,
     ...w.instances.flatMap((i) => (i.app ? [i.app.pid, i.sidecar.pid] : [i.sidecar.pid])),
+    w.gateway.pid,
   ];
 }
 
@@ -80,7 +90,8 @@ export function formatWhereTable(w: WhereInfo): string[] {
       `${cpHttp}/debug/config_dump?node=${i.nodeId}`,
     ]),
   );
-  const entry = w.instances.find((i) => !i.app);
+  const gw = w.gateway;
+  const entry = `http://127.0.0.1:${gw.ports.listener}/`;
   return [
     'Ferry demo: a whole mesh on 127.0.0.1',
     '',
@@ -92,14 +103,16 @@ export function formatWhereTable(w: WhereInfo): string[] {
     '',
     ...columns(rows),
     '',
+    `gateway ${gw.ref} (ferry gateway, pid ${gw.pid}): the way into the mesh`,
+    `  listener  ${entry}   (its Gateway's HTTP listener; an HTTPRoute sends it to frontend)`,
+    `  admin ${gw.ports.admin}  metrics http://127.0.0.1:${gw.ports.metrics}/stats/prometheus  ready ${gw.ports.ready}`,
+    '',
     'each sidecar: its admin (also /config_dump, /stats) and what the control plane sent it',
     ...admin.map((line) => `  ${line}`),
     '',
     `mesh file  ${w.meshFile}`,
     '           (watched: change the reviews weights and the split follows within a second)',
-    `traffic    ${w.traffic.rate} requests/s to ${w.traffic.authority} through the ${entry?.service ?? ''} sidecar` +
-      (entry ? ` (outbound 127.0.0.1:${entry.sidecar.ports.outbound})` : '') +
-      `; a summary every ${w.traffic.windowS} s`,
+    `traffic    ${w.traffic.rate} requests/s from outside the mesh to the gateway (${entry}); a summary every ${w.traffic.windowS} s`,
     `pids       ${demoPids(w).join(' ')}`,
     '',
     'Ctrl-C stops everything.',

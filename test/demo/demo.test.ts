@@ -111,8 +111,10 @@ describe('ferry demo (npm start)', function () {
     const { code } = await exitWithin(demo, 50_000);
     const out = demo.output();
     assert.equal(code, 0, out);
-    // The table names every process: the control plane, four apps and five sidecars.
+    // The table names every process: the control plane, four apps, four sidecars, the gateway.
     assert.equal(pids.length, 10, out);
+    assert.match(out, /^gateway default\/edge \(ferry gateway, pid \d+\): the way into the mesh$/m);
+    assert.match(out, /^traffic +40 requests\/s from outside the mesh to the gateway/m);
     assert.match(
       out,
       /^control plane \(pid \d+\)\n {2}dashboard {2}http:\/\/127\.0\.0\.1:\d+\/ .*\n {2}xDS {3}127\.0\.0\.1:\d+ \(plaintext\), 127\.0\.0\.1:\d+ \(TLS.*\n {2}HTTP {2}http:\/\/127\.0\.0\.1:\d+\/debug\/syncz/m,
@@ -126,7 +128,7 @@ describe('ferry demo (npm start)', function () {
       /^ {2}control plane up, its CA made \(pid \d+\) \([\d.]+ s\)$/m,
       /^ {2}sidecar reviews v2 ready: certificate and configuration in force \([\d.]+ s\)$/m,
       /^ {2}frontend-v1 sees every instance \([\d.]+ s\)$/m,
-      /^ {2}frontend:8080 answered through reviews v1 and v2: the mesh is ready \([\d.]+ s\)$/m,
+      /^ {2}gateway default\/edge answered through reviews v1 and v2: the mesh is ready \([\d.]+ s\)$/m,
       /^traffic: /m,
     ];
     const at = steps.map((re) => out.search(re));
@@ -145,10 +147,28 @@ describe('ferry demo (npm start)', function () {
     assert.deepEqual(await allGone(pids, 0), [], 'every process the demo started has exited');
   });
 
-  it('stops cleanly on Ctrl-C (SIGINT): traffic first, then every process, exit 0', async () => {
+  it('sends its traffic through the gateway; stops cleanly on Ctrl-C (SIGINT): traffic first, then every process, exit 0', async () => {
     const demo = startDemo(['--rate', '20']);
     const pids = await pidsOf(demo);
-    await demo.when(/^traffic: \d+ requests in [\d.]+ s, 100\.0% ok/m);
+    const metricsUrl = (
+      await demo.when(/metrics (http:\/\/127\.0\.0\.1:\d+\/stats\/prometheus)/)
+    )[1]!;
+    const first = await demo.when(/^traffic: (\d+) requests in [\d.]+ s, 100\.0% ok/m);
+    // The gateway reports what it sent into the mesh as Istio's gateways do: reporter
+    // "source", itself the source workload, frontend the destination.
+    const metrics = await (await fetch(metricsUrl)).text();
+    const through = [...metrics.matchAll(/^istio_requests_total\{([^}]*)\} (\d+)$/gm)].filter(
+      ([, labels]) =>
+        /(^|,)reporter="source"/.test(labels!) &&
+        /(^|,)source_workload="edge"/.test(labels!) &&
+        /(^|,)destination_service_name="frontend"/.test(labels!) &&
+        /(^|,)response_code="200"/.test(labels!),
+    );
+    const counted = through.reduce((n, m) => n + Number(m[2]), 0);
+    assert.ok(
+      counted >= Number(first[1]),
+      `the gateway counted ${counted} requests to frontend, the first window ${first[1]}:\n${metrics}`,
+    );
     demo.child.kill('SIGINT');
     const { code } = await demo.exited;
     const out = demo.output();

@@ -74,13 +74,13 @@ describe('waiting for the demo mesh', () => {
     try {
       await waitForMesh(
         mesh,
-        { outbound: e.outbound, authority: 'frontend:8080' },
+        { outbound: e.outbound, authority: 'frontend:8080', name: 'gateway default/edge' },
         { plan: DEMO_PLAN, timeoutMs: 30_000, signal: new AbortController().signal, progress },
       );
       assert.ok(e.calls() >= 10, `returned after ${e.calls()} requests, before v2 answered`);
       assert.match(
         lines.at(-1) ?? '',
-        /^ {2}frontend:8080 answered through reviews v1 and v2: the mesh is ready \([\d.]+ s\)$/,
+        /^ {2}gateway default\/edge answered through reviews v1 and v2: the mesh is ready \([\d.]+ s\)$/,
       );
       assert.ok(
         lines.includes(
@@ -100,12 +100,14 @@ describe('waiting for the demo mesh', () => {
       await assert.rejects(
         waitForMesh(
           mesh,
-          { outbound: e.outbound, authority: 'frontend:8080' },
+          { outbound: e.outbound, authority: 'frontend:8080', name: 'gateway default/edge' },
           { plan: DEMO_PLAN, timeoutMs: 300, signal: new AbortController().signal, progress },
         ),
         (err: unknown) =>
           err instanceof DemoError &&
-          /^frontend:8080 did not answer through reviews v2 within 0\.3 s$/.test(err.message),
+          /^gateway default\/edge did not answer through reviews v2 within 0\.3 s$/.test(
+            err.message,
+          ),
       );
     } finally {
       progress.close();

@@ -28,15 +28,35 @@ const WHERE: WhereInfo = {
       sidecar: { pid: 103, ports: ports(30000) },
     },
   ],
-  traffic: { rate: 20, authority: 'frontend:8080', windowS: 2 },
+  gateway: {
+    pid: 104,
+    ref: 'default/edge',
+    ports: { listener: 25080, admin: 40001, metrics: 40002, ready: 40003 },
+  },
+  traffic: { rate: 20, windowS: 2 },
 };
 
 describe('formatWhereTable', () => {
   const lines = formatWhereTable(WHERE);
 
-  it('lists every pid, control plane first', () => {
-    assert.deepEqual(demoPids(WHERE), [100, 101, 102, 103]);
-    assert.ok(lines.includes('pids       100 101 102 103'));
+  it('lists every pid, control plane first, the gateway last', () => {
+    assert.deepEqual(demoPids(WHERE), [100, 101, 102, 103, 104]);
+    assert.ok(lines.includes('pids       100 101 102 103 104'));
+  });
+
+  it('names the gateway as the way in: its listener, metrics, and where the traffic goes', () => {
+    assert.ok(
+      lines.includes('gateway default/edge (ferry gateway, pid 104): the way into the mesh'),
+    );
+    assert.ok(lines.some((l) => l.startsWith('  listener  http://127.0.0.1:25080/ ')));
+    assert.ok(lines.some((l) => l.includes('metrics http://127.0.0.1:40002/stats/prometheus')));
+    assert.ok(
+      lines.some((l) =>
+        l.startsWith(
+          'traffic    20 requests/s from outside the mesh to the gateway (http://127.0.0.1:25080/)',
+        ),
+      ),
+    );
   });
 
   it('gives the control plane its xDS address and debug URLs', () => {
