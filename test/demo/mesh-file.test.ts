@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEMO_PLAN, DEMO_SERVICE_PORT } from '../../src/demo/index.js';
+import { DEMO_GATEWAY, DEMO_PLAN, DEMO_SERVICE_PORT, ENTRY_SERVICE } from '../../src/demo/index.js';
 import { parseMesh } from '../../src/mesh/index.js';
 
 const FILE = path.join(
@@ -46,6 +46,29 @@ describe('examples/demo/mesh.yaml', () => {
         ['v1', 80],
         ['v2', 20],
       ],
+    );
+  });
+
+  it("declares the Gateway the demo's ferry gateway implements, an HTTPRoute on it to frontend", async () => {
+    const result = parseMesh(await readFile(FILE, 'utf8'), FILE);
+    assert.ok(result.ok);
+    const api = result.config.gatewayApi;
+    const gateway = api?.gateways.find(
+      (g) =>
+        g.metadata.name === DEMO_GATEWAY.name && g.metadata.namespace === DEMO_GATEWAY.namespace,
+    );
+    assert.ok(gateway, `Gateway ${DEMO_GATEWAY.namespace}/${DEMO_GATEWAY.name}`);
+    assert.deepEqual(
+      gateway.listeners.map((l) => [l.port, l.protocol]),
+      [[DEMO_GATEWAY.listenerPort, 'HTTP']],
+    );
+    const route = api?.routes.find(
+      (r) => r.kind === 'HTTPRoute' && r.parentRefs.some((p) => p.name === DEMO_GATEWAY.name),
+    );
+    assert.ok(route && 'rules' in route, 'an HTTPRoute on the Gateway');
+    assert.deepEqual(
+      route.rules.flatMap((r) => r.backendRefs.map((b) => [b.name, b.port])),
+      [[ENTRY_SERVICE, DEMO_SERVICE_PORT]],
     );
   });
 });
