@@ -15,7 +15,7 @@
  * `gateway x1`. The issue asks for x2 >= 1.7 x x1; on a machine with fewer free cores than
  * proxy workers + generators + upstream this cannot hold, and the run says how many cores it had.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ import { parseArgs } from 'node:util';
 import { types } from '../src/xds/index.js';
 import { FuzzAdsServer } from '../test/fuzz/fuzz-ads-server.js';
 import { hcm, listener, routes, staticCluster } from '../test/proxy/gateway/gateway-harness.js';
+import { EPHEMERAL_ADMIN_PORTS } from '../test/support/ephemeral-ports.js';
+import { writeNginxConf } from './nginx-conf.js';
 import { answers, childPids, cpuMs, freePort, Processes, sleep, waitUntil } from './proxy-procs.js';
 
 /** The upstream's answer size, as `npm run bench`'s (proxy-servers.ts BODY_BYTES). */
@@ -67,27 +69,12 @@ interface Target {
 
 async function startNginx(name: string, workers: number, body: string): Promise<Target> {
   if (!NGINX) throw new Error('nginx is not installed');
-  const dir = path.join(tmp, name.replace(/\W+/g, '-'));
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const conf = path.join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes ${workers};
-daemon off;
-master_process on;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 1000000000;
-  keepalive_timeout 300s;
-  ${body.replaceAll('PORT', String(port))}
-}
-`,
+  const { port, args } = await writeNginxConf(
+    path.join(tmp, name.replace(/\W+/g, '-')),
+    workers,
+    body,
   );
-  const child = procs.spawn(name, NGINX, ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', conf]);
+  const child = procs.spawn(name, NGINX, args);
   await waitUntil(`${name} on port ${port}`, () => answers(port, '/'), 10_000);
   return {
     name,
@@ -113,12 +100,7 @@ async function startGateway(
     '--sotw',
     '--bind',
     '127.0.0.1',
-    '--admin-port',
-    '0',
-    '--metrics-port',
-    '0',
-    '--ready-port',
-    '0',
+    ...EPHEMERAL_ADMIN_PORTS,
     '--log-level',
     'error',
     '--concurrency',

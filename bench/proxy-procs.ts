@@ -11,23 +11,11 @@ import http from 'node:http';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 
+export { EPHEMERAL_PORTS } from '../test/support/ephemeral-ports.js';
+
 export const TASKSET = ['/usr/bin/taskset', '/bin/taskset', '/usr/local/bin/taskset'].find((p) =>
   existsSync(p),
 );
-
-/** `ferry proxy` with every listener on a port the kernel picks (it prints which). */
-export const EPHEMERAL_PORTS = [
-  '--outbound-port',
-  '0',
-  '--inbound-port',
-  '0',
-  '--admin-port',
-  '0',
-  '--metrics-port',
-  '0',
-  '--ready-port',
-  '0',
-];
 
 export interface Child {
   readonly name: string;

@@ -51,6 +51,7 @@ import {
 } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { SIDECAR_PROCESS_ENV } from '../src/proxy/index.js';
+import { writeNginxConf } from './nginx-conf.js';
 import { abReport, type BaseBuild, baseId, buildBase } from './proxy-ab.js';
 import { type GcEvent, gcOverlap, gcSummary, parseGcLine } from './proxy-gc.js';
 import {
@@ -62,7 +63,6 @@ import {
   cpuMs,
   EPHEMERAL_PORTS,
   ForeignCpu,
-  freePort,
   httpGet,
   Processes,
   peakRssMiB,
@@ -296,29 +296,8 @@ async function startNginx(
   cpu: number,
   probe: (port: number) => Promise<boolean> = (port) => answers(port, '/', HOST),
 ) {
-  const dir = path.join(tmp, name);
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const conf = path.join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-daemon off;
-master_process on;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 1000000000;
-  keepalive_timeout 300s;
-  ${http.replaceAll('PORT', String(port))}
-}
-`,
-  );
-  const child = procs.spawn(name, NGINX!, ['-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', conf], {
-    cpu,
-  });
+  const { port, args } = await writeNginxConf(path.join(tmp, name), 1, http);
+  const child = procs.spawn(name, NGINX!, args, { cpu });
   await waitUntil(`${name} on port ${port}`, () => probe(port), 10_000);
   const workers = childPids(child.pid);
   return { child, port, pids: [child.pid, ...workers], workers };

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EPHEMERAL_PORTS } from './ephemeral-ports.js';
 import { send } from './http-client.js';
 import { waitFor } from './wait-for.js';
 
@@ -41,23 +42,7 @@ export async function startSidecarProcess(
 ): Promise<SidecarProcess> {
   const child = spawn(
     process.execPath,
-    [
-      MAIN,
-      'proxy',
-      '--outbound-port',
-      '0',
-      '--inbound-port',
-      '0',
-      '--admin-port',
-      '0',
-      '--metrics-port',
-      '0',
-      '--ready-port',
-      '0',
-      '--log-level',
-      'warn',
-      ...args,
-    ],
+    [MAIN, 'proxy', ...EPHEMERAL_PORTS, '--log-level', 'warn', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let code: number | null | undefined;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeResource, typed, types } from '../../../src/xds/index.js';
 import { type AnyResource, FuzzAdsServer } from '../../fuzz/fuzz-ads-server.js';
+import { EPHEMERAL_ADMIN_PORTS } from '../../support/ephemeral-ports.js';
 import type { ServerCert } from '../../support/server-certs.js';
 import { waitFor } from '../../support/wait-for.js';
 
@@ -174,12 +175,7 @@ export async function startGateway(
     '--sotw',
     '--bind',
     '127.0.0.1',
-    '--admin-port',
-    '0',
-    '--metrics-port',
-    '0',
-    '--ready-port',
-    '0',
+    ...EPHEMERAL_ADMIN_PORTS,
     '--drain',
     '3000',
     '--log-level',
