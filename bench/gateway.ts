@@ -25,13 +25,13 @@ import { FuzzAdsServer } from '../test/fuzz/fuzz-ads-server.js';
 import { hcm, listener, routes, staticCluster } from '../test/proxy/gateway/gateway-harness.js';
 import { EPHEMERAL_ADMIN_PORTS } from '../test/support/ephemeral-ports.js';
 import { writeNginxConf } from './nginx-conf.js';
+import { saturationArgs } from './proxy-load-args.js';
 import { answers, childPids, cpuMs, freePort, Processes, sleep, waitUntil } from './proxy-procs.js';
 
 /** The upstream's answer size, as `npm run bench`'s (proxy-servers.ts BODY_BYTES). */
 const BODY_BYTES = 100;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.join(HERE, '../src/cli/main.js');
-const LOAD = path.join(HERE, 'proxy-load.js');
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
 const { values: opt } = parseArgs({
@@ -122,19 +122,7 @@ async function saturate(port: number, seconds: number): Promise<{ rps: number; e
     const child = procs.spawn(
       `load-${i}`,
       process.execPath,
-      [
-        LOAD,
-        '--mode',
-        'sat',
-        '--port',
-        String(port),
-        '--host',
-        'localhost',
-        '--seconds',
-        String(seconds),
-        '--connections',
-        String(CONNECTIONS),
-      ],
+      saturationArgs(port, 'localhost', seconds, CONNECTIONS),
       {
         onLine: (line) => {
           out += line;

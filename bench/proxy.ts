@@ -54,6 +54,7 @@ import { SIDECAR_PROCESS_ENV } from '../src/proxy/index.js';
 import { writeNginxConf } from './nginx-conf.js';
 import { abReport, type BaseBuild, baseId, buildBase } from './proxy-ab.js';
 import { type GcEvent, gcOverlap, gcSummary, parseGcLine } from './proxy-gc.js';
+import { PROXY_LOAD, saturationArgs } from './proxy-load-args.js';
 import {
   answers,
   busyShare,
@@ -165,7 +166,6 @@ const CLI = path.join(HERE, '../src/cli/main.js');
 // Every process started here (sidecars and the Node.js baselines alike) gets the
 // environment Ferry starts its sidecars with, unless this one's says otherwise.
 for (const [name, value] of Object.entries(SIDECAR_PROCESS_ENV)) process.env[name] ??= value;
-const LOAD = path.join(HERE, 'proxy-load.js');
 const SERVERS = path.join(HERE, 'proxy-servers.js');
 
 const ALL_VARIANTS = [
@@ -924,19 +924,7 @@ async function saturate(port: number, seconds: number): Promise<Saturation> {
     await runLoad(
       'load generator',
       process.execPath,
-      [
-        LOAD,
-        '--mode',
-        'sat',
-        '--port',
-        String(port),
-        '--host',
-        HOST,
-        '--seconds',
-        String(seconds),
-        '--connections',
-        String(CONNECTIONS),
-      ],
+      saturationArgs(port, HOST, seconds, CONNECTIONS),
       limit,
     ),
   ) as Saturation;
@@ -963,7 +951,7 @@ async function fixedRate(port: number, cpu: number | string): Promise<Fixed> {
     'load generator (fixed rate)',
     process.execPath,
     [
-      LOAD,
+      PROXY_LOAD,
       '--mode',
       'rate',
       '--port',
