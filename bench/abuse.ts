@@ -24,7 +24,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from './bench-args.js';
 import {
   type Child,
   childPids,
@@ -36,8 +36,9 @@ import {
   waitUntil,
 } from './proxy-procs.js';
 
-const { values: opt } = parseArgs({
-  options: {
+const opt = benchArgs(
+  'node dist/bench/abuse.js [--runs 2] [--connections 1000] [--seconds 8] [--timeout 3] [--only slowloris,idle,...]\n',
+  {
     runs: { type: 'string', default: '2' },
     connections: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '8' },
@@ -47,15 +48,8 @@ const { values: opt } = parseArgs({
     client: { type: 'string' },
     /** Also run another checkout's build (DIR/dist) as "ferry-before", without the limit flags. */
     baseline: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   },
-});
-if (opt.help) {
-  process.stdout.write(
-    'node dist/bench/abuse.js [--runs 2] [--connections 1000] [--seconds 8] [--timeout 3] [--only slowloris,idle,...]\n',
-  );
-  process.exit(0);
-}
+);
 const RUNS = Number(opt.runs);
 const CONNECTIONS = Number(opt.connections);
 const SECONDS = Number(opt.seconds);

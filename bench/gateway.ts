@@ -19,11 +19,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { types } from '../src/xds/index.js';
 import { FuzzAdsServer } from '../test/fuzz/fuzz-ads-server.js';
 import { hcm, listener, routes, staticCluster } from '../test/proxy/gateway/gateway-harness.js';
 import { EPHEMERAL_ADMIN_PORTS } from '../test/support/ephemeral-ports.js';
+import { benchArgs } from './bench-args.js';
 import { writeNginxConf } from './nginx-conf.js';
 import { saturationArgs } from './proxy-load-args.js';
 import { answers, childPids, cpuMs, freePort, Processes, sleep, waitUntil } from './proxy-procs.js';
@@ -34,20 +34,14 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MAIN = path.join(HERE, '../src/cli/main.js');
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
-const { values: opt } = parseArgs({
-  options: {
+const opt = benchArgs(
+  'Usage: node dist/bench/gateway.js [--duration S (8)] [--warmup S (2)] [--connections N per generator (64)]\n',
+  {
     duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '64' },
-    help: { type: 'boolean', short: 'h' },
   },
-});
-if (opt.help) {
-  process.stdout.write(
-    'Usage: node dist/bench/gateway.js [--duration S (8)] [--warmup S (2)] [--connections N per generator (64)]\n',
-  );
-  process.exit(0);
-}
+);
 const DURATION = Number(opt.duration);
 const WARMUP = Number(opt.warmup);
 const CONNECTIONS = Number(opt.connections);

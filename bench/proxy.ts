@@ -42,7 +42,6 @@ import net, { type AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   CertificateAuthority,
   loadCaDirectory,
@@ -51,6 +50,7 @@ import {
 } from '../src/identity/index.js';
 import { silentLogger } from '../src/log/index.js';
 import { SIDECAR_PROCESS_ENV } from '../src/proxy/index.js';
+import { benchArgs } from './bench-args.js';
 import { writeNginxConf } from './nginx-conf.js';
 import { abReport, type BaseBuild, baseId, buildBase } from './proxy-ab.js';
 import { type GcEvent, gcOverlap, gcSummary, parseGcLine } from './proxy-gc.js';
@@ -115,32 +115,25 @@ const HELP = `Usage: npm run bench -- [options]
   -h, --help
 `;
 
-const { values: opt } = parseArgs({
-  options: {
-    duration: { type: 'string' },
-    'rate-duration': { type: 'string' },
-    rate: { type: 'string', default: '1000' },
-    warmup: { type: 'string' },
-    connections: { type: 'string', default: '64' },
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    rounds: { type: 'string' },
-    ab: { type: 'string' },
-    loadgen: { type: 'string', default: 'auto' },
-    upstream: { type: 'string', default: 'auto' },
-    'no-nginx': { type: 'boolean', default: false },
-    'no-pin': { type: 'boolean', default: false },
-    'rate-cpus': { type: 'string', default: 'all' },
-    'cpu-prof': { type: 'string' },
-    'trace-gc': { type: 'boolean', default: false },
-    json: { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
+const opt = benchArgs(HELP, {
+  duration: { type: 'string' },
+  'rate-duration': { type: 'string' },
+  rate: { type: 'string', default: '1000' },
+  warmup: { type: 'string' },
+  connections: { type: 'string', default: '64' },
+  quick: { type: 'boolean', default: false },
+  only: { type: 'string' },
+  rounds: { type: 'string' },
+  ab: { type: 'string' },
+  loadgen: { type: 'string', default: 'auto' },
+  upstream: { type: 'string', default: 'auto' },
+  'no-nginx': { type: 'boolean', default: false },
+  'no-pin': { type: 'boolean', default: false },
+  'rate-cpus': { type: 'string', default: 'all' },
+  'cpu-prof': { type: 'string' },
+  'trace-gc': { type: 'boolean', default: false },
+  json: { type: 'string' },
 });
-if (opt.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
 
 const num = (v: string | undefined, dflt: number, name: string) => {
   const n = v === undefined ? dflt : Number(v);
