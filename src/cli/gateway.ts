@@ -11,7 +11,7 @@ import {
   GatewayPrimary,
 } from '../proxy/gateway/index.js';
 import { WORKER_ENV, WorkerFeed } from '../proxy/workers/index.js';
-import { parsePort, UsageError } from './args.js';
+import { parseDrainMs, parsePort, UsageError } from './args.js';
 import {
   parseConcurrency,
   parseLabels,
@@ -19,6 +19,7 @@ import {
   parseTracing,
   startIdentity,
 } from './proxy.js';
+import { serveWorker, stopOnSignal } from './proxy-lifecycle.js';
 
 export const GATEWAY_HELP = `Usage: ferry gateway --xds HOST:PORT --gateway NAMESPACE/NAME [options]
 
@@ -128,9 +129,7 @@ export async function runGateway(argv: string[]): Promise<void> {
     throw new UsageError(`--mode must be gateway or egress, got "${v.mode}"`);
   if (Boolean(v['ca-root']) !== Boolean(v['token-file']))
     throw new UsageError('--ca-root and --token-file go together (mTLS needs both)');
-  const drainMs = v.drain === undefined ? 5000 : Number(v.drain);
-  if (!Number.isInteger(drainMs) || drainMs < 0)
-    throw new UsageError('--drain must be a whole number of ms');
+  const drainMs = parseDrainMs(v.drain);
   const offset = v['port-offset'] === undefined ? 0 : Number(v['port-offset']);
   if (!Number.isInteger(offset) || offset < 0 || offset > 65535)
     throw new UsageError(
@@ -188,15 +187,7 @@ export async function runGateway(argv: string[]): Promise<void> {
     `ferry gateway ${gateway.nodeId} (${v.gateway}, ${mode}, ${concurrency} worker${concurrency > 1 ? 's' : ''}): ` +
       `admin ${p.admin}, metrics ${p.metrics}, ready ${p.ready}\n`,
   );
-  const stop = async () => {
-    log.info('SIGTERM: draining');
-    await gateway.stop(drainMs);
-    identity?.identity.close();
-    process.exit(0);
-  };
-  if (gateway instanceof Gateway) process.on('uncaughtException', (err) => gateway.uncaught(err));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignal(gateway, gateway instanceof Gateway ? gateway : undefined, drainMs, identity, log);
 }
 
 /**
@@ -213,11 +204,5 @@ async function runWorker(options: GatewayOptions, mtls: boolean): Promise<void> 
     ...(mtls ? { certificates: feed } : {}),
     onApplied: (version, error) => feed.applied(version, error),
   });
-  feed.serve({
-    metrics: () => ({ text: gateway.metricsText(), stats: gateway.statsSnapshot() }),
-    drain: (ms) => gateway.stop(ms),
-  });
-  process.on('uncaughtException', (err) => gateway.uncaught(err));
-  process.on('SIGTERM', () => undefined);
-  process.on('SIGINT', () => undefined);
+  serveWorker(feed, gateway);
 }
