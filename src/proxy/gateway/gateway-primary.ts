@@ -7,8 +7,13 @@
  * every worker runs a configuration. Drain reaches every worker.
  */
 import type { XdsClient } from '../../xds-client/index.js';
-import { certificateView, type LocalServer, logLevelSources, serverInfo } from '../admin/index.js';
-import { WorkerPool, withWorkerRoutes } from '../workers/index.js';
+import type { AdminSources, LocalServer } from '../admin/index.js';
+import {
+  type PrimaryState,
+  primaryAdminSources,
+  WorkerPool,
+  withWorkerRoutes,
+} from '../workers/index.js';
 import {
   type GatewayOptions,
   gatewayIdentity,
@@ -92,58 +97,42 @@ export class GatewayPrimary {
     return this.stopping;
   }
 
-  private adminSources() {
+  private adminSources(): AdminSources {
     const o = this.options;
-    let lastStats: Record<string, number | string> = {};
-    return {
-      configDump: () => ({
-        node: this.nodeId,
-        bootstrap: {
-          xds: { address: o.xds, mode: o.xdsMode ?? 'delta', tls: o.xdsCredentials !== undefined },
-          gateway: { gateway: o.gateway, mode: o.mode ?? 'gateway' },
-          ports: this.ports,
-          mtls: o.certificates !== undefined,
-        },
-        xds: this.xds?.status(),
-        version: this.xds?.current()?.version ?? 0,
-        workers: this.pool.applied(),
-        resources: (() => {
-          const c = this.xds?.current();
-          return c
-            ? {
-                listeners: [...c.listeners.values()],
-                routes: [...c.routes.values()],
-                clusters: [...c.clusters.values()],
-                endpoints: [...c.endpoints.values()],
-                secrets: [...c.secrets.values()].map((s) => ({ name: s.name, version: s.version })),
-              }
-            : null;
-        })(),
-      }),
-      clusters: () => [],
-      stats: () => {
-        // Refreshed in the background: the admin's /stats is synchronous.
-        void this.pool.metrics().then((m) => {
-          lastStats = m.stats;
-        });
-        return { ...lastStats, workers: this.pool.size };
-      },
-      prometheus: () => '',
-      certs: () => certificateView(o.certificates),
-      serverInfo: () =>
-        serverInfo(
-          this.nodeId,
-          this.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING',
-          this.xds?.current()?.version ?? 0,
-        ),
-      ...logLevelSources(o.log),
+    const state: PrimaryState = {
+      nodeId: this.nodeId,
+      pool: this.pool,
+      certificates: o.certificates,
+      log: o.log,
+      onQuit: o.onQuit,
+      draining: () => this.draining,
       ready: () => this.ready,
-      drain: () => {
-        void this.stop();
-      },
-      quit: () => {
-        void this.stop().then(() => o.onQuit?.());
-      },
+      version: () => this.xds?.current()?.version ?? 0,
+      stop: () => this.stop(),
     };
+    return primaryAdminSources(state, () => ({
+      node: this.nodeId,
+      bootstrap: {
+        xds: { address: o.xds, mode: o.xdsMode ?? 'delta', tls: o.xdsCredentials !== undefined },
+        gateway: { gateway: o.gateway, mode: o.mode ?? 'gateway' },
+        ports: this.ports,
+        mtls: o.certificates !== undefined,
+      },
+      xds: this.xds?.status(),
+      version: this.xds?.current()?.version ?? 0,
+      workers: this.pool.applied(),
+      resources: (() => {
+        const c = this.xds?.current();
+        return c
+          ? {
+              listeners: [...c.listeners.values()],
+              routes: [...c.routes.values()],
+              clusters: [...c.clusters.values()],
+              endpoints: [...c.endpoints.values()],
+              secrets: [...c.secrets.values()].map((s) => ({ name: s.name, version: s.version })),
+            }
+          : null;
+      })(),
+    }));
   }
 }

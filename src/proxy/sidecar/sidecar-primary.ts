@@ -8,10 +8,15 @@
  * carries the workers' ports (a port asked for as 0 is chosen once and shared by all).
  */
 import type { XdsClient } from '../../xds-client/index.js';
-import { certificateView, type LocalServer, logLevelSources, serverInfo } from '../admin/index.js';
+import type { AdminSources, LocalServer } from '../admin/index.js';
 import { usableBindAddress } from '../listener/index.js';
 import { ResourceCompiler } from '../runtime/index.js';
-import { WorkerPool, withWorkerRoutes } from '../workers/index.js';
+import {
+  type PrimaryState,
+  primaryAdminSources,
+  WorkerPool,
+  withWorkerRoutes,
+} from '../workers/index.js';
 import { listenLocalServers } from './local-servers.js';
 import {
   resolveSidecarOptions,
@@ -112,46 +117,30 @@ export class SidecarPrimary {
     return this.stopping;
   }
 
-  private adminSources() {
+  private adminSources(): AdminSources {
     const o = this.settings;
-    let lastStats: Record<string, number | string> = {};
-    return {
-      configDump: () => ({
-        node: this.nodeId,
-        bootstrap: {
-          xds: { address: o.xds, mode: o.mode, tls: o.xdsCredentials !== undefined },
-          workload: { service: o.service, namespace: o.namespace, appPort: o.appPort },
-          ports: this.ports,
-          mtls: o.certificates !== undefined,
-        },
-        xds: this.xds?.status(),
-        version: this.xds?.current()?.version ?? 0,
-        workers: this.pool.applied(),
-      }),
-      clusters: () => [],
-      stats: () => {
-        // Refreshed in the background: the admin's /stats is synchronous.
-        void this.pool.metrics().then((m) => {
-          lastStats = m.stats;
-        });
-        return { ...lastStats, workers: this.pool.size };
-      },
-      prometheus: () => '',
-      certs: () => certificateView(o.certificates),
-      serverInfo: () =>
-        serverInfo(
-          this.nodeId,
-          this.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING',
-          this.xds?.current()?.version ?? 0,
-        ),
-      ...logLevelSources(o.log),
+    const state: PrimaryState = {
+      nodeId: this.nodeId,
+      pool: this.pool,
+      certificates: o.certificates,
+      log: o.log,
+      onQuit: o.onQuit,
+      draining: () => this.draining,
       ready: () => this.ready,
-      drain: () => {
-        void this.stop();
-      },
-      quit: () => {
-        void this.stop().then(() => o.onQuit?.());
-      },
+      version: () => this.xds?.current()?.version ?? 0,
+      stop: () => this.stop(),
     };
+    return primaryAdminSources(state, () => ({
+      node: this.nodeId,
+      bootstrap: {
+        xds: { address: o.xds, mode: o.mode, tls: o.xdsCredentials !== undefined },
+        workload: { service: o.service, namespace: o.namespace, appPort: o.appPort },
+        ports: this.ports,
+        mtls: o.certificates !== undefined,
+      },
+      xds: this.xds?.status(),
+      version: this.xds?.current()?.version ?? 0,
+      workers: this.pool.applied(),
+    }));
   }
 }
