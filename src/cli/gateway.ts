@@ -13,11 +13,13 @@ import {
 import { WORKER_ENV, WorkerFeed } from '../proxy/workers/index.js';
 import { parseDrainMs, parsePort, UsageError } from './args.js';
 import {
+  LIMIT_FLAGS,
   parseConcurrency,
   parseLabels,
   parseLimits,
   parseTracing,
   startIdentity,
+  TRACING_FLAGS,
 } from './proxy.js';
 import { serveWorker, stopOnSignal } from './proxy-lifecycle.js';
 
@@ -96,19 +98,9 @@ export async function runGateway(argv: string[]): Promise<void> {
       'token-file': { type: 'string' },
       'trust-domain': { type: 'string' },
       'control-plane-namespace': { type: 'string' },
-      'tracing-endpoint': { type: 'string' },
-      'tracing-protocol': { type: 'string' },
-      'tracing-sampling': { type: 'string' },
-      'tracing-propagation': { type: 'string' },
+      ...TRACING_FLAGS,
       'access-log': { type: 'string' },
-      'headers-timeout': { type: 'string' },
-      'idle-timeout': { type: 'string' },
-      'max-request-headers-kb': { type: 'string' },
-      'max-headers': { type: 'string' },
-      'max-pipelined-kb': { type: 'string' },
-      'h2-max-concurrent-streams': { type: 'string' },
-      'h2-reset-min-streams': { type: 'string' },
-      'tcp-idle-timeout': { type: 'string' },
+      ...LIMIT_FLAGS,
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -127,6 +127,25 @@ function countFlag(flag: string, value: string | undefined, scale = 1): number |
   return n * scale;
 }
 
+/** The flags parseLimits reads (`ferry proxy` and `ferry gateway` take the same ones). */
+export const LIMIT_FLAGS = {
+  'headers-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-request-headers-kb': { type: 'string' },
+  'max-headers': { type: 'string' },
+  'max-pipelined-kb': { type: 'string' },
+  'h2-max-concurrent-streams': { type: 'string' },
+  'h2-reset-min-streams': { type: 'string' },
+  'tcp-idle-timeout': { type: 'string' },
+} as const;
+
+/** The flags parseTracing reads. */
+export const TRACING_FLAGS = {
+  'tracing-endpoint': { type: 'string' },
+  'tracing-protocol': { type: 'string' },
+  'tracing-sampling': { type: 'string' },
+  'tracing-propagation': { type: 'string' },
+} as const;
 /** The downstream limits the flags set; the others keep their defaults. */
 export function parseLimits(
   v: Record<string, string | boolean | string[] | undefined>,
@@ -269,18 +288,8 @@ export async function runProxy(argv: string[]): Promise<void> {
       'max-credential-failures': { type: 'string' },
       'trust-domain': { type: 'string' },
       'control-plane-namespace': { type: 'string' },
-      'tracing-endpoint': { type: 'string' },
-      'tracing-protocol': { type: 'string' },
-      'tracing-sampling': { type: 'string' },
-      'tracing-propagation': { type: 'string' },
-      'headers-timeout': { type: 'string' },
-      'idle-timeout': { type: 'string' },
-      'max-request-headers-kb': { type: 'string' },
-      'max-headers': { type: 'string' },
-      'max-pipelined-kb': { type: 'string' },
-      'h2-max-concurrent-streams': { type: 'string' },
-      'h2-reset-min-streams': { type: 'string' },
-      'tcp-idle-timeout': { type: 'string' },
+      ...TRACING_FLAGS,
+      ...LIMIT_FLAGS,
       'log-level': { type: 'string' },
       'no-tap': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
