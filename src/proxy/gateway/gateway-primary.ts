@@ -6,14 +6,8 @@
  * them: /stats/prometheus is every worker's metrics summed, /healthz/ready is ready once
  * every worker runs a configuration. Drain reaches every worker.
  */
-import type { XdsClient } from '../../xds-client/index.js';
-import type { AdminSources, LocalServer } from '../admin/index.js';
-import {
-  type PrimaryState,
-  primaryAdminSources,
-  WorkerPool,
-  withWorkerRoutes,
-} from '../workers/index.js';
+import type { AdminSources } from '../admin/index.js';
+import { WorkerPrimary, withWorkerRoutes } from '../workers/index.js';
 import {
   type GatewayOptions,
   gatewayIdentity,
@@ -21,22 +15,14 @@ import {
   openLocalPorts,
 } from './gateway.js';
 
-export class GatewayPrimary {
-  readonly nodeId: string;
-  private readonly pool: WorkerPool;
-  private readonly locals: LocalServer[] = [];
-  private xds: XdsClient | undefined;
-  private firstVersion = 0;
-  private draining = false;
-  private stopping: Promise<void> | undefined;
+export class GatewayPrimary extends WorkerPrimary {
   ports = { admin: 0, metrics: 0, ready: 0 };
 
   private constructor(
     private readonly options: GatewayOptions,
     workers: number,
   ) {
-    this.nodeId = gatewayIdentity(options).nodeId;
-    this.pool = new WorkerPool({ workers, log: options.log, certificates: options.certificates });
+    super(gatewayIdentity(options).nodeId, workers, options, options.drainMs ?? 5000);
   }
 
   static async start(options: GatewayOptions, workers: number): Promise<GatewayPrimary> {
@@ -52,14 +38,9 @@ export class GatewayPrimary {
     return p;
   }
 
-  /** Ready once every worker runs the first configuration (or a later one). */
-  get ready(): boolean {
-    return !this.draining && this.firstVersion > 0 && this.pool.allApplied(this.firstVersion);
-  }
-
   private async listen(): Promise<void> {
     const o = this.options;
-    const sources = this.adminSources();
+    const sources = this.primaryAdminSources();
     this.ports = await openLocalPorts(o, sources, this.locals, (role, next) =>
       withWorkerRoutes(this.pool, role, next, () => this.xds?.status().connected === true),
     );
@@ -75,42 +56,13 @@ export class GatewayPrimary {
       this.pool.confirm,
     );
     this.xds = xds;
-    xds.onConfig((config) => {
-      if (this.firstVersion === 0) this.firstVersion = config.version;
-      this.pool.configure(config);
-      o.log.info(
-        { version: config.version, workers: this.pool.size },
-        'configuration sent to the workers',
-      );
-    });
+    xds.onConfig((config) => this.configure(config));
     xds.start();
   }
 
-  /** Stops every worker (each drains up to drainMs), then the xDS stream and the ports. */
-  stop(drainMs = this.options.drainMs ?? 5000): Promise<void> {
-    this.stopping ??= (async () => {
-      this.draining = true;
-      await this.pool.stop(drainMs);
-      this.xds?.close();
-      await Promise.all(this.locals.map((l) => l.close()));
-    })();
-    return this.stopping;
-  }
-
-  private adminSources(): AdminSources {
+  private primaryAdminSources(): AdminSources {
     const o = this.options;
-    const state: PrimaryState = {
-      nodeId: this.nodeId,
-      pool: this.pool,
-      certificates: o.certificates,
-      log: o.log,
-      onQuit: o.onQuit,
-      draining: () => this.draining,
-      ready: () => this.ready,
-      version: () => this.xds?.current()?.version ?? 0,
-      stop: () => this.stop(),
-    };
-    return primaryAdminSources(state, () => ({
+    return this.adminSources(() => ({
       node: this.nodeId,
       bootstrap: {
         xds: { address: o.xds, mode: o.xdsMode ?? 'delta', tls: o.xdsCredentials !== undefined },

@@ -7,16 +7,10 @@
  * once every worker runs a configuration. Drain reaches every worker. The node it announces
  * carries the workers' ports (a port asked for as 0 is chosen once and shared by all).
  */
-import type { XdsClient } from '../../xds-client/index.js';
-import type { AdminSources, LocalServer } from '../admin/index.js';
+import type { AdminSources } from '../admin/index.js';
 import { usableBindAddress } from '../listener/index.js';
 import { ResourceCompiler } from '../runtime/index.js';
-import {
-  type PrimaryState,
-  primaryAdminSources,
-  WorkerPool,
-  withWorkerRoutes,
-} from '../workers/index.js';
+import { WorkerPrimary, withWorkerRoutes } from '../workers/index.js';
 import { listenLocalServers } from './local-servers.js';
 import {
   resolveSidecarOptions,
@@ -30,27 +24,19 @@ export const TCP_FORWARD_PORT = 'tcp';
 
 const indexOf = (key: string) => Number(key.slice(TCP_FORWARD_PORT.length + 1));
 
-export class SidecarPrimary {
-  readonly nodeId: string;
+export class SidecarPrimary extends WorkerPrimary {
   private readonly settings: SidecarSettings;
-  private readonly pool: WorkerPool;
-  private readonly locals: LocalServer[] = [];
-  private xds: XdsClient | undefined;
-  private firstVersion = 0;
-  private draining = false;
-  private stopping: Promise<void> | undefined;
   ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
   /** The TCP forward listeners' ports, in the order of the tcpForwards option. */
   tcpForwardPorts: number[] = [];
 
-  private constructor(options: SidecarOptions, workers: number) {
-    this.settings = resolveSidecarOptions(options);
-    this.nodeId = this.settings.nodeId;
-    this.pool = new WorkerPool({ workers, log: options.log, certificates: options.certificates });
+  private constructor(settings: SidecarSettings, workers: number) {
+    super(settings.nodeId, workers, settings, settings.drainMs);
+    this.settings = settings;
   }
 
   static async start(options: SidecarOptions, workers: number): Promise<SidecarPrimary> {
-    const p = new SidecarPrimary(options, workers);
+    const p = new SidecarPrimary(resolveSidecarOptions(options), workers);
     try {
       await p.listen();
       p.pool.start();
@@ -69,15 +55,10 @@ export class SidecarPrimary {
     return p;
   }
 
-  /** Ready once every worker runs the first configuration (or a later one). */
-  get ready(): boolean {
-    return !this.draining && this.firstVersion > 0 && this.pool.allApplied(this.firstVersion);
-  }
-
   private async listen(): Promise<void> {
     const o = this.settings;
     const bind = await usableBindAddress(o.bind, o.log);
-    const local = await listenLocalServers(o, bind, this.adminSources(), (role, next) =>
+    const local = await listenLocalServers(o, bind, this.primaryAdminSources(), (role, next) =>
       withWorkerRoutes(this.pool, role, next, () => this.xds?.status().connected === true),
     );
     this.locals.push(local.admin, local.metrics, local.ready);
@@ -95,42 +76,13 @@ export class SidecarPrimary {
       this.pool.confirm,
     );
     this.xds = xds;
-    xds.onConfig((config) => {
-      if (this.firstVersion === 0) this.firstVersion = config.version;
-      this.pool.configure(config);
-      o.log.info(
-        { version: config.version, workers: this.pool.size },
-        'configuration sent to the workers',
-      );
-    });
+    xds.onConfig((config) => this.configure(config));
     xds.start();
   }
 
-  /** Stops every worker (each drains up to drainMs), then the xDS stream and the ports. */
-  stop(drainMs = this.settings.drainMs): Promise<void> {
-    this.stopping ??= (async () => {
-      this.draining = true;
-      await this.pool.stop(drainMs);
-      this.xds?.close();
-      await Promise.all(this.locals.map((l) => l.close()));
-    })();
-    return this.stopping;
-  }
-
-  private adminSources(): AdminSources {
+  private primaryAdminSources(): AdminSources {
     const o = this.settings;
-    const state: PrimaryState = {
-      nodeId: this.nodeId,
-      pool: this.pool,
-      certificates: o.certificates,
-      log: o.log,
-      onQuit: o.onQuit,
-      draining: () => this.draining,
-      ready: () => this.ready,
-      version: () => this.xds?.current()?.version ?? 0,
-      stop: () => this.stop(),
-    };
-    return primaryAdminSources(state, () => ({
+    return this.adminSources(() => ({
       node: this.nodeId,
       bootstrap: {
         xds: { address: o.xds, mode: o.mode, tls: o.xdsCredentials !== undefined },

@@ -1,0 +1,101 @@
+/**
+ * What every `--concurrency N` primary (sidecar or gateway) is: it holds the one xDS stream
+ * and the local admin/metrics/ready ports, forwards each configuration to the worker pool,
+ * is ready once every worker runs the first one, and stops by draining the workers first.
+ * It serves no traffic itself, so its clusters and its own Prometheus text are empty (the
+ * metrics port sums the workers', see primary-routes.ts) and /stats is the workers' last
+ * summed stats. Each kind adds how it listens, connects and dumps its configuration.
+ */
+import type { Logger } from '../../log/index.js';
+import type { ProxyConfig, XdsClient } from '../../xds-client/index.js';
+import {
+  type AdminSources,
+  certificateView,
+  type LocalServer,
+  logLevelSources,
+  serverInfo,
+} from '../admin/index.js';
+import type { CertificateSource } from '../tls/index.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface PrimarySettings {
+  readonly log: Logger;
+  readonly certificates?: CertificateSource;
+  readonly onQuit?: () => void;
+}
+
+export abstract class WorkerPrimary {
+  protected readonly pool: WorkerPool;
+  protected readonly locals: LocalServer[] = [];
+  protected xds: XdsClient | undefined;
+  private firstVersion = 0;
+  private draining = false;
+  private stopping: Promise<void> | undefined;
+
+  protected constructor(
+    readonly nodeId: string,
+    workers: number,
+    private readonly primary: PrimarySettings,
+    private readonly defaultDrainMs: number,
+  ) {
+    this.pool = new WorkerPool({ workers, log: primary.log, certificates: primary.certificates });
+  }
+
+  /** Ready once every worker runs the first configuration (or a later one). */
+  get ready(): boolean {
+    return !this.draining && this.firstVersion > 0 && this.pool.allApplied(this.firstVersion);
+  }
+
+  /** Sends a configuration the xDS stream validated to every worker. */
+  protected configure(config: ProxyConfig): void {
+    if (this.firstVersion === 0) this.firstVersion = config.version;
+    this.pool.configure(config);
+    this.primary.log.info(
+      { version: config.version, workers: this.pool.size },
+      'configuration sent to the workers',
+    );
+  }
+
+  /** Stops every worker (each drains up to drainMs), then the xDS stream and the ports. */
+  stop(drainMs = this.defaultDrainMs): Promise<void> {
+    this.stopping ??= (async () => {
+      this.draining = true;
+      await this.pool.stop(drainMs);
+      this.xds?.close();
+      await Promise.all(this.locals.map((l) => l.close()));
+    })();
+    return this.stopping;
+  }
+
+  protected adminSources(configDump: () => object): AdminSources {
+    const o = this.primary;
+    let lastStats: Record<string, number | string> = {};
+    return {
+      configDump,
+      clusters: () => [],
+      stats: () => {
+        // Refreshed in the background: the admin's /stats is synchronous.
+        void this.pool.metrics().then((m) => {
+          lastStats = m.stats;
+        });
+        return { ...lastStats, workers: this.pool.size };
+      },
+      prometheus: () => '',
+      certs: () => certificateView(o.certificates),
+      serverInfo: () =>
+        serverInfo(
+          this.nodeId,
+          this.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING',
+          this.xds?.current()?.version ?? 0,
+        ),
+      ...logLevelSources(o.log),
+      ready: () => this.ready,
+      drain: () => {
+        void this.stop();
+      },
+      quit: () => {
+        void this.stop().then(() => o.onQuit?.());
+      },
+    };
+  }
+}
