@@ -4,4 +4,4 @@ export { withWorkerRoutes } from './primary-routes.js';
 export { sumPrometheusText } from './sum-metrics.js';
 export { type ConfigFeed, WorkerFeed } from './worker-feed.js';
 export { WORKER_ENV, WorkerPool } from './worker-pool.js';
-export { type PrimarySettings, WorkerPrimary } from './worker-primary.js';
+export { WorkerPrimary } from './worker-primary.js';
