@@ -55,36 +55,30 @@ export class GatewayPrimary extends WorkerPrimary {
       this.ports,
       this.pool.confirm,
     );
-    this.xds = xds;
-    xds.onConfig((config) => this.configure(config));
-    xds.start();
+    this.follow(xds);
   }
 
   private primaryAdminSources(): AdminSources {
     const o = this.options;
-    return this.adminSources(() => ({
-      node: this.nodeId,
-      bootstrap: {
+    return this.adminSources(
+      () => ({
         xds: { address: o.xds, mode: o.xdsMode ?? 'delta', tls: o.xdsCredentials !== undefined },
         gateway: { gateway: o.gateway, mode: o.mode ?? 'gateway' },
-        ports: this.ports,
-        mtls: o.certificates !== undefined,
-      },
-      xds: this.xds?.status(),
-      version: this.xds?.current()?.version ?? 0,
-      workers: this.pool.applied(),
-      resources: (() => {
-        const c = this.xds?.current();
-        return c
-          ? {
-              listeners: [...c.listeners.values()],
-              routes: [...c.routes.values()],
-              clusters: [...c.clusters.values()],
-              endpoints: [...c.endpoints.values()],
-              secrets: [...c.secrets.values()].map((s) => ({ name: s.name, version: s.version })),
-            }
-          : null;
-      })(),
-    }));
+      }),
+      () => ({
+        resources: (() => {
+          const c = this.xds?.current();
+          return c
+            ? {
+                listeners: [...c.listeners.values()],
+                routes: [...c.routes.values()],
+                clusters: [...c.clusters.values()],
+                endpoints: [...c.endpoints.values()],
+                secrets: [...c.secrets.values()].map((s) => ({ name: s.name, version: s.version })),
+              }
+            : null;
+        })(),
+      }),
+    );
   }
 }

@@ -75,24 +75,14 @@ export class SidecarPrimary extends WorkerPrimary {
       new ResourceCompiler().compile,
       this.pool.confirm,
     );
-    this.xds = xds;
-    xds.onConfig((config) => this.configure(config));
-    xds.start();
+    this.follow(xds);
   }
 
   private primaryAdminSources(): AdminSources {
     const o = this.settings;
     return this.adminSources(() => ({
-      node: this.nodeId,
-      bootstrap: {
-        xds: { address: o.xds, mode: o.mode, tls: o.xdsCredentials !== undefined },
-        workload: { service: o.service, namespace: o.namespace, appPort: o.appPort },
-        ports: this.ports,
-        mtls: o.certificates !== undefined,
-      },
-      xds: this.xds?.status(),
-      version: this.xds?.current()?.version ?? 0,
-      workers: this.pool.applied(),
+      xds: { address: o.xds, mode: o.mode, tls: o.xdsCredentials !== undefined },
+      workload: { service: o.service, namespace: o.namespace, appPort: o.appPort },
     }));
   }
 }

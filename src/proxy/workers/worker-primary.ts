@@ -46,8 +46,17 @@ export abstract class WorkerPrimary {
     return !this.draining && this.firstVersion > 0 && this.pool.allApplied(this.firstVersion);
   }
 
-  /** Sends a configuration the xDS stream validated to every worker. */
-  protected configure(config: ProxyConfig): void {
+  /** The local ports, shown in the config dump. */
+  abstract readonly ports: object;
+
+  /** Takes the primary's xDS stream: each configuration it validates goes to every worker. */
+  protected follow(xds: XdsClient): void {
+    this.xds = xds;
+    xds.onConfig((config) => this.configure(config));
+    xds.start();
+  }
+
+  private configure(config: ProxyConfig): void {
     if (this.firstVersion === 0) this.firstVersion = config.version;
     this.pool.configure(config);
     this.primary.log.info(
@@ -67,11 +76,22 @@ export abstract class WorkerPrimary {
     return this.stopping;
   }
 
-  protected adminSources(configDump: () => object): AdminSources {
+  /**
+   * `bootstrap` is what the config dump shows of this kind's startup options (beside the
+   * ports and mTLS); `more` adds kind-specific sections after the common ones.
+   */
+  protected adminSources(bootstrap: () => object, more: () => object = () => ({})): AdminSources {
     const o = this.primary;
     let lastStats: Record<string, number | string> = {};
     return {
-      configDump,
+      configDump: () => ({
+        node: this.nodeId,
+        bootstrap: { ...bootstrap(), ports: this.ports, mtls: o.certificates !== undefined },
+        xds: this.xds?.status(),
+        version: this.xds?.current()?.version ?? 0,
+        workers: this.pool.applied(),
+        ...more(),
+      }),
       clusters: () => [],
       stats: () => {
         // Refreshed in the background: the admin's /stats is synchronous.
