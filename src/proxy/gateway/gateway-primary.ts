@@ -7,7 +7,7 @@
  * every worker runs a configuration. Drain reaches every worker.
  */
 import type { AdminSources } from '../admin/index.js';
-import { WorkerPrimary, withWorkerRoutes } from '../workers/index.js';
+import { WorkerPrimary } from '../workers/index.js';
 import {
   type GatewayOptions,
   gatewayIdentity,
@@ -27,26 +27,17 @@ export class GatewayPrimary extends WorkerPrimary {
 
   static async start(options: GatewayOptions, workers: number): Promise<GatewayPrimary> {
     const p = new GatewayPrimary(options, workers);
-    try {
-      await p.listen();
-      p.pool.start();
-      p.connect();
-    } catch (err) {
-      await p.stop(0);
-      throw err;
-    }
+    await p.launch();
     return p;
   }
 
-  private async listen(): Promise<void> {
+  protected async listen(): Promise<void> {
     const o = this.options;
     const sources = this.primaryAdminSources();
-    this.ports = await openLocalPorts(o, sources, this.locals, (role, next) =>
-      withWorkerRoutes(this.pool, role, next, () => this.xds?.status().connected === true),
-    );
+    this.ports = await openLocalPorts(o, sources, this.locals, this.workerRoutes);
   }
 
-  private connect(): void {
+  protected connect(): void {
     const o = this.options;
     const xds = gatewayXdsClient(
       o,

@@ -10,7 +10,7 @@
 import type { AdminSources } from '../admin/index.js';
 import { usableBindAddress } from '../listener/index.js';
 import { ResourceCompiler } from '../runtime/index.js';
-import { WorkerPrimary, withWorkerRoutes } from '../workers/index.js';
+import { WorkerPrimary } from '../workers/index.js';
 import { listenLocalServers } from './local-servers.js';
 import {
   resolveSidecarOptions,
@@ -37,37 +37,32 @@ export class SidecarPrimary extends WorkerPrimary {
 
   static async start(options: SidecarOptions, workers: number): Promise<SidecarPrimary> {
     const p = new SidecarPrimary(resolveSidecarOptions(options), workers);
-    try {
-      await p.listen();
-      p.pool.start();
-      const shared = await p.pool.listening();
-      p.ports.inbound = shared.inbound ?? 0;
-      p.ports.outbound = shared.outbound ?? 0;
-      p.tcpForwardPorts = Object.keys(shared)
-        .filter((k) => k.startsWith(`${TCP_FORWARD_PORT}.`))
-        .sort((a, b) => indexOf(a) - indexOf(b))
-        .map((k) => shared[k] ?? 0);
-      p.connect();
-    } catch (err) {
-      await p.stop(0);
-      throw err;
-    }
+    await p.launch();
     return p;
   }
 
-  private async listen(): Promise<void> {
+  /** The workers' shared data ports, which the primary reports as its own. */
+  protected override async workersStarted(): Promise<void> {
+    const shared = await this.pool.listening();
+    this.ports.inbound = shared.inbound ?? 0;
+    this.ports.outbound = shared.outbound ?? 0;
+    this.tcpForwardPorts = Object.keys(shared)
+      .filter((k) => k.startsWith(`${TCP_FORWARD_PORT}.`))
+      .sort((a, b) => indexOf(a) - indexOf(b))
+      .map((k) => shared[k] ?? 0);
+  }
+
+  protected async listen(): Promise<void> {
     const o = this.settings;
     const bind = await usableBindAddress(o.bind, o.log);
-    const local = await listenLocalServers(o, bind, this.primaryAdminSources(), (role, next) =>
-      withWorkerRoutes(this.pool, role, next, () => this.xds?.status().connected === true),
-    );
+    const local = await listenLocalServers(o, bind, this.primaryAdminSources(), this.workerRoutes);
     this.locals.push(local.admin, local.metrics, local.ready);
     this.ports.admin = local.admin.port;
     this.ports.metrics = local.metrics.port;
     this.ports.ready = local.ready.port;
   }
 
-  private connect(): void {
+  protected connect(): void {
     const o = this.settings;
     const xds = createXdsConnection(
       o,

@@ -6,9 +6,11 @@
  * metrics port sums the workers', see primary-routes.ts) and /stats is the workers' last
  * summed stats. Each kind adds how it listens, connects and dumps its configuration.
  */
+import type http from 'node:http';
 import type { Logger } from '../../log/index.js';
 import type { ProxyConfig, XdsClient } from '../../xds-client/index.js';
 import {
+  type AdminRole,
   type AdminSources,
   certificateView,
   type LocalServer,
@@ -16,6 +18,7 @@ import {
   serverInfo,
 } from '../admin/index.js';
 import type { CertificateSource } from '../tls/index.js';
+import { withWorkerRoutes } from './primary-routes.js';
 import { WorkerPool } from './worker-pool.js';
 
 export interface PrimarySettings {
@@ -45,6 +48,31 @@ export abstract class WorkerPrimary {
   get ready(): boolean {
     return !this.draining && this.firstVersion > 0 && this.pool.allApplied(this.firstVersion);
   }
+
+  /**
+   * Opens the local ports, forks the workers, lets the kind read what they report, then
+   * connects the xDS stream; a failure on the way stops whatever was started.
+   */
+  protected async launch(): Promise<void> {
+    try {
+      await this.listen();
+      this.pool.start();
+      await this.workersStarted();
+      this.connect();
+    } catch (err) {
+      await this.stop(0);
+      throw err;
+    }
+  }
+
+  protected abstract listen(): Promise<void>;
+  protected abstract connect(): void;
+  /** After the fork: a kind whose workers report their shared ports reads them here. */
+  protected async workersStarted(): Promise<void> {}
+
+  /** The local ports' routes: the workers' summed metrics and stats, then the primary's own. */
+  protected readonly workerRoutes = (role: AdminRole, next: http.RequestListener) =>
+    withWorkerRoutes(this.pool, role, next, () => this.xds?.status().connected === true);
 
   /** The local ports, shown in the config dump. */
   abstract readonly ports: object;
