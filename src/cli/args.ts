@@ -14,6 +14,14 @@ export class UsageError extends Error {
  */
 const PORT_FLAGS = new Map<number, string[]>();
 
+/** `--drain MS`: how long a stopping proxy lets in-flight work finish (default 5 s). */
+export function parseDrainMs(value: string | undefined): number {
+  const drainMs = value === undefined ? 5000 : Number(value);
+  if (!Number.isInteger(drainMs) || drainMs < 0)
+    throw new UsageError('--drain must be a whole number of ms');
+  return drainMs;
+}
+
 export function parsePort(flag: string, value: string | undefined, fallback: number): number {
   let n = fallback;
   if (value !== undefined) {

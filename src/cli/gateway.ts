@@ -11,14 +11,17 @@ import {
   GatewayPrimary,
 } from '../proxy/gateway/index.js';
 import { WORKER_ENV, WorkerFeed } from '../proxy/workers/index.js';
-import { parsePort, UsageError } from './args.js';
+import { parseDrainMs, parsePort, UsageError } from './args.js';
 import {
+  LIMIT_FLAGS,
   parseConcurrency,
   parseLabels,
   parseLimits,
   parseTracing,
   startIdentity,
+  TRACING_FLAGS,
 } from './proxy.js';
+import { serveWorker, stopOnSignal } from './proxy-lifecycle.js';
 
 export const GATEWAY_HELP = `Usage: ferry gateway --xds HOST:PORT --gateway NAMESPACE/NAME [options]
 
@@ -95,19 +98,9 @@ export async function runGateway(argv: string[]): Promise<void> {
       'token-file': { type: 'string' },
       'trust-domain': { type: 'string' },
       'control-plane-namespace': { type: 'string' },
-      'tracing-endpoint': { type: 'string' },
-      'tracing-protocol': { type: 'string' },
-      'tracing-sampling': { type: 'string' },
-      'tracing-propagation': { type: 'string' },
+      ...TRACING_FLAGS,
       'access-log': { type: 'string' },
-      'headers-timeout': { type: 'string' },
-      'idle-timeout': { type: 'string' },
-      'max-request-headers-kb': { type: 'string' },
-      'max-headers': { type: 'string' },
-      'max-pipelined-kb': { type: 'string' },
-      'h2-max-concurrent-streams': { type: 'string' },
-      'h2-reset-min-streams': { type: 'string' },
-      'tcp-idle-timeout': { type: 'string' },
+      ...LIMIT_FLAGS,
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -128,9 +121,7 @@ export async function runGateway(argv: string[]): Promise<void> {
     throw new UsageError(`--mode must be gateway or egress, got "${v.mode}"`);
   if (Boolean(v['ca-root']) !== Boolean(v['token-file']))
     throw new UsageError('--ca-root and --token-file go together (mTLS needs both)');
-  const drainMs = v.drain === undefined ? 5000 : Number(v.drain);
-  if (!Number.isInteger(drainMs) || drainMs < 0)
-    throw new UsageError('--drain must be a whole number of ms');
+  const drainMs = parseDrainMs(v.drain);
   const offset = v['port-offset'] === undefined ? 0 : Number(v['port-offset']);
   if (!Number.isInteger(offset) || offset < 0 || offset > 65535)
     throw new UsageError(
@@ -188,15 +179,7 @@ export async function runGateway(argv: string[]): Promise<void> {
     `ferry gateway ${gateway.nodeId} (${v.gateway}, ${mode}, ${concurrency} worker${concurrency > 1 ? 's' : ''}): ` +
       `admin ${p.admin}, metrics ${p.metrics}, ready ${p.ready}\n`,
   );
-  const stop = async () => {
-    log.info('SIGTERM: draining');
-    await gateway.stop(drainMs);
-    identity?.identity.close();
-    process.exit(0);
-  };
-  if (gateway instanceof Gateway) process.on('uncaughtException', (err) => gateway.uncaught(err));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignal(gateway, gateway instanceof Gateway ? gateway : undefined, drainMs, identity, log);
 }
 
 /**
@@ -213,11 +196,5 @@ async function runWorker(options: GatewayOptions, mtls: boolean): Promise<void> 
     ...(mtls ? { certificates: feed } : {}),
     onApplied: (version, error) => feed.applied(version, error),
   });
-  feed.serve({
-    metrics: () => ({ text: gateway.metricsText(), stats: gateway.statsSnapshot() }),
-    drain: (ms) => gateway.stop(ms),
-  });
-  process.on('uncaughtException', (err) => gateway.uncaught(err));
-  process.on('SIGTERM', () => undefined);
-  process.on('SIGINT', () => undefined);
+  serveWorker(feed, gateway);
 }

@@ -15,7 +15,8 @@ import { APP_PROBES_ENV, parseAppProbes } from '../proxy/prober/index.js';
 import { ResourceCompiler } from '../proxy/runtime/index.js';
 import { SidecarPrimary, TCP_FORWARD_PORT } from '../proxy/sidecar/index.js';
 import { defaultConcurrency, WORKER_ENV, WorkerFeed } from '../proxy/workers/index.js';
-import { parsePort, UsageError } from './args.js';
+import { parseDrainMs, parsePort, UsageError } from './args.js';
+import { serveWorker, stopOnSignal } from './proxy-lifecycle.js';
 
 export const PROXY_HELP = `Usage: ferry proxy --xds HOST:PORT --service NAME [options]
 
@@ -126,6 +127,25 @@ function countFlag(flag: string, value: string | undefined, scale = 1): number |
   return n * scale;
 }
 
+/** The flags parseLimits reads (`ferry proxy` and `ferry gateway` take the same ones). */
+export const LIMIT_FLAGS = {
+  'headers-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-request-headers-kb': { type: 'string' },
+  'max-headers': { type: 'string' },
+  'max-pipelined-kb': { type: 'string' },
+  'h2-max-concurrent-streams': { type: 'string' },
+  'h2-reset-min-streams': { type: 'string' },
+  'tcp-idle-timeout': { type: 'string' },
+} as const;
+
+/** The flags parseTracing reads. */
+export const TRACING_FLAGS = {
+  'tracing-endpoint': { type: 'string' },
+  'tracing-protocol': { type: 'string' },
+  'tracing-sampling': { type: 'string' },
+  'tracing-propagation': { type: 'string' },
+} as const;
 /** The downstream limits the flags set; the others keep their defaults. */
 export function parseLimits(
   v: Record<string, string | boolean | string[] | undefined>,
@@ -268,18 +288,8 @@ export async function runProxy(argv: string[]): Promise<void> {
       'max-credential-failures': { type: 'string' },
       'trust-domain': { type: 'string' },
       'control-plane-namespace': { type: 'string' },
-      'tracing-endpoint': { type: 'string' },
-      'tracing-protocol': { type: 'string' },
-      'tracing-sampling': { type: 'string' },
-      'tracing-propagation': { type: 'string' },
-      'headers-timeout': { type: 'string' },
-      'idle-timeout': { type: 'string' },
-      'max-request-headers-kb': { type: 'string' },
-      'max-headers': { type: 'string' },
-      'max-pipelined-kb': { type: 'string' },
-      'h2-max-concurrent-streams': { type: 'string' },
-      'h2-reset-min-streams': { type: 'string' },
-      'tcp-idle-timeout': { type: 'string' },
+      ...TRACING_FLAGS,
+      ...LIMIT_FLAGS,
       'log-level': { type: 'string' },
       'no-tap': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -330,9 +340,7 @@ export async function runProxy(argv: string[]): Promise<void> {
     throw new UsageError(
       '--control-plane-namespace needs --ca-root (it names who the secure port must be)',
     );
-  const drainMs = v.drain === undefined ? 5000 : Number(v.drain);
-  if (!Number.isInteger(drainMs) || drainMs < 0)
-    throw new UsageError(`--drain must be a whole number of ms`);
+  const drainMs = parseDrainMs(v.drain);
   const limits = parseLimits(v);
   const concurrency = parseConcurrency(v.concurrency, 'sidecar');
   const optionalPort = (flag: string, value: string | undefined) =>
@@ -404,17 +412,7 @@ export async function runProxy(argv: string[]): Promise<void> {
       (concurrency > 1 ? `, ${concurrency} workers` : '') +
       '\n',
   );
-  const stop = async () => {
-    log.info('SIGTERM: draining');
-    await sidecar.stop(drainMs);
-    identity?.identity.close();
-    process.exit(0);
-  };
-  // Last resort: an error that escaped its handler is logged and counted
-  // (ferry_proxy_uncaught_errors_total), not allowed to end every connection of the pod.
-  if (sidecar instanceof Sidecar) process.on('uncaughtException', (err) => sidecar.uncaught(err));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignal(sidecar, sidecar instanceof Sidecar ? sidecar : undefined, drainMs, identity, log);
 }
 
 /**
@@ -436,11 +434,5 @@ async function runWorker(options: SidecarOptions, mtls: boolean): Promise<void> 
     outbound: sidecar.ports.outbound,
     ...Object.fromEntries(sidecar.tcpForwardPorts.map((p, i) => [`${TCP_FORWARD_PORT}.${i}`, p])),
   });
-  feed.serve({
-    metrics: () => ({ text: sidecar.metricsText(), stats: sidecar.statsSnapshot() }),
-    drain: (ms) => sidecar.stop(ms),
-  });
-  process.on('uncaughtException', (err) => sidecar.uncaught(err));
-  process.on('SIGTERM', () => undefined);
-  process.on('SIGINT', () => undefined);
+  serveWorker(feed, sidecar);
 }

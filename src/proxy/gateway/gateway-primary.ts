@@ -6,9 +6,8 @@
  * them: /stats/prometheus is every worker's metrics summed, /healthz/ready is ready once
  * every worker runs a configuration. Drain reaches every worker.
  */
-import type { XdsClient } from '../../xds-client/index.js';
-import { certificateView, type LocalServer, logLevelSources, serverInfo } from '../admin/index.js';
-import { WorkerPool, withWorkerRoutes } from '../workers/index.js';
+import type { AdminSources } from '../admin/index.js';
+import { WorkerPrimary } from '../workers/index.js';
 import {
   type GatewayOptions,
   gatewayIdentity,
@@ -16,51 +15,29 @@ import {
   openLocalPorts,
 } from './gateway.js';
 
-export class GatewayPrimary {
-  readonly nodeId: string;
-  private readonly pool: WorkerPool;
-  private readonly locals: LocalServer[] = [];
-  private xds: XdsClient | undefined;
-  private firstVersion = 0;
-  private draining = false;
-  private stopping: Promise<void> | undefined;
+export class GatewayPrimary extends WorkerPrimary {
   ports = { admin: 0, metrics: 0, ready: 0 };
 
   private constructor(
     private readonly options: GatewayOptions,
     workers: number,
   ) {
-    this.nodeId = gatewayIdentity(options).nodeId;
-    this.pool = new WorkerPool({ workers, log: options.log, certificates: options.certificates });
+    super(gatewayIdentity(options).nodeId, workers, options, options.drainMs ?? 5000);
   }
 
   static async start(options: GatewayOptions, workers: number): Promise<GatewayPrimary> {
     const p = new GatewayPrimary(options, workers);
-    try {
-      await p.listen();
-      p.pool.start();
-      p.connect();
-    } catch (err) {
-      await p.stop(0);
-      throw err;
-    }
+    await p.launch();
     return p;
   }
 
-  /** Ready once every worker runs the first configuration (or a later one). */
-  get ready(): boolean {
-    return !this.draining && this.firstVersion > 0 && this.pool.allApplied(this.firstVersion);
-  }
-
-  private async listen(): Promise<void> {
+  protected async listen(): Promise<void> {
     const o = this.options;
-    const sources = this.adminSources();
-    this.ports = await openLocalPorts(o, sources, this.locals, (role, next) =>
-      withWorkerRoutes(this.pool, role, next, () => this.xds?.status().connected === true),
-    );
+    const sources = this.primaryAdminSources();
+    this.ports = await openLocalPorts(o, sources, this.locals, this.workerRoutes);
   }
 
-  private connect(): void {
+  protected connect(): void {
     const o = this.options;
     const xds = gatewayXdsClient(
       o,
@@ -69,44 +46,17 @@ export class GatewayPrimary {
       this.ports,
       this.pool.confirm,
     );
-    this.xds = xds;
-    xds.onConfig((config) => {
-      if (this.firstVersion === 0) this.firstVersion = config.version;
-      this.pool.configure(config);
-      o.log.info(
-        { version: config.version, workers: this.pool.size },
-        'configuration sent to the workers',
-      );
-    });
-    xds.start();
+    this.follow(xds);
   }
 
-  /** Stops every worker (each drains up to drainMs), then the xDS stream and the ports. */
-  stop(drainMs = this.options.drainMs ?? 5000): Promise<void> {
-    this.stopping ??= (async () => {
-      this.draining = true;
-      await this.pool.stop(drainMs);
-      this.xds?.close();
-      await Promise.all(this.locals.map((l) => l.close()));
-    })();
-    return this.stopping;
-  }
-
-  private adminSources() {
+  private primaryAdminSources(): AdminSources {
     const o = this.options;
-    let lastStats: Record<string, number | string> = {};
-    return {
-      configDump: () => ({
-        node: this.nodeId,
-        bootstrap: {
-          xds: { address: o.xds, mode: o.xdsMode ?? 'delta', tls: o.xdsCredentials !== undefined },
-          gateway: { gateway: o.gateway, mode: o.mode ?? 'gateway' },
-          ports: this.ports,
-          mtls: o.certificates !== undefined,
-        },
-        xds: this.xds?.status(),
-        version: this.xds?.current()?.version ?? 0,
-        workers: this.pool.applied(),
+    return this.adminSources(
+      () => ({
+        xds: { address: o.xds, mode: o.xdsMode ?? 'delta', tls: o.xdsCredentials !== undefined },
+        gateway: { gateway: o.gateway, mode: o.mode ?? 'gateway' },
+      }),
+      () => ({
         resources: (() => {
           const c = this.xds?.current();
           return c
@@ -120,30 +70,6 @@ export class GatewayPrimary {
             : null;
         })(),
       }),
-      clusters: () => [],
-      stats: () => {
-        // Refreshed in the background: the admin's /stats is synchronous.
-        void this.pool.metrics().then((m) => {
-          lastStats = m.stats;
-        });
-        return { ...lastStats, workers: this.pool.size };
-      },
-      prometheus: () => '',
-      certs: () => certificateView(o.certificates),
-      serverInfo: () =>
-        serverInfo(
-          this.nodeId,
-          this.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING',
-          this.xds?.current()?.version ?? 0,
-        ),
-      ...logLevelSources(o.log),
-      ready: () => this.ready,
-      drain: () => {
-        void this.stop();
-      },
-      quit: () => {
-        void this.stop().then(() => o.onQuit?.());
-      },
-    };
+    );
   }
 }

@@ -45,6 +45,8 @@ import {
 } from '../http/index.js';
 import {
   checkLimits,
+  guardHandshake,
+  HANDSHAKE_TIMEOUT_MS,
   type HttpListener,
   LimitCounters,
   type ListenerLimits,
@@ -80,9 +82,6 @@ import { checkSecret, SecretContexts, secretSetKey } from './secret-contexts.js'
 export const GATEWAY_META = { gateway: 'FERRY_GATEWAY', mode: 'FERRY_MODE' } as const;
 
 export type GatewayMode = 'gateway' | 'egress';
-
-/** A TLS client that has not sent its ClientHello or finished its handshake by then is cut off. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface GatewayOptions {
   /** Control plane address, host:port. */
@@ -628,16 +627,9 @@ export class Gateway {
       secureContext: context,
       ALPNProtocols: ['h2', 'http/1.1'],
     });
-    const timer = setTimeout(() => secure.destroy(), HANDSHAKE_TIMEOUT_MS);
-    secure.on('error', () => {
-      secure.destroy();
-      socket.destroy();
-    });
-    secure.once('secure', () => {
-      clearTimeout(timer);
+    guardHandshake(secure, socket, () => {
       secure.once('data', (chunk: Buffer) => serveHttp(chunk, secure));
     });
-    secure.once('close', () => clearTimeout(timer));
   }
 
   /** This process's metrics (the primary of `--concurrency N` sums its workers'). */

@@ -21,6 +21,7 @@ import { PrefixedSocket } from './prefixed-socket.js';
 import { DETECTION_TIMEOUT_MS, isHttp2Preface, TLS_HANDSHAKE } from './protocol-detection.js';
 import { carryRawSocket } from './raw-socket.js';
 import { invalidRequest } from './request-checks.js';
+import { guardHandshake } from './tls-handshake.js';
 
 export type HttpHandler = (
   req: IncomingMessage | Http2ServerRequest | FastRequest,
@@ -74,8 +75,6 @@ export interface ListenOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** A TLS client that has not finished its handshake by then is cut off. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface HttpListener {
   readonly port: number;
@@ -402,13 +401,7 @@ export async function listenHttp(
       ALPNProtocols: ['h2', 'http/1.1'],
     });
     carryRawSocket(secure, socket);
-    const timer = setTimeout(() => secure.destroy(), HANDSHAKE_TIMEOUT_MS);
-    secure.on('error', () => {
-      secure.destroy();
-      socket.destroy();
-    });
-    secure.once('secure', () => {
-      clearTimeout(timer);
+    guardHandshake(secure, socket, () => {
       // A TLSSocket made by hand (not by tls.Server) checks nothing beyond OpenSSL's "a
       // certificate is required": the chain and dates of a certificate the client did send
       // must be checked here, as tls.Server does, from the handshake's verify result. A

@@ -25,3 +25,4 @@ export {
   requestHost,
 } from './protocol-detection.js';
 export { rawSocket, requestRawSocket } from './raw-socket.js';
+export { guardHandshake, HANDSHAKE_TIMEOUT_MS } from './tls-handshake.js';

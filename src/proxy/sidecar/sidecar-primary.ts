@@ -7,11 +7,10 @@
  * once every worker runs a configuration. Drain reaches every worker. The node it announces
  * carries the workers' ports (a port asked for as 0 is chosen once and shared by all).
  */
-import type { XdsClient } from '../../xds-client/index.js';
-import { certificateView, type LocalServer, logLevelSources, serverInfo } from '../admin/index.js';
+import type { AdminSources } from '../admin/index.js';
 import { usableBindAddress } from '../listener/index.js';
 import { ResourceCompiler } from '../runtime/index.js';
-import { WorkerPool, withWorkerRoutes } from '../workers/index.js';
+import { WorkerPrimary } from '../workers/index.js';
 import { listenLocalServers } from './local-servers.js';
 import {
   resolveSidecarOptions,
@@ -25,63 +24,45 @@ export const TCP_FORWARD_PORT = 'tcp';
 
 const indexOf = (key: string) => Number(key.slice(TCP_FORWARD_PORT.length + 1));
 
-export class SidecarPrimary {
-  readonly nodeId: string;
+export class SidecarPrimary extends WorkerPrimary {
   private readonly settings: SidecarSettings;
-  private readonly pool: WorkerPool;
-  private readonly locals: LocalServer[] = [];
-  private xds: XdsClient | undefined;
-  private firstVersion = 0;
-  private draining = false;
-  private stopping: Promise<void> | undefined;
   ports = { inbound: 0, outbound: 0, admin: 0, metrics: 0, ready: 0 };
   /** The TCP forward listeners' ports, in the order of the tcpForwards option. */
   tcpForwardPorts: number[] = [];
 
-  private constructor(options: SidecarOptions, workers: number) {
-    this.settings = resolveSidecarOptions(options);
-    this.nodeId = this.settings.nodeId;
-    this.pool = new WorkerPool({ workers, log: options.log, certificates: options.certificates });
+  private constructor(settings: SidecarSettings, workers: number) {
+    super(settings.nodeId, workers, settings, settings.drainMs);
+    this.settings = settings;
   }
 
   static async start(options: SidecarOptions, workers: number): Promise<SidecarPrimary> {
-    const p = new SidecarPrimary(options, workers);
-    try {
-      await p.listen();
-      p.pool.start();
-      const shared = await p.pool.listening();
-      p.ports.inbound = shared.inbound ?? 0;
-      p.ports.outbound = shared.outbound ?? 0;
-      p.tcpForwardPorts = Object.keys(shared)
-        .filter((k) => k.startsWith(`${TCP_FORWARD_PORT}.`))
-        .sort((a, b) => indexOf(a) - indexOf(b))
-        .map((k) => shared[k] ?? 0);
-      p.connect();
-    } catch (err) {
-      await p.stop(0);
-      throw err;
-    }
+    const p = new SidecarPrimary(resolveSidecarOptions(options), workers);
+    await p.launch();
     return p;
   }
 
-  /** Ready once every worker runs the first configuration (or a later one). */
-  get ready(): boolean {
-    return !this.draining && this.firstVersion > 0 && this.pool.allApplied(this.firstVersion);
+  /** The workers' shared data ports, which the primary reports as its own. */
+  protected override async workersStarted(): Promise<void> {
+    const shared = await this.pool.listening();
+    this.ports.inbound = shared.inbound ?? 0;
+    this.ports.outbound = shared.outbound ?? 0;
+    this.tcpForwardPorts = Object.keys(shared)
+      .filter((k) => k.startsWith(`${TCP_FORWARD_PORT}.`))
+      .sort((a, b) => indexOf(a) - indexOf(b))
+      .map((k) => shared[k] ?? 0);
   }
 
-  private async listen(): Promise<void> {
+  protected async listen(): Promise<void> {
     const o = this.settings;
     const bind = await usableBindAddress(o.bind, o.log);
-    const local = await listenLocalServers(o, bind, this.adminSources(), (role, next) =>
-      withWorkerRoutes(this.pool, role, next, () => this.xds?.status().connected === true),
-    );
+    const local = await listenLocalServers(o, bind, this.primaryAdminSources(), this.workerRoutes);
     this.locals.push(local.admin, local.metrics, local.ready);
     this.ports.admin = local.admin.port;
     this.ports.metrics = local.metrics.port;
     this.ports.ready = local.ready.port;
   }
 
-  private connect(): void {
+  protected connect(): void {
     const o = this.settings;
     const xds = createXdsConnection(
       o,
@@ -89,69 +70,14 @@ export class SidecarPrimary {
       new ResourceCompiler().compile,
       this.pool.confirm,
     );
-    this.xds = xds;
-    xds.onConfig((config) => {
-      if (this.firstVersion === 0) this.firstVersion = config.version;
-      this.pool.configure(config);
-      o.log.info(
-        { version: config.version, workers: this.pool.size },
-        'configuration sent to the workers',
-      );
-    });
-    xds.start();
+    this.follow(xds);
   }
 
-  /** Stops every worker (each drains up to drainMs), then the xDS stream and the ports. */
-  stop(drainMs = this.settings.drainMs): Promise<void> {
-    this.stopping ??= (async () => {
-      this.draining = true;
-      await this.pool.stop(drainMs);
-      this.xds?.close();
-      await Promise.all(this.locals.map((l) => l.close()));
-    })();
-    return this.stopping;
-  }
-
-  private adminSources() {
+  private primaryAdminSources(): AdminSources {
     const o = this.settings;
-    let lastStats: Record<string, number | string> = {};
-    return {
-      configDump: () => ({
-        node: this.nodeId,
-        bootstrap: {
-          xds: { address: o.xds, mode: o.mode, tls: o.xdsCredentials !== undefined },
-          workload: { service: o.service, namespace: o.namespace, appPort: o.appPort },
-          ports: this.ports,
-          mtls: o.certificates !== undefined,
-        },
-        xds: this.xds?.status(),
-        version: this.xds?.current()?.version ?? 0,
-        workers: this.pool.applied(),
-      }),
-      clusters: () => [],
-      stats: () => {
-        // Refreshed in the background: the admin's /stats is synchronous.
-        void this.pool.metrics().then((m) => {
-          lastStats = m.stats;
-        });
-        return { ...lastStats, workers: this.pool.size };
-      },
-      prometheus: () => '',
-      certs: () => certificateView(o.certificates),
-      serverInfo: () =>
-        serverInfo(
-          this.nodeId,
-          this.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING',
-          this.xds?.current()?.version ?? 0,
-        ),
-      ...logLevelSources(o.log),
-      ready: () => this.ready,
-      drain: () => {
-        void this.stop();
-      },
-      quit: () => {
-        void this.stop().then(() => o.onQuit?.());
-      },
-    };
+    return this.adminSources(() => ({
+      xds: { address: o.xds, mode: o.mode, tls: o.xdsCredentials !== undefined },
+      workload: { service: o.service, namespace: o.namespace, appPort: o.appPort },
+    }));
   }
 }
