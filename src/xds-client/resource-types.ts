@@ -28,32 +28,27 @@ export interface ResourceType {
   empty(name: string): Resource;
 }
 
-const LISTENER: ResourceType = {
-  typeUrl: types.LISTENER,
-  short: 'LDS',
-  wildcard: true,
-  nameOf: (v) => v.name,
-  validate: validateListener,
-  empty: (name) => ({ name }),
-};
+/**
+ * A type whose resources are known by `name`, and whose missing named resource stands for
+ * one with that name and nothing else.
+ */
+function named(
+  typeUrl: string,
+  short: string,
+  wildcard: boolean,
+  validate: (value: Resource) => string[],
+): ResourceType {
+  return { typeUrl, short, wildcard, validate, nameOf: (v) => v.name, empty: (name) => ({ name }) };
+}
+
+const LISTENER = named(types.LISTENER, 'LDS', true, validateListener);
 
 const ROUTE: ResourceType = {
-  typeUrl: types.ROUTE,
-  short: 'RDS',
-  wildcard: false,
-  nameOf: (v) => v.name,
-  validate: validateRouteConfiguration,
+  ...named(types.ROUTE, 'RDS', false, validateRouteConfiguration),
   empty: (name) => ({ name, virtual_hosts: [] }),
 };
 
-const CLUSTER: ResourceType = {
-  typeUrl: types.CLUSTER,
-  short: 'CDS',
-  wildcard: true,
-  nameOf: (v) => v.name,
-  validate: validateCluster,
-  empty: (name) => ({ name }),
-};
+const CLUSTER = named(types.CLUSTER, 'CDS', true, validateCluster);
 
 const ENDPOINT: ResourceType = {
   typeUrl: types.ENDPOINT,
@@ -68,14 +63,7 @@ const ENDPOINT: ResourceType = {
  * SDS over ADS: the certificates a listener's TLS contexts name (a gateway's). A secret that
  * never comes stands for one without a certificate: its chain refuses handshakes.
  */
-const SECRET: ResourceType = {
-  typeUrl: types.SECRET,
-  short: 'SDS',
-  wildcard: false,
-  nameOf: (v) => v.name,
-  validate: validateSecret,
-  empty: (name) => ({ name }),
-};
+const SECRET = named(types.SECRET, 'SDS', false, validateSecret);
 
 /** In the order a client subscribes (clusters before the endpoints and listeners using them). */
 export const RESOURCE_TYPES: readonly ResourceType[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET];

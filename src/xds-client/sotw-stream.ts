@@ -16,14 +16,8 @@
  */
 import type { DiscoveryRequest, DiscoveryResponse } from '../xds/index.js';
 import { StreamCall } from './stream-call.js';
-import {
-  ResponseQueue,
-  type StreamParams,
-  sameWant,
-  type Want,
-  whenAnswered,
-  type XdsStream,
-} from './xds-stream.js';
+import type { StreamParams, Want, XdsStream } from './xds-stream.js';
+import { ResponseQueue, sameWant, whenAnswered } from './xds-stream.js';
 
 const INVALID_ARGUMENT = 3;
 
