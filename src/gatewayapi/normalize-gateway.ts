@@ -3,6 +3,8 @@
  * rules the CRDs state in CEL (a TLS block where the protocol needs one, no hostname on TCP).
  * https://gateway-api.sigs.k8s.io/reference/spec/#listener
  */
+
+import { int, list, record, str, stringMap } from '../parsed-data/index.js';
 import type { GatewayApiIssue } from './issue.js';
 import type {
   AllowedRoutes,
@@ -15,7 +17,6 @@ import type {
   TlsMode,
 } from './model.js';
 import { checkUnique, type Path, readSecretRef } from './normalize-refs.js';
-import { asArray, asInteger, asObject, asString, asStringMap } from './read-object.js';
 
 const PROTOCOLS: readonly ListenerProtocol[] = ['HTTP', 'HTTPS', 'TLS', 'TCP'];
 
@@ -23,7 +24,7 @@ export function normalizeGatewayClass(meta: ObjectMeta, spec: unknown): GatewayC
   return {
     kind: 'GatewayClass',
     metadata: meta,
-    controllerName: asString(asObject(spec).controllerName) ?? '',
+    controllerName: str(record(spec).controllerName) ?? '',
   };
 }
 
@@ -33,8 +34,8 @@ export function normalizeGateway(
   path: Path,
   issues: GatewayApiIssue[],
 ): Gateway {
-  const s = asObject(spec);
-  const raw = asArray(s.listeners);
+  const s = record(spec);
+  const raw = list(s.listeners);
   const listeners = raw.map((l, i) => readListener(l, meta, [...path, 'listeners', i], issues));
   checkUnique(
     listeners.map((l) => l.name),
@@ -45,7 +46,7 @@ export function normalizeGateway(
   return {
     kind: 'Gateway',
     metadata: meta,
-    gatewayClassName: asString(s.gatewayClassName) ?? '',
+    gatewayClassName: str(s.gatewayClassName) ?? '',
     listeners,
   };
 }
@@ -56,13 +57,13 @@ function readListener(
   path: Path,
   issues: GatewayApiIssue[],
 ): Listener {
-  const l = asObject(raw);
-  const given = asString(l.protocol) ?? 'HTTP';
+  const l = record(raw);
+  const given = str(l.protocol) ?? 'HTTP';
   const protocol = PROTOCOLS.find((p) => p === given);
   if (protocol === undefined && given === 'UDP') {
     issues.push({ path: [...path, 'protocol'], message: 'Ferry does not proxy UDP' });
   }
-  const hostname = asString(l.hostname);
+  const hostname = str(l.hostname);
   if (hostname !== undefined && (given === 'TCP' || given === 'UDP')) {
     issues.push({
       path: [...path, 'hostname'],
@@ -71,9 +72,9 @@ function readListener(
   }
   const tls = readTls(l.tls, meta, protocol, [...path, 'tls'], issues);
   return {
-    name: asString(l.name) ?? '',
+    name: str(l.name) ?? '',
     ...(hostname !== undefined ? { hostname } : {}),
-    port: asInteger(l.port) ?? 0,
+    port: int(l.port) ?? 0,
     protocol: protocol ?? 'HTTP',
     ...(tls ? { tls } : {}),
     allowedRoutes: readAllowedRoutes(l.allowedRoutes, [...path, 'allowedRoutes'], issues),
@@ -98,9 +99,9 @@ function readTls(
     issues.push({ path, at: 'key', message: `tls is only for HTTPS and TLS listeners` });
     return undefined;
   }
-  const t = asObject(raw);
-  const mode: TlsMode = asString(t.mode) === 'Passthrough' ? 'Passthrough' : 'Terminate';
-  const certificateRefs = asArray(t.certificateRefs).map((r) => readSecretRef(r, meta));
+  const t = record(raw);
+  const mode: TlsMode = str(t.mode) === 'Passthrough' ? 'Passthrough' : 'Terminate';
+  const certificateRefs = list(t.certificateRefs).map((r) => readSecretRef(r, meta));
   if (protocol === 'HTTPS' && mode === 'Passthrough') {
     issues.push({
       path: [...path, 'mode'],
@@ -127,14 +128,14 @@ function readTls(
 }
 
 function readAllowedRoutes(raw: unknown, path: Path, issues: GatewayApiIssue[]): AllowedRoutes {
-  const a = asObject(raw);
-  const ns = asObject(a.namespaces);
-  const from = asString(ns.from) ?? 'Same';
-  const kinds = asArray(a.kinds).map((k) => {
-    const o = asObject(k);
+  const a = record(raw);
+  const ns = record(a.namespaces);
+  const from = str(ns.from) ?? 'Same';
+  const kinds = list(a.kinds).map((k) => {
+    const o = record(k);
     return {
-      group: asString(o.group) ?? 'gateway.networking.k8s.io',
-      kind: asString(o.kind) ?? '',
+      group: str(o.group) ?? 'gateway.networking.k8s.io',
+      kind: str(o.kind) ?? '',
     };
   });
   if (from === 'Selector') {
@@ -147,16 +148,16 @@ function readAllowedRoutes(raw: unknown, path: Path, issues: GatewayApiIssue[]):
 }
 
 function readSelector(raw: unknown): LabelSelector {
-  const s = asObject(raw);
+  const s = record(raw);
   return {
-    matchLabels: asStringMap(s.matchLabels),
-    matchExpressions: asArray(s.matchExpressions).map((e) => {
-      const o = asObject(e);
-      const op = asString(o.operator);
+    matchLabels: stringMap(s.matchLabels),
+    matchExpressions: list(s.matchExpressions).map((e) => {
+      const o = record(e);
+      const op = str(o.operator);
       return {
-        key: asString(o.key) ?? '',
+        key: str(o.key) ?? '',
         operator: op === 'NotIn' || op === 'Exists' || op === 'DoesNotExist' ? op : 'In',
-        values: asArray(o.values).filter((v): v is string => typeof v === 'string'),
+        values: list(o.values).filter((v): v is string => typeof v === 'string'),
       };
     }),
   };

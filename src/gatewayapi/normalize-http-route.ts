@@ -6,6 +6,8 @@
  * https://gateway-api.sigs.k8s.io/reference/spec/#httproute
  * https://gateway-api.sigs.k8s.io/reference/spec/#grpcroute
  */
+
+import { type Data, int, list, record, str } from '../parsed-data/index.js';
 import { compileRe2 } from '../regex/index.js';
 import type { GatewayApiIssue } from './issue.js';
 import type {
@@ -21,7 +23,6 @@ import type {
   ValueMatch,
 } from './model.js';
 import { checkUnique, type Path, readBackendRef, readParentRef } from './normalize-refs.js';
-import { asArray, asInteger, asObject, asString, type Obj } from './read-object.js';
 
 type Kind = 'HTTPRoute' | 'GRPCRoute';
 
@@ -32,13 +33,13 @@ export function normalizeHttpRoute(
   path: Path,
   issues: GatewayApiIssue[],
 ): HttpRoute {
-  const s = asObject(spec);
+  const s = record(spec);
   return {
     kind,
     metadata: meta,
-    parentRefs: asArray(s.parentRefs).map((p) => readParentRef(p, meta)),
-    hostnames: asArray(s.hostnames).filter((h): h is string => typeof h === 'string'),
-    rules: asArray(s.rules).map((r, i) => readRule(kind, r, meta, [...path, 'rules', i], issues)),
+    parentRefs: list(s.parentRefs).map((p) => readParentRef(p, meta)),
+    hostnames: list(s.hostnames).filter((h): h is string => typeof h === 'string'),
+    rules: list(s.rules).map((r, i) => readRule(kind, r, meta, [...path, 'rules', i], issues)),
   };
 }
 
@@ -55,22 +56,22 @@ function readRule(
   path: Path,
   issues: GatewayApiIssue[],
 ): HttpRouteRule {
-  const r = asObject(raw);
-  const rawMatches = asArray(r.matches);
+  const r = record(raw);
+  const rawMatches = list(r.matches);
   const matches = rawMatches.map((m, i) =>
     kind === 'HTTPRoute'
-      ? readHttpMatch(asObject(m), [...path, 'matches', i], issues)
-      : readGrpcMatch(asObject(m), [...path, 'matches', i], issues),
+      ? readHttpMatch(record(m), [...path, 'matches', i], issues)
+      : readGrpcMatch(record(m), [...path, 'matches', i], issues),
   );
-  const filters = asArray(r.filters).flatMap((f, i) => {
-    const filter = readFilter(kind, asObject(f), meta, [...path, 'filters', i], issues);
+  const filters = list(r.filters).flatMap((f, i) => {
+    const filter = readFilter(kind, record(f), meta, [...path, 'filters', i], issues);
     return filter ? [filter] : [];
   });
-  const backendRefs = asArray(r.backendRefs).map((b, i) =>
+  const backendRefs = list(r.backendRefs).map((b, i) =>
     readBackendRef(b, meta, [...path, 'backendRefs', i], issues),
   );
   checkFilterCombination(filters, matches, backendRefs, path, issues);
-  const name = asString(r.name);
+  const name = str(r.name);
   return {
     ...(name !== undefined ? { name } : {}),
     matches: matches.length > 0 ? matches : [MATCH_EVERYTHING],
@@ -80,28 +81,28 @@ function readRule(
 }
 
 function readValueMatches(raw: unknown, what: string, path: Path, issues: GatewayApiIssue[]) {
-  const list: ValueMatch[] = asArray(raw).map((v, i) => {
-    const o = asObject(v);
-    const type = asString(o.type) === 'RegularExpression' ? 'RegularExpression' : 'Exact';
-    const value = asString(o.value) ?? '';
+  const matches: ValueMatch[] = list(raw).map((v, i) => {
+    const o = record(v);
+    const type = str(o.type) === 'RegularExpression' ? 'RegularExpression' : 'Exact';
+    const value = str(o.value) ?? '';
     if (type === 'RegularExpression') checkRegex(value, [...path, i, 'value'], issues);
-    return { type, name: asString(o.name) ?? '', value };
+    return { type, name: str(o.name) ?? '', value };
   });
   // Header names are case-insensitive (RFC 9110); query parameter names are not.
   const key = (m: ValueMatch) => (what === 'header' ? m.name.toLowerCase() : m.name);
-  checkUnique(list.map(key), `${what} name`, (i) => [...path, i, 'name'], issues);
-  return list;
+  checkUnique(matches.map(key), `${what} name`, (i) => [...path, i, 'name'], issues);
+  return matches;
 }
 
-function readHttpMatch(m: Obj, path: Path, issues: GatewayApiIssue[]): HttpRouteMatch {
-  const p = asObject(m.path);
-  const given = asString(p.type);
+function readHttpMatch(m: Data, path: Path, issues: GatewayApiIssue[]): HttpRouteMatch {
+  const p = record(m.path);
+  const given = str(p.type);
   const type: PathMatchType =
     given === 'Exact' || given === 'RegularExpression' ? given : 'PathPrefix';
-  const value = asString(p.value) ?? '/';
+  const value = str(p.value) ?? '/';
   if (type === 'RegularExpression') checkRegex(value, [...path, 'path', 'value'], issues);
   else checkPath(value, [...path, 'path', 'value'], issues);
-  const method = asString(m.method);
+  const method = str(m.method);
   return {
     path: { type, value },
     headers: readValueMatches(m.headers, 'header', [...path, 'headers'], issues),
@@ -116,17 +117,17 @@ function readHttpMatch(m: Obj, path: Path, issues: GatewayApiIssue[]): HttpRoute
 }
 
 /** A gRPC method match as the HTTP/2 path it means: `/<service>/<method>`. */
-function readGrpcMatch(m: Obj, path: Path, issues: GatewayApiIssue[]): HttpRouteMatch {
+function readGrpcMatch(m: Data, path: Path, issues: GatewayApiIssue[]): HttpRouteMatch {
   const headers = readValueMatches(m.headers, 'header', [...path, 'headers'], issues);
   if (m.method === undefined) return { ...MATCH_EVERYTHING, headers };
-  const o = asObject(m.method);
-  const service = asString(o.service);
-  const method = asString(o.method);
+  const o = record(m.method);
+  const service = str(o.service);
+  const method = str(o.method);
   const at = [...path, 'method'];
   if (service === undefined && method === undefined) {
     issues.push({ path: at, message: 'a method match needs service, method or both' });
   }
-  if (asString(o.type) === 'RegularExpression') {
+  if (str(o.type) === 'RegularExpression') {
     const value = `/${service ?? '[^/]+'}/${method ?? '[^/]+'}`;
     checkRegex(value, at, issues);
     return { path: { type: 'RegularExpression', value }, headers, queryParams: [] };
@@ -181,12 +182,12 @@ const GRPC_FILTERS = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier',
 
 function readFilter(
   kind: Kind,
-  f: Obj,
+  f: Data,
   meta: ObjectMeta,
   path: Path,
   issues: GatewayApiIssue[],
 ): HttpRouteFilter | undefined {
-  const type = asString(f.type) ?? '';
+  const type = str(f.type) ?? '';
   const field = FIELD_OF[type];
   if (field === undefined) return undefined; // the schema names the allowed types
   for (const other of Object.values(FIELD_OF)) {
@@ -208,15 +209,15 @@ function readFilter(
     return undefined;
   }
   const at = [...path, field];
-  const o = asObject(body);
+  const o = record(body);
   switch (type) {
     case 'RequestHeaderModifier':
     case 'ResponseHeaderModifier':
       return { type, modifier: readModifier(o, at, issues) };
     case 'RequestRedirect': {
-      const scheme = asString(o.scheme);
-      const hostname = asString(o.hostname);
-      const port = asInteger(o.port);
+      const scheme = str(o.scheme);
+      const hostname = str(o.hostname);
+      const port = int(o.port);
       const pathModifier = readPathModifier(o.path, [...at, 'path'], issues);
       return {
         type,
@@ -224,11 +225,11 @@ function readFilter(
         ...(hostname !== undefined ? { hostname } : {}),
         ...(pathModifier ? { path: pathModifier } : {}),
         ...(port !== undefined ? { port } : {}),
-        statusCode: asInteger(o.statusCode) ?? 302,
+        statusCode: int(o.statusCode) ?? 302,
       };
     }
     case 'URLRewrite': {
-      const hostname = asString(o.hostname);
+      const hostname = str(o.hostname);
       const pathModifier = readPathModifier(o.path, [...at, 'path'], issues);
       return {
         type,
@@ -242,20 +243,20 @@ function readFilter(
 }
 
 function readMirror(
-  o: Obj,
+  o: Data,
   meta: ObjectMeta,
   path: Path,
   issues: GatewayApiIssue[],
 ): HttpRouteFilter {
   const backendRef = readBackendRef(o.backendRef, meta, [...path, 'backendRef'], issues);
-  let percent = asInteger(o.percent) ?? 100;
+  let percent = int(o.percent) ?? 100;
   if (o.fraction !== undefined) {
     if (o.percent !== undefined) {
       issues.push({ path, message: 'needs at most one of percent, fraction' });
     }
-    const fr = asObject(o.fraction);
-    const numerator = asInteger(fr.numerator) ?? 0;
-    const denominator = asInteger(fr.denominator) ?? 100;
+    const fr = record(o.fraction);
+    const numerator = int(fr.numerator) ?? 0;
+    const denominator = int(fr.denominator) ?? 100;
     if (numerator > denominator) {
       issues.push({ path: [...path, 'fraction'], message: 'numerator is above denominator' });
     }
@@ -264,15 +265,15 @@ function readMirror(
   return { type: 'RequestMirror', backendRef, percent };
 }
 
-function readModifier(o: Obj, path: Path, issues: GatewayApiIssue[]): HeaderModifier {
+function readModifier(o: Data, path: Path, issues: GatewayApiIssue[]): HeaderModifier {
   const pairs = (field: string) =>
-    asArray(o[field]).map((h) => {
-      const x = asObject(h);
-      return { name: asString(x.name) ?? '', value: asString(x.value) ?? '' };
+    list(o[field]).map((h) => {
+      const x = record(h);
+      return { name: str(x.name) ?? '', value: str(x.value) ?? '' };
     });
   const set = pairs('set');
   const add = pairs('add');
-  const remove = asArray(o.remove).filter((r): r is string => typeof r === 'string');
+  const remove = list(o.remove).filter((r): r is string => typeof r === 'string');
   for (const [field, names] of [
     ['set', set.map((h) => h.name)],
     ['add', add.map((h) => h.name)],
@@ -294,10 +295,10 @@ function readPathModifier(
   issues: GatewayApiIssue[],
 ): PathModifier | undefined {
   if (raw === undefined) return undefined;
-  const o = asObject(raw);
-  const type = asString(o.type);
-  const full = asString(o.replaceFullPath);
-  const prefix = asString(o.replacePrefixMatch);
+  const o = record(raw);
+  const type = str(o.type);
+  const full = str(o.replaceFullPath);
+  const prefix = str(o.replacePrefixMatch);
   if (type === 'ReplaceFullPath') {
     if (full === undefined || prefix !== undefined) {
       issues.push({ path, message: 'type ReplaceFullPath needs replaceFullPath (only)' });

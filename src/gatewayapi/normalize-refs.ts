@@ -3,32 +3,33 @@
  * namespace is the referring object's, a backendRef is a core Service, a parentRef a Gateway.
  * https://gateway-api.sigs.k8s.io/reference/spec/#parentreference
  */
+
+import { int, record, str, stringMap } from '../parsed-data/index.js';
 import type { GatewayApiIssue } from './issue.js';
 import { type BackendRef, GATEWAY_GROUP, type ObjectMeta, type ParentRef } from './model.js';
-import { asInteger, asObject, asString, asStringMap } from './read-object.js';
 
 export type Path = readonly (string | number)[];
 
 export function readMeta(raw: unknown, clusterScoped: boolean): ObjectMeta {
-  const m = asObject(raw);
+  const m = record(raw);
   return {
-    name: asString(m.name) ?? '',
-    namespace: clusterScoped ? '' : (asString(m.namespace) ?? 'default'),
-    labels: asStringMap(m.labels),
-    creationTimestamp: asString(m.creationTimestamp) ?? '',
-    generation: asInteger(m.generation) ?? 0,
+    name: str(m.name) ?? '',
+    namespace: clusterScoped ? '' : (str(m.namespace) ?? 'default'),
+    labels: stringMap(m.labels),
+    creationTimestamp: str(m.creationTimestamp) ?? '',
+    generation: int(m.generation) ?? 0,
   };
 }
 
 export function readParentRef(raw: unknown, from: ObjectMeta): ParentRef {
-  const r = asObject(raw);
-  const port = asInteger(r.port);
-  const sectionName = asString(r.sectionName);
+  const r = record(raw);
+  const port = int(r.port);
+  const sectionName = str(r.sectionName);
   return {
-    group: asString(r.group) ?? GATEWAY_GROUP,
-    kind: asString(r.kind) ?? 'Gateway',
-    namespace: asString(r.namespace) ?? from.namespace,
-    name: asString(r.name) ?? '',
+    group: str(r.group) ?? GATEWAY_GROUP,
+    kind: str(r.kind) ?? 'Gateway',
+    namespace: str(r.namespace) ?? from.namespace,
+    name: str(r.name) ?? '',
     ...(sectionName !== undefined ? { sectionName } : {}),
     ...(port !== undefined ? { port } : {}),
   };
@@ -41,10 +42,10 @@ export function readBackendRef(
   path: Path,
   issues: GatewayApiIssue[],
 ): BackendRef {
-  const r = asObject(raw);
-  const group = asString(r.group) ?? '';
-  const kind = asString(r.kind) ?? 'Service';
-  const port = asInteger(r.port);
+  const r = record(raw);
+  const group = str(r.group) ?? '';
+  const kind = str(r.kind) ?? 'Service';
+  const port = int(r.port);
   // The CRD's rule: a Service needs a port (its ports are not known from the reference).
   if (port === undefined && group === '' && kind === 'Service') {
     issues.push({ path, message: 'a backendRef to a Service needs a port' });
@@ -59,21 +60,21 @@ export function readBackendRef(
   return {
     group,
     kind,
-    name: asString(r.name) ?? '',
-    namespace: asString(r.namespace) ?? from.namespace,
+    name: str(r.name) ?? '',
+    namespace: str(r.namespace) ?? from.namespace,
     ...(port !== undefined ? { port } : {}),
-    weight: asInteger(r.weight) ?? 1,
+    weight: int(r.weight) ?? 1,
   };
 }
 
 /** A certificateRef: a core Secret in the Gateway's namespace unless it says otherwise. */
 export function readSecretRef(raw: unknown, from: ObjectMeta) {
-  const r = asObject(raw);
+  const r = record(raw);
   return {
-    group: asString(r.group) ?? '',
-    kind: asString(r.kind) ?? 'Secret',
-    name: asString(r.name) ?? '',
-    namespace: asString(r.namespace) ?? from.namespace,
+    group: str(r.group) ?? '',
+    kind: str(r.kind) ?? 'Secret',
+    name: str(r.name) ?? '',
+    namespace: str(r.namespace) ?? from.namespace,
   };
 }
 

@@ -2,6 +2,8 @@
  * A list of Gateway API resources (the mesh file's `gatewayApi:`, or objects from the
  * Kubernetes API) into a GatewayApiConfig, with every problem found, each at its path.
  */
+
+import { list, record, str } from '../parsed-data/index.js';
 import type { GatewayApiIssue } from './issue.js';
 import type {
   GatewayApiConfig,
@@ -13,7 +15,6 @@ import type {
 import { normalizeGateway, normalizeGatewayClass } from './normalize-gateway.js';
 import { normalizeHttpRoute } from './normalize-http-route.js';
 import { type Path, readBackendRef, readMeta, readParentRef } from './normalize-refs.js';
-import { asArray, asObject, asString } from './read-object.js';
 
 export interface NormalizedResources {
   readonly config: GatewayApiConfig;
@@ -36,7 +37,7 @@ export function normalizeResource(
   path: Path,
   issues: GatewayApiIssue[],
 ): GatewayApiResource | undefined {
-  const r = asObject(raw);
+  const r = record(raw);
   const kind = KINDS.find((k) => k === r.kind);
   if (kind === undefined) return undefined;
   const meta = readMeta(r.metadata, kind === 'GatewayClass');
@@ -51,14 +52,14 @@ export function normalizeResource(
       return normalizeHttpRoute(kind, meta, r.spec, at, issues);
     case 'TLSRoute':
     case 'TCPRoute': {
-      const s = asObject(r.spec);
+      const s = record(r.spec);
       const route: StreamRoute = {
         kind,
         metadata: meta,
-        parentRefs: asArray(s.parentRefs).map((p) => readParentRef(p, meta)),
-        hostnames: asArray(s.hostnames).filter((h): h is string => typeof h === 'string'),
-        rules: asArray(s.rules).map((rule, i) => ({
-          backendRefs: asArray(asObject(rule).backendRefs).map((b, j) =>
+        parentRefs: list(s.parentRefs).map((p) => readParentRef(p, meta)),
+        hostnames: list(s.hostnames).filter((h): h is string => typeof h === 'string'),
+        rules: list(s.rules).map((rule, i) => ({
+          backendRefs: list(record(rule).backendRefs).map((b, j) =>
             readBackendRef(b, meta, [...at, 'rules', i, 'backendRefs', j], issues),
           ),
         })),
@@ -70,24 +71,24 @@ export function normalizeResource(
       return route;
     }
     case 'ReferenceGrant': {
-      const s = asObject(r.spec);
+      const s = record(r.spec);
       const grant: ReferenceGrant = {
         kind,
         metadata: meta,
-        from: asArray(s.from).map((f) => {
-          const o = asObject(f);
+        from: list(s.from).map((f) => {
+          const o = record(f);
           return {
-            group: asString(o.group) ?? '',
-            kind: asString(o.kind) ?? '',
-            namespace: asString(o.namespace) ?? '',
+            group: str(o.group) ?? '',
+            kind: str(o.kind) ?? '',
+            namespace: str(o.namespace) ?? '',
           };
         }),
-        to: asArray(s.to).map((t) => {
-          const o = asObject(t);
-          const name = asString(o.name);
+        to: list(s.to).map((t) => {
+          const o = record(t);
+          const name = str(o.name);
           return {
-            group: asString(o.group) ?? '',
-            kind: asString(o.kind) ?? '',
+            group: str(o.group) ?? '',
+            kind: str(o.kind) ?? '',
             ...(name !== undefined ? { name } : {}),
           };
         }),

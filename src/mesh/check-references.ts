@@ -2,11 +2,12 @@
  * Checks that route backends and mirrors name things that exist: the service (in the file), the
  * port on it, and the subset on it. Runs once all services are normalized.
  */
+
+import { type Data, list, record } from '../parsed-data/index.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import { type Backend, type Service, serviceKey } from './model.js';
 import { isRouted } from './normalize-service.js';
-import { type Data, list, record } from './read.js';
 
 export interface ReferenceScope {
   /** Each service by `serviceKey`, the first one declared when names repeat. */

@@ -5,6 +5,8 @@
  * Principals are written as Istio writes them (`<trust domain>/ns/<ns>/sa/<account>`) and
  * kept as SPIFFE IDs; a trailing `*` makes a prefix, as in Istio.
  */
+
+import { type Data, int, list, oneOf, record, str } from '../parsed-data/index.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import type {
@@ -15,7 +17,6 @@ import type {
   ExactOrPrefix,
   ServicePort,
 } from './model.js';
-import { type Data, int, list, oneOf, record, str } from './read.js';
 import { UniqueNames } from './unique-names.js';
 
 const ACTIONS: readonly AuthorizationAction[] = ['ALLOW', 'DENY'];

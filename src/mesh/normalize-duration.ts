@@ -1,7 +1,7 @@
+import type { Data } from '../parsed-data/index.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
-import type { Data } from './read.js';
 
 /**
  * Reads the duration at `raw[key]` in milliseconds: undefined when absent or invalid (and then

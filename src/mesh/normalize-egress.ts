@@ -7,6 +7,7 @@
  * port (and once for TLS at all: SNI carries no port either).
  */
 import { isIP } from 'node:net';
+import { int, list, oneOf, record, str } from '../parsed-data/index.js';
 import type { Issue } from './issue.js';
 import {
   DEFAULT_EGRESS_HTTP_PORT,
@@ -14,7 +15,6 @@ import {
   type Egress,
   type EgressHost,
 } from './model.js';
-import { int, list, oneOf, record, str } from './read.js';
 
 const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 

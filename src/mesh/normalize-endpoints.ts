@@ -1,9 +1,9 @@
 /** A service's endpoints from the mesh file, with a port for each of the service's ports. */
 import { isIP } from 'node:net';
+import { bool, type Data, int, list, oneOf, record, str, stringMap } from '../parsed-data/index.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import type { Endpoint, HealthStatus, ServicePort } from './model.js';
-import { bool, type Data, int, list, oneOf, record, str, stringMap } from './read.js';
 
 const HEALTH: readonly HealthStatus[] = ['HEALTHY', 'UNHEALTHY', 'DRAINING'];
 

@@ -4,12 +4,13 @@
  * https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPFaultInjection
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/filters/http/fault/v3/fault.proto
  */
+
+import { type Data, int, isRecord, record, str } from '../parsed-data/index.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import type { FaultInjection } from './model.js';
 import { readDuration } from './normalize-duration.js';
 import { readHeaderMatch } from './normalize-route.js';
-import { type Data, int, isRecord, record, str } from './read.js';
 
 /** gRPC status codes by name (OK is left out: aborting with OK is not a fault). */
 export const GRPC_STATUS_CODES: Readonly<Record<string, number>> = Object.freeze({

@@ -9,8 +9,8 @@ import {
   normalizeResources,
   type SecretFiles,
 } from '../gatewayapi/index.js';
+import { list, record, str } from '../parsed-data/index.js';
 import type { Issue } from './issue.js';
-import { list, record, str } from './read.js';
 
 export function normalizeGatewayApi(
   raw: unknown,

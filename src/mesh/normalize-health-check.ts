@@ -5,6 +5,8 @@
  * Kubernetes probe apply (model.ts).
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/core/v3/health_check.proto
  */
+
+import { type Data, int, isRecord, list, str } from '../parsed-data/index.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import {
@@ -16,7 +18,6 @@ import {
   type HealthCheckKind,
 } from './model.js';
 import { readDuration } from './normalize-duration.js';
-import { type Data, int, isRecord, list, str } from './read.js';
 
 const KINDS = ['http', 'tcp', 'grpc'] as const;
 

@@ -3,6 +3,8 @@
  * services, regular expressions, durations), done while applying defaults. Produces the
  * MeshConfig; it is only used when no issue was found in either stage.
  */
+
+import { list, oneOf, record, str } from '../parsed-data/index.js';
 import { checkReferences } from './check-references.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
@@ -19,7 +21,6 @@ import { normalizeGatewayApi, normalizeSecrets } from './normalize-gateway-api.j
 import { MTLS_MODES } from './normalize-policy.js';
 import { normalizeService } from './normalize-service.js';
 import { normalizeMeshTelemetry } from './normalize-telemetry.js';
-import { list, oneOf, record, str } from './read.js';
 
 export interface NormalizeResult {
   readonly config: MeshConfig;

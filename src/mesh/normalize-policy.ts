@@ -1,4 +1,6 @@
 /** A service's client-side policy: balancing, timeouts, retries, circuit breaking, ejection. */
+
+import { type Data, definedOnly, int, isRecord, oneOf, record, str } from '../parsed-data/index.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import {
@@ -15,7 +17,6 @@ import { normalizeFault } from './normalize-fault.js';
 import { normalizeHealthCheck } from './normalize-health-check.js';
 import { normalizeRateLimit } from './normalize-rate-limit.js';
 import { normalizeRetries } from './normalize-retries.js';
-import { type Data, definedOnly, int, isRecord, oneOf, record, str } from './read.js';
 
 export const LOAD_BALANCERS: readonly LoadBalancer[] = [
   'round_robin',

@@ -3,8 +3,9 @@
  * Envoy's local_ratelimit filter. The schema checks every field; this only applies defaults.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/local_rate_limit_filter
  */
+
+import { int, isRecord, oneOf } from '../parsed-data/index.js';
 import type { RateLimit } from './model.js';
-import { int, isRecord, oneOf } from './read.js';
 
 export function normalizeRateLimit(raw: unknown): { rateLimit?: RateLimit } {
   if (!isRecord(raw)) return {};

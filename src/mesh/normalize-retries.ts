@@ -1,5 +1,6 @@
 /** Retry policies of services and routes, after Envoy's route.v3.RetryPolicy. */
 
+import { int, isRecord, list, record } from '../parsed-data/index.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import {
@@ -8,7 +9,6 @@ import {
   type RetryPolicy,
 } from './model.js';
 import { readDuration } from './normalize-duration.js';
-import { int, isRecord, list, record } from './read.js';
 
 /**
  * Retry conditions when `on` is not given: Istio's default, which retries what is safe to retry

@@ -4,6 +4,16 @@
  * checked once every service is known (check-references.ts).
  */
 
+import {
+  bool,
+  type Data,
+  definedOnly,
+  int,
+  isRecord,
+  list,
+  record,
+  str,
+} from '../parsed-data/index.js';
 import { compileRe2 } from '../regex/index.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
@@ -20,7 +30,6 @@ import { readDuration } from './normalize-duration.js';
 import { normalizeFault } from './normalize-fault.js';
 import { normalizeRateLimit } from './normalize-rate-limit.js';
 import { normalizeRetries } from './normalize-retries.js';
-import { bool, type Data, definedOnly, int, isRecord, list, record, str } from './read.js';
 import { UniqueNames } from './unique-names.js';
 
 export interface RouteOwner {

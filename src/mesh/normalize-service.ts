@@ -1,5 +1,6 @@
 /** One service of the mesh file, with defaults applied and its own consistency checked. */
 import { isIP } from 'node:net';
+import { int, list, oneOf, record, str, stringMap } from '../parsed-data/index.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import {
@@ -16,7 +17,6 @@ import { normalizeHealthCheck } from './normalize-health-check.js';
 import { normalizePolicy } from './normalize-policy.js';
 import { normalizeRoutes } from './normalize-route.js';
 import { normalizeServiceTelemetry } from './normalize-telemetry.js';
-import { int, list, oneOf, record, str, stringMap } from './read.js';
 import { UniqueNames } from './unique-names.js';
 
 export const PROTOCOLS: readonly Protocol[] = ['http', 'http2', 'grpc', 'tcp'];

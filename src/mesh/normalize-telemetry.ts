@@ -2,6 +2,8 @@
  * The telemetry blocks of the mesh file (mesh.telemetry, services[].telemetry): defaults
  * applied, and what the schema cannot say (a port in range, a path only OTLP/HTTP uses).
  */
+
+import { bool, type Data, isRecord, list, oneOf, str } from '../parsed-data/index.js';
 import type { FieldPath } from './field-path.js';
 import type { Issue } from './issue.js';
 import type {
@@ -11,7 +13,6 @@ import type {
   TracePropagation,
   TracingSettings,
 } from './model.js';
-import { bool, type Data, isRecord, list, oneOf, str } from './read.js';
 
 const PROPAGATIONS: readonly TracePropagation[] = ['w3c', 'b3', 'b3multi'];
 export const DEFAULT_OTLP_HTTP_PATH = '/v1/traces';

@@ -3,10 +3,11 @@
  * reads the validated model and points at the field in the file; the checks that need the
  * running mesh (endpoints, who calls whom) run when the control plane supplies a LiveView.
  */
+
+import { type Data, list, record } from '../../parsed-data/index.js';
 import { type FieldPath, formatFieldPath } from '../field-path.js';
 import { effectiveMtls, type MeshConfig, type Service, serviceKey } from '../model.js';
 import { parseMesh } from '../parse-mesh.js';
-import { type Data, list, record } from '../read.js';
 import { readYaml } from '../yaml-source.js';
 import { MESSAGES, type MessageType } from './codes.js';
 import type { Finding } from './finding.js';
