@@ -33,7 +33,7 @@ describe('integration: OpenTelemetry traces through two sidecars', function () {
     receiver = await OtlpReceiver.start();
     let flaky = 0;
     app = await startHttpUpstream('api-app', (_seen, req, res) => {
-      seenHeaders.push(req.headers);
+      seenHeaders.push({ ...req.headers, 'x-test-path': req.url });
       // The first request to /flaky fails; A's retry then succeeds.
       if (req.url === '/flaky' && flaky++ === 0) {
         res.writeHead(503).end('try again');
@@ -93,7 +93,9 @@ describe('integration: OpenTelemetry traces through two sidecars', function () {
     const server = spans.find((s) => s.service === 'api' && s.kind === 2);
     assert.ok(server, 'B’s SERVER span');
     assert.equal(server.parentSpanId, attempt.spanId, 'B continues A’s attempt');
-    const appSaw = seenHeaders.at(-1)?.traceparent as string;
+    // The request this test sent, not whatever reached the app last (Node 24 CI saw another).
+    const appSaw = [...seenHeaders].reverse().find((h) => h['x-test-path'] === '/hello')
+      ?.traceparent as string;
     assert.match(appSaw, new RegExp(`^00-${TRACE}-[0-9a-f]{16}-01$`));
     console.log(
       `      ${spans.map((s) => `${s.service}:${s.name}${s.kind === 2 ? ' (server)' : ''}`).join(' -> ')}`,
