@@ -10,8 +10,7 @@ export interface Stoppable {
 
 /** A single-process (or worker) proxy: it drains, reports metrics and counts stray errors. */
 export interface ServedProxy extends Stoppable {
-  metricsText(): string;
-  statsSnapshot(): Record<string, number | string>;
+  workerMetrics(): { text: string; stats: Record<string, number | string> };
   uncaught(err: unknown): void;
 }
 
@@ -44,7 +43,7 @@ export function stopOnSignal(
  */
 export function serveWorker(feed: WorkerFeed, proxy: ServedProxy): void {
   feed.serve({
-    metrics: () => ({ text: proxy.metricsText(), stats: proxy.statsSnapshot() }),
+    metrics: () => proxy.workerMetrics(),
     drain: (ms) => proxy.stop(ms),
   });
   process.on('uncaughtException', (err) => proxy.uncaught(err));

@@ -253,14 +253,10 @@ export class Sidecar {
     xds.start();
   }
 
-  /** This process's metrics (the primary of `--concurrency N` sums its workers'). */
-  metricsText(): string {
-    return this.adminView?.prometheus() ?? '';
-  }
-
-  /** This process's admin stats (a primary lists each worker's on /stats/workers). */
-  statsSnapshot(): Record<string, number | string> {
-    return this.adminView?.stats() ?? {};
+  /** This process's metrics and admin stats (the primary of `--concurrency N` sums its workers'). */
+  workerMetrics(): { text: string; stats: Record<string, number | string> } {
+    const view = this.adminView;
+    return { text: view?.prometheus() ?? '', stats: view?.stats() ?? {} };
   }
 
   /**
