@@ -11,8 +11,6 @@ import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/index.js';
 import type { AdminRole } from '../admin/index.js';
 import type { WorkerPool } from './worker-pool.js';
 
-const XDS_CONNECTED = /^ferry_proxy_xds_connected \S+$/m;
-
 export function withWorkerRoutes(
   pool: WorkerPool,
   role: AdminRole,
@@ -23,12 +21,14 @@ export function withWorkerRoutes(
   return (req, res) => {
     const url = req.url ?? '';
     if (url.startsWith('/stats/prometheus')) {
-      void pool.metrics().then(({ text }) => {
+      // The primary's own sample joins the sum: a shared gauge takes the highest value.
+      const own = `ferry_proxy_xds_connected ${xdsConnected() ? 1 : 0}\n`;
+      void pool.metrics([own]).then(({ text }) => {
         res.writeHead(200, {
           'content-type': PROMETHEUS_CONTENT_TYPE,
           'cache-control': 'no-store',
         });
-        res.end(text.replace(XDS_CONNECTED, `ferry_proxy_xds_connected ${xdsConnected() ? 1 : 0}`));
+        res.end(text);
       });
       return;
     }

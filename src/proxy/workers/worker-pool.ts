@@ -148,8 +148,11 @@ export class WorkerPool {
     for (const s of this.states.values()) this.send(s.worker, message);
   }
 
-  /** Every worker's metrics, summed; with their admin stats summed too. */
-  async metrics(): Promise<{
+  /**
+   * Every worker's metrics summed, with the primary's `own` exposition lines among them; their
+   * admin stats summed too.
+   */
+  async metrics(own: readonly string[] = []): Promise<{
     text: string;
     stats: Record<string, number | string>;
     /** Each worker's own stats (which worker served what). */
@@ -172,7 +175,7 @@ export class WorkerPool {
         stats[k] =
           typeof v === 'number' && typeof stats[k] !== 'string' ? Number(stats[k] ?? 0) + v : v;
     stats.workers = this.states.size;
-    return { text: sumPrometheusText(got.map((r) => r.text)), stats, perWorker };
+    return { text: sumPrometheusText([...got.map((r) => r.text), ...own]), stats, perWorker };
   }
 
   /** Tells every worker to stop accepting and finish; resolves when all have exited. */
