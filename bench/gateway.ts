@@ -18,6 +18,7 @@
  * 2-against-1 ratio, which is capped the same way.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http2 from 'node:http2';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +38,9 @@ const MAIN = path.join(HERE, '../src/cli/main.js');
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
 const opt = benchArgs(
-  'Usage: node dist/bench/gateway.js [--duration S (8)] [--warmup S (2)] [--connections N per generator (64)]\n',
+  'Usage: node dist/bench/gateway.js [--duration S (8)] [--warmup S (2)] [--connections N per generator (64)] [--protocol http1|h2 (http1)]\n',
   {
+    protocol: { type: 'string', default: 'http1' },
     duration: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '64' },
@@ -47,6 +49,15 @@ const opt = benchArgs(
 const DURATION = Number(opt.duration);
 const WARMUP = Number(opt.warmup);
 const CONNECTIONS = Number(opt.connections);
+/** h2: clients speak HTTP/2 (h2c, prior knowledge) to the proxy, which speaks HTTP/1.1 upstream. */
+const PROTOCOL = opt.protocol;
+if (PROTOCOL !== 'http1' && PROTOCOL !== 'h2')
+  throw new Error(`--protocol: http1 or h2, not ${PROTOCOL}`);
+const H2LOAD = ['/usr/bin/h2load', '/usr/local/bin/h2load'].find((p) => existsSync(p));
+if (PROTOCOL === 'h2' && !H2LOAD)
+  throw new Error('--protocol h2 needs h2load (Debian package nghttp2-client)');
+/** HTTP/2 streams in flight per connection for h2load. */
+const H2_STREAMS = 16;
 
 const procs = new Processes(false);
 const tmp = mkdtempSync(path.join(tmpdir(), 'ferry-bench-gateway-'));
@@ -54,6 +65,26 @@ process.on('exit', () => {
   procs.killAll();
   rmSync(tmp, { recursive: true, force: true });
 });
+
+/** Whether the port answers 200 over HTTP/2 with prior knowledge (nginx's `listen ... http2`). */
+function answersH2(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => resolve(false));
+    session.setTimeout(1000, () => {
+      session.destroy();
+      resolve(false);
+    });
+    const req = session.request({ ':path': '/' });
+    req.on('error', () => resolve(false));
+    req.on('response', (h) => {
+      resolve(h[':status'] === 200);
+      session.close();
+    });
+    req.end();
+    req.resume();
+  });
+}
 
 interface Target {
   readonly name: string;
@@ -63,7 +94,12 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function startNginx(name: string, workers: number, body: string): Promise<Target> {
+async function startNginx(
+  name: string,
+  workers: number,
+  body: string,
+  h2 = false,
+): Promise<Target> {
   if (!NGINX) throw new Error('nginx is not installed');
   const { port, args } = await writeNginxConf(
     path.join(tmp, name.replace(/\W+/g, '-')),
@@ -71,7 +107,11 @@ async function startNginx(name: string, workers: number, body: string): Promise<
     body,
   );
   const child = procs.spawn(name, NGINX, args);
-  await waitUntil(`${name} on port ${port}`, () => answers(port, '/'), 10_000);
+  await waitUntil(
+    `${name} on port ${port}`,
+    () => (h2 ? answersH2(port) : answers(port, '/')),
+    10_000,
+  );
   return {
     name,
     port,
@@ -141,8 +181,58 @@ async function saturateWrk(
   return { rps, errors };
 }
 
+/** h2load (one thread, CONNECTIONS/2 connections of H2_STREAMS streams each), h2c. */
+async function saturateH2load(
+  h2load: string,
+  port: number,
+  seconds: number,
+): Promise<{ rps: number; errors: number }> {
+  let out = '';
+  const connections = Math.max(1, Math.round(CONNECTIONS / 2));
+  const child = procs.spawn(
+    'h2load',
+    h2load,
+    [
+      '-t',
+      '1',
+      '-c',
+      String(connections),
+      '-m',
+      String(H2_STREAMS),
+      '-D',
+      String(seconds),
+      `http://127.0.0.1:${port}/`,
+    ],
+    {
+      onLine: (line) => {
+        out += `${line}\n`;
+      },
+    },
+  );
+  const code = await procs.waitExit(child, (seconds + 30) * 1000);
+  await new Promise((r) => setImmediate(r));
+  if (code !== 0) throw new Error(`h2load failed (${code}): ${child.tail.join('\n')}`);
+  const rps = Number(/finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out)?.[1]);
+  const req =
+    /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(
+      out,
+    );
+  const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(out);
+  if (!Number.isFinite(rps) || !req || !status) throw new Error(`h2load printed no rate:\n${out}`);
+  return { rps, errors: Number(req[2]) + Number(req[3]) + Number(status[3]) + Number(status[4]) };
+}
+
+function generatorName(): string {
+  if (PROTOCOL === 'h2')
+    return `h2load, HTTP/2 (h2c) to the proxy, ${Math.max(1, Math.round(CONNECTIONS / 2))} connections x ${H2_STREAMS} streams; HTTP/1.1 upstream`;
+  if (WRK && process.env.BENCH_GENERATOR !== 'node')
+    return `wrk, HTTP/1.1, ${CONNECTIONS * 2} connections`;
+  return `2 node generators x ${CONNECTIONS} connections, HTTP/1.1`;
+}
+
 /** Two generators at once; requests/s summed. */
 async function saturate(port: number, seconds: number): Promise<{ rps: number; errors: number }> {
+  if (PROTOCOL === 'h2' && H2LOAD) return saturateH2load(H2LOAD, port, seconds);
   if (WRK && process.env.BENCH_GENERATOR !== 'node') return saturateWrk(WRK, port, seconds);
   const one = async (i: number) => {
     let out = '';
@@ -235,7 +325,8 @@ async function main(): Promise<void> {
         `nginx x${workers}`,
         workers,
         `upstream u { server 127.0.0.1:${upstream.port}; keepalive 256; }
-  server { listen 127.0.0.1:PORT backlog=4096; location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+  server { listen 127.0.0.1:PORT backlog=4096${PROTOCOL === 'h2' ? ' http2' : ''}; location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+        PROTOCOL === 'h2',
       );
       results.push(await measure(nginx));
       await nginx.stop();
@@ -245,9 +336,7 @@ async function main(): Promise<void> {
   await upstream.stop();
   const base = results[0].rps;
   const cores = availableParallelism();
-  process.stdout.write(
-    `\nGateway throughput (${cores} CPUs, ${WRK && process.env.BENCH_GENERATOR !== 'node' ? `wrk, ${CONNECTIONS * 2} connections` : `2 node generators x ${CONNECTIONS} connections`}, ${DURATION} s)\n`,
-  );
+  process.stdout.write(`\nGateway throughput (${cores} CPUs, ${generatorName()}, ${DURATION} s)\n`);
   for (const r of results) {
     const requests = r.rps * DURATION;
     const proxyUs = (r.cpu.reduce((a, b) => a + b, 0) / requests) * 1e6;
