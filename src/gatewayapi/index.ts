@@ -11,6 +11,7 @@ export { normalizeResources } from './normalize-resources.js';
 export { effectivePrefix, rankMatches } from './precedence.js';
 
 export {
+  type GammaParent,
   type GatewayApiState,
   type GatewayState,
   gammaRoutes,

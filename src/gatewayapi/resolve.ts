@@ -84,7 +84,20 @@ export interface RouteParentState {
   readonly conditions: readonly Condition[];
   readonly attachments: readonly Attachment[];
   /** GAMMA: the Service the route attached to, and its port if the parentRef names one. */
-  readonly service?: { readonly namespace: string; readonly name: string; readonly port?: number };
+  readonly service?: GammaParent;
+}
+
+/**
+ * The Service a GAMMA route attached to. A route in the Service's namespace is a producer
+ * route (every client of the mesh); one in another namespace is a consumer route, for the
+ * clients of its own namespace only (GEP-1294, "Namespace boundaries").
+ */
+export interface GammaParent {
+  readonly namespace: string;
+  readonly name: string;
+  readonly port?: number;
+  /** The namespace whose clients the route is for; undefined for a producer route. */
+  readonly consumer?: string;
 }
 
 export interface RouteState {
@@ -92,6 +105,12 @@ export interface RouteState {
   readonly parents: readonly RouteParentState[];
   /** backendRefs (and mirror backendRefs) that do not resolve: they get no traffic. */
   readonly invalidBackends: ReadonlySet<BackendRef>;
+  /**
+   * The same for a Service parent, where another namespace's Service needs no ReferenceGrant:
+   * a mesh route augments a Service every client can already reach (GEP-1294, "Namespace
+   * boundaries"); only a missing Service or port, or another kind, is invalid.
+   */
+  readonly invalidMeshBackends: ReadonlySet<BackendRef>;
 }
 
 export interface GatewayApiState {
@@ -264,14 +283,18 @@ function draftListeners(
   });
 }
 
-/** Why a reference to a core object of `kind` is refused: another kind, or no grant. */
+/**
+ * Why a reference to a core object of `kind` is refused: another kind, or no grant (`all`:
+ * every namespace may be referred to).
+ */
 function refusal(
   from: { readonly kind: string; readonly namespace: string },
   ref: ObjectReference,
   kind: string,
-  grants: GatewayApiConfig['referenceGrants'],
+  grants: GatewayApiConfig['referenceGrants'] | 'all',
 ): 'kind' | 'grant' | undefined {
   if (ref.group !== '' || ref.kind !== kind) return 'kind';
+  if (grants === 'all') return undefined;
   const permitted = referencePermitted(
     {
       from: { group: GATEWAY_GROUP, kind: from.kind, namespace: from.namespace },
@@ -379,7 +402,8 @@ function resolveRoute(
   config: GatewayApiConfig,
   ctx: ResolveContext,
 ): RouteDraft {
-  const { invalid, refs } = resolveBackends(route, config, ctx);
+  const { invalid, refs } = resolveBackends(route, config, ctx, true);
+  const mesh = resolveBackends(route, config, ctx, false);
   const parents = route.parentRefs.flatMap((parentRef): RouteDraft['parents'] => {
     if (parentRef.group === '' && parentRef.kind === 'Service') {
       const { accepted, service } = serviceParent(route, parentRef, ctx);
@@ -387,7 +411,7 @@ function resolveRoute(
         {
           parentRef,
           attachments: [],
-          conditions: [accepted, refs],
+          conditions: [accepted, mesh.refs],
           ...(service ? { service } : {}),
         },
       ];
@@ -432,7 +456,7 @@ function resolveRoute(
     const { accepted, attachments } = attach(route, parentRef, gateway, listeners, ctx);
     return [{ parentRef, attachments, conditions: [accepted, refs] }];
   });
-  return { route, parents, invalidBackends: invalid };
+  return { route, parents, invalidBackends: invalid, invalidMeshBackends: mesh.invalid };
 }
 
 function attach(
@@ -531,23 +555,24 @@ function serviceParent(
       ),
     };
   }
-  if (parentRef.namespace !== route.metadata.namespace) {
-    // A consumer route (GAMMA) would apply only to clients in the route's namespace.
-    return {
-      accepted: condition(
-        'Accepted',
-        false,
-        'NotAllowedByParent',
-        `Ferry supports producer routes only: the route must be in the Service's namespace ${parentRef.namespace}`,
-      ),
-    };
-  }
+  // A consumer route is accepted whether or not its namespace has clients yet: like a
+  // producer route of a Service nobody calls, it applies as soon as one connects.
+  const consumer =
+    parentRef.namespace !== route.metadata.namespace ? route.metadata.namespace : undefined;
   return {
-    accepted: condition('Accepted', true, 'Accepted'),
+    accepted: condition(
+      'Accepted',
+      true,
+      'Accepted',
+      consumer !== undefined
+        ? `consumer route: applies to clients in namespace ${consumer} only`
+        : undefined,
+    ),
     service: {
       namespace: parentRef.namespace,
       name: parentRef.name,
       ...(parentRef.port !== undefined ? { port: parentRef.port } : {}),
+      ...(consumer !== undefined ? { consumer } : {}),
     },
   };
 }
@@ -566,13 +591,14 @@ function backendProblem(
   b: BackendRef,
   config: GatewayApiConfig,
   ctx: ResolveContext,
+  needsGrant: boolean,
 ): Condition | undefined {
   const name = `${b.namespace}/${b.name}`;
   const refused = refusal(
     { kind: route.kind, namespace: route.metadata.namespace },
     b,
     'Service',
-    config.referenceGrants,
+    needsGrant ? config.referenceGrants : 'all',
   );
   if (refused === 'kind') {
     const why = `${b.group === '' ? '' : `${b.group}/`}${b.kind} ${name} is not a Service`;
@@ -596,11 +622,17 @@ function backendProblem(
   return undefined;
 }
 
-function resolveBackends(route: Route, config: GatewayApiConfig, ctx: ResolveContext) {
+/** `needsGrant`: a Gateway parent's references to other namespaces need a ReferenceGrant. */
+function resolveBackends(
+  route: Route,
+  config: GatewayApiConfig,
+  ctx: ResolveContext,
+  needsGrant: boolean,
+) {
   const invalid = new Set<BackendRef>();
   let refs = condition('ResolvedRefs', true, 'ResolvedRefs');
   for (const b of routeBackends(route)) {
-    const problem = backendProblem(route, b, config, ctx);
+    const problem = backendProblem(route, b, config, ctx, needsGrant);
     if (!problem) continue;
     invalid.add(b);
     if (refs.status === 'True') refs = problem;
@@ -611,12 +643,8 @@ function resolveBackends(route: Route, config: GatewayApiConfig, ctx: ResolveCon
 /** The HTTPRoutes and GRPCRoutes attached to a Service (GAMMA), with the port they name. */
 export function gammaRoutes(
   state: GatewayApiState,
-): { route: HttpRoute; state: RouteState; service: NonNullable<RouteParentState['service']> }[] {
-  const out: {
-    route: HttpRoute;
-    state: RouteState;
-    service: NonNullable<RouteParentState['service']>;
-  }[] = [];
+): { route: HttpRoute; state: RouteState; service: GammaParent }[] {
+  const out: { route: HttpRoute; state: RouteState; service: GammaParent }[] = [];
   for (const s of state.routes) {
     if (!isHttpRoute(s.route)) continue;
     for (const p of s.parents)

@@ -4,7 +4,13 @@
  * Every object here is treated as immutable once built.
  */
 
-import type { GatewayApiConfig, SecretFiles, TlsSecret } from '../gatewayapi/index.js';
+import type {
+  GatewayApiConfig,
+  HttpRouteFilter,
+  HttpRouteMatch,
+  SecretFiles,
+  TlsSecret,
+} from '../gatewayapi/index.js';
 
 export type Protocol = 'http' | 'http2' | 'grpc' | 'tcp';
 export type LoadBalancer = 'round_robin' | 'least_request' | 'ring_hash' | 'maglev' | 'random';
@@ -345,6 +351,19 @@ export interface Route {
   readonly rateLimit?: RateLimit;
   /** Shadow copies of the route's requests. */
   readonly mirror?: Mirror;
+  /**
+   * Set by translation for a GAMMA route (an HTTPRoute on a Service), never by the mesh
+   * file: the rule's match and filters in the Gateway API's own terms, translated exactly as
+   * on a gateway (its match instead of `match`; header modifiers, RequestRedirect and
+   * URLRewrite as the gateway's route fields).
+   */
+  readonly gatewayApi?: GatewayApiRule;
+}
+
+/** One match of a Gateway API rule, and the rule's filters. */
+export interface GatewayApiRule {
+  readonly match: HttpRouteMatch;
+  readonly filters: readonly HttpRouteFilter[];
 }
 
 export interface Service {

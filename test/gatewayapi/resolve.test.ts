@@ -273,7 +273,7 @@ describe('gateway API status', () => {
     );
   });
 
-  it('GAMMA: a route on a Service is accepted; a missing Service or another namespace is not', () => {
+  it('GAMMA: a route on a Service is accepted, in its namespace or another (a consumer route); a missing Service is not', () => {
     const spec = (ref: string) => `      parentRefs: [${ref}]
       rules: [{ backendRefs: [{ name: api-v2, port: 8080 }] }]
 `;
@@ -289,6 +289,40 @@ describe('gateway API status', () => {
     const consumer = stateOf(
       httpRoute('r', spec('{ group: "", kind: Service, name: billing, namespace: other }')),
     );
-    assert.equal(routeState(consumer, 'r').parents[0].conditions[0].reason, 'NotAllowedByParent');
+    const [c] = routeState(consumer, 'r').parents;
+    assert.deepEqual(brief(c.conditions), [
+      'Accepted=True/Accepted',
+      'ResolvedRefs=True/ResolvedRefs',
+    ]);
+    assert.equal(
+      c.conditions[0].message,
+      'consumer route: applies to clients in namespace default only',
+    );
+    assert.deepEqual(c.service, { namespace: 'other', name: 'billing', consumer: 'default' });
+  });
+
+  it('GAMMA: backendRefs to another namespace need no ReferenceGrant (GEP-1294); a missing one is BackendNotFound', () => {
+    const spec = (backend: string) => `      parentRefs: [{ group: "", kind: Service, name: api }]
+      rules: [{ backendRefs: [${backend}] }]
+`;
+    const other = routeState(
+      stateOf(httpRoute('r', spec('{ name: billing, namespace: other, port: 9090 }'))),
+      'r',
+    );
+    assert.deepEqual(brief(other.parents[0].conditions), [
+      'Accepted=True/Accepted',
+      'ResolvedRefs=True/ResolvedRefs',
+    ]);
+    assert.equal(other.invalidMeshBackends.size, 0);
+    assert.equal(other.invalidBackends.size, 1, 'a Gateway parent would still need the grant');
+    const missing = routeState(
+      stateOf(httpRoute('r', spec('{ name: nothing, namespace: other, port: 9090 }'))),
+      'r',
+    );
+    assert.deepEqual(brief(missing.parents[0].conditions), [
+      'Accepted=True/Accepted',
+      'ResolvedRefs=False/BackendNotFound',
+    ]);
+    assert.equal(missing.invalidMeshBackends.size, 1);
   });
 });

@@ -9,6 +9,7 @@
  */
 import { DEFAULT_NAMESPACE, type Service } from '../../mesh/index.js';
 import { anyFault, faultFilter } from './fault.js';
+import { escapeRegex } from './gateway-filters.js';
 import { hostPortName } from './names.js';
 import { httpConnectionManager } from './network-filters.js';
 import { httpPorts } from './protocols.js';
@@ -61,6 +62,32 @@ function apiListener(name: string, routeConfigName: string, fault: boolean): Mes
 }
 
 /**
+ * The routes as gRPC clients take them: grpc-js-xds NACKs a whole route configuration with
+ * a path specifier other than prefix, path and safe_regex, or an action other than route
+ * (gRFC A28). A GAMMA rule's `path_separated_prefix` becomes the regex of the same paths
+ * (the prefix, or it followed by `/`); a GAMMA redirect is left out, with a warning.
+ */
+function forGrpcClients(routes: readonly Message[], where: string, warnings: string[]) {
+  const out: Message[] = [];
+  for (const r of routes) {
+    if (r.redirect !== undefined) {
+      warnings.push(
+        `${where}: route ${String(r.name)} redirects, which gRPC clients cannot do; left out for them`,
+      );
+      continue;
+    }
+    const { path_separated_prefix: prefix, ...match } = r.match as Message;
+    if (prefix === undefined) {
+      out.push(r);
+      continue;
+    }
+    const regex = `${escapeRegex(String(prefix))}(/.*)?`;
+    out.push({ ...r, match: { safe_regex: { regex }, ...match } });
+  }
+  return out;
+}
+
+/**
  * The API listeners and their route configurations. A name is produced once: a short name
  * belongs to the service of that name in namespace `default` if it has that port, else to
  * the first such service by namespace.
@@ -78,7 +105,10 @@ export function apiListenerResources(
       const routeConfigName = hostPortName(service.hostname, port.port);
       routes.push({
         name: routeConfigName,
-        value: singleHostRouteConfig(routeConfigName, routesOf(service, port)),
+        value: singleHostRouteConfig(
+          routeConfigName,
+          forGrpcClients(routesOf(service, port), routeConfigName, warnings),
+        ),
         onDemand: true,
       });
       for (const alias of aliases(service, port.port, i === 0)) {

@@ -1,11 +1,15 @@
 /**
  * GAMMA: an HTTPRoute (or GRPCRoute) whose parentRef is a Service routes the mesh's own
- * traffic to that Service, as the mesh file's `routes` of the service do. Each match becomes
- * a mesh route, in the Gateway API's precedence order, ahead of the service's own routes;
- * translation then gives sidecars (and proxyless clients) the same outbound routes a mesh
- * file route gives. Header modifiers, redirects and full-path rewrites have no mesh route
- * field yet: such a rule is left out, with a warning.
+ * traffic to that Service. Each match becomes a mesh route of the Service, in the Gateway
+ * API's precedence order, ahead of the Service's mesh file routes, carrying the rule's match
+ * and filters so that translation gives them exactly the gateway's meaning (routes.ts,
+ * gateway-filters.ts).
+ *
+ * A route in the Service's namespace is a producer route: every client gets it. A route in
+ * another namespace is a consumer route: the clients of that namespace get it instead of the
+ * producer routes (GEP-1294, "Namespace boundaries" and "Multiple routes for a Service").
  * https://gateway-api.sigs.k8s.io/mesh/
+ * https://gateway-api.sigs.k8s.io/geps/gep-1294/
  */
 import {
   type GatewayApiState,
@@ -15,41 +19,8 @@ import {
   namespacedName,
   type RouteState,
   rankMatches,
-  type ValueMatch,
 } from '../../gatewayapi/index.js';
-import type {
-  Backend,
-  MeshConfig,
-  Route,
-  RouteMatch,
-  Service,
-  StringMatch,
-} from '../../mesh/index.js';
-
-function stringMatch(m: ValueMatch): StringMatch {
-  return m.type === 'Exact' ? { exact: m.value } : { regex: m.value };
-}
-
-function meshMatch(m: HttpRouteMatch): RouteMatch {
-  const path: StringMatch =
-    m.path.type === 'Exact'
-      ? { exact: m.path.value }
-      : m.path.type === 'RegularExpression'
-        ? { regex: m.path.value }
-        : { prefix: m.path.value };
-  return {
-    path,
-    headers: m.headers.map((h) => ({
-      name: h.name.toLowerCase(),
-      match: stringMatch(h),
-      invert: false,
-    })),
-    queryParams: m.queryParams.map((q) => ({ name: q.name, match: stringMatch(q) })),
-    ...(m.method !== undefined ? { method: m.method } : {}),
-  };
-}
-
-const UNSUPPORTED = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect']);
+import type { Backend, MeshConfig, Route, Service } from '../../mesh/index.js';
 
 /** The mesh route of one ranked match, or a reason it cannot be one. */
 function meshRoute(
@@ -60,39 +31,24 @@ function meshRoute(
   name: string,
 ): Route | string {
   const rule = route.rules[ruleIndex];
-  const unsupported = rule.filters.find((f) => UNSUPPORTED.has(f.type));
-  if (unsupported) return `${unsupported.type} is not supported on a Service parent yet`;
-  const rewrite = rule.filters.find((f) => f.type === 'URLRewrite');
-  if (rewrite?.path?.type === 'ReplaceFullPath') {
-    return 'URLRewrite ReplaceFullPath is not supported on a Service parent yet';
-  }
+  const redirects = rule.filters.some((f) => f.type === 'RequestRedirect');
   const backends: Backend[] = rule.backendRefs
-    .filter((b) => !state.invalidBackends.has(b))
+    .filter((b) => !state.invalidMeshBackends.has(b))
     .map((b) => ({
       service: b.name,
       namespace: b.namespace,
       ...(b.port !== undefined ? { port: b.port } : {}),
       weight: b.weight,
     }));
-  if (backends.length === 0 || backends.every((b) => b.weight === 0)) {
+  if (!redirects && (backends.length === 0 || backends.every((b) => b.weight === 0))) {
     return 'no backendRef with a weight resolves';
   }
   const mirror = rule.filters.find((f) => f.type === 'RequestMirror');
-  const prefix =
-    rewrite?.path?.type === 'ReplacePrefixMatch' ? rewrite.path.replacePrefixMatch : undefined;
   return {
     name,
-    match: [meshMatch(match)],
+    match: [],
     backends,
-    ...(prefix !== undefined || rewrite?.hostname !== undefined
-      ? {
-          rewrite: {
-            ...(prefix !== undefined ? { prefix } : {}),
-            ...(rewrite?.hostname !== undefined ? { authority: rewrite.hostname } : {}),
-          },
-        }
-      : {}),
-    ...(mirror && !state.invalidBackends.has(mirror.backendRef)
+    ...(mirror && !state.invalidMeshBackends.has(mirror.backendRef)
       ? {
           mirror: {
             service: mirror.backendRef.name,
@@ -102,49 +58,97 @@ function meshRoute(
           },
         }
       : {}),
+    gatewayApi: { match, filters: rule.filters },
   };
 }
 
+interface Attached {
+  readonly route: HttpRoute;
+  readonly state: RouteState;
+}
+
 /**
- * The config with every accepted GAMMA route added to its Service's routes. The mesh route
- * of a route with one rule and one match is named as the route; others `<route>-<rule>-<match>`.
- * A route naming one port of a multi-port service applies to all its HTTP ports, as mesh
- * routes do.
+ * The mesh routes of the routes attached to one Service by one namespace, merged as the
+ * spec merges routes: every match in precedence order. The mesh route of a route with one
+ * rule and one match is named as the route; others `<route>-<rule>-<match>`.
+ */
+function meshRoutes(attached: readonly Attached[], warnings: string[]): Route[] {
+  const stateOf = new Map(attached.map((a) => [a.route, a.state]));
+  const out: Route[] = [];
+  for (const m of rankMatches(attached.map((a) => a.route))) {
+    const single = m.route.rules.length === 1 && m.route.rules[0].matches.length === 1;
+    const name = single
+      ? m.route.metadata.name
+      : `${m.route.metadata.name}-${m.ruleIndex}-${m.matchIndex}`;
+    const r = meshRoute(m.route, stateOf.get(m.route)!, m.ruleIndex, m.match, name);
+    if (typeof r === 'string') {
+      warnings.push(
+        `${m.route.kind} ${namespacedName(m.route.metadata)} rule ${m.ruleIndex}: ${r}; left out`,
+      );
+    } else {
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+export interface GammaConfig {
+  /** The config with every Service's producer routes ahead of its own routes. */
+  readonly config: MeshConfig;
+  /**
+   * The Services as the clients of a namespace see them where that namespace has consumer
+   * routes for them: its consumer routes ahead of the Service's own routes, no producer
+   * routes. Namespace → `<namespace>/<name>` of the Service → the Service.
+   */
+  readonly consumers: ReadonlyMap<string, ReadonlyMap<string, Service>>;
+}
+
+/** The value of `key` in `map`, added by `make` when there is none. */
+function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/**
+ * The config with every accepted GAMMA route among its Service's routes. A route naming one
+ * port of a multi-port service applies to all its HTTP ports, as mesh routes do.
  */
 export function withGammaRoutes(
   config: MeshConfig,
   state: GatewayApiState,
   warnings: string[],
-): MeshConfig {
+): GammaConfig {
+  const consumers = new Map<string, Map<string, Service>>();
   const attached = gammaRoutes(state);
-  if (attached.length === 0) return config;
-  const byService = new Map<string, { route: HttpRoute; state: RouteState }[]>();
+  if (attached.length === 0) return { config, consumers };
+  const producers = new Map<string, Attached[]>();
+  // `<service>` → consumer namespace → its routes.
+  const byConsumer = new Map<string, Map<string, Attached[]>>();
   for (const a of attached) {
-    const key = `${a.service.namespace}/${a.service.name}`;
-    const list = byService.get(key) ?? [];
+    const key = namespacedName(a.service);
+    const list =
+      a.service.consumer === undefined
+        ? entry(producers, key, () => [])
+        : entry(
+            entry(byConsumer, key, () => new Map()),
+            a.service.consumer,
+            () => [],
+          );
     list.push({ route: a.route, state: a.state });
-    byService.set(key, list);
   }
   const services = config.services.map((service): Service => {
-    const routes = byService.get(`${service.namespace}/${service.name}`);
-    if (!routes) return service;
-    const stateOf = new Map(routes.map((r) => [r.route, r.state]));
-    const added: Route[] = [];
-    for (const m of rankMatches(routes.map((r) => r.route))) {
-      const single = m.route.rules.length === 1 && m.route.rules[0].matches.length === 1;
-      const name = single
-        ? m.route.metadata.name
-        : `${m.route.metadata.name}-${m.ruleIndex}-${m.matchIndex}`;
-      const r = meshRoute(m.route, stateOf.get(m.route)!, m.ruleIndex, m.match, name);
-      if (typeof r === 'string') {
-        warnings.push(
-          `${m.route.kind} ${namespacedName(m.route.metadata)} rule ${m.ruleIndex}: ${r}; left out`,
-        );
-      } else {
-        added.push(r);
-      }
+    const key = namespacedName(service);
+    for (const [namespace, routes] of byConsumer.get(key) ?? []) {
+      const seen = entry(consumers, namespace, () => new Map<string, Service>());
+      seen.set(key, { ...service, routes: [...meshRoutes(routes, warnings), ...service.routes] });
     }
-    return { ...service, routes: [...added, ...service.routes] };
+    const routes = producers.get(key);
+    if (!routes) return service;
+    return { ...service, routes: [...meshRoutes(routes, warnings), ...service.routes] };
   });
-  return { ...config, services };
+  return { config: { ...config, services }, consumers };
 }

@@ -15,7 +15,7 @@ import {
 import type { Message } from './resources.js';
 
 /** RE2 escapes for a literal path. */
-function escapeRegex(s: string): string {
+export function escapeRegex(s: string): string {
   return s.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
 }
 
@@ -91,6 +91,42 @@ export function redirectAction(
     ...(f.path?.type === 'ReplacePrefixMatch' ? pathRewriteFields(f.path, match) : {}),
     response_code: f.statusCode === 301 ? 'MOVED_PERMANENTLY' : 'FOUND',
   };
+}
+
+/** What a rule does besides its filters: forward (a RouteAction) or answer itself. */
+export type RuleForward = { readonly route: Message } | { readonly direct_response: Message };
+
+/**
+ * The Envoy route fields of a rule's filters around what it forwards to, the same on a
+ * gateway and on a Service (GAMMA): a RequestRedirect answers instead of forwarding (CEL
+ * forbids backendRefs beside it, so `forward` is not asked for); a URLRewrite's path and
+ * host rewrites go on the RouteAction; header modifiers are route fields of either.
+ */
+export function ruleFields(
+  filters: readonly HttpRouteFilter[],
+  match: HttpRouteMatch,
+  port: number,
+  forward: () => RuleForward,
+): Message {
+  const redirect = filters.find((f) => f.type === 'RequestRedirect');
+  let action: Message;
+  if (redirect) {
+    action = { redirect: redirectAction(redirect, match, port) };
+  } else {
+    const target = forward();
+    const rewrite = filters.find((f) => f.type === 'URLRewrite');
+    action =
+      'route' in target && rewrite
+        ? {
+            route: {
+              ...target.route,
+              ...(rewrite.path ? pathRewriteFields(rewrite.path, match) : {}),
+              ...(rewrite.hostname ? { host_rewrite_literal: rewrite.hostname } : {}),
+            },
+          }
+        : target;
+  }
+  return { ...action, ...headerModifierFields(filters) };
 }
 
 /** A mirror's share as a runtime fraction out of a million; 100% needs none. */

@@ -19,12 +19,7 @@ import {
   rankMatches,
   type ValueMatch,
 } from '../../gatewayapi/index.js';
-import {
-  headerModifierFields,
-  mirrorPolicy,
-  pathRewriteFields,
-  redirectAction,
-} from './gateway-filters.js';
+import { mirrorPolicy, type RuleForward, ruleFields } from './gateway-filters.js';
 import { gatewayListenerName, outboundClusterName } from './names.js';
 import type { Message } from './resources.js';
 import type { ServiceIndex } from './service-index.js';
@@ -76,19 +71,10 @@ const NO_BACKEND: Message = { status: 500 };
 export const INVALID_BACKEND_CLUSTER = 'gateway~invalid-backend';
 
 /**
- * The action of one rule: a redirect, or forwarding to its backends by weight (with rewrites
- * and mirrors), the invalid ones' weight answered 500; a direct 500 when no valid backend
- * has weight.
+ * What one rule forwards to: its backends by weight (with mirrors), the invalid ones' weight
+ * answered 500; a direct 500 when no valid backend has weight.
  */
-function ruleAction(
-  rule: HttpRouteRule,
-  match: HttpRouteMatch,
-  state: RouteState,
-  index: ServiceIndex,
-  port: number,
-): Message {
-  const redirect = rule.filters.find((f) => f.type === 'RequestRedirect');
-  if (redirect) return { redirect: redirectAction(redirect, match, port) };
+function ruleForward(rule: HttpRouteRule, state: RouteState, index: ServiceIndex): RuleForward {
   const weights = new Map<string, number>();
   let invalidWeight = 0;
   for (const b of rule.backendRefs) {
@@ -98,7 +84,6 @@ function ruleAction(
     else invalidWeight += b.weight;
   }
   if (weights.size === 0) return { direct_response: NO_BACKEND };
-  const rewrite = rule.filters.find((f) => f.type === 'URLRewrite');
   const mirrors = rule.filters.flatMap((f) => {
     if (f.type !== 'RequestMirror' || state.invalidBackends.has(f.backendRef)) return [];
     const cluster = backendCluster(index, f.backendRef);
@@ -116,8 +101,6 @@ function ruleAction(
             },
           }),
       ...(invalidWeight > 0 ? { cluster_not_found_response_code: 'INTERNAL_SERVER_ERROR' } : {}),
-      ...(rewrite?.path ? pathRewriteFields(rewrite.path, match) : {}),
-      ...(rewrite?.hostname ? { host_rewrite_literal: rewrite.hostname } : {}),
       ...(mirrors.length > 0 ? { request_mirror_policies: mirrors } : {}),
     },
   };
@@ -168,11 +151,11 @@ export function gatewayRouteConfig(
     );
     const routes = rankMatches([...stateOf.keys()]).map((m) => {
       const rule = m.route.rules[m.ruleIndex];
+      const state = stateOf.get(m.route)!;
       return {
         name: `${namespacedName(m.route.metadata)}/rule/${m.ruleIndex}/match/${m.matchIndex}`,
         match: gatewayRouteMatch(m.match),
-        ...ruleAction(rule, m.match, stateOf.get(m.route)!, index, port),
-        ...headerModifierFields(rule.filters),
+        ...ruleFields(rule.filters, m.match, port, () => ruleForward(rule, state, index)),
       };
     });
     virtualHosts.push({ name: `${name}/${hostname}`, domains: domainsOf(hostname, port), routes });

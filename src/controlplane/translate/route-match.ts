@@ -48,6 +48,13 @@ export function routeMatch(m: RouteMatch): Message {
   };
 }
 
+/** An Envoy RouteMatch that also requires `headers` (a fault's condition, see fault.ts). */
+export function withHeaderMatches(match: Message, headers: readonly HeaderMatch[]): Message {
+  if (headers.length === 0) return match;
+  const given = (match.headers as Message[] | undefined) ?? [];
+  return { ...match, headers: [...given, ...headers.map(headerMatcher)] };
+}
+
 /** The match of a catch-all route. */
 export function matchAll(): Message {
   return { prefix: '/' };

@@ -5,22 +5,32 @@
  */
 import type {
   FaultInjection,
+  GatewayApiRule,
   RateLimit,
   RouteMatch,
   Service,
   ServicePort,
 } from '../../mesh/index.js';
 import { FAULT_FILTER_NAME, httpFault } from './fault.js';
+import { ruleFields } from './gateway-filters.js';
+import { gatewayRouteMatch } from './gateway-route-config.js';
 import { hostPortName, outboundRouteConfigName } from './names.js';
 import { httpPorts } from './protocols.js';
 import { RATE_LIMIT_FILTER_NAME, routeRateLimitConfig } from './rate-limit.js';
 import type { Message } from './resources.js';
 import { defaultAction, routeAction } from './route-action.js';
-import { matchAll, routeMatch } from './route-match.js';
+import { matchAll, routeMatch, withHeaderMatches } from './route-match.js';
 import type { ServiceIndex } from './service-index.js';
 
-/** The routes of one service port, computed once per translation. */
-export type RoutesOf = (service: Service, port: ServicePort) => readonly Message[];
+/**
+ * The routes of one service port as the clients of `namespace` see them (consumer GAMMA
+ * routes), computed once per translation; without a namespace, as every client sees them.
+ */
+export type RoutesOf = (
+  service: Service,
+  port: ServicePort,
+  namespace?: string,
+) => readonly Message[];
 
 const MATCH_ALL: RouteMatch = { headers: [], queryParams: [] };
 
@@ -41,25 +51,48 @@ function perFilterConfig(bucket: string, fault: FaultInjection | undefined, limi
 }
 
 /**
- * The Envoy routes of one mesh match. A fault with a header condition splits it (fault.ts):
- * first the match plus the fault's headers, with the fault; then the match alone, without.
+ * The Envoy routes of one match, `action` being what the route does (`route: RouteAction`,
+ * or a GAMMA rule's redirect, with its header modifiers). A fault with a header condition
+ * splits it (fault.ts): first the match plus the fault's headers, with the fault; then the
+ * match alone, without.
  */
-function envoyRoutes(name: string, m: RouteMatch, action: Message, extras: RouteExtras) {
+function envoyRoutes(name: string, match: Message, action: Message, extras: RouteExtras) {
   const { fault, rateLimit, bucket } = extras;
-  const plain = { name, match: routeMatch(m), route: action };
+  const plain = { name, match, ...action };
   if (!fault || fault.headers.length === 0) {
     return [{ ...plain, ...perFilterConfig(bucket, fault, rateLimit) }];
   }
-  const withHeaders = { ...m, headers: [...m.headers, ...fault.headers] };
   return [
     {
       name,
-      match: routeMatch(withHeaders),
-      route: action,
+      match: withHeaderMatches(match, fault.headers),
+      ...action,
       ...perFilterConfig(bucket, fault, rateLimit),
     },
     { ...plain, ...perFilterConfig(bucket, undefined, rateLimit) },
   ];
+}
+
+/**
+ * A GAMMA route's Envoy match and action: the Gateway API rule translated as a gateway
+ * translates it (gateway-filters.ts), the service port standing for the listener's port
+ * (a redirect without a port keeps the one the client called).
+ */
+function gammaRoute(
+  rule: GatewayApiRule,
+  forward: () => Message | undefined,
+  port: ServicePort,
+): { match: Message; action: Message } | undefined {
+  // A redirect forwards nowhere; a forward whose backends all fail (said) leaves it out.
+  let route: Message | undefined;
+  if (!rule.filters.some((f) => f.type === 'RequestRedirect')) {
+    route = forward();
+    if (!route) return undefined;
+  }
+  return {
+    match: gatewayRouteMatch(rule.match),
+    action: ruleFields(rule.filters, rule.match, port.port, () => ({ route: route ?? {} })),
+  };
 }
 
 /**
@@ -75,21 +108,34 @@ export function serviceRoutes(
 ): Message[] {
   const routes: Message[] = [];
   for (const route of service.routes) {
-    const action = routeAction(index, service, port, route, warnings);
-    if (!action) continue;
+    const forward = () => routeAction(index, service, port, route, warnings);
     const extras = {
       fault: route.fault ?? service.policy.fault,
       rateLimit: route.rateLimit,
       bucket: `${hostPortName(service.hostname, port.port)}/${route.name}`,
     };
+    if (route.gatewayApi) {
+      const gamma = gammaRoute(route.gatewayApi, forward, port);
+      if (gamma) routes.push(...envoyRoutes(route.name, gamma.match, gamma.action, extras));
+      continue;
+    }
+    const action = forward();
+    if (!action) continue;
     const matches = route.match.length ? route.match : [MATCH_ALL];
-    for (const m of matches) routes.push(...envoyRoutes(route.name, m, action, extras));
+    for (const m of matches) {
+      routes.push(...envoyRoutes(route.name, routeMatch(m), { route: action }, extras));
+    }
   }
   routes.push(
-    ...envoyRoutes('default', MATCH_ALL, defaultAction(service, port), {
-      fault: service.policy.fault,
-      bucket: '',
-    }),
+    ...envoyRoutes(
+      'default',
+      matchAll(),
+      { route: defaultAction(service, port) },
+      {
+        fault: service.policy.fault,
+        bucket: '',
+      },
+    ),
   );
   return routes;
 }
@@ -156,7 +202,7 @@ export function outboundRouteConfig(
         }
       }
       if (domains.length === 0) continue;
-      virtualHosts.push({ name: vhostName, domains, routes: routesOf(service, port) });
+      virtualHosts.push({ name: vhostName, domains, routes: routesOf(service, port, namespace) });
     }
   }
   for (const vhost of egressHosts) {

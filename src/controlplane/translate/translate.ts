@@ -4,6 +4,7 @@
  * input gives the same output, sorted by name.
  */
 
+import { namespacedName } from '../../gatewayapi/index.js';
 import {
   effectiveMtls,
   type MeshConfig,
@@ -16,7 +17,7 @@ import { apiListenerResources } from './api-listeners.js';
 import { inboundCluster, serviceClusters } from './clusters.js';
 import { egressGatewayCluster, egressVirtualHosts, routesThroughEgress } from './egress-routing.js';
 import { serviceLoadAssignments } from './endpoints.js';
-import { withGammaRoutes } from './gamma.js';
+import { type GammaConfig, withGammaRoutes } from './gamma.js';
 import { gatewayApiState } from './gateway-state.js';
 import { inboundListener, outboundListener } from './listeners.js';
 import { hostPortName, inboundClusterName } from './names.js';
@@ -54,15 +55,19 @@ export function translateMesh(
   namespaces: Iterable<string> = [],
 ): Translation {
   const warnings: string[] = [];
-  const config = withGatewayApi(declared, warnings);
+  const { config, consumers } = withGatewayApi(declared, warnings);
   const index = indexServices(config);
 
+  // Each service port's routes are built once; where a namespace has consumer routes for the
+  // service, its clients' variant once for that namespace.
   const routeCache = new Map<string, readonly Message[]>();
-  const routesOf = (service: Service, port: ServicePort): readonly Message[] => {
-    const key = hostPortName(service.hostname, port.port);
+  const routesOf = (service: Service, port: ServicePort, namespace?: string) => {
+    const consumer =
+      namespace === undefined ? undefined : consumers.get(namespace)?.get(namespacedName(service));
+    const key = `${consumer ? namespace : ''}|${hostPortName(service.hostname, port.port)}`;
     let routes = routeCache.get(key);
     if (!routes) {
-      routes = serviceRoutes(index, service, port, warnings);
+      routes = serviceRoutes(index, consumer ?? service, port, warnings);
       routeCache.set(key, routes);
     }
     return routes;
@@ -106,8 +111,8 @@ export function translateMesh(
  * The config with its GAMMA routes (HTTPRoutes on Services) among the services' routes,
  * and every Gateway API status that is not as it should be said as a warning.
  */
-function withGatewayApi(config: MeshConfig, warnings: string[]): MeshConfig {
-  if (!config.gatewayApi) return config;
+function withGatewayApi(config: MeshConfig, warnings: string[]): GammaConfig {
+  if (!config.gatewayApi) return { config, consumers: new Map() };
   const state = gatewayApiState(config, indexServices(config));
   warnings.push(...gatewayApiWarnings(state));
   return withGammaRoutes(config, state, warnings);
