@@ -364,6 +364,8 @@ export interface Route {
 export interface GatewayApiRule {
   readonly match: HttpRouteMatch;
   readonly filters: readonly HttpRouteFilter[];
+  /** The Service ports the route's parentRefs name; absent: every port (GEP-1294, "Ports"). */
+  readonly ports?: readonly number[];
 }
 
 export interface Service {

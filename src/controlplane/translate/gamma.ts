@@ -24,8 +24,7 @@ import type { Backend, MeshConfig, Route, Service } from '../../mesh/index.js';
 
 /** The mesh route of one ranked match, or a reason it cannot be one. */
 function meshRoute(
-  route: HttpRoute,
-  state: RouteState,
+  { route, state, ports }: Attached,
   ruleIndex: number,
   match: HttpRouteMatch,
   name: string,
@@ -58,13 +57,15 @@ function meshRoute(
           },
         }
       : {}),
-    gatewayApi: { match, filters: rule.filters },
+    gatewayApi: { match, filters: rule.filters, ...(ports ? { ports: [...ports] } : {}) },
   };
 }
 
 interface Attached {
   readonly route: HttpRoute;
   readonly state: RouteState;
+  /** The ports its parentRefs to the Service name; undefined when one names none (all). */
+  ports: Set<number> | undefined;
 }
 
 /**
@@ -73,14 +74,14 @@ interface Attached {
  * rule and one match is named as the route; others `<route>-<rule>-<match>`.
  */
 function meshRoutes(attached: readonly Attached[], warnings: string[]): Route[] {
-  const stateOf = new Map(attached.map((a) => [a.route, a.state]));
+  const byRoute = new Map(attached.map((a) => [a.route, a]));
   const out: Route[] = [];
   for (const m of rankMatches(attached.map((a) => a.route))) {
     const single = m.route.rules.length === 1 && m.route.rules[0].matches.length === 1;
     const name = single
       ? m.route.metadata.name
       : `${m.route.metadata.name}-${m.ruleIndex}-${m.matchIndex}`;
-    const r = meshRoute(m.route, stateOf.get(m.route)!, m.ruleIndex, m.match, name);
+    const r = meshRoute(byRoute.get(m.route)!, m.ruleIndex, m.match, name);
     if (typeof r === 'string') {
       warnings.push(
         `${m.route.kind} ${namespacedName(m.route.metadata)} rule ${m.ruleIndex}: ${r}; left out`,
@@ -113,9 +114,17 @@ function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return value;
 }
 
+/** A GAMMA route narrowed to its ports other than `taken`; none when that leaves none. */
+function portsLeft(route: Route, service: Service, taken: ReadonlySet<number>): Route[] {
+  const rule = route.gatewayApi;
+  if (!rule) return [route];
+  const ports = (rule.ports ?? service.ports.map((p) => p.port)).filter((p) => !taken.has(p));
+  return ports.length === 0 ? [] : [{ ...route, gatewayApi: { ...rule, ports } }];
+}
+
 /**
- * The config with every accepted GAMMA route among its Service's routes. A route naming one
- * port of a multi-port service applies to all its HTTP ports, as mesh routes do.
+ * The config with every accepted GAMMA route among its Service's routes; a route whose
+ * parentRefs name ports is those ports' only (routes.ts).
  */
 export function withGammaRoutes(
   config: MeshConfig,
@@ -130,25 +139,44 @@ export function withGammaRoutes(
   const byConsumer = new Map<string, Map<string, Attached[]>>();
   for (const a of attached) {
     const key = namespacedName(a.service);
-    const list =
+    const list: Attached[] =
       a.service.consumer === undefined
         ? entry(producers, key, () => [])
         : entry(
-            entry(byConsumer, key, () => new Map()),
+            entry(byConsumer, key, () => new Map<string, Attached[]>()),
             a.service.consumer,
             () => [],
           );
-    list.push({ route: a.route, state: a.state });
+    // A route with several parentRefs to one Service is there once, on all their ports.
+    const port = a.service.port;
+    const seen = list.find((l) => l.route === a.route);
+    if (!seen) {
+      const ports = port === undefined ? undefined : new Set([port]);
+      list.push({ route: a.route, state: a.state, ports });
+    } else if (port === undefined) {
+      seen.ports = undefined;
+    } else {
+      seen.ports?.add(port);
+    }
   }
   const services = config.services.map((service): Service => {
     const key = namespacedName(service);
-    for (const [namespace, routes] of byConsumer.get(key) ?? []) {
-      const seen = entry(consumers, namespace, () => new Map<string, Service>());
-      seen.set(key, { ...service, routes: [...meshRoutes(routes, warnings), ...service.routes] });
+    const produced = meshRoutes(producers.get(key) ?? [], warnings);
+    for (const [namespace, list] of byConsumer.get(key) ?? []) {
+      // On a port no consumer route of the namespace takes, the producer routes still apply.
+      const covered = new Set<number>();
+      for (const a of list)
+        for (const p of a.ports ?? service.ports.map((sp) => sp.port)) covered.add(p);
+      const fallback = produced.flatMap((r) => portsLeft(r, service, covered));
+      const routes = [...meshRoutes(list, warnings), ...fallback, ...service.routes];
+      entry(consumers, namespace, () => new Map<string, Service>()).set(key, {
+        ...service,
+        routes,
+      });
     }
-    const routes = producers.get(key);
-    if (!routes) return service;
-    return { ...service, routes: [...meshRoutes(routes, warnings), ...service.routes] };
+    return produced.length === 0
+      ? service
+      : { ...service, routes: [...produced, ...service.routes] };
   });
   return { config: { ...config, services }, consumers };
 }

@@ -115,6 +115,7 @@ export function serviceRoutes(
       bucket: `${hostPortName(service.hostname, port.port)}/${route.name}`,
     };
     if (route.gatewayApi) {
+      if (route.gatewayApi.ports && !route.gatewayApi.ports.includes(port.port)) continue;
       const gamma = gammaRoute(route.gatewayApi, forward, port);
       if (gamma) routes.push(...envoyRoutes(route.name, gamma.match, gamma.action, extras));
       continue;

@@ -291,6 +291,72 @@ describe('translate: GAMMA routes', () => {
     });
   });
 
+  describe('parentRef port (GEP-1294 "Ports")', () => {
+    const WEB = `services:
+  - name: web
+    ports: [{ port: 8080, protocol: http }, { port: 8081, protocol: http }]
+    endpoints: [{ address: 10.0.0.9, port: 18080 }]
+  - name: web-v2
+    ports: [{ port: 8080, protocol: http }, { port: 8081, protocol: http }]
+    endpoints: [{ address: 10.0.0.10, port: 18080 }]
+gatewayApi:
+`;
+    const route = (name: string, parents: string, namespace = 'default') =>
+      httpRoute(
+        name,
+        `      parentRefs: [${parents}]
+      rules: [{ backendRefs: [{ name: web-v2, namespace: default, port: 8080 }] }]
+`,
+        namespace,
+      );
+    /** The route names on each port of web, for clients of `namespace`. */
+    function webRoutes(resources: string, namespace = 'default'): Record<number, string[]> {
+      const t = translateMesh(configOf(WEB + resources), [namespace]);
+      const rc = get(t.resources.routes, `outbound.${namespace}`);
+      const out: Record<number, string[]> = {};
+      for (const port of [8080, 8081]) {
+        const vh = rc.virtual_hosts.find(
+          (v: { name: string }) => v.name === `web.default.svc.cluster.local:${port}`,
+        );
+        out[port] = vh.routes.map((r: Loose) => r.name);
+      }
+      return out;
+    }
+    const WEB_8080 = '{ group: "", kind: Service, name: web, namespace: default, port: 8080 }';
+    const WEB_8081 = '{ group: "", kind: Service, name: web, namespace: default, port: 8081 }';
+    const WEB_ALL = '{ group: "", kind: Service, name: web, namespace: default }';
+
+    it("a route naming a port is that port's only; naming none, every port's", () => {
+      assert.deepEqual(webRoutes(route('one', WEB_8080)), {
+        8080: ['one', 'default'],
+        8081: ['default'],
+      });
+      assert.deepEqual(webRoutes(route('all', WEB_ALL)), {
+        8080: ['all', 'default'],
+        8081: ['all', 'default'],
+      });
+    });
+
+    it('a route with parentRefs to two ports of one Service is there once on each', () => {
+      assert.deepEqual(webRoutes(route('both', `${WEB_8080}, ${WEB_8081}`)), {
+        8080: ['both', 'default'],
+        8081: ['both', 'default'],
+      });
+    });
+
+    it('a consumer route on one port: the producer routes still apply on the other', () => {
+      const resources = route('producer', WEB_ALL) + route('consumer', WEB_8080, 'client');
+      assert.deepEqual(webRoutes(resources, 'client'), {
+        8080: ['consumer', 'default'],
+        8081: ['producer', 'default'],
+      });
+      assert.deepEqual(webRoutes(resources, 'default'), {
+        8080: ['producer', 'default'],
+        8081: ['producer', 'default'],
+      });
+    });
+  });
+
   it('proxyless gRPC clients get a GAMMA PathPrefix as a regex of the same paths, and no redirect', () => {
     const route = httpRoute(
       'r',
