@@ -366,6 +366,11 @@ export interface GatewayApiRule {
   readonly filters: readonly HttpRouteFilter[];
   /** The Service ports the route's parentRefs name; absent: every port (GEP-1294, "Ports"). */
   readonly ports?: readonly number[];
+  /**
+   * The weight of the rule's backendRefs that do not resolve (left out of `backends`): that
+   * share is answered 500, and all of it when no backend with weight is left.
+   */
+  readonly invalidWeight?: number;
 }
 
 export interface Service {

@@ -9,7 +9,7 @@
  */
 import { DEFAULT_NAMESPACE, type Service } from '../../mesh/index.js';
 import { anyFault, faultFilter } from './fault.js';
-import { escapeRegex } from './gateway-filters.js';
+import { escapeRegex, INVALID_BACKEND_CLUSTER } from './gateway-filters.js';
 import { hostPortName } from './names.js';
 import { httpConnectionManager } from './network-filters.js';
 import { httpPorts } from './protocols.js';
@@ -64,27 +64,41 @@ function apiListener(name: string, routeConfigName: string, fault: boolean): Mes
 /**
  * The routes as gRPC clients take them: grpc-js-xds NACKs a whole route configuration with
  * a path specifier other than prefix, path and safe_regex, or an action other than route
- * (gRFC A28). A GAMMA rule's `path_separated_prefix` becomes the regex of the same paths
- * (the prefix, or it followed by `/`); a GAMMA redirect is left out, with a warning.
+ * (gRFC A28), and waits for a cluster that is never defined until its deadline. So a GAMMA
+ * rule's `path_separated_prefix` becomes the regex of the same paths (the prefix, or it
+ * followed by `/`); a GAMMA redirect or direct 500 is left out, with a warning; the share of
+ * invalid backends is left out of a split.
  */
 function forGrpcClients(routes: readonly Message[], where: string, warnings: string[]) {
   const out: Message[] = [];
   for (const r of routes) {
-    if (r.redirect !== undefined) {
+    const answers = r.redirect !== undefined ? 'redirects' : r.direct_response ? 'answers 500' : '';
+    if (answers) {
       warnings.push(
-        `${where}: route ${String(r.name)} redirects, which gRPC clients cannot do; left out for them`,
+        `${where}: route ${String(r.name)} ${answers}, which gRPC clients cannot do; left out for them`,
       );
       continue;
     }
-    const { path_separated_prefix: prefix, ...match } = r.match as Message;
-    if (prefix === undefined) {
-      out.push(r);
-      continue;
-    }
-    const regex = `${escapeRegex(String(prefix))}(/.*)?`;
-    out.push({ ...r, match: { safe_regex: { regex }, ...match } });
+    out.push({ ...r, match: grpcMatch(r.match as Message), route: grpcAction(r.route as Message) });
   }
   return out;
+}
+
+function grpcMatch(match: Message): Message {
+  const { path_separated_prefix: prefix, ...rest } = match;
+  if (prefix === undefined) return match;
+  return { safe_regex: { regex: `${escapeRegex(String(prefix))}(/.*)?` }, ...rest };
+}
+
+function grpcAction(action: Message): Message {
+  if (action.cluster_not_found_response_code === undefined) return action;
+  const { cluster_not_found_response_code: _, weighted_clusters, ...rest } = action;
+  const clusters = (weighted_clusters as { clusters: Message[] }).clusters.filter(
+    (c) => c.name !== INVALID_BACKEND_CLUSTER,
+  );
+  return clusters.length === 1
+    ? { cluster: clusters[0].name, ...rest }
+    : { weighted_clusters: { clusters }, ...rest };
 }
 
 /**

@@ -6,7 +6,7 @@
  * is not published.
  */
 import { types } from '../../xds/index.js';
-import { INVALID_BACKEND_CLUSTER } from './gateway-route-config.js';
+import { INVALID_BACKEND_CLUSTER } from './gateway-filters.js';
 import { HTTP_CONNECTION_MANAGER, TCP_PROXY } from './network-filters.js';
 import { RESOURCE_KINDS, type Resources } from './resources.js';
 import { OPENTELEMETRY_CONFIG } from './telemetry.js';

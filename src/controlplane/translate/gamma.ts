@@ -22,32 +22,33 @@ import {
 } from '../../gatewayapi/index.js';
 import type { Backend, MeshConfig, Route, Service } from '../../mesh/index.js';
 
-/** The mesh route of one ranked match, or a reason it cannot be one. */
+/**
+ * The mesh route of one ranked match: its valid backends, and the weight of the invalid ones
+ * (answered 500, routes.ts).
+ */
 function meshRoute(
   { route, state, ports }: Attached,
   ruleIndex: number,
   match: HttpRouteMatch,
   name: string,
-): Route | string {
+): Route {
   const rule = route.rules[ruleIndex];
-  const redirects = rule.filters.some((f) => f.type === 'RequestRedirect');
+  const invalid = state.invalidMeshBackends;
   const backends: Backend[] = rule.backendRefs
-    .filter((b) => !state.invalidMeshBackends.has(b))
+    .filter((b) => !invalid.has(b))
     .map((b) => ({
       service: b.name,
       namespace: b.namespace,
       ...(b.port !== undefined ? { port: b.port } : {}),
       weight: b.weight,
     }));
-  if (!redirects && (backends.length === 0 || backends.every((b) => b.weight === 0))) {
-    return 'no backendRef with a weight resolves';
-  }
+  const invalidWeight = rule.backendRefs.reduce((n, b) => n + (invalid.has(b) ? b.weight : 0), 0);
   const mirror = rule.filters.find((f) => f.type === 'RequestMirror');
   return {
     name,
     match: [],
     backends,
-    ...(mirror && !state.invalidMeshBackends.has(mirror.backendRef)
+    ...(mirror && !invalid.has(mirror.backendRef)
       ? {
           mirror: {
             service: mirror.backendRef.name,
@@ -57,7 +58,12 @@ function meshRoute(
           },
         }
       : {}),
-    gatewayApi: { match, filters: rule.filters, ...(ports ? { ports: [...ports] } : {}) },
+    gatewayApi: {
+      match,
+      filters: rule.filters,
+      ...(ports ? { ports: [...ports] } : {}),
+      ...(invalidWeight > 0 ? { invalidWeight } : {}),
+    },
   };
 }
 
@@ -73,24 +79,15 @@ interface Attached {
  * spec merges routes: every match in precedence order. The mesh route of a route with one
  * rule and one match is named as the route; others `<route>-<rule>-<match>`.
  */
-function meshRoutes(attached: readonly Attached[], warnings: string[]): Route[] {
+function meshRoutes(attached: readonly Attached[]): Route[] {
   const byRoute = new Map(attached.map((a) => [a.route, a]));
-  const out: Route[] = [];
-  for (const m of rankMatches(attached.map((a) => a.route))) {
+  return rankMatches(attached.map((a) => a.route)).map((m) => {
     const single = m.route.rules.length === 1 && m.route.rules[0].matches.length === 1;
     const name = single
       ? m.route.metadata.name
       : `${m.route.metadata.name}-${m.ruleIndex}-${m.matchIndex}`;
-    const r = meshRoute(byRoute.get(m.route)!, m.ruleIndex, m.match, name);
-    if (typeof r === 'string') {
-      warnings.push(
-        `${m.route.kind} ${namespacedName(m.route.metadata)} rule ${m.ruleIndex}: ${r}; left out`,
-      );
-    } else {
-      out.push(r);
-    }
-  }
-  return out;
+    return meshRoute(byRoute.get(m.route)!, m.ruleIndex, m.match, name);
+  });
 }
 
 export interface GammaConfig {
@@ -126,11 +123,7 @@ function portsLeft(route: Route, service: Service, taken: ReadonlySet<number>): 
  * The config with every accepted GAMMA route among its Service's routes; a route whose
  * parentRefs name ports is those ports' only (routes.ts).
  */
-export function withGammaRoutes(
-  config: MeshConfig,
-  state: GatewayApiState,
-  warnings: string[],
-): GammaConfig {
+export function withGammaRoutes(config: MeshConfig, state: GatewayApiState): GammaConfig {
   const consumers = new Map<string, Map<string, Service>>();
   const attached = gammaRoutes(state);
   if (attached.length === 0) return { config, consumers };
@@ -161,14 +154,14 @@ export function withGammaRoutes(
   }
   const services = config.services.map((service): Service => {
     const key = namespacedName(service);
-    const produced = meshRoutes(producers.get(key) ?? [], warnings);
+    const produced = meshRoutes(producers.get(key) ?? []);
     for (const [namespace, list] of byConsumer.get(key) ?? []) {
       // On a port no consumer route of the namespace takes, the producer routes still apply.
       const covered = new Set<number>();
       for (const a of list)
         for (const p of a.ports ?? service.ports.map((sp) => sp.port)) covered.add(p);
       const fallback = produced.flatMap((r) => portsLeft(r, service, covered));
-      const routes = [...meshRoutes(list, warnings), ...fallback, ...service.routes];
+      const routes = [...meshRoutes(list), ...fallback, ...service.routes];
       entry(consumers, namespace, () => new Map<string, Service>()).set(key, {
         ...service,
         routes,

@@ -96,6 +96,38 @@ export function redirectAction(
 /** What a rule does besides its filters: forward (a RouteAction) or answer itself. */
 export type RuleForward = { readonly route: Message } | { readonly direct_response: Message };
 
+/** 500, as the spec asks when a rule has no backend that can take its request. */
+export const NO_BACKEND: RuleForward = { direct_response: { status: 500 } };
+
+/**
+ * The weighted_clusters entry that carries the weight of a rule's invalid backends: a cluster
+ * that is never defined, with the route's cluster_not_found_response_code 500, so that share
+ * of the requests is answered 500 as the spec asks ("requests that would have been sent to an
+ * invalid backend MUST receive a 500", HTTPBackendRef), by Envoy's own means (as Envoy
+ * Gateway's translator does). Not a name a mesh cluster can have (those are `outbound|…`).
+ */
+export const INVALID_BACKEND_CLUSTER = 'gateway~invalid-backend';
+
+/**
+ * A RouteAction (`cluster`, or `weighted_clusters` whose weights add up to `validWeight`)
+ * with the share of `invalidWeight` answered 500 (INVALID_BACKEND_CLUSTER).
+ */
+export function withInvalidShare(action: Message, validWeight: number, invalidWeight: number) {
+  if (invalidWeight <= 0) return action;
+  const { cluster, weighted_clusters, ...rest } = action;
+  const clusters =
+    cluster !== undefined
+      ? [{ name: cluster, weight: { value: validWeight } }]
+      : ((weighted_clusters as { clusters: Message[] }).clusters ?? []);
+  return {
+    weighted_clusters: {
+      clusters: [...clusters, { name: INVALID_BACKEND_CLUSTER, weight: { value: invalidWeight } }],
+    },
+    cluster_not_found_response_code: 'INTERNAL_SERVER_ERROR',
+    ...rest,
+  };
+}
+
 /**
  * The Envoy route fields of a rule's filters around what it forwards to, the same on a
  * gateway and on a Service (GAMMA): a RequestRedirect answers instead of forwarding (CEL

@@ -19,7 +19,13 @@ import {
   rankMatches,
   type ValueMatch,
 } from '../../gatewayapi/index.js';
-import { mirrorPolicy, type RuleForward, ruleFields } from './gateway-filters.js';
+import {
+  mirrorPolicy,
+  NO_BACKEND,
+  type RuleForward,
+  ruleFields,
+  withInvalidShare,
+} from './gateway-filters.js';
 import { gatewayListenerName, outboundClusterName } from './names.js';
 import type { Message } from './resources.js';
 import type { ServiceIndex } from './service-index.js';
@@ -58,18 +64,6 @@ export function backendCluster(index: ServiceIndex, b: BackendRef): string | und
   return outboundClusterName(b.port, service.hostname);
 }
 
-/** 500, as the spec asks when a rule has no backend that can take its request. */
-const NO_BACKEND: Message = { status: 500 };
-
-/**
- * The weighted_clusters entry that carries the weight of a rule's invalid backends: a cluster
- * that is never defined, with the route's cluster_not_found_response_code 500, so that share
- * of the requests is answered 500 as the spec asks ("requests that would have been sent to an
- * invalid backend MUST receive a 500", HTTPBackendRef), by Envoy's own means (as Envoy
- * Gateway's translator does). Not a name a mesh cluster can have (those are `outbound|…`).
- */
-export const INVALID_BACKEND_CLUSTER = 'gateway~invalid-backend';
-
 /**
  * What one rule forwards to: its backends by weight (with mirrors), the invalid ones' weight
  * answered 500; a direct 500 when no valid backend has weight.
@@ -83,24 +77,25 @@ function ruleForward(rule: HttpRouteRule, state: RouteState, index: ServiceIndex
     if (cluster) weights.set(cluster, (weights.get(cluster) ?? 0) + b.weight);
     else invalidWeight += b.weight;
   }
-  if (weights.size === 0) return { direct_response: NO_BACKEND };
+  if (weights.size === 0) return NO_BACKEND;
   const mirrors = rule.filters.flatMap((f) => {
     if (f.type !== 'RequestMirror' || state.invalidBackends.has(f.backendRef)) return [];
     const cluster = backendCluster(index, f.backendRef);
     return cluster ? [mirrorPolicy(cluster, f.percent)] : [];
   });
   const targets = [...weights];
-  if (invalidWeight > 0) targets.push([INVALID_BACKEND_CLUSTER, invalidWeight]);
+  const action =
+    targets.length === 1
+      ? { cluster: targets[0][0] }
+      : {
+          weighted_clusters: {
+            clusters: targets.map(([name, weight]) => ({ name, weight: { value: weight } })),
+          },
+        };
+  const validWeight = targets.reduce((sum, [, weight]) => sum + weight, 0);
   return {
     route: {
-      ...(targets.length === 1
-        ? { cluster: targets[0][0] }
-        : {
-            weighted_clusters: {
-              clusters: targets.map(([name, weight]) => ({ name, weight: { value: weight } })),
-            },
-          }),
-      ...(invalidWeight > 0 ? { cluster_not_found_response_code: 'INTERNAL_SERVER_ERROR' } : {}),
+      ...withInvalidShare(action, validWeight, invalidWeight),
       ...(mirrors.length > 0 ? { request_mirror_policies: mirrors } : {}),
     },
   };

@@ -4,7 +4,7 @@
  */
 export { checkConsistency } from './consistency.js';
 
-export { INVALID_BACKEND_CLUSTER } from './gateway-route-config.js';
+export { INVALID_BACKEND_CLUSTER } from './gateway-filters.js';
 export { gatewayApiState } from './gateway-state.js';
 export {
   inboundClusterName,

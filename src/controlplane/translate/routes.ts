@@ -7,12 +7,13 @@ import type {
   FaultInjection,
   GatewayApiRule,
   RateLimit,
+  Route,
   RouteMatch,
   Service,
   ServicePort,
 } from '../../mesh/index.js';
 import { FAULT_FILTER_NAME, httpFault } from './fault.js';
-import { ruleFields } from './gateway-filters.js';
+import { NO_BACKEND, type RuleForward, ruleFields, withInvalidShare } from './gateway-filters.js';
 import { gatewayRouteMatch } from './gateway-route-config.js';
 import { hostPortName, outboundRouteConfigName } from './names.js';
 import { httpPorts } from './protocols.js';
@@ -74,24 +75,38 @@ function envoyRoutes(name: string, match: Message, action: Message, extras: Rout
 }
 
 /**
+ * What a GAMMA rule forwards to: the mesh route's action (timeouts, retries, hashing and
+ * mirrors as for any route), the invalid backends' share answered 500 as on a gateway; a
+ * direct 500 when no valid backend has weight. Undefined (said) when the action fails.
+ */
+function gammaForward(
+  route: Route,
+  rule: GatewayApiRule,
+  action: () => Message | undefined,
+): RuleForward | undefined {
+  const valid = route.backends.reduce((sum, b) => sum + b.weight, 0);
+  if (valid <= 0) return NO_BACKEND;
+  const forward = action();
+  return forward && { route: withInvalidShare(forward, valid, rule.invalidWeight ?? 0) };
+}
+
+/**
  * A GAMMA route's Envoy match and action: the Gateway API rule translated as a gateway
  * translates it (gateway-filters.ts), the service port standing for the listener's port
  * (a redirect without a port keeps the one the client called).
  */
 function gammaRoute(
   rule: GatewayApiRule,
-  forward: () => Message | undefined,
+  forward: () => RuleForward | undefined,
   port: ServicePort,
 ): { match: Message; action: Message } | undefined {
-  // A redirect forwards nowhere; a forward whose backends all fail (said) leaves it out.
-  let route: Message | undefined;
-  if (!rule.filters.some((f) => f.type === 'RequestRedirect')) {
-    route = forward();
-    if (!route) return undefined;
-  }
+  // A redirect forwards nowhere (CEL: no backendRefs beside it).
+  const redirects = rule.filters.some((f) => f.type === 'RequestRedirect');
+  const target = redirects ? NO_BACKEND : forward();
+  if (!target) return undefined;
   return {
     match: gatewayRouteMatch(rule.match),
-    action: ruleFields(rule.filters, rule.match, port.port, () => ({ route: route ?? {} })),
+    action: ruleFields(rule.filters, rule.match, port.port, () => target),
   };
 }
 
@@ -116,7 +131,8 @@ export function serviceRoutes(
     };
     if (route.gatewayApi) {
       if (route.gatewayApi.ports && !route.gatewayApi.ports.includes(port.port)) continue;
-      const gamma = gammaRoute(route.gatewayApi, forward, port);
+      const rule = route.gatewayApi;
+      const gamma = gammaRoute(rule, () => gammaForward(route, rule, forward), port);
       if (gamma) routes.push(...envoyRoutes(route.name, gamma.match, gamma.action, extras));
       continue;
     }

@@ -115,7 +115,7 @@ function withGatewayApi(config: MeshConfig, warnings: string[]): GammaConfig {
   if (!config.gatewayApi) return { config, consumers: new Map() };
   const state = gatewayApiState(config, indexServices(config));
   warnings.push(...gatewayApiWarnings(state));
-  return withGammaRoutes(config, state, warnings);
+  return withGammaRoutes(config, state);
 }
 
 /**

@@ -7,7 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { translateGateway, translateMesh } from '../../../src/controlplane/translate/index.js';
+import {
+  INVALID_BACKEND_CLUSTER,
+  translateGateway,
+  translateMesh,
+} from '../../../src/controlplane/translate/index.js';
 import type { MeshConfig } from '../../../src/mesh/index.js';
 import { gateway, httpRoute, meshOf, SERVICES } from '../../gatewayapi/support.js';
 import { configOf } from '../../mesh/mesh-fixtures.js';
@@ -76,6 +80,10 @@ const FILTER_RULES = `      rules:
             - type: ResponseHeaderModifier
               responseHeaderModifier: { set: [{ name: x-answer, value: "42" }], remove: [server] }
           backendRefs: [{ name: api, port: 8080 }]
+        - matches: [{ path: { type: PathPrefix, value: /partial } }]
+          backendRefs: [{ name: api-v2, port: 8080, weight: 2 }, { name: nothing, port: 8080, weight: 1 }]
+        - matches: [{ path: { type: PathPrefix, value: /none } }]
+          backendRefs: [{ name: nothing, port: 8080 }]
 `;
 
 /** A route without its name: what it matches and does. */
@@ -160,6 +168,17 @@ describe('translate: GAMMA routes', () => {
     ]);
     assert.deepEqual(headers.response_headers_to_remove, ['server']);
     assert.deepEqual(headers.route, { cluster: API });
+    // The share of an invalid backend is answered 500; a rule with no valid one, all of it.
+    assert.deepEqual(at({ path_separated_prefix: '/partial' }).route, {
+      weighted_clusters: {
+        clusters: [
+          { name: API_V2, weight: { value: 2 } },
+          { name: INVALID_BACKEND_CLUSTER, weight: { value: 1 } },
+        ],
+      },
+      cluster_not_found_response_code: 'INTERNAL_SERVER_ERROR',
+    });
+    assert.deepEqual(at({ path_separated_prefix: '/none' }).direct_response, { status: 500 });
   });
 
   it("a service policy's header-conditioned fault splits a GAMMA route as it splits a mesh route", () => {
@@ -357,7 +376,7 @@ gatewayApi:
     });
   });
 
-  it('proxyless gRPC clients get a GAMMA PathPrefix as a regex of the same paths, and no redirect', () => {
+  it('proxyless gRPC clients get a GAMMA PathPrefix as a regex of the same paths, no redirect and no 500', () => {
     const route = httpRoute(
       'r',
       `${ON_API}      rules:
@@ -365,25 +384,33 @@ gatewayApi:
           backendRefs: [{ name: api-v2, port: 8080 }]
         - matches: [{ path: { type: Exact, value: /gone } }]
           filters: [{ type: RequestRedirect, requestRedirect: { hostname: example.org } }]
+        - matches: [{ path: { type: Exact, value: /partial } }]
+          backendRefs: [{ name: api-v2, port: 8080, weight: 2 }, { name: nothing, port: 8080, weight: 1 }]
+        - matches: [{ path: { type: Exact, value: /none } }]
+          backendRefs: [{ name: nothing, port: 8080 }]
 `,
     );
     const t = translateMesh(meshOf(route));
     const api = get(t.resources.routes, API_HOST);
+    assert.deepEqual(protoProblems('envoy.config.route.v3.RouteConfiguration', api), []);
     assert.deepEqual(
-      api.virtual_hosts[0].routes.map((r: Loose) => [r.name, r.match]),
+      api.virtual_hosts[0].routes.map((r: Loose) => [r.name, r.match, r.route]),
       [
-        ['r-0-0', { safe_regex: { regex: '/pkg\\.Svc(/.*)?' } }],
-        ['default', { prefix: '/' }],
+        ['r-2-0', { path: '/partial' }, { cluster: API_V2 }],
+        ['r-0-0', { safe_regex: { regex: '/pkg\\.Svc(/.*)?' } }, { cluster: API_V2 }],
+        ['default', { prefix: '/' }, { cluster: API }],
       ],
     );
+    const warnings = t.warnings.join('\n');
     assert.match(
-      t.warnings.join('\n'),
+      warnings,
       /api\.default\.svc\.cluster\.local:8080: route r-1-0 redirects, which gRPC clients cannot do; left out for them/,
     );
-    // Sidecars keep both.
+    assert.match(warnings, /route r-3-0 answers 500, which gRPC clients cannot do/);
+    // Sidecars keep them all.
     assert.deepEqual(
       apiRoutes(meshOf(route)).map((r) => r.name),
-      ['r-1-0', 'r-0-0', 'default'],
+      ['r-2-0', 'r-1-0', 'r-3-0', 'r-0-0', 'default'],
     );
   });
 });

@@ -3,14 +3,15 @@
  * (MeshHTTPRouteRedirectPath, MeshHTTPRouteRequestHeaderModifier, MeshHTTPRouteRewritePath):
  * an HTTPRoute on the Service `api` whose rules redirect, modify headers both ways and
  * rewrite paths. The client's sidecar does it all: it answers the redirect itself (the app
- * never sees the request), and the app sees the added headers and the rewritten paths.
+ * never sees the request), the app sees the added headers and the rewritten paths, and the
+ * share of a backend that does not resolve is answered 500.
  */
 import assert from 'node:assert/strict';
-import type http from 'node:http';
+import http from 'node:http';
 import type { ControlPlane } from '../../../src/controlplane/index.js';
 import { parseMesh } from '../../../src/mesh/index.js';
 import type { Sidecar } from '../../../src/proxy/index.js';
-import { send } from '../../support/http-client.js';
+import { inParallel, send, tally } from '../../support/http-client.js';
 import { type HttpUpstream, startHttpUpstream } from '../../support/http-upstream.js';
 import { clusterName } from '../../support/mesh.js';
 import {
@@ -49,11 +50,14 @@ gatewayApi:
         - matches: [{ path: { type: PathPrefix, value: /strip-prefix } }]
           filters: [{ type: URLRewrite, urlRewrite: { path: { type: ReplacePrefixMatch, replacePrefixMatch: / } } }]
           backendRefs: [{ name: api, port: 8080 }]
+        - matches: [{ path: { type: PathPrefix, value: /half } }]
+          backendRefs: [{ name: api, port: 8080 }, { name: nothing, port: 8080 }]
 `;
 }
 
 describe('integration: GAMMA filters applied by the client sidecar', function () {
   this.timeout(30_000);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 20 });
   let api: HttpUpstream;
   let cp: ControlPlane;
   let client: Sidecar;
@@ -74,6 +78,7 @@ describe('integration: GAMMA filters applied by the client sidecar', function ()
   });
 
   after(async () => {
+    agent.destroy();
     await client?.stop(100);
     await cp?.close();
     await api?.close();
@@ -119,6 +124,16 @@ describe('integration: GAMMA filters applied by the client sidecar', function ()
       assert.equal(r.status, 200, r.body);
       assert.equal(api.seen[before]?.url, seen, asked);
     }
+  });
+
+  it('the share of a backendRef that does not resolve is answered 500 (1:1 of 400 requests, within 10 points)', async () => {
+    const replies = await inParallel(400, 20, () =>
+      send(client.ports.outbound, { host: 'api:8080', path: '/half', agent }),
+    );
+    const got = tally(replies.map((r) => String(r.status)));
+    console.log(`      400 requests: ${JSON.stringify(got)}`);
+    assert.equal((got['200'] ?? 0) + (got['500'] ?? 0), 400);
+    assert.ok(Math.abs(((got['500'] ?? 0) * 100) / 400 - 50) <= 10, JSON.stringify(got));
   });
 
   it('PathPrefix matches whole segments: `/oldies` is not redirected', async () => {
