@@ -11,7 +11,6 @@ export { normalizeResources } from './normalize-resources.js';
 export { effectivePrefix, rankMatches } from './precedence.js';
 
 export {
-  type GammaParent,
   type GatewayApiState,
   type GatewayState,
   gammaRoutes,
