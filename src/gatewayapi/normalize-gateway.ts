@@ -108,12 +108,8 @@ function readTls(
       message: 'an HTTPS listener terminates TLS; use protocol TLS for Passthrough',
     });
   }
-  if (protocol === 'TLS' && mode === 'Terminate') {
-    issues.push({
-      path: [...path, 'mode'],
-      message: 'Ferry supports TLS listeners in Passthrough mode only; use HTTPS to terminate',
-    });
-  }
+  // A TLS listener may terminate too (the spec's TLSRouteModeTerminate): the gateway ends
+  // the TLS and its TLSRoutes' backends get the cleartext stream.
   if (mode === 'Terminate' && certificateRefs.length === 0) {
     issues.push({ path, message: 'mode Terminate needs at least one certificateRefs entry' });
   }

@@ -254,6 +254,79 @@ describe('gateway API status', () => {
     assert.equal(mixed.usable, false);
   });
 
+  // TLSRouteTerminateSimpleSameNamespace, TLSRouteMixedTerminationSameNamespace: a TLS
+  // listener in Terminate mode takes TLSRoutes and is programmed with its certificates; one in
+  // Passthrough mode may share its port (Ferry reports TLSRouteModeMixed).
+  it('TLS listeners in Terminate and Passthrough mode: accepted on one port, TLSRoutes attach to both', () => {
+    const listeners = `        - name: term
+          port: 8443
+          protocol: TLS
+          hostname: term.example.com
+          tls: { mode: Terminate, certificateRefs: [{ name: cert }] }
+        - name: pass
+          port: 8443
+          protocol: TLS
+          hostname: pass.example.com
+          tls: { mode: Passthrough }
+`;
+    const tlsRoute = (
+      name: string,
+      section: string,
+      host: string,
+    ) => `  - apiVersion: gateway.networking.k8s.io/v1alpha2
+    kind: TLSRoute
+    metadata: { name: ${name} }
+    spec:
+      parentRefs: [{ name: gw, sectionName: ${section} }]
+      hostnames: [${host}]
+      rules: [{ backendRefs: [{ name: db, port: 5432 }] }]
+`;
+    const resources =
+      gateway(listeners) +
+      tlsRoute('t', 'term', 'term.example.com') +
+      tlsRoute('p', 'pass', 'pass.example.com');
+    const state = gatewayApiState({
+      ...meshOf(resources),
+      tlsSecrets: [{ name: 'cert', namespace: 'default', certificateChain: 'c', privateKey: 'k' }],
+    });
+    const [gw] = state.gateways;
+    assert.deepEqual(brief(gw.conditions), [
+      'Accepted=True/Accepted',
+      'Programmed=True/Programmed',
+    ]);
+    for (const l of gw.listeners) {
+      assert.deepEqual(brief(l.conditions), [
+        'Accepted=True/Accepted',
+        'Conflicted=False/NoConflicts',
+        'ResolvedRefs=True/ResolvedRefs',
+        'Programmed=True/Programmed',
+      ]);
+      assert.deepEqual(
+        l.supportedKinds.map((k) => k.kind),
+        ['TLSRoute'],
+      );
+      assert.equal(l.attachedRoutes, 1, l.listener.name);
+    }
+    assert.deepEqual(
+      gw.listeners[0].certificateRefs.map((r) => r.name),
+      ['cert'],
+    );
+    for (const name of ['t', 'p']) {
+      const [parent] = routeState(state, name).parents;
+      assert.deepEqual(brief(parent.conditions), [
+        'Accepted=True/Accepted',
+        'ResolvedRefs=True/ResolvedRefs',
+      ]);
+    }
+    // Terminate mode without its Secret: the listener is not programmed, as an HTTPS one.
+    const [term] = stateOf(resources).gateways[0].listeners;
+    assert.deepEqual(brief(term.conditions.slice(2)), [
+      'ResolvedRefs=False/InvalidCertificateRef',
+      'Programmed=False/Invalid',
+    ]);
+    assert.equal(term.usable, false);
+  });
+
   // GatewayWithAttachedRoutes / listener conflicts.
   it('a second listener on a port with another protocol or the same hostname is Conflicted', () => {
     const listeners = `        - { name: a, port: 80, protocol: HTTP }

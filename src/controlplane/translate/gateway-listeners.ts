@@ -4,8 +4,10 @@
  * - HTTPS (Terminate): one chain per certificate set, chosen by SNI (`server_names`: the
  *   listeners' hostnames; a listener without one gives the default chain), TLS with the
  *   certificates over SDS (`<namespace>/<secret>`), then the connection manager;
- * - TLS (Passthrough): one chain per SNI name the attached TLSRoutes serve, tcp_proxy to
- *   their backends, the TLS untouched;
+ * - TLS: one chain per SNI name the attached TLSRoutes serve, tcp_proxy to their backends:
+ *   Passthrough leaves the TLS untouched; Terminate (the spec's TLSRouteModeTerminate) ends
+ *   it with the listener's certificates over SDS and sends the cleartext; both modes may
+ *   share a port (TLSRouteModeMixed), their names in one SNI table;
  * - TCP: one chain, tcp_proxy to the attached TCPRoute's backends.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto
  */
@@ -37,7 +39,11 @@ function hcm(port: number): Message {
   return httpConnectionManagerFilter({ statPrefix: name, routeConfigName: name, autoCodec: true });
 }
 
-function tlsSocket(listener: ListenerState): Message {
+/**
+ * The DownstreamTlsContext of a terminating chain: the listener's certificates over SDS; ALPN
+ * offers h2 and http/1.1 only where HTTP is served (a TLSRoute's stream is no HTTP).
+ */
+function tlsSocket(listener: ListenerState, alpn: readonly string[]): Message {
   return {
     name: TLS_TRANSPORT_SOCKET,
     typed_config: typed(DOWNSTREAM_TLS_CONTEXT, {
@@ -46,11 +52,13 @@ function tlsSocket(listener: ListenerState): Message {
           name: namespacedName(ref),
           sds_config: { ads: {}, resource_api_version: 'V3' },
         })),
-        alpn_protocols: ['h2', 'http/1.1'],
+        ...(alpn.length > 0 ? { alpn_protocols: [...alpn] } : {}),
       },
     }),
   };
 }
+
+const HTTP_ALPN = ['h2', 'http/1.1'];
 
 function serverNames(hostnames: readonly string[]): Message {
   const names = hostnames.filter((h) => h !== '*');
@@ -71,7 +79,7 @@ function terminateChains(listeners: readonly ListenerState[], port: number): Mes
   return [...groups.values()].map(({ listener, hostnames }) => ({
     name: `${gatewayListenerName(port)}/https/${hostnames.join(',')}`,
     ...serverNames(hostnames.includes('*') ? ['*'] : hostnames),
-    transport_socket: tlsSocket(listener),
+    transport_socket: tlsSocket(listener, HTTP_ALPN),
     filters: [hcm(port)],
   }));
 }
@@ -107,7 +115,8 @@ function tcpProxy(
 
 /**
  * Chains of the stream routes (TLSRoute, TCPRoute) attached to `listeners`: per served
- * hostname the oldest route wins (routes are in configuration order, then by age).
+ * hostname the oldest route wins (routes are in configuration order, then by age). A route
+ * attached to a listener in Terminate mode gets that listener's TLS in its chain.
  */
 function streamChains(
   listeners: readonly ListenerState[],
@@ -138,9 +147,11 @@ function streamChains(
             );
             continue;
           }
+          const terminate = a.listener.listener.tls?.mode === 'Terminate';
           byHost.set(h, {
             name: `${name}/${route.kind}/${namespacedName(route.metadata)}/${h}`,
             ...serverNames([h]),
+            ...(terminate ? { transport_socket: tlsSocket(a.listener, []) } : {}),
             filters: [proxy],
           });
         }

@@ -3,9 +3,10 @@
  * once per configuration: its filter chains as the gateway serves them, and how a
  * connection's server name (SNI) picks one, as Envoy's filter_chain_match does: an exact
  * server name first, then the longest wildcard (`*.example.com`), then the chain without
- * server names. Four kinds of chain: plaintext HTTP (HCM over RDS), HTTPS terminated with
+ * server names. Five kinds of chain: plaintext HTTP (HCM over RDS), HTTPS terminated with
  * the SDS secrets the chain's DownstreamTlsContext names, TLS passed through by SNI
- * (tcp_proxy), and TCP (tcp_proxy).
+ * (tcp_proxy), TLS terminated the same way in front of a tcp_proxy (the cleartext stream
+ * goes on), and TCP (tcp_proxy).
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto#config-listener-v3-filterchainmatch
  */
 import { anyType, durationMs, type envoy, types, unpackAny } from '../../xds/index.js';
@@ -13,7 +14,7 @@ import { chainSecretNames } from '../../xds-client/index.js';
 import { compileRbac, type RbacEngine, type RbacFilter } from '../rbac/index.js';
 import { GatewayConfigError } from './gateway-error.js';
 
-export type ChainKind = 'http' | 'https' | 'passthrough' | 'tcp';
+export type ChainKind = 'http' | 'https' | 'passthrough' | 'tls-terminate' | 'tcp';
 
 /** Where a tcp_proxy sends a connection: one cluster, or several by weight. */
 export interface TcpAction {
@@ -29,9 +30,9 @@ export interface GatewayChain {
   readonly serverNames: readonly string[];
   /** http, https: the RDS route configuration of its connection manager. */
   readonly routeName: string | undefined;
-  /** https: the SDS secrets holding its certificates (one context is built of them all). */
+  /** https, tls-terminate: the SDS secrets of its certificates (one context of them all). */
   readonly secretNames: readonly string[];
-  /** passthrough, tcp: where its tcp_proxy sends connections. */
+  /** passthrough, tls-terminate, tcp: where its tcp_proxy sends connections. */
   readonly tcp: TcpAction | undefined;
   /** http, https: the RBAC filters of its connection manager (authorization policies). */
   readonly rbac: RbacEngine | undefined;
@@ -82,6 +83,23 @@ function tcpAction(
   return { clusters, totalWeight, idleTimeoutMs };
 }
 
+/** The SDS secrets of a chain that terminates TLS (none when it does not). */
+function terminatingSecrets(
+  chain: envoy.FilterChain,
+  terminates: boolean,
+  at: string,
+  fail: (at: string, problem: string) => never,
+): readonly string[] {
+  if (!terminates) return [];
+  const names = chainSecretNames(chain);
+  if (names.length === 0)
+    fail(
+      `${at}.transport_socket`,
+      'terminates TLS without common_tls_context.tls_certificate_sds_secret_configs over ADS',
+    );
+  return names;
+}
+
 function compileChain(
   chain: envoy.FilterChain,
   index: number,
@@ -127,12 +145,7 @@ function compileChain(
     } catch (err) {
       fail(`${at}.http_filters`, (err as Error).message);
     }
-    const secretNames = tlsConfig ? chainSecretNames(chain) : [];
-    if (tlsConfig && secretNames.length === 0)
-      fail(
-        `${at}.transport_socket`,
-        'terminates TLS without common_tls_context.tls_certificate_sds_secret_configs over ADS',
-      );
+    const secretNames = terminatingSecrets(chain, tlsConfig !== undefined, at, fail);
     return {
       index,
       kind: tlsConfig ? 'https' : 'http',
@@ -143,14 +156,12 @@ function compileChain(
       rbac: rbac && !rbac.empty ? rbac : undefined,
     };
   }
-  if (tlsConfig)
-    fail(`${at}.transport_socket`, 'terminating TLS in front of tcp_proxy is not supported');
   return {
     index,
-    kind: serverNames.length > 0 ? 'passthrough' : 'tcp',
+    kind: tlsConfig ? 'tls-terminate' : serverNames.length > 0 ? 'passthrough' : 'tcp',
     serverNames,
     routeName: undefined,
-    secretNames: [],
+    secretNames: terminatingSecrets(chain, tlsConfig !== undefined, at, fail),
     tcp: tcpAction(tcp!, `${at}.filters.tcp_proxy`, fail),
     rbac: undefined,
   };
@@ -194,7 +205,7 @@ export function compileGatewayListener(value: object): GatewayListenerSpec {
   const inspector = (listener.listener_filters ?? []).some(
     (f) => f.name === 'envoy.filters.listener.tls_inspector',
   );
-  const inspect = inspector || chains.some((c) => c.kind === 'https' || c.kind === 'passthrough');
+  const inspect = inspector || chains.some((c) => c.kind !== 'http' && c.kind !== 'tcp');
   if (!inspect && chains.length > 1) fail('filter_chains', 'several chains, none chosen by SNI');
   return { name, port, chains, inspect, exact, wildcards, fallback };
 }

@@ -4,7 +4,7 @@
  * mTLS to sidecars, RBAC, Istio metrics, traces, access log), but its listeners are the
  * ones LDS gives it (`gateway~<port>`, see gateway-listener.ts), opened and closed as they
  * come and go: plaintext HTTP, HTTPS terminated with the certificate the SNI picks (SDS
- * secrets), TLS passed through by SNI, and TCP. It announces the Gateway it implements in
+ * secrets), TLS passed through by SNI or terminated in front of a TCP backend, and TCP. It announces the Gateway it implements in
  * its node metadata and never registers as an endpoint of a service.
  */
 import { X509Certificate } from 'node:crypto';
@@ -136,7 +136,10 @@ export interface GatewayOptions {
 interface ListenerState {
   readonly spec: GatewayListenerSpec;
   readonly view: RouteView;
-  /** Per HTTPS chain: its secure context (undefined: its secret is missing or unusable). */
+  /**
+   * Per chain that terminates TLS (https, tls-terminate): its secure context (undefined: its
+   * secret is missing or unusable).
+   */
   readonly contexts: ReadonlyMap<GatewayChain, tls.SecureContext | undefined>;
 }
 
@@ -145,6 +148,9 @@ interface ServedListener {
   readonly server: HttpListener;
   state: ListenerState;
 }
+
+/** What an HTTPS chain offers in ALPN (RFC 7301): HTTP/2, then HTTP/1.1. */
+const HTTP_ALPN = ['h2', 'http/1.1'];
 
 const EMPTY_VIEW: RouteView = { table: undefined, clusters: new Map() };
 
@@ -426,12 +432,12 @@ export class Gateway {
     this.runtime = result.config;
     this.istio.configure(result.config.clusters.values());
     const sets = specs.flatMap((s) =>
-      s.chains.filter((c) => c.kind === 'https').map((c) => c.secretNames),
+      s.chains.filter((c) => c.secretNames.length > 0).map((c) => c.secretNames),
     );
     const contexts = this.contexts.update(sets, source.secrets, (names, err) =>
       o.log.warn(
         { secrets: names, err: err.message },
-        'HTTPS chain has no usable certificate; its handshakes are refused',
+        'a chain terminating TLS has no usable certificate; its handshakes are refused',
       ),
     );
     const wanted = new Set(specs.map((s) => s.name));
@@ -451,7 +457,7 @@ export class Gateway {
         view: this.viewOf(spec),
         contexts: new Map(
           spec.chains
-            .filter((c) => c.kind === 'https')
+            .filter((c) => c.secretNames.length > 0)
             .map((c) => [c, contexts.get(secretSetKey(c.secretNames))]),
         ),
       };
@@ -572,7 +578,8 @@ export class Gateway {
   /**
    * A new connection: a plaintext HTTP listener serves it as HTTP (false: the HTTP listener
    * goes on as usual); a TCP listener proxies it at once; otherwise its ClientHello picks
-   * the chain (terminate with that chain's certificate, or pass the TLS through).
+   * the chain (terminate with that chain's certificate and serve HTTP or proxy the cleartext
+   * stream, or pass the TLS through).
    */
   private accept(
     state: ListenerState,
@@ -602,34 +609,47 @@ export class Gateway {
         case 'passthrough':
           tcp(socket, bytes, chain);
           return;
-        case 'https': {
+        case 'https':
+        case 'tls-terminate': {
           const context = state.contexts.get(chain);
           if (!context) {
             socket.destroy();
             return;
           }
-          this.terminate(socket, bytes, context, serveHttp);
+          if (chain.kind === 'tls-terminate')
+            this.terminate(socket, bytes, context, (secure) => tcp(secure, undefined, chain));
+          else
+            this.terminate(
+              socket,
+              bytes,
+              context,
+              (secure) => secure.once('data', (chunk: Buffer) => serveHttp(chunk, secure)),
+              HTTP_ALPN,
+            );
         }
       }
     });
     return true;
   }
 
-  /** Terminates TLS with the chain's context, then serves the HTTP it carries. */
+  /**
+   * Terminates TLS with the chain's context, then hands the cleartext on: an HTTPS chain
+   * serves the HTTP it carries (ALPN offers h2 and http/1.1); a TLS chain in Terminate mode
+   * proxies the stream to its tcp_proxy (no ALPN: the stream is no HTTP).
+   */
   private terminate(
     socket: net.Socket,
     hello: Buffer,
     context: tls.SecureContext,
-    serveHttp: (first: Buffer, stream?: net.Socket) => void,
+    onSecure: (secure: tls.TLSSocket) => void,
+    alpn?: string[],
   ): void {
     const secure = new tls.TLSSocket(new PrefixedSocket(socket, hello) as unknown as net.Socket, {
       isServer: true,
       secureContext: context,
-      ALPNProtocols: ['h2', 'http/1.1'],
+      ...(alpn ? { ALPNProtocols: alpn } : {}),
     });
-    guardHandshake(secure, socket, () => {
-      secure.once('data', (chunk: Buffer) => serveHttp(chunk, secure));
-    });
+    guardHandshake(secure, socket, () => onSecure(secure));
   }
 
   /** This process's metrics and admin stats (the primary of `--concurrency N` sums its workers'). */

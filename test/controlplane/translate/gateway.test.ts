@@ -376,6 +376,63 @@ describe('translate: gateway', () => {
     assert.equal(t.resources.routes.length, 0);
   });
 
+  it('TLS Terminate beside Passthrough on one port: the terminating chain has the listener’s certificate over SDS and no ALPN, then tcp_proxy', () => {
+    const listeners = `        - name: term
+          port: 8443
+          protocol: TLS
+          hostname: "*.term.example.com"
+          tls: { mode: Terminate, certificateRefs: [{ name: cert-t }] }
+        - { name: pass, port: 8443, protocol: TLS, tls: { mode: Passthrough } }
+`;
+    const route = (
+      name: string,
+      section: string,
+      host: string,
+      to: string,
+    ) => `  - apiVersion: gateway.networking.k8s.io/v1alpha2
+    kind: TLSRoute
+    metadata: { name: ${name} }
+    spec:
+      parentRefs: [{ name: gw, sectionName: ${section} }]
+      hostnames: ["${host}"]
+      rules: [{ backendRefs: [{ name: ${to}, port: ${to === 'db' ? 5432 : 8080} }] }]
+`;
+    const config = meshOf(
+      gateway(listeners) +
+        route('t', 'term', 'db.term.example.com', 'db') +
+        route('p', 'pass', 'abc.example.com', 'api'),
+    );
+    const t = translated({
+      ...config,
+      tlsSecrets: [
+        { name: 'cert-t', namespace: 'default', certificateChain: 'CHAIN', privateKey: 'KEY' },
+      ],
+    });
+    const l = get(t.resources.listeners, 'gateway~8443');
+    assert.equal(l.listener_filters[0].name, 'envoy.filters.listener.tls_inspector');
+    const chains = new Map<string, Loose>(
+      l.filter_chains.map((c: Loose) => [c.filter_chain_match.server_names[0], c]),
+    );
+    const term = chains.get('db.term.example.com');
+    assert.deepEqual(term.transport_socket.typed_config.common_tls_context, {
+      tls_certificate_sds_secret_configs: [
+        { name: 'default/cert-t', sds_config: { ads: {}, resource_api_version: 'V3' } },
+      ],
+    });
+    assert.equal(term.filters[0].name, 'envoy.filters.network.tcp_proxy');
+    assert.equal(
+      term.filters[0].typed_config.cluster,
+      'outbound|5432||db.default.svc.cluster.local',
+    );
+    const pass = chains.get('abc.example.com');
+    assert.equal(pass.transport_socket, undefined);
+    assert.equal(pass.filters[0].typed_config.cluster, API);
+    assert.deepEqual(
+      t.resources.secrets.map((s) => s.name),
+      ['default/cert-t'],
+    );
+  });
+
   it('a GRPCRoute matches its method as the HTTP/2 path, with header matches', () => {
     const grpc = `  - apiVersion: gateway.networking.k8s.io/v1
     kind: GRPCRoute

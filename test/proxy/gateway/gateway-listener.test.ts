@@ -57,6 +57,26 @@ describe('gateway listener', () => {
     assert.equal(tcp.chains[0].kind, 'tcp');
   });
 
+  it('TLS terminated in front of a tcp_proxy (TLSRoute Terminate) is its own kind, beside passthrough', () => {
+    const spec = compileGatewayListener(
+      decoded(8443, [
+        {
+          filter_chain_match: { server_names: ['term.example.test'] },
+          transport_socket: tlsSocket('ns/term'),
+          filters: [tcpProxy('db')],
+        },
+        { filter_chain_match: { server_names: ['pass.example.test'] }, filters: [tcpProxy('p')] },
+      ]),
+    );
+    const term = chainFor(spec, 'term.example.test');
+    assert.equal(term?.kind, 'tls-terminate');
+    assert.deepEqual(term?.secretNames, ['ns/term']);
+    assert.equal(term?.tcp?.clusters[0].name, 'db');
+    assert.equal(chainFor(spec, 'pass.example.test')?.kind, 'passthrough');
+    // Chosen by SNI although the listener names no tls_inspector.
+    assert.equal(spec.inspect, true);
+  });
+
   it('refuses what it cannot serve, naming the listener and the field (NACK)', () => {
     const cases: Array<[object[], RegExp]> = [
       [[{ filters: [] }], /filter_chains\[0\]\.filters.*neither/],
@@ -76,6 +96,15 @@ describe('gateway listener', () => {
           },
         ],
         /filter_chain_match\.destination_port.*not supported/,
+      ],
+      [
+        [
+          {
+            transport_socket: tlsSocket(),
+            filters: [tcpProxy('c')],
+          },
+        ],
+        /transport_socket: terminates TLS without .*tls_certificate_sds_secret_configs/,
       ],
     ];
     for (const [chains, message] of cases) {
