@@ -1,6 +1,7 @@
 // How a started data-plane process (`ferry proxy`, `ferry gateway`) lives until a signal, and
 // how one of its `--concurrency N` workers is handed to the primary: both commands do the same.
 import type { Logger } from '../log/index.js';
+import type { ClusterView } from '../proxy/admin/index.js';
 import type { WorkerFeed } from '../proxy/workers/index.js';
 
 /** What the commands' primaries and single processes have in common for shutdown. */
@@ -8,9 +9,13 @@ export interface Stoppable {
   stop(drainMs: number): Promise<void>;
 }
 
-/** A single-process (or worker) proxy: it drains, reports metrics and counts stray errors. */
+/**
+ * A single-process (or worker) proxy: it drains, reports metrics and clusters, and counts
+ * stray errors.
+ */
 export interface ServedProxy extends Stoppable {
   workerMetrics(): { text: string; stats: Record<string, number | string> };
+  workerClusters(): ClusterView[];
   uncaught(err: unknown): void;
 }
 
@@ -44,6 +49,7 @@ export function stopOnSignal(
 export function serveWorker(feed: WorkerFeed, proxy: ServedProxy): void {
   feed.serve({
     metrics: () => proxy.workerMetrics(),
+    clusters: () => proxy.workerClusters(),
     drain: (ms) => proxy.stop(ms),
   });
   process.on('uncaughtException', (err) => proxy.uncaught(err));

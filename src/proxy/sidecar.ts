@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import type net from 'node:net';
 import { MetricsRegistry, registerBuildInfo } from '../metrics/index.js';
 import type { XdsClient } from '../xds-client/index.js';
-import type { AdminSources, LocalServer } from './admin/index.js';
+import type { AdminSources, ClusterView, LocalServer } from './admin/index.js';
 import { IstioMetrics, ProxyStats } from './http/index.js';
 import { type HttpListener, LimitCounters, usableBindAddress } from './listener/index.js';
 import { ResourceCompiler, type RuntimeConfig } from './runtime/index.js';
@@ -257,6 +257,11 @@ export class Sidecar {
   workerMetrics(): { text: string; stats: Record<string, number | string> } {
     const view = this.adminView;
     return { text: view?.prometheus() ?? '', stats: view?.stats() ?? {} };
+  }
+
+  /** This process's clusters (the primary of `--concurrency N` shows its workers' as one). */
+  workerClusters(): ClusterView[] {
+    return this.adminView?.clusters() ?? [];
   }
 
   /**

@@ -13,25 +13,7 @@ export interface AdminSources {
   /** The resources in force, with versions, and xDS status. */
   configDump(): object;
   /** Every cluster and endpoint with health and counters. */
-  clusters(): Array<{
-    name: string;
-    policy: string;
-    protocol: string;
-    /** Thresholds and what is in flight (see cluster/circuit-breakers). */
-    circuit_breakers: object;
-    hosts: Array<{
-      address: string;
-      health: string;
-      healthy: boolean;
-      active: number;
-      rqTotal: number;
-      rqError: number;
-      ejected: boolean;
-      priority: number;
-      weight: number;
-      zone: string;
-    }>;
-  }>;
+  clusters(): ClusterView[];
   stats(): Record<string, number | string>;
   /** The workload certificate chain and the roots it trusts (never key material). */
   certs(): object;
@@ -50,6 +32,35 @@ export interface AdminSources {
   readonly tap?: TapHub;
 }
 
+/** A cluster as GET /clusters shows it. */
+export interface ClusterView {
+  readonly name: string;
+  readonly policy: string;
+  readonly protocol: string;
+  /** Thresholds and what is in flight (see cluster/circuit-breakers). */
+  readonly circuit_breakers: object;
+  readonly hosts: readonly HostView[];
+}
+
+export interface HostView {
+  readonly address: string;
+  readonly health: string;
+  readonly healthy: boolean;
+  readonly active: number;
+  readonly rqTotal: number;
+  readonly rqError: number;
+  readonly ejected: boolean;
+  readonly failedHealthCheck?: boolean;
+  readonly priority: number;
+  readonly weight: number;
+  readonly zone: string;
+  /**
+   * A primary of `--concurrency N` only: how many workers have the host, and in how many it
+   * is not healthy (its health check failed there, or outlier detection ejected it there).
+   */
+  readonly workers?: { readonly of: number; readonly unhealthy: number };
+}
+
 function reply(res: http.ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   res.end(body);
@@ -59,9 +70,9 @@ function json(res: http.ServerResponse, status: number, value: unknown): void {
   reply(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value, null, 2)}\n`);
 }
 
-function clustersText(sources: AdminSources): string {
+function clustersText(clusters: readonly ClusterView[]): string {
   const lines: string[] = [];
-  for (const c of sources.clusters()) {
+  for (const c of clusters) {
     lines.push(`${c.name}::policy::${c.policy}`, `${c.name}::protocol::${c.protocol}`);
     for (const h of c.hosts) {
       const p = `${c.name}::${h.address}`;
@@ -77,6 +88,16 @@ function clustersText(sources: AdminSources): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** GET /clusters: Envoy's text lines, or `?format=json`. */
+export function serveClusters(
+  res: http.ServerResponse,
+  url: URL,
+  clusters: readonly ClusterView[],
+): void {
+  if (url.searchParams.get('format') === 'json') json(res, 200, { clusters });
+  else reply(res, 200, 'text/plain; charset=utf-8', clustersText(clusters));
 }
 
 /** Levels POST /logging accepts (pino's, as the --log-level flag takes them). */
@@ -101,9 +122,7 @@ export function createAdminHandler(role: AdminRole, sources: AdminSources): http
       case '/config_dump':
         return json(res, 200, sources.configDump());
       case '/clusters':
-        return url.searchParams.get('format') === 'json'
-          ? json(res, 200, { clusters: sources.clusters() })
-          : reply(res, 200, 'text/plain; charset=utf-8', clustersText(sources));
+        return serveClusters(res, url, sources.clusters());
       case '/stats': {
         const stats = sources.stats();
         if (url.searchParams.get('format') === 'json') return json(res, 200, stats);

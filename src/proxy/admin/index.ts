@@ -2,9 +2,12 @@
 export {
   type AdminRole,
   type AdminSources,
+  type ClusterView,
   createAdminHandler,
+  type HostView,
   type LocalServer,
   listenLocal,
+  serveClusters,
 } from './admin-server.js';
 export type { CertificateInfo } from './certificate-info.js';
 export { certificateView, clusterStatus, logLevelSources, serverInfo } from './proxy-views.js';

@@ -7,13 +7,11 @@ import { setLogLevel } from '../../log/index.js';
 import { FERRY_VERSION } from '../../version/index.js';
 import type { RuntimeCluster } from '../cluster/index.js';
 import type { CertificateSource } from '../tls/index.js';
-import type { AdminSources } from './admin-server.js';
+import type { AdminSources, ClusterView } from './admin-server.js';
 import { describePem } from './certificate-info.js';
 
 /** Every cluster and its hosts with health and counters (GET /clusters). */
-export function clusterStatus(
-  clusters: Iterable<RuntimeCluster>,
-): ReturnType<AdminSources['clusters']> {
+export function clusterStatus(clusters: Iterable<RuntimeCluster>): ClusterView[] {
   return [...clusters].map((c) => ({
     name: c.name,
     policy: c.policy,

@@ -25,6 +25,7 @@ import {
 import {
   type AdminRole,
   type AdminSources,
+  type ClusterView,
   certificateView,
   clusterStatus,
   createAdminHandler,
@@ -656,6 +657,11 @@ export class Gateway {
   workerMetrics(): { text: string; stats: Record<string, number | string> } {
     const view = this.adminView;
     return { text: view?.prometheus() ?? '', stats: view?.stats() ?? {} };
+  }
+
+  /** This process's clusters (the primary of `--concurrency N` shows its workers' as one). */
+  workerClusters(): ClusterView[] {
+    return this.adminView?.clusters() ?? [];
   }
 
   uncaught(err: unknown): void {

@@ -1,14 +1,15 @@
 /**
  * The admin routes of a primary that need its workers, answered asynchronously (the admin
  * handler's sources are synchronous): /stats/prometheus is every worker's metrics summed,
- * and /stats/workers (admin port only) is each worker's pid, applied configuration and own
+ * /clusters (admin port only) is every worker's clusters as one view (sum-clusters.ts), and
+ * /stats/workers (admin port only) is each worker's pid, applied configuration and own
  * stats, so an operator (and a test) sees how connections spread over the workers. The xDS
  * stream is the primary's, so `ferry_proxy_xds_connected` is the primary's own value (the
  * workers, which have no stream, report 0).
  */
 import type http from 'node:http';
 import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/index.js';
-import type { AdminRole } from '../admin/index.js';
+import { type AdminRole, serveClusters } from '../admin/index.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export function withWorkerRoutes(
@@ -30,6 +31,12 @@ export function withWorkerRoutes(
         });
         res.end(text);
       });
+      return;
+    }
+    if (role === 'admin' && (url === '/clusters' || url.startsWith('/clusters?'))) {
+      void pool
+        .clusters()
+        .then((clusters) => serveClusters(res, new URL(url, 'http://localhost'), clusters));
       return;
     }
     if (role === 'admin' && (url === '/stats/workers' || url.startsWith('/stats/workers?'))) {

@@ -5,6 +5,7 @@
  */
 import process from 'node:process';
 import type { CompileHook, ProxyConfig } from '../../xds-client/index.js';
+import type { ClusterView } from '../admin/index.js';
 import type { CertificateSource, WorkloadCertificate } from '../tls/index.js';
 import { ConfigDecoder } from './config-codec.js';
 import { type FromWorker, isFerryMessage, type ToWorker } from './worker-messages.js';
@@ -19,6 +20,8 @@ export interface ConfigFeed {
 export interface WorkerHooks {
   /** The worker's metrics text and admin stats, for the primary's sum. */
   metrics(): { text: string; stats: Record<string, number | string> };
+  /** The worker's clusters, for the primary's /clusters. */
+  clusters(): ClusterView[];
   /** Stop accepting, finish what is in flight, then resolve (the worker exits). */
   drain(drainMs: number): Promise<void>;
 }
@@ -119,6 +122,9 @@ export class WorkerFeed implements ConfigFeed, CertificateSource {
         this.send({ type: 'ferry:metrics', id: msg.id, text: m.text, stats: m.stats });
         return;
       }
+      case 'ferry:clusters':
+        this.send({ type: 'ferry:clusters', id: msg.id, clusters: this.hooks?.clusters() ?? [] });
+        return;
       case 'ferry:drain':
         void (this.hooks?.drain(msg.drainMs) ?? Promise.resolve()).then(() => process.exit(0));
     }

@@ -1,8 +1,10 @@
 /**
  * What the primary and its workers say to each other over IPC: the configuration (the xDS
  * resources the primary's one ADS stream accepted) and the workload certificate go to the
- * workers; each worker says which configuration it applied, and answers for its metrics.
+ * workers; each worker says which configuration it applied, and answers for its metrics and
+ * its clusters.
  */
+import type { ClusterView } from '../admin/index.js';
 import type { WorkloadCertificate } from '../tls/index.js';
 
 /** A resource as it crosses IPC: its decoded value, not what the primary compiled of it. */
@@ -26,6 +28,7 @@ export type ToWorker =
   | { readonly type: 'ferry:config'; readonly config: WireConfig }
   | { readonly type: 'ferry:certificate'; readonly certificate: WorkloadCertificate }
   | { readonly type: 'ferry:metrics'; readonly id: number }
+  | { readonly type: 'ferry:clusters'; readonly id: number }
   | { readonly type: 'ferry:drain'; readonly drainMs: number };
 
 export type FromWorker =
@@ -41,7 +44,9 @@ export type FromWorker =
       readonly id: number;
       readonly text: string;
       readonly stats: Readonly<Record<string, number | string>>;
-    };
+    }
+  /** Its clusters with their hosts' health and counters (GET /clusters). */
+  | { readonly type: 'ferry:clusters'; readonly id: number; readonly clusters: ClusterView[] };
 
 export function isFerryMessage(m: unknown): m is { type: string } {
   return (

@@ -2,7 +2,7 @@
  * The primary of a proxy running on N cores: it forks N workers (node:cluster) that share
  * the listening sockets, feeds them the configuration its one xDS stream accepted and the
  * workload certificate its one identity client holds, asks them for their metrics (summed
- * into one exposition), and drains them all on stop. Listening sockets are shared by the
+ * into one exposition) and clusters (one view), and drains them all on stop. Listening sockets are shared by the
  * cluster module: by default the primary accepts and hands connections out round robin
  * (SCHED_RR, what balances across workers; NODE_CLUSTER_SCHED_POLICY=none lets the kernel
  * wake whichever worker, which measured less even: see the gateway bench).
@@ -11,8 +11,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../../log/index.js';
 import type { ProxyConfig } from '../../xds-client/index.js';
+import type { ClusterView } from '../admin/index.js';
 import type { CertificateSource } from '../tls/index.js';
 import { toWire } from './config-codec.js';
+import { sumClusters } from './sum-clusters.js';
 import { sumPrometheusText } from './sum-metrics.js';
 import { type FromWorker, isFerryMessage, type ToWorker } from './worker-messages.js';
 
@@ -38,17 +40,18 @@ interface WorkerState {
   refused: { readonly version: number; readonly error: string } | undefined;
 }
 
-const METRICS_TIMEOUT_MS = 2000;
+/** How long the primary waits for a worker's metrics or clusters before going without. */
+const ASK_TIMEOUT_MS = 2000;
+
+type Answer = FromWorker & { type: 'ferry:metrics' | 'ferry:clusters' };
 
 export class WorkerPool {
   private readonly states = new Map<number, WorkerState>();
   private config: ProxyConfig | undefined;
   private stopping = false;
-  private metricsId = 0;
-  private readonly metricsWaiters = new Map<
-    number,
-    (m: FromWorker & { type: 'ferry:metrics' }) => void
-  >();
+  private askId = 0;
+  /** Replies awaited from workers (metrics, clusters), by request id. */
+  private readonly answers = new Map<number, (m: Answer) => void>();
   private readonly appliedWatchers = new Set<() => void>();
   private stopCertificates: (() => void) | undefined;
   private ports: Readonly<Record<string, number>> | undefined;
@@ -163,7 +166,11 @@ export class WorkerPool {
     }>;
   }> {
     const states = [...this.states.values()];
-    const replies = await Promise.all(states.map((s) => this.askMetrics(s.worker)));
+    const replies = await Promise.all(
+      states.map((s) =>
+        this.ask<FromWorker & { type: 'ferry:metrics' }>(s.worker, 'ferry:metrics'),
+      ),
+    );
     const perWorker = states.flatMap((s, i) => {
       const r = replies[i];
       return r ? [{ id: s.worker.id, pid: s.worker.process.pid, stats: { ...r.stats } }] : [];
@@ -176,6 +183,16 @@ export class WorkerPool {
           typeof v === 'number' && typeof stats[k] !== 'string' ? Number(stats[k] ?? 0) + v : v;
     stats.workers = this.states.size;
     return { text: sumPrometheusText([...got.map((r) => r.text), ...own]), stats, perWorker };
+  }
+
+  /** Every worker's clusters as one view (see sum-clusters.ts for how fields combine). */
+  async clusters(): Promise<ClusterView[]> {
+    const replies = await Promise.all(
+      [...this.states.values()].map((s) =>
+        this.ask<FromWorker & { type: 'ferry:clusters' }>(s.worker, 'ferry:clusters'),
+      ),
+    );
+    return sumClusters(replies.flatMap((r) => (r ? [r.clusters] : [])));
   }
 
   /** Tells every worker to stop accepting and finish; resolves when all have exited. */
@@ -221,8 +238,8 @@ export class WorkerPool {
         this.ports ??= msg.ports;
         for (const w of [...this.portWatchers]) w(this.ports);
         this.portWatchers.clear();
-      } else if (msg.type === 'ferry:metrics') {
-        this.metricsWaiters.get(msg.id)?.(msg);
+      } else if (msg.type === 'ferry:metrics' || msg.type === 'ferry:clusters') {
+        this.answers.get(msg.id)?.(msg);
       }
     });
     worker.once('exit', (code, signal) => {
@@ -248,21 +265,20 @@ export class WorkerPool {
     });
   }
 
-  private askMetrics(
-    worker: Worker,
-  ): Promise<(FromWorker & { type: 'ferry:metrics' }) | undefined> {
-    const id = ++this.metricsId;
+  /** Asks a worker for its metrics or clusters; undefined when it does not answer in time. */
+  private ask<T extends Answer>(worker: Worker, type: T['type']): Promise<T | undefined> {
+    const id = ++this.askId;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.metricsWaiters.delete(id);
+        this.answers.delete(id);
         resolve(undefined);
-      }, METRICS_TIMEOUT_MS);
-      this.metricsWaiters.set(id, (m) => {
+      }, ASK_TIMEOUT_MS);
+      this.answers.set(id, (m) => {
         clearTimeout(timer);
-        this.metricsWaiters.delete(id);
-        resolve(m);
+        this.answers.delete(id);
+        resolve(m as T);
       });
-      this.send(worker, { type: 'ferry:metrics', id });
+      this.send(worker, { type, id });
     });
   }
 }

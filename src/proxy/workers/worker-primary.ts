@@ -2,9 +2,9 @@
  * What every `--concurrency N` primary (sidecar or gateway) is: it holds the one xDS stream
  * and the local admin/metrics/ready ports, forwards each configuration to the worker pool,
  * is ready once every worker runs the first one, and stops by draining the workers first.
- * It serves no traffic itself, so its clusters and its own Prometheus text are empty (the
- * metrics port sums the workers', see primary-routes.ts) and /stats is the workers' last
- * summed stats. Each kind adds how it listens, connects and dumps its configuration.
+ * It serves no traffic itself, so its own clusters and Prometheus text are empty: the admin
+ * port's /clusters and the metrics port's /stats/prometheus are the workers' (see
+ * primary-routes.ts), and /stats is the workers' last summed stats. Each kind adds how it listens, connects and dumps its configuration.
  */
 import type http from 'node:http';
 import type { Logger } from '../../log/index.js';

@@ -1,7 +1,8 @@
 /**
  * `ferry gateway --concurrency 2`: two worker processes share the listeners, one xDS stream
  * in the primary feeds them both, one certificate rotation reaches both, the primary's
- * metrics are both workers' summed, and SIGTERM drains both (a request in flight finishes).
+ * metrics and /clusters are both workers' summed, and SIGTERM drains both (a request in
+ * flight finishes).
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -125,6 +126,45 @@ describe('ferry gateway --concurrency 2', function () {
       10_000,
       50,
     );
+  });
+
+  it('shows the workers’ clusters on the primary’s /clusters: hosts, health, counters summed', async () => {
+    interface Host {
+      address: string;
+      healthy: boolean;
+      rqTotal: number;
+      rqError: number;
+      workers: { of: number; unhealthy: number };
+    }
+    const host = async (): Promise<Host> => {
+      const res = await fetch(`http://127.0.0.1:${gateway.adminPort}/clusters?format=json`);
+      const body = (await res.json()) as { clusters: Array<{ name: string; hosts: Host[] }> };
+      const app = body.clusters.find((c) => c.name === 'app');
+      assert.ok(app, JSON.stringify(body));
+      assert.equal(app.hosts.length, 1);
+      return app.hosts[0];
+    };
+    const before = await host();
+    assert.equal(before.address, `127.0.0.1:${app.port}`);
+    assert.deepEqual(before.workers, { of: 2, unhealthy: 0 });
+    assert.equal(before.healthy, true);
+    for (let i = 0; i < 20; i++) {
+      // A new connection each: both workers send some of them to the host.
+      const res = await fetch(`http://127.0.0.1:${httpPort}/clusters/${i}`, {
+        headers: { connection: 'close' },
+      });
+      assert.equal(await res.text(), 'app');
+    }
+    // Each worker counts its own; the primary's view is their sum.
+    const after = await host();
+    assert.equal(after.rqTotal - before.rqTotal, 20);
+    assert.equal(after.rqError, before.rqError);
+    const text = await (await fetch(`http://127.0.0.1:${gateway.adminPort}/clusters`)).text();
+    assert.ok(
+      text.includes(`app::127.0.0.1:${app.port}::rq_total::${after.rqTotal}\n`),
+      `Envoy's text format: ${text}`,
+    );
+    assert.ok(text.includes(`app::127.0.0.1:${app.port}::health_flags::healthy\n`), text);
   });
 
   it('one certificate rotation reaches both workers, with no failed request', async () => {
