@@ -8,7 +8,7 @@
  */
 import { decodeResource } from '../xds/index.js';
 import { deepFreeze } from './deep-freeze.js';
-import type { ResourceType } from './resource-types.js';
+import { type ResourceType, resourceType } from './resource-types.js';
 import type { Resource } from './validate.js';
 import type { ReceivedResource } from './xds-stream.js';
 
@@ -119,10 +119,12 @@ export function decodeResources(
     const problems = type.validate(value);
     // Compiled only when the structure is sound: the compiler may rely on it.
     const outcome =
-      problems.length === 0 ? runHook(hook, type.typeUrl, name, value, before) : undefined;
+      problems.length === 0
+        ? runHook(hook, type.typeUrl, name, value, before?.compiled)
+        : undefined;
     if (outcome && !outcome.ok) problems.push(outcome.error);
     if (problems.length > 0) {
-      errors.push(`${type.short} "${name}": ${problems.join('; ')}`);
+      errors.push(resourceProblem(type.short, name, problems.join('; ')));
       continue;
     }
     resources.push({
@@ -140,18 +142,41 @@ function unchanged(known: KnownResource | undefined, bytes: Uint8Array): KnownRe
   return known?.bytes && Buffer.compare(known.bytes, bytes) === 0 ? known : undefined;
 }
 
+/** A resource's problem as a NACK names it: `CDS "name": problem`. */
+function resourceProblem(short: string, name: string, problem: string): string {
+  return `${short} "${name}": ${problem}`;
+}
+
 /** Runs the hook; a throw is a compile failure like any other (never an ACK). */
 export function runHook(
   hook: CompileHook | undefined,
   typeUrl: string,
   name: string,
   value: Resource,
-  before: KnownResource | undefined,
+  previous: unknown,
 ): CompileOutcome | undefined {
   if (!hook) return undefined;
   try {
-    return hook(typeUrl, name, value, before?.compiled);
+    return hook(typeUrl, name, value, previous);
   } catch (err) {
     return { ok: false, error: `compile failed: ${(err as Error).message}` };
   }
+}
+
+/**
+ * Compiles a resource this client accepted, elsewhere (a worker of a primary, which gets its
+ * resources over IPC): the same hook, a throw a failure, and a failure's message the one this
+ * client's NACK of the resource would carry, so a refusal there reads as one here.
+ */
+export function compileAccepted(
+  hook: CompileHook,
+  typeUrl: string,
+  name: string,
+  value: Resource,
+  previous: unknown,
+): CompileOutcome {
+  const outcome = runHook(hook, typeUrl, name, value, previous)!;
+  if (outcome.ok) return outcome;
+  const short = resourceType(typeUrl)?.short ?? typeUrl;
+  return { ok: false, error: resourceProblem(short, name, outcome.error) };
 }

@@ -4,11 +4,12 @@ export {
   diagnoseError,
   probePort,
 } from './connection-diagnosis.js';
-export type { CompileHook, CompileOutcome } from './decode-resources.js';
+export { type CompileHook, type CompileOutcome, compileAccepted } from './decode-resources.js';
 export type { ProxyConfig, ResourceEntry } from './proxy-config.js';
 export { XDS_RESOURCE_TYPES } from './resource-types.js';
 export { chainSecretNames } from './secret-names.js';
 export {
+  type ConfirmRequest,
   XdsClient,
   type XdsClientOptions,
 } from './xds-client.js';

@@ -117,16 +117,18 @@ export class ResourceStore {
     this.generation++;
   }
 
-  put(typeUrl: string, r: DecodedResource): void {
+  /** Stores a resource; returns its new entry, or undefined when its bytes did not change. */
+  put(typeUrl: string, r: DecodedResource): ResourceEntry | undefined {
     const map = this.of(typeUrl);
     const old = map.get(r.name);
     if (old?.bytes && Buffer.compare(old.bytes, r.bytes) === 0) {
       map.set(r.name, { ...old, serverVersion: r.version });
-      return;
+      return undefined;
     }
     const entry = new AcceptedResource(r.name, r.version, deepFreeze(r.value), r.compiled);
     map.set(r.name, { entry, bytes: r.bytes, serverVersion: r.version });
     this.generation++;
+    return entry;
   }
 
   /** Records that a named resource does not exist: it stands for `empty`. */

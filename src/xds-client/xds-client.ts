@@ -15,7 +15,12 @@ import { Backoff } from './backoff.js';
 import { diagnoseConnection } from './connection-diagnosis.js';
 import { type CompileHook, decodeResources, runHook } from './decode-resources.js';
 import { openDeltaStream } from './delta-stream.js';
-import { buildConfig, missingResources, type ProxyConfig } from './proxy-config.js';
+import {
+  buildConfig,
+  missingResources,
+  type ProxyConfig,
+  type ResourceEntry,
+} from './proxy-config.js';
 import { ResourceStore, type SavedType } from './resource-store.js';
 import { ResourceTimeouts } from './resource-timeouts.js';
 import { RESOURCE_TYPES, type ResourceType, resourceType } from './resource-types.js';
@@ -52,13 +57,25 @@ export interface XdsClientOptions {
    */
   readonly compile?: CompileHook;
   /**
-   * Whether the consumer runs a configuration: called with each configuration a response
-   * completed, the response is ACKed only once it resolves with undefined; a message makes
-   * it a NACK with that message, and the response is undone (its type's resources as
-   * before it, a configuration of them emitted again). A primary waits here for every worker
-   * to apply the configuration. Absent: ACKed as soon as it is accepted.
+   * Whether the consumer accepts a response where it really runs (a primary: in every
+   * worker), called for each accepted response that changed a resource or completed a
+   * configuration: the response is ACKed only once it resolves with undefined; a message makes
+   * it a NACK with that message, and the response is undone (its type's resources as before
+   * it, a configuration of them emitted again if one was). A primary has every worker compile
+   * the changed resources (or apply the configuration completed), so it ACKs and NACKs the
+   * same responses for the same reasons a single process does. Absent: ACKed as soon as it
+   * is accepted.
    */
-  readonly confirm?: (config: ProxyConfig) => Promise<string | undefined>;
+  readonly confirm?: (request: ConfirmRequest) => Promise<string | undefined>;
+}
+
+/** What a response brought, for `confirm`. */
+export interface ConfirmRequest {
+  readonly typeUrl: string;
+  /** The resources it added or changed (what the client compiled of it), as accepted. */
+  readonly changed: readonly ResourceEntry[];
+  /** The new configuration it completed, if it did. */
+  readonly config: ProxyConfig | undefined;
 }
 
 export interface TypeStatus {
@@ -333,9 +350,11 @@ export class XdsClient {
     const configBefore = this.config;
     state.version = update.version;
     const received = new Set<string>();
+    const changed: ResourceEntry[] = [];
     for (const r of decoded.resources) {
       received.add(r.name);
-      this.store.put(type.typeUrl, r);
+      const entry = this.store.put(type.typeUrl, r);
+      if (entry && confirm) changed.push(entry);
     }
     const gone = [...update.removed];
     if (update.scope === '*') gone.push(...this.store.names(type.typeUrl));
@@ -352,10 +371,11 @@ export class XdsClient {
       'xDS response accepted',
     );
     this.sync();
-    const config = this.config;
-    // A response that completed no new configuration runs nowhere yet: ACKed now.
-    if (!confirm || !saved || config === undefined || config === configBefore) return undefined;
-    return confirm(config).then(
+    const completed = this.config !== configBefore ? this.config : undefined;
+    // Nothing new to compile or apply (the same bytes again, removals only): ACKed now, as
+    // a single process does.
+    if (!confirm || !saved || (completed === undefined && changed.length === 0)) return undefined;
+    return confirm({ typeUrl: type.typeUrl, changed, config: completed }).then(
       (refusal) =>
         refusal === undefined ? undefined : this.undo(update, saved, versionBefore, refusal),
       (err: unknown) =>

@@ -122,6 +122,11 @@ export class WorkerFeed implements ConfigFeed, CertificateSource {
         this.send({ type: 'ferry:metrics', id: msg.id, text: m.text, stats: m.stats });
         return;
       }
+      case 'ferry:check': {
+        const error = this.decoder.check(msg.typeUrl, msg.entries);
+        this.send({ type: 'ferry:checked', id: msg.id, ...(error !== undefined ? { error } : {}) });
+        return;
+      }
       case 'ferry:clusters':
         this.send({ type: 'ferry:clusters', id: msg.id, clusters: this.hooks?.clusters() ?? [] });
         return;

@@ -29,6 +29,16 @@ export type ToWorker =
   | { readonly type: 'ferry:certificate'; readonly certificate: WorkloadCertificate }
   | { readonly type: 'ferry:metrics'; readonly id: number }
   | { readonly type: 'ferry:clusters'; readonly id: number }
+  /**
+   * Compile these resources of a response that completed no configuration yet, as a single
+   * process compiles a response on arrival, and keep them for the configuration to come.
+   */
+  | {
+      readonly type: 'ferry:check';
+      readonly id: number;
+      readonly typeUrl: string;
+      readonly entries: readonly WireEntry[];
+    }
   | { readonly type: 'ferry:drain'; readonly drainMs: number };
 
 export type FromWorker =
@@ -45,6 +55,8 @@ export type FromWorker =
       readonly text: string;
       readonly stats: Readonly<Record<string, number | string>>;
     }
+  /** Whether it compiled the resources of a `ferry:check` (error: why not, as a NACK says it). */
+  | { readonly type: 'ferry:checked'; readonly id: number; readonly error?: string }
   /** Its clusters with their hosts' health and counters (GET /clusters). */
   | { readonly type: 'ferry:clusters'; readonly id: number; readonly clusters: ClusterView[] };
 

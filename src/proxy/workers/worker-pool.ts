@@ -10,7 +10,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../../log/index.js';
-import type { ProxyConfig } from '../../xds-client/index.js';
+import type { ConfirmRequest, ProxyConfig } from '../../xds-client/index.js';
 import type { ClusterView } from '../admin/index.js';
 import type { CertificateSource } from '../tls/index.js';
 import { toWire } from './config-codec.js';
@@ -33,6 +33,8 @@ export interface WorkerPoolOptions {
 
 interface WorkerState {
   readonly worker: Worker;
+  /** It said hello: it listens for messages (what is sent before is lost). */
+  listening: boolean;
   /** The configuration version it applied last (0: none yet). */
   applied: number;
   lastError: string | undefined;
@@ -43,7 +45,7 @@ interface WorkerState {
 /** How long the primary waits for a worker's metrics or clusters before going without. */
 const ASK_TIMEOUT_MS = 2000;
 
-type Answer = FromWorker & { type: 'ferry:metrics' | 'ferry:clusters' };
+type Answer = FromWorker & { type: 'ferry:metrics' | 'ferry:clusters' | 'ferry:checked' };
 
 export class WorkerPool {
   private readonly states = new Map<number, WorkerState>();
@@ -128,15 +130,51 @@ export class WorkerPool {
   }
 
   /**
-   * The xDS client's `confirm`: a response is ACKed once every worker applied the
-   * configuration it completed (sent to them by the client's watcher, before this), and
-   * NACKed with the reason of a worker that refused it.
+   * The xDS client's `confirm`, so that the primary ACKs and NACKs exactly the responses a
+   * single process would, for the same reasons: a response that completed a configuration
+   * (sent to the workers by the client's watcher, before this) is ACKed once every worker
+   * applied it; one that completed none yet (a cluster whose endpoints are still to come) is
+   * ACKed once every worker compiled the resources it changed, which a single process does
+   * on arrival too. Either is NACKed with the reason of a worker that refused it.
    */
-  readonly confirm = (config: ProxyConfig): Promise<string | undefined> =>
-    this.whenApplied(config.version, this.options.applyTimeoutMs ?? 10_000).then(
+  readonly confirm = (request: ConfirmRequest): Promise<string | undefined> => {
+    const timeoutMs = this.options.applyTimeoutMs ?? 10_000;
+    if (request.config === undefined) return this.check(request, timeoutMs);
+    return this.whenApplied(request.config.version, timeoutMs).then(
       () => undefined,
       (err: Error) => err.message,
     );
+  };
+
+  /**
+   * Has every worker compile a response's changed resources (kept for the configuration
+   * that will hold them); resolves with the first refusal (`worker <pid>: ...`), if any.
+   */
+  private async check(request: ConfirmRequest, timeoutMs: number): Promise<string | undefined> {
+    const entries = request.changed.map((e) => ({
+      name: e.name,
+      version: e.version,
+      value: e.value,
+    }));
+    // A worker still starting compiles everything with the configuration it is sent first.
+    const states = [...this.states.values()].filter((s) => s.listening);
+    const replies = await Promise.all(
+      states.map((s) =>
+        this.ask<FromWorker & { type: 'ferry:checked' }>(
+          s.worker,
+          (id) => ({ type: 'ferry:check', id, typeUrl: request.typeUrl, entries }),
+          timeoutMs,
+        ),
+      ),
+    );
+    for (const [i, r] of replies.entries()) {
+      const pid = states[i].worker.process.pid;
+      if (r === undefined && !states[i].worker.isDead())
+        return `worker ${pid} did not compile the response within ${timeoutMs} ms`;
+      if (r?.error !== undefined) return `worker ${pid}: ${r.error}`;
+    }
+    return undefined;
+  }
 
   /** Resolves with the ports the first worker to listen reported (all workers share them). */
   listening(): Promise<Readonly<Record<string, number>>> {
@@ -168,7 +206,10 @@ export class WorkerPool {
     const states = [...this.states.values()];
     const replies = await Promise.all(
       states.map((s) =>
-        this.ask<FromWorker & { type: 'ferry:metrics' }>(s.worker, 'ferry:metrics'),
+        this.ask<FromWorker & { type: 'ferry:metrics' }>(s.worker, (id) => ({
+          type: 'ferry:metrics',
+          id,
+        })),
       ),
     );
     const perWorker = states.flatMap((s, i) => {
@@ -189,7 +230,10 @@ export class WorkerPool {
   async clusters(): Promise<ClusterView[]> {
     const replies = await Promise.all(
       [...this.states.values()].map((s) =>
-        this.ask<FromWorker & { type: 'ferry:clusters' }>(s.worker, 'ferry:clusters'),
+        this.ask<FromWorker & { type: 'ferry:clusters' }>(s.worker, (id) => ({
+          type: 'ferry:clusters',
+          id,
+        })),
       ),
     );
     return sumClusters(replies.flatMap((r) => (r ? [r.clusters] : [])));
@@ -217,12 +261,19 @@ export class WorkerPool {
 
   private fork(): void {
     const worker = cluster.fork({ [WORKER_ENV]: '1' });
-    const state: WorkerState = { worker, applied: 0, lastError: undefined, refused: undefined };
+    const state: WorkerState = {
+      worker,
+      listening: false,
+      applied: 0,
+      lastError: undefined,
+      refused: undefined,
+    };
     this.states.set(worker.id, state);
     worker.on('message', (m: unknown) => {
       if (!isFerryMessage(m)) return;
       const msg = m as FromWorker;
       if (msg.type === 'ferry:hello') {
+        state.listening = true;
         // What a worker needs before it can serve: the certificate, then the configuration.
         this.sendCertificate(worker);
         if (this.config) this.send(worker, { type: 'ferry:config', config: toWire(this.config) });
@@ -238,7 +289,11 @@ export class WorkerPool {
         this.ports ??= msg.ports;
         for (const w of [...this.portWatchers]) w(this.ports);
         this.portWatchers.clear();
-      } else if (msg.type === 'ferry:metrics' || msg.type === 'ferry:clusters') {
+      } else if (
+        msg.type === 'ferry:metrics' ||
+        msg.type === 'ferry:clusters' ||
+        msg.type === 'ferry:checked'
+      ) {
         this.answers.get(msg.id)?.(msg);
       }
     });
@@ -265,20 +320,31 @@ export class WorkerPool {
     });
   }
 
-  /** Asks a worker for its metrics or clusters; undefined when it does not answer in time. */
-  private ask<T extends Answer>(worker: Worker, type: T['type']): Promise<T | undefined> {
+  /**
+   * Asks a worker (its metrics, its clusters, to compile resources); undefined when it does
+   * not answer in time or dies first.
+   */
+  private ask<T extends Answer>(
+    worker: Worker,
+    message: (id: number) => ToWorker,
+    timeoutMs = ASK_TIMEOUT_MS,
+  ): Promise<T | undefined> {
     const id = ++this.askId;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const gone = () => {
+        clearTimeout(timer);
         this.answers.delete(id);
         resolve(undefined);
-      }, ASK_TIMEOUT_MS);
+      };
+      const timer = setTimeout(gone, timeoutMs);
+      worker.once('exit', gone);
       this.answers.set(id, (m) => {
         clearTimeout(timer);
+        worker.off('exit', gone);
         this.answers.delete(id);
         resolve(m as T);
       });
-      this.send(worker, { type, id });
+      this.send(worker, message(id));
     });
   }
 }
