@@ -333,6 +333,7 @@ export class WorkerPool {
     return new Promise((resolve) => {
       const gone = () => {
         clearTimeout(timer);
+        worker.off('exit', gone);
         this.answers.delete(id);
         resolve(undefined);
       };
