@@ -124,6 +124,8 @@ function streamChains(
   port: number,
   index: ServiceIndex,
   warnings: string[],
+  /** Server names chains of HTTPS listeners on the port serve already ('*': the default). */
+  taken: ReadonlySet<string> = new Set(),
 ): Message[] {
   const byHost = new Map<string, Message>();
   const name = gatewayListenerName(port);
@@ -141,6 +143,13 @@ function streamChains(
           continue;
         }
         for (const h of a.hostnames) {
+          // Two chains matching one server name would make the whole listener invalid.
+          if (taken.has(h)) {
+            warnings.push(
+              `${route.kind} ${namespacedName(route.metadata)}: ${h} on port ${port} is already served by an HTTPS listener`,
+            );
+            continue;
+          }
           if (byHost.has(h)) {
             warnings.push(
               `${route.kind} ${namespacedName(route.metadata)}: ${h} on port ${port} is already served by another route`,
@@ -175,7 +184,8 @@ export function gatewayListener(
   const chains: Message[] = [];
   if (protocol('HTTP').length > 0) chains.push({ name: `${name}/http`, filters: [hcm(port)] });
   chains.push(...terminateChains(protocol('HTTPS'), port));
-  chains.push(...streamChains(protocol('TLS'), state, port, index, warnings));
+  const https = new Set(protocol('HTTPS').map((l) => l.listener.hostname ?? '*'));
+  chains.push(...streamChains(protocol('TLS'), state, port, index, warnings, https));
   chains.push(...streamChains(protocol('TCP'), state, port, index, warnings).slice(0, 1));
   const sniRouted = protocol('HTTPS').length + protocol('TLS').length > 0;
   return {

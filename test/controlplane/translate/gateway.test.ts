@@ -433,6 +433,46 @@ describe('translate: gateway', () => {
     );
   });
 
+  it('a TLSRoute name an HTTPS listener on the port serves already gets no second chain (the listener stays valid)', () => {
+    const listeners = `        - name: https
+          port: 443
+          protocol: HTTPS
+          hostname: a.example.com
+          tls: { certificateRefs: [{ name: cert-a }] }
+        - { name: pass, port: 443, protocol: TLS, tls: { mode: Passthrough } }
+`;
+    const route = `  - apiVersion: gateway.networking.k8s.io/v1alpha2
+    kind: TLSRoute
+    metadata: { name: t }
+    spec:
+      parentRefs: [{ name: gw, sectionName: pass }]
+      hostnames: [a.example.com, b.example.com]
+      rules: [{ backendRefs: [{ name: api, port: 8080 }] }]
+`;
+    const config = meshOf(gateway(listeners) + route);
+    const t = translated({
+      ...config,
+      tlsSecrets: [
+        { name: 'cert-a', namespace: 'default', certificateChain: 'C', privateKey: 'K' },
+      ],
+    });
+    const l = get(t.resources.listeners, 'gateway~443');
+    assert.deepEqual(
+      l.filter_chains.map((c: Loose) => [
+        c.filter_chain_match.server_names,
+        c.filters[0].name.split('.').at(-1),
+      ]),
+      [
+        [['a.example.com'], 'http_connection_manager'],
+        [['b.example.com'], 'tcp_proxy'],
+      ],
+    );
+    assert.match(
+      t.warnings.join('\n'),
+      /a\.example\.com on port 443 is already served by an HTTPS listener/,
+    );
+  });
+
   it('a GRPCRoute matches its method as the HTTP/2 path, with header matches', () => {
     const grpc = `  - apiVersion: gateway.networking.k8s.io/v1
     kind: GRPCRoute
