@@ -100,6 +100,22 @@ export function serveClusters(
   else reply(res, 200, 'text/plain; charset=utf-8', clustersText(clusters));
 }
 
+/** GET /stats: `name: value` lines, or `?format=json`. */
+export function serveStats(
+  res: http.ServerResponse,
+  url: URL,
+  stats: Readonly<Record<string, number | string>>,
+): void {
+  if (url.searchParams.get('format') === 'json') {
+    json(res, 200, stats);
+    return;
+  }
+  const text = Object.entries(stats)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n');
+  reply(res, 200, 'text/plain; charset=utf-8', `${text}\n`);
+}
+
 /** Levels POST /logging accepts (pino's, as the --log-level flag takes them). */
 export const LOG_LEVELS: readonly string[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
@@ -123,14 +139,8 @@ export function createAdminHandler(role: AdminRole, sources: AdminSources): http
         return json(res, 200, sources.configDump());
       case '/clusters':
         return serveClusters(res, url, sources.clusters());
-      case '/stats': {
-        const stats = sources.stats();
-        if (url.searchParams.get('format') === 'json') return json(res, 200, stats);
-        const text = Object.entries(stats)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join('\n');
-        return reply(res, 200, 'text/plain; charset=utf-8', `${text}\n`);
-      }
+      case '/stats':
+        return serveStats(res, url, sources.stats());
       case '/tap':
         if (!sources.tap) return reply(res, 404, 'text/plain', 'tap is off in this sidecar\n');
         return serveTap(req, res, sources.tap, url.searchParams);

@@ -8,6 +8,7 @@ export {
   type LocalServer,
   listenLocal,
   serveClusters,
+  serveStats,
 } from './admin-server.js';
 export type { CertificateInfo } from './certificate-info.js';
 export { certificateView, clusterStatus, logLevelSources, serverInfo } from './proxy-views.js';

@@ -1,7 +1,10 @@
 /**
  * The admin routes of a primary that need its workers, answered asynchronously (the admin
  * handler's sources are synchronous): /stats/prometheus is every worker's metrics summed,
- * /clusters (admin port only) is every worker's clusters as one view (sum-clusters.ts), and
+ * /stats (admin port only) every worker's admin stats summed (a count added, the
+ * configuration version the highest, a text the last worker's; xds_connected the
+ * primary's own), /clusters (admin port only) every worker's clusters as one view
+ * (sum-clusters.ts), and
  * /stats/workers (admin port only) is each worker's pid, applied configuration and own
  * stats, so an operator (and a test) sees how connections spread over the workers. The xDS
  * stream is the primary's, so `ferry_proxy_xds_connected` is the primary's own value (the
@@ -9,7 +12,7 @@
  */
 import type http from 'node:http';
 import { PROMETHEUS_CONTENT_TYPE } from '../../metrics/index.js';
-import { type AdminRole, serveClusters } from '../admin/index.js';
+import { type AdminRole, serveClusters, serveStats } from '../admin/index.js';
 import type { WorkerPool } from './worker-pool.js';
 
 export function withWorkerRoutes(
@@ -31,6 +34,15 @@ export function withWorkerRoutes(
         });
         res.end(text);
       });
+      return;
+    }
+    if (role === 'admin' && (url === '/stats' || url.startsWith('/stats?'))) {
+      void pool.metrics().then(({ stats }) =>
+        serveStats(res, new URL(url, 'http://localhost'), {
+          ...stats,
+          xds_connected: xdsConnected() ? 1 : 0,
+        }),
+      );
       return;
     }
     if (role === 'admin' && (url === '/clusters' || url.startsWith('/clusters?'))) {

@@ -45,6 +45,9 @@ interface WorkerState {
 /** How long the primary waits for a worker's metrics or clusters before going without. */
 const ASK_TIMEOUT_MS = 2000;
 
+/** Admin stats that are one value for the whole proxy (the highest worker's), not a count. */
+const SHARED_STATS: ReadonlySet<string> = new Set(['config_version']);
+
 type Answer = FromWorker & { type: 'ferry:metrics' | 'ferry:clusters' | 'ferry:checked' };
 
 export class WorkerPool {
@@ -219,9 +222,12 @@ export class WorkerPool {
     const got = replies.filter((r) => r !== undefined);
     const stats: Record<string, number | string> = {};
     for (const r of got)
-      for (const [k, v] of Object.entries(r.stats))
-        stats[k] =
-          typeof v === 'number' && typeof stats[k] !== 'string' ? Number(stats[k] ?? 0) + v : v;
+      for (const [k, v] of Object.entries(r.stats)) {
+        const before = stats[k];
+        if (typeof v !== 'number' || typeof before === 'string') stats[k] = v;
+        else if (before === undefined) stats[k] = v;
+        else stats[k] = SHARED_STATS.has(k) ? Math.max(before, v) : before + v;
+      }
     stats.workers = this.states.size;
     return { text: sumPrometheusText([...got.map((r) => r.text), ...own]), stats, perWorker };
   }

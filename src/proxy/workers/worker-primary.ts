@@ -4,7 +4,7 @@
  * is ready once every worker runs the first one, and stops by draining the workers first.
  * It serves no traffic itself, so its own clusters and Prometheus text are empty: the admin
  * port's /clusters and the metrics port's /stats/prometheus are the workers' (see
- * primary-routes.ts), and /stats is the workers' last summed stats. Each kind adds how it listens, connects and dumps its configuration.
+ * primary-routes.ts), and so is /stats (their admin stats summed). Each kind adds how it listens, connects and dumps its configuration.
  */
 import type http from 'node:http';
 import type { Logger } from '../../log/index.js';
@@ -110,7 +110,6 @@ export abstract class WorkerPrimary {
    */
   protected adminSources(bootstrap: () => object, more: () => object = () => ({})): AdminSources {
     const o = this.primary;
-    let lastStats: Record<string, number | string> = {};
     return {
       configDump: () => ({
         node: this.nodeId,
@@ -121,13 +120,8 @@ export abstract class WorkerPrimary {
         ...more(),
       }),
       clusters: () => [],
-      stats: () => {
-        // Refreshed in the background: the admin's /stats is synchronous.
-        void this.pool.metrics().then((m) => {
-          lastStats = m.stats;
-        });
-        return { ...lastStats, workers: this.pool.size };
-      },
+      // The admin port's /stats is the workers' summed, answered by the worker routes.
+      stats: () => ({ workers: this.pool.size }),
       prometheus: () => '',
       certs: () => certificateView(o.certificates),
       serverInfo: () =>

@@ -167,6 +167,27 @@ describe('ferry gateway --concurrency 2', function () {
     assert.ok(text.includes(`app::127.0.0.1:${app.port}::health_flags::healthy\n`), text);
   });
 
+  it('answers /stats on the primary with the workers’ stats summed, from the first request', async () => {
+    const get = async <T>(path: string) =>
+      (await (await fetch(`http://127.0.0.1:${gateway.adminPort}${path}`)).json()) as T;
+    // Nothing is sent meanwhile: both views are of the same counts.
+    const summed = await get<Record<string, number>>('/stats?format=json');
+    const each = await get<Array<{ stats: Record<string, number> }>>('/stats/workers');
+    assert.equal(each.length, 2);
+    assert.equal(summed.workers, 2);
+    // The 40 requests of the tests above (a primary's first /stats was once its own, empty).
+    assert.ok(summed.responses2xx >= 40, JSON.stringify(summed));
+    assert.equal(summed.responses2xx, each[0].stats.responses2xx + each[1].stats.responses2xx);
+    // One configuration runs everywhere: its version is not added up.
+    assert.equal(
+      summed.config_version,
+      Math.max(each[0].stats.config_version, each[1].stats.config_version),
+    );
+    assert.equal(summed.xds_connected, 1);
+    const text = await (await fetch(`http://127.0.0.1:${gateway.adminPort}/stats`)).text();
+    assert.ok(text.includes(`responses2xx: ${summed.responses2xx}\n`), text);
+  });
+
   it('one certificate rotation reaches both workers, with no failed request', async () => {
     const get = () =>
       new Promise<string>((resolve, reject) => {
