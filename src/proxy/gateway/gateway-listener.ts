@@ -3,17 +3,29 @@
  * once per configuration: its filter chains as the gateway serves them, and how a
  * connection's server name (SNI) picks one, as Envoy's filter_chain_match does: an exact
  * server name first, then the longest wildcard (`*.example.com`), then the chain without
- * server names. Four kinds of chain: plaintext HTTP (HCM over RDS), HTTPS terminated with
+ * server names. Five kinds of chain: plaintext HTTP (HCM over RDS), HTTPS terminated with
  * the SDS secrets the chain's DownstreamTlsContext names, TLS passed through by SNI
- * (tcp_proxy), and TCP (tcp_proxy).
+ * (tcp_proxy), TCP (tcp_proxy), and TLS terminated in front of a tcp_proxy. A
+ * DownstreamTlsContext whose certificate is an SDS name without an ADS source (Istio's
+ * `default`) is the mesh's mutual TLS: the gateway's own workload certificate, the client's
+ * checked against the mesh's trust bundle (Istio's ISTIO_MUTUAL gateway servers).
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto#config-listener-v3-filterchainmatch
  */
 import { anyType, durationMs, type envoy, types, unpackAny } from '../../xds/index.js';
 import { chainSecretNames } from '../../xds-client/index.js';
 import { compileRbac, type RbacEngine, type RbacFilter } from '../rbac/index.js';
+import { parseDownstreamTls } from '../tls-policy/index.js';
 import { GatewayConfigError } from './gateway-error.js';
 
-export type ChainKind = 'http' | 'https' | 'passthrough' | 'tcp';
+export type ChainKind = 'http' | 'https' | 'passthrough' | 'tcp' | 'tls-tcp';
+
+/** TLS terminated with the gateway's workload certificate (the mesh's mutual TLS). */
+export interface MeshTls {
+  /** Only clients with a certificate from the mesh's CA complete the handshake. */
+  readonly requireClientCert: boolean;
+  /** ALPN the gateway offers; empty: none. */
+  readonly alpn: readonly string[];
+}
 
 /** Where a tcp_proxy sends a connection: one cluster, or several by weight. */
 export interface TcpAction {
@@ -31,6 +43,8 @@ export interface GatewayChain {
   readonly routeName: string | undefined;
   /** https: the SDS secrets holding its certificates (one context is built of them all). */
   readonly secretNames: readonly string[];
+  /** https, tls-tcp: terminated with the workload certificate instead of secrets. */
+  readonly mtls: MeshTls | undefined;
   /** passthrough, tcp: where its tcp_proxy sends connections. */
   readonly tcp: TcpAction | undefined;
   /** http, https: the RBAC filters of its connection manager (authorization policies). */
@@ -128,32 +142,49 @@ function compileChain(
       fail(`${at}.http_filters`, (err as Error).message);
     }
     const secretNames = tlsConfig ? chainSecretNames(chain) : [];
-    if (tlsConfig && secretNames.length === 0)
-      fail(
-        `${at}.transport_socket`,
-        'terminates TLS without common_tls_context.tls_certificate_sds_secret_configs over ADS',
-      );
+    const mtls = tlsConfig && secretNames.length === 0 ? meshTls(chain, at, fail) : undefined;
     return {
       index,
       kind: tlsConfig ? 'https' : 'http',
       serverNames,
       routeName,
       secretNames,
+      mtls,
       tcp: undefined,
       rbac: rbac && !rbac.empty ? rbac : undefined,
     };
   }
-  if (tlsConfig)
-    fail(`${at}.transport_socket`, 'terminating TLS in front of tcp_proxy is not supported');
+  const mtls = tlsConfig ? meshTls(chain, at, fail) : undefined;
+  if (tlsConfig && chainSecretNames(chain).length > 0)
+    fail(
+      `${at}.transport_socket`,
+      'terminating TLS with SDS secrets in front of tcp_proxy is not supported (the mesh certificate is)',
+    );
   return {
     index,
-    kind: serverNames.length > 0 ? 'passthrough' : 'tcp',
+    kind: mtls ? 'tls-tcp' : serverNames.length > 0 ? 'passthrough' : 'tcp',
     serverNames,
     routeName: undefined,
     secretNames: [],
+    mtls,
     tcp: tcpAction(tcp!, `${at}.filters.tcp_proxy`, fail),
     rbac: undefined,
   };
+}
+
+/** The mesh's mutual TLS of a chain whose certificate is the workload's (no ADS secret). */
+function meshTls(
+  chain: envoy.FilterChain,
+  at: string,
+  fail: (at: string, problem: string) => never,
+): MeshTls {
+  try {
+    const tls = parseDownstreamTls(chain.transport_socket, `${at}.transport_socket`);
+    if (!tls) return fail(`${at}.transport_socket`, 'is not TLS');
+    return { requireClientCert: tls.requireClientCert, alpn: tls.alpn };
+  } catch (err) {
+    return fail(`${at}.transport_socket`, (err as Error).message);
+  }
 }
 
 /** Compiles a gateway listener; throws a GatewayConfigError naming the field at fault. */
@@ -194,7 +225,7 @@ export function compileGatewayListener(value: object): GatewayListenerSpec {
   const inspector = (listener.listener_filters ?? []).some(
     (f) => f.name === 'envoy.filters.listener.tls_inspector',
   );
-  const inspect = inspector || chains.some((c) => c.kind === 'https' || c.kind === 'passthrough');
+  const inspect = inspector || chains.some((c) => c.kind !== 'http' && c.kind !== 'tcp');
   if (!inspect && chains.length > 1) fail('filter_chains', 'several chains, none chosen by SNI');
   return { name, port, chains, inspect, exact, wildcards, fallback };
 }
