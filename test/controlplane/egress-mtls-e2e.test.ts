@@ -1,7 +1,8 @@
 /**
  * The egress gateway in a mesh with a CA, end to end with real processes: the control plane
- * (its CA on), `ferry gateway --mode egress` and a client `ferry proxy`, each with its own
- * workload certificate. The hop from sidecar to gateway is mutual TLS both ways, as Istio's
+ * (its CA on), `ferry gateway --mode egress` (two workers, as a gateway with a CPU limit of 2
+ * runs: the certificate reaches both) and a client `ferry proxy`, each with its own workload
+ * certificate. The hop from sidecar to gateway is mutual TLS both ways, as Istio's
  * ISTIO_MUTUAL: the gateway takes only clients with a certificate from the mesh's CA
  * (plaintext, no certificate, another CA's: refused; checked with node's TLS client and with
  * openssl s_client), and the sidecar accepts only the gateway's SPIFFE ID. The app's own TLS
@@ -247,7 +248,7 @@ egress:
     gateway = await startGateway(
       { port: cp.securePort },
       [
-        ...['--mode', 'egress', '--concurrency', '1', '--address', '127.0.0.1'],
+        ...['--mode', 'egress', '--concurrency', '2', '--address', '127.0.0.1'],
         ...['--ca-root', rootFile, '--token-file', await token('egress', 'out')],
       ],
       'egress/out',
