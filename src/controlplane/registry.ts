@@ -239,14 +239,15 @@ export class Registry {
     const gatewayEndpoints: EgressGatewayEndpoint[] = [];
     for (const g of this.egressGateways.values()) {
       if (g.gateway !== egress.gateway || g.address === undefined) continue;
-      const port = egress.httpPort + (g.portOffset ?? 0);
-      const key = `${g.address}|${port}`;
-      if (port > 65535 || seen.has(key)) continue;
+      const portOffset = g.portOffset ?? 0;
+      const key = `${g.address}|${portOffset}`;
+      // Both listeners' ports must exist once shifted.
+      if (Math.max(egress.httpPort, egress.tlsPort) + portOffset > 65535 || seen.has(key)) continue;
       seen.add(key);
-      gatewayEndpoints.push({ address: g.address, port });
+      gatewayEndpoints.push({ address: g.address, portOffset });
     }
     gatewayEndpoints.sort((a, b) =>
-      a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port,
+      a.address < b.address ? -1 : a.address > b.address ? 1 : a.portOffset - b.portOffset,
     );
     return { ...config, egress: { ...egress, gatewayEndpoints } };
   }

@@ -464,23 +464,29 @@ export interface EgressHost {
 export interface Egress {
   /** `<namespace>/<name>`: the gateway (`ferry gateway --mode egress --gateway ...`). */
   readonly gateway: string;
+  /**
+   * The gateway's service account: sidecars accept only its SPIFFE ID
+   * (`spiffe://<trustDomain>/ns/<gateway namespace>/sa/<serviceAccount>`) on the mTLS hop to
+   * it. Default the gateway's name, as `ferry gateway --service-account` defaults.
+   */
+  readonly serviceAccount: string;
   /** The gateway's port taking HTTP from the sidecars, routed by Host. */
   readonly httpPort: number;
   /** The gateway's port taking TLS from the sidecars, routed by SNI. */
   readonly tlsPort: number;
   readonly hosts: readonly EgressHost[];
   /**
-   * Where sidecars reach the gateway's HTTP listener: the connected egress gateway nodes
-   * that announced an address. Filled in by the control plane's registry, never from the file.
+   * Where sidecars reach the gateway's listeners: the connected egress gateway nodes that
+   * announced an address. Filled in by the control plane's registry, never from the file.
    */
   readonly gatewayEndpoints?: readonly EgressGatewayEndpoint[];
 }
 
-/** One connected egress gateway node, as a destination of the sidecars' HTTP. */
+/** One connected egress gateway node, as a destination of the sidecars' traffic. */
 export interface EgressGatewayEndpoint {
   readonly address: string;
-  /** `egress.httpPort` plus the node's port offset. */
-  readonly port: number;
+  /** Added to `egress.httpPort` and `egress.tlsPort` (the node's FERRY_PORT_OFFSET). */
+  readonly portOffset: number;
 }
 
 export const DEFAULT_EGRESS_HTTP_PORT = 80;

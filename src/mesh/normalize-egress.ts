@@ -70,5 +70,8 @@ export function normalizeEgress(raw: unknown, issues: Issue[]): { egress?: Egres
       message: `the gateway's tls port must differ from its http port (both ${httpPort})`,
     });
   }
-  return { egress: { gateway: str(e.gateway) ?? '', httpPort, tlsPort, hosts } };
+  const gateway = str(e.gateway) ?? '';
+  // The gateway's own default (`ferry gateway`: its service account is the Gateway's name).
+  const serviceAccount = str(e.serviceAccount) ?? gateway.split('/')[1] ?? '';
+  return { egress: { gateway, serviceAccount, httpPort, tlsPort, hosts } };
 }

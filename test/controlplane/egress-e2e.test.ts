@@ -202,6 +202,29 @@ egress:
     assert.equal(undeclared.seen.length, 0);
   });
 
+  it("sends an app's TLS for a declared tls host from its sidecar through the gateway (no CA: plaintext hop)", async () => {
+    let got: string | undefined;
+    await waitFor(
+      'the tls host to be reached through the sidecar',
+      async () => {
+        got = await tlsThrough(client.ports.outbound, 'localhost', ca.rootPem);
+        return got !== undefined;
+      },
+      20_000,
+      50,
+    );
+    assert.equal(got, 'hello from outside');
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${gateway.metricsPort}/stats/prometheus`)
+    ).text();
+    assert.match(metrics, /istio_tcp_connections_opened_total\{[^}]*\} [1-9]/);
+    // A name nobody declared, sent to the sidecar's own port: not passed on anywhere.
+    assert.equal(
+      await tlsThrough(client.ports.outbound, 'evil.example.com', ca.rootPem),
+      undefined,
+    );
+  });
+
   it('passes TLS for the declared name through by SNI; an undeclared SNI is closed', async () => {
     assert.equal(await tlsThrough(tlsPort, 'localhost', ca.rootPem), 'hello from outside');
     assert.equal(await tlsThrough(tlsPort, 'evil.example.com', ca.rootPem), undefined);

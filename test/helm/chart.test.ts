@@ -939,6 +939,68 @@ describe('Helm chart helm/ferry', function () {
     assert.equal(c.readinessProbe.httpGet.port, 15021);
   });
 
+  it('gateway mode egress: --mode egress and --address from the pod IP; the mesh file names it and its identity', async () => {
+    const valuesFile = path.join(tmp, 'egress.yaml');
+    await writeFile(
+      valuesFile,
+      JSON.stringify({
+        gateway: { enabled: true, mode: 'egress', service: { type: 'ClusterIP' } },
+        mesh: {
+          mesh: { trustDomain: 'example.org' },
+          egress: { hosts: [{ host: 'api.example.com', port: 443, protocol: 'tls' }] },
+        },
+      }),
+    );
+    const objects = await render('-f', valuesFile);
+    const pod = find(objects, 'Deployment', 'ferry-gateway').spec.template;
+    const c = pod.spec.containers[0];
+    const flags = new Map(
+      (c.args as string[])
+        .slice(1)
+        .map((a) => a.slice(2).split(/=(.*)/s).slice(0, 2) as [string, string]),
+    );
+    assert.equal(flags.get('mode'), 'egress');
+    // Kubernetes expands $(POD_IP) in args from the container's env: the downward API's pod IP.
+    assert.equal(flags.get('address'), '$(POD_IP)');
+    assert.deepEqual(c.env, [
+      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    ]);
+    const { GATEWAY_HELP } = await import('../../src/cli/gateway.js');
+    assert.ok(GATEWAY_HELP.includes('--address IP'));
+    // The mesh file the control plane reads: its egress gateway is this Deployment, and the
+    // identity the sidecars check is this gateway's ServiceAccount in the release namespace.
+    const { parseMesh } = await import('../../src/mesh/index.js');
+    const text = find(objects, 'ConfigMap', 'ferry-mesh').data['mesh.yaml'];
+    const parsed = parseMesh(text, 'mesh.yaml');
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    assert.equal(parsed.config.egress?.gateway, 'ferry-system/ferry-gateway');
+    assert.equal(parsed.config.egress?.serviceAccount, 'ferry-gateway');
+    assert.equal(pod.spec.serviceAccountName, 'ferry-gateway');
+    assert.equal(flags.get('service-account'), 'ferry-gateway');
+    assert.equal(flags.get('gateway'), 'ferry-system/ferry-gateway');
+    // The mesh file's own choices win.
+    const own = await render(
+      '-f',
+      valuesFile,
+      '--set',
+      'mesh.egress.gateway=ferry-system/out,mesh.egress.serviceAccount=out-sa',
+    );
+    const ownText = find(own, 'ConfigMap', 'ferry-mesh').data['mesh.yaml'];
+    assert.deepEqual(
+      [parse(ownText).egress.gateway, parse(ownText).egress.serviceAccount],
+      ['ferry-system/out', 'out-sa'],
+    );
+    // An ingress gateway is no destination of the sidecars: no address, and the mesh file as given.
+    const ingress = await render('--set', 'gateway.enabled=true');
+    const ic = find(ingress, 'Deployment', 'ferry-gateway').spec.template.spec.containers[0];
+    assert.ok(!(ic.args as string[]).some((a) => a.startsWith('--address')));
+    assert.equal(ic.env, undefined);
+    assert.equal(
+      parse(find(ingress, 'ConfigMap', 'ferry-mesh').data['mesh.yaml']).egress,
+      undefined,
+    );
+  });
+
   it('gateway values are checked: a gateway reference without a namespace is refused, naming it', async () => {
     const ajv = new Ajv({ allErrors: true });
     const schema = JSON.parse(await readFile(path.join(CHART_DIR, 'values.schema.json'), 'utf8'));

@@ -18,6 +18,8 @@ describe('mesh file: egress', () => {
     const config = configOf(lines(...API_HEAD, ...EGRESS));
     assert.deepEqual(config.egress, {
       gateway: 'istio-system/egress',
+      // The gateway's own default service account: its name.
+      serviceAccount: 'egress',
       httpPort: 8080,
       tlsPort: 443,
       hosts: [
@@ -26,6 +28,15 @@ describe('mesh file: egress', () => {
         { host: '192.0.2.7', port: 8000, protocol: 'http' },
       ],
     });
+  });
+
+  it("reads the gateway's service account, and refuses one that is no DNS name, on its line", () => {
+    const text = lines(...API_HEAD, ...EGRESS).replace(
+      '  httpPort: 8080',
+      '  serviceAccount: egress-sa\n  httpPort: 8080',
+    );
+    assert.equal(configOf(text).egress?.serviceAccount, 'egress-sa');
+    expectError(text.replace('egress-sa', 'Egress_SA'), 'egress.serviceAccount', 7);
   });
 
   it('a mesh without egress: has none', () => {

@@ -24,6 +24,16 @@ name (<prefix>-control-plane.<namespace>.svc).
 {{- include "ferry.prefix" . }}-mesh
 {{- end -}}
 
+{{- /* The gateway's Deployment, Service and ServiceAccount (its SPIFFE service account). */ -}}
+{{- define "ferry.gateway" -}}
+{{- include "ferry.prefix" . }}-gateway
+{{- end -}}
+
+{{- /* The Gateway it implements, `<namespace>/<name>`: gateway.gatewayRef, or its own name. */ -}}
+{{- define "ferry.gatewayRef" -}}
+{{- .Values.gateway.gatewayRef | default (printf "%s/%s" .Release.Namespace (include "ferry.gateway" .)) -}}
+{{- end -}}
+
 {{- define "ferry.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}

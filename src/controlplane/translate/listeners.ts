@@ -6,7 +6,8 @@
  * `virtualInbound` takes traffic from other sidecars and hands it to the app.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener.proto
  */
-import type { MeshSettings, MtlsMode, Service, Workload } from '../../mesh/index.js';
+import type { Egress, MeshSettings, MtlsMode, Service, Workload } from '../../mesh/index.js';
+import { egressChains, matchesSni } from './egress-routing.js';
 import { anyFault, faultFilter } from './fault.js';
 import {
   outboundClusterName,
@@ -27,6 +28,14 @@ const NO_TELEMETRY: ListenerTelemetry = { httpAccessLog: [], tcpAccessLog: [] };
 
 function anyAddress(port: number): Message {
   return { socket_address: { address: '0.0.0.0', port_value: port } };
+}
+
+/** The match of a chain originalDestinationChains made: a port and addresses. */
+interface AddressChain {
+  readonly filter_chain_match: {
+    readonly destination_port: { readonly value: number };
+    readonly prefix_ranges: ReadonlyArray<{ readonly address_prefix: string }>;
+  };
 }
 
 interface TcpPort {
@@ -100,7 +109,8 @@ function outboundHttpFilters(services: readonly Service[]): Message[] {
  * connection made to the listener itself has the listener's port as its destination and
  * gets the HTTP chain (Host-routed, or HTTP_PROXY style). Services' virtual IPs and meshed
  * endpoints' addresses get their chains, TCP ports of services without virtual IPs a
- * port-only chain, and what nothing matches goes through `PassthroughCluster`.
+ * port-only chain, the declared external hosts theirs to the egress gateway
+ * (egress-routing.ts), and what nothing matches goes through `PassthroughCluster`.
  */
 export function outboundListener(
   workload: Workload,
@@ -108,6 +118,7 @@ export function outboundListener(
   mesh: MeshSettings,
   warnings: string[],
   telemetry: ListenerTelemetry = NO_TELEMETRY,
+  egress?: Egress,
 ): Message {
   const port = workload.outboundPort;
   const hcm = (statPrefix: string) =>
@@ -139,13 +150,40 @@ export function outboundListener(
     filter_chain_match: { destination_port: { value: t.port } },
     filters: [tcpProxyFilter(t.cluster, t.cluster, telemetry.tcpAccessLog)],
   }));
+  // The (port, address) pairs services' chains match: an egress address there is warned about.
+  const claimed = new Set(
+    (destinations as unknown as AddressChain[]).flatMap(({ filter_chain_match: m }) =>
+      m.prefix_ranges.map((r) => `${m.destination_port.value} ${r.address_prefix}`),
+    ),
+  );
+  const external = egress
+    ? egressChains(
+        egress,
+        mesh.domain,
+        {
+          outboundPort: port,
+          hcm: (p) => hcm(`outbound_0.0.0.0_${p}`),
+          claimed: (p, address) => claimed.has(`${p} ${address}`),
+          tcpAccessLog: telemetry.tcpAccessLog,
+        },
+        warnings,
+      )
+    : [];
   return {
     name: VIRTUAL_OUTBOUND,
     address: anyAddress(port),
     ...(telemetry.metadata ? { metadata: telemetry.metadata } : {}),
     traffic_direction: 'OUTBOUND',
     use_original_dst: { value: true },
-    filter_chains: [http, ...destinations, ...tcp, passthroughChain(telemetry.tcpAccessLog)],
+    // The ClientHello is read only where a chain matches by SNI (declared tls hosts).
+    ...(matchesSni(egress) ? { listener_filters: [tlsInspector()] } : {}),
+    filter_chains: [
+      http,
+      ...destinations,
+      ...tcp,
+      ...external,
+      passthroughChain(telemetry.tcpAccessLog),
+    ],
   };
 }
 

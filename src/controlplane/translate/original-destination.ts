@@ -29,7 +29,7 @@ import {
 } from './names.js';
 import { tcpProxyFilter } from './network-filters.js';
 import type { Message } from './resources.js';
-import { TLS_MODE_MATCH_NAME, TLS_TRANSPORT_SOCKET, upstreamTlsContext, usesMtls } from './tls.js';
+import { everyEndpointMtls, upstreamTlsContext, usesMtls } from './tls.js';
 
 /** The name of the chain that takes what no other chain matches. */
 export const PASSTHROUGH_CHAIN = 'PassthroughFilterChain';
@@ -82,25 +82,16 @@ export function endpointClusters(service: Service, mesh: MeshSettings): Message[
     return {
       ...originalDstCluster(name, service.policy.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS),
       transport_socket_matches: [
-        {
-          name: TLS_MODE_MATCH_NAME,
-          match: {},
-          transport_socket: {
-            name: TLS_TRANSPORT_SOCKET,
-            typed_config: upstreamTlsContext(
-              service,
-              opaque,
-              mesh,
-              outboundSni(port.port, service.hostname),
-            ),
-          },
-        },
+        everyEndpointMtls(
+          upstreamTlsContext(service, opaque, mesh, outboundSni(port.port, service.hostname)),
+        ),
       ],
     };
   });
 }
 
-function prefixRange(address: string): Message {
+/** A host prefix (/32, /128) matching exactly one address. */
+export function prefixRange(address: string): Message {
   return { address_prefix: address, prefix_len: { value: isIP(address) === 6 ? 128 : 32 } };
 }
 

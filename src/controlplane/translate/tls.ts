@@ -86,11 +86,19 @@ export function upstreamTlsContext(
   mesh: MeshSettings,
   sni: string,
 ): Message {
-  const alpn = upstreamAlpn(port);
-  const sans = serviceSpiffeIds(service, mesh).map((id) => ({
-    san_type: 'URI',
-    matcher: { exact: id },
-  }));
+  return mtlsUpstreamContext(serviceSpiffeIds(service, mesh), upstreamAlpn(port), sni);
+}
+
+/**
+ * Istio's ISTIO_MUTUAL as an UpstreamTlsContext: the workload's own certificate, the mesh's
+ * trust bundle, the peer's SPIFFE ID one of `peerIds` (any from the bundle when empty).
+ */
+export function mtlsUpstreamContext(
+  peerIds: readonly string[],
+  alpn: readonly string[],
+  sni: string,
+): Message {
+  const sans = peerIds.map((id) => ({ san_type: 'URI', matcher: { exact: id } }));
   return typed(UPSTREAM_TLS_CONTEXT, {
     common_tls_context: {
       tls_params: TLS_PARAMS,
@@ -99,10 +107,23 @@ export function upstreamTlsContext(
         default_validation_context: sans.length > 0 ? { match_typed_subject_alt_names: sans } : {},
         validation_context_sds_secret_config: { name: SDS_ROOT_CA },
       },
-      ...(alpn.length > 0 ? { alpn_protocols: alpn } : {}),
+      ...(alpn.length > 0 ? { alpn_protocols: [...alpn] } : {}),
     },
     sni,
   });
+}
+
+/**
+ * A `transport_socket_matches` entry every endpoint matches (an empty match): mTLS to all of
+ * the cluster's hosts, where `transport_socket` itself would be NACKed by proxyless gRPC
+ * clients (see meshedTransportSocketMatches).
+ */
+export function everyEndpointMtls(context: Message): Message {
+  return {
+    name: TLS_MODE_MATCH_NAME,
+    match: {},
+    transport_socket: { name: TLS_TRANSPORT_SOCKET, typed_config: context },
+  };
 }
 
 /**

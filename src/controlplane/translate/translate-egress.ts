@@ -6,7 +6,13 @@
  *   virtual host per declared http host (its Host with the port, and bare for port 80);
  *   a Host not declared matches no virtual host, which the proxy answers 404 with flag NR;
  * - `gateway~<tlsPort>`: tls_inspector, then one chain per declared tls host matched by SNI
- *   with a tcp_proxy to it, the TLS passed through; no chain matches: the connection closes.
+ *   with a tcp_proxy to it; no chain matches: the connection closes.
+ * Both face the mesh, so both take mutual TLS only (Istio's ISTIO_MUTUAL gateway servers): the
+ * gateway's own workload certificate (SDS `default`), a client certificate from the mesh's
+ * CA required (`ROOTCA`). On the tls listener the SNI of that mTLS names the external host
+ * (the sidecar's cluster sets it, egress-routing.ts); inside is the app's own TLS, passed
+ * on untouched. A gateway without a workload certificate (a mesh without a CA) serves the
+ * same chains in plaintext, the tls ones by the app's own SNI, as sidecars do.
  * Each host is a cluster named as Istio names a ServiceEntry's (`outbound|PORT||HOST`):
  * LOGICAL_DNS for a name (resolved when connecting, as Envoy's docs advise for large external
  * services), STATIC for an IP literal.
@@ -24,7 +30,7 @@ import { gatewayListenerName, hostPortName, outboundClusterName } from './names.
 import { httpConnectionManagerFilter, tcpProxyFilter } from './network-filters.js';
 import type { GatewayResources, Message, NamedResource } from './resources.js';
 import { sortedResources } from './resources.js';
-import { tlsInspector } from './tls.js';
+import { downstreamTlsSocket, tlsInspector } from './tls.js';
 import type { GatewayTranslation } from './translate-gateway.js';
 
 const EMPTY: GatewayResources = {
@@ -83,6 +89,7 @@ function httpResources(egress: Egress, hosts: readonly EgressHost[]) {
     filter_chains: [
       {
         name: `${name}/http`,
+        transport_socket: downstreamTlsSocket(true, ['h2', 'http/1.1']),
         filters: [
           httpConnectionManagerFilter({ statPrefix: name, routeConfigName: name, autoCodec: true }),
         ],
@@ -115,6 +122,7 @@ function tlsListener(egress: Egress, hosts: readonly EgressHost[]): Message {
     filter_chains: hosts.map((h) => ({
       name: `${name}/tls/${h.host}`,
       filter_chain_match: { server_names: [h.host] },
+      transport_socket: downstreamTlsSocket(true, []),
       filters: [tcpProxyFilter(name, egressClusterName(h))],
     })),
   };

@@ -15,7 +15,11 @@ import {
 } from '../../mesh/index.js';
 import { apiListenerResources } from './api-listeners.js';
 import { inboundCluster, serviceClusters } from './clusters.js';
-import { egressGatewayCluster, egressVirtualHosts, routesThroughEgress } from './egress-routing.js';
+import {
+  egressGatewayClusters,
+  egressVirtualHosts,
+  routesThroughEgress,
+} from './egress-routing.js';
 import { serviceLoadAssignments } from './endpoints.js';
 import { type GammaConfig, withGammaRoutes } from './gamma.js';
 import { gatewayApiState } from './gateway-state.js';
@@ -87,9 +91,9 @@ export function translateMesh(
     clusters.push(named(collectorCluster(tracing)));
   }
 
-  // The declared external http hosts go to the egress gateway (egress-routing.ts).
+  // The declared external hosts go to the egress gateway (egress-routing.ts).
   const egress = routesThroughEgress(config.egress) ? config.egress : undefined;
-  if (egress) clusters.push(named(egressGatewayCluster(egress, config.mesh.domain)));
+  if (egress) for (const c of egressGatewayClusters(egress, config.mesh)) clusters.push(named(c));
   const egressHosts = egress ? egressVirtualHosts(egress, config.mesh.domain) : [];
 
   const routes: NamedResource[] = [];
@@ -165,7 +169,16 @@ export function translateWorkload(config: MeshConfig, workload: Workload): Trans
   const service = index.find(workload.service, workload.namespace);
   const telemetry = listenerTelemetry(config.mesh, service, workload.service);
   const listeners: NamedResource[] = [
-    named(outboundListener(workload, index.services, config.mesh, warnings, telemetry)),
+    named(
+      outboundListener(
+        workload,
+        index.services,
+        config.mesh,
+        warnings,
+        telemetry,
+        routesThroughEgress(config.egress) ? config.egress : undefined,
+      ),
+    ),
   ];
   const routes: NamedResource[] = [];
   // Where virtualOutbound sends captured connections to a meshed endpoint's own address, and

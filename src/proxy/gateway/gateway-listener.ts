@@ -6,15 +6,27 @@
  * server names. Five kinds of chain: plaintext HTTP (HCM over RDS), HTTPS terminated with
  * the SDS secrets the chain's DownstreamTlsContext names, TLS passed through by SNI
  * (tcp_proxy), TLS terminated the same way in front of a tcp_proxy (the cleartext stream
- * goes on), and TCP (tcp_proxy).
+ * goes on), and TCP (tcp_proxy). A DownstreamTlsContext whose certificate is an SDS name
+ * without an ADS source (Istio's `default`) is the mesh's mutual TLS: the gateway's own
+ * workload certificate, the client's checked against the mesh's trust bundle (Istio's
+ * ISTIO_MUTUAL gateway servers), on an HTTPS chain or in front of a tcp_proxy.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto#config-listener-v3-filterchainmatch
  */
 import { anyType, durationMs, type envoy, types, unpackAny } from '../../xds/index.js';
 import { chainSecretNames } from '../../xds-client/index.js';
 import { compileRbac, type RbacEngine, type RbacFilter } from '../rbac/index.js';
+import { parseDownstreamTls } from '../tls-policy/index.js';
 import { GatewayConfigError } from './gateway-error.js';
 
 export type ChainKind = 'http' | 'https' | 'passthrough' | 'tls-terminate' | 'tcp';
+
+/** TLS terminated with the gateway's workload certificate (the mesh's mutual TLS). */
+export interface MeshTls {
+  /** Only clients with a certificate from the mesh's CA complete the handshake. */
+  readonly requireClientCert: boolean;
+  /** ALPN the gateway offers; empty: none. */
+  readonly alpn: readonly string[];
+}
 
 /** Where a tcp_proxy sends a connection: one cluster, or several by weight. */
 export interface TcpAction {
@@ -32,6 +44,8 @@ export interface GatewayChain {
   readonly routeName: string | undefined;
   /** https, tls-terminate: the SDS secrets of its certificates (one context of them all). */
   readonly secretNames: readonly string[];
+  /** https, tls-terminate: terminated with the workload certificate instead of secrets. */
+  readonly mtls: MeshTls | undefined;
   /** passthrough, tls-terminate, tcp: where its tcp_proxy sends connections. */
   readonly tcp: TcpAction | undefined;
   /** http, https: the RBAC filters of its connection manager (authorization policies). */
@@ -83,21 +97,21 @@ function tcpAction(
   return { clusters, totalWeight, idleTimeoutMs };
 }
 
-/** The SDS secrets of a chain that terminates TLS (none when it does not). */
-function terminatingSecrets(
+/**
+ * How a chain terminates TLS: with the SDS secrets it names over ADS, or, when it names none,
+ * with the gateway's workload certificate (the mesh's mutual TLS); neither when it does not.
+ */
+function terminating(
   chain: envoy.FilterChain,
   terminates: boolean,
   at: string,
   fail: (at: string, problem: string) => never,
-): readonly string[] {
-  if (!terminates) return [];
-  const names = chainSecretNames(chain);
-  if (names.length === 0)
-    fail(
-      `${at}.transport_socket`,
-      'terminates TLS without common_tls_context.tls_certificate_sds_secret_configs over ADS',
-    );
-  return names;
+): { secretNames: readonly string[]; mtls: MeshTls | undefined } {
+  if (!terminates) return { secretNames: [], mtls: undefined };
+  const secretNames = chainSecretNames(chain);
+  return secretNames.length > 0
+    ? { secretNames, mtls: undefined }
+    : { secretNames, mtls: meshTls(chain, at, fail) };
 }
 
 function compileChain(
@@ -145,26 +159,44 @@ function compileChain(
     } catch (err) {
       fail(`${at}.http_filters`, (err as Error).message);
     }
-    const secretNames = terminatingSecrets(chain, tlsConfig !== undefined, at, fail);
+    const { secretNames, mtls } = terminating(chain, tlsConfig !== undefined, at, fail);
     return {
       index,
       kind: tlsConfig ? 'https' : 'http',
       serverNames,
       routeName,
       secretNames,
+      mtls,
       tcp: undefined,
       rbac: rbac && !rbac.empty ? rbac : undefined,
     };
   }
+  const { secretNames, mtls } = terminating(chain, tlsConfig !== undefined, at, fail);
   return {
     index,
     kind: tlsConfig ? 'tls-terminate' : serverNames.length > 0 ? 'passthrough' : 'tcp',
     serverNames,
     routeName: undefined,
-    secretNames: terminatingSecrets(chain, tlsConfig !== undefined, at, fail),
+    secretNames,
+    mtls,
     tcp: tcpAction(tcp!, `${at}.filters.tcp_proxy`, fail),
     rbac: undefined,
   };
+}
+
+/** The mesh's mutual TLS of a chain whose certificate is the workload's (no ADS secret). */
+function meshTls(
+  chain: envoy.FilterChain,
+  at: string,
+  fail: (at: string, problem: string) => never,
+): MeshTls {
+  try {
+    const tls = parseDownstreamTls(chain.transport_socket, `${at}.transport_socket`);
+    if (!tls) return fail(`${at}.transport_socket`, 'is not TLS');
+    return { requireClientCert: tls.requireClientCert, alpn: tls.alpn };
+  } catch (err) {
+    return fail(`${at}.transport_socket`, (err as Error).message);
+  }
 }
 
 /** Compiles a gateway listener; throws a GatewayConfigError naming the field at fault. */

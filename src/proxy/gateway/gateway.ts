@@ -53,6 +53,8 @@ import {
   type ListenerLimits,
   listenHttp,
   PrefixedSocket,
+  peerVerified,
+  readClientHello,
   usableBindAddress,
 } from '../listener/index.js';
 import {
@@ -68,13 +70,14 @@ import { type CertificateSource, spiffeIds, WorkloadTls } from '../tls/index.js'
 import type { TracingOptions } from '../tracing/index.js';
 import { UpstreamPools } from '../upstream/index.js';
 import type { ConfigFeed } from '../workers/index.js';
-import { readClientHello } from './client-hello.js';
 import { GatewayConfigError } from './gateway-error.js';
 import {
+  type ChainKind,
   chainFor,
   compileGatewayListener,
   type GatewayChain,
   type GatewayListenerSpec,
+  type MeshTls,
   pickTcpCluster,
 } from './gateway-listener.js';
 import { checkSecret, SecretContexts, secretSetKey } from './secret-contexts.js';
@@ -154,6 +157,20 @@ interface ServedListener {
 const HTTP_ALPN = ['h2', 'http/1.1'];
 
 const EMPTY_VIEW: RouteView = { table: undefined, clusters: new Map() };
+
+/** A chain whose certificates are SDS secrets (not the workload's own). */
+const hasSecrets = (c: GatewayChain): boolean => c.secretNames.length > 0;
+
+/**
+ * What a chain is on a gateway with or without a workload certificate: without one (a mesh
+ * without a CA) the mesh's mutual TLS is plaintext, as on sidecars: HTTP, or the client's
+ * own TLS routed by its SNI.
+ */
+function servedKind(chain: GatewayChain, identity: boolean): ChainKind {
+  if (!chain.mtls || identity) return chain.kind;
+  if (chain.kind === 'https') return 'http';
+  return chain.serverNames.length > 0 ? 'passthrough' : 'tcp';
+}
 
 /** Gateway listeners are every listener but a sidecar's two. */
 function isGatewayListener(name: string): boolean {
@@ -432,9 +449,7 @@ export class Gateway {
     const first = this.runtime === undefined;
     this.runtime = result.config;
     this.istio.configure(result.config.clusters.values());
-    const sets = specs.flatMap((s) =>
-      s.chains.filter((c) => c.secretNames.length > 0).map((c) => c.secretNames),
-    );
+    const sets = specs.flatMap((s) => s.chains.filter(hasSecrets).map((c) => c.secretNames));
     const contexts = this.contexts.update(sets, source.secrets, (names, err) =>
       o.log.warn(
         { secrets: names, err: err.message },
@@ -457,9 +472,7 @@ export class Gateway {
         spec,
         view: this.viewOf(spec),
         contexts: new Map(
-          spec.chains
-            .filter((c) => c.secretNames.length > 0)
-            .map((c) => [c, contexts.get(secretSetKey(c.secretNames))]),
+          spec.chains.filter(hasSecrets).map((c) => [c, contexts.get(secretSetKey(c.secretNames))]),
         ),
       };
       const served = this.served.get(spec.name);
@@ -589,6 +602,7 @@ export class Gateway {
     tcp: (socket: net.Socket, first: Buffer | undefined, chain: GatewayChain) => void,
   ): boolean {
     const spec = state.spec;
+    const identity = this.tls !== undefined;
     if (!spec.inspect) {
       const chain = spec.chains[0];
       if (chain.kind === 'http') return false;
@@ -597,12 +611,13 @@ export class Gateway {
     }
     readClientHello(socket, HANDSHAKE_TIMEOUT_MS, (hello, bytes) => {
       const chain = hello.kind === 'hello' ? chainFor(spec, hello.sni) : spec.fallback;
-      if (!chain || (hello.kind !== 'hello' && chain.kind !== 'http' && chain.kind !== 'tcp')) {
+      const kind = chain && servedKind(chain, identity);
+      if (!chain || (hello.kind !== 'hello' && kind !== 'http' && kind !== 'tcp')) {
         this.stats.downstreamProtocolErrors++;
         socket.destroy();
         return;
       }
-      switch (chain.kind) {
+      switch (kind) {
         case 'http':
           serveHttp(bytes);
           return;
@@ -612,25 +627,69 @@ export class Gateway {
           return;
         case 'https':
         case 'tls-terminate': {
+          const opaque = chain.kind === 'tls-terminate';
+          const onSecure = opaque
+            ? (secure: tls.TLSSocket) => tcp(secure, undefined, chain)
+            : (secure: tls.TLSSocket) =>
+                secure.once('data', (chunk: Buffer) => serveHttp(chunk, secure));
+          if (chain.mtls) {
+            this.terminateMesh(socket, bytes, chain.mtls, opaque, onSecure);
+            return;
+          }
           const context = state.contexts.get(chain);
           if (!context) {
             socket.destroy();
             return;
           }
-          if (chain.kind === 'tls-terminate')
-            this.terminate(socket, bytes, context, (secure) => tcp(secure, undefined, chain));
-          else
-            this.terminate(
-              socket,
-              bytes,
-              context,
-              (secure) => secure.once('data', (chunk: Buffer) => serveHttp(chunk, secure)),
-              HTTP_ALPN,
-            );
+          this.terminate(socket, bytes, context, onSecure, opaque ? undefined : HTTP_ALPN);
         }
       }
     });
     return true;
+  }
+
+  /**
+   * Terminates the mesh's mutual TLS with the gateway's workload certificate: a client
+   * certificate from the mesh's CA required (as the chain says), checked as the sidecars'
+   * inbound checks it; then `serve` takes the decrypted stream. Until the first certificate
+   * arrives nothing is served. `opaque`: the stream is proxied as TCP, each direction ending
+   * on its own.
+   */
+  private terminateMesh(
+    socket: net.Socket,
+    hello: Buffer,
+    mtls: MeshTls,
+    opaque: boolean,
+    serve: (secure: tls.TLSSocket) => void,
+  ): void {
+    const context = this.tls?.context();
+    if (!context) {
+      socket.destroy();
+      return;
+    }
+    const prefixed = new PrefixedSocket(socket, hello);
+    const secure = new tls.TLSSocket(prefixed as unknown as net.Socket, {
+      isServer: true,
+      secureContext: context,
+      requestCert: true,
+      rejectUnauthorized: mtls.requireClientCert,
+      ...(mtls.alpn.length > 0 ? { ALPNProtocols: [...mtls.alpn] } : {}),
+    });
+    guardHandshake(secure, socket, () => {
+      if (!peerVerified(secure)) {
+        this.stats.downstreamProtocolErrors++;
+        secure.destroy();
+        socket.destroy();
+        return;
+      }
+      if (opaque) {
+        // A proxied stream ends one direction at a time: every layer under the TLS socket
+        // must let the other direction go on (TLS 1.3 allows it).
+        prefixed.allowHalfOpen = true;
+        socket.allowHalfOpen = true;
+      }
+      serve(secure);
+    });
   }
 
   /**

@@ -1,5 +1,4 @@
 /** The proxy at the mesh's edge: `Gateway.start(options)`, on LDS/RDS/CDS/EDS/SDS. */
-export { parseClientHello } from './client-hello.js';
 export {
   Gateway,
   GatewayCompiler,

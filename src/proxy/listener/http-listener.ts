@@ -21,7 +21,7 @@ import { PrefixedSocket } from './prefixed-socket.js';
 import { DETECTION_TIMEOUT_MS, isHttp2Preface, TLS_HANDSHAKE } from './protocol-detection.js';
 import { carryRawSocket } from './raw-socket.js';
 import { invalidRequest } from './request-checks.js';
-import { guardHandshake } from './tls-handshake.js';
+import { guardHandshake, peerVerified } from './tls-handshake.js';
 
 export type HttpHandler = (
   req: IncomingMessage | Http2ServerRequest | FastRequest,
@@ -83,17 +83,6 @@ export interface HttpListener {
   close(drainMs: number): Promise<void>;
   /** Open downstream connections. */
   readonly connections: number;
-}
-
-/** Whether the client's certificate, if it sent one, verified against the trust bundle. */
-function peerVerified(secure: tls.TLSSocket): boolean {
-  const handle = (secure as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
-  if (typeof handle?.verifyError !== 'function') return false; // cannot tell: refuse
-  if (handle.verifyError() === null) return true;
-  // No certificate at all is not a verification failure (PERMISSIVE serves it; STRICT was
-  // refused by OpenSSL already).
-  const peer = secure.getPeerCertificate();
-  return !peer || Object.keys(peer).length === 0;
 }
 
 /** CONNECT on a listener that routes none: no route, from the failure table. */

@@ -1,5 +1,9 @@
 /** Downstream listeners: HTTP/1.1 and h2c on one port, with (m)TLS termination. */
 export { usableBindAddress } from './bind-address.js';
+export {
+  parseClientHello,
+  readClientHello,
+} from './client-hello.js';
 export { resetStream } from './h2-session-limits.js';
 export {
   type HttpListener,
@@ -23,6 +27,7 @@ export {
   detectProtocol,
   readFirstBytes,
   requestHost,
+  TLS_HANDSHAKE,
 } from './protocol-detection.js';
 export { rawSocket, requestRawSocket } from './raw-socket.js';
-export { guardHandshake, HANDSHAKE_TIMEOUT_MS } from './tls-handshake.js';
+export { guardHandshake, HANDSHAKE_TIMEOUT_MS, peerVerified } from './tls-handshake.js';

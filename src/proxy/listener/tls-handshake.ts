@@ -25,3 +25,19 @@ export function guardHandshake(
   });
   secure.once('close', () => clearTimeout(timer));
 }
+
+/**
+ * Whether the client's certificate, if it sent one, verified against the trust bundle. A
+ * TLSSocket made by hand (not by tls.Server) checks nothing beyond OpenSSL's "a certificate
+ * is required": the chain and dates of a certificate the client did send are checked here,
+ * from the handshake's verify result, as tls.Server does.
+ */
+export function peerVerified(secure: tls.TLSSocket): boolean {
+  const handle = (secure as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+  if (typeof handle?.verifyError !== 'function') return false; // cannot tell: refuse
+  if (handle.verifyError() === null) return true;
+  // No certificate at all is not a verification failure (PERMISSIVE serves it; a required
+  // certificate was refused by OpenSSL already).
+  const peer = secure.getPeerCertificate();
+  return !peer || Object.keys(peer).length === 0;
+}

@@ -13,7 +13,11 @@ export {
   type ListenerTelemetrySpec,
   type TracingSpec,
 } from './listener-telemetry.js';
-export { compileOutboundDestinations } from './outbound-destinations.js';
+export {
+  compileOutboundDestinations,
+  type OutboundAction,
+  type SniSwitch,
+} from './outbound-destinations.js';
 export {
   type CompiledListener,
   type CompiledRoutes,

@@ -6,7 +6,10 @@
  * Envoy's FilterChainMatch order, for the criteria Ferry's outbound chains use: the chains
  * naming the destination port are tried first, then those without a port; within either,
  * the most specific `prefix_ranges` entry that contains the address wins, a chain without
- * prefix ranges matching any address. `default_filter_chain` takes what nothing matched.
+ * prefix ranges matching any address; among the chains of a port that match any address,
+ * those naming `server_names` take a TLS connection whose ClientHello names one (exact names:
+ * the declared external tls hosts, sent to the egress gateway). `default_filter_chain` takes
+ * what nothing matched.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto#envoy-v3-api-msg-config-listener-v3-filterchainmatch
  */
 import net from 'node:net';
@@ -30,6 +33,17 @@ export type OutboundAction =
       readonly declared: boolean;
     };
 
+/**
+ * A port whose chains match by SNI, for a connection no address-specific chain took: the
+ * ClientHello's server name picks from `names`; a connection that is not TLS, or names
+ * another server, goes to `otherwise`.
+ */
+export interface SniSwitch {
+  readonly kind: 'sni';
+  readonly names: ReadonlyMap<string, OutboundAction>;
+  readonly otherwise: OutboundAction | undefined;
+}
+
 interface PrefixEntry {
   readonly list: net.BlockList;
   readonly family: 'ipv4' | 'ipv6';
@@ -44,15 +58,28 @@ class PortGroup {
   /** Shorter prefixes, longest first. */
   readonly prefixes: PrefixEntry[] = [];
   any: OutboundAction | undefined;
+  /** Chains by server name (lower case), matching any address on the port. */
+  readonly names = new Map<string, OutboundAction>();
 
-  match(address: string, family: 'ipv4' | 'ipv6'): OutboundAction | undefined {
+  /** The chain of the most specific address prefix holding `address`, if any. */
+  matchAddress(address: string, family: 'ipv4' | 'ipv6'): OutboundAction | undefined {
     const exact = this.exact.get(address);
     if (exact) return exact;
     for (const p of this.prefixes) {
       if (p.family === family && p.list.check(address, family)) return p.action;
     }
-    return this.any;
+    return undefined;
   }
+
+  match(address: string, family: 'ipv4' | 'ipv6'): OutboundAction | undefined {
+    return this.matchAddress(address, family) ?? this.any;
+  }
+}
+
+/** `address` as the lookup compares it, with its family. */
+function plainAddress(address: string): { address: string; family: 'ipv4' | 'ipv6' } {
+  const plain = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return { address: plain, family: plain.includes(':') ? 'ipv6' : 'ipv4' };
 }
 
 export class OutboundDestinations {
@@ -67,21 +94,41 @@ export class OutboundDestinations {
    * SO_ORIGINAL_DST addon print it; IPv4-mapped IPv6 is taken as IPv4), or undefined.
    */
   lookup(address: string, port: number): OutboundAction | undefined {
-    const plain =
-      address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-    const family = plain.includes(':') ? 'ipv6' : 'ipv4';
+    const { address: plain, family } = plainAddress(address);
     return (
       this.byPort.get(port)?.match(plain, family) ??
       this.anyPort?.match(plain, family) ??
       this.fallback
     );
   }
+
+  /**
+   * As lookup(), but where the port has chains by server name and no address-specific chain
+   * takes the connection, the choice waits for the ClientHello (an SniSwitch).
+   */
+  route(address: string, port: number): OutboundAction | SniSwitch | undefined {
+    const group = this.byPort.get(port);
+    if (group === undefined || group.names.size === 0) return this.lookup(address, port);
+    const { address: plain, family } = plainAddress(address);
+    const specific = group.matchAddress(plain, family);
+    if (specific) return specific;
+    return {
+      kind: 'sni',
+      names: group.names,
+      otherwise: group.any ?? this.anyPort?.match(plain, family) ?? this.fallback,
+    };
+  }
 }
 
 /** An empty table: every connection is served as HTTP (no configuration yet). */
 export const NO_DESTINATIONS = new OutboundDestinations(new Map(), undefined, undefined);
 
-const KNOWN_MATCH = new Set(['destination_port', 'prefix_ranges']);
+const KNOWN_MATCH = new Set([
+  'destination_port',
+  'prefix_ranges',
+  'server_names',
+  'transport_protocol',
+]);
 
 function isEmptyMatchValue(v: unknown): boolean {
   return v === undefined || v === null || (Array.isArray(v) && v.length === 0) || v === '';
@@ -136,6 +183,20 @@ export function compileOutboundDestinations(listener: object | undefined): Outbo
     }
     const port = m.destination_port?.value;
     const ranges = m.prefix_ranges ?? [];
+    const names = m.server_names ?? [];
+    const transport = m.transport_protocol ?? '';
+    if (names.length === 0 && transport !== '')
+      throw new Error(
+        `${where}: filter_chain_match.transport_protocol is supported with server_names only`,
+      );
+    if (transport !== '' && transport !== 'tls')
+      throw new Error(
+        `${where}: filter_chain_match.transport_protocol "${transport}" is not supported (tls)`,
+      );
+    if (names.length > 0 && (port === undefined || port === 0 || ranges.length > 0))
+      throw new Error(
+        `${where}: filter_chain_match.server_names is supported with a destination_port and no prefix_ranges only`,
+      );
     const action = chainAction(chain, where, (port ?? 0) !== 0 || ranges.length > 0);
     let group: PortGroup;
     if (port === undefined || port === 0) group = anyPort ??= new PortGroup();
@@ -148,6 +209,16 @@ export function compileOutboundDestinations(listener: object | undefined): Outbo
       if (seen.has(full)) throw new Error(`${where}: another chain has the same match (${key})`);
       seen.add(full);
     };
+    if (names.length > 0) {
+      for (const raw of names) {
+        const name = raw.toLowerCase();
+        if (name.includes('*'))
+          throw new Error(`${where}: server_names "${raw}": only exact names are supported`);
+        claim(`server name ${name}`);
+        group.names.set(name, action);
+      }
+      return;
+    }
     if (ranges.length === 0) {
       claim('any address');
       group.any = action;

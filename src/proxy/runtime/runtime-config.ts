@@ -74,6 +74,7 @@ function upstreamTls(
     context: () => certificates.context(),
     verify: spiffeVerifier(settings.allowedSans),
     ...(settings.sni ? { servername: settings.sni } : {}),
+    identity: `${settings.sni ?? ''} ${settings.allowedSans.join(' ')}`,
   };
 }
 

@@ -76,6 +76,22 @@ function rbacConfig(f: NamedFilter, type: string, field: string): RbacFilter | u
   return undefined;
 }
 
+/**
+ * The TLS a chain's transport socket terminates with the workload's certificate, or
+ * undefined for plaintext; throws a TlsPolicyError naming the field it cannot honour.
+ */
+export function parseDownstreamTls(
+  socket: envoy.TransportSocket | undefined,
+  field: string,
+): DownstreamTlsSettings | undefined {
+  const ctx = tlsContextOf<envoy.DownstreamTlsContext>(socket, types.DOWNSTREAM_TLS_CONTEXT, field);
+  if (!ctx) return undefined;
+  return {
+    ...parseCommonTlsContext(ctx.common_tls_context, `${field}.typed_config.common_tls_context`),
+    requireClientCert: ctx.require_client_certificate?.value === true,
+  };
+}
+
 function readChain(chain: envoy.FilterChain, field: string): ChainInfo {
   const match = chain.filter_chain_match ?? {};
   for (const [key, v] of Object.entries(match)) {
@@ -86,24 +102,13 @@ function readChain(chain: envoy.FilterChain, field: string): ChainInfo {
         'is not supported by the sidecar',
       );
   }
-  const ctx = tlsContextOf<envoy.DownstreamTlsContext>(
-    chain.transport_socket,
-    types.DOWNSTREAM_TLS_CONTEXT,
-    `${field}.transport_socket`,
-  );
-  if (!ctx && match.transport_protocol === 'tls') {
+  const tls = parseDownstreamTls(chain.transport_socket, `${field}.transport_socket`);
+  if (!tls && match.transport_protocol === 'tls') {
     throw new TlsPolicyError(
       `${field}.transport_socket`,
       'is missing on a chain that matches TLS (TLS passthrough is not supported)',
     );
   }
-  const tls = ctx && {
-    ...parseCommonTlsContext(
-      ctx.common_tls_context,
-      `${field}.transport_socket.typed_config.common_tls_context`,
-    ),
-    requireClientCert: ctx.require_client_certificate?.value === true,
-  };
   const httpRbac: RbacFilter[] = [];
   const networkRbac: RbacFilter[] = [];
   const httpRbacFields: string[] = [];

@@ -7,6 +7,7 @@ export {
   compileInboundPolicy,
   type InboundPolicy,
   type InboundPortPolicy,
+  parseDownstreamTls,
 } from './inbound-policy.js';
 
 export { TlsPolicyError } from './tls-policy-error.js';

@@ -32,6 +32,12 @@ export interface UpstreamTls {
   readonly verify: (host: string, cert: PeerCertificate) => Error | undefined;
   /** SNI to send, if any (Istio: outbound_.PORT_._.HOST). */
   readonly servername?: string;
+  /**
+   * What the connections promise and check (SNI, the SPIFFE IDs accepted), as one string
+   * made when the configuration is compiled: connections made for one identity are never
+   * used for another (a subset's SNI, or the identities a cluster accepts after a change).
+   */
+  readonly identity?: string;
 }
 
 /** Which client carries HTTP/1.1 upstream. */
@@ -56,21 +62,22 @@ export interface Upstream {
 
 export class UpstreamPools {
   /**
-   * Pools by endpoint (`address:port`), one map per kind: plaintext or mTLS, HTTP/1.1 or
-   * HTTP/2 (so that finding a pool builds no key per request).
+   * Plaintext pools by endpoint (`address:port`), one map per protocol: HTTP/1.1, HTTP/2
+   * (so that finding a pool builds no key per request).
    */
-  private readonly kinds = [
-    new Map<string, Upstream>(),
-    new Map<string, Upstream>(),
-    new Map<string, Upstream>(),
-    new Map<string, Upstream>(),
+  private readonly plain = [new Map<string, Upstream>(), new Map<string, Upstream>()];
+  /** mTLS pools by endpoint, then by the TLS identity they were made for (UpstreamTls.identity). */
+  private readonly secure = [
+    new Map<string, Map<string | undefined, Upstream>>(),
+    new Map<string, Map<string | undefined, Upstream>>(),
   ];
 
   constructor(private readonly http1: Http1Engine = 'ferry') {}
 
   /**
    * The dispatcher for `address:port` over `protocol` (with mTLS when `tls` is given),
-   * created on first use. Plaintext and mTLS pools to one endpoint are kept apart.
+   * created on first use. Plaintext and mTLS pools to one endpoint are kept apart, and so
+   * are mTLS pools made for different identities.
    */
   get(
     key: string,
@@ -79,62 +86,95 @@ export class UpstreamPools {
     settings: PoolSettings,
     tls?: UpstreamTls,
   ): Upstream {
-    const pools = this.kinds[(tls ? 2 : 0) + (settings.protocol === 'http2' ? 1 : 0)];
+    const h2 = settings.protocol === 'http2' ? 1 : 0;
+    if (tls) {
+      const byKey = this.secure[h2];
+      let byIdentity = byKey.get(key);
+      if (!byIdentity) {
+        byIdentity = new Map();
+        byKey.set(key, byIdentity);
+      }
+      let pool = byIdentity.get(tls.identity);
+      if (!pool) {
+        pool = this.create(address, port, settings, tls);
+        byIdentity.set(tls.identity, pool);
+      }
+      return pool;
+    }
+    const pools = this.plain[h2];
     let pool = pools.get(key);
     if (!pool) {
-      const scheme = tls ? 'https' : 'http';
-      const origin = `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
-      const connectTimeoutMs = settings.connectTimeoutMs;
-      pool =
-        settings.protocol === 'http2'
-          ? new Http2Upstream(origin, { connectTimeoutMs, tls })
-          : this.http1 === 'ferry' || tls
-            ? new Http1Upstream(address, port, {
-                connectTimeoutMs,
-                tls,
-                maxConnections: settings.maxConnections,
-                maxPending: settings.maxPendingRequests,
-              })
-            : new (loadUndiciPool())(origin, {
-                connect: { timeout: settings.connectTimeoutMs, noDelay: true },
-                connections: 256,
-                pipelining: 1,
-                keepAliveTimeout: 60_000,
-                keepAliveMaxTimeout: 600_000,
-                bodyTimeout: 0,
-                headersTimeout: 0,
-              });
+      pool = this.create(address, port, settings, undefined);
       pools.set(key, pool);
     }
     return pool;
   }
 
+  private create(
+    address: string,
+    port: number,
+    settings: PoolSettings,
+    tls: UpstreamTls | undefined,
+  ): Upstream {
+    const scheme = tls ? 'https' : 'http';
+    const origin = `${scheme}://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    const connectTimeoutMs = settings.connectTimeoutMs;
+    return settings.protocol === 'http2'
+      ? new Http2Upstream(origin, { connectTimeoutMs, tls })
+      : this.http1 === 'ferry' || tls
+        ? new Http1Upstream(address, port, {
+            connectTimeoutMs,
+            tls,
+            maxConnections: settings.maxConnections,
+            maxPending: settings.maxPendingRequests,
+          })
+        : new (loadUndiciPool())(origin, {
+            connect: { timeout: settings.connectTimeoutMs, noDelay: true },
+            connections: 256,
+            pipelining: 1,
+            keepAliveTimeout: 60_000,
+            keepAliveMaxTimeout: 600_000,
+            bodyTimeout: 0,
+            headersTimeout: 0,
+          });
+  }
+
+  /** Every pool, by endpoint key. */
+  private *entries(): Generator<[string, Upstream]> {
+    for (const pools of this.plain) yield* pools;
+    for (const byKey of this.secure)
+      for (const [key, byIdentity] of byKey)
+        for (const pool of byIdentity.values()) yield [key, pool];
+  }
+
   /** Closes (gracefully) the pools of endpoints no longer in `keep` (keys: `address:port`). */
   retain(keep: ReadonlySet<string>): void {
-    for (const pools of this.kinds) {
-      for (const [key, pool] of pools) {
-        if (keep.has(key)) continue;
-        pools.delete(key);
-        pool.close().catch(() => undefined);
-      }
+    for (const [key, pool] of [...this.entries()]) {
+      if (!keep.has(key)) pool.close().catch(() => undefined);
+    }
+    for (const map of [...this.plain, ...this.secure]) {
+      for (const key of map.keys()) if (!keep.has(key)) map.delete(key);
     }
   }
 
   /** Open pools (for the admin page). */
   get size(): number {
-    return this.kinds.reduce((n, pools) => n + pools.size, 0);
+    let n = 0;
+    for (const _ of this.entries()) n++;
+    return n;
+  }
+
+  private clear(): Upstream[] {
+    const all = [...this.entries()].map(([, pool]) => pool);
+    for (const map of [...this.plain, ...this.secure]) map.clear();
+    return all;
   }
 
   async close(): Promise<void> {
-    const all = this.kinds.flatMap((pools) => [...pools.values()]);
-    for (const pools of this.kinds) pools.clear();
-    await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+    await Promise.all(this.clear().map((p) => p.close().catch(() => undefined)));
   }
 
   destroy(): void {
-    for (const pools of this.kinds) {
-      for (const p of pools.values()) p.destroy().catch(() => undefined);
-      pools.clear();
-    }
+    for (const p of this.clear()) p.destroy().catch(() => undefined);
   }
 }

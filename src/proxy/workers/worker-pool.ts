@@ -312,9 +312,12 @@ export class WorkerPool {
   }
 
   private sendCertificate(only?: Worker): void {
-    const certificate = this.options.certificates?.current();
-    if (!certificate) return;
-    const message: ToWorker = { type: 'ferry:certificate', certificate };
+    const current = this.options.certificates?.current();
+    if (!current) return;
+    // Plain fields: IPC serializes messages as JSON, and an identity's certificate redacts
+    // its key in JSON (IssuedCertificate.toJSON), which the worker could not load.
+    const { key, chain, roots } = current;
+    const message: ToWorker = { type: 'ferry:certificate', certificate: { key, chain, roots } };
     if (only) this.send(only, message);
     else for (const s of this.states.values()) this.send(s.worker, message);
   }

@@ -49,6 +49,24 @@ function decoded(resources: Resources, kind: keyof Resources): Map<string, Loose
   return out;
 }
 
+/**
+ * Istio's ISTIO_MUTUAL on a gateway server: its workload certificate (`default`), a client
+ * certificate from the mesh's CA (`ROOTCA`) required, TLS 1.3.
+ */
+function assertMeshMtls(socket: Loose, alpn: string[]): void {
+  assert.equal(socket.name, 'envoy.transport_sockets.tls');
+  const ctx = socket.typed_config;
+  assert.deepEqual(ctx.require_client_certificate, { value: true });
+  assert.deepEqual(ctx.common_tls_context.tls_certificate_sds_secret_configs, [
+    { name: 'default' },
+  ]);
+  assert.deepEqual(ctx.common_tls_context.validation_context_sds_secret_config, {
+    name: 'ROOTCA',
+  });
+  assert.equal(ctx.common_tls_context.tls_params.tls_minimum_protocol_version, 'TLSv1_3');
+  assert.deepEqual(ctx.common_tls_context.alpn_protocols ?? [], alpn);
+}
+
 describe('translate: egress gateway', () => {
   const { resources, warnings } = translateEgress(mesh(), 'istio-system/egress');
 
@@ -60,6 +78,7 @@ describe('translate: egress gateway', () => {
     assert.deepEqual(http.address.socket_address, { address: '0.0.0.0', port_value: 8080 });
     const hcm = http.filter_chains[0].filters[0];
     assert.equal(hcm.name, 'envoy.filters.network.http_connection_manager');
+    assertMeshMtls(http.filter_chains[0].transport_socket, ['h2', 'http/1.1']);
     assert.equal(hcm.typed_config.rds.route_config_name, 'gateway~8080');
     assert.ok(hcm.typed_config.rds.config_source.ads);
   });
@@ -76,7 +95,7 @@ describe('translate: egress gateway', () => {
     assert.ok(!rc.virtual_hosts.some((v: Loose) => v.domains.includes('*')), 'no catch-all');
   });
 
-  it('routes TLS by SNI, passed through by tcp_proxy, with the TLS inspector', () => {
+  it('routes TLS by the SNI of the mesh mTLS, unwrapped, then the bytes by tcp_proxy', () => {
     const tls = decoded(resources, 'listeners').get('gateway~8443');
     assert.deepEqual(
       tls.listener_filters.map((f: Loose) => f.name),
@@ -87,7 +106,8 @@ describe('translate: egress gateway', () => {
     assert.deepEqual(chain.filter_chain_match.server_names, ['api.example.com']);
     assert.equal(chain.filters[0].name, 'envoy.filters.network.tcp_proxy');
     assert.equal(chain.filters[0].typed_config.cluster, 'outbound|443||api.example.com');
-    assert.equal(chain.transport_socket, undefined, 'the TLS is not terminated');
+    // The sidecar's mTLS is terminated; the app's own TLS inside it is passed on untouched.
+    assertMeshMtls(chain.transport_socket, []);
   });
 
   it('clusters: LOGICAL_DNS for a name, STATIC for an IP literal, plain (no transport socket)', () => {

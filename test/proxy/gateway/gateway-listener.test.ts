@@ -104,7 +104,7 @@ describe('gateway listener', () => {
             filters: [tcpProxy('c')],
           },
         ],
-        /transport_socket: terminates TLS without .*tls_certificate_sds_secret_configs/,
+        /transport_socket.*tls_certificate_sds_secret_configs: needs exactly one secret; has 0/,
       ],
     ];
     for (const [chains, message] of cases) {

@@ -123,7 +123,32 @@ describe('proxy: outbound destinations', () => {
     };
     assert.match(
       compileError(types.LISTENER, 'virtualOutbound', bad) ?? '',
-      /filter_chains\[0\] \(sni\): filter_chain_match\.server_names is not supported/,
+      /filter_chains\[0\] \(sni\): filter_chain_match\.server_names is supported with a destination_port and no prefix_ranges only/,
+    );
+    // server_names with a port (the egress gateway's tls hosts): exact names, TLS only.
+    const sniChain = (match: object) => ({
+      filter_chains: [
+        {
+          name: 'sni',
+          filter_chain_match: { destination_port: { value: 443 }, ...match },
+          filters: [{ name: 'x', typed_config: { '@type': types.TCP_PROXY, cluster: 'c' } }],
+        },
+      ],
+    });
+    assert.throws(
+      () => compileOutboundDestinations(sniChain({ server_names: ['*.example.com'] })),
+      /server_names "\*\.example\.com": only exact names are supported/,
+    );
+    assert.throws(
+      () =>
+        compileOutboundDestinations(
+          sniChain({ server_names: ['a.example'], transport_protocol: 'raw_buffer' }),
+        ),
+      /transport_protocol "raw_buffer" is not supported/,
+    );
+    assert.throws(
+      () => compileOutboundDestinations(sniChain({ transport_protocol: 'tls' })),
+      /transport_protocol is supported with server_names only/,
     );
     const twice = {
       filter_chains: [0, 1].map(() => ({

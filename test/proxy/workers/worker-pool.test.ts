@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import cluster from 'node:cluster';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { IssuedCertificate } from '../../../src/identity/index.js';
 import { silentLogger } from '../../../src/log/index.js';
 import { WorkerPool } from '../../../src/proxy/workers/index.js';
 import { types } from '../../../src/xds/index.js';
 import { type CompileHook, XdsClient } from '../../../src/xds-client/index.js';
+import { caInDir, tempDir } from '../../identity/support.js';
 import { waitFor } from '../../support/wait-for.js';
 import { any, FuzzAdsServer, staticCluster } from '../gateway/gateway-harness.js';
 
@@ -240,5 +242,42 @@ describe('WorkerPool: the primary answers each response as a single process does
     same(await push(types.CLUSTER, [staticCluster('app', 1), edsCluster('orders')]), true);
     assert.equal(primary.xds!.status().nacks, single.xds!.status().nacks);
     assert.equal(primary.xds!.status().nacks, 2);
+  });
+});
+
+describe('WorkerPool: the workload certificate reaches the workers', function () {
+  this.timeout(30_000);
+
+  it('regression: workers get a key that loads (IPC sent the certificate as JSON, its key redacted)', async () => {
+    const tmp = tempDir();
+    cluster.setupPrimary({ exec: WORKER, silent: false });
+    const { ca } = await caInDir(tmp.dir);
+    const issued = await ca.issueLocal('spiffe://cluster.local/ns/default/sa/w', 3_600_000, {});
+    const certificate = new IssuedCertificate(issued.key, issued.chain, issued.roots);
+    // What an identity client hands out: JSON of it never shows the key.
+    assert.match(JSON.stringify(certificate), /"key":"\[redacted\]"/);
+    const pool = new WorkerPool({
+      workers: 2,
+      log: silentLogger(),
+      certificates: { current: () => certificate, onChange: () => () => undefined },
+    });
+    try {
+      pool.start();
+      await waitFor(
+        'both workers to hold a certificate whose key loads',
+        async () => {
+          const { perWorker } = await pool.metrics();
+          return (
+            perWorker.length === 2 && perWorker.every((w) => w.stats.certificateKeyLoads === 1)
+          );
+        },
+        20_000,
+        50,
+      );
+    } finally {
+      await pool.stop(0);
+      cluster.setupPrimary({ exec: process.argv[1] });
+      tmp.remove();
+    }
   });
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
-import { parseClientHello } from '../../../src/proxy/gateway/index.js';
+import { parseClientHello } from '../../../src/proxy/listener/index.js';
 
 /** The first bytes a real TLS client sends, with `servername` (none when undefined). */
 async function clientHello(servername: string | undefined): Promise<Buffer> {

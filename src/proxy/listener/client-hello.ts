@@ -1,7 +1,8 @@
 /**
- * Envoy's tls_inspector, for the gateway: the server name (SNI) of a TLS ClientHello, read
- * from a connection's first bytes without terminating anything, so a filter chain can be
- * chosen by it (HTTPS with the SNI's certificate, or TLS passed through untouched).
+ * Envoy's tls_inspector, for the gateway and the sidecar's outbound listener: the server
+ * name (SNI) of a TLS ClientHello, read from a connection's first bytes without terminating
+ * anything, so a filter chain can be chosen by it (HTTPS with the SNI's certificate, TLS
+ * passed through untouched, or an app's TLS sent on to the egress gateway).
  * Record layer: RFC 8446 §5.1; ClientHello: §4.1.2; server_name extension: RFC 6066 §3.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/listeners/listener_filters/tls_inspector
  */
@@ -102,15 +103,24 @@ function serverName(hello: Buffer): string | undefined {
 
 /**
  * Reads a connection's first bytes until they hold a whole ClientHello (or are not TLS, or
- * pass MAX_CLIENT_HELLO_BYTES, or `timeoutMs` passes), then calls `done` once with what was
- * read; the bytes are not consumed from the peer's point of view: the caller passes them on.
+ * pass MAX_CLIENT_HELLO_BYTES, or `timeoutMs` passes: the connection is then closed), then
+ * calls `done` once with what was read, `initial` (bytes read from it already) first; the
+ * bytes are not consumed from the peer's point of view: the caller passes them on.
  */
 export function readClientHello(
   socket: net.Socket,
   timeoutMs: number,
   done: (result: HelloParse, bytes: Buffer) => void,
+  initial: Buffer = Buffer.alloc(0),
 ): void {
-  let bytes: Buffer = Buffer.alloc(0);
+  if (initial.length > 0) {
+    const result = parseClientHello(initial);
+    if (result.kind !== 'partial') {
+      done(result, initial);
+      return;
+    }
+  }
+  let bytes: Buffer = initial;
   let finished = false;
   const finish = (result: HelloParse) => {
     if (finished) return;
