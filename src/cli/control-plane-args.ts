@@ -29,6 +29,8 @@ Options:
       --cert-ttl DURATION workload certificate lifetime, e.g. 1h    (default 24h)
       --allow-plaintext-registration  DEVELOPMENT ONLY: with the CA on, the plaintext
                         port still registers sidecars, without any credential
+      --allow-plaintext-csr  DEVELOPMENT ONLY: with the CA on, the plaintext port
+                        also signs certificate requests (tokens in the clear)
       --max-subscribed-names N  names one xDS stream may subscribe to per type;
                         more is refused with RESOURCE_EXHAUSTED      (default 100000)
       --sotw-cache-entries N  SotW response bodies kept for reuse    (default 1024)
@@ -81,6 +83,7 @@ const OPTIONS = {
   'trust-domain': { type: 'string' },
   'cert-ttl': { type: 'string' },
   'allow-plaintext-registration': { type: 'boolean' },
+  'allow-plaintext-csr': { type: 'boolean' },
   'debug-token-file': { type: 'string' },
   'max-subscribed-names': { type: 'string' },
   'sotw-cache-entries': { type: 'string' },
@@ -186,7 +189,14 @@ export function parseControlPlaneArgs(argv: readonly string[]): ControlPlaneArgs
   if (caDir === undefined && caSecret === undefined)
     needs(
       v,
-      ['secure-port', 'trust-domain', 'cert-ttl', 'webhook-port', 'allow-plaintext-registration'],
+      [
+        'secure-port',
+        'trust-domain',
+        'cert-ttl',
+        'webhook-port',
+        'allow-plaintext-registration',
+        'allow-plaintext-csr',
+      ],
       '--ca-dir DIR or --ca-secret NAME (the CA is off without them)',
     );
   if (caSecret === undefined)
@@ -263,6 +273,7 @@ export function parseControlPlaneArgs(argv: readonly string[]): ControlPlaneArgs
     ...(v['debug-token-file'] !== undefined ? { debugTokenFile: v['debug-token-file'] } : {}),
     options: {
       allowPlaintextRegistration: v['allow-plaintext-registration'] === true,
+      allowPlaintextCsr: v['allow-plaintext-csr'] === true,
       limits: {
         maxSubscribedNames: positive('--max-subscribed-names', v['max-subscribed-names'], 100_000),
         sotwCacheEntries: positive('--sotw-cache-entries', v['sotw-cache-entries'], 1024),

@@ -123,7 +123,13 @@ export async function startIdentity(
       'FERRY_NO_CREDENTIALS',
       'the CA is on but nothing checks workload credentials: give a CA directory (--ca-dir) or check service-account tokens by TokenReview',
     );
-  const service = new IdentityService({ ca, verifier, metrics, log });
+  const service = new IdentityService({
+    ca,
+    verifier,
+    metrics,
+    log,
+    allowPlaintext: options.allowPlaintextCsr === true,
+  });
   const spiffeId = controlPlaneSpiffeId(trustDomain, namespace);
   const hosts = servingHosts(options, namespace, mesh.mesh.domain, host);
   const serving = new ServingCertificate({ ca, spiffeId, hosts, log, timers });

@@ -51,6 +51,13 @@ export interface ControlPlaneOptions {
    */
   readonly allowPlaintextRegistration?: boolean;
   /**
+   * Development only: with the CA on, the plaintext port also signs certificate requests
+   * (their tokens then cross the network in the clear). Off by default, as in istiod, whose
+   * CA is on its TLS port only: a CSR there is refused with FAILED_PRECONDITION. Logged at
+   * warn.
+   */
+  readonly allowPlaintextCsr?: boolean;
+  /**
    * A bearer token that lets clients other than loopback read /debug/config_dump,
    * /debug/registry and /debug/syncz. Absent: those answer loopback clients only.
    */

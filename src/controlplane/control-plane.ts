@@ -97,6 +97,10 @@ export class ControlPlane {
       metrics,
       log,
     });
+    if (identity && options.allowPlaintextCsr)
+      log.warn(
+        'INSECURE: --allow-plaintext-csr is on: the plaintext xDS port signs certificate requests, whose tokens cross the network in the clear. For development only.',
+      );
     if (identity && options.allowPlaintextRegistration)
       log.warn(
         'INSECURE: --allow-plaintext-registration is on: any process that reaches the plaintext xDS port can register as an endpoint of any service, without a credential. For development only.',
@@ -187,7 +191,7 @@ export class ControlPlane {
     identity: ControlPlaneIdentity,
   ): Promise<void> {
     this.ads.register(this.secureGrpcServer, 'tls');
-    identity.service.register(this.secureGrpcServer);
+    identity.service.register(this.secureGrpcServer, 'tls');
     this.securePort = await bindGrpc(
       this.secureGrpcServer,
       'secure (TLS)',
@@ -203,7 +207,9 @@ export class ControlPlane {
 
   private async listen(host: string, xdsPort: number, httpPort: number): Promise<void> {
     this.ads.register(this.grpcServer, 'plaintext');
-    this.identity?.service.register(this.grpcServer);
+    // Registered here too, so that a CSR on this port gets a reason (FERRY_CSR_PLAINTEXT)
+    // rather than UNIMPLEMENTED; the service refuses it unless --allow-plaintext-csr.
+    this.identity?.service.register(this.grpcServer, 'plaintext');
     this.xdsPort = await bindGrpc(
       this.grpcServer,
       'xDS',

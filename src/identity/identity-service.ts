@@ -1,8 +1,14 @@
 /**
- * The identity service: checks the credential, then the CSR, then signs for the identity
- * the credential proves. Each outcome is a clear gRPC status and a count in
+ * The identity service: checks the transport, then the credential, then the CSR, then signs
+ * for the identity the credential proves. Each outcome is a clear gRPC status and a count in
  * ferry_identity_csr_total{result}:
- *   issued | unauthenticated | permission_denied | invalid_argument | internal
+ *   issued | plaintext | unauthenticated | permission_denied | invalid_argument | internal
+ *
+ * Only over TLS by default, as istiod serves its CA only on its TLS port (15012) and never
+ * on the plaintext xDS port (15010): over plaintext the bearer token travels in the clear
+ * to whoever is on the path (who can replay it to get certificates for that identity), and
+ * the workload cannot tell the control plane it talks to from an impostor handing it a
+ * trust bundle of its own.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/index.js';
@@ -20,6 +26,7 @@ import { spiffeIdOf } from './spiffe-id.js';
 
 export type CsrResult =
   | 'issued'
+  | 'plaintext'
   | 'unauthenticated'
   | 'permission_denied'
   | 'invalid_argument'
@@ -27,6 +34,7 @@ export type CsrResult =
 
 const RESULTS: readonly CsrResult[] = [
   'issued',
+  'plaintext',
   'unauthenticated',
   'permission_denied',
   'invalid_argument',
@@ -38,7 +46,21 @@ export interface IdentityServiceOptions {
   readonly verifier: CredentialVerifier;
   readonly metrics: MetricsRegistry;
   readonly log: Logger;
+  /**
+   * Development only: also sign CSRs that come over a plaintext connection. Off by
+   * default: those are refused with FAILED_PRECONDITION (FERRY_CSR_PLAINTEXT).
+   */
+  readonly allowPlaintext?: boolean;
 }
+
+/** Why a CSR over plaintext is refused: what to do instead, in the gRPC status details. */
+const PLAINTEXT_REFUSAL = new IdentityError(
+  'FERRY_CSR_PLAINTEXT',
+  "certificate signing requests are served over TLS only, on the control plane's secure port " +
+    '(--secure-port, 15012 by default): over this plaintext connection the token would cross ' +
+    'the network in the clear; send the CSR to the secure port with the mesh root (--ca-root), ' +
+    'or start the control plane with --allow-plaintext-csr (development only)',
+).detail;
 
 class Refusal extends Error {
   constructor(
@@ -67,13 +89,19 @@ export class IdentityService {
     >;
   }
 
-  register(server: grpc.Server): void {
+  /**
+   * Serves the identity API on `server`, whose port is `transport`: the caller says which, as
+   * the call cannot tell (grpc-js's auth context reports TLS only for a client that sent a
+   * verified certificate, which a workload asking for its first one has not).
+   */
+  register(server: grpc.Server, transport: 'tls' | 'plaintext'): void {
+    const tls = transport === 'tls';
     server.addService(identityServiceDefinition, {
       CreateCertificate: (
         call: grpc.ServerUnaryCall<CreateCertificateRequest, CreateCertificateResponse>,
         callback: grpc.sendUnaryData<CreateCertificateResponse>,
       ) => {
-        this.handle(call.request).then(
+        this.handle(call.request, tls).then(
           (response) => callback(null, response),
           (err: Refusal) => callback({ code: err.status, details: err.message }),
         );
@@ -81,10 +109,19 @@ export class IdentityService {
     });
   }
 
-  /** One request to its response, or a Refusal carrying the status to send. */
-  async handle(request: CreateCertificateRequest): Promise<CreateCertificateResponse> {
+  /**
+   * One request to its response, or a Refusal carrying the status to send. `tls`: whether it
+   * came over TLS (a plaintext one is refused before its token is even looked at, unless
+   * allowPlaintext).
+   */
+  async handle(
+    request: CreateCertificateRequest,
+    tls: boolean,
+  ): Promise<CreateCertificateResponse> {
     const ca = this.options.ca;
     try {
+      if (!tls && this.options.allowPlaintext !== true)
+        throw new Refusal(grpc.status.FAILED_PRECONDITION, 'plaintext', PLAINTEXT_REFUSAL);
       let name: Awaited<ReturnType<CredentialVerifier['verify']>>;
       try {
         name = await this.options.verifier.verify(request.token ?? '');

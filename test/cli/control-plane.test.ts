@@ -84,6 +84,7 @@ describe('ferry control-plane (CLI)', () => {
     const cases: [string[], RegExp][] = [
       [['--ca-dir', '/tmp/ca', '--ca-secret', 'ca'], /give --ca-dir or --ca-secret, not both/],
       [['--webhook-port', '15017'], /--webhook-port needs --ca-dir DIR or --ca-secret NAME/],
+      [['--allow-plaintext-csr'], /--allow-plaintext-csr needs --ca-dir DIR or --ca-secret NAME/],
       [['--ca-secret', 'ca', '--webhook-config', 'inj'], /--webhook-config needs --webhook-port/],
       [['--ca-secret', 'ca', '--capture', 'cni'], /--capture needs --webhook-port/],
       [['--ca-dir', '/tmp/ca', '--token-audience', 'ferry'], /--token-audience needs --ca-secret/],
@@ -122,6 +123,9 @@ describe('ferry control-plane (CLI)', () => {
       tokenReview: true,
       tokenAudiences: [],
     });
+    assert.equal(ok.options.allowPlaintextCsr, false, 'CSRs over plaintext are off by default');
+    const open = parseControlPlaneArgs([...base, '--ca-dir', '/tmp/ca', '--allow-plaintext-csr']);
+    assert.equal(open.options.allowPlaintextCsr, true);
   });
 
   it('Kubernetes flags outside a pod and without --kubeconfig: one line saying so', async () => {

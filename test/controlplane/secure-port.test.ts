@@ -5,20 +5,22 @@
  * trusting another root, does not. The serving certificate renews at half life.
  */
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { webcrypto, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { ControlPlane } from '../../src/controlplane/index.js';
+import { ControlPlane, type ControlPlaneOptions } from '../../src/controlplane/index.js';
 import {
   bearerCredentials,
+  buildCsr,
   CA_FILES,
   controlPlaneCredentials,
   controlPlaneSpiffeId,
   createIdentityClient,
   credentialFromFile,
+  type IdentityApi,
   sidecarIdentity,
   uriSans,
   WorkloadIdentity,
@@ -26,14 +28,21 @@ import {
 import { silentLogger } from '../../src/log/index.js';
 import { createAdsClient, types } from '../../src/xds/index.js';
 import { XdsClient } from '../../src/xds-client/index.js';
+import { capturingLogger } from '../identity/support.js';
 import { FakeTimers } from '../support/fake-timers.js';
 import { mesh, service } from '../support/mesh.js';
 import { waitFor } from '../support/wait-for.js';
 import { sidecarNode } from '../xds-client/support.js';
 
 const CP_ID = controlPlaneSpiffeId('cluster.local');
+const FRONTEND = 'spiffe://cluster.local/ns/shop/sa/frontend';
 
-function start(caDir: string, timers?: FakeTimers, namespace?: string): Promise<ControlPlane> {
+function start(
+  caDir: string,
+  timers?: FakeTimers,
+  namespace?: string,
+  extra: Partial<ControlPlaneOptions> = {},
+): Promise<ControlPlane> {
   return ControlPlane.start({
     ...(namespace ? { namespace } : {}),
     config: mesh(service('web', 8080, 'http', [9080])),
@@ -45,6 +54,7 @@ function start(caDir: string, timers?: FakeTimers, namespace?: string): Promise<
     warmupMs: 0,
     timers,
     log: silentLogger(),
+    ...extra,
   });
 }
 
@@ -202,32 +212,85 @@ describe('control plane secure port (TLS)', () => {
     }
   });
 
-  it('issues workload certificates over TLS and over plaintext, counted on /metrics', async () => {
+  /** A CSR for shop/frontend with a valid token, to `address` (plaintext without creds). */
+  async function requestCertificate(
+    address: string,
+    creds?: grpc.ChannelCredentials,
+  ): ReturnType<IdentityApi['createCertificate']> {
+    const token = cp?.identity?.tokens?.issue(
+      { namespace: 'shop', serviceAccount: 'frontend' },
+      3_600_000,
+    );
+    assert.ok(token);
+    const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as webcrypto.CryptoKeyPair;
+    const api = createIdentityClient(address, creds);
+    try {
+      return await api.createCertificate({ csr: await buildCsr(keys, FRONTEND), token });
+    } finally {
+      api.close();
+    }
+  }
+
+  it('issues workload certificates over TLS, counted on /metrics', async () => {
     cp = await start(dir);
     root = readFileSync(path.join(dir, CA_FILES.root), 'utf8');
-    const tokens = cp.identity?.tokens;
-    assert.ok(tokens);
-    const token = tokens.issue({ namespace: 'shop', serviceAccount: 'frontend' }, 3_600_000);
-    for (const [address, creds] of [
-      [`127.0.0.1:${cp.securePort}`, controlPlaneCredentials(root, CP_ID)],
-      [`127.0.0.1:${cp.xdsPort}`, undefined],
-    ] as const) {
-      const w = new WorkloadIdentity({
-        api: createIdentityClient(address, creds),
-        credential: () => token,
-        spiffeId: 'spiffe://cluster.local/ns/shop/sa/frontend',
-        log: silentLogger(),
-      });
-      try {
-        const cert = await w.start();
-        assert.equal(cert.spiffeId, 'spiffe://cluster.local/ns/shop/sa/frontend');
-        assert.deepEqual(cert.rootPems, [new X509Certificate(root).toString()]);
-      } finally {
-        w.close();
-      }
+    const token = cp.identity?.tokens?.issue(
+      { namespace: 'shop', serviceAccount: 'frontend' },
+      3_600_000,
+    );
+    assert.ok(token);
+    const w = new WorkloadIdentity({
+      api: createIdentityClient(`127.0.0.1:${cp.securePort}`, controlPlaneCredentials(root, CP_ID)),
+      credential: () => token,
+      spiffeId: FRONTEND,
+      log: silentLogger(),
+    });
+    try {
+      const cert = await w.start();
+      assert.equal(cert.spiffeId, FRONTEND);
+      assert.deepEqual(cert.rootPems, [new X509Certificate(root).toString()]);
+    } finally {
+      w.close();
     }
     const metrics = await (await fetch(`http://127.0.0.1:${cp.httpPort}/metrics`)).text();
-    assert.match(metrics, /^ferry_identity_csr_total\{result="issued"\} 2$/m);
+    assert.match(metrics, /^ferry_identity_csr_total\{result="issued"\} 1$/m);
+  });
+
+  it('regression: refuses a CSR on the plaintext port with FAILED_PRECONDITION naming the reason, and signs the same over TLS', async () => {
+    cp = await start(dir);
+    root = readFileSync(path.join(dir, CA_FILES.root), 'utf8');
+    await assert.rejects(
+      requestCertificate(`127.0.0.1:${cp.xdsPort}`),
+      (err: grpc.ServiceError) => {
+        assert.equal(err.code, grpc.status.FAILED_PRECONDITION, err.message);
+        assert.match(err.details, /^FERRY_CSR_PLAINTEXT: .*served over TLS only.*--secure-port/);
+        assert.match(err.details, /--allow-plaintext-csr \(development only\)/);
+        return true;
+      },
+    );
+    const signed = await requestCertificate(
+      `127.0.0.1:${cp.securePort}`,
+      controlPlaneCredentials(root, CP_ID),
+    );
+    const leaf = new X509Certificate(signed.cert_chain[0] as string);
+    assert.equal(leaf.subjectAltName, `URI:${FRONTEND}`);
+    const metrics = await (await fetch(`http://127.0.0.1:${cp.httpPort}/metrics`)).text();
+    assert.match(metrics, /^ferry_identity_csr_total\{result="plaintext"\} 1$/m);
+    assert.match(metrics, /^ferry_identity_csr_total\{result="issued"\} 1$/m);
+    // Refused before the token is checked: nothing counted as a credential failure.
+    assert.match(metrics, /^ferry_identity_csr_total\{result="unauthenticated"\} 0$/m);
+  });
+
+  it('--allow-plaintext-csr: the plaintext port signs CSRs too, and says so at warn on start', async () => {
+    const capture = capturingLogger();
+    cp = await start(dir, undefined, undefined, { allowPlaintextCsr: true, log: capture.log });
+    assert.match(capture.text(), /"level":40,.*INSECURE: --allow-plaintext-csr is on/);
+    const signed = await requestCertificate(`127.0.0.1:${cp.xdsPort}`);
+    const leaf = new X509Certificate(signed.cert_chain[0] as string);
+    assert.equal(leaf.subjectAltName, `URI:${FRONTEND}`);
   });
 
   it('a sidecar wired with sidecarIdentity() gets its config and its certificate over the secure port', async () => {

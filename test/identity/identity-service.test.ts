@@ -160,6 +160,29 @@ describe('identity service (gRPC)', () => {
     assert.equal(csrCount(svc.metrics, 'issued'), 0);
   });
 
+  it('FAILED_PRECONDITION for a CSR over plaintext unless allowed, before its token is checked', async () => {
+    const strict = await serveIdentity(ca, tokens, undefined, false);
+    const plain = createIdentityClient(strict.address);
+    try {
+      for (const t of [token(), 'ferry1.forged.token']) {
+        const e = await status(
+          plain.createCertificate({ csr: await buildCsr(await p256(), FRONTEND), token: t }),
+        );
+        assert.equal(e.code, grpc.status.FAILED_PRECONDITION);
+        assert.match(
+          e.details,
+          /^FERRY_CSR_PLAINTEXT: certificate signing requests are served over TLS only/,
+        );
+      }
+      assert.equal(csrCount(strict.metrics, 'plaintext'), 2);
+      assert.equal(csrCount(strict.metrics, 'unauthenticated'), 0, 'the token was not looked at');
+      assert.equal(csrCount(strict.metrics, 'issued'), 0);
+    } finally {
+      plain.close();
+      await strict.close();
+    }
+  });
+
   it('PERMISSION_DENIED for a CSR asking for another identity', async () => {
     const e = await status(
       client.createCertificate({ csr: await buildCsr(await p256(), CART), token: token() }),

@@ -63,10 +63,15 @@ export async function serveIdentity(
   ca: CertificateAuthority,
   tokens: WorkloadTokens,
   log: Logger = silentLogger(),
+  allowPlaintext = true,
 ): Promise<RunningIdentityService> {
   const metrics = new MetricsRegistry();
   const server = new grpc.Server();
-  new IdentityService({ ca, verifier: tokens, metrics, log }).register(server);
+  // Plaintext, allowed by default: these tests are about what is signed, not the transport.
+  new IdentityService({ ca, verifier: tokens, metrics, log, allowPlaintext }).register(
+    server,
+    'plaintext',
+  );
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
