@@ -4,13 +4,18 @@
  * the first point at or after its hash, wrapping around. Removing one of N hosts moves only the
  * keys that hashed to its points, about 1/N of them.
  *
- * Ring size: a host of weight w gets k × w entries, k the smallest power of two that makes the
- * ring at least `minimum_ring_size` long (default 1024), so the ring holds 1× to 2× the minimum.
- * Envoy scales by the lightest host's share instead; rounding k to a power of two keeps the other
- * hosts' points unchanged when one joins or leaves (k changes only when the total weight crosses
- * a power of two), so a membership change moves ~1/N of the keys rather than ~2/N. Past
- * `maximum_ring_size` (default 8M, also the largest allowed) k shrinks to fit, each host keeping
- * at least one entry.
+ * Ring size: a host of weight w gets ⌈k × w⌉ entries, k the smallest power of two (a fraction
+ * when the total weight is past the minimum: 2^-22 for one host of weight 2^32−1) that makes
+ * the ring at least `minimum_ring_size` long (default 1024), so the ring holds 1× to 2× the
+ * minimum, plus at most one entry per host, whatever the weights xDS sends (a
+ * load_balancing_weight is any uint32). Like Envoy, the ring is sized by each host's share of
+ * the total weight, not by the weights themselves; unlike Envoy, which grows the ring until the
+ * lightest host's share gets its entries (up to `maximum_ring_size`), a host whose share is
+ * under one entry keeps one, so skewed weights do not grow the ring. Rounding k to a power of
+ * two keeps the other hosts' points unchanged when one joins or leaves (k changes only when the
+ * total weight crosses a power of two), so a membership change moves ~1/N of the keys rather
+ * than ~2/N. Past `maximum_ring_size` (default 8M, also the largest allowed; a smaller one is
+ * honoured) k shrinks to fit, each host keeping at least one entry.
  * https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/load_balancing/load_balancers#ring-hash
  *
  * The ring is one sorted Float64Array: each point is a host hash with its low bits replaced by
@@ -43,15 +48,27 @@ export interface RingHashConfig {
 }
 
 /**
- * Ring entries per unit of host weight: the smallest power of two that makes the ring at least
- * `minRingSize` long, or less when that would pass `maxRingSize`.
+ * Ring entries of each host: ⌈k × weight⌉ for k the smallest power of two (possibly a fraction)
+ * that makes the ring at least `minRingSize` long, or ⌊maxRingSize × weight / total⌋ when that
+ * would pass `maxRingSize`; at least one each. The ring is at most
+ * min(2 × minRingSize, maxRingSize) + hosts long.
  */
-export function pointsPerWeight(hosts: readonly Host[], config: RingHashConfig): number {
+export function ringEntries(hosts: readonly Host[], config: RingHashConfig): number[] {
   let total = 0;
   for (const h of hosts) total += h.weight;
-  if (total <= 0) return 1;
-  const perWeight = 2 ** Math.max(0, Math.ceil(Math.log2(config.minRingSize / total)));
-  return perWeight * total > config.maxRingSize ? config.maxRingSize / total : perWeight;
+  if (!(total > 0)) return hosts.map(() => 1);
+  // Long enough once k × total > minRingSize − 1: the hosts' ⌈k × w⌉ sum to at least
+  // ⌈k × total⌉. (A power of two times an integer weight is exact in a double, so each
+  // ceiling is too; the two corrections guard log2's rounding.)
+  const enough = Math.max(config.minRingSize - 1, 0.5);
+  let perWeight = 2 ** Math.ceil(Math.log2(enough / total));
+  if (perWeight * total <= enough) perWeight *= 2;
+  else if ((perWeight / 2) * total > enough) perWeight /= 2;
+  if (perWeight * total > config.maxRingSize) {
+    const max = config.maxRingSize;
+    return hosts.map((h) => Math.max(1, Math.floor((max * h.weight) / total)));
+  }
+  return hosts.map((h) => Math.max(1, Math.ceil(perWeight * h.weight)));
 }
 
 export class RingHashBalancer implements LoadBalancer {
@@ -65,9 +82,8 @@ export class RingHashBalancer implements LoadBalancer {
   constructor(hosts: readonly Host[], config: RingHashConfig, random: Random) {
     this.hosts = hosts;
     this.random = random;
-    const perWeight = pointsPerWeight(hosts, config);
     const unit = 2 ** Math.max(1, Math.ceil(Math.log2(hosts.length)));
-    const counts = hosts.map((h) => Math.max(1, Math.floor(perWeight * h.weight)));
+    const counts = ringEntries(hosts, config);
     const points = new Float64Array(counts.reduce((a, b) => a + b, 0));
     let count = 0;
     for (let index = 0; index < hosts.length; index++) {

@@ -3,6 +3,7 @@ import { type Host, hashKey, NO_HASH } from '../../../src/proxy/lb/index.js';
 import {
   RingHashBalancer,
   type RingHashConfig,
+  ringEntries,
   ringHashFactory,
 } from '../../../src/proxy/lb/load-balancer-ring-hash.js';
 import { makeHosts, requestHashes, seededRandom } from './fakes.js';
@@ -70,7 +71,7 @@ describe('lb: RING_HASH', () => {
     }
   });
 
-  it('sizes the ring: at least the minimum, in whole powers of two per unit of weight', () => {
+  it('sizes the ring: at least the minimum, in powers of two per unit of weight', () => {
     const three = makeHosts(3);
     const size = (hosts: readonly Host[], config: RingHashConfig) =>
       new RingHashBalancer(hosts, config, seededRandom(1)).size;
@@ -80,6 +81,42 @@ describe('lb: RING_HASH', () => {
     assert.equal(size(three, { minRingSize: 100, maxRingSize: 150 }), 150);
     const weighted = makeHosts(2, (i) => ({ weight: i === 0 ? 1 : 1000 }));
     assert.equal(size(weighted, DEFAULTS), 2 * 1001);
+  });
+
+  it('regression: an endpoint weight of 2^32−1 builds a ring sized by shares, not an 8M-entry one', () => {
+    const MAX_WEIGHT = 2 ** 32 - 1; // the largest load_balancing_weight (a uint32) xDS can send
+    const size = (hosts: readonly Host[], config = DEFAULTS) =>
+      new RingHashBalancer(hosts, config, seededRandom(1)).size;
+    // One host: the ring of one host of weight 1 (Envoy builds the same 1024).
+    assert.equal(size(makeHosts(1, () => ({ weight: MAX_WEIGHT }))), 1024);
+    // Skewed: the light host keeps one entry of its own rather than growing the ring to 8M.
+    const skewed = makeHosts(2, (i) => ({ weight: i === 0 ? MAX_WEIGHT : 1 }));
+    assert.deepEqual(ringEntries(skewed, DEFAULTS), [1024, 1]);
+    const lb = ringHashFactory.create(skewed, DEFAULTS, seededRandom(1));
+    const heavy = shares(HASHES.map((hash) => lb.pick({ hash })?.key)).get(skewed[0]!.key)!;
+    assert.ok(heavy > 9900, `the heavy host took ${heavy} of 10,000 keys`);
+    // Every host at the maximum: as if all weighed 1.
+    assert.equal(size(makeHosts(3, () => ({ weight: MAX_WEIGHT }))), 3 * 512);
+    // A smaller configured maximum is honoured.
+    const capped = makeHosts(3, (i) => ({ weight: [MAX_WEIGHT, 3, 2 ** 31][i] }));
+    assert.deepEqual(ringEntries(capped, { minRingSize: 100, maxRingSize: 120 }), [79, 1, 39]);
+  });
+
+  it('bounds the ring by min(2 × minimum, maximum) + hosts for any weights and sizes', () => {
+    const random = seededRandom(7);
+    for (let round = 0; round < 200; round++) {
+      const n = 1 + Math.floor(random() * 50);
+      const hosts = makeHosts(n, () => ({
+        weight: random() < 0.3 ? 2 ** 32 - 1 : 1 + Math.floor(random() * 2 ** (random() * 32)),
+      }));
+      const minRingSize = 1 + Math.floor(random() * 4096);
+      const maxRingSize = minRingSize + Math.floor(random() * 8192);
+      const config = { minRingSize, maxRingSize };
+      const length = ringEntries(hosts, config).reduce((a, b) => a + b, 0);
+      const what = `${n} hosts, ${JSON.stringify(config)}: ${length} entries`;
+      assert.ok(length <= Math.min(2 * minRingSize, maxRingSize) + n, what);
+      assert.ok(length >= Math.min(minRingSize, maxRingSize - n), what);
+    }
   });
 
   it('picks a random point when the request has no hash', () => {

@@ -86,7 +86,26 @@ describe('sidecar: resources compiled when they arrive', () => {
     );
     assert.ok(!port0.ok);
     assert.match(port0.error, /port_value: .*must be 1\.\.65535, got 0/);
-    assert.equal(compiler.counts.clusters, 2);
+    const inverted = compiler.compile(
+      types.CLUSTER,
+      'c',
+      {
+        name: 'c',
+        type: 'EDS',
+        lb_policy: 'RING_HASH',
+        ring_hash_lb_config: {
+          minimum_ring_size: { value: 4096 },
+          maximum_ring_size: { value: 1024 },
+        },
+      },
+      undefined,
+    );
+    assert.ok(!inverted.ok);
+    assert.match(
+      inverted.error,
+      /^ring_hash_lb_config\.minimum_ring_size: .*minimum_ring_size \(4096\) > maximum_ring_size \(1024\)/,
+    );
+    assert.equal(compiler.counts.clusters, 3);
   });
 
   it('keeps a listener’s rate limit bucket when an update leaves the limit as it was', () => {
