@@ -8,13 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { FrameType, PREFACE, readFrames } from '../support/h2-frames.js';
-import { describeFds, tcpSocketsIn } from '../support/process-usage.js';
 import { fuzzSettings } from '../support/seeded-random.js';
 import { h2Canary, httpCanary } from './canary.js';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { FuzzFinding, runFuzz } from './fuzz-loop.js';
 import { generateH2, H2_DICTIONARY } from './h2-frame-generator.js';
-import { H2_GOAWAY_LEAK, KNOWN_CRASHES } from './known-crashes.js';
+import { KNOWN_CRASHES } from './known-crashes.js';
 import { type LiveSidecar, startFuzzSidecar } from './live-sidecar.js';
 import { Mutator } from './mutator.js';
 import { describePlan, planClient, playRaw } from './raw-session.js';
@@ -48,13 +47,6 @@ describe('fuzz: HTTP/2 frames into a live sidecar', function () {
       process: () => sidecar,
       restart: () => sidecar.restart(),
       knownCrashes: KNOWN_CRASHES,
-      knownLeak: {
-        issue: H2_GOAWAY_LEAK,
-        // In CLOSE_WAIT when the client sent FIN; in no TCP table any more when it reset.
-        count: (pid) =>
-          tcpSocketsIn(pid, sidecar.ports.outbound, 'CLOSE_WAIT') +
-          (describeFds(pid)['socket in no TCP table'] ?? 0),
-      },
       canary: (n) =>
         n % 2 === 0
           ? httpCanary(sidecar.ports.outbound, tokens, n)

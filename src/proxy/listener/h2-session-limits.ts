@@ -98,6 +98,19 @@ function onSessionError(this: ServerHttp2Session & Tagged): void {
   this.destroy();
 }
 
+/**
+ * The session's connection wrote GOAWAY with an error code and it reached the kernel (see
+ * goaway-watch.ts). Unless the session is being torn down already (an error node reported,
+ * a rapid reset), nghttp2 ended the connection by itself and will read no more: it is
+ * counted as a protocol error and closed (RFC 9113 §5.4.1), which sends FIN after the
+ * GOAWAY and lets the descriptor go.
+ */
+export function closeAfterErrorGoaway(session: ServerHttp2Session | undefined): void {
+  if (!session || session.destroyed) return;
+  (session as ServerHttp2Session & Tagged)[STATE]?.limitHit?.(LIMIT.H2_PROTOCOL_ERROR);
+  session.destroy();
+}
+
 export function trackH2Session(
   session: ServerHttp2Session,
   limits: ListenerLimits,

@@ -15,6 +15,7 @@ import {
   serveFast,
 } from '../http1/index.js';
 import { TLS_PEER } from '../tls/index.js';
+import { H2ServerSocket } from './h2-server-socket.js';
 import { expiredH2, trackH2Session } from './h2-session-limits.js';
 import { DEFAULT_LIMITS, LIMIT, type LimitName, type ListenerLimits } from './limits.js';
 import { PrefixedSocket } from './prefixed-socket.js';
@@ -301,9 +302,12 @@ export async function listenHttp(
   let handingOver: net.Socket | undefined;
   /** The connection under the HTTP/2 session being made now (node wraps it out of reach). */
   let handingOverConnection: net.Socket | undefined;
+  /** What node makes that session over: it closes the session after an error GOAWAY. */
+  let handingOverH2: H2ServerSocket | undefined;
   h2.on('session', (s) => {
     if (handingOver) (s as unknown as Record<symbol, unknown>)[TLS_PEER] = handingOver;
     if (handingOverConnection) carryRawSocket(s, handingOverConnection);
+    if (handingOverH2) handingOverH2.session = s;
     sessions.add(s);
     trackH2Session(s, limits, limitHit);
     s.once('close', () => sessions.delete(s));
@@ -352,9 +356,11 @@ export async function listenHttp(
       // The session is made (and 'session' emitted) synchronously inside this emit.
       handingOver = (socket as tls.TLSSocket).encrypted ? socket : undefined;
       handingOverConnection = socket;
-      h2.emit('connection', new PrefixedSocket(socket, first));
+      handingOverH2 = new H2ServerSocket(socket, first);
+      h2.emit('connection', handingOverH2);
       handingOver = undefined;
       handingOverConnection = undefined;
+      handingOverH2 = undefined;
     } else if (fast) {
       const conn = serveFast(socket, handler, fastOptions, first);
       fastConns.add(conn);
