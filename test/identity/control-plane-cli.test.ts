@@ -16,7 +16,10 @@ const run = (args: string[], untilStdout?: RegExp) =>
 
 const PORTS = ['--xds-port', '0', '--http-port', '0'];
 
-describe('ferry control-plane --ca-dir (process)', () => {
+describe('ferry control-plane --ca-dir (process)', function () {
+  // Each case starts up to three control plane processes one after the other: a start takes
+  // seconds on a loaded 2-core machine, more than mocha's default bound for the three.
+  this.timeout(60_000);
   let tmp: ReturnType<typeof tempDir>;
   beforeEach(() => {
     tmp = tempDir();
