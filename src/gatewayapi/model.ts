@@ -142,11 +142,45 @@ export type HttpRouteFilter =
       readonly percent: number;
     };
 
+/**
+ * HTTPRouteTimeouts (GEP-1742), in ms; 0 disables a timeout. Absent: not given (the
+ * implementation's default applies).
+ */
+export interface HttpRouteTimeouts {
+  /** The whole request, retries included. */
+  readonly requestMs?: number;
+  /** One request from the gateway to a backend (one try). */
+  readonly backendRequestMs?: number;
+}
+
+/** HTTPRouteRetry (GEP-1731). */
+export interface HttpRouteRetry {
+  /** Status codes (400..599) whose responses are retried. */
+  readonly codes: readonly number[];
+  /** Retries after the first try; absent: the implementation's default; 0: none. */
+  readonly attempts?: number;
+  /** The base interval between retries, in ms. */
+  readonly backoffMs?: number;
+}
+
+/** SessionPersistence (GEP-1619), defaulted as the CRD defaults it. */
+export interface SessionPersistence {
+  readonly type: 'Cookie' | 'Header';
+  readonly sessionName?: string;
+  readonly absoluteTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+  /** cookieConfig.lifetimeType; default Session. */
+  readonly lifetimeType: 'Permanent' | 'Session';
+}
+
 export interface HttpRouteRule {
   readonly name?: string;
   readonly matches: readonly HttpRouteMatch[];
   readonly filters: readonly HttpRouteFilter[];
   readonly backendRefs: readonly BackendRef[];
+  readonly timeouts?: HttpRouteTimeouts;
+  readonly retry?: HttpRouteRetry;
+  readonly sessionPersistence?: SessionPersistence;
 }
 
 export interface HttpRoute {

@@ -23,6 +23,7 @@ import type {
   ValueMatch,
 } from './model.js';
 import { checkUnique, type Path, readBackendRef, readParentRef } from './normalize-refs.js';
+import { readRulePolicy } from './normalize-rule-policy.js';
 
 type Kind = 'HTTPRoute' | 'GRPCRoute';
 
@@ -77,6 +78,7 @@ function readRule(
     matches: matches.length > 0 ? matches : [MATCH_EVERYTHING],
     filters,
     backendRefs,
+    ...readRulePolicy(kind, r, path, issues),
   };
 }
 

@@ -358,6 +358,23 @@ export interface Route {
    * URLRewrite as the gateway's route fields).
    */
   readonly gatewayApi?: GatewayApiRule;
+  /** Sticky sessions: requests carrying the session go to the endpoint that served it. */
+  readonly session?: SessionAffinity;
+}
+
+/**
+ * A route's session persistence (the Gateway API's, as Envoy's stateful session filter does
+ * it): the first response names its endpoint in a cookie (or header); a request that carries
+ * it goes back to that endpoint while it is healthy, else the balancer picks.
+ */
+export interface SessionAffinity {
+  readonly kind: 'cookie' | 'header';
+  /** The cookie's or the header's name. */
+  readonly name: string;
+  /** Cookie: its Path attribute; default `/`. */
+  readonly path?: string;
+  /** Cookie: its Max-Age, also checked by the proxy (the cookie carries its expiry). */
+  readonly ttlMs?: number;
 }
 
 /** One match of a Gateway API rule, and the rule's filters. */

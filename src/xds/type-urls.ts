@@ -28,6 +28,11 @@ export const NETWORK_RBAC = `${TYPE_PREFIX}envoy.extensions.filters.network.rbac
 export const HTTP_FAULT = `${TYPE_PREFIX}envoy.extensions.filters.http.fault.v3.HTTPFault`;
 export const LOCAL_RATE_LIMIT = `${TYPE_PREFIX}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`;
 export const ROUTER = `${TYPE_PREFIX}envoy.extensions.filters.http.router.v3.Router`;
+/** The stateful session filter, its per-route override, and the session states it reads. */
+export const STATEFUL_SESSION = `${TYPE_PREFIX}envoy.extensions.filters.http.stateful_session.v3.StatefulSession`;
+export const STATEFUL_SESSION_PER_ROUTE = `${TYPE_PREFIX}envoy.extensions.filters.http.stateful_session.v3.StatefulSessionPerRoute`;
+export const COOKIE_SESSION_STATE = `${TYPE_PREFIX}envoy.extensions.http.stateful_session.cookie.v3.CookieBasedSessionState`;
+export const HEADER_SESSION_STATE = `${TYPE_PREFIX}envoy.extensions.http.stateful_session.header.v3.HeaderBasedSessionState`;
 /** How a typed_per_filter_config value may be wrapped (to disable or mark it optional). */
 export const FILTER_CONFIG = `${TYPE_PREFIX}envoy.config.route.v3.FilterConfig`;
 

@@ -21,6 +21,7 @@ import {
   rankMatches,
 } from '../../gatewayapi/index.js';
 import type { Backend, MeshConfig, Route, Service } from '../../mesh/index.js';
+import { rulePolicy } from './gateway-rule-policy.js';
 
 /**
  * The mesh route of one ranked match: its valid backends, and the weight of the invalid ones
@@ -86,8 +87,19 @@ function meshRoutes(attached: readonly Attached[]): Route[] {
     const name = single
       ? m.route.metadata.name
       : `${m.route.metadata.name}-${m.ruleIndex}-${m.matchIndex}`;
-    return meshRoute(byRoute.get(m.route)!, m.ruleIndex, m.match, name);
+    return withRulePolicy(meshRoute(byRoute.get(m.route)!, m.ruleIndex, m.match, name), m);
   });
+}
+
+/**
+ * The mesh route with its rule's timeouts, retry and sessionPersistence (gateway-rule-policy.ts),
+ * the settings a Gateway parent gives the rule too.
+ */
+function withRulePolicy(
+  route: Route,
+  m: { route: HttpRoute; ruleIndex: number; match: HttpRouteMatch },
+): Route {
+  return { ...route, ...rulePolicy(m.route.rules[m.ruleIndex], m.match) };
 }
 
 export interface GammaConfig {

@@ -20,11 +20,12 @@ import {
   type StreamRoute,
 } from '../../gatewayapi/index.js';
 import { typed } from '../../xds/index.js';
-import { backendCluster } from './gateway-route-config.js';
+import { backendCluster, portKeepsSessions } from './gateway-route-config.js';
 import { gatewayListenerName } from './names.js';
 import { httpConnectionManagerFilter, TCP_PROXY } from './network-filters.js';
 import type { Message } from './resources.js';
 import type { ServiceIndex } from './service-index.js';
+import { statefulSessionFilter } from './stateful-session.js';
 import { DOWNSTREAM_TLS_CONTEXT, TLS_TRANSPORT_SOCKET, tlsInspector } from './tls.js';
 
 /** The ports of a gateway that have a usable listener, ascending. */
@@ -34,9 +35,15 @@ export function gatewayPorts(gateway: GatewayState): number[] {
   );
 }
 
-function hcm(port: number): Message {
+/** With `sessions`, the stateful session filter that routes with sessionPersistence configure. */
+function hcm(port: number, sessions: boolean): Message {
   const name = gatewayListenerName(port);
-  return httpConnectionManagerFilter({ statPrefix: name, routeConfigName: name, autoCodec: true });
+  return httpConnectionManagerFilter({
+    statPrefix: name,
+    routeConfigName: name,
+    autoCodec: true,
+    ...(sessions ? { httpFilters: [statefulSessionFilter()] } : {}),
+  });
 }
 
 /**
@@ -68,7 +75,11 @@ function serverNames(hostnames: readonly string[]): Message {
 }
 
 /** HTTPS listeners on one port, grouped by their certificates: one chain per group. */
-function terminateChains(listeners: readonly ListenerState[], port: number): Message[] {
+function terminateChains(
+  listeners: readonly ListenerState[],
+  port: number,
+  sessions: boolean,
+): Message[] {
   const groups = new Map<string, { listener: ListenerState; hostnames: string[] }>();
   for (const l of listeners) {
     const key = l.certificateRefs.map(namespacedName).join(',');
@@ -80,7 +91,7 @@ function terminateChains(listeners: readonly ListenerState[], port: number): Mes
     name: `${gatewayListenerName(port)}/https/${hostnames.join(',')}`,
     ...serverNames(hostnames.includes('*') ? ['*'] : hostnames),
     transport_socket: tlsSocket(listener, HTTP_ALPN),
-    filters: [hcm(port)],
+    filters: [hcm(port, sessions)],
   }));
 }
 
@@ -182,8 +193,11 @@ export function gatewayListener(
   const protocol = (p: string) => on.filter((l) => l.listener.protocol === p);
   const name = gatewayListenerName(port);
   const chains: Message[] = [];
-  if (protocol('HTTP').length > 0) chains.push({ name: `${name}/http`, filters: [hcm(port)] });
-  chains.push(...terminateChains(protocol('HTTPS'), port));
+  const sessions = portKeepsSessions(gateway, port, state);
+  if (protocol('HTTP').length > 0) {
+    chains.push({ name: `${name}/http`, filters: [hcm(port, sessions)] });
+  }
+  chains.push(...terminateChains(protocol('HTTPS'), port, sessions));
   const https = new Set(protocol('HTTPS').map((l) => l.listener.hostname ?? '*'));
   chains.push(...streamChains(protocol('TLS'), state, port, index, warnings, https));
   chains.push(...streamChains(protocol('TCP'), state, port, index, warnings).slice(0, 1));

@@ -26,9 +26,12 @@ import {
   ruleFields,
   withInvalidShare,
 } from './gateway-filters.js';
+import { type RulePolicy, rulePolicy } from './gateway-rule-policy.js';
 import { gatewayListenerName, outboundClusterName } from './names.js';
 import type { Message } from './resources.js';
+import { timeoutRetryFields } from './route-action.js';
 import type { ServiceIndex } from './service-index.js';
+import { sessionPerFilterConfig } from './stateful-session.js';
 
 function valueMatcher(m: ValueMatch): Message {
   return m.type === 'Exact' ? { exact: m.value } : { safe_regex: { regex: m.value } };
@@ -65,10 +68,16 @@ export function backendCluster(index: ServiceIndex, b: BackendRef): string | und
 }
 
 /**
- * What one rule forwards to: its backends by weight (with mirrors), the invalid ones' weight
- * answered 500; a direct 500 when no valid backend has weight.
+ * What one rule forwards to: its backends by weight (with mirrors, and the rule's timeouts and
+ * retries), the invalid ones' weight answered 500; a direct 500 when no valid backend has
+ * weight.
  */
-function ruleForward(rule: HttpRouteRule, state: RouteState, index: ServiceIndex): RuleForward {
+function ruleForward(
+  rule: HttpRouteRule,
+  state: RouteState,
+  index: ServiceIndex,
+  policy: RulePolicy,
+): RuleForward {
   const weights = new Map<string, number>();
   let invalidWeight = 0;
   for (const b of rule.backendRefs) {
@@ -97,6 +106,7 @@ function ruleForward(rule: HttpRouteRule, state: RouteState, index: ServiceIndex
     route: {
       ...withInvalidShare(action, validWeight, invalidWeight),
       ...(mirrors.length > 0 ? { request_mirror_policies: mirrors } : {}),
+      ...timeoutRetryFields(policy.timeoutMs, policy.retries),
     },
   };
 }
@@ -130,6 +140,22 @@ function routesByHostname(
   return byHost;
 }
 
+/** Whether a rule of an HTTP route on this gateway port keeps sessions (its HCM needs the filter). */
+export function portKeepsSessions(
+  gateway: GatewayState,
+  port: number,
+  state: GatewayApiState,
+): boolean {
+  for (const routes of routesByHostname(gateway, port, state).values()) {
+    for (const r of routes) {
+      if ((r.route as HttpRoute).rules.some((rule) => rule.sessionPersistence !== undefined)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 export function gatewayRouteConfig(
   gateway: GatewayState,
   port: number,
@@ -147,10 +173,18 @@ export function gatewayRouteConfig(
     const routes = rankMatches([...stateOf.keys()]).map((m) => {
       const rule = m.route.rules[m.ruleIndex];
       const state = stateOf.get(m.route)!;
+      // Timeouts and retries on the RouteAction; the session as the route's stateful
+      // session config (gateway-rule-policy.ts, stateful-session.ts).
+      const policy = rulePolicy(rule, m.match);
+      const forward = () => ruleForward(rule, state, index, policy);
+      const fields = ruleFields(rule.filters, m.match, port, forward);
       return {
         name: `${namespacedName(m.route.metadata)}/rule/${m.ruleIndex}/match/${m.matchIndex}`,
         match: gatewayRouteMatch(m.match),
-        ...ruleFields(rule.filters, m.match, port, () => ruleForward(rule, state, index)),
+        ...fields,
+        ...(policy.session && 'route' in fields
+          ? { typed_per_filter_config: sessionPerFilterConfig(policy.session) }
+          : {}),
       };
     });
     virtualHosts.push({ name: `${name}/${hostname}`, domains: domainsOf(hostname, port), routes });

@@ -20,6 +20,7 @@ import { originalDestinationChains, passthroughChain } from './original-destinat
 import { isHttpProtocol } from './protocols.js';
 import { anyRouteRateLimit, outboundRateLimitFilter } from './rate-limit.js';
 import type { Message } from './resources.js';
+import { anySession, statefulSessionFilter } from './stateful-session.js';
 import type { ListenerTelemetry } from './telemetry.js';
 import { downstreamTlsSocket, tlsInspector } from './tls.js';
 
@@ -91,7 +92,8 @@ function tcpPorts(services: readonly Service[], ownPort: number, warnings: strin
 
 /**
  * The outbound HTTP filters before the router: the fault filter when some route injects
- * faults, then the local rate limit when some route is limited. Both act only through the
+ * faults, then the local rate limit when some route is limited, then the stateful session
+ * filter when some route keeps sessions. All act only through the
  * routes' `typed_per_filter_config`; left out when unused, so that a mesh without them
  * gives the same listener as before. Faults go first, as Envoy's fault filter docs advise,
  * so an injected abort does not spend a token.
@@ -100,6 +102,7 @@ function outboundHttpFilters(services: readonly Service[]): Message[] {
   return [
     ...(anyFault(services) ? [faultFilter()] : []),
     ...(anyRouteRateLimit(services) ? [outboundRateLimitFilter()] : []),
+    ...(anySession(services) ? [statefulSessionFilter()] : []),
   ];
 }
 

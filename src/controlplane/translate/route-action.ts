@@ -3,7 +3,7 @@
  * timeout, retries, hashing, rewrites and mirroring that apply on the way.
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/route/v3/route_components.proto#config-route-v3-routeaction
  */
-import type { Backend, Route, Service, ServicePort } from '../../mesh/index.js';
+import type { Backend, RetryPolicy, Route, Service, ServicePort } from '../../mesh/index.js';
 import { durationFromMs } from '../../xds/index.js';
 import { outboundClusterName } from './names.js';
 import type { Message } from './resources.js';
@@ -102,19 +102,29 @@ interface ActionSettings {
   readonly rewrite?: Route['rewrite'];
 }
 
+/** A route action's timeout (0 disables it) and retry policy, as far as they are given. */
+export function timeoutRetryFields(
+  timeoutMs: number | undefined,
+  retries: RetryPolicy | undefined,
+): Message {
+  const policy = retries && retryPolicy(retries);
+  return {
+    ...(timeoutMs !== undefined ? { timeout: durationFromMs(timeoutMs) } : {}),
+    ...(policy ? { retry_policy: policy } : {}),
+  };
+}
+
 function actionSettings(
   first: Service,
   timeoutMs: number | undefined,
   settings: ActionSettings,
 ): Message {
-  const retries = settings.retries && retryPolicy(settings.retries);
   const hash = hashPolicy(first.policy);
   const rewrite = settings.rewrite;
   return {
     ...(rewrite?.prefix !== undefined ? { prefix_rewrite: rewrite.prefix } : {}),
     ...(rewrite?.authority !== undefined ? { host_rewrite_literal: rewrite.authority } : {}),
-    ...(timeoutMs !== undefined ? { timeout: durationFromMs(timeoutMs) } : {}),
-    ...(retries ? { retry_policy: retries } : {}),
+    ...timeoutRetryFields(timeoutMs, settings.retries),
     ...(hash ? { hash_policy: hash } : {}),
   };
 }

@@ -11,6 +11,7 @@ import type {
   RouteMatch,
   Service,
   ServicePort,
+  SessionAffinity,
 } from '../../mesh/index.js';
 import { FAULT_FILTER_NAME, httpFault } from './fault.js';
 import { NO_BACKEND, type RuleForward, ruleFields, withInvalidShare } from './gateway-filters.js';
@@ -22,6 +23,7 @@ import type { Message } from './resources.js';
 import { defaultAction, routeAction } from './route-action.js';
 import { matchAll, routeMatch, withHeaderMatches } from './route-match.js';
 import type { ServiceIndex } from './service-index.js';
+import { sessionPerFilterConfig } from './stateful-session.js';
 
 /**
  * The routes of one service port as the clients of `namespace` see them (consumer GAMMA
@@ -41,12 +43,19 @@ interface RouteExtras {
   readonly rateLimit?: RateLimit;
   /** Names the route's one bucket: `<host>:<port>/<route>` (see rate-limit.ts). */
   readonly bucket: string;
+  readonly session?: SessionAffinity;
 }
 
-function perFilterConfig(bucket: string, fault: FaultInjection | undefined, limit?: RateLimit) {
+function perFilterConfig(
+  bucket: string,
+  fault: FaultInjection | undefined,
+  limit?: RateLimit,
+  session?: SessionAffinity,
+) {
   const config: Message = {
     ...(fault ? { [FAULT_FILTER_NAME]: httpFault(fault) } : {}),
     ...(limit ? { [RATE_LIMIT_FILTER_NAME]: routeRateLimitConfig(bucket, limit) } : {}),
+    ...sessionPerFilterConfig(session),
   };
   return Object.keys(config).length > 0 ? { typed_per_filter_config: config } : {};
 }
@@ -59,18 +68,20 @@ function perFilterConfig(bucket: string, fault: FaultInjection | undefined, limi
  */
 function envoyRoutes(name: string, match: Message, action: Message, extras: RouteExtras) {
   const { fault, rateLimit, bucket } = extras;
+  // A session only where the route forwards (a GAMMA redirect picks no host).
+  const session = 'route' in action ? extras.session : undefined;
   const plain = { name, match, ...action };
   if (!fault || fault.headers.length === 0) {
-    return [{ ...plain, ...perFilterConfig(bucket, fault, rateLimit) }];
+    return [{ ...plain, ...perFilterConfig(bucket, fault, rateLimit, session) }];
   }
   return [
     {
       name,
       match: withHeaderMatches(match, fault.headers),
       ...action,
-      ...perFilterConfig(bucket, fault, rateLimit),
+      ...perFilterConfig(bucket, fault, rateLimit, session),
     },
-    { ...plain, ...perFilterConfig(bucket, undefined, rateLimit) },
+    { ...plain, ...perFilterConfig(bucket, undefined, rateLimit, session) },
   ];
 }
 
@@ -128,6 +139,7 @@ export function serviceRoutes(
       fault: route.fault ?? service.policy.fault,
       rateLimit: route.rateLimit,
       bucket: `${hostPortName(service.hostname, port.port)}/${route.name}`,
+      session: route.session,
     };
     if (route.gatewayApi) {
       if (route.gatewayApi.ports && !route.gatewayApi.ports.includes(port.port)) continue;

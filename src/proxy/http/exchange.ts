@@ -23,8 +23,10 @@ import {
   backoffMs,
   type ForwardRoute,
   type RetryPolicy,
+  sessionHostKey,
   shouldRetryError,
   shouldRetryStatus,
+  writeSession,
 } from '../router/index.js';
 import {
   admit,
@@ -38,6 +40,7 @@ import {
   releaseRetry,
   reportLocalFailure,
   reportStatus,
+  sessionHost,
 } from '../stack/index.js';
 import { requestPrincipal } from '../tls/index.js';
 import type { Tracing } from '../tracing/index.js';
@@ -146,6 +149,8 @@ export class Exchange {
   requestBytes = 0;
   responseBytes = 0;
   upstreamHost: Host | undefined;
+  /** The host the request's sticky session named (valid or not); only on session routes. */
+  private sessionKey: string | undefined = undefined;
   private attempt: Attempt | undefined;
   private readonly tried: Host[] = [];
   private body: ReplayableBody | Readable | Buffer | null;
@@ -218,9 +223,19 @@ export class Exchange {
     this.send();
   }
 
-  /** Picks a host, preferring one not tried yet, and dispatches to it. */
+  /**
+   * Picks a host, preferring one not tried yet, and dispatches to it. On a route with sticky
+   * sessions the first try goes to the host the session names, if it may take traffic; a
+   * retry goes where the balancer says (the response then names that host).
+   */
   send(): void {
-    const host = pickHost(this.cluster, this.pick, this.tried);
+    let host: Host | undefined;
+    const session = this.route.session;
+    if (session !== undefined && this.attempts === 0) {
+      this.sessionKey = sessionHostKey(session, this.req.headers, Date.now());
+      host = sessionHost(this.cluster, this.sessionKey);
+    }
+    host ??= pickHost(this.cluster, this.pick, this.tried);
     if (!host) {
       this.finishLocal(FAILURE.NO_HEALTHY_UPSTREAM);
       return;
@@ -301,6 +316,10 @@ export class Exchange {
     this.status = status;
     if (grpcStatus !== undefined) this.grpcStatus = String(grpcStatus);
     this.route.responseHeaders?.apply(headers);
+    const session = this.route.session;
+    if (session !== undefined && attempt.host.key !== this.sessionKey) {
+      writeSession(session, headers, attempt.host.key, Date.now());
+    }
     // The HTTP/1.1 fast path leaves hop-by-hop headers out as it writes the head.
     if (this.res instanceof FastResponse) {
       this.res.writeHead(status, headers, HOP_BY_HOP);

@@ -31,3 +31,4 @@ export {
 } from './route.js';
 export { DEFAULT_ROUTE_TIMEOUT_MS } from './route-action.js';
 export { compileRouteTable, type RouteTable } from './route-table.js';
+export { type SessionPolicy, sessionHostKey, writeSession } from './session-policy.js';

@@ -14,6 +14,11 @@ import { compilePathRewrite, type PathRewrite } from './path-rewrite.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { compileRetryPolicy } from './retry-policy.js';
 import type { ForwardRoute, RouteRequest } from './route.js';
+import {
+  compileSessionPolicy,
+  type SessionPolicy,
+  STATEFUL_SESSION_FILTER,
+} from './session-policy.js';
 
 /**
  * RouteAction.cluster_not_found_response_code: what a request is answered when the cluster
@@ -64,6 +69,7 @@ interface ForwardRouteInit {
   readonly perFilterConfig: Readonly<Record<string, object>> | undefined;
   readonly requestHeaders: HeaderMutation | undefined;
   readonly responseHeaders: HeaderMutation | undefined;
+  readonly session: SessionPolicy | undefined;
 }
 
 class CompiledForwardRoute implements ForwardRoute {
@@ -83,6 +89,7 @@ class CompiledForwardRoute implements ForwardRoute {
   readonly mirrors: readonly MirrorPolicy[] | undefined;
   readonly requestHeaders: HeaderMutation | undefined;
   readonly responseHeaders: HeaderMutation | undefined;
+  readonly session: SessionPolicy | undefined;
   private readonly clusterKind: ClusterKind;
   private readonly cluster: string;
   private readonly weightedNames: readonly string[];
@@ -105,6 +112,7 @@ class CompiledForwardRoute implements ForwardRoute {
     this.mirrors = init.mirrors;
     this.requestHeaders = init.requestHeaders;
     this.responseHeaders = init.responseHeaders;
+    this.session = init.session;
     this.clusterKind = init.clusterKind;
     this.cluster = init.cluster;
     this.weightedNames = init.weightedNames;
@@ -227,6 +235,7 @@ export function compileForwardRoute(
   if (!rewrite.ok) errors.push(`${where}: ${rewrite.error}`);
   const requestHeaders = compileHeaderMutation(headers?.request ?? [], where, errors);
   const responseHeaders = compileHeaderMutation(headers?.response ?? [], where, errors);
+  const session = compileSessionPolicy(perFilterConfig?.[STATEFUL_SESSION_FILTER], where, errors);
   if (errors.length > before || !choice || !rewrite.ok) return undefined;
   const byPrefix = match.kind === 'prefix' || match.kind === 'separated-prefix';
   return new CompiledForwardRoute({
@@ -250,5 +259,6 @@ export function compileForwardRoute(
     mirrors,
     requestHeaders,
     responseHeaders,
+    session,
   });
 }

@@ -7,6 +7,7 @@ import type { HeaderMutation } from './header-mutation.js';
 import type { MirrorPolicy } from './mirror-policy.js';
 import type { PathRewrite } from './path-rewrite.js';
 import type { RetryPolicy } from './retry-policy.js';
+import type { SessionPolicy } from './session-policy.js';
 
 /** Request headers as node's IncomingMessage.headers has them: lower-case names. */
 export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
@@ -60,6 +61,8 @@ export interface ForwardRoute extends RouteCommon {
   readonly requestHeaders: HeaderMutation | undefined;
   /** response_headers_to_add/_remove, likewise. */
   readonly responseHeaders: HeaderMutation | undefined;
+  /** Sticky sessions (its stateful_session per-route config); undefined: none, no cost. */
+  readonly session: SessionPolicy | undefined;
 }
 
 /** A route answered by the proxy itself (DirectResponseAction). */

@@ -3,7 +3,8 @@
  * named by a header), the hash a consistent-hash balancer uses, the cluster's circuit
  * breakers (a slot taken for the request's, or the tunnel's, whole life), the outlier-aware
  * pick (the balancer skips ejected hosts; a retry prefers hosts not tried yet), the retry
- * slots, and what an attempt's outcome tells outlier detection. HTTP exchanges, mirror
+ * slots, the host a sticky session names, and what an attempt's outcome tells outlier
+ * detection. HTTP exchanges, mirror
  * copies, upgrades, CONNECT and TCP all take these steps here and nowhere else.
  */
 import { Outcome, type RuntimeCluster, statusOutcome } from '../cluster/index.js';
@@ -64,6 +65,17 @@ export function pickHost(
     host = cluster.balancer.pick(pick);
   }
   return host;
+}
+
+/**
+ * The host a request's session names (router/session-policy.ts), when the cluster has it
+ * and it may take traffic (healthy, not ejected); else undefined, and the balancer picks, as
+ * Envoy's stateful session does outside strict mode.
+ */
+export function sessionHost(cluster: RuntimeCluster, key: string | undefined): Host | undefined {
+  if (key === undefined) return undefined;
+  const host = cluster.hostSet.get(key);
+  return host?.healthy ? host : undefined;
 }
 
 /**

@@ -17,6 +17,7 @@ export {
   reportConnected,
   reportLocalFailure,
   reportStatus,
+  sessionHost,
 } from './concrete-layer.js';
 export {
   connectHost,
