@@ -98,11 +98,11 @@ function tcpPorts(services: readonly Service[], ownPort: number, warnings: strin
  * gives the same listener as before. Faults go first, as Envoy's fault filter docs advise,
  * so an injected abort does not spend a token.
  */
-function outboundHttpFilters(services: readonly Service[]): Message[] {
+function outboundHttpFilters(services: readonly Service[], sessions: boolean): Message[] {
   return [
     ...(anyFault(services) ? [faultFilter()] : []),
     ...(anyRouteRateLimit(services) ? [outboundRateLimitFilter()] : []),
-    ...(anySession(services) ? [statefulSessionFilter()] : []),
+    ...(sessions ? [statefulSessionFilter()] : []),
   ];
 }
 
@@ -122,6 +122,8 @@ export function outboundListener(
   warnings: string[],
   telemetry: ListenerTelemetry = NO_TELEMETRY,
   egress?: Egress,
+  /** Whether some route keeps sessions (GAMMA routes are not among `services`' routes). */
+  sessions = anySession(services),
 ): Message {
   const port = workload.outboundPort;
   const hcm = (statPrefix: string) =>
@@ -129,7 +131,7 @@ export function outboundListener(
       statPrefix,
       routeConfigName: outboundRouteConfigName(workload.namespace),
       autoCodec: true,
-      httpFilters: outboundHttpFilters(services),
+      httpFilters: outboundHttpFilters(services, sessions),
       tracing: telemetry.tracing,
       accessLog: telemetry.httpAccessLog,
     });

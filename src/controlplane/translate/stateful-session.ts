@@ -9,7 +9,8 @@
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/stateful_session_filter
  * https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/http/stateful_session/cookie/v3/cookie.proto
  */
-import type { Service, SessionAffinity } from '../../mesh/index.js';
+import { isHttpRoute } from '../../gatewayapi/index.js';
+import type { MeshConfig, Service, SessionAffinity } from '../../mesh/index.js';
 import { durationFromMs, messageName, typed, types } from '../../xds/index.js';
 import type { Message } from './resources.js';
 
@@ -61,4 +62,18 @@ export function sessionPerFilterConfig(session: SessionAffinity | undefined): Me
 /** Whether any route of these services keeps sessions. */
 export function anySession(services: readonly Service[]): boolean {
   return services.some((s) => s.routes.some((r) => r.session !== undefined));
+}
+
+/**
+ * Whether any route of the mesh may keep sessions: a mesh route, or a rule of a Gateway API
+ * route (GAMMA routes become mesh routes only in translateMesh; read unresolved here, so a
+ * sidecar's listener does not pay for resolving the Gateway API).
+ */
+export function meshKeepsSessions(config: MeshConfig): boolean {
+  return (
+    anySession(config.services) ||
+    (config.gatewayApi?.routes ?? []).some(
+      (r) => isHttpRoute(r) && r.rules.some((rule) => rule.sessionPersistence !== undefined),
+    )
+  );
 }

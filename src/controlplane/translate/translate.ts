@@ -37,6 +37,7 @@ import {
 } from './resources.js';
 import { inboundRouteConfig, outboundRouteConfig, serviceRoutes } from './routes.js';
 import { indexServices } from './service-index.js';
+import { meshKeepsSessions } from './stateful-session.js';
 import { collectorCluster, collectorClusterName, listenerTelemetry } from './telemetry.js';
 import { gatewayApiWarnings } from './translate-gateway.js';
 
@@ -177,6 +178,7 @@ export function translateWorkload(config: MeshConfig, workload: Workload): Trans
         warnings,
         telemetry,
         routesThroughEgress(config.egress) ? config.egress : undefined,
+        meshKeepsSessions(config),
       ),
     ),
   ];

@@ -29,6 +29,9 @@ const FILES = [
   'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/filters/http/stateful_session/v3/stateful_session.proto',
+  'envoy/extensions/http/stateful_session/cookie/v3/cookie.proto',
+  'envoy/extensions/http/stateful_session/header/v3/header.proto',
   ...SECURITY_PROTO_FILES,
 ];
 
