@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { CircuitBreakers, type RuntimeCluster } from '../../../src/proxy/cluster/index.js';
 import { FAILURE } from '../../../src/proxy/failure/index.js';
-import type { Host } from '../../../src/proxy/lb/index.js';
+import { type Host, HostSet } from '../../../src/proxy/lb/index.js';
 import type { ForwardRoute } from '../../../src/proxy/router/index.js';
 import {
   acquireHost,
@@ -14,6 +14,7 @@ import {
   pickHost,
   Refusal,
   release,
+  sessionHost,
 } from '../../../src/proxy/stack/index.js';
 
 const NO_HASH = {};
@@ -56,6 +57,30 @@ describe('concrete layer', () => {
     // The balancer offers b next anyway; then a, which was tried: b is preferred.
     assert.equal(pickHost(c, NO_HASH, [a!]), b);
     assert.equal(pickHost(c, NO_HASH, [a!]), b);
+  });
+
+  it('sessionHost: the host a session names while it may take traffic; else none (the balancer picks)', () => {
+    const hostSet = new HostSet('c');
+    hostSet.update({
+      endpoints: [
+        {
+          lb_endpoints: ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((address) => ({
+            endpoint: { address: { socket_address: { address, port_value: 8080 } } },
+          })),
+        },
+      ],
+    });
+    const c = { name: 'c', hostSet } as unknown as RuntimeCluster;
+    const [a, b, d] = hostSet.hosts as Host[];
+    assert.equal(sessionHost(c, '10.0.0.1:8080'), a);
+    assert.equal(sessionHost(c, undefined), undefined);
+    assert.equal(sessionHost(c, '10.9.9.9:8080'), undefined, 'not an endpoint of the cluster');
+    b!.ejected = true;
+    assert.equal(sessionHost(c, '10.0.0.2:8080'), undefined, 'ejected by outlier detection');
+    d!.failedHealthCheck = true;
+    assert.equal(sessionHost(c, '10.0.0.3:8080'), undefined, 'failing its health checks');
+    a!.health = 'UNHEALTHY';
+    assert.equal(sessionHost(c, '10.0.0.1:8080'), undefined, 'unhealthy in EDS');
   });
 
   it("chooseCluster: the route's cluster, or 503 NC naming the one missing", () => {
