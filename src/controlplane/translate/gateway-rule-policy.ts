@@ -110,3 +110,19 @@ export function rulePolicy(rule: HttpRouteRule, match: HttpRouteMatch): RulePoli
     ...(sticky ? { session: sticky } : {}),
   };
 }
+
+/**
+ * The fields of a rule's sessionPersistence that Ferry accepts but cannot apply (Envoy's
+ * cookie state has no field for them either), for a warning: an idle timeout, and the
+ * absolute timeout of a Session cookie (a Permanent one is its Max-Age).
+ */
+export function unappliedSessionFields(rule: HttpRouteRule): string[] {
+  const s = rule.sessionPersistence;
+  if (s === undefined) return [];
+  return [
+    ...(s.idleTimeoutMs !== undefined ? ['idleTimeout'] : []),
+    ...(s.absoluteTimeoutMs !== undefined && s.lifetimeType === 'Session'
+      ? ['absoluteTimeout of a Session cookie']
+      : []),
+  ];
+}

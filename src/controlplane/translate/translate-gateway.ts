@@ -4,10 +4,16 @@
  * route configurations and the certificates they serve. A node naming a Gateway that does
  * not exist, or is not Ferry's, gets no listeners (and a warning), like an unknown sidecar.
  */
-import { type GatewayApiState, type GatewayState, namespacedName } from '../../gatewayapi/index.js';
+import {
+  type GatewayApiState,
+  type GatewayState,
+  isHttpRoute,
+  namespacedName,
+} from '../../gatewayapi/index.js';
 import type { MeshConfig } from '../../mesh/index.js';
 import { gatewayListener, gatewayPorts } from './gateway-listeners.js';
 import { gatewayRouteConfig } from './gateway-route-config.js';
+import { unappliedSessionFields } from './gateway-rule-policy.js';
 import { gatewaySecrets } from './gateway-secrets.js';
 import { gatewayApiState } from './gateway-state.js';
 import {
@@ -91,6 +97,12 @@ export function gatewayApiWarnings(state: GatewayApiState): string[] {
       for (const c of p.conditions)
         bad(`${name} parent ${p.parentRef.kind} ${p.parentRef.namespace}/${p.parentRef.name}`, c);
     }
+    if (!isHttpRoute(r.route)) continue;
+    r.route.rules.forEach((rule, i) => {
+      for (const field of unappliedSessionFields(rule)) {
+        out.push(`${name} rule ${i}: sessionPersistence ${field} is not applied`);
+      }
+    });
   }
   return out;
 }

@@ -173,6 +173,32 @@ describe('translate: HTTPRoute timeouts, retry and sessionPersistence', () => {
     assert.equal(inherited.routes[0].route.retry_policy.num_retries.value, 3);
   });
 
+  it('says which sessionPersistence fields are not applied (idleTimeout; a Session cookie’s absoluteTimeout)', () => {
+    // Said once, where the control plane says the Gateway API's problems (translateMesh).
+    const t = translateMesh(
+      meshOf(
+        gateway(HTTP_LISTENER) +
+          httpRoute(
+            'web',
+            `      parentRefs: [{ name: gw }]
+      rules:
+        - backendRefs: [{ name: api, port: 8080 }]
+          sessionPersistence: { idleTimeout: 5m, absoluteTimeout: 1h }
+        - backendRefs: [{ name: api, port: 8080 }]
+          sessionPersistence: { absoluteTimeout: 1h, cookieConfig: { lifetimeType: Permanent } }
+`,
+          ),
+      ),
+    );
+    assert.deepEqual(
+      t.warnings.filter((w) => w.includes('sessionPersistence')),
+      [
+        'HTTPRoute default/web rule 0: sessionPersistence idleTimeout is not applied',
+        'HTTPRoute default/web rule 0: sessionPersistence absoluteTimeout of a Session cookie is not applied',
+      ],
+    );
+  });
+
   it('retries without request: each try bounded by backendRequest, the route timeout off', () => {
     const [route] = onGateway(`        - backendRefs: [{ name: api, port: 8080 }]
           timeouts: { backendRequest: 1s }
