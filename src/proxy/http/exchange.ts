@@ -23,7 +23,6 @@ import {
   backoffMs,
   type ForwardRoute,
   type RetryPolicy,
-  sessionHostKey,
   shouldRetryError,
   shouldRetryStatus,
   writeSession,
@@ -149,8 +148,6 @@ export class Exchange {
   requestBytes = 0;
   responseBytes = 0;
   upstreamHost: Host | undefined;
-  /** The host the request's sticky session named (valid or not); only on session routes. */
-  private sessionKey: string | undefined = undefined;
   private attempt: Attempt | undefined;
   private readonly tried: Host[] = [];
   private body: ReplayableBody | Readable | Buffer | null;
@@ -181,6 +178,8 @@ export class Exchange {
     private readonly env: ExchangeEnv,
     body: RequestBody,
     telemetry: ExchangeTelemetry,
+    /** The host the request's sticky session names (valid or not); only on session routes. */
+    private readonly sessionKey: string | undefined = undefined,
   ) {
     this.retry = route.retry;
     this.tracing = telemetry.tracing;
@@ -230,9 +229,7 @@ export class Exchange {
    */
   send(): void {
     let host: Host | undefined;
-    const session = this.route.session;
-    if (session !== undefined && this.attempts === 0) {
-      this.sessionKey = sessionHostKey(session, this.req.headers, Date.now());
+    if (this.sessionKey !== undefined && this.attempts === 0) {
       host = sessionHost(this.cluster, this.sessionKey);
     }
     host ??= pickHost(this.cluster, this.pick, this.tried);

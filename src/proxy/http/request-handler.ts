@@ -9,9 +9,15 @@
 import type { Readable } from 'node:stream';
 import type { RuntimeCluster } from '../cluster/index.js';
 import { countFailure, FAILURE, FLAG, grpcStatusOf } from '../failure/index.js';
-import { type ForwardRoute, type RouteRequest, redirectLocation } from '../router/index.js';
+import {
+  type ForwardRoute,
+  type RouteRequest,
+  redirectLocation,
+  sessionHostKey,
+} from '../router/index.js';
 import {
   chooseCluster,
+  chooseSessionCluster,
   decideRoute,
   MALFORMED_PATH,
   pickContext,
@@ -174,7 +180,15 @@ function forward(
   grpc: boolean,
   isH2: boolean,
 ): void {
-  const cluster = chooseCluster(route, view.clusters, routeReq, options.random);
+  // A sticky session names a host: its cluster, when a split has several (route.session is
+  // undefined on every other route: nothing read, nothing allocated).
+  const session = route.session;
+  const sessionKey =
+    session === undefined ? undefined : sessionHostKey(session, routeReq.headers, Date.now());
+  const cluster =
+    sessionKey === undefined
+      ? chooseCluster(route, view.clusters, routeReq, options.random)
+      : chooseSessionCluster(route, view.clusters, routeReq, options.random, sessionKey);
   if (cluster instanceof Refusal) {
     refuse(options, view.accessLog, req, res, cluster, grpc, routeReq.authority, routeReq.path);
     return;
@@ -221,6 +235,7 @@ function forward(
     options,
     body,
     view,
+    sessionKey,
   ).start();
   mirroring?.shadow.send();
 }

@@ -90,6 +90,7 @@ class CompiledForwardRoute implements ForwardRoute {
   readonly requestHeaders: HeaderMutation | undefined;
   readonly responseHeaders: HeaderMutation | undefined;
   readonly session: SessionPolicy | undefined;
+  readonly weightedClusters: readonly string[];
   private readonly clusterKind: ClusterKind;
   private readonly cluster: string;
   private readonly weightedNames: readonly string[];
@@ -116,6 +117,7 @@ class CompiledForwardRoute implements ForwardRoute {
     this.clusterKind = init.clusterKind;
     this.cluster = init.cluster;
     this.weightedNames = init.weightedNames;
+    this.weightedClusters = init.weightedNames;
     this.cumulative = init.cumulative;
     this.totalWeight = init.cumulative.length ? init.cumulative[init.cumulative.length - 1]! : 0;
     Object.freeze(this);

@@ -39,6 +39,8 @@ export interface ForwardRoute extends RouteCommon {
    * or empty (Envoy answers 503 then).
    */
   pickCluster(random: number, req: RouteRequest): string | undefined;
+  /** A weighted route's clusters (where a sticky session looks for its host); else empty. */
+  readonly weightedClusters: readonly string[];
   /** The route timeout in ms: 15000 when unset, 0 = disabled. */
   readonly timeoutMs: number;
   /** The stream idle timeout in ms when the route sets one (0 = disabled). */

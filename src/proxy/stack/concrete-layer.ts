@@ -29,6 +29,26 @@ export function chooseCluster(
   return refusalOf(FAILURE.NO_CLUSTER, `no cluster ${name ?? ''}`, route.clusterNotFoundStatus);
 }
 
+/**
+ * The cluster of a request whose sticky session names host `key`: on a weighted route the
+ * cluster that has that host, if it may take traffic, so that a session keeps its backend
+ * across a split (GEP-1619); otherwise the route's choice, as chooseCluster makes it.
+ */
+export function chooseSessionCluster(
+  route: ForwardRoute,
+  clusters: ReadonlyMap<string, RuntimeCluster>,
+  request: RouteRequest,
+  random: () => number,
+  key: string,
+): RuntimeCluster | Refusal {
+  const names = route.weightedClusters;
+  for (let i = 0; i < names.length; i++) {
+    const cluster = clusters.get(names[i]!);
+    if (cluster !== undefined && sessionHost(cluster, key) !== undefined) return cluster;
+  }
+  return chooseCluster(route, clusters, request, random);
+}
+
 /** What a consistent-hash balancer hashes for this request (none without hash policies). */
 export function pickContext(
   route: ForwardRoute,

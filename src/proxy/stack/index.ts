@@ -9,6 +9,7 @@ export {
   admitConnection,
   admitRetry,
   chooseCluster,
+  chooseSessionCluster,
   pickContext,
   pickHost,
   release,

@@ -18,17 +18,47 @@ import { type HttpUpstream, startHttpUpstream } from '../../support/http-upstrea
 import { waitFor } from '../../support/wait-for.js';
 import { freePort, type GatewayProcess, startGateway, waitReady } from './gateway-harness.js';
 
-function mesh(httpPort: number, web: readonly number[], slow: number, flaky: number): string {
+function mesh(
+  httpPort: number,
+  web: readonly number[],
+  slow: number,
+  flaky: number,
+  v2: number,
+): string {
   const endpoints = (ports: readonly number[]) =>
     `[${ports.map((p) => `{ address: 127.0.0.1, port: ${p} }`).join(', ')}]`;
-  const rule = (path: string, backend: string, extra: string) =>
-    `        - matches: [{ path: { type: PathPrefix, value: ${path} } }]
-          backendRefs: [{ name: ${backend}, port: 8080 }]
-${extra}`;
+  const rule = (path: string, backends: string, extra: string) =>
+    [
+      `        - matches: [{ path: { type: PathPrefix, value: ${path} } }]`,
+      `          backendRefs: [${backends}]`,
+      ...(extra ? [`          ${extra}`] : []),
+    ].join('\n');
+  const one = (name: string) => `{ name: ${name}, port: 8080 }`;
+  const rules = [
+    rule('/timeout-request', one('slow'), 'timeouts: { request: 500ms }'),
+    rule('/timeout-backend', one('slow'), 'timeouts: { request: 10s, backendRequest: 500ms }'),
+    rule('/retry-twice', one('flaky'), 'retry: { codes: [503], attempts: 2, backoff: 10ms }'),
+    rule('/retry-once', one('flaky'), 'retry: { codes: [503], attempts: 1, backoff: 10ms }'),
+    rule('/sticky', one('web'), 'sessionPersistence: { sessionName: sticky }'),
+    rule(
+      '/sticky-header',
+      one('web'),
+      'sessionPersistence: { sessionName: x-sticky, type: Header }',
+    ),
+    rule('/plain', one('web'), ''),
+    rule(
+      '/split',
+      '{ name: web, port: 8080, weight: 50 }, { name: web-v2, port: 8080, weight: 50 }',
+      'sessionPersistence: { sessionName: split }',
+    ),
+  ];
   return `services:
   - name: web
     ports: [{ port: 8080, protocol: http }]
     endpoints: ${endpoints(web)}
+  - name: web-v2
+    ports: [{ port: 8080, protocol: http }]
+    endpoints: ${endpoints([v2])}
   - name: slow
     ports: [{ port: 8080, protocol: http }]
     endpoints: ${endpoints([slow])}
@@ -48,23 +78,8 @@ gatewayApi:
     spec:
       parentRefs: [{ name: edge }]
       rules:
-${rule('/timeout-request', 'slow', '          timeouts: { request: 500ms }\n')}${rule(
-  '/timeout-backend',
-  'slow',
-  '          timeouts: { request: 10s, backendRequest: 500ms }\n',
-)}${rule(
-  '/retry-twice',
-  'flaky',
-  '          retry: { codes: [503], attempts: 2, backoff: 10ms }\n',
-)}${rule('/retry-once', 'flaky', '          retry: { codes: [503], attempts: 1, backoff: 10ms }\n')}${rule(
-  '/sticky',
-  'web',
-  '          sessionPersistence: { sessionName: sticky }\n',
-)}${rule('/sticky-header', 'web', '          sessionPersistence: { sessionName: x-sticky, type: Header }\n')}${rule(
-  '/plain',
-  'web',
-  '',
-)}`;
+${rules.join('\n')}
+`;
 }
 
 describe('Gateway API: timeouts, retry and sessionPersistence through ferry gateway', function () {
@@ -72,6 +87,7 @@ describe('Gateway API: timeouts, retry and sessionPersistence through ferry gate
   let dir: string;
   let cp: ControlPlane;
   let web: HttpUpstream[];
+  let v2: HttpUpstream;
   let slow: HttpUpstream;
   let flaky: HttpUpstream;
   let gateway: GatewayProcess;
@@ -84,6 +100,7 @@ describe('Gateway API: timeouts, retry and sessionPersistence through ferry gate
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-gateway-policy-'));
     web = await Promise.all(['web-a', 'web-b', 'web-c'].map((n) => startHttpUpstream(n)));
+    v2 = await startHttpUpstream('web-v2');
     // Answers long after every timeout of the routes (the process ends it sooner).
     slow = await startHttpUpstream('slow', (_s, _req, res) => {
       setTimeout(() => res.end('late'), 30_000).unref();
@@ -106,6 +123,7 @@ describe('Gateway API: timeouts, retry and sessionPersistence through ferry gate
         web.map((w) => w.port),
         slow.port,
         flaky.port,
+        v2.port,
       ),
     );
     cp = await ControlPlane.start({
@@ -129,7 +147,7 @@ describe('Gateway API: timeouts, retry and sessionPersistence through ferry gate
   after(async () => {
     gateway?.kill();
     await cp?.close();
-    await Promise.all([...(web ?? []), slow, flaky].map((u) => u?.close()));
+    await Promise.all([...(web ?? []), v2, slow, flaky].map((u) => u?.close()));
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -209,6 +227,23 @@ describe('Gateway API: timeouts, retry and sessionPersistence through ferry gate
     const replies: Reply[] = [];
     for (let i = 0; i < 20; i++) replies.push(await get('/sticky-header', { 'x-sticky': value }));
     assert.deepEqual(tally(replies.map((r) => r.body)), { [first.body]: 20 });
+  });
+
+  it('on a 50/50 split between two Services, a session keeps its backend (either side)', async () => {
+    // A session set by each side of the split, from fresh requests (without a cookie).
+    const cookies = new Map<string, string>();
+    for (let i = 0; i < 200 && cookies.size < 2; i++) {
+      const r = await get('/split');
+      const m = /^split="([A-Za-z0-9+/=]+)"/.exec(String(r.headers['set-cookie'] ?? ''));
+      assert.ok(m, String(r.headers['set-cookie']));
+      if (!cookies.has(r.body)) cookies.set(r.body, `split="${m[1]}"`);
+    }
+    assert.ok(cookies.has('web-v2') && cookies.size === 2, JSON.stringify([...cookies]));
+    for (const [owner, cookie] of cookies) {
+      const replies: Reply[] = [];
+      for (let i = 0; i < 20; i++) replies.push(await get('/split', { cookie }));
+      assert.deepEqual(tally(replies.map((r) => r.body)), { [owner]: 20 }, owner);
+    }
   });
 
   it('a route without sessionPersistence sets no cookie', async () => {

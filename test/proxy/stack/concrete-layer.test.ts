@@ -11,6 +11,7 @@ import type { ForwardRoute } from '../../../src/proxy/router/index.js';
 import {
   acquireHost,
   chooseCluster,
+  chooseSessionCluster,
   pickHost,
   Refusal,
   release,
@@ -81,6 +82,36 @@ describe('concrete layer', () => {
     assert.equal(sessionHost(c, '10.0.0.3:8080'), undefined, 'failing its health checks');
     a!.health = 'UNHEALTHY';
     assert.equal(sessionHost(c, '10.0.0.1:8080'), undefined, 'unhealthy in EDS');
+  });
+
+  it('chooseSessionCluster: the side of a split that has the session’s host; else the route’s pick', () => {
+    const withHost = (address: string) => {
+      const hostSet = new HostSet(address);
+      hostSet.update({
+        endpoints: [
+          {
+            lb_endpoints: [
+              { endpoint: { address: { socket_address: { address, port_value: 80 } } } },
+            ],
+          },
+        ],
+      });
+      return { name: address, hostSet } as unknown as RuntimeCluster;
+    };
+    const [a, b] = [withHost('10.0.0.1'), withHost('10.0.0.2')];
+    const clusters = new Map([
+      ['a', a],
+      ['b', b],
+    ]);
+    const route = {
+      weightedClusters: ['a', 'b'],
+      pickCluster: () => 'a',
+    } as unknown as ForwardRoute;
+    const req = { authority: 'x', path: '/', method: 'GET', headers: {} };
+    assert.equal(chooseSessionCluster(route, clusters, req, Math.random, '10.0.0.2:80'), b);
+    assert.equal(chooseSessionCluster(route, clusters, req, Math.random, '10.0.0.9:80'), a);
+    (b.hostSet.hosts[0] as Host).ejected = true;
+    assert.equal(chooseSessionCluster(route, clusters, req, Math.random, '10.0.0.2:80'), a);
   });
 
   it("chooseCluster: the route's cluster, or 503 NC naming the one missing", () => {
