@@ -10,8 +10,10 @@
  * connection waits in the pool's queue, and a new connection is opened for it unless enough
  * are opening already; whichever connection is free first takes it, a new one once connected
  * or a busy one once its response ends (Envoy's pending requests). So a slow handshake (a
- * busy peer) does not fail a request that a kept-alive connection can carry a moment later,
- * and a connect failure fails only the requests no other connection will carry. A
+ * busy peer) does not fail a request that a kept-alive connection can carry a moment later.
+ * A connect failure fails the waiting requests that no other opening connection will carry
+ * (Envoy purges its pending requests then), so a retry can take them to another host rather
+ * than wait on busy connections to a host that may be hung. A
  * connection goes back to the pool only when its request was fully written and its response
  * fully read without `Connection: close`; anything else closes it. Idle connections are checked out
  * newest-first and retired after the upstream's `Keep-Alive: timeout` hint (less a margin)
@@ -620,9 +622,9 @@ export class Http1Upstream {
 
   /**
    * A connection is out of service for good; `connectError` when it never connected. A
-   * connect failure fails the waiting requests that no connection still opening or busy
-   * will carry (the oldest first), as Envoy purges its pending requests, so the exchange
-   * can retry them elsewhere; any other loss opens a replacement for those waiting.
+   * connect failure fails the waiting requests that no connection still opening will carry
+   * (the oldest first), as Envoy purges its pending requests, so the exchange can retry them
+   * elsewhere; any other loss opens a replacement for those waiting.
    */
   gone(conn: H1Connection, connectError?: Error): void {
     if (!this.all.delete(conn)) return;
@@ -630,8 +632,7 @@ export class Http1Upstream {
     const at = this.idle.indexOf(conn);
     if (at >= 0) this.idle.splice(at, 1);
     if (connectError) {
-      const carriers = this.all.size - this.idle.length;
-      while (this.waiting.length > carriers) {
+      while (this.waiting.length > this.opening) {
         const call = this.waiting.shift()!;
         call.aborted = true;
         call.handler.onResponseError?.(call, connectError);

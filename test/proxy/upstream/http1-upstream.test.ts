@@ -497,4 +497,49 @@ describe('proxy/upstream: HTTP/1.1 pool', () => {
     assert.equal(connections, 2);
     await upstream.destroy();
   });
+
+  it('a connect failure fails the request waiting on it even while a busy connection might carry it later: a hung host is left, not waited on', async () => {
+    const ca = OpensslCa.create('pool test root');
+    const serverContext = tls.createSecureContext(ca.issue('upstream.test'));
+    const clientContext = tls.createSecureContext({ ca: ca.rootPem });
+    ca.remove();
+    let connections = 0;
+    let requests = 0;
+    const port = await listen(
+      net.createServer((raw) => {
+        connections++;
+        raw.on('error', () => undefined);
+        // The first connection takes its request and never answers (a hung host); the
+        // second never finishes its handshake.
+        if (connections > 1) {
+          raw.resume();
+          return;
+        }
+        const s = new tls.TLSSocket(raw, { isServer: true, secureContext: serverContext });
+        s.on('error', () => undefined);
+        s.on('data', () => requests++);
+      }),
+    );
+    const { Http1Upstream } = await import('../../../src/proxy/upstream/http1-upstream.js');
+    const upstream = new Http1Upstream('127.0.0.1', port, {
+      connectTimeoutMs: 300,
+      tls: { context: () => clientContext, verify: () => undefined, servername: 'upstream.test' },
+    });
+    const get = () => {
+      const h = new Collector();
+      upstream.dispatch(
+        { method: 'GET', path: '/', headers: { host: 'x' } } as Dispatcher.DispatchOptions,
+        h,
+      );
+      return h;
+    };
+    get().done.catch(() => undefined);
+    await waitFor('the first request to reach the hung host', () => requests === 1);
+    await assert.rejects(
+      get().done,
+      (err: Error & { code?: string }) => err.code === 'UND_ERR_CONNECT_TIMEOUT',
+    );
+    assert.equal(connections, 2);
+    await upstream.destroy();
+  });
 });
