@@ -7,12 +7,17 @@ export interface Outcome {
   readonly ms: number;
   /** The reviews version named in frontend's answer, if any. */
   readonly reviewsVersion: string | undefined;
+  /**
+   * The gateway's x-ferry-response-flags (Envoy's %RESPONSE_FLAGS%: UO, UF, UT, URX ...), if
+   * any: a failure counted as `503 UO` says which limit or fault it met, not only that it failed.
+   */
+  readonly flags?: string;
 }
 
 export class TrafficStats {
   requests = 0;
   ok = 0;
-  /** Failures by status ("502") or "no response". */
+  /** Failures by status and response flags ("502", "503 UF,URX") or "no response". */
   readonly failures = new Map<string, number>();
   /** Successful answers by reviews version. */
   readonly versions = new Map<string, number>();
@@ -29,7 +34,8 @@ export class TrafficStats {
         this.versions.set(o.reviewsVersion, (this.versions.get(o.reviewsVersion) ?? 0) + 1);
       }
     } else {
-      const key = o.status === 0 ? 'no response' : String(o.status);
+      const key =
+        o.status === 0 ? 'no response' : o.flags ? `${o.status} ${o.flags}` : String(o.status);
       this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
     }
   }

@@ -54,7 +54,13 @@ export function sendOne(
           } catch {
             version = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, ms: now() - t0, reviewsVersion: version });
+          const flags = res.headers['x-ferry-response-flags'];
+          resolve({
+            status: res.statusCode ?? 0,
+            ms: now() - t0,
+            reviewsVersion: version,
+            ...(typeof flags === 'string' && flags !== '' ? { flags } : {}),
+          });
         });
       },
     );

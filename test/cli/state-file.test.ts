@@ -63,7 +63,6 @@ describe('the control plane state file', () => {
       ['control-plane', '--config', EXAMPLE, '--xds-port', '0', '--http-port', '0'],
       /HTTP on http:\/\/127\.0\.0\.1:(\d+)\//,
       env,
-      60_000,
     );
     try {
       const port = /HTTP on http:\/\/127\.0\.0\.1:(\d+)\//.exec(cp.stdout)?.[1];

@@ -65,7 +65,6 @@ async function startControlPlaneProcess(
     ],
     STARTED,
     process.env,
-    120_000,
   );
   const m = STARTED.exec(run.stdout);
   if (!m) throw new Error(`control plane did not start (${run.code}): ${run.stderr}`);

@@ -29,17 +29,18 @@ describe('LatencyHistogram', () => {
 });
 
 describe('formatTrafficStats', () => {
-  it('counts successes, reviews versions and failures by status', () => {
+  it('counts successes, reviews versions and failures by status and response flags', () => {
     const s = new TrafficStats(1000);
     for (let i = 0; i < 8; i++) s.record({ status: 200, ms: 5, reviewsVersion: 'v1' });
     s.record({ status: 200, ms: 5, reviewsVersion: 'v2' });
     s.record({ status: 200, ms: 5, reviewsVersion: 'v2' });
     s.record({ status: 502, ms: 20, reviewsVersion: undefined });
+    s.record({ status: 503, ms: 20, reviewsVersion: undefined, flags: 'UF,URX' });
     s.record({ status: 0, ms: 5000, reviewsVersion: undefined });
     const line = formatTrafficStats('traffic', s, 3000);
     assert.match(
       line,
-      /^traffic: 12 requests in 2\.0 s, 83\.3% ok, reviews v1 8 \(80%\) v2 2 \(20%\), p50 5\.0 ms, p99 \d+ ms, failed: 502 x1, no response x1$/,
+      /^traffic: 13 requests in 2\.0 s, 76\.9% ok, reviews v1 8 \(80%\) v2 2 \(20%\), p50 5\.0 ms, p99 \d+ ms, failed: 502 x1, 503 UF,URX x1, no response x1$/,
     );
   });
 

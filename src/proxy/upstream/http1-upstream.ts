@@ -6,9 +6,16 @@
  * common case skips them. It speaks undici's dispatch contract, like Http2Upstream and the
  * undici pool that `--http1 node` keeps, so the exchange does not know which it has.
  *
- * One request per connection at a time (no pipelining). A connection goes back to the
- * pool only when its request was fully written and its response fully read without
- * `Connection: close`; anything else closes it. Idle connections are checked out
+ * One request per connection at a time (no pipelining). A request that finds no idle
+ * connection waits in the pool's queue, and a new connection is opened for it unless enough
+ * are opening already; whichever connection is free first takes it, a new one once connected
+ * or a busy one once its response ends (Envoy's pending requests). So a slow handshake (a
+ * busy peer) does not fail a request that a kept-alive connection can carry a moment later.
+ * A connect failure fails the waiting requests that no other opening connection will carry
+ * (Envoy purges its pending requests then), so a retry can take them to another host rather
+ * than wait on busy connections to a host that may be hung. A
+ * connection goes back to the pool only when its request was fully written and its response
+ * fully read without `Connection: close`; anything else closes it. Idle connections are checked out
  * newest-first and retired after the upstream's `Keep-Alive: timeout` hint (less a margin)
  * or the pool's idle timeout; a request that meets a keep-alive connection the upstream had
  * just closed is sent once more on a new connection when it is idempotent and its body
@@ -47,7 +54,10 @@ export interface Http1UpstreamOptions {
   readonly connectTimeoutMs: number;
   /** Most connections open at once; requests beyond wait in order. Default 1024. */
   readonly maxConnections?: number;
-  /** Most requests waiting for a connection; beyond, refused at once. Default 1024. */
+  /**
+   * Most requests waiting for a connection (to open, or to be free); beyond, refused at once.
+   * Default 1024.
+   */
   readonly maxPending?: number;
   /** How long an idle connection is kept without a Keep-Alive hint. Default 60 s. */
   readonly idleTimeoutMs?: number;
@@ -92,6 +102,7 @@ class H1Call implements Dispatcher.DispatchController {
     this.conn = undefined;
     // A connection in the middle of a request cannot be reused: close it.
     if (conn) conn.fail(reason, false);
+    else this.pool.forget(this);
     this.handler.onResponseError?.(this, reason);
   }
   pause(): void {
@@ -113,7 +124,8 @@ class H1Connection implements BodySink {
   reused = false;
   /** Response bytes have arrived for the current request. */
   gotBytes = false;
-  private connected = false;
+  /** Connected (and for TLS, its handshake done): it can carry requests. */
+  connected = false;
   private connectTimer: NodeJS.Timeout | undefined;
   private buf: Buffer | undefined = undefined;
   private reader: BodyReader | undefined = undefined;
@@ -156,7 +168,7 @@ class H1Connection implements BodySink {
     this.connectTimer = setTimeout(onConnectTimeout, connectTimeoutMs, this);
   }
 
-  /** Sends `call` on this connection. */
+  /** Sends `call` on this connection (connected, and free). */
   start(call: H1Call): void {
     this.call = call;
     call.conn = this;
@@ -265,6 +277,7 @@ class H1Connection implements BodySink {
     this.connected = true;
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
+    this.pool.opened(this);
   }
 
   data(chunk: Buffer): void {
@@ -413,7 +426,8 @@ class H1Connection implements BodySink {
     const socket = this.socket;
     socket[CONN] = undefined;
     socket.destroy();
-    this.pool.gone(this);
+    // Never connected: the error is a connect failure, for the requests waiting on the pool.
+    this.pool.gone(this, this.connected ? undefined : err);
     const call = this.call;
     this.call = undefined;
     if (!call || call.aborted || !err) return;
@@ -493,9 +507,12 @@ function sweep(pool: Http1Upstream): void {
 
 export class Http1Upstream {
   private readonly idle: H1Connection[] = [];
+  /** Requests waiting for a connection, oldest first (never an aborted one). */
   private readonly waiting: H1Call[] = [];
-  /** Every open connection, busy or idle. */
+  /** Every open connection: opening, busy or idle. */
   private readonly all = new Set<H1Connection>();
+  /** Connections opening (TCP connect, TLS handshake): each will take a waiting request. */
+  private opening = 0;
   private closing = false;
   private closed: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
@@ -523,19 +540,38 @@ export class Http1Upstream {
     }
     const conn = this.takeIdle();
     if (conn) conn.start(call);
-    else if (this.all.size < this.maxConnections) this.connect().start(call);
-    else if (this.waiting.length < this.maxPending) this.waiting.push(call);
-    else call.abort(new UpstreamError(OVERFLOW, 'too many requests waiting for a connection'));
+    else if (this.waiting.length < this.maxPending) {
+      this.waiting.push(call);
+      this.openForWaiting();
+    } else call.abort(new UpstreamError(OVERFLOW, 'too many requests waiting for a connection'));
     return true;
   }
 
-  /** A request met a stale keep-alive connection: send it on a new one. */
+  /**
+   * A request met a stale keep-alive connection: it goes first in line, and a new connection
+   * is opened for it (the other idle ones may be as stale).
+   */
   resend(call: H1Call): void {
-    if (this.closing || this.all.size >= this.maxConnections) this.waiting.push(call);
-    else this.connect().start(call);
+    this.waiting.unshift(call);
+    this.openForWaiting();
+  }
+
+  /** A waiting request was aborted: it leaves the line. */
+  forget(call: H1Call): void {
+    const at = this.waiting.indexOf(call);
+    if (at >= 0) this.waiting.splice(at, 1);
+  }
+
+  /** Opens connections until every waiting request has one opening for it, within the limit. */
+  private openForWaiting(): void {
+    if (this.closing) return;
+    while (this.opening < this.waiting.length && this.all.size < this.maxConnections) {
+      this.connect();
+    }
   }
 
   private connect(): H1Connection {
+    this.opening++;
     const conn = new H1Connection(
       this,
       this.address,
@@ -559,7 +595,13 @@ export class Http1Upstream {
     return undefined;
   }
 
-  /** A connection finished its request and can carry another. */
+  /** A new connection is ready: it takes the oldest waiting request, or waits idle. */
+  opened(conn: H1Connection): void {
+    this.opening--;
+    this.release(conn);
+  }
+
+  /** A connection finished its request (or has just opened) and can carry another. */
   release(conn: H1Connection): void {
     const next = this.nextWaiting();
     if (next) {
@@ -578,15 +620,24 @@ export class Http1Upstream {
     }
   }
 
-  /** A connection is out of service for good. */
-  gone(conn: H1Connection): void {
-    this.all.delete(conn);
+  /**
+   * A connection is out of service for good; `connectError` when it never connected. A
+   * connect failure fails the waiting requests that no connection still opening will carry
+   * (the oldest first), as Envoy purges its pending requests, so the exchange can retry them
+   * elsewhere; any other loss opens a replacement for those waiting.
+   */
+  gone(conn: H1Connection, connectError?: Error): void {
+    if (!this.all.delete(conn)) return;
+    if (!conn.connected) this.opening--;
     const at = this.idle.indexOf(conn);
     if (at >= 0) this.idle.splice(at, 1);
-    if (!this.closing && this.waiting.length > 0 && this.all.size < this.maxConnections) {
-      const next = this.nextWaiting();
-      if (next) this.connect().start(next);
-    }
+    if (connectError) {
+      while (this.waiting.length > this.opening) {
+        const call = this.waiting.shift()!;
+        call.aborted = true;
+        call.handler.onResponseError?.(call, connectError);
+      }
+    } else this.openForWaiting();
     if (this.all.size === 0) {
       this.stopSweeping();
       this.closed?.();
@@ -594,11 +645,7 @@ export class Http1Upstream {
   }
 
   private nextWaiting(): H1Call | undefined {
-    while (this.waiting.length > 0) {
-      const call = this.waiting.shift()!;
-      if (!call.aborted) return call;
-    }
-    return undefined;
+    return this.waiting.shift();
   }
 
   /** Retires idle connections past their deadline. */

@@ -85,7 +85,16 @@ for (const http1 of ['fast', 'node'] as const) {
     beforeEach(async () => {
       up = await upstream();
       const port = (up.server.address() as AddressInfo).port;
-      cp = await startControlPlane(mesh(service('big', 8080, 'http', [port])));
+      // No route timeout: Envoy's default of 15 s spans the whole response, and moving 128 MiB
+      // through a stall takes longer than that on a loaded machine (the sidecar then reset the
+      // stream, rightly: NGHTTP2_INTERNAL_ERROR). Streams this long turn it off, as here.
+      cp = await startControlPlane(
+        mesh(
+          service('big', 8080, 'http', [port], {
+            policy: { loadBalancer: 'round_robin', connectTimeoutMs: 5000, timeoutMs: 0 },
+          }),
+        ),
+      );
       sidecar = await startSidecar(cp.xdsPort, { service: 'client', http1 });
       await waitForHosts(sidecar, clusterName('big', 8080), 1);
     });

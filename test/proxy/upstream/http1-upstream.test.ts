@@ -9,8 +9,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { UpstreamPools } from '../../../src/proxy/upstream/index.js';
+import { OpensslCa } from '../../support/server-certs.js';
+import { waitFor } from '../../support/wait-for.js';
 
 interface Result {
   status: number;
@@ -425,5 +428,118 @@ describe('proxy/upstream: HTTP/1.1 pool', () => {
     assert.equal(r.body.length, big.length);
     // The connection is still good for the next request.
     assert.equal((await request(port).done).body.length, big.length);
+  });
+
+  it('regression: a request waiting on a slow TLS handshake is carried by a busy connection that frees up first; the handshake timing out fails nobody', async () => {
+    // Seen in the demo on a busy machine: the gateway opened a connection per waiting request
+    // and each request waited for its own mTLS handshake; the frontend sidecar, short of CPU,
+    // took over the 1 s connect timeout to answer, and those requests failed 503 UF while
+    // kept-alive connections went free a moment later.
+    const ca = OpensslCa.create('pool test root');
+    const serverContext = tls.createSecureContext(ca.issue('upstream.test'));
+    const clientContext = tls.createSecureContext({ ca: ca.rootPem });
+    ca.remove();
+    let connections = 0;
+    let stalledClosed = false;
+    const answers: Array<() => void> = [];
+    const port = await listen(
+      net.createServer((raw) => {
+        const n = ++connections;
+        raw.on('error', () => undefined);
+        // The second connection is accepted but its handshake never answered: a peer too
+        // busy to get to it in time. Only then does the first answer its request.
+        if (n === 2) {
+          raw.resume();
+          raw.on('end', () => raw.destroy());
+          raw.on('close', () => {
+            stalledClosed = true;
+          });
+          for (const answer of answers.splice(0)) answer();
+          return;
+        }
+        const s = new tls.TLSSocket(raw, { isServer: true, secureContext: serverContext });
+        s.on('error', () => undefined);
+        let text = '';
+        s.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (!text.endsWith('\r\n\r\n')) return;
+          text = '';
+          const answer = () => s.write(`HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nc${n}`);
+          if (connections >= 2) answer();
+          else answers.push(answer);
+        });
+      }),
+    );
+    const { Http1Upstream } = await import('../../../src/proxy/upstream/http1-upstream.js');
+    const upstream = new Http1Upstream('127.0.0.1', port, {
+      connectTimeoutMs: 300,
+      tls: { context: () => clientContext, verify: () => undefined, servername: 'upstream.test' },
+    });
+    const get = () => {
+      const h = new Collector();
+      upstream.dispatch(
+        { method: 'GET', path: '/', headers: { host: 'x' } } as Dispatcher.DispatchOptions,
+        h,
+      );
+      return h;
+    };
+    const first = get();
+    await waitFor(
+      'the first connection to carry its request',
+      () => upstream.connections === 1 && answers.length === 1,
+    );
+    const second = get();
+    assert.equal((await first.done).body, 'c1');
+    assert.equal((await second.done).body, 'c1', 'carried by the first connection once free');
+    // The stalled handshake times out and closes; nobody was waiting on it any more.
+    await waitFor('the stalled connection to be given up', () => stalledClosed);
+    assert.equal((await get().done).body, 'c1');
+    assert.equal(connections, 2);
+    await upstream.destroy();
+  });
+
+  it('a connect failure fails the request waiting on it even while a busy connection might carry it later: a hung host is left, not waited on', async () => {
+    const ca = OpensslCa.create('pool test root');
+    const serverContext = tls.createSecureContext(ca.issue('upstream.test'));
+    const clientContext = tls.createSecureContext({ ca: ca.rootPem });
+    ca.remove();
+    let connections = 0;
+    let requests = 0;
+    const port = await listen(
+      net.createServer((raw) => {
+        connections++;
+        raw.on('error', () => undefined);
+        // The first connection takes its request and never answers (a hung host); the
+        // second never finishes its handshake.
+        if (connections > 1) {
+          raw.resume();
+          return;
+        }
+        const s = new tls.TLSSocket(raw, { isServer: true, secureContext: serverContext });
+        s.on('error', () => undefined);
+        s.on('data', () => requests++);
+      }),
+    );
+    const { Http1Upstream } = await import('../../../src/proxy/upstream/http1-upstream.js');
+    const upstream = new Http1Upstream('127.0.0.1', port, {
+      connectTimeoutMs: 300,
+      tls: { context: () => clientContext, verify: () => undefined, servername: 'upstream.test' },
+    });
+    const get = () => {
+      const h = new Collector();
+      upstream.dispatch(
+        { method: 'GET', path: '/', headers: { host: 'x' } } as Dispatcher.DispatchOptions,
+        h,
+      );
+      return h;
+    };
+    get().done.catch(() => undefined);
+    await waitFor('the first request to reach the hung host', () => requests === 1);
+    await assert.rejects(
+      get().done,
+      (err: Error & { code?: string }) => err.code === 'UND_ERR_CONNECT_TIMEOUT',
+    );
+    assert.equal(connections, 2);
+    await upstream.destroy();
   });
 });
