@@ -17,7 +17,6 @@ import {
 import { TLS_PEER } from '../tls/index.js';
 import { expiredH2, trackH2Session } from './h2-session-limits.js';
 import { DEFAULT_LIMITS, LIMIT, type LimitName, type ListenerLimits } from './limits.js';
-import { PrefixedSocket } from './prefixed-socket.js';
 import { DETECTION_TIMEOUT_MS, isHttp2Preface, TLS_HANDSHAKE } from './protocol-detection.js';
 import { carryRawSocket } from './raw-socket.js';
 import { invalidRequest } from './request-checks.js';
@@ -352,7 +351,14 @@ export async function listenHttp(
       // The session is made (and 'session' emitted) synchronously inside this emit.
       handingOver = (socket as tls.TLSSocket).encrypted ? socket : undefined;
       handingOverConnection = socket;
-      h2.emit('connection', new PrefixedSocket(socket, first));
+      // The socket itself, not a JS stream around it: the session then reads and writes
+      // the native handle (a JS stream costs a copy and several callbacks per frame each
+      // way). The bytes protocol detection read go back into the socket's buffer, paused so
+      // that nothing emits them; node's session reads what is buffered there before the
+      // handle's next bytes (lib/internal/http2/core.js, nodejs/node#35475).
+      socket.pause();
+      socket.unshift(first);
+      h2.emit('connection', socket);
       handingOver = undefined;
       handingOverConnection = undefined;
     } else if (fast) {
@@ -369,9 +375,10 @@ export async function listenHttp(
   };
 
   /**
-   * Terminates TLS, then serves what it carries. With `first` (bytes read to tell TLS from
-   * plaintext), TLS runs over a stream that puts them back; without (STRICT: nothing to tell
-   * apart), straight on the TCP socket, in OpenSSL's native path, which costs far less.
+   * Terminates TLS, then serves what it carries, straight on the TCP socket (OpenSSL's
+   * native path). `first` (bytes read to tell TLS from plaintext) goes back into the
+   * socket's buffer, paused so that nothing emits it: node's TLS socket reads what is
+   * buffered there before the handle's next bytes (lib/_tls_wrap.js initRead).
    */
   const terminate = (
     socket: net.Socket,
@@ -379,8 +386,11 @@ export async function listenHttp(
     context: tls.SecureContext,
     mode: MtlsMode,
   ) => {
-    const prefixed = first ? new PrefixedSocket(socket, first) : undefined;
-    const secure = new tls.TLSSocket(prefixed ?? socket, {
+    if (first) {
+      socket.pause();
+      socket.unshift(first);
+    }
+    const secure = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext: context,
       requestCert: true,
@@ -405,15 +415,12 @@ export async function listenHttp(
       // speak (it may be a server-first protocol).
       if (opaque?.(secure, EMPTY)) {
         spoke(socket);
-        // A proxied TCP stream ends one direction at a time: every layer under the TLS
+        // A proxied TCP stream ends one direction at a time: the TCP socket under the TLS
         // socket must let the other direction go on (TLS 1.3 allows it).
-        if (prefixed) prefixed.allowHalfOpen = true;
         socket.allowHalfOpen = true;
         return;
       }
-      // HTTP/2 is told apart by its preface here too, whatever ALPN said: node's HTTP/2
-      // server cannot take a TLS socket over a JS stream directly (its first bytes can
-      // arrive before the session is set up), but takes it wrapped as the h2c path does.
+      // HTTP/2 is told apart by its preface here too, whatever ALPN said.
       secure.once('data', (chunk: Buffer) => {
         spoke(socket);
         serve(secure, chunk);
