@@ -4,7 +4,7 @@
  * starts with "PRI * HTTP/2.0"), and the socket is handed to the matching server.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { FAILURE, plainReplyFields, rawReply } from '../failure/index.js';
@@ -15,6 +15,8 @@ import {
   serveFast,
 } from '../http1/index.js';
 import { TLS_PEER } from '../tls/index.js';
+import { H2Request } from './h2-request.js';
+import { H2Response } from './h2-response.js';
 import { expiredH2, trackH2Session } from './h2-session-limits.js';
 import { DEFAULT_LIMITS, LIMIT, type LimitName, type ListenerLimits } from './limits.js';
 import { DETECTION_TIMEOUT_MS, isHttp2Preface, TLS_HANDSHAKE } from './protocol-detection.js';
@@ -23,8 +25,8 @@ import { invalidRequest } from './request-checks.js';
 import { guardHandshake, peerVerified } from './tls-handshake.js';
 
 export type HttpHandler = (
-  req: IncomingMessage | Http2ServerRequest | FastRequest,
-  res: ServerResponse | Http2ServerResponse | FastResponse,
+  req: IncomingMessage | H2Request | FastRequest,
+  res: ServerResponse | H2Response | FastResponse,
 ) => void;
 
 /** Inbound mTLS modes, as Istio's PeerAuthentication names them. */
@@ -90,6 +92,8 @@ function rejectConnect(req: IncomingMessage, socket: net.Socket): void {
   socket.end(rawReply(f.httpStatus, `no route for CONNECT ${req.url ?? ''}`, f.flag));
 }
 
+function ignoreStreamError(): void {}
+
 /** What node's parser or Ferry's request checks refuse: a malformed request (DPE). */
 const MALFORMED = FAILURE.DOWNSTREAM_PROTOCOL_ERROR;
 
@@ -98,11 +102,7 @@ function closeAfterResponse(_req: IncomingMessage, res: ServerResponse): void {
 }
 
 /** The 400 (431) for a malformed request node parsed; on HTTP/1.1 the connection then closes. */
-function refuseRequest(
-  res: ServerResponse | Http2ServerResponse,
-  reason: string,
-  status = 400,
-): void {
+function refuseRequest(res: ServerResponse | H2Response, reason: string, status = 400): void {
   const body = `${reason}\n`;
   if ('shouldKeepAlive' in res) res.shouldKeepAlive = false;
   res.writeHead(status, plainReplyFields(Buffer.byteLength(body), MALFORMED.flag));
@@ -196,13 +196,10 @@ export async function listenHttp(
   const limits = options.limits ?? DEFAULT_LIMITS;
   const limitHit = options.limitHit;
   /** More header fields than the limit: 431, as the fast path answers (node would drop them). */
-  const tooManyFields = (req: IncomingMessage | Http2ServerRequest) =>
+  const tooManyFields = (req: IncomingMessage | H2Request) =>
     req.rawHeaders.length > 2 * limits.maxHeaders;
   /** Answers 400 to a request node parsed that the fast path would refuse; true if it did. */
-  const refuse = (
-    req: IncomingMessage | Http2ServerRequest,
-    res: ServerResponse | Http2ServerResponse,
-  ) => {
+  const refuse = (req: IncomingMessage | H2Request, res: ServerResponse | H2Response) => {
     if (tooManyFields(req)) {
       limitHit?.(LIMIT.TOO_MANY_HEADERS);
       refused?.();
@@ -225,7 +222,36 @@ export async function listenHttp(
     res.once('close', nodeResponseClosed);
     handler(req, res);
   };
-  const checkedH2 = (req: Http2ServerRequest, res: Http2ServerResponse) => {
+  /**
+   * A stream the session opened, served on node's core stream API (not its compatibility
+   * layer, which costs two streams and a dozen listeners per request): what the
+   * compatibility layer does first is done here too. CONNECT (RFC 9113 §8.5) is not served
+   * (405), `Expect: 100-continue` is answered 100 at once, and any other expectation 417.
+   */
+  const checkedH2 = (
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    _flags: number,
+    rawHeaders: string[],
+  ) => {
+    // Errors on a stream (a reset by the client) are seen through its 'close'.
+    stream.on('error', ignoreStreamError);
+    const req = new H2Request(stream, headers, rawHeaders);
+    const res = new H2Response(stream);
+    if (req.method === 'CONNECT') {
+      res.statusCode = 405;
+      res.end();
+      return;
+    }
+    const expect = headers.expect;
+    if (expect !== undefined) {
+      if (expect !== '100-continue') {
+        res.statusCode = 417;
+        res.end();
+        return;
+      }
+      res.writeContinue();
+    }
     if (!refuse(req, res)) handler(req, res);
   };
   const upgrade = options.upgrade;
@@ -284,17 +310,15 @@ export async function listenHttp(
   // connect_matcher, instead of letting node drop the connection unanswered.
   h1.on('connect', checkedTunnel(options.connect ?? rejectConnect));
   if (upgrade) h1.on('upgrade', checkedTunnel(upgrade));
-  const h2 = http2.createServer(
-    {
-      settings: {
-        maxConcurrentStreams: limits.h2MaxConcurrentStreams,
-        maxHeaderListSize: limits.maxHeadBytes,
-      },
-      // The pseudo-header fields count too: four for a request.
-      maxHeaderListPairs: limits.maxHeaders + 4,
+  const h2 = http2.createServer({
+    settings: {
+      maxConcurrentStreams: limits.h2MaxConcurrentStreams,
+      maxHeaderListSize: limits.maxHeadBytes,
     },
-    checkedH2,
-  );
+    // The pseudo-header fields count too: four for a request.
+    maxHeaderListPairs: limits.maxHeaders + 4,
+  });
+  h2.on('stream', checkedH2);
   const sessions = new Set<http2.ServerHttp2Session>();
   // The TLS socket under the HTTP/2 connection being handed over now, for the session.
   let handingOver: net.Socket | undefined;
