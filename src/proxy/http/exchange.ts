@@ -306,15 +306,17 @@ export class Exchange {
       this.res.writeHead(status, headers, HOP_BY_HOP);
       return;
     }
-    const out = downstreamResponseHeaders(headers);
+    const h2 = this.res instanceof H2Response ? this.res : undefined;
     // A gRPC status in the headers means a trailers-only response: keep it one HEADERS frame.
-    if (grpcStatus !== undefined && this.res instanceof H2Response) {
+    if (grpcStatus !== undefined && h2) {
       this.trailersOnly = true;
-      this.pendingHeaders = out;
+      this.pendingHeaders = downstreamResponseHeaders(headers);
       return;
     }
     try {
-      this.res.writeHead(status, out);
+      // HTTP/2 leaves hop-by-hop headers out as it checks the fields, as the fast path does.
+      if (h2) h2.writeHead(status, headers, HOP_BY_HOP);
+      else this.res.writeHead(status, downstreamResponseHeaders(headers));
     } catch (err) {
       // A field the downstream protocol cannot carry (node checks names and values).
       this.upstreamProtocolError(attempt, (err as Error).message);

@@ -25,11 +25,19 @@ export class H2FieldError extends TypeError {
   }
 }
 
-/** Checks and copies the fields of a head or trailers as Http2ServerResponse.setHeader does. */
-function checkedFields(fields: OutgoingHttpHeaders | undefined): OutgoingHttpHeaders {
+/**
+ * Checks and copies the fields of a head or trailers as Http2ServerResponse.setHeader does,
+ * leaving out the names in `skip` (and pseudo-headers with them), so that an upstream's
+ * headers are passed as they are, without a filtered copy first.
+ */
+function checkedFields(
+  fields: OutgoingHttpHeaders | undefined,
+  skip: ReadonlySet<string> | undefined,
+): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   if (fields === undefined) return out;
   for (const key in fields) {
+    if (skip !== undefined && (key.charCodeAt(0) === 58 /* ':' */ || skip.has(key))) continue;
     const value = fields[key];
     const name = key.trim().toLowerCase();
     if (name === '' || name.includes(' ') || !isToken(name))
@@ -74,17 +82,18 @@ export class H2Response {
     return this;
   }
 
-  writeHead(status: number, fields?: OutgoingHttpHeaders): this {
+  writeHead(status: number, fields?: OutgoingHttpHeaders, skip?: ReadonlySet<string>): this {
     const stream = this.stream;
     if (this.closed || stream.destroyed || stream.closed) return this;
     if (stream.headersSent)
       throw new H2FieldError('ERR_HTTP2_HEADERS_SENT', 'response has already been initiated');
-    const out = checkedFields(fields);
+    const out = checkedFields(fields, skip);
     out[':status'] = status;
     this.statusCode = status;
     const ending = this.ending;
     stream.respond(out, { endStream: ending, waitForTrailers: !ending });
-    if (!ending) stream.once('wantTrailers', onWantTrailers);
+    // 'wantTrailers' comes once: `on` spares the wrapper `once` makes.
+    if (!ending) stream.on('wantTrailers', onWantTrailers);
     return this;
   }
 
@@ -112,7 +121,7 @@ export class H2Response {
 
   /** Trailers sent once the body ends. */
   addTrailers(fields: OutgoingHttpHeaders): void {
-    this.trailers = { ...this.trailers, ...checkedFields(fields) };
+    this.trailers = { ...this.trailers, ...checkedFields(fields, undefined) };
   }
 
   /** 100 Continue, before the head. */
