@@ -704,7 +704,12 @@ export class Gateway {
     onSecure: (secure: tls.TLSSocket) => void,
     alpn?: string[],
   ): void {
-    const secure = new tls.TLSSocket(new PrefixedSocket(socket, hello) as unknown as net.Socket, {
+    // The ClientHello goes back into the TCP socket's buffer, paused so that nothing emits
+    // it, and TLS runs on the socket itself (OpenSSL's native path): node's TLS socket reads
+    // what is buffered there first (lib/_tls_wrap.js initRead).
+    socket.pause();
+    socket.unshift(hello);
+    const secure = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext: context,
       ...(alpn ? { ALPNProtocols: alpn } : {}),

@@ -5,14 +5,14 @@
  * status in a trailers-only response instead of an HTTP error.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import http2, { type Http2ServerResponse } from 'node:http2';
+import http2 from 'node:http2';
 import { type Failure, grpcStatusOf, plainReplyFields } from '../failure/index.js';
-import { resetStream } from '../listener/index.js';
+import { H2Response, resetStream } from '../listener/index.js';
 import type { Refusal } from '../stack/index.js';
 
 /**
- * What the data path needs of a downstream response; node's ServerResponse and
- * Http2ServerResponse and the fast path's FastResponse all have it.
+ * What the data path needs of a downstream response; node's ServerResponse, the HTTP/2
+ * listener's H2Response and the fast path's FastResponse all have it.
  */
 export interface DownstreamResponse {
   readonly headersSent: boolean;
@@ -60,9 +60,8 @@ const INTERNAL_ERROR = http2.constants.NGHTTP2_INTERNAL_ERROR;
  * an error would send RST_STREAM(NO_ERROR), which clients take for a clean end.
  */
 export function resetResponse(res: DownstreamResponse): void {
-  const stream = (res as Partial<Http2ServerResponse>).stream;
-  if (stream !== undefined) {
-    if (!stream.destroyed) resetStream(stream, INTERNAL_ERROR);
+  if (res instanceof H2Response) {
+    if (!res.stream.destroyed) resetStream(res.stream, INTERNAL_ERROR);
     return;
   }
   res.destroy();
@@ -93,9 +92,8 @@ export function sendLocalReply(
       'grpc-message': encodeGrpcMessage(body),
       ...(flags ? { 'x-ferry-response-flags': flags } : {}),
     };
-    const stream = (res as Http2ServerResponse).stream;
-    if (stream && !stream.headersSent) {
-      stream.respond({ ':status': 200, ...headers }, { endStream: true });
+    if (res instanceof H2Response && !res.stream.headersSent) {
+      res.stream.respond({ ':status': 200, ...headers }, { endStream: true });
       return;
     }
     res.writeHead(200, headers);

@@ -10,7 +10,6 @@
  * per request.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
@@ -19,6 +18,7 @@ import type { RuntimeCluster } from '../cluster/index.js';
 import { FAILURE, type Failure, FLAG } from '../failure/index.js';
 import { type FastRequest, FastResponse } from '../http1/index.js';
 import type { Host, PickContext } from '../lb/index.js';
+import { type H2Request, H2Response } from '../listener/index.js';
 import {
   backoffMs,
   type ForwardRoute,
@@ -60,7 +60,7 @@ import type { RequestOutcome } from './istio-metrics.js';
 import { ReplayableBody } from './request-body.js';
 import type { ProxyStats } from './stats.js';
 
-export type DownstreamRequest = IncomingMessage | Http2ServerRequest | FastRequest;
+export type DownstreamRequest = IncomingMessage | H2Request | FastRequest;
 
 /** A request body: none, complete in memory, or a stream still arriving. */
 export type RequestBody = Buffer | Readable | null;
@@ -322,16 +322,17 @@ export class Exchange {
       this.res.writeHead(status, headers, HOP_BY_HOP);
       return;
     }
-    const out = downstreamResponseHeaders(headers);
+    const h2 = this.res instanceof H2Response ? this.res : undefined;
     // A gRPC status in the headers means a trailers-only response: keep it one HEADERS frame.
-    const stream = (this.res as unknown as Http2ServerResponse).stream;
-    if (grpcStatus !== undefined && stream) {
+    if (grpcStatus !== undefined && h2) {
       this.trailersOnly = true;
-      this.pendingHeaders = out;
+      this.pendingHeaders = downstreamResponseHeaders(headers);
       return;
     }
     try {
-      this.res.writeHead(status, out);
+      // HTTP/2 leaves hop-by-hop headers out as it checks the fields, as the fast path does.
+      if (h2) h2.writeHead(status, headers, HOP_BY_HOP);
+      else this.res.writeHead(status, downstreamResponseHeaders(headers));
     } catch (err) {
       // A field the downstream protocol cannot carry (node checks names and values).
       this.upstreamProtocolError(attempt, (err as Error).message);
@@ -358,8 +359,8 @@ export class Exchange {
     }
     if (this.finished) return;
     if (this.trailersOnly) {
-      const stream = (this.res as unknown as Http2ServerResponse).stream;
-      if (stream && !stream.headersSent && !stream.destroyed) {
+      const stream = (this.res as H2Response).stream;
+      if (!stream.headersSent && !stream.destroyed) {
         stream.respond({ ':status': this.status, ...this.pendingHeaders }, { endStream: true });
         this.done();
         return;
@@ -369,12 +370,10 @@ export class Exchange {
     const trailerStatus = trailers['grpc-status'];
     if (trailerStatus !== undefined) this.grpcStatus = String(trailerStatus);
     const names = Object.keys(trailers);
-    if (names.length > 0 && (this.res as unknown as Http2ServerResponse).stream) {
+    if (names.length > 0 && this.res instanceof H2Response) {
       // Hop-by-hop fields are no more allowed in trailers than in headers: HTTP/2 refuses
       // them (RFC 9113 §8.2.2), and node throws from inside its stream when it meets one.
-      (this.res as unknown as Http2ServerResponse).addTrailers(
-        downstreamResponseHeaders(trailers) as Record<string, string>,
-      );
+      this.res.addTrailers(downstreamResponseHeaders(trailers));
     }
     this.res.end();
     this.done();

@@ -50,12 +50,8 @@ export function downstreamResponseHeaders(src: IncomingHttpHeaders): OutgoingHtt
   return out;
 }
 
-/** Whether a downstream request carries a body. */
-export function hasRequestBody(
-  headers: IncomingHttpHeaders,
-  http2EndAfterHeaders?: boolean,
-): boolean {
-  if (http2EndAfterHeaders !== undefined) return !http2EndAfterHeaders;
+/** Whether a downstream HTTP/1.1 request carries a body. */
+export function hasRequestBody(headers: IncomingHttpHeaders): boolean {
   const length = headers['content-length'];
   if (length !== undefined) return length !== '0';
   return headers['transfer-encoding'] !== undefined;

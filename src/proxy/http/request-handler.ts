@@ -127,7 +127,6 @@ class Delayed {
     readonly then: Refusal | ForwardRoute,
     readonly routeReq: RouteRequest,
     readonly grpc: boolean,
-    readonly isH2: boolean,
   ) {}
 }
 
@@ -144,7 +143,7 @@ function afterDelay(d: Delayed): void {
       routeReq.authority,
       routeReq.path,
     );
-  } else forward(d.options, d.view, d.req, d.res, d.then, routeReq, d.grpc, d.isH2);
+  } else forward(d.options, d.view, d.req, d.res, d.then, routeReq, d.grpc);
 }
 
 /** A request the proxy answered itself, as the metrics see it. */
@@ -178,7 +177,6 @@ function forward(
   route: ForwardRoute,
   routeReq: RouteRequest,
   grpc: boolean,
-  isH2: boolean,
 ): void {
   // A sticky session names a host: its cluster, when a split has several (route.session is
   // undefined on every other route: nothing read, nothing allocated).
@@ -198,18 +196,10 @@ function forward(
   const toPath = upstreamPath(route, path);
   const toAuthority = upstreamAuthority(route, routeReq.authority);
   const headers = req.headers;
-  const fastBody = (req as { body?: RequestBody }).body;
+  // The fast path's and HTTP/2's requests carry their body; node's HTTP/1.1 request is it.
+  const ownBody = (req as { body?: RequestBody }).body;
   let body: RequestBody =
-    fastBody !== undefined
-      ? fastBody
-      : hasRequestBody(
-            headers,
-            isH2
-              ? (req as { stream: { endAfterHeaders: boolean } }).stream.endAfterHeaders
-              : undefined,
-          )
-        ? (req as Readable)
-        : null;
+    ownBody !== undefined ? ownBody : hasRequestBody(headers) ? (req as Readable) : null;
   let mirroring: Mirroring | undefined;
   if (route.mirrors !== undefined && options.mirror !== undefined) {
     mirroring = options.mirror.prepare(
@@ -268,7 +258,7 @@ export function createRequestHandler(
     );
     switch (decision.kind) {
       case 'forward':
-        forward(options, view, req, res, decision, routeReq, grpc, isH2);
+        forward(options, view, req, res, decision, routeReq, grpc);
         return;
       case 'refuse':
         refuse(options, log, req, res, decision, grpc, authority, path);
@@ -277,7 +267,7 @@ export function createRequestHandler(
         setTimeout(
           afterDelay,
           decision.ms,
-          new Delayed(options, view, req, res, decision.then, routeReq, grpc, isH2),
+          new Delayed(options, view, req, res, decision.then, routeReq, grpc),
         );
         return;
       case 'direct-response':

@@ -59,8 +59,9 @@ function onStream(this: ServerHttp2Session & Tagged, stream: Http2Stream): void 
     if (stream.rstCode !== constants.NGHTTP2_NO_ERROR) countReset(st);
     return;
   }
-  stream.once('aborted', onAborted);
-  stream.once('close', onStreamClose);
+  // Each comes once at most: `on` spares the wrapper `once` makes per stream.
+  stream.on('aborted', onAborted);
+  stream.on('close', onStreamClose);
 }
 
 function onStreamClose(this: Http2Stream & Tagged): void {

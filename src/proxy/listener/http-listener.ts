@@ -4,7 +4,7 @@
  * starts with "PRI * HTTP/2.0"), and the socket is handed to the matching server.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { FAILURE, plainReplyFields, rawReply } from '../failure/index.js';
@@ -15,18 +15,19 @@ import {
   serveFast,
 } from '../http1/index.js';
 import { TLS_PEER } from '../tls/index.js';
+import { H2Request } from './h2-request.js';
+import { H2Response } from './h2-response.js';
 import { H2ServerSocket } from './h2-server-socket.js';
 import { expiredH2, trackH2Session } from './h2-session-limits.js';
 import { DEFAULT_LIMITS, LIMIT, type LimitName, type ListenerLimits } from './limits.js';
-import { PrefixedSocket } from './prefixed-socket.js';
 import { DETECTION_TIMEOUT_MS, isHttp2Preface, TLS_HANDSHAKE } from './protocol-detection.js';
 import { carryRawSocket } from './raw-socket.js';
 import { invalidRequest } from './request-checks.js';
 import { guardHandshake, peerVerified } from './tls-handshake.js';
 
 export type HttpHandler = (
-  req: IncomingMessage | Http2ServerRequest | FastRequest,
-  res: ServerResponse | Http2ServerResponse | FastResponse,
+  req: IncomingMessage | H2Request | FastRequest,
+  res: ServerResponse | H2Response | FastResponse,
 ) => void;
 
 /** Inbound mTLS modes, as Istio's PeerAuthentication names them. */
@@ -92,6 +93,8 @@ function rejectConnect(req: IncomingMessage, socket: net.Socket): void {
   socket.end(rawReply(f.httpStatus, `no route for CONNECT ${req.url ?? ''}`, f.flag));
 }
 
+function ignoreStreamError(): void {}
+
 /** What node's parser or Ferry's request checks refuse: a malformed request (DPE). */
 const MALFORMED = FAILURE.DOWNSTREAM_PROTOCOL_ERROR;
 
@@ -100,11 +103,7 @@ function closeAfterResponse(_req: IncomingMessage, res: ServerResponse): void {
 }
 
 /** The 400 (431) for a malformed request node parsed; on HTTP/1.1 the connection then closes. */
-function refuseRequest(
-  res: ServerResponse | Http2ServerResponse,
-  reason: string,
-  status = 400,
-): void {
+function refuseRequest(res: ServerResponse | H2Response, reason: string, status = 400): void {
   const body = `${reason}\n`;
   if ('shouldKeepAlive' in res) res.shouldKeepAlive = false;
   res.writeHead(status, plainReplyFields(Buffer.byteLength(body), MALFORMED.flag));
@@ -198,13 +197,10 @@ export async function listenHttp(
   const limits = options.limits ?? DEFAULT_LIMITS;
   const limitHit = options.limitHit;
   /** More header fields than the limit: 431, as the fast path answers (node would drop them). */
-  const tooManyFields = (req: IncomingMessage | Http2ServerRequest) =>
+  const tooManyFields = (req: IncomingMessage | H2Request) =>
     req.rawHeaders.length > 2 * limits.maxHeaders;
   /** Answers 400 to a request node parsed that the fast path would refuse; true if it did. */
-  const refuse = (
-    req: IncomingMessage | Http2ServerRequest,
-    res: ServerResponse | Http2ServerResponse,
-  ) => {
+  const refuse = (req: IncomingMessage | H2Request, res: ServerResponse | H2Response) => {
     if (tooManyFields(req)) {
       limitHit?.(LIMIT.TOO_MANY_HEADERS);
       refused?.();
@@ -227,7 +223,36 @@ export async function listenHttp(
     res.once('close', nodeResponseClosed);
     handler(req, res);
   };
-  const checkedH2 = (req: Http2ServerRequest, res: Http2ServerResponse) => {
+  /**
+   * A stream the session opened, served on node's core stream API (not its compatibility
+   * layer, which costs two streams and a dozen listeners per request): what the
+   * compatibility layer does first is done here too. CONNECT (RFC 9113 §8.5) is not served
+   * (405), `Expect: 100-continue` is answered 100 at once, and any other expectation 417.
+   */
+  const checkedH2 = (
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    _flags: number,
+    rawHeaders: string[],
+  ) => {
+    // Errors on a stream (a reset by the client) are seen through its 'close'.
+    stream.on('error', ignoreStreamError);
+    const req = new H2Request(stream, headers, rawHeaders);
+    const res = new H2Response(stream);
+    if (req.method === 'CONNECT') {
+      res.statusCode = 405;
+      res.end();
+      return;
+    }
+    const expect = headers.expect;
+    if (expect !== undefined) {
+      if (expect !== '100-continue') {
+        res.statusCode = 417;
+        res.end();
+        return;
+      }
+      res.writeContinue();
+    }
     if (!refuse(req, res)) handler(req, res);
   };
   const upgrade = options.upgrade;
@@ -286,17 +311,15 @@ export async function listenHttp(
   // connect_matcher, instead of letting node drop the connection unanswered.
   h1.on('connect', checkedTunnel(options.connect ?? rejectConnect));
   if (upgrade) h1.on('upgrade', checkedTunnel(upgrade));
-  const h2 = http2.createServer(
-    {
-      settings: {
-        maxConcurrentStreams: limits.h2MaxConcurrentStreams,
-        maxHeaderListSize: limits.maxHeadBytes,
-      },
-      // The pseudo-header fields count too: four for a request.
-      maxHeaderListPairs: limits.maxHeaders + 4,
+  const h2 = http2.createServer({
+    settings: {
+      maxConcurrentStreams: limits.h2MaxConcurrentStreams,
+      maxHeaderListSize: limits.maxHeadBytes,
     },
-    checkedH2,
-  );
+    // The pseudo-header fields count too: four for a request.
+    maxHeaderListPairs: limits.maxHeaders + 4,
+  });
+  h2.on('stream', checkedH2);
   const sessions = new Set<http2.ServerHttp2Session>();
   // The TLS socket under the HTTP/2 connection being handed over now, for the session.
   let handingOver: net.Socket | undefined;
@@ -356,6 +379,10 @@ export async function listenHttp(
       // The session is made (and 'session' emitted) synchronously inside this emit.
       handingOver = (socket as tls.TLSSocket).encrypted ? socket : undefined;
       handingOverConnection = socket;
+      // A JS stream around the socket (H2ServerSocket) puts the detection's bytes back and
+      // watches the frames the server writes for an error GOAWAY, which node never closes
+      // after (goaway-watch.ts). It costs a copy and callbacks per frame each way; handing
+      // node the socket itself (unshift) was ~25% cheaper per request but loses that watch.
       handingOverH2 = new H2ServerSocket(socket, first);
       h2.emit('connection', handingOverH2);
       handingOver = undefined;
@@ -375,9 +402,10 @@ export async function listenHttp(
   };
 
   /**
-   * Terminates TLS, then serves what it carries. With `first` (bytes read to tell TLS from
-   * plaintext), TLS runs over a stream that puts them back; without (STRICT: nothing to tell
-   * apart), straight on the TCP socket, in OpenSSL's native path, which costs far less.
+   * Terminates TLS, then serves what it carries, straight on the TCP socket (OpenSSL's
+   * native path). `first` (bytes read to tell TLS from plaintext) goes back into the
+   * socket's buffer, paused so that nothing emits it: node's TLS socket reads what is
+   * buffered there before the handle's next bytes (lib/_tls_wrap.js initRead).
    */
   const terminate = (
     socket: net.Socket,
@@ -385,8 +413,11 @@ export async function listenHttp(
     context: tls.SecureContext,
     mode: MtlsMode,
   ) => {
-    const prefixed = first ? new PrefixedSocket(socket, first) : undefined;
-    const secure = new tls.TLSSocket(prefixed ?? socket, {
+    if (first) {
+      socket.pause();
+      socket.unshift(first);
+    }
+    const secure = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext: context,
       requestCert: true,
@@ -411,15 +442,12 @@ export async function listenHttp(
       // speak (it may be a server-first protocol).
       if (opaque?.(secure, EMPTY)) {
         spoke(socket);
-        // A proxied TCP stream ends one direction at a time: every layer under the TLS
+        // A proxied TCP stream ends one direction at a time: the TCP socket under the TLS
         // socket must let the other direction go on (TLS 1.3 allows it).
-        if (prefixed) prefixed.allowHalfOpen = true;
         socket.allowHalfOpen = true;
         return;
       }
-      // HTTP/2 is told apart by its preface here too, whatever ALPN said: node's HTTP/2
-      // server cannot take a TLS socket over a JS stream directly (its first bytes can
-      // arrive before the session is set up), but takes it wrapped as the h2c path does.
+      // HTTP/2 is told apart by its preface here too, whatever ALPN said.
       secure.once('data', (chunk: Buffer) => {
         spoke(socket);
         serve(secure, chunk);

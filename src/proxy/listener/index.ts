@@ -4,6 +4,8 @@ export {
   parseClientHello,
   readClientHello,
 } from './client-hello.js';
+export { H2Request } from './h2-request.js';
+export { H2Response } from './h2-response.js';
 export { resetStream } from './h2-session-limits.js';
 export {
   type HttpListener,

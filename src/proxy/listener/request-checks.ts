@@ -10,11 +10,12 @@
  * HTTP/1.1 is refused here rather than by node, so it is counted and flagged as elsewhere.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
 import { isFieldValue, isRequestTarget, isToken } from '../http1/index.js';
 
 /** Why a request node parsed must be refused (400), or undefined when it is acceptable. */
-export function invalidRequest(req: IncomingMessage | Http2ServerRequest): string | undefined {
+export function invalidRequest(
+  req: Pick<IncomingMessage, 'url' | 'rawHeaders' | 'httpVersion' | 'headers'>,
+): string | undefined {
   const target = req.url;
   // CONNECT's target is an authority; it never reaches here without one.
   if (target !== undefined && target.length > 0 && !isRequestTarget(target)) {

@@ -21,6 +21,10 @@ export function guardHandshake(
   });
   secure.once('secure', () => {
     clearTimeout(timer);
+    // What tls.Server sets once the handshake is done (lib/_tls_wrap.js): node's HTTP/2
+    // session waits for a 'secureConnect' that a server-side socket never emits while this
+    // is true, so an HTTP/2 session made on this socket would never be set up.
+    (secure as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
     onSecure();
   });
   secure.once('close', () => clearTimeout(timer));

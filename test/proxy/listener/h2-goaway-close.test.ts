@@ -13,6 +13,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import {
   DEFAULT_LIMITS,
+  type H2Response,
   type HttpListener,
   type LimitName,
   listenHttp,
@@ -79,7 +80,7 @@ describe('regression: the listener closes an HTTP/2 connection after its own GOA
       0,
       (req, res) => {
         if (req.url === '/hold') held++;
-        else (res as http2.Http2ServerResponse).end('ok');
+        else (res as H2Response).end('ok');
       },
       {
         limits: DEFAULT_LIMITS,

@@ -14,6 +14,7 @@ import net from 'node:net';
 import {
   checkLimits,
   DEFAULT_LIMITS,
+  type H2Response,
   type HttpListener,
   type LimitName,
   LimitsError,
@@ -52,16 +53,16 @@ async function harness(fastPath: boolean, limits: ListenerLimits = SMALL): Promi
     0,
     (req, res) => {
       if (req.url === '/hold') {
-        held.push(() => (res as http2.Http2ServerResponse).end('held'));
+        held.push(() => (res as H2Response).end('held'));
         return;
       }
       if (req.url === '/server-reset') {
-        const stream = (res as http2.Http2ServerResponse).stream;
+        const stream = (res as H2Response).stream;
         setImmediate(() => resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR));
         return;
       }
       if (req.url === '/never') return;
-      (res as http2.Http2ServerResponse).end('ok');
+      (res as H2Response).end('ok');
     },
     {
       fastPath,
