@@ -52,7 +52,6 @@ import {
   LimitCounters,
   type ListenerLimits,
   listenHttp,
-  PrefixedSocket,
   peerVerified,
   readClientHello,
   usableBindAddress,
@@ -641,7 +640,14 @@ export class Gateway {
             socket.destroy();
             return;
           }
-          this.terminate(socket, bytes, context, onSecure, opaque ? undefined : HTTP_ALPN);
+          this.terminate(
+            socket,
+            bytes,
+            opaque
+              ? { secureContext: context }
+              : { secureContext: context, ALPNProtocols: HTTP_ALPN },
+            onSecure,
+          );
         }
       }
     });
@@ -667,53 +673,43 @@ export class Gateway {
       socket.destroy();
       return;
     }
-    const prefixed = new PrefixedSocket(socket, hello);
-    const secure = new tls.TLSSocket(prefixed as unknown as net.Socket, {
-      isServer: true,
+    const options: tls.TLSSocketOptions = {
       secureContext: context,
       requestCert: true,
       rejectUnauthorized: mtls.requireClientCert,
       ...(mtls.alpn.length > 0 ? { ALPNProtocols: [...mtls.alpn] } : {}),
-    });
-    guardHandshake(secure, socket, () => {
+    };
+    this.terminate(socket, hello, options, (secure) => {
       if (!peerVerified(secure)) {
         this.stats.downstreamProtocolErrors++;
         secure.destroy();
         socket.destroy();
         return;
       }
-      if (opaque) {
-        // A proxied stream ends one direction at a time: every layer under the TLS socket
-        // must let the other direction go on (TLS 1.3 allows it).
-        prefixed.allowHalfOpen = true;
-        socket.allowHalfOpen = true;
-      }
+      // A proxied stream ends one direction at a time: the socket under the TLS must let the
+      // other direction go on (TLS 1.3 allows it).
+      if (opaque) socket.allowHalfOpen = true;
       serve(secure);
     });
   }
 
   /**
-   * Terminates TLS with the chain's context, then hands the cleartext on: an HTTPS chain
-   * serves the HTTP it carries (ALPN offers h2 and http/1.1); a TLS chain in Terminate mode
-   * proxies the stream to its tcp_proxy (no ALPN: the stream is no HTTP).
+   * Terminates TLS with `options` (a chain's context and ALPN, or the mesh's mutual TLS),
+   * then hands the cleartext on: an HTTPS chain serves the HTTP it carries; a TLS chain in
+   * Terminate mode, or the mesh's TLS in front of a tcp_proxy, proxies the stream on.
    */
   private terminate(
     socket: net.Socket,
     hello: Buffer,
-    context: tls.SecureContext,
+    options: tls.TLSSocketOptions,
     onSecure: (secure: tls.TLSSocket) => void,
-    alpn?: string[],
   ): void {
     // The ClientHello goes back into the TCP socket's buffer, paused so that nothing emits
     // it, and TLS runs on the socket itself (OpenSSL's native path): node's TLS socket reads
     // what is buffered there first (lib/_tls_wrap.js initRead).
     socket.pause();
     socket.unshift(hello);
-    const secure = new tls.TLSSocket(socket, {
-      isServer: true,
-      secureContext: context,
-      ...(alpn ? { ALPNProtocols: alpn } : {}),
-    });
+    const secure = new tls.TLSSocket(socket, { ...options, isServer: true });
     guardHandshake(secure, socket, () => onSecure(secure));
   }
 

@@ -22,7 +22,6 @@ export {
   LimitsError,
   type ListenerLimits,
 } from './limits.js';
-export { PrefixedSocket } from './prefixed-socket.js';
 export {
   DEFAULT_OPAQUE_PORTS,
   DETECTION_TIMEOUT_MS,
