@@ -157,26 +157,37 @@ async function startGateway(
 
 const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => existsSync(p));
 
+/** Runs a load generator for `seconds` and gives back what it printed. */
+async function runGenerator(
+  name: string,
+  command: string,
+  args: string[],
+  seconds: number,
+): Promise<string> {
+  let out = '';
+  const child = procs.spawn(name, command, args, {
+    onLine: (line) => {
+      out += `${line}\n`;
+    },
+  });
+  const code = await procs.waitExit(child, (seconds + 30) * 1000);
+  await new Promise((r) => setImmediate(r));
+  if (code !== 0) throw new Error(`${name} failed (${code}): ${child.tail.join('\n')}`);
+  return out;
+}
+
 /** wrk (one thread, CONNECTIONS x 2 connections): a generator that costs little CPU per request. */
 async function saturateWrk(
   wrk: string,
   port: number,
   seconds: number,
 ): Promise<{ rps: number; errors: number }> {
-  let out = '';
-  const child = procs.spawn(
+  const out = await runGenerator(
     'wrk',
     wrk,
     ['-t', '1', '-c', String(CONNECTIONS * 2), '-d', `${seconds}s`, `http://127.0.0.1:${port}/`],
-    {
-      onLine: (line) => {
-        out += `${line}\n`;
-      },
-    },
+    seconds,
   );
-  const code = await procs.waitExit(child, (seconds + 30) * 1000);
-  await new Promise((r) => setImmediate(r));
-  if (code !== 0) throw new Error(`wrk failed (${code}): ${child.tail.join('\n')}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
@@ -191,9 +202,8 @@ async function saturateH2load(
   port: number,
   seconds: number,
 ): Promise<{ rps: number; errors: number }> {
-  let out = '';
   const connections = Math.max(1, Math.round(CONNECTIONS / 2));
-  const child = procs.spawn(
+  const out = await runGenerator(
     'h2load',
     h2load,
     [
@@ -207,15 +217,8 @@ async function saturateH2load(
       String(seconds),
       `http://127.0.0.1:${port}/`,
     ],
-    {
-      onLine: (line) => {
-        out += `${line}\n`;
-      },
-    },
+    seconds,
   );
-  const code = await procs.waitExit(child, (seconds + 30) * 1000);
-  await new Promise((r) => setImmediate(r));
-  if (code !== 0) throw new Error(`h2load failed (${code}): ${child.tail.join('\n')}`);
   const rps = Number(/finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out)?.[1]);
   const req =
     /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(
@@ -238,23 +241,16 @@ function generatorName(): string {
 async function saturate(port: number, seconds: number): Promise<{ rps: number; errors: number }> {
   if (PROTOCOL === 'h2' && H2LOAD) return saturateH2load(H2LOAD, port, seconds);
   if (WRK && process.env.BENCH_GENERATOR !== 'node') return saturateWrk(WRK, port, seconds);
-  const one = async (i: number) => {
-    let out = '';
-    const child = procs.spawn(
-      `load-${i}`,
-      process.execPath,
-      saturationArgs(port, 'localhost', seconds, CONNECTIONS),
-      {
-        onLine: (line) => {
-          out += line;
-        },
-      },
-    );
-    const code = await procs.waitExit(child, (seconds + 30) * 1000);
-    await new Promise((r) => setImmediate(r));
-    if (code !== 0) throw new Error(`load generator failed (${code}): ${child.tail.join('\n')}`);
-    return JSON.parse(out) as { rps: number; errors: number };
-  };
+  // proxy-load.js prints its result as JSON.
+  const one = async (i: number) =>
+    JSON.parse(
+      await runGenerator(
+        `load-${i}`,
+        process.execPath,
+        saturationArgs(port, 'localhost', seconds, CONNECTIONS),
+        seconds,
+      ),
+    ) as { rps: number; errors: number };
   const [a, b] = await Promise.all([one(1), one(2)]);
   return { rps: a.rps + b.rps, errors: a.errors + b.errors };
 }
